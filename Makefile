@@ -1,0 +1,65 @@
+# The two commands of the README: `make run` and `make test`. Everything else is what they need.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PORT   ?= 5000
+FLASK  := $(BIN)/flask --app app
+
+# Debian/Ubuntu packages: the PDFs need the CJK fonts and HarfBuzz's subsetter (50x faster PDFs);
+# the tests also need Chromium and poppler's pdffonts/pdftoppm.
+RUN_PACKAGES  := fonts-noto-cjk libharfbuzz-subset0
+TEST_PACKAGES := $(RUN_PACKAGES) chromium poppler-utils
+
+.PHONY: run test venv system-packages-run system-packages-test migrate seed bench clean
+
+run: venv system-packages-run migrate seed
+	@echo ""
+	@echo "  开发区党组织组建管理系统: http://127.0.0.1:$(PORT)"
+	@echo "  演示账号（密码均为 demo-2026）: applicant reviewer zone instructor finance admin"
+	@echo "  其他初审单位: reviewer-logistics reviewer-federation reviewer-civil reviewer-market"
+	@echo "                reviewer-east reviewer-west reviewer-south reviewer-north"
+	@echo ""
+	$(FLASK) run --host 127.0.0.1 --port $(PORT)
+
+test: venv system-packages-test
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+		{ echo "需要 Python 3.11 或更高版本 (Python >= 3.11 is required)"; exit 1; }
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || \
+		{ echo "无法创建虚拟环境，请先执行: sudo apt-get install -y python3-venv"; exit 1; }
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
+	@touch $@
+
+# Install what is missing with apt when we may (root, or sudo without a password); otherwise say
+# the exact command. `make run` goes on without them (PDFs then lack fonts); `make test` stops.
+define apt_ensure
+	@missing=$$(for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ]; then SUDO=""; elif sudo -n true 2>/dev/null; then SUDO="sudo"; else SUDO="none"; fi; \
+		if [ "$$SUDO" != none ] && command -v apt-get >/dev/null; then \
+			echo "安装系统软件包: $$missing"; \
+			$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+		else \
+			echo "缺少系统软件包，请执行: sudo apt-get install -y $$missing"; $(2); \
+		fi; \
+	fi
+endef
+
+system-packages-run:
+	$(call apt_ensure,$(RUN_PACKAGES),true)
+
+system-packages-test:
+	$(call apt_ensure,$(TEST_PACKAGES),exit 1)
+
+migrate: venv
+	$(FLASK) db upgrade
+
+seed: venv
+	$(FLASK) seed-demo --if-empty
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,115 @@
+"""The application factory: `flask --app app run`, or `gunicorn 'app:create_app()'`."""
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from dotenv import load_dotenv
+from flask import Flask, render_template, request
+from flask_login import LoginManager
+from flask_migrate import Migrate
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from werkzeug.exceptions import HTTPException
+
+from config import Config, load_config
+from models import User, db
+
+login_manager = LoginManager()
+csrf = CSRFProtect()
+migrate = Migrate()
+
+ERROR_MESSAGES = {
+    400: "请求有误，请返回上一页重试。",
+    403: "您没有权限访问此页面。",
+    404: "页面不存在，或您无权查看该内容。",
+    405: "不支持此操作方式。",
+    409: "该事项已被他人处理，请刷新后查看最新状态。",
+    413: "上传的文件过大，单个附件不能超过 10 MB。",
+    500: "系统出现错误，已记录，请稍后重试。",
+    503: "系统暂时无法连接数据库，请稍后重试。",
+}
+
+
+def create_app(config: str | Config | dict[str, Any] | None = None) -> Flask:
+    """Build the app; config is a name (development/testing/production), a Config, or overrides."""
+    load_dotenv()
+    app = Flask(__name__)
+    if isinstance(config, dict):
+        base = load_config(config.get("ENV_NAME"))
+        app.config.from_object(base)
+        app.config.update(config)
+    else:
+        app.config.from_object(config if isinstance(config, Config) else load_config(config))
+
+    db.init_app(app)
+    migrate.init_app(app, db, compare_type=True, render_as_batch=True)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "请先登录。"
+    login_manager.login_message_category = "warning"
+
+    _register_blueprints(app)
+    _register_errors(app)
+    _register_templating(app)
+    return app
+
+
+@login_manager.user_loader
+def _load_user(user_id: str) -> User | None:
+    user = db.session.get(User, int(user_id))
+    # A deactivated account loses its open sessions at the next request.
+    return user if user is not None and user.active else None
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, _record):
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=15000")
+        cursor.close()
+
+
+def _register_blueprints(app: Flask) -> None:
+    from blueprints import admin, applicant, auth, cli, finance, instructor, public, review, zone
+
+    for module in (public, auth, applicant, review, zone, instructor, finance, admin, cli):
+        app.register_blueprint(module.bp)
+
+
+def _register_errors(app: Flask) -> None:
+    def render_error(code: int, message: str | None = None):
+        message = message or ERROR_MESSAGES.get(code, ERROR_MESSAGES[500])
+        template = "errors/_alert.html" if request.headers.get("HX-Request") else "errors/error.html"
+        return render_template(template, code=code, message=message), code
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(error):
+        return render_error(400, "页面已过期或来源无效（CSRF 校验失败），请刷新页面后重试。")
+
+    @app.errorhandler(HTTPException)
+    def http_error(error):
+        return render_error(error.code or 500)
+
+    @app.errorhandler(Exception)
+    def unexpected(error):
+        # Never a stack trace on a page: log it, roll back, answer in Chinese.
+        app.logger.exception("unhandled error")
+        db.session.rollback()
+        return render_error(500)
+
+
+def _register_templating(app: Flask) -> None:
+    tz = ZoneInfo(app.config["DISPLAY_TIMEZONE"])
+
+    @app.template_filter("local")
+    def local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+        return value.astimezone(tz).strftime(fmt) if value else ""
+
+    @app.context_processor
+    def navigation():
+        from blueprints.nav import nav_for
+
+        return {"nav_items": nav_for()}

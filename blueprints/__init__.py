@@ -1,0 +1,36 @@
+"""One blueprint per actor or area. Each is walled off to its roles by `role_wall`."""
+from flask import Blueprint, abort, flash, make_response, render_template, request
+from flask_login import current_user
+from flask_wtf import FlaskForm
+
+from domain import DomainError
+from models import Role
+
+
+def role_wall(bp: Blueprint, *roles: Role) -> None:
+    """Let only logged-in users of these roles into any route of bp (the outer wall)."""
+
+    @bp.before_request
+    def _wall():
+        from app import login_manager
+
+        if not current_user.is_authenticated:
+            return login_manager.unauthorized()
+        if current_user.role not in roles:
+            abort(403)
+
+
+def show_domain_error(error: DomainError, form: FlaskForm | None = None) -> None:
+    """Put a refusal next to its field when the form has one, otherwise in a flash message."""
+    field = getattr(form, error.field, None) if form is not None and error.field else None
+    if field is not None:
+        field.errors = [*field.errors, error.message]
+    else:
+        flash(error.message, "danger")
+
+
+def render_partial(full: str, partial: str, **context):
+    """An htmx request gets the partial alone; a normal one the full page that includes it."""
+    response = make_response(render_template(partial if request.headers.get("HX-Request") else full, **context))
+    response.vary.add("HX-Request")  # caches must not serve the fragment for the page, or back
+    return response

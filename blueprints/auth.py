@@ -1,0 +1,73 @@
+"""Login, logout and an organisation's self-registration."""
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+
+from domain import DomainError
+from domain.accounts import Registration, authenticate, register_organisation
+from domain.reference import list_units, suggest_unit
+from models import OrgKind, db
+
+from . import show_domain_error
+from .forms import LoginForm, RegistrationForm, options
+from .nav import home_url
+
+bp = Blueprint("auth", __name__, url_prefix="/auth")
+
+
+def _safe_next(target: str | None) -> str | None:
+    # Only local paths: an open redirect would let a phishing link pass through our login page.
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return None
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(home_url(current_user))
+    form = LoginForm()
+    if form.validate_on_submit():
+        try:
+            user = authenticate(form.username.data, form.password.data)
+        except DomainError as error:
+            show_domain_error(error)
+        else:
+            db.session.commit()
+            login_user(user)
+            return redirect(_safe_next(request.args.get("next")) or home_url(user))
+    return render_template("auth/login.html", form=form)
+
+
+@bp.post("/logout")
+@login_required
+def logout():
+    logout_user()
+    flash("您已退出登录。", "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/register", methods=["GET", "POST"])
+def register():
+    form = RegistrationForm()
+    units = list_units()
+    form.unit_id.choices = options([(0, "按组织类别自动分配")] + [(u.id, u.name) for u in units])
+    if form.validate_on_submit():
+        kind = OrgKind(form.kind.data)
+        unit = next((u for u in units if u.id == form.unit_id.data), None) or suggest_unit(kind)
+        try:
+            user = register_organisation(Registration(
+                org_name=form.org_name.data, credit_code=form.credit_code.data, kind=kind, unit=unit,
+                address=form.address.data or "", contact_name=form.contact_name.data,
+                contact_phone=form.contact_phone.data, employees=form.employees.data,
+                formal_members=form.formal_members.data, probationary_members=form.probationary_members.data,
+                has_party_org=form.has_party_org.data, username=form.username.data, password=form.password.data,
+            ))
+        except DomainError as error:
+            db.session.rollback()
+            show_domain_error(error, form)
+        else:
+            db.session.commit()
+            login_user(user)
+            flash(f"注册成功，欢迎您，{user.name}。", "success")
+            return redirect(home_url(user))
+    return render_template("auth/register.html", form=form)

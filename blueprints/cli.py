@@ -1,0 +1,33 @@
+"""Command-line verbs: `flask --app app seed-demo`, `flask --app app seed-reference`."""
+import click
+from flask import Blueprint, current_app
+
+from domain.demo import DEMO_PASSWORD, seed_demo
+from domain.reference import ensure_units
+import sqlalchemy as sa
+
+from models import User, db
+
+bp = Blueprint("cli", __name__, cli_group=None)
+
+
+@bp.cli.command("seed-reference")
+def seed_reference_command():
+    """Create the reference data every installation needs (the nine units)."""
+    ensure_units()
+    db.session.commit()
+    click.echo("参考数据已就绪（九个初审单位）。")
+
+
+@bp.cli.command("seed-demo")
+@click.option("--if-empty", is_flag=True, help="Only seed a database that has no accounts yet.")
+def seed_demo_command(if_empty: bool):
+    """Create the demo data and accounts; running it again changes nothing."""
+    if current_app.config["ENV_NAME"] == "production":
+        raise click.ClickException("生产环境禁止写入演示数据 (seed-demo refuses a production configuration)")
+    if if_empty and db.session.scalar(sa.select(User.id).limit(1)) is not None:
+        click.echo("数据库中已有账号，跳过演示数据。")
+        return
+    created = seed_demo()
+    db.session.commit()
+    click.echo(f"演示数据已就绪：新建 {created} 条记录。所有演示账号的密码均为 {DEMO_PASSWORD}")

@@ -1,0 +1,74 @@
+"""Form definitions (Flask-WTF): parsing and field-level checks. Domain rules stay in domain/."""
+from flask_wtf import FlaskForm
+from wtforms.fields.choices import SelectChoice
+from wtforms import BooleanField, IntegerField, PasswordField, SelectField, StringField
+from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, NumberRange, Optional, Regexp
+
+from models import OrgKind, Role
+
+REQUIRED = "此项为必填项"
+
+
+def options(pairs) -> list[SelectChoice]:
+    """(value, label) pairs as WTForms choices."""
+    return [SelectChoice(value, label) for value, label in pairs]
+
+USERNAME = [
+    DataRequired(REQUIRED),
+    Length(3, 40, "用户名长度为3到40个字符"),
+    Regexp(r"^[A-Za-z0-9_.-]+$", message="用户名只能包含字母、数字、下划线、点和连字符"),
+]
+
+
+def count_field(label: str, description: str = "") -> IntegerField:
+    return IntegerField(
+        label,
+        [InputRequired("请填写数字，没有请填 0"), NumberRange(0, 100000, "请填写 0 到 100000 之间的整数")],
+        default=0,
+        description=description,
+    )
+
+
+class LoginForm(FlaskForm):
+    username = StringField("用户名", [DataRequired(REQUIRED)])
+    password = PasswordField("密码", [DataRequired(REQUIRED)])
+
+
+class RegistrationForm(FlaskForm):
+    org_name = StringField("组织名称", [DataRequired(REQUIRED), Length(max=100, message="名称不超过100个字")],
+                           description="与营业执照或登记证书上的名称一致")
+    credit_code = StringField("统一社会信用代码", [DataRequired(REQUIRED)],
+                              description="18位，由数字和大写字母组成，见营业执照或登记证书，如 91150500MA0N123456")
+    kind = SelectField("组织类别", choices=options(OrgKind.choices()), validators=[DataRequired(REQUIRED)])
+    unit_id = SelectField("所属初审单位", coerce=int,
+                          description="按组织所在园区、街道或主管部门选择；不确定时选“按组织类别自动分配”")
+    address = StringField("地址", [Optional(), Length(max=200, message="地址不超过200个字")])
+    contact_name = StringField("联系人", [DataRequired(REQUIRED), Length(max=40, message="姓名不超过40个字")])
+    contact_phone = StringField("联系电话", [DataRequired(REQUIRED)], description="手机号或带区号的固定电话")
+    employees = count_field("职工人数")
+    formal_members = count_field("正式党员人数", "已转正的党员；预备党员不计入")
+    probationary_members = count_field("预备党员人数")
+    has_party_org = BooleanField("本单位已建立党组织")
+    username = StringField("登录用户名", USERNAME, description="字母、数字、下划线，3到40位")
+    password = PasswordField("密码", [DataRequired(REQUIRED)], description="至少8位，须同时包含字母和数字")
+    password_confirm = PasswordField("确认密码", [DataRequired(REQUIRED), EqualTo("password", "两次输入的密码不一致")])
+
+
+OFFICIAL_ROLES = options((r.value, r.label) for r in Role if r is not Role.APPLICANT)
+
+
+class OfficialForm(FlaskForm):
+    username = StringField("用户名", USERNAME)
+    name = StringField("姓名", [DataRequired(REQUIRED), Length(max=40, message="姓名不超过40个字")])
+    role = SelectField("角色", choices=OFFICIAL_ROLES, validators=[DataRequired(REQUIRED)])
+    unit_id = SelectField("所属初审单位", coerce=int, description="仅初审单位账号需要")
+    instructor_id = SelectField("关联指导员", coerce=int, description="仅党建指导员账号需要")
+    password = PasswordField("初始密码", [DataRequired(REQUIRED)], description="至少8位，须同时包含字母和数字")
+
+
+class PasswordResetForm(FlaskForm):
+    password = PasswordField("新密码", [DataRequired(REQUIRED)], description="至少8位，须同时包含字母和数字")
+
+
+class EmptyForm(FlaskForm):
+    """For buttons that only POST: carries the CSRF token."""

@@ -1,0 +1,88 @@
+"""Configuration read from the environment, with an embedded default that needs nothing running."""
+import os
+import secrets
+from pathlib import Path
+
+INSTANCE_DIR = Path(__file__).resolve().parent / "instance"
+
+
+def database_url(url: str | None) -> str:
+    """Accept the usual postgres:// spellings and point them at psycopg 3."""
+    if not url:
+        return f"sqlite:///{INSTANCE_DIR / 'zone.db'}"
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def _env_bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _development_secret() -> str:
+    # Kept under instance/ so sessions survive restarts without anyone choosing a key.
+    path = INSTANCE_DIR / "secret_key"
+    if not path.exists():
+        INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+class Config:
+    ENV_NAME = "development"
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    MAX_CONTENT_LENGTH = 11 * 1024 * 1024  # one 10 MB attachment plus the form around it
+    WTF_CSRF_TIME_LIMIT = None  # officials keep pages open all day; the token is bound to the session
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    # Intranets without internet: serve htmx only from static/.
+    HTMX_LOCAL_ONLY = False
+    HTMX_VERSION = "2.0.11"  # the same file as static/vendor/htmx-2.0.11.min.js
+    HTMX_SRI = "sha384-2OatzQy1H+Zd/IIrjr1TcuDGqLXeHhbooAyJY1KdQMKnr4LZ22k31GBLdYKHmVjg"
+    DISPLAY_TIMEZONE = "Asia/Shanghai"
+    PAGE_SIZE = 50
+
+    def __init__(self):
+        self.SQLALCHEMY_DATABASE_URI = database_url(os.environ.get("DATABASE_URL"))
+        self.SECRET_KEY = os.environ.get("SECRET_KEY") or self.fallback_secret()
+        self.HTMX_LOCAL_ONLY = _env_bool("HTMX_LOCAL_ONLY", self.HTMX_LOCAL_ONLY)
+
+    def fallback_secret(self) -> str:
+        return _development_secret()
+
+
+class DevelopmentConfig(Config):
+    pass
+
+
+class TestingConfig(Config):
+    ENV_NAME = "testing"
+    TESTING = True
+    HTMX_LOCAL_ONLY = True  # the test machines have no internet
+
+    def fallback_secret(self) -> str:
+        return "testing-secret"
+
+
+class ProductionConfig(Config):
+    ENV_NAME = "production"
+    SESSION_COOKIE_SECURE = True
+
+    def fallback_secret(self) -> str:
+        raise RuntimeError("生产环境必须设置 SECRET_KEY 环境变量 (SECRET_KEY is required in production)")
+
+
+CONFIGS = {"development": DevelopmentConfig, "testing": TestingConfig, "production": ProductionConfig}
+
+
+def load_config(name: str | None = None) -> Config:
+    name = name or os.environ.get("APP_ENV", "development")
+    try:
+        return CONFIGS[name]()
+    except KeyError:
+        raise RuntimeError(f"APP_ENV must be one of {', '.join(CONFIGS)}, not {name!r}") from None

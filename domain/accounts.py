@@ -1,0 +1,121 @@
+"""Accounts: an organisation's self-registration, officials' accounts, login, deactivation, passwords."""
+from dataclasses import dataclass
+
+from sqlalchemy.exc import IntegrityError
+
+from models import Instructor, Organisation, OrgKind, Role, Unit, User, db, utcnow
+
+from . import DomainError
+from .audit import record_event
+from .validators import check_password_policy, normalise_credit_code, normalise_phone
+
+
+@dataclass
+class Registration:
+    """What an organisation's contact types on the registration page."""
+
+    org_name: str
+    credit_code: str
+    kind: OrgKind
+    unit: Unit
+    address: str
+    contact_name: str
+    contact_phone: str
+    employees: int
+    formal_members: int
+    probationary_members: int
+    has_party_org: bool
+    username: str
+    password: str
+
+
+def _check_username_free(username: str) -> None:
+    if db.session.scalar(db.select(User.id).filter_by(username=username)):
+        raise DomainError("该用户名已被使用，请换一个", "username")
+
+
+def register_organisation(reg: Registration) -> User:
+    """Register an organisation (企业/社会组织注册) and its contact's applicant account."""
+    code = normalise_credit_code(reg.credit_code)
+    phone = normalise_phone(reg.contact_phone)
+    check_password_policy(reg.password)
+    if db.session.scalar(db.select(Organisation.id).filter_by(credit_code=code)):
+        raise DomainError("该统一社会信用代码已注册。如需找回账号，请联系所属初审单位或系统管理员", "credit_code")
+    _check_username_free(reg.username)
+    org = Organisation(
+        name=reg.org_name.strip(), credit_code=code, kind=reg.kind, unit=reg.unit,
+        address=reg.address.strip(), contact_name=reg.contact_name.strip(), contact_phone=phone,
+        employees=reg.employees, formal_members=reg.formal_members,
+        probationary_members=reg.probationary_members, has_party_org=reg.has_party_org,
+    )
+    user = User(username=reg.username, name=reg.contact_name.strip(), role=Role.APPLICANT, organisation=org)
+    user.set_password(reg.password)
+    db.session.add_all([org, user])
+    _flush_unique("credit_code", "该统一社会信用代码已注册")
+    record_event("register", org, user, f"{org.name} 注册账号 {user.username}")
+    return user
+
+
+def _flush_unique(field: str, message: str) -> None:
+    # Two registrations of one code at the same moment: the unique constraint decides, not a crash.
+    try:
+        with db.session.begin_nested():
+            db.session.flush()
+    except IntegrityError:
+        raise DomainError(message, field) from None
+
+
+def authenticate(username: str, password: str) -> User:
+    """Check a login; refuse a wrong password or a deactivated account without telling which users exist."""
+    user = db.session.scalar(db.select(User).filter_by(username=(username or "").strip()))
+    if user is None or not user.check_password(password or ""):
+        raise DomainError("用户名或密码错误")
+    if not user.active:
+        raise DomainError("该账号已停用，请联系系统管理员")
+    user.last_login_at = utcnow()
+    return user
+
+
+def create_official(
+    *, username: str, name: str, role: Role, password: str, actor: User | None,
+    unit: Unit | None = None, instructor: Instructor | None = None,
+) -> User:
+    """Create an official's account (officials do not register themselves)."""
+    if role is Role.APPLICANT:
+        raise DomainError("联系人账号由企业/社会组织自行注册", "role")
+    if role is Role.UNIT_REVIEWER and unit is None:
+        raise DomainError("初审单位账号须选择所属单位", "unit_id")
+    if role is Role.INSTRUCTOR and instructor is None:
+        raise DomainError("党建指导员账号须关联一名指导员", "instructor_id")
+    if instructor is not None and db.session.scalar(db.select(User.id).filter_by(instructor=instructor)):
+        raise DomainError("该指导员已有账号", "instructor_id")
+    check_password_policy(password)
+    _check_username_free(username)
+    user = User(
+        username=username, name=name, role=role,
+        unit=unit if role is Role.UNIT_REVIEWER else None,
+        instructor=instructor if role is Role.INSTRUCTOR else None,
+    )
+    user.set_password(password)
+    db.session.add(user)
+    _flush_unique("username", "该用户名已被使用，请换一个")
+    record_event("create_user", user, actor, f"创建账号 {username}（{role.label}）")
+    return user
+
+
+def set_account_active(user: User, active: bool, *, actor: User) -> None:
+    """Deactivate (停用) or reactivate an account; an admin cannot lock themselves out."""
+    if user.id == actor.id and not active:
+        raise DomainError("不能停用自己的账号")
+    if user.active == active:
+        return
+    user.active = active
+    record_event("activate_user" if active else "deactivate_user", user, actor,
+                 f"{'启用' if active else '停用'}账号 {user.username}")
+
+
+def reset_password(user: User, new_password: str, *, actor: User) -> None:
+    """Set a new password for someone (重置密码); the password itself is never logged."""
+    check_password_policy(new_password)
+    user.set_password(new_password)
+    record_event("reset_password", user, actor, f"重置账号 {user.username} 的密码")

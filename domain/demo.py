@@ -1,0 +1,129 @@
+"""Demo data: the nine units, 61 instructors, about 40 organisations and one account per role.
+
+Idempotent: every record is looked up by its natural key first, so running it twice creates nothing.
+"""
+from stdnum.cn import uscc
+
+from models import Instructor, Organisation, OrgKind, Role, Unit, User, db
+
+from .reference import ensure_units
+
+DEMO_PASSWORD = "demo-2026"
+
+_SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕苏卢蒋蔡贾丁魏薛叶阎余潘杜戴夏钟汪田任姜范方石姚谭廖邹熊金陆郝孔白崔康毛邱秦江史顾侯邵孟龙万段雷钱汤尹黎易常武乔贺赖龚文"
+_GIVEN = ["建国", "海燕", "志强", "丽娜", "文博", "晓东", "桂兰", "春生", "雅琴", "宏伟", "秀英", "立新",
+          "巴特尔", "其木格", "敖日格乐", "乌云", "国庆", "红梅", "振华", "淑珍", "永刚", "慧敏", "德胜"]
+_ORGANS = ["开发区党工委组织部", "开发区党群工作部", "经济发展局", "财政局", "市场监管分局", "社会事业局",
+           "规划建设局", "招商服务局", "应急管理局", "综合行政执法局"]
+
+# (name, kind, unit code, employees, formal members, probationary members, already has a Party organisation)
+_ORGANISATIONS = [
+    ("长川制靴有限公司", OrgKind.ENTERPRISE, "industrial_park", 320, 5, 1, False),
+    ("福耀玻璃（通辽）有限公司", OrgKind.ENTERPRISE, "industrial_park", 1200, 46, 3, True),
+    ("通辽市快递业协会", OrgKind.SOCIAL_ORG, "civil_affairs", 60, 4, 0, False),
+    ("通辽市外卖业协会", OrgKind.SOCIAL_ORG, "civil_affairs", 45, 3, 1, False),
+    ("雷锋出租车协会", OrgKind.SOCIAL_ORG, "civil_affairs", 210, 9, 2, True),
+    ("通辽市园林花卉协会", OrgKind.SOCIAL_ORG, "civil_affairs", 30, 2, 0, False),
+    ("开发区创客中心", OrgKind.BUILDING, "federation", 150, 8, 1, False),
+    ("那达慕街区商户联合会", OrgKind.STREET_AREA, "street_east", 37, 6, 0, True),
+]
+_GENERATED_KINDS = [
+    ("科技有限公司", OrgKind.ENTERPRISE, "industrial_park"),
+    ("物流有限公司", OrgKind.ENTERPRISE, "logistics_park"),
+    ("商贸有限公司", OrgKind.ENTERPRISE, "market_regulation"),
+    ("建设工程项目部", OrgKind.PROJECT, "industrial_park"),
+    ("商务大厦", OrgKind.BUILDING, "federation"),
+    ("行业商会", OrgKind.SOCIAL_ORG, "civil_affairs"),
+    ("餐饮有限公司", OrgKind.ENTERPRISE, "street_west"),
+    ("服务中心", OrgKind.SOCIAL_ORG, "street_south"),
+    ("农牧产品有限公司", OrgKind.ENTERPRISE, "street_north"),
+]
+_PLACE_NAMES = ["科尔沁", "霍林", "西辽河", "大青沟", "孝庄河", "奈曼", "扎鲁特", "珠日河", "库伦", "开鲁",
+                "明仁", "永清", "铁南", "红星", "清河", "和平", "建国", "育新", "施介", "木里图", "辽河",
+                "东郊", "新城", "光明", "胜利", "民主", "平安", "兴隆", "富民", "工业", "河西", "北山"]
+# Member counts that cover every Party rule: none, a joint branch, a branch, a committee, a general branch.
+_MEMBER_PATTERN = [(0, 0), (1, 0), (2, 1), (3, 0), (5, 1), (7, 2), (12, 1), (0, 0), (52, 4), (4, 0)]
+
+# (username, display name, role, unit code for reviewers)
+_OFFICIALS = [
+    ("reviewer", "新型工业园区初审员", Role.UNIT_REVIEWER, "industrial_park"),
+    ("reviewer-logistics", "综合物流园区初审员", Role.UNIT_REVIEWER, "logistics_park"),
+    ("reviewer-federation", "工商联初审员", Role.UNIT_REVIEWER, "federation"),
+    ("reviewer-civil", "民政部门初审员", Role.UNIT_REVIEWER, "civil_affairs"),
+    ("reviewer-market", "市场监管部门初审员", Role.UNIT_REVIEWER, "market_regulation"),
+    ("reviewer-east", "东城街道初审员", Role.UNIT_REVIEWER, "street_east"),
+    ("reviewer-west", "西城街道初审员", Role.UNIT_REVIEWER, "street_west"),
+    ("reviewer-south", "南城街道初审员", Role.UNIT_REVIEWER, "street_south"),
+    ("reviewer-north", "北城街道初审员", Role.UNIT_REVIEWER, "street_north"),
+    ("zone", "党工委审批员", Role.ZONE_APPROVER, None),
+    ("finance", "财务经办人", Role.FINANCE, None),
+    ("admin", "系统管理员", Role.ADMIN, None),
+]
+
+
+def demo_credit_code(index: int, kind: OrgKind) -> str:
+    """A valid 统一社会信用代码 for demo organisation number index (Tongliao's region code 150500)."""
+    authority = "51" if kind is OrgKind.SOCIAL_ORG else "91"  # 5x: civil affairs; 91: market regulator
+    body = f"{authority}150500MA0{index:06d}"
+    return body + uscc.calc_check_digit(body)
+
+
+def demo_instructor_names(count: int = 61) -> list[str]:
+    return [_SURNAMES[i % len(_SURNAMES)] + _GIVEN[(i * 7) % len(_GIVEN)] for i in range(count)]
+
+
+def _demo_organisations() -> list[tuple]:
+    rows = list(_ORGANISATIONS)
+    for i, place in enumerate(_PLACE_NAMES):
+        suffix, kind, unit = _GENERATED_KINDS[i % len(_GENERATED_KINDS)]
+        formal, probationary = _MEMBER_PATTERN[i % len(_MEMBER_PATTERN)]
+        rows.append((f"通辽{place}{suffix}", kind, unit, 20 + (i * 37) % 400, formal, probationary, i % 6 == 5))
+    return rows
+
+
+def seed_demo() -> int:
+    """Create whatever demo record is missing (演示数据); return how many were created."""
+    created = 0
+    units = {u.code: u for u in ensure_units()}
+
+    instructors = {i.name: i for i in db.session.scalars(db.select(Instructor))}
+    for i, name in enumerate(demo_instructor_names()):
+        if name not in instructors:
+            instructors[name] = Instructor(name=name, home_organ=_ORGANS[i % len(_ORGANS)],
+                                           phone=f"1390475{i:04d}", capacity=3)
+            db.session.add(instructors[name])
+            created += 1
+
+    orgs = {o.credit_code: o for o in db.session.scalars(db.select(Organisation))}
+    for index, (name, kind, unit, employees, formal, probationary, has_org) in enumerate(_demo_organisations(), 1):
+        code = demo_credit_code(index, kind)
+        if code not in orgs:
+            orgs[code] = Organisation(
+                name=name, credit_code=code, kind=kind, unit=units[unit], address=f"通辽经济技术开发区{name[2:4]}路{index}号",
+                contact_name=_SURNAMES[(index * 3 + 11) % len(_SURNAMES)] + _GIVEN[index % len(_GIVEN)],
+                contact_phone=f"1384750{index:04d}", employees=employees, formal_members=formal,
+                probationary_members=probationary, has_party_org=has_org,
+            )
+            db.session.add(orgs[code])
+            created += 1
+    db.session.flush()
+
+    users = set(db.session.scalars(db.select(User.username)))
+
+    def add_user(username: str, name: str, role: Role, **links) -> None:
+        nonlocal created
+        if username not in users:
+            user = User(username=username, name=name, role=role, **links)
+            user.set_password(DEMO_PASSWORD)
+            db.session.add(user)
+            users.add(username)
+            created += 1
+
+    applicant_org = orgs[demo_credit_code(1, OrgKind.ENTERPRISE)]
+    add_user("applicant", applicant_org.contact_name, Role.APPLICANT, organisation=applicant_org)
+    for username, name, role, unit in _OFFICIALS:
+        add_user(username, name, role, unit=units[unit] if unit else None)
+    add_user("instructor", demo_instructor_names()[0], Role.INSTRUCTOR,
+             instructor=instructors[demo_instructor_names()[0]])
+    db.session.flush()
+    return created

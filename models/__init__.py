@@ -1,0 +1,13 @@
+"""All models, imported here so that Alembic and the app see the whole metadata."""
+from .audit import AuditEvent
+from .base import LabelledEnum, db, utcnow
+from .instructor import Instructor
+from .organisation import Organisation, OrgKind
+from .stored_file import StoredFile
+from .unit import Unit, UnitCategory
+from .user import Role, User
+
+__all__ = [
+    "AuditEvent", "Instructor", "LabelledEnum", "OrgKind", "Organisation", "Role", "StoredFile",
+    "Unit", "UnitCategory", "User", "db", "utcnow",
+]

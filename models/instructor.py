@@ -1,0 +1,27 @@
+"""The party-building instructors (党建指导员) sent by the zone's organs."""
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .base import db, utcnow
+
+DEFAULT_CAPACITY = 3
+
+
+class Instructor(db.Model):
+    """党建指导员: a cadre who guides the organisations assigned to them."""
+
+    __tablename__ = "instructors"
+    __table_args__ = (sa.CheckConstraint("capacity > 0", name="capacity_positive"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(40))
+    home_organ: Mapped[str] = mapped_column(sa.String(80))
+    phone: Mapped[str] = mapped_column(sa.String(20), default="")
+    capacity: Mapped[int] = mapped_column(default=DEFAULT_CAPACITY)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<Instructor {self.name}>"

@@ -1,0 +1,52 @@
+"""Organisations of the zone's registry: non-public enterprises and social organisations."""
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .base import LabelledEnum, db, enum_type, utcnow
+from .unit import Unit
+
+
+class OrgKind(LabelledEnum):
+    ENTERPRISE = "enterprise", "非公企业"
+    SOCIAL_ORG = "social_org", "社会组织"
+    BUILDING = "building", "总部楼宇"
+    PROJECT = "project", "工程项目"
+    STREET_AREA = "street_area", "街区"
+
+
+class Organisation(db.Model):
+    """A market entity or social organisation (企业/社会组织), keyed by its 统一社会信用代码."""
+
+    __tablename__ = "organisations"
+    __table_args__ = (
+        sa.CheckConstraint("employees >= 0", name="employees_non_negative"),
+        sa.CheckConstraint("formal_members >= 0", name="formal_members_non_negative"),
+        sa.CheckConstraint("probationary_members >= 0", name="probationary_members_non_negative"),
+        sa.CheckConstraint("length(credit_code) = 18", name="credit_code_length"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(100))
+    credit_code: Mapped[str] = mapped_column(sa.String(18), unique=True)
+    kind: Mapped[OrgKind] = mapped_column(enum_type(OrgKind, "org_kind"))
+    unit_id: Mapped[int] = mapped_column(sa.ForeignKey("units.id"), index=True)
+    address: Mapped[str] = mapped_column(sa.String(200), default="")
+    contact_name: Mapped[str] = mapped_column(sa.String(40))
+    contact_phone: Mapped[str] = mapped_column(sa.String(20))
+    employees: Mapped[int] = mapped_column(default=0)
+    formal_members: Mapped[int] = mapped_column(default=0)
+    probationary_members: Mapped[int] = mapped_column(default=0)
+    # An organisation that already has a Party organisation of its own (founded before this system).
+    has_party_org: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    unit: Mapped[Unit] = relationship(lazy="joined")
+
+    @property
+    def members(self) -> int:
+        return self.formal_members + self.probationary_members
+
+    def __repr__(self) -> str:
+        return f"<Organisation {self.credit_code}>"

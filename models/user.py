@@ -1,0 +1,65 @@
+"""Accounts and their roles."""
+from datetime import datetime
+
+import sqlalchemy as sa
+from flask_login import UserMixin
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from .base import LabelledEnum, db, enum_type, utcnow
+from .instructor import Instructor
+from .organisation import Organisation
+from .unit import Unit
+
+
+class Role(LabelledEnum):
+    APPLICANT = "applicant", "企业/社会组织联系人"
+    UNIT_REVIEWER = "unit_reviewer", "初审单位"
+    ZONE_APPROVER = "zone_approver", "开发区党工委"
+    INSTRUCTOR = "instructor", "党建指导员"
+    FINANCE = "finance", "财务"
+    ADMIN = "admin", "系统管理员"
+
+
+class User(UserMixin, db.Model):
+    """An account. Its role decides which blueprint it may enter; the links below scope what it sees."""
+
+    __tablename__ = "users"
+    __table_args__ = (
+        # Each scoped role carries exactly the link it is scoped by, and no other role carries it.
+        sa.CheckConstraint("(role = 'unit_reviewer') = (unit_id IS NOT NULL)", name="reviewer_has_unit"),
+        sa.CheckConstraint("(role = 'applicant') = (organisation_id IS NOT NULL)", name="applicant_has_org"),
+        sa.CheckConstraint("(role = 'instructor') = (instructor_id IS NOT NULL)", name="instructor_linked"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(sa.String(40), unique=True)
+    password_hash: Mapped[str] = mapped_column(sa.String(256))
+    name: Mapped[str] = mapped_column(sa.String(40))
+    role: Mapped[Role] = mapped_column(enum_type(Role, "role"))
+    unit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("units.id"), index=True)
+    organisation_id: Mapped[int | None] = mapped_column(sa.ForeignKey("organisations.id"), index=True)
+    instructor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("instructors.id"), unique=True)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_login_at: Mapped[datetime | None]
+
+    unit: Mapped[Unit | None] = relationship(lazy="joined")
+    organisation: Mapped[Organisation | None] = relationship(lazy="joined")
+    instructor: Mapped[Instructor | None] = relationship(lazy="joined")
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login refuses inactive accounts
+        return self.active
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password: str) -> bool:
+        return check_password_hash(self.password_hash, password)
+
+    def has_role(self, *roles: Role) -> bool:
+        return self.role in roles
+
+    def __repr__(self) -> str:
+        return f"<User {self.username} {self.role}>"

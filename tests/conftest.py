@@ -1,0 +1,174 @@
+"""Fixtures shared by every test: a fresh database per test, factories, and `login_as(role)`.
+
+The schema comes from the migrations (not create_all), so every run also checks them. On SQLite each
+test gets a copy of a migrated template file; on PostgreSQL (TEST_DATABASE_URL or DATABASE_URL) the
+tables are truncated after each test.
+"""
+import itertools
+import os
+import shutil
+
+import pytest
+import sqlalchemy as sa
+from flask_migrate import upgrade
+from stdnum.cn import uscc
+
+from app import create_app
+from config import database_url
+from domain.reference import ensure_units
+from models import Instructor, Organisation, OrgKind, Role, Unit, User, db
+
+PASSWORD = "test-pass-1"
+
+
+def postgres_url() -> str | None:
+    url = os.environ.get("TEST_DATABASE_URL") or os.environ.get("DATABASE_URL")
+    if not url or url.startswith("sqlite"):
+        return None
+    url = database_url(url)
+    name = sa.make_url(url).database or ""
+    if "test" not in name:
+        # The suite truncates every table: never let it near a database that is not a test one.
+        pytest.exit(f"refusing to run the tests against database {name!r}: its name must contain 'test'", 2)
+    return url
+
+
+def make_test_app(uri: str):
+    return create_app({"ENV_NAME": "testing", "SQLALCHEMY_DATABASE_URI": uri, "WTF_CSRF_ENABLED": False})
+
+
+@pytest.fixture(scope="session")
+def database(tmp_path_factory):
+    """Migrate one database for the session: a template file on SQLite, the test database on PostgreSQL."""
+    pg = postgres_url()
+    if pg:
+        engine = sa.create_engine(pg)
+        with engine.begin() as conn:
+            conn.execute(sa.text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+        engine.dispose()
+        uri = pg
+    else:
+        uri = f"sqlite:///{tmp_path_factory.mktemp('db') / 'template.db'}"
+    app = make_test_app(uri)
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+    return uri
+
+
+@pytest.fixture
+def app(database, tmp_path):
+    if database.startswith("sqlite"):
+        path = tmp_path / "test.db"
+        shutil.copy(sa.make_url(database).database, path)
+        uri = f"sqlite:///{path}"
+    else:
+        uri = database
+    app = make_test_app(uri)
+    with app.app_context():
+        ensure_units()
+        db.session.commit()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        if uri.startswith("postgresql"):
+            tables = ", ".join(t.name for t in db.metadata.sorted_tables if t.name != "alembic_version")
+            with db.engine.begin() as conn:
+                conn.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def ctx(app):
+    """An app context for tests that call domain functions directly."""
+    with app.app_context():
+        yield db.session
+
+
+_serial = itertools.count(1)
+
+
+def valid_credit_code(n: int | None = None) -> str:
+    body = f"91150500MA1{(n or next(_serial)):06d}"
+    return body + uscc.calc_check_digit(body)
+
+
+def unit_by_code(code: str) -> Unit:
+    return db.session.scalar(sa.select(Unit).filter_by(code=code))
+
+
+def _detached(obj):
+    db.session.commit()
+    db.session.refresh(obj)
+    db.session.expunge(obj)
+    return obj
+
+
+@pytest.fixture
+def make_org(app):
+    """Create an organisation; keyword arguments override the defaults."""
+
+    def make(**fields) -> Organisation:
+        with app.app_context():
+            unit = unit_by_code(fields.pop("unit_code", "industrial_park"))
+            n = next(_serial)
+            values = dict(name=f"测试企业{n}", credit_code=valid_credit_code(n), kind=OrgKind.ENTERPRISE, unit=unit,
+                          contact_name="联系人", contact_phone="13800000000", employees=50, formal_members=5)
+            values.update(fields)
+            org = Organisation(**values)
+            db.session.add(org)
+            return _detached(org)
+
+    return make
+
+
+@pytest.fixture
+def make_instructor(app):
+    def make(**fields) -> Instructor:
+        with app.app_context():
+            n = next(_serial)
+            instructor = Instructor(**{"name": f"指导员{n}", "home_organ": "组织部", "phone": "13900000000", **fields})
+            db.session.add(instructor)
+            return _detached(instructor)
+
+    return make
+
+
+@pytest.fixture
+def make_user(app, make_org, make_instructor):
+    """Create an account of a role, with the unit, organisation or instructor the role needs."""
+
+    def make(role: Role | str = Role.ADMIN, *, username: str | None = None, unit_code: str = "industrial_park",
+             organisation: Organisation | None = None, active: bool = True) -> User:
+        role = Role(role)
+        org = organisation or (make_org() if role is Role.APPLICANT else None)
+        instructor = make_instructor() if role is Role.INSTRUCTOR else None
+        with app.app_context():
+            user = User(
+                username=username or f"{role.value}{next(_serial)}", name=f"{role.label}用户", role=role, active=active,
+                unit=unit_by_code(unit_code) if role is Role.UNIT_REVIEWER else None,
+                organisation_id=org.id if org else None, instructor_id=instructor.id if instructor else None,
+            )
+            user.set_password(PASSWORD)
+            db.session.add(user)
+            return _detached(user)
+
+    return make
+
+
+@pytest.fixture
+def login_as(client, make_user):
+    """Create a user of the role and log the test client in as them, through the real login form."""
+
+    def login(role: Role | str, **kwargs) -> User:
+        user = make_user(role, **kwargs)
+        response = client.post("/auth/login", data={"username": user.username, "password": PASSWORD})
+        assert response.status_code == 302, response.get_data(as_text=True)
+        return user
+
+    return login

@@ -1,0 +1,159 @@
+"""Domain functions of accounts: registration, login, officials, deactivation, the audit log."""
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.exc import DatabaseError
+
+from domain import DomainError
+from domain.accounts import Registration, authenticate, create_official, register_organisation, reset_password, set_account_active
+from models import AuditEvent, Organisation, OrgKind, Role, User, db
+from tests.conftest import unit_by_code, valid_credit_code
+
+
+def registration(**overrides) -> Registration:
+    values = dict(
+        org_name="通辽示例科技有限公司", credit_code=valid_credit_code(), kind=OrgKind.ENTERPRISE,
+        unit=unit_by_code("industrial_park"), address="开发区创业路1号", contact_name="王建国",
+        contact_phone="13912345678", employees=80, formal_members=4, probationary_members=1,
+        has_party_org=False, username="wangjg", password="secret123",
+    )
+    values.update(overrides)
+    return Registration(**values)
+
+
+def test_register_creates_organisation_applicant_and_audit_event(ctx):
+    code = valid_credit_code()
+    user = register_organisation(registration(credit_code=code.lower()[:6] + " " + code[6:]))
+    db.session.commit()
+    assert user.role is Role.APPLICANT
+    assert user.organisation.credit_code == code  # normalised: no space, upper case
+    assert user.check_password("secret123") and user.password_hash != "secret123"
+    event = db.session.scalar(sa.select(AuditEvent))
+    assert (event.action, event.object_type, event.object_id) == ("register", "organisations", user.organisation.id)
+
+
+@pytest.mark.parametrize("code, message", [
+    ("91150500MA0000001A", "校验位不正确"),
+    ("91150500MA00001", "18位"),
+    ("9115O500MA0000001Y", "18位"),
+])
+def test_register_refuses_bad_credit_codes(ctx, code, message):
+    with pytest.raises(DomainError) as refused:
+        register_organisation(registration(credit_code=code))
+    assert message in refused.value.message and refused.value.field == "credit_code"
+
+
+def test_register_refuses_a_registered_credit_code(ctx):
+    code = valid_credit_code()
+    register_organisation(registration(credit_code=code))
+    db.session.commit()
+    with pytest.raises(DomainError, match="已注册"):
+        register_organisation(registration(credit_code=code, username="other"))
+
+
+def test_register_refuses_taken_username_bad_phone_and_weak_password(ctx):
+    register_organisation(registration())
+    db.session.commit()
+    with pytest.raises(DomainError, match="用户名已被使用"):
+        register_organisation(registration(username="wangjg"))
+    with pytest.raises(DomainError, match="手机号码"):
+        register_organisation(registration(contact_phone="12345", username="x1"))
+    with pytest.raises(DomainError, match="至少8位"):
+        register_organisation(registration(password="short1", username="x2"))
+    with pytest.raises(DomainError, match="字母和数字"):
+        register_organisation(registration(password="onlyletters", username="x3"))
+
+
+def test_unique_constraint_decides_when_the_lookup_misses(ctx, monkeypatch):
+    """Two registrations racing: the second passes the lookup, and the database still refuses it."""
+    code = valid_credit_code()
+    register_organisation(registration(credit_code=code))
+    db.session.commit()
+    original_scalar = db.session.scalar
+
+    def blind_lookup(statement, *args, **kwargs):
+        if "organisations.credit_code" in str(statement):
+            return None  # as if the other request had not committed yet when we looked
+        return original_scalar(statement, *args, **kwargs)
+
+    monkeypatch.setattr(db.session, "scalar", blind_lookup)
+    with pytest.raises(DomainError, match="已注册"):
+        register_organisation(registration(credit_code=code, username="racer"))
+    monkeypatch.undo()
+    db.session.rollback()
+    assert db.session.scalar(sa.select(sa.func.count(Organisation.id))) == 1
+
+
+def test_authenticate(ctx):
+    user = register_organisation(registration())
+    db.session.commit()
+    assert authenticate("wangjg", "secret123") is user
+    assert user.last_login_at is not None
+    with pytest.raises(DomainError, match="用户名或密码错误"):
+        authenticate("wangjg", "wrong-pass1")
+    with pytest.raises(DomainError, match="用户名或密码错误"):
+        authenticate("nobody", "secret123")
+    user.active = False
+    with pytest.raises(DomainError, match="已停用"):
+        authenticate("wangjg", "secret123")
+
+
+def test_create_official_checks_role_links(ctx, make_instructor):
+    admin = create_official(username="boss", name="管理员", role=Role.ADMIN, password="admin1234", actor=None)
+    with pytest.raises(DomainError, match="所属单位"):
+        create_official(username="r1", name="初审", role=Role.UNIT_REVIEWER, password="pass12345", actor=admin)
+    with pytest.raises(DomainError, match="自行注册"):
+        create_official(username="a1", name="联系人", role=Role.APPLICANT, password="pass12345", actor=admin)
+    reviewer = create_official(username="r1", name="初审", role=Role.UNIT_REVIEWER, password="pass12345",
+                               actor=admin, unit=unit_by_code("logistics_park"))
+    assert reviewer.unit.code == "logistics_park"
+    # A unit given to a role that is not scoped by unit is ignored, so the CHECK constraint holds.
+    zone = create_official(username="z1", name="审批", role=Role.ZONE_APPROVER, password="pass12345",
+                           actor=admin, unit=unit_by_code("logistics_park"))
+    db.session.commit()
+    assert zone.unit_id is None
+
+
+def test_one_account_per_instructor(ctx, make_instructor):
+    instructor = db.session.merge(make_instructor())
+    create_official(username="i1", name="指导员", role=Role.INSTRUCTOR, password="pass12345", actor=None,
+                    instructor=instructor)
+    with pytest.raises(DomainError, match="已有账号"):
+        create_official(username="i2", name="指导员", role=Role.INSTRUCTOR, password="pass12345", actor=None,
+                        instructor=instructor)
+
+
+def test_deactivate_and_reset_password_are_audited(ctx):
+    admin = create_official(username="boss", name="管理员", role=Role.ADMIN, password="admin1234", actor=None)
+    user = register_organisation(registration())
+    set_account_active(user, False, actor=admin)
+    reset_password(user, "newpass123", actor=admin)
+    db.session.commit()
+    assert not user.active and user.check_password("newpass123")
+    actions = db.session.scalars(
+        sa.select(AuditEvent.action).where(AuditEvent.actor_id == admin.id).order_by(AuditEvent.id)).all()
+    assert actions == ["deactivate_user", "reset_password"]
+    with pytest.raises(DomainError, match="不能停用自己"):
+        set_account_active(admin, False, actor=admin)
+
+
+def test_audit_log_is_append_only_in_orm_and_database(ctx):
+    register_organisation(registration())
+    db.session.commit()
+    event = db.session.scalar(sa.select(AuditEvent))
+    event.summary = "tampered"
+    with pytest.raises(RuntimeError, match="append-only"):
+        db.session.flush()
+    db.session.rollback()
+    # Bypassing the ORM does not help: the trigger from the migration refuses it.
+    for statement in ("UPDATE audit_events SET summary = 'x'", "DELETE FROM audit_events"):
+        with pytest.raises(DatabaseError, match="append-only"):
+            db.session.execute(sa.text(statement))
+        db.session.rollback()
+    assert db.session.scalar(sa.select(AuditEvent.summary)) != "x"
+
+
+def test_database_enforces_role_links(ctx):
+    user = User(username="loose", name="x", role=Role.UNIT_REVIEWER, password_hash="x")
+    db.session.add(user)
+    with pytest.raises(DatabaseError):
+        db.session.flush()

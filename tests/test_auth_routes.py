@@ -1,0 +1,109 @@
+"""Registration, login and logout through the Flask client, and CSRF on every POST."""
+import re
+
+import sqlalchemy as sa
+
+from models import Organisation, db
+from tests.conftest import PASSWORD, valid_credit_code
+
+
+def register_form(**overrides):
+    form = dict(org_name="通辽测试物流有限公司", credit_code=valid_credit_code(), kind="enterprise", unit_id="0",
+                address="物流园区1号", contact_name="李丽娜", contact_phone="0475-8123456", employees="30",
+                formal_members="3", probationary_members="0", username="lilina", password="goodpass1",
+                password_confirm="goodpass1")
+    form.update(overrides)
+    return form
+
+
+def test_register_logs_in_and_lands_on_the_organisation_page(client, app):
+    form = register_form()
+    response = client.post("/auth/register", data=form, follow_redirects=True)
+    page = response.get_data(as_text=True)
+    assert response.request.path == "/applicant/"
+    assert "注册成功" in page and "通辽测试物流有限公司" in page
+    with app.app_context():
+        org = db.session.scalar(sa.select(Organisation).filter_by(credit_code=form["credit_code"]))
+        assert org.unit.code == "industrial_park"  # suggested from the kind when none was chosen
+
+
+def test_register_with_a_bad_check_digit_keeps_what_was_typed(client):
+    form = register_form(credit_code="91150500MA0000001A")
+    response = client.post("/auth/register", data=form)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "校验位不正确" in page
+    assert 'value="通辽测试物流有限公司"' in page and 'value="0475-8123456"' in page
+
+
+def test_register_twice_with_one_code_is_refused(client):
+    form = register_form()
+    client.post("/auth/register", data=form)
+    client.post("/auth/logout")
+    response = client.post("/auth/register", data={**form, "username": "another"})
+    assert "该统一社会信用代码已注册" in response.get_data(as_text=True)
+
+
+def test_register_form_errors_are_inline_in_chinese(client):
+    response = client.post("/auth/register", data=register_form(org_name="", password_confirm="different1",
+                                                                 formal_members="-1"))
+    page = response.get_data(as_text=True)
+    assert "此项为必填项" in page and "两次输入的密码不一致" in page and "0 到 100000" in page
+
+
+def test_login_logout(client, make_user):
+    user = make_user("finance")
+    response = client.post("/auth/login", data={"username": user.username, "password": PASSWORD})
+    assert response.headers["Location"] == "/finance/"
+    assert client.get("/finance/").status_code == 200
+    client.post("/auth/logout")
+    assert client.get("/finance/").headers["Location"].startswith("/auth/login")
+
+
+def test_login_wrong_password_and_deactivated_account(client, make_user):
+    user = make_user("zone_approver")
+    bad = client.post("/auth/login", data={"username": user.username, "password": "nope-1234"})
+    assert "用户名或密码错误" in bad.get_data(as_text=True)
+    off = make_user("finance", active=False)
+    refused = client.post("/auth/login", data={"username": off.username, "password": PASSWORD})
+    assert "该账号已停用" in refused.get_data(as_text=True)
+
+
+def test_deactivation_ends_an_open_session(client, app, login_as):
+    user = login_as("finance")
+    assert client.get("/finance/").status_code == 200
+    with app.app_context():
+        db.session.execute(sa.text("UPDATE users SET active = false WHERE id = :id"), {"id": user.id})
+        db.session.commit()
+    assert client.get("/finance/").status_code == 302
+
+
+def test_login_follows_only_local_next(client, make_user):
+    user = make_user("admin")
+    data = {"username": user.username, "password": PASSWORD}
+    assert client.post("/auth/login?next=/admin/users/new", data=data).headers["Location"] == "/admin/users/new"
+    client.post("/auth/logout")
+    assert client.post("/auth/login?next=//evil.example/", data=data).headers["Location"] == "/admin/"
+
+
+def _token(page: str) -> str:
+    return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+
+
+def test_csrf_is_required_on_every_post(client, app, make_user):
+    app.config["WTF_CSRF_ENABLED"] = True
+    user = make_user("admin")
+    data = {"username": user.username, "password": PASSWORD}
+    missing = client.post("/auth/login", data=data)
+    assert missing.status_code == 400 and "CSRF" in missing.get_data(as_text=True)
+    wrong = client.post("/auth/login", data={**data, "csrf_token": "forged"})
+    assert wrong.status_code == 400
+    token = _token(client.get("/auth/login").get_data(as_text=True))
+    assert client.post("/auth/login", data={**data, "csrf_token": token}).status_code == 302
+    # htmx sends the token in a header that the layout puts on <body>.
+    home = client.get("/admin/").get_data(as_text=True)
+    header_token = re.search(r'hx-headers=\'\{"X-CSRFToken": "([^"]+)"\}\'', home).group(1)
+    url = f"/admin/users/{user.id}/active"
+    assert client.post(url, data={"active": "1"}, headers={"HX-Request": "true"}).status_code == 400
+    ok = client.post(url, data={"active": "1"}, headers={"HX-Request": "true", "X-CSRFToken": header_token})
+    assert ok.status_code == 200

@@ -1,0 +1,99 @@
+"""Demo data, configuration, the htmx tag and the error pages."""
+import pytest
+import sqlalchemy as sa
+
+from app import create_app
+from config import ProductionConfig, database_url
+from domain.demo import DEMO_PASSWORD, demo_instructor_names
+from models import Instructor, Organisation, User, db
+
+
+def test_seed_demo_is_idempotent_and_every_account_logs_in(app):
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["seed-demo"])
+    assert first.exit_code == 0, first.output
+    second = runner.invoke(args=["seed-demo"])
+    assert "新建 0 条记录" in second.output
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(Instructor.id))) == 61
+        assert db.session.scalar(sa.select(sa.func.count(Organisation.id))) == 40
+        names = set(db.session.scalars(sa.select(Organisation.name)))
+        usernames = list(db.session.scalars(sa.select(User.username)))
+    assert {"通辽市快递业协会", "雷锋出租车协会", "长川制靴有限公司", "福耀玻璃（通辽）有限公司"} <= names
+    assert len(set(demo_instructor_names())) == 61
+    for username in ["applicant", "reviewer", "zone", "instructor", "finance", "admin", "reviewer-north"]:
+        assert username in usernames
+    for username in usernames:
+        client = app.test_client()
+        response = client.post("/auth/login", data={"username": username, "password": DEMO_PASSWORD})
+        assert response.status_code == 302, username
+        assert client.get(response.headers["Location"]).status_code == 200, username
+
+
+def test_seed_demo_if_empty_skips_a_used_database(app, make_user):
+    make_user("admin")
+    result = app.test_cli_runner().invoke(args=["seed-demo", "--if-empty"])
+    assert "跳过" in result.output
+
+
+def test_seed_demo_refuses_production(app):
+    app.config["ENV_NAME"] = "production"
+    result = app.test_cli_runner().invoke(args=["seed-demo"])
+    assert result.exit_code != 0 and "生产环境禁止" in result.output
+
+
+def test_production_refuses_to_start_without_a_secret(monkeypatch):
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    with pytest.raises(RuntimeError, match="SECRET_KEY"):
+        ProductionConfig()
+    monkeypatch.setenv("SECRET_KEY", "x" * 40)
+    assert ProductionConfig().SECRET_KEY == "x" * 40
+
+
+def test_database_url_spellings():
+    assert database_url("postgres://u@h/db") == "postgresql+psycopg://u@h/db"
+    assert database_url("postgresql://u@h/db") == "postgresql+psycopg://u@h/db"
+    assert database_url("postgresql+psycopg://u@h/db") == "postgresql+psycopg://u@h/db"
+    assert database_url(None).startswith("sqlite:///") and database_url(None).endswith("instance/zone.db")
+
+
+def test_htmx_from_the_cdn_with_sri_and_a_local_fallback(app, client):
+    app.config["HTMX_LOCAL_ONLY"] = False
+    page = client.get("/auth/login").get_data(as_text=True)
+    assert 'src="https://cdn.jsdelivr.net/npm/htmx.org@2.0.11/dist/htmx.min.js"' in page
+    assert 'integrity="sha384-' in page and 'data-local="/static/vendor/htmx-2.0.11.min.js"' in page
+    app.config["HTMX_LOCAL_ONLY"] = True
+    page = client.get("/auth/login").get_data(as_text=True)
+    assert "cdn.jsdelivr.net" not in page and '<script src="/static/vendor/htmx-2.0.11.min.js">' in page
+
+
+def test_sri_hash_matches_the_local_copy(app):
+    import base64
+    import hashlib
+    from pathlib import Path
+
+    data = (Path(app.static_folder) / "vendor" / f"htmx-{app.config['HTMX_VERSION']}.min.js").read_bytes()
+    assert app.config["HTMX_SRI"] == "sha384-" + base64.b64encode(hashlib.sha384(data).digest()).decode()
+
+
+def test_unexpected_errors_show_a_chinese_page_without_a_trace(app, client):
+    @app.get("/boom")
+    def boom():
+        raise ZeroDivisionError("secret detail")
+
+    response = client.get("/boom")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 500 and "系统出现错误" in page
+    assert "Traceback" not in page and "secret detail" not in page
+
+
+def test_not_found_page_is_chinese(client):
+    response = client.get("/no/such/page")
+    assert response.status_code == 404 and "页面不存在" in response.get_data(as_text=True)
+
+
+def test_create_app_from_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'env.db'}")
+    monkeypatch.setenv("SECRET_KEY", "from-env")
+    app = create_app("development")
+    assert app.config["SQLALCHEMY_DATABASE_URI"].endswith("env.db") and app.config["SECRET_KEY"] == "from-env"
