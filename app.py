@@ -73,9 +73,9 @@ def _sqlite_pragmas(dbapi_connection, _record):
 
 
 def _register_blueprints(app: Flask) -> None:
-    from blueprints import admin, applicant, auth, cli, finance, instructor, public, review, zone
+    from blueprints import admin, applicant, applications, auth, cli, finance, instructor, public, review, zone
 
-    for module in (public, auth, applicant, review, zone, instructor, finance, admin, cli):
+    for module in (public, auth, applications, applicant, review, zone, instructor, finance, admin, cli):
         app.register_blueprint(module.bp)
 
 
@@ -108,8 +108,6 @@ def _register_templating(app: Flask) -> None:
     def local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
         return value.astimezone(tz).strftime(fmt) if value else ""
 
-    @app.context_processor
-    def navigation():
-        from blueprints.nav import nav_for
+    from blueprints.nav import nav_context
 
-        return {"nav_items": nav_for()}
+    app.context_processor(nav_context)

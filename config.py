@@ -36,7 +36,6 @@ def _development_secret() -> str:
 class Config:
     ENV_NAME = "development"
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
-    MAX_CONTENT_LENGTH = 11 * 1024 * 1024  # one 10 MB attachment plus the form around it
     WTF_CSRF_TIME_LIMIT = None  # officials keep pages open all day; the token is bound to the session
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
@@ -46,11 +45,14 @@ class Config:
     HTMX_SRI = "sha384-2OatzQy1H+Zd/IIrjr1TcuDGqLXeHhbooAyJY1KdQMKnr4LZ22k31GBLdYKHmVjg"
     DISPLAY_TIMEZONE = "Asia/Shanghai"
     PAGE_SIZE = 50
+    OVERDUE_DAYS = 5  # a step waiting longer than this many days is marked overdue
+    MAX_CONTENT_LENGTH = 32 * 1024 * 1024  # several 10 MB attachments in one form; each is checked alone
 
     def __init__(self):
         self.SQLALCHEMY_DATABASE_URI = database_url(os.environ.get("DATABASE_URL"))
         self.SECRET_KEY = os.environ.get("SECRET_KEY") or self.fallback_secret()
         self.HTMX_LOCAL_ONLY = _env_bool("HTMX_LOCAL_ONLY", self.HTMX_LOCAL_ONLY)
+        self.OVERDUE_DAYS = int(os.environ.get("OVERDUE_DAYS", self.OVERDUE_DAYS))
 
     def fallback_secret(self) -> str:
         return _development_secret()

@@ -1,8 +1,10 @@
-"""The applicant's pages: their own organisation only."""
+"""The applicant's pages: their own organisation and its applications only."""
+import sqlalchemy as sa
 from flask import Blueprint, render_template
 from flask_login import current_user
 
-from models import Role
+from domain.applications import open_application_of
+from models import Application, Role, db
 
 from . import role_wall
 
@@ -12,4 +14,8 @@ role_wall(bp, Role.APPLICANT)
 
 @bp.get("/")
 def home():
-    return render_template("applicant/home.html", org=current_user.organisation)
+    org = current_user.organisation
+    applications = db.session.scalars(
+        sa.select(Application).where(Application.organisation_id == org.id).order_by(Application.id.desc())).all()
+    return render_template("applicant/home.html", org=org, current=open_application_of(org),
+                           applications=applications)

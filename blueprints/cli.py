@@ -31,3 +31,11 @@ def seed_demo_command(if_empty: bool):
     created = seed_demo()
     db.session.commit()
     click.echo(f"演示数据已就绪：新建 {created} 条记录。所有演示账号的密码均为 {DEMO_PASSWORD}")
+
+
+@bp.cli.command("workflow-diagram")
+def workflow_diagram_command():
+    """Print the founding workflow as Mermaid stateDiagram-v2 text, drawn from the table."""
+    from domain.workflow import mermaid
+
+    click.echo(mermaid())

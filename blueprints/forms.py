@@ -1,10 +1,13 @@
 """Form definitions (Flask-WTF): parsing and field-level checks. Domain rules stay in domain/."""
 from flask_wtf import FlaskForm
 from wtforms.fields.choices import SelectChoice
-from wtforms import BooleanField, IntegerField, PasswordField, SelectField, StringField
+from wtforms import (
+    BooleanField, DateField, HiddenField, IntegerField, MultipleFileField, PasswordField, SelectField, StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, NumberRange, Optional, Regexp
 
-from models import OrgKind, Role
+from models import OrgKind, PartyOrgKind, Role
 
 REQUIRED = "此项为必填项"
 
@@ -72,3 +75,43 @@ class PasswordResetForm(FlaskForm):
 
 class EmptyForm(FlaskForm):
     """For buttons that only POST: carries the CSRF token."""
+
+
+class ApplicationForm(FlaskForm):
+    """The application's own fields; the member list is parsed from its rows (see parse_member_rows)."""
+
+    version = HiddenField()
+    requested_kind = SelectField("申请成立的党组织类别", choices=options(PartyOrgKind.choices()),
+                                 description="正式党员不足3人的联合成立党支部；3至6人成立党支部；7人以上设支部委员会；"
+                                             "50人以上可成立党总支；100人以上可成立基层党委")
+    formal_members = count_field("正式党员人数", "已转正的党员，须与下方名单一致")
+    probationary_members = count_field("预备党员人数", "尚在预备期的党员，须与下方名单一致")
+    proposed_secretary = StringField("拟任书记", [Optional(), Length(max=40, message="姓名不超过40个字")],
+                                     description="须为名单中的正式党员")
+    partner_organisations = TextAreaField("联合组建单位", [Optional(), Length(max=500, message="不超过500个字")],
+                                          description="仅联合党支部填写：一同组建的邻近单位名称，用顿号分隔")
+    work_need = BooleanField("因工作需要申请（党员不足50人申请党总支时勾选，并在理由中说明）")
+    reasons = TextAreaField("申请理由", [Optional(), Length(max=2000, message="不超过2000个字")],
+                            description="简述本单位党员、经营和党建工作情况，以及成立党组织的必要性")
+    attachments = MultipleFileField("附件", description="PDF、JPG 或 PNG，单个文件不超过 10 MB；如党员组织关系证明、党员名册")
+
+
+class StepForm(FlaskForm):
+    """A workflow step: the version the page showed, the reason, and what some steps need besides."""
+
+    version = HiddenField()
+    comment = TextAreaField("意见", [Optional(), Length(max=1000, message="不超过1000个字")])
+    internal_note = TextAreaField("内部备注（申请人不可见）", [Optional(), Length(max=1000, message="不超过1000个字")])
+    instructor_id = SelectField("选派党建指导员", coerce=int, validate_choice=False)
+    unit_id = SelectField("转办至", coerce=int, validate_choice=False)
+
+
+class ElectionForm(FlaskForm):
+    version = HiddenField()
+    election_date = DateField("党员大会日期", [InputRequired("请选择日期")])
+    voters_expected = IntegerField("应到会有选举权的党员人数", [InputRequired("请填写人数"), NumberRange(1, 100000, "请填写正整数")])
+    voters_present = IntegerField("实到会人数", [InputRequired("请填写人数"), NumberRange(0, 100000, "请填写0或正整数")])
+    secretary_name = StringField("当选书记", [DataRequired(REQUIRED), Length(max=40, message="姓名不超过40个字")])
+    secretary_votes = IntegerField("书记得票数", [InputRequired("请填写票数"), NumberRange(0, 100000, "请填写0或正整数")])
+    committee_members = StringField("当选委员", [Optional(), Length(max=500, message="不超过500个字")],
+                                    description="设委员会的填写全部委员姓名，用顿号分隔，如：张三、李四、王五")

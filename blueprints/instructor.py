@@ -1,7 +1,8 @@
-"""The instructor's workspace."""
-from flask import Blueprint, render_template
+"""The instructor's workspace: the organisations assigned to them."""
+from flask import Blueprint, current_app, render_template, request
 from flask_login import current_user
 
+from domain.inbox import InboxFilter, inbox
 from models import Role
 
 from . import role_wall
@@ -12,4 +13,6 @@ role_wall(bp, Role.INSTRUCTOR)
 
 @bp.get("/")
 def home():
-    return render_template("instructor/home.html", instructor=current_user.instructor)
+    page = inbox(current_user, InboxFilter(state="all", page=request.args.get("page", 1, type=int)),
+                 per_page=current_app.config["PAGE_SIZE"])
+    return render_template("instructor/home.html", instructor=current_user.instructor, page=page)

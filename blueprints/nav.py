@@ -6,8 +6,8 @@ from models import Role
 
 HOME_ENDPOINT = {
     Role.APPLICANT: "applicant.home",
-    Role.UNIT_REVIEWER: "review.home",
-    Role.ZONE_APPROVER: "zone.home",
+    Role.UNIT_REVIEWER: "applications.inbox_page",
+    Role.ZONE_APPROVER: "applications.inbox_page",
     Role.INSTRUCTOR: "instructor.home",
     Role.FINANCE: "finance.home",
     Role.ADMIN: "admin.home",
@@ -15,8 +15,8 @@ HOME_ENDPOINT = {
 
 NAV = {
     Role.APPLICANT: [("applicant.home", "我的组织")],
-    Role.UNIT_REVIEWER: [("review.home", "本单位组织")],
-    Role.ZONE_APPROVER: [("zone.home", "全区概况")],
+    Role.UNIT_REVIEWER: [("applications.inbox_page", "待办"), ("review.home", "本单位组织")],
+    Role.ZONE_APPROVER: [("applications.inbox_page", "待办"), ("zone.home", "全区概况")],
     Role.INSTRUCTOR: [("instructor.home", "我的工作台")],
     Role.FINANCE: [("finance.home", "经费拨付")],
     Role.ADMIN: [("admin.home", "账号管理"), ("admin.new_user", "新建账号")],
@@ -27,7 +27,11 @@ def home_url(user) -> str:
     return url_for(HOME_ENDPOINT[user.role])
 
 
-def nav_for() -> list[tuple[str, str]]:
+def nav_context() -> dict:
+    """The navigation of the current user, with the counters it shows."""
     if not current_user.is_authenticated:
-        return []
-    return [(endpoint, label) for endpoint, label in NAV[current_user.role]]
+        return {"nav_items": []}
+    from domain.inbox import unread_count, waiting_count
+
+    return {"nav_items": NAV[current_user.role], "waiting": waiting_count(current_user),
+            "unread": unread_count(current_user)}

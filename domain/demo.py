@@ -4,7 +4,15 @@ Idempotent: every record is looked up by its natural key first, so running it tw
 """
 from stdnum.cn import uscc
 
-from models import Instructor, Organisation, OrgKind, Role, Unit, User, db
+from datetime import date, timedelta
+
+import sqlalchemy as sa
+
+from models import AppState, Application, Gender, Instructor, MemberStatus, Organisation, OrgKind, Role, User, db
+
+from . import applications as verbs
+from .applications import ApplicationData, ElectionReport, MemberRow
+from .party_rules import suggested_kind
 
 from .reference import ensure_units
 
@@ -126,4 +134,91 @@ def seed_demo() -> int:
     add_user("instructor", demo_instructor_names()[0], Role.INSTRUCTOR,
              instructor=instructors[demo_instructor_names()[0]])
     db.session.flush()
+    return created + _seed_applications(orgs, add_user)
+
+
+# The demo's applications, one organisation each: every state of the workflow has examples.
+_DEMO_PATHS = {
+    AppState.DRAFT: [],
+    AppState.SUBMITTED: ["submit"],
+    AppState.RETURNED: ["submit", "return"],
+    AppState.UNIT_APPROVED: ["submit", "pass"],
+    AppState.APPROVED: ["submit", "pass", "approve"],
+    AppState.ELECTION_REPORTED: ["submit", "pass", "approve", "report_election"],
+    AppState.ESTABLISHED: ["submit", "pass", "approve", "report_election", "establish"],
+    AppState.REJECTED: ["submit", "pass", "reject"],
+    AppState.WITHDRAWN: ["submit", "withdraw"],
+}
+_DEMO_STATES = [AppState.SUBMITTED, AppState.SUBMITTED, AppState.RETURNED, AppState.UNIT_APPROVED, AppState.APPROVED,
+                AppState.ELECTION_REPORTED, AppState.ESTABLISHED, AppState.ESTABLISHED, AppState.REJECTED,
+                AppState.WITHDRAWN, AppState.DRAFT, AppState.UNIT_APPROVED]
+
+
+def _demo_members(formal: int, probationary: int, seed: int) -> list[MemberRow]:
+    rows = []
+    for i in range(formal + probationary):
+        name = _SURNAMES[(seed * 5 + i * 3) % len(_SURNAMES)] + _GIVEN[(seed + i) % len(_GIVEN)]
+        rows.append(MemberRow(name=name, gender=Gender.MALE if i % 3 else Gender.FEMALE,
+                              joined_on=date(2000 + (i * 7 + seed) % 24, 1 + i % 12, 1),
+                              status=MemberStatus.FORMAL if i < formal else MemberStatus.PROBATIONARY))
+    return rows
+
+
+def _seed_applications(orgs: dict[str, Organisation], add_user) -> int:
+    """Walk one organisation per listed state through the real verbs, as the demo's officials."""
+    if db.session.scalar(sa.select(Application.id).limit(1)) is not None:
+        return 0
+    users = {u.username: u for u in db.session.scalars(sa.select(User))}
+    zone = users["zone"]
+    reviewers = {u.unit_id: u for u in users.values() if u.role is Role.UNIT_REVIEWER}
+    instructors = list(db.session.scalars(sa.select(Instructor).order_by(Instructor.id)))
+    applicant_org = users["applicant"].organisation_id
+    candidates = sorted(
+        (o for o in orgs.values() if not o.has_party_org and o.formal_members >= 3 and o.id != applicant_org
+         and o.formal_members + o.probationary_members < 50),
+        key=lambda o: (o.unit.code != "industrial_park", o.id))
+    created = 0
+    for n, (org, state) in enumerate(zip(candidates, _DEMO_STATES)):
+        username = f"contact-{org.credit_code[-6:].lower()}"
+        add_user(username, org.contact_name, Role.APPLICANT, organisation=org)
+        created += 1
+        db.session.flush()
+        contact = db.session.scalar(sa.select(User).filter_by(username=username))
+        members = _demo_members(org.formal_members, org.probationary_members, n)
+        application = verbs.start_application(org, ApplicationData(
+            requested_kind=suggested_kind(org.formal_members, org.probationary_members),
+            formal_members=org.formal_members, probationary_members=org.probationary_members,
+            proposed_secretary=members[0].name, reasons=f"{org.name}现有正式党员{org.formal_members}名，"
+            "为加强党的领导、发挥党员作用，申请成立党组织。", members=members), actor=contact)
+        created += 1
+        reviewer = reviewers[org.unit_id]
+        for action in _DEMO_PATHS[state]:
+            _demo_step(application, action, contact, reviewer, zone, instructors[n % len(instructors)])
     return created
+
+
+def _demo_step(application, action, contact, reviewer, zone, instructor) -> None:
+    version = application.version
+    if action == "submit":
+        verbs.submit_application(application, actor=contact, version=version)
+    elif action == "withdraw":
+        verbs.withdraw_application(application, actor=contact, version=version, comment="企业搬迁，暂缓申请")
+    elif action == "return":
+        verbs.return_application(application, actor=reviewer, version=version,
+                                 comment="请补充党员组织关系证明材料", internal_note="材料不全")
+    elif action == "pass":
+        verbs.pass_application(application, actor=reviewer, version=version, comment="材料齐全，同意上报")
+    elif action == "approve":
+        verbs.approve_application(application, actor=zone, version=version, instructor=instructor)
+    elif action == "reject":
+        verbs.reject_application(application, actor=zone, version=version,
+                                 comment="党员组织关系尚未转入本单位，暂不具备成立条件")
+    elif action == "report_election":
+        members = application.members
+        committee = "、".join(m.name for m in members[:3]) if application.requested_kind.has_committee else ""
+        verbs.report_election(application, ElectionReport(
+            election_date=date.today() - timedelta(days=3), voters_expected=application.formal_members,
+            voters_present=application.formal_members, secretary_name=application.proposed_secretary,
+            secretary_votes=application.formal_members, committee_members=committee), actor=contact, version=version)
+    elif action == "establish":
+        verbs.establish_organisation(application, actor=zone, version=version)

@@ -4,16 +4,21 @@ import sqlalchemy as sa
 from models import Organisation, Unit, db
 
 
+def name_or_code_matches(text: str) -> sa.ColumnElement[bool]:
+    """An organisation whose name or credit code contains the fragment (wildcards taken literally)."""
+    text = text.strip()
+    pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    return sa.or_(Organisation.name.like(pattern, escape="\\"),
+                  Organisation.credit_code.like(pattern.upper(), escape="\\"))
+
+
 def search_organisations(*, unit: Unit | None = None, text: str = "", page: int = 1, per_page: int = 50):
     """One page of organisations, optionally of one unit and matching a name or credit-code fragment."""
     query = sa.select(Organisation).order_by(Organisation.name, Organisation.id)
     if unit is not None:
         query = query.where(Organisation.unit_id == unit.id)
-    if text := text.strip():
-        # Escape LIKE wildcards so that a name containing % or _ matches literally.
-        pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        query = query.where(sa.or_(Organisation.name.like(pattern, escape="\\"),
-                                   Organisation.credit_code.like(pattern.upper(), escape="\\")))
+    if text.strip():
+        query = query.where(name_or_code_matches(text))
     return db.paginate(query, page=page, per_page=per_page, error_out=False)
 
 

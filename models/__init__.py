@@ -1,4 +1,8 @@
 """All models, imported here so that Alembic and the app see the whole metadata."""
+from .application import (
+    AppState, Application, ApplicationEvent, ApplicationMember, Attachment, Gender, MemberStatus, Notification,
+    PartyOrgKind,
+)
 from .audit import AuditEvent
 from .base import LabelledEnum, db, utcnow
 from .instructor import Instructor
@@ -8,6 +12,7 @@ from .unit import Unit, UnitCategory
 from .user import Role, User
 
 __all__ = [
-    "AuditEvent", "Instructor", "LabelledEnum", "OrgKind", "Organisation", "Role", "StoredFile",
+    "AppState", "Application", "ApplicationEvent", "ApplicationMember", "Attachment", "Gender", "MemberStatus",
+    "Notification", "PartyOrgKind", "AuditEvent", "Instructor", "LabelledEnum", "OrgKind", "Organisation", "Role", "StoredFile",
     "Unit", "UnitCategory", "User", "db", "utcnow",
 ]

@@ -3,14 +3,13 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import db, utcnow
+from .base import AppendOnly, db, utcnow
 from .user import User
 
 
-class AuditEvent(db.Model):
+class AuditEvent(AppendOnly, db.Model):
     """审计日志: who did what to which object, when. Never updated or deleted (a trigger refuses it too)."""
 
     __tablename__ = "audit_events"
@@ -27,9 +26,3 @@ class AuditEvent(db.Model):
     actor: Mapped[User | None] = relationship(lazy="joined")
 
     __table_args__ = (sa.Index("ix_audit_events_object", "object_type", "object_id"),)
-
-
-@event.listens_for(AuditEvent, "before_update")
-@event.listens_for(AuditEvent, "before_delete")
-def _refuse_change(mapper, connection, target):
-    raise RuntimeError("audit_events is append-only")

@@ -4,6 +4,7 @@ from datetime import datetime, timezone
 
 import sqlalchemy as sa
 from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import event
 from sqlalchemy.orm import DeclarativeBase, registry
 
 # Named constraints: SQLite migrations (batch mode) cannot add or drop unnamed ones.
@@ -77,3 +78,13 @@ def enum_type(enum_cls: type[enum.Enum], name: str) -> sa.Enum:
         values_callable=lambda e: [m.value for m in e],
         validate_strings=True,
     )
+
+
+class AppendOnly:
+    """A history table: rows are written once and never changed (a database trigger refuses it too)."""
+
+
+@event.listens_for(AppendOnly, "before_update", propagate=True)
+@event.listens_for(AppendOnly, "before_delete", propagate=True)
+def _refuse_change(mapper, connection, target):
+    raise RuntimeError(f"{target.__tablename__} is append-only")

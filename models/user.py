@@ -58,6 +58,11 @@ class User(UserMixin, db.Model):
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)
 
+    @property
+    def is_official(self) -> bool:
+        """Officials see each other's internal notes; applicants never do."""
+        return self.role is not Role.APPLICANT
+
     def has_role(self, *roles: Role) -> bool:
         return self.role in roles
 

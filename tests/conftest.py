@@ -12,6 +12,7 @@ import pytest
 import sqlalchemy as sa
 from flask_migrate import upgrade
 from stdnum.cn import uscc
+from werkzeug.security import generate_password_hash
 
 from app import create_app
 from config import database_url
@@ -19,6 +20,8 @@ from domain.reference import ensure_units
 from models import Instructor, Organisation, OrgKind, Role, Unit, User, db
 
 PASSWORD = "test-pass-1"
+# Hashed once: scrypt takes tens of milliseconds, and the factories make hundreds of users.
+PASSWORD_HASH = generate_password_hash(PASSWORD)
 
 
 def postgres_url() -> str | None:
@@ -154,7 +157,7 @@ def make_user(app, make_org, make_instructor):
                 unit=unit_by_code(unit_code) if role is Role.UNIT_REVIEWER else None,
                 organisation_id=org.id if org else None, instructor_id=instructor.id if instructor else None,
             )
-            user.set_password(PASSWORD)
+            user.password_hash = PASSWORD_HASH
             db.session.add(user)
             return _detached(user)
 
@@ -172,3 +175,50 @@ def login_as(client, make_user):
         return user
 
     return login
+
+
+def member_rows(formal: int, probationary: int = 0) -> list:
+    from datetime import date
+
+    from domain.applications import MemberRow
+    from models import Gender, MemberStatus
+
+    return [MemberRow(name=f"党员{i + 1}", gender=Gender.MALE, joined_on=date(2010, 7, 1),
+                      status=MemberStatus.FORMAL if i < formal else MemberStatus.PROBATIONARY)
+            for i in range(formal + probationary)]
+
+
+def complete_data(formal: int = 5, probationary: int = 1, **overrides):
+    """An application that passes every check before submission."""
+    from domain.applications import ApplicationData
+    from domain.party_rules import suggested_kind
+
+    values = dict(requested_kind=suggested_kind(formal, probationary), formal_members=formal,
+                  probationary_members=probationary, proposed_secretary="党员1", reasons="党员人数已符合条件",
+                  members=member_rows(formal, probationary))
+    values.update(overrides)
+    return ApplicationData(**values)
+
+
+@pytest.fixture
+def make_application(app, make_org, make_instructor):
+    """An application of a new organisation, put straight into `state` (its history starts there)."""
+    from models import AppState, Application, ApplicationMember
+
+    def make(state: AppState | str = "draft", *, unit_code: str = "industrial_park", formal: int = 5,
+             probationary: int = 1) -> Application:
+        state = AppState(state)
+        org = make_org(unit_code=unit_code, formal_members=formal, probationary_members=probationary)
+        instructor = make_instructor() if state.value in ("approved", "election_reported", "established") else None
+        data = complete_data(formal, probationary)
+        with app.app_context():
+            application = Application(
+                organisation_id=org.id, unit_id=org.unit_id, state=state, requested_kind=data.requested_kind,
+                formal_members=formal, probationary_members=probationary, proposed_secretary="党员1",
+                reasons=data.reasons, instructor_id=instructor.id if instructor else None,
+                members=[ApplicationMember(position=i, name=m.name, gender=m.gender, joined_on=m.joined_on,
+                                           status=m.status) for i, m in enumerate(data.members)])
+            db.session.add(application)
+            return _detached(application)
+
+    return make

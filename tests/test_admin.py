@@ -15,7 +15,7 @@ def test_admin_creates_a_unit_reviewer(client, app, login_as):
     assert "已创建账号 west-reviewer" in response.get_data(as_text=True)
     client.post("/auth/logout")
     assert client.post("/auth/login", data={"username": "west-reviewer", "password": "westpass1"}).headers[
-        "Location"] == "/review/"
+        "Location"] == "/applications/"
     assert "西城街道区域党工委" in client.get("/review/").get_data(as_text=True)
 
 

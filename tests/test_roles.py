@@ -32,7 +32,11 @@ def test_role_wall(client, login_as, role, owner, url):
         assert "您没有权限访问此页面" in response.get_data(as_text=True)
 
 
+LANDING = {**HOMES, Role.UNIT_REVIEWER: "/applications/", Role.ZONE_APPROVER: "/applications/"}
+
+
 @pytest.mark.parametrize("role", list(Role))
 def test_each_role_lands_on_its_own_home(client, login_as, role):
     login_as(role)
-    assert client.get("/").headers["Location"] == HOMES[role]
+    assert client.get("/").headers["Location"] == LANDING[role]
+    assert client.get(LANDING[role]).status_code == 200

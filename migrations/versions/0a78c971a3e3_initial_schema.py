@@ -132,12 +132,12 @@ def upgrade():
 def _audit_append_only_triggers():
     if op.get_bind().dialect.name == "postgresql":
         op.execute(
-            "CREATE FUNCTION audit_events_append_only() RETURNS trigger LANGUAGE plpgsql AS "
-            "$$ BEGIN RAISE EXCEPTION 'audit_events is append-only'; END $$"
+            "CREATE FUNCTION append_only() RETURNS trigger LANGUAGE plpgsql AS "
+            "$$ BEGIN RAISE EXCEPTION '% is append-only', TG_TABLE_NAME; END $$"
         )
         op.execute(
             "CREATE TRIGGER audit_events_no_change BEFORE UPDATE OR DELETE ON audit_events "
-            "FOR EACH ROW EXECUTE FUNCTION audit_events_append_only()"
+            "FOR EACH ROW EXECUTE FUNCTION append_only()"
         )
     else:
         for verb in ("UPDATE", "DELETE"):
@@ -150,7 +150,7 @@ def _audit_append_only_triggers():
 def downgrade():
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP TRIGGER audit_events_no_change ON audit_events")
-        op.execute("DROP FUNCTION audit_events_append_only()")
+        op.execute("DROP FUNCTION append_only()")
     else:
         op.execute("DROP TRIGGER audit_events_no_update")
         op.execute("DROP TRIGGER audit_events_no_delete")

@@ -1,0 +1,338 @@
+"""The application pages every role shares: the inbox, the application card, its steps and files.
+
+A step is one POST to /applications/<id>/steps/<action>. htmx swaps the card in place and fires
+`counts-changed` so the navigation's counters refresh; without JavaScript the same POST redirects.
+"""
+from datetime import date
+from io import BytesIO
+
+from flask import (
+    Blueprint, abort, current_app, flash, make_response, redirect, render_template, request, send_file, url_for,
+)
+from flask_login import current_user, login_required
+
+from domain import DomainError
+from domain import applications as verbs
+from domain.applications import ApplicationData, ElectionReport, MemberRow, StaleError
+from domain.inbox import InboxFilter, inbox, is_overdue, mark_read, notifications_of
+from domain.party_rules import suggested_kind
+from domain.reference import list_units
+from domain.workflow import STEP_BY_ACTION
+from models import AppState, Application, Attachment, Gender, Instructor, MemberStatus, OrgKind, PartyOrgKind, Role, Unit, db
+
+from . import render_partial, role_wall, show_domain_error
+from .forms import ApplicationForm, ElectionForm, StepForm, options
+
+bp = Blueprint("applications", __name__, url_prefix="/applications")
+role_wall(bp, *Role)
+
+MEMBER_FIELDS = ("member_name", "member_gender", "member_joined", "member_status")
+
+
+@bp.app_template_global()
+def step_label(action: str) -> str:
+    """The history's words for a step: its label in the workflow table."""
+    return "创建申请" if action == "create" else STEP_BY_ACTION[action].label
+
+
+def load(application_id: int) -> Application:
+    """The application, or 404 for one this user may not see (the same answer as for one that does not exist)."""
+    application = db.get_or_404(Application, application_id)
+    if not application.can_view(current_user):
+        abort(404)
+    return application
+
+
+# ---------------------------------------------------------------- inbox and counters
+
+@bp.get("/")
+def inbox_page():
+    if current_user.role is Role.APPLICANT:
+        return redirect(url_for("applicant.home"))
+    f = InboxFilter(state=request.args.get("state", ""), unit_id=request.args.get("unit_id", type=int),
+                    kind=request.args.get("kind", ""), q=request.args.get("q", ""),
+                    page=request.args.get("page", 1, type=int))
+    page = inbox(current_user, f, per_page=current_app.config["PAGE_SIZE"])
+    overdue_days = current_app.config["OVERDUE_DAYS"]
+    overdue = {a.id for a in page.items if is_overdue(a, overdue_days)}
+    return render_partial("applications/inbox.html", "applications/_inbox_table.html", page=page, f=f,
+                          overdue=overdue, overdue_days=overdue_days, states=AppState, kinds=OrgKind,
+                          units=list_units() if current_user.role is not Role.UNIT_REVIEWER else [])
+
+
+@bp.get("/badges")
+def badges():
+    """The navigation's counters, swapped out of band after each action."""
+    return render_template("applications/_badges.html", standalone=True)  # the counts come from nav_context
+
+
+# ---------------------------------------------------------------- the applicant's form
+
+@bp.route("/new", methods=["GET", "POST"])
+def new():
+    org = _applicant_org()
+    form = ApplicationForm()
+    rows = _posted_rows() if request.method == "POST" else []
+    if request.method == "GET":
+        form.formal_members.data, form.probationary_members.data = org.formal_members, org.probationary_members
+        form.requested_kind.data = suggested_kind(org.formal_members, org.probationary_members).value
+    elif (data := _read_application(form, rows)) is not None:
+        try:
+            application = verbs.start_application(org, data, actor=current_user)
+            _attach_uploads(application, form)
+            return _after_save(application)
+        except DomainError as error:
+            db.session.rollback()
+            show_domain_error(error, form)
+    return render_template("applications/edit.html", form=form, rows=_rows_for_form(rows), org=org,
+                           application=None), 422 if request.method == "POST" else 200
+
+
+@bp.route("/<int:application_id>/edit", methods=["GET", "POST"])
+def edit(application_id: int):
+    application = load(application_id)
+    if not verbs.can_edit(application, current_user):
+        flash(f"申请当前为“{application.state.label}”，不能修改。", "warning")
+        return redirect(url_for(".show", application_id=application.id))
+    form = ApplicationForm(obj=application) if request.method == "GET" else ApplicationForm()
+    rows = _posted_rows() if request.method == "POST" else [_row_of(m) for m in application.members]
+    if request.method == "GET":
+        form.version.data = application.version
+        form.requested_kind.data = application.requested_kind.value
+    elif (data := _read_application(form, rows)) is not None:
+        try:
+            verbs.save_application(application, data, actor=current_user, version=int(form.version.data or 0))
+            _attach_uploads(application, form)
+            return _after_save(application)
+        except DomainError as error:
+            db.session.rollback()
+            show_domain_error(error, form)
+    return render_template("applications/edit.html", form=form, rows=_rows_for_form(rows),
+                           org=application.organisation, application=application), \
+        422 if request.method == "POST" else 200
+
+
+@bp.get("/member-row")
+def member_row():
+    """One blank row of the member list, for the "add a member" button."""
+    return render_template("applications/_member_row.html", row={}, index=request.args.get("index", 0, type=int))
+
+
+# ---------------------------------------------------------------- the card and its steps
+
+@bp.get("/<int:application_id>")
+def show(application_id: int):
+    application = load(application_id)
+    return render_partial("applications/show.html", "applications/_card.html", **_card(application))
+
+
+@bp.post("/<int:application_id>/steps/<action>")
+def step(application_id: int, action: str):
+    application = load(application_id)
+    if action not in STEP_VERBS:
+        abort(404)
+    form = ElectionForm() if action == "report_election" else StepForm()
+    _fill_step_choices(form)
+    status, failed = 200, None
+    if not form.validate():
+        status, failed = 422, action
+    else:
+        try:
+            STEP_VERBS[action](application, form)
+            db.session.commit()
+            flash(f"已{STEP_BY_ACTION[action].label}。", "success")
+        except StaleError as error:
+            db.session.rollback()
+            status = 409
+            flash(error.message, "warning")
+        except DomainError as error:
+            db.session.rollback()
+            status, failed = 422, action
+            show_domain_error(error, form)
+    if not request.headers.get("HX-Request") and status == 200:
+        return redirect(url_for(".show", application_id=application_id))
+    application = load(application_id)  # fresh after a commit or a rollback
+    context = _card(application, failed_action=failed, failed_form=form if failed else None)
+    template = "applications/_card.html" if request.headers.get("HX-Request") else "applications/show.html"
+    response = make_response(render_template(template, **context), status)
+    response.headers["HX-Trigger"] = "counts-changed"
+    response.vary.add("HX-Request")
+    return response
+
+
+def _step_args(form) -> dict:
+    return {"version": int(form.version.data or 0)}
+
+
+def _with_reason(verb):
+    def run(application, form):
+        verb(application, actor=current_user, comment=form.comment.data or "",
+             internal_note=form.internal_note.data or "", **_step_args(form))
+    return run
+
+
+STEP_VERBS = {
+    "submit": lambda a, f: verbs.submit_application(a, actor=current_user, **_step_args(f)),
+    "withdraw": lambda a, f: verbs.withdraw_application(a, actor=current_user, comment=f.comment.data or "",
+                                                        **_step_args(f)),
+    "pass": _with_reason(verbs.pass_application),
+    "return": _with_reason(verbs.return_application),
+    "zone_return": _with_reason(verbs.return_application),
+    "reject": _with_reason(verbs.reject_application),
+    "establish": _with_reason(verbs.establish_organisation),
+    "return_election": _with_reason(verbs.return_election),
+    "forward": lambda a, f: verbs.forward_application(
+        a, actor=current_user, unit=db.session.get(Unit, f.unit_id.data or 0),
+        comment=f.comment.data or "", internal_note=f.internal_note.data or "", **_step_args(f)),
+    "approve": lambda a, f: verbs.approve_application(
+        a, actor=current_user, instructor=db.session.get(Instructor, f.instructor_id.data or 0),
+        comment=f.comment.data or "", internal_note=f.internal_note.data or "", **_step_args(f)),
+    "report_election": lambda a, f: verbs.report_election(a, ElectionReport(
+        election_date=f.election_date.data, voters_expected=f.voters_expected.data,
+        voters_present=f.voters_present.data, secretary_name=f.secretary_name.data,
+        secretary_votes=f.secretary_votes.data, committee_members=f.committee_members.data or ""),
+        actor=current_user, **_step_args(f)),
+}
+
+
+def _fill_step_choices(form) -> None:
+    if isinstance(form, StepForm):
+        form.unit_id.choices = options([(0, "请选择")] + [(u.id, u.name) for u in list_units()])
+        form.instructor_id.choices = options([(0, "请选择")])
+
+
+def _card(application: Application, failed_action: str | None = None, failed_form=None) -> dict:
+    steps = verbs.available_steps(application, current_user)
+    return {
+        "application": application,
+        "steps": steps,
+        "can_edit": verbs.can_edit(application, current_user),
+        "instructor_loads": verbs.instructor_loads() if any(s.action == "approve" for s in steps) else [],
+        "units": [u for u in list_units() if u.id != application.unit_id]
+        if any(s.action == "forward" for s in steps) else [],
+        "failed_action": failed_action,
+        "failed_form": failed_form,
+        "today": date.today(),
+        "overdue": is_overdue(application, current_app.config["OVERDUE_DAYS"]),
+    }
+
+
+# ---------------------------------------------------------------- attachments
+
+@bp.get("/<int:application_id>/attachments/<int:attachment_id>/<path:filename>")
+def attachment(application_id: int, attachment_id: int, filename: str):
+    application = load(application_id)
+    item = db.get_or_404(Attachment, attachment_id)
+    if item.application_id != application.id:
+        abort(404)
+    return send_file(BytesIO(item.file.data), mimetype=item.file.content_type, as_attachment=True,
+                     download_name=item.file.filename, etag=item.file.sha256)
+
+
+@bp.post("/<int:application_id>/attachments/<int:attachment_id>/delete")
+def delete_attachment(application_id: int, attachment_id: int):
+    application = load(application_id)
+    item = db.get_or_404(Attachment, attachment_id)
+    try:
+        verbs.remove_attachment(application, item, actor=current_user, version=request.form.get("version", 0, type=int))
+        db.session.commit()
+        flash(f"已删除附件“{item.file.filename}”。", "success")
+    except DomainError as error:
+        db.session.rollback()
+        show_domain_error(error)
+    return redirect(url_for(".edit", application_id=application.id))
+
+
+# ---------------------------------------------------------------- notifications
+
+@bp.get("/notifications")
+def notifications():
+    page = notifications_of(current_user, request.args.get("page", 1, type=int))
+    return render_template("applications/notifications.html", page=page)
+
+
+@bp.post("/notifications/read")
+def read_notifications():
+    mark_read(current_user, request.form.get("id", type=int))
+    db.session.commit()
+    return redirect(url_for(".notifications"))
+
+
+# ---------------------------------------------------------------- helpers of the form
+
+def _applicant_org():
+    if current_user.role is not Role.APPLICANT:
+        abort(403)
+    return current_user.organisation
+
+
+def _posted_rows() -> list[dict]:
+    columns = [request.form.getlist(name) for name in MEMBER_FIELDS]
+    rows = [dict(zip(MEMBER_FIELDS, values)) for values in zip(*columns)]
+    return [r for r in rows if r["member_name"].strip() or r["member_joined"].strip()]
+
+
+def _row_of(member) -> dict:
+    return {"member_name": member.name, "member_gender": member.gender.value,
+            "member_joined": member.joined_on.isoformat(), "member_status": member.status.value}
+
+
+def _rows_for_form(rows: list[dict]) -> list[dict]:
+    # Two blank rows to type into, so the form works without JavaScript too.
+    return rows + [{}, {}]
+
+
+def _read_application(form: ApplicationForm, rows: list[dict]) -> ApplicationData | None:
+    """Parse the form and its member rows; put each row's problem next to it. None if anything is wrong."""
+    members, ok = [], form.validate()
+    for row in rows:
+        row["error"] = None
+        try:
+            joined = date.fromisoformat(row["member_joined"])
+        except ValueError:
+            row["error"] = "请填写入党日期，格式如 2015-07-01"
+            ok = False
+            continue
+        if not row["member_name"].strip() or len(row["member_name"]) > 40:
+            row["error"] = "请填写姓名（不超过40个字）"
+        elif joined > date.today():
+            row["error"] = "入党日期不能晚于今天"
+        elif row["member_gender"] not in Gender._value2member_map_ or \
+                row["member_status"] not in MemberStatus._value2member_map_:
+            row["error"] = "请选择性别和党员类别"
+        if row["error"]:
+            ok = False
+            continue
+        members.append(MemberRow(name=row["member_name"], gender=Gender(row["member_gender"]), joined_on=joined,
+                                 status=MemberStatus(row["member_status"])))
+    if not ok:
+        return None
+    return ApplicationData(
+        requested_kind=PartyOrgKind(form.requested_kind.data), formal_members=form.formal_members.data,
+        probationary_members=form.probationary_members.data, proposed_secretary=form.proposed_secretary.data or "",
+        partner_organisations=form.partner_organisations.data or "", work_need=form.work_need.data,
+        reasons=form.reasons.data or "", members=members)
+
+
+def _attach_uploads(application: Application, form: ApplicationForm) -> None:
+    for upload in form.attachments.data or []:
+        if upload and upload.filename:
+            verbs.add_attachment(application, upload.filename, upload.read(), actor=current_user,
+                                 version=application.version)
+
+
+def _after_save(application: Application):
+    """Commit the saved draft; with the submit button, submit it in the same go."""
+    if "submit" in request.form:
+        try:
+            verbs.submit_application(application, actor=current_user, version=application.version)
+        except DomainError as error:
+            db.session.commit()  # keep what was typed; say what still stands in the way
+            flash("已保存。" + error.message, "warning")
+            return redirect(url_for(".edit", application_id=application.id))
+        db.session.commit()
+        flash("申请已提交，请等待初审单位审核。", "success")
+    else:
+        db.session.commit()
+        flash("已保存草稿。", "success")
+    return redirect(url_for(".show", application_id=application.id))

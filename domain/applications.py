@@ -1,0 +1,357 @@
+"""The founding verbs: open, edit and submit an application, and every step of the workflow table.
+
+Each public function is one verb. It checks who may act and whether the page was current, changes the
+state, appends a history row and notifications, and flushes; the request commits.
+"""
+from dataclasses import dataclass, field
+from datetime import date
+
+import sqlalchemy as sa
+from sqlalchemy.orm.exc import StaleDataError
+
+from models import (
+    AppState, Application, ApplicationEvent, ApplicationMember, Attachment, Gender, Instructor, MemberStatus,
+    Notification, Organisation, PartyOrgKind, Role, Unit, User, db, utcnow,
+)
+
+from . import DomainError
+from .files import store_upload
+from .party_rules import check_org_kind
+from .workflow import STEP_BY_ACTION, Step
+
+EDITABLE_STATES = frozenset({AppState.DRAFT, AppState.RETURNED})
+
+
+class StaleError(DomainError):
+    """The page showed an older version: someone (or another tab) acted first. Nothing was changed."""
+
+
+@dataclass
+class MemberRow:
+    name: str
+    gender: Gender
+    joined_on: date
+    status: MemberStatus
+
+
+@dataclass
+class ApplicationData:
+    """What the applicant fills in; a draft may be incomplete, a submission may not."""
+
+    requested_kind: PartyOrgKind
+    formal_members: int
+    probationary_members: int
+    proposed_secretary: str = ""
+    partner_organisations: str = ""
+    work_need: bool = False
+    reasons: str = ""
+    members: list[MemberRow] = field(default_factory=list)
+
+
+@dataclass
+class ElectionReport:
+    """The members' meeting that elected the secretary (and committee)."""
+
+    election_date: date
+    voters_expected: int
+    voters_present: int
+    secretary_name: str
+    secretary_votes: int
+    committee_members: str = ""
+
+
+# ---------------------------------------------------------------- the applicant's own edits
+
+def start_application(org: Organisation, data: ApplicationData, *, actor: User) -> Application:
+    """Open a draft application (新建申请) for the actor's organisation."""
+    if actor.role is not Role.APPLICANT or actor.organisation_id != org.id:
+        raise DomainError("只有本单位联系人可以为本单位提出申请")
+    if org.has_party_org:
+        raise DomainError("本单位已建立党组织，无需再申请成立")
+    if open_application_of(org) is not None:
+        raise DomainError("本单位已有一份正在办理的申请，请在原申请上继续")
+    application = Application(organisation=org, unit=org.unit, state=AppState.DRAFT)
+    _apply_data(application, data)
+    db.session.add(application)
+    db.session.add(ApplicationEvent(application=application, actor=actor, actor_role=actor.role, action="create",
+                                    from_state=None, to_state=AppState.DRAFT))
+    try:
+        with db.session.begin_nested():
+            db.session.flush()
+    except sa.exc.IntegrityError:
+        # Two tabs creating at once: the partial unique index lets only one through.
+        raise DomainError("本单位已有一份正在办理的申请，请在原申请上继续") from None
+    return application
+
+
+def save_application(application: Application, data: ApplicationData, *, actor: User, version: int) -> None:
+    """Save the applicant's changes to a draft or returned application (保存)."""
+    _check_editable(application, actor, version)
+    _apply_data(application, data)
+    _bump(application)
+
+
+def add_attachment(application: Application, filename: str, content: bytes, *, actor: User, version: int) -> Attachment:
+    """Attach a PDF, JPG or PNG (上传附件) to an editable application."""
+    _check_editable(application, actor, version)
+    attachment = Attachment(application=application, file=store_upload(filename, content, actor=actor))
+    db.session.add(attachment)
+    _bump(application)
+    return attachment
+
+
+def remove_attachment(application: Application, attachment: Attachment, *, actor: User, version: int) -> None:
+    """Remove an attachment (删除附件) from an editable application."""
+    _check_editable(application, actor, version)
+    if attachment.application_id != application.id:
+        raise DomainError("附件不属于该申请")
+    db.session.delete(attachment)
+    db.session.delete(attachment.file)
+    _bump(application)
+
+
+def open_application_of(org: Organisation) -> Application | None:
+    return db.session.scalar(sa.select(Application).where(
+        Application.organisation_id == org.id,
+        Application.state.not_in([AppState.REJECTED, AppState.WITHDRAWN])))
+
+
+def problems_before_submission(application: Application) -> list[str]:
+    """What still keeps this application from being submitted, in the applicant's words."""
+    problems = []
+    formal = sum(1 for m in application.members if m.status is MemberStatus.FORMAL)
+    probationary = len(application.members) - formal
+    if (formal, probationary) != (application.formal_members, application.probationary_members):
+        problems.append(f"党员名单中有正式党员 {formal} 名、预备党员 {probationary} 名，"
+                        f"与填写的人数（正式 {application.formal_members} 名、预备 {application.probationary_members} 名）不一致")
+    try:
+        check_org_kind(application.requested_kind, application.formal_members, application.probationary_members,
+                       partners=application.partner_organisations, work_need=application.work_need)
+    except DomainError as refusal:
+        problems.append(refusal.message)
+    secretary = application.proposed_secretary.strip()
+    if not secretary:
+        problems.append("请填写拟任书记人选")
+    elif not any(m.name == secretary and m.status is MemberStatus.FORMAL for m in application.members):
+        problems.append(f"拟任书记“{secretary}”应是党员名单中的正式党员")
+    if not application.reasons.strip():
+        problems.append("请填写申请理由")
+    return problems
+
+
+# ---------------------------------------------------------------- the workflow steps
+
+def submit_application(application: Application, *, actor: User, version: int) -> None:
+    """Submit (提交) a draft or returned application to its unit for first review."""
+    step = _check_step(application, "submit", actor, version)
+    if problems := problems_before_submission(application):
+        raise DomainError("尚不能提交：" + "；".join(problems))
+    _move(application, step, actor)
+
+
+def withdraw_application(application: Application, *, actor: User, version: int, comment: str = "") -> None:
+    """Withdraw (撤回) an application before the zone decides."""
+    _move(application, _check_step(application, "withdraw", actor, version), actor, comment)
+
+
+def pass_application(application: Application, *, actor: User, version: int, comment: str = "",
+                     internal_note: str = "") -> None:
+    """Pass the first review (初审通过) on to the zone."""
+    _move(application, _check_step(application, "pass", actor, version), actor, comment, internal_note)
+
+
+def return_application(application: Application, *, actor: User, version: int, comment: str,
+                       internal_note: str = "") -> None:
+    """Return (退回修改) to the applicant with reasons; resubmission goes through the unit again."""
+    action = "zone_return" if actor.role is Role.ZONE_APPROVER else "return"
+    step = _check_step(application, action, actor, version, comment)
+    _move(application, step, actor, comment, internal_note)
+
+
+def forward_application(application: Application, *, actor: User, version: int, unit: Unit | None, comment: str,
+                        internal_note: str = "") -> None:
+    """Forward (转办) to another first-level unit, with the reason."""
+    step = _check_step(application, "forward", actor, version, comment)
+    if unit is None or unit.id == application.unit_id:
+        raise DomainError("请选择另一个初审单位", "unit_id")
+    previous = application.unit.name
+    application.unit = unit
+    _move(application, step, actor, f"由{previous}转办至{unit.name}：{comment}", internal_note)
+
+
+def approve_application(application: Application, *, actor: User, version: int, instructor: Instructor | None,
+                        comment: str = "", internal_note: str = "") -> None:
+    """Approve the founding (批准成立) and assign a party-building instructor."""
+    step = _check_step(application, "approve", actor, version)
+    if instructor is None:
+        raise DomainError("批准时须选派一名党建指导员", "instructor_id")
+    if not instructor.active:
+        raise DomainError(f"指导员{instructor.name}已停用，请另选", "instructor_id")
+    application.instructor = instructor
+    _move(application, step, actor, comment or f"同意成立，选派党建指导员{instructor.name}", internal_note)
+
+
+def reject_application(application: Application, *, actor: User, version: int, comment: str,
+                       internal_note: str = "") -> None:
+    """Refuse the founding (不予批准); final."""
+    _move(application, _check_step(application, "reject", actor, version, comment), actor, comment, internal_note)
+
+
+def report_election(application: Application, report: ElectionReport, *, actor: User, version: int) -> None:
+    """Report the election result (报告选举结果) of the approved organisation's members' meeting."""
+    step = _check_step(application, "report_election", actor, version)
+    if problems := _election_problems(application, report):
+        raise DomainError("选举结果不符合要求：" + "；".join(problems))
+    for name in ("election_date", "voters_expected", "voters_present", "secretary_name", "secretary_votes"):
+        setattr(application, name, getattr(report, name))
+    application.committee_members = report.committee_members.strip()
+    _move(application, step, actor, f"{report.election_date:%Y年%-m月%-d日}召开党员大会，选举{report.secretary_name}为书记")
+
+
+def establish_organisation(application: Application, *, actor: User, version: int, comment: str = "",
+                           internal_note: str = "") -> None:
+    """Approve the election (批准选举结果): the Party organisation is established and counts as formed."""
+    step = _check_step(application, "establish", actor, version)
+    application.organisation.has_party_org = True
+    _move(application, step, actor, comment or "同意选举结果，党组织正式成立", internal_note)
+
+
+def return_election(application: Application, *, actor: User, version: int, comment: str,
+                    internal_note: str = "") -> None:
+    """Send the election report back (退回选举结果) for correction."""
+    step = _check_step(application, "return_election", actor, version, comment)
+    _move(application, step, actor, comment, internal_note)
+
+
+# ---------------------------------------------------------------- queries the pages need
+
+def available_steps(application: Application, user: User) -> list[Step]:
+    """The steps this user may take now: what the page shows as buttons."""
+    if not application.in_scope_of(user):
+        return []
+    return [s for s in STEP_BY_ACTION.values() if application.state in s.sources and s.role is user.role]
+
+
+def can_edit(application: Application, user: User) -> bool:
+    return (user.role is Role.APPLICANT and application.in_scope_of(user)
+            and application.state in EDITABLE_STATES)
+
+
+def instructor_loads() -> list[tuple[Instructor, int]]:
+    """Every active instructor with the number of organisations they guide now, lightest first."""
+    load = sa.func.count(Application.id)
+    rows = db.session.execute(
+        sa.select(Instructor, load)
+        .outerjoin(Application, sa.and_(Application.instructor_id == Instructor.id,
+                                        Application.state.in_([AppState.APPROVED, AppState.ELECTION_REPORTED,
+                                                               AppState.ESTABLISHED])))
+        .where(Instructor.active)
+        .group_by(Instructor.id)
+        .order_by(load, Instructor.name))
+    return [(instructor, count) for instructor, count in rows]
+
+
+# ---------------------------------------------------------------- internals
+
+def _apply_data(application: Application, data: ApplicationData) -> None:
+    application.requested_kind = data.requested_kind
+    application.formal_members = data.formal_members
+    application.probationary_members = data.probationary_members
+    application.proposed_secretary = data.proposed_secretary.strip()
+    application.partner_organisations = data.partner_organisations.strip()
+    application.work_need = data.work_need
+    application.reasons = data.reasons.strip()
+    application.members = [
+        ApplicationMember(position=i, name=m.name.strip(), gender=m.gender, joined_on=m.joined_on, status=m.status)
+        for i, m in enumerate(data.members)
+    ]
+
+
+def _check_editable(application: Application, actor: User, version: int) -> None:
+    if actor.role is not Role.APPLICANT or not application.in_scope_of(actor):
+        raise DomainError("只有本单位联系人可以修改申请")
+    _check_version(application, version)
+    if application.state not in EDITABLE_STATES:
+        raise DomainError(f"申请当前为“{application.state.label}”，不能再修改")
+
+
+def _check_version(application: Application, version: int) -> None:
+    if application.version != version:
+        raise StaleError(f"该申请已被他人处理或在其他页面修改，当前状态为“{application.state.label}”。"
+                         "页面已更新为最新内容，本次操作未执行。")
+
+
+def _check_step(application: Application, action: str, actor: User, version: int, comment: str = "") -> Step:
+    step = STEP_BY_ACTION[action]
+    if actor.role is not step.role or not application.in_scope_of(actor):
+        raise DomainError(f"您无权对该申请执行“{step.label}”")
+    _check_version(application, version)
+    if application.state not in step.sources:
+        raise DomainError(f"申请当前为“{application.state.label}”，不能{step.label}")
+    if step.needs_reason and not comment.strip():
+        raise DomainError(f"{step.label}须填写理由", "comment")
+    return step
+
+
+def _bump(application: Application) -> None:
+    # The UPDATE carries "WHERE version = <old>": of two requests that read the same version, one wins.
+    application.version += 1
+    try:
+        db.session.flush()
+    except StaleDataError:
+        db.session.rollback()
+        raise StaleError("该申请刚刚被他人处理，本次操作未执行。请查看最新状态。") from None
+
+
+def _move(application: Application, step: Step, actor: User, comment: str = "", internal_note: str = "") -> None:
+    previous = application.state
+    application.state = step.target
+    application.state_changed_at = utcnow()
+    _bump(application)  # the race is decided here, before the history and notices are written
+    db.session.add(ApplicationEvent(
+        application=application, actor=actor, actor_role=actor.role, action=step.action, from_state=previous,
+        to_state=step.target, comment=comment.strip(), internal_note=internal_note.strip()))
+    _notify(application, step, comment)
+    db.session.flush()
+
+
+def _recipients(application: Application, audience: str) -> list[User]:
+    query = sa.select(User).where(User.active)
+    if audience == "applicant":
+        query = query.where(User.organisation_id == application.organisation_id)
+    elif audience == "unit":
+        query = query.where(User.role == Role.UNIT_REVIEWER, User.unit_id == application.unit.id)
+    else:
+        query = query.where(User.role == Role.ZONE_APPROVER)
+    return list(db.session.scalars(query))
+
+
+def _notify(application: Application, step: Step, comment: str) -> None:
+    if step.notify is None:
+        return
+    message = f"{application.organisation.name}的成立党组织申请：{step.label}"
+    if comment.strip() and step.notify == "applicant":
+        message += f"。{comment.strip()}"
+    for user in _recipients(application, step.notify):
+        db.session.add(Notification(user=user, application=application, message=message[:300]))
+
+
+def _election_problems(application: Application, report: ElectionReport) -> list[str]:
+    problems = []
+    if report.election_date > date.today():
+        problems.append("选举日期不能晚于今天")
+    if report.voters_expected <= 0 or report.voters_present > report.voters_expected:
+        problems.append("实到人数不能超过应到人数，应到人数须大于0")
+    # 选举时有选举权的到会人数须超过应到会人数的五分之四，会议方为有效。
+    elif report.voters_present * 5 <= report.voters_expected * 4:
+        problems.append("到会有选举权的党员须超过应到人数的五分之四，选举方为有效")
+    if report.secretary_votes * 2 <= report.voters_present:
+        problems.append("书记当选须获得超过实到人数一半的赞成票")
+    if report.secretary_votes > report.voters_present:
+        problems.append("书记得票数不能超过实到人数")
+    if not report.secretary_name.strip():
+        problems.append("请填写当选书记的姓名")
+    names = [n for n in report.committee_members.replace("，", "、").replace(",", "、").split("、") if n.strip()]
+    if application.requested_kind.has_committee and len(names) < 3:
+        problems.append(f"{application.requested_kind.label}须选举产生委员会，请填写至少3名委员（用顿号分隔）")
+    return problems

@@ -1,0 +1,45 @@
+"""Uploaded files: checked by their content, not their name, and kept in the database with a SHA-256."""
+import hashlib
+import re
+import unicodedata
+
+from models import StoredFile, User, db
+
+from . import DomainError
+
+MAX_UPLOAD_BYTES = 10 * 1024 * 1024
+# The first bytes of each accepted type; a renamed .exe starts with MZ and is refused.
+SIGNATURES = {
+    b"%PDF-": ("application/pdf", ".pdf"),
+    b"\x89PNG\r\n\x1a\n": ("image/png", ".png"),
+    b"\xff\xd8\xff": ("image/jpeg", ".jpg"),
+}
+
+
+def sniff_type(data: bytes) -> tuple[str, str] | None:
+    return next((kind for magic, kind in SIGNATURES.items() if data.startswith(magic)), None)
+
+
+def clean_filename(name: str, extension: str) -> str:
+    """Keep a readable (Chinese) name, drop paths and control characters, and end it in the real type."""
+    base = re.split(r"[\\/]", name or "")[-1]
+    base = "".join(ch for ch in base if unicodedata.category(ch)[0] != "C").strip(" .")
+    stem = base.rsplit(".", 1)[0] if "." in base else base
+    stem = re.sub(r'[<>:"|?*]', "_", stem)[:80] or "附件"
+    return stem + extension
+
+
+def store_upload(filename: str, data: bytes, *, actor: User | None) -> StoredFile:
+    """Check and keep one uploaded file (PDF, JPG or PNG up to 10 MB)."""
+    if not data:
+        raise DomainError(f"文件“{filename}”是空的，请重新选择", "attachments")
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise DomainError(f"文件“{filename}”超过 10 MB，请压缩后再上传", "attachments")
+    kind = sniff_type(data)
+    if kind is None:
+        raise DomainError(f"文件“{filename}”不是 PDF、JPG 或 PNG 文件（按文件内容判断），请转换后再上传", "attachments")
+    content_type, extension = kind
+    stored = StoredFile(filename=clean_filename(filename, extension), content_type=content_type, size=len(data),
+                        sha256=hashlib.sha256(data).hexdigest(), data=data, created_by=actor)
+    db.session.add(stored)
+    return stored

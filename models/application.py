@@ -1,0 +1,207 @@
+"""The founding application (成立党组织申请): its members, attachments, history and election report."""
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .base import AppendOnly, LabelledEnum, db, enum_type, utcnow
+from .instructor import Instructor
+from .organisation import Organisation
+from .stored_file import StoredFile
+from .unit import Unit
+from .user import Role, User
+
+
+class AppState(LabelledEnum):
+    DRAFT = "draft", "草稿"
+    SUBMITTED = "submitted", "待初审"
+    RETURNED = "returned", "退回修改"
+    UNIT_APPROVED = "unit_approved", "待党工委审批"
+    APPROVED = "approved", "已批复"
+    REJECTED = "rejected", "不予批准"
+    WITHDRAWN = "withdrawn", "已撤回"
+    ELECTION_REPORTED = "election_reported", "选举结果待审"
+    ESTABLISHED = "established", "已成立"
+
+    @property
+    def badge(self) -> str:
+        """The Bootstrap colour of the state's badge."""
+        return _STATE_BADGES[self.value]
+
+
+_STATE_BADGES = {"draft": "secondary", "submitted": "primary", "returned": "warning", "unit_approved": "info",
+                 "approved": "success", "rejected": "danger", "withdrawn": "dark", "election_reported": "info",
+                 "established": "success"}
+
+
+class PartyOrgKind(LabelledEnum):
+    JOINT_BRANCH = "joint_branch", "联合党支部"
+    BRANCH = "branch", "党支部"
+    BRANCH_COMMITTEE = "branch_committee", "党支部委员会"
+    GENERAL_BRANCH = "general_branch", "党总支"
+    PARTY_COMMITTEE = "party_committee", "基层党委"
+
+    @property
+    def has_committee(self) -> bool:
+        return self in (PartyOrgKind.BRANCH_COMMITTEE, PartyOrgKind.GENERAL_BRANCH, PartyOrgKind.PARTY_COMMITTEE)
+
+
+class MemberStatus(LabelledEnum):
+    FORMAL = "formal", "正式党员"
+    PROBATIONARY = "probationary", "预备党员"
+
+
+class Gender(LabelledEnum):
+    MALE = "male", "男"
+    FEMALE = "female", "女"
+
+
+# States in which the application still belongs to the organisation (one such application at a time).
+OPEN_STATES = ("draft", "submitted", "returned", "unit_approved", "approved", "election_reported", "established")
+# States in which an instructor has been assigned.
+INSTRUCTED_STATES = ("approved", "election_reported", "established")
+
+
+class Application(db.Model):
+    """成立党组织申请: what the organisation asks for, where it stands, who guides it."""
+
+    __tablename__ = "applications"
+    __table_args__ = (
+        sa.CheckConstraint("formal_members >= 0 AND probationary_members >= 0", name="member_counts"),
+        sa.CheckConstraint(
+            "instructor_id IS NOT NULL OR state NOT IN ('approved', 'election_reported', 'established')",
+            name="instructed_states_have_instructor"),
+        # At most one live application per organisation; a rejected or withdrawn one may be followed by another.
+        sa.Index("uq_applications_one_open_per_organisation", "organisation_id", unique=True,
+                 sqlite_where=sa.text("state NOT IN ('rejected', 'withdrawn')"),
+                 postgresql_where=sa.text("state NOT IN ('rejected', 'withdrawn')")),
+        sa.Index("ix_applications_inbox", "unit_id", "state", "state_changed_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(sa.ForeignKey("organisations.id"), index=True)
+    unit_id: Mapped[int] = mapped_column(sa.ForeignKey("units.id"))
+    state: Mapped[AppState] = mapped_column(enum_type(AppState, "app_state"), default=AppState.DRAFT)
+    # Optimistic lock: every transition bumps it, and a page that shows an older one cannot act.
+    version: Mapped[int] = mapped_column(default=1)
+    state_changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    requested_kind: Mapped[PartyOrgKind] = mapped_column(enum_type(PartyOrgKind, "party_org_kind"))
+    formal_members: Mapped[int] = mapped_column(default=0)
+    probationary_members: Mapped[int] = mapped_column(default=0)
+    proposed_secretary: Mapped[str] = mapped_column(sa.String(40), default="")
+    partner_organisations: Mapped[str] = mapped_column(sa.String(500), default="")
+    work_need: Mapped[bool] = mapped_column(default=False)  # a general branch below 50 members, for work's sake
+    reasons: Mapped[str] = mapped_column(sa.Text, default="")
+
+    instructor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("instructors.id"), index=True)
+
+    # The election report (选举结果), filled by the applicant after approval.
+    election_date: Mapped[date | None]
+    voters_expected: Mapped[int | None]
+    voters_present: Mapped[int | None]
+    secretary_name: Mapped[str | None] = mapped_column(sa.String(40))
+    secretary_votes: Mapped[int | None]
+    committee_members: Mapped[str | None] = mapped_column(sa.String(500))
+
+    organisation: Mapped[Organisation] = relationship(lazy="joined")
+    unit: Mapped[Unit] = relationship(lazy="joined")
+    instructor: Mapped[Instructor | None] = relationship(lazy="joined")
+    members: Mapped[list["ApplicationMember"]] = relationship(
+        back_populates="application", cascade="all, delete-orphan", order_by="ApplicationMember.position")
+    attachments: Mapped[list["Attachment"]] = relationship(
+        back_populates="application", cascade="all, delete-orphan", order_by="Attachment.id")
+    history: Mapped[list["ApplicationEvent"]] = relationship(
+        back_populates="application", order_by="ApplicationEvent.id", viewonly=True)
+
+    __mapper_args__ = {"version_id_col": version, "version_id_generator": False}
+
+    @property
+    def member_total(self) -> int:
+        return self.formal_members + self.probationary_members
+
+    def can_view(self, user: User) -> bool:
+        """Who may open this application: its organisation, its unit, the zone, its instructor."""
+        if user.role is Role.APPLICANT:
+            return user.organisation_id == self.organisation_id
+        if user.role is Role.UNIT_REVIEWER:
+            return user.unit_id == self.unit_id
+        if user.role is Role.INSTRUCTOR:
+            return self.instructor_id is not None and user.instructor_id == self.instructor_id
+        return user.role in (Role.ZONE_APPROVER, Role.ADMIN)
+
+    def in_scope_of(self, user: User) -> bool:
+        """Whose steps this user may take: an applicant only their own, a reviewer only their unit's."""
+        if user.role is Role.APPLICANT:
+            return user.organisation_id == self.organisation_id
+        if user.role is Role.UNIT_REVIEWER:
+            return user.unit_id == self.unit_id
+        return user.role is Role.ZONE_APPROVER
+
+
+class ApplicationMember(db.Model):
+    """A Party member listed in the application (党员名单)."""
+
+    __tablename__ = "application_members"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(sa.ForeignKey("applications.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(default=0)
+    name: Mapped[str] = mapped_column(sa.String(40))
+    gender: Mapped[Gender] = mapped_column(enum_type(Gender, "gender"))
+    joined_on: Mapped[date]
+    status: Mapped[MemberStatus] = mapped_column(enum_type(MemberStatus, "member_status"))
+
+    application: Mapped[Application] = relationship(back_populates="members")
+
+
+class Attachment(db.Model):
+    """An attachment of an application (附件); the bytes live in stored_files."""
+
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(sa.ForeignKey("applications.id", ondelete="CASCADE"), index=True)
+    file_id: Mapped[int] = mapped_column(sa.ForeignKey("stored_files.id"), unique=True)
+
+    application: Mapped[Application] = relationship(back_populates="attachments")
+    file: Mapped[StoredFile] = relationship(lazy="joined")
+
+
+class ApplicationEvent(AppendOnly, db.Model):
+    """One step of the history (流转记录): who, in which role, when, from, to, and why. Append-only."""
+
+    __tablename__ = "application_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(sa.ForeignKey("applications.id"), index=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    actor_role: Mapped[Role] = mapped_column(enum_type(Role, "actor_role"))
+    action: Mapped[str] = mapped_column(sa.String(30))
+    from_state: Mapped[AppState | None] = mapped_column(enum_type(AppState, "from_state"))
+    to_state: Mapped[AppState] = mapped_column(enum_type(AppState, "to_state"))
+    comment: Mapped[str] = mapped_column(sa.Text, default="")
+    # Officials' note to each other; the applicant never sees it.
+    internal_note: Mapped[str] = mapped_column(sa.Text, default="")
+
+    application: Mapped[Application] = relationship(back_populates="history")
+    actor: Mapped[User] = relationship(lazy="joined")
+
+
+class Notification(db.Model):
+    """An in-app notice (站内通知) for one user about one application."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (sa.Index("ix_notifications_unread", "user_id", "read_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    user: Mapped[User] = relationship()
+    application_id: Mapped[int] = mapped_column(sa.ForeignKey("applications.id"))
+    message: Mapped[str] = mapped_column(sa.String(300))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    read_at: Mapped[datetime | None]
+
+    application: Mapped[Application] = relationship(lazy="joined")

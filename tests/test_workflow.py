@@ -1,0 +1,318 @@
+"""The founding workflow through its domain verbs: the table, the history, the rules, stale pages, races."""
+import threading
+
+import flask
+from datetime import date, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from domain import DomainError
+from domain import applications as verbs
+from domain.applications import ElectionReport, StaleError
+from domain.workflow import STEP_BY_ACTION, STEPS, mermaid
+from models import AppState, Application, ApplicationEvent, Instructor, Notification, Role, User, db
+from tests.conftest import complete_data, unit_by_code
+
+ACTORS = ["applicant", "other_applicant", "reviewer", "other_reviewer", "zone", "instructor", "finance", "admin"]
+
+
+def _actor(kind: str, application: Application, make_user) -> User:
+    """A user of this kind, created in its own session (before the caller's writes, or SQLite would wait)."""
+    if kind == "applicant":
+        user = make_user(Role.APPLICANT, organisation=application.organisation)
+    elif kind == "other_applicant":
+        user = make_user(Role.APPLICANT)
+    elif kind == "reviewer":
+        user = make_user(Role.UNIT_REVIEWER, unit_code=application.unit.code)
+    elif kind == "other_reviewer":
+        user = make_user(Role.UNIT_REVIEWER, unit_code="street_north")
+    else:
+        user = make_user({"zone": Role.ZONE_APPROVER, "instructor": Role.INSTRUCTOR, "finance": Role.FINANCE,
+                          "admin": Role.ADMIN}[kind])
+    return db.session.get(User, user.id) if flask.has_app_context() else user
+
+
+def _run(action: str, application: Application, actor: User) -> None:
+    """Take the step with everything it needs, so that only the table can refuse it."""
+    version = application.version
+    if action == "submit":
+        verbs.submit_application(application, actor=actor, version=version)
+    elif action == "withdraw":
+        verbs.withdraw_application(application, actor=actor, version=version)
+    elif action == "pass":
+        verbs.pass_application(application, actor=actor, version=version)
+    elif action in ("return", "zone_return"):
+        verbs.return_application(application, actor=actor, version=version, comment="请补充材料")
+    elif action == "forward":
+        verbs.forward_application(application, actor=actor, version=version, comment="属地管理",
+                                  unit=unit_by_code("street_east"))
+    elif action == "approve":
+        instructor = Instructor(name="李卫东", home_organ="组织部", active=True)
+        verbs.approve_application(application, actor=actor, version=version, instructor=instructor)
+    elif action == "reject":
+        verbs.reject_application(application, actor=actor, version=version, comment="不符合条件")
+    elif action == "report_election":
+        verbs.report_election(application, ElectionReport(
+            election_date=date.today(), voters_expected=6, voters_present=6, secretary_name="党员1",
+            secretary_votes=6, committee_members="党员1、党员2、党员3"), actor=actor, version=version)
+    elif action == "establish":
+        verbs.establish_organisation(application, actor=actor, version=version)
+    elif action == "return_election":
+        verbs.return_election(application, actor=actor, version=version, comment="票数有误")
+    else:
+        raise AssertionError(action)
+
+
+def _allowed(state: AppState, action: str, actor: str) -> bool:
+    # "return" and "zone_return" are one verb (退回修改), taken by whichever role owns the state.
+    actions = ("return", "zone_return") if action in ("return", "zone_return") else (action,)
+    owners = {Role.APPLICANT: "applicant", Role.UNIT_REVIEWER: "reviewer", Role.ZONE_APPROVER: "zone"}
+    return any(state in STEP_BY_ACTION[a].sources and actor == owners[STEP_BY_ACTION[a].role] for a in actions)
+
+
+@pytest.mark.parametrize("action", list(STEP_BY_ACTION))
+@pytest.mark.parametrize("state", list(AppState))
+def test_state_action_role_table(app, make_application, make_user, state, action):
+    """Every state x action x actor: allowed exactly where the table says, refused in Chinese elsewhere."""
+    made = make_application(state)
+    actor_ids = {kind: _actor(kind, made, make_user).id for kind in ACTORS}
+    with app.app_context():
+        for actor_kind in ACTORS:
+            application = db.session.get(Application, made.id)
+            actor = db.session.get(User, actor_ids[actor_kind])
+            expected = _allowed(state, action, actor_kind)
+            nested = db.session.begin_nested()
+            try:
+                _run(action, application, actor)
+            except DomainError as refusal:
+                assert not expected, f"{actor_kind} refused {action} in {state}: {refusal.message}"
+                assert "不能" in refusal.message or "无权" in refusal.message
+            else:
+                assert expected, f"{actor_kind} took {action} in {state}"
+                assert application.state is STEP_BY_ACTION[action].target
+                assert application.history[-1].actor_id == actor.id
+            nested.rollback()
+            db.session.expire_all()
+
+
+def test_every_step_appends_one_history_row(app, ctx, make_application, make_user, make_instructor):
+    made = make_application("draft")
+    application = db.session.get(Application, made.id)
+    applicant = _actor("applicant", application, make_user)
+    reviewer = _actor("reviewer", application, make_user)
+    zone = _actor("zone", application, make_user)
+    instructor = db.session.merge(make_instructor())
+    verbs.submit_application(application, actor=applicant, version=application.version)
+    verbs.return_application(application, actor=reviewer, version=application.version, comment="缺少证明",
+                             internal_note="第二次提醒")
+    verbs.submit_application(application, actor=applicant, version=application.version)
+    verbs.pass_application(application, actor=reviewer, version=application.version)
+    verbs.approve_application(application, actor=zone, version=application.version, instructor=instructor)
+    verbs.report_election(application, ElectionReport(date.today(), 6, 6, "党员1", 5), actor=applicant,
+                          version=application.version)
+    verbs.establish_organisation(application, actor=zone, version=application.version)
+    db.session.commit()
+    rows = db.session.execute(sa.select(ApplicationEvent.action, ApplicationEvent.actor_role,
+                                        ApplicationEvent.from_state, ApplicationEvent.to_state)
+                              .where(ApplicationEvent.application_id == application.id)
+                              .order_by(ApplicationEvent.id)).all()
+    assert rows == [
+        ("submit", Role.APPLICANT, AppState.DRAFT, AppState.SUBMITTED),
+        ("return", Role.UNIT_REVIEWER, AppState.SUBMITTED, AppState.RETURNED),
+        ("submit", Role.APPLICANT, AppState.RETURNED, AppState.SUBMITTED),
+        ("pass", Role.UNIT_REVIEWER, AppState.SUBMITTED, AppState.UNIT_APPROVED),
+        ("approve", Role.ZONE_APPROVER, AppState.UNIT_APPROVED, AppState.APPROVED),
+        ("report_election", Role.APPLICANT, AppState.APPROVED, AppState.ELECTION_REPORTED),
+        ("establish", Role.ZONE_APPROVER, AppState.ELECTION_REPORTED, AppState.ESTABLISHED),
+    ]
+    returned = db.session.scalar(sa.select(ApplicationEvent).filter_by(action="return"))
+    assert (returned.comment, returned.internal_note, returned.actor_id) == ("缺少证明", "第二次提醒", reviewer.id)
+    assert application.organisation.has_party_org and application.instructor_id == instructor.id
+    assert application.version == 8
+
+
+def test_history_is_append_only(ctx, make_application, make_user):
+    made = make_application("draft")
+    application = db.session.get(Application, made.id)
+    verbs.submit_application(application, actor=_actor("applicant", application, make_user), version=1)
+    db.session.commit()
+    with pytest.raises(sa.exc.DatabaseError, match="append-only"):
+        db.session.execute(sa.text("UPDATE application_events SET comment = 'x'"))
+    db.session.rollback()
+
+
+@pytest.mark.parametrize("action, kwargs", [
+    ("return", {}), ("reject", {}), ("forward", {"unit": None}),
+])
+def test_reasons_are_required(ctx, make_application, make_user, action, kwargs):
+    made = make_application("submitted" if action != "reject" else "unit_approved")
+    application = db.session.get(Application, made.id)
+    actor = _actor("reviewer" if action != "reject" else "zone", application, make_user)
+    verb = {"return": verbs.return_application, "reject": verbs.reject_application,
+            "forward": verbs.forward_application}[action]
+    with pytest.raises(DomainError, match="须填写理由"):
+        verb(application, actor=actor, version=application.version, comment="  ", **kwargs)
+
+
+def test_forward_moves_the_application_to_the_other_unit(ctx, make_application, make_user):
+    made = make_application("submitted")
+    application = db.session.get(Application, made.id)
+    reviewer = _actor("reviewer", application, make_user)
+    east_reviewer = db.session.get(User, make_user(Role.UNIT_REVIEWER, unit_code="street_east").id)
+    with pytest.raises(DomainError, match="另一个初审单位"):
+        verbs.forward_application(application, actor=reviewer, version=application.version,
+                                  unit=application.unit, comment="x")
+    verbs.forward_application(application, actor=reviewer, version=application.version,
+                              unit=unit_by_code("street_east"), comment="属地管理")
+    db.session.commit()
+    assert application.unit.code == "street_east" and application.state is AppState.SUBMITTED
+    assert not application.can_view(reviewer) and application.can_view(east_reviewer)
+    event = db.session.scalar(sa.select(ApplicationEvent).filter_by(action="forward"))
+    assert event.comment == "由新型工业园区党委转办至东城街道区域党工委：属地管理"
+    assert db.session.scalar(sa.select(Notification.user_id)) == east_reviewer.id
+
+
+def test_approval_needs_an_active_instructor(ctx, make_application, make_user, make_instructor):
+    made = make_application("unit_approved")
+    application = db.session.get(Application, made.id)
+    zone = _actor("zone", application, make_user)
+    with pytest.raises(DomainError, match="须选派一名党建指导员"):
+        verbs.approve_application(application, actor=zone, version=application.version, instructor=None)
+    retired = db.session.merge(make_instructor(active=False))
+    with pytest.raises(DomainError, match="已停用"):
+        verbs.approve_application(application, actor=zone, version=application.version, instructor=retired)
+    assert application.state is AppState.UNIT_APPROVED
+
+
+@pytest.mark.parametrize("report, message", [
+    (ElectionReport(date.today() + timedelta(days=1), 6, 6, "党员1", 6), "不能晚于今天"),
+    (ElectionReport(date.today(), 6, 7, "党员1", 6), "不能超过应到人数"),
+    (ElectionReport(date.today(), 10, 8, "党员1", 8), "五分之四"),
+    (ElectionReport(date.today(), 6, 6, "党员1", 3), "超过实到人数一半"),
+])
+def test_election_rules(ctx, make_application, make_user, report, message):
+    made = make_application("approved")
+    application = db.session.get(Application, made.id)
+    applicant = _actor("applicant", application, make_user)
+    with pytest.raises(DomainError, match=message):
+        verbs.report_election(application, report, actor=applicant, version=application.version)
+
+
+def test_a_committee_needs_three_members(ctx, make_application, make_user):
+    made = make_application("approved", formal=8, probationary=0)
+    application = db.session.get(Application, made.id)
+    applicant = _actor("applicant", application, make_user)
+    with pytest.raises(DomainError, match="至少3名委员"):
+        verbs.report_election(application, ElectionReport(date.today(), 8, 8, "党员1", 8, "党员1、党员2"),
+                              actor=applicant, version=application.version)
+    verbs.report_election(application, ElectionReport(date.today(), 8, 8, "党员1", 8, "党员1、党员2，党员3"),
+                          actor=applicant, version=application.version)
+    assert application.state is AppState.ELECTION_REPORTED
+
+
+def test_stale_version_changes_nothing(ctx, make_application, make_user):
+    made = make_application("submitted")
+    application = db.session.get(Application, made.id)
+    reviewer = _actor("reviewer", application, make_user)
+    verbs.pass_application(application, actor=reviewer, version=1)
+    db.session.commit()
+    with pytest.raises(StaleError, match="已被他人处理"):
+        verbs.return_application(application, actor=reviewer, version=1, comment="晚了一步")
+    db.session.rollback()
+    assert application.state is AppState.UNIT_APPROVED
+    assert db.session.scalar(sa.select(sa.func.count(ApplicationEvent.id))) == 1
+
+
+def test_parallel_attempts_at_one_step_let_exactly_one_through(app, make_application, make_user):
+    """Ten officials press the same button at once, each in its own connection: one wins, nine are told."""
+    made = make_application("submitted")
+    reviewer = make_user(Role.UNIT_REVIEWER, unit_code="industrial_park")
+    barrier, results = threading.Barrier(10), []
+
+    def attempt():
+        with app.app_context():
+            application = db.session.get(Application, made.id)
+            actor = db.session.get(User, reviewer.id)
+            barrier.wait()
+            try:
+                verbs.pass_application(application, actor=actor, version=1)
+                db.session.commit()
+                results.append("ok")
+            except StaleError:
+                db.session.rollback()
+                results.append("stale")
+            except sa.exc.OperationalError:  # SQLite: the database was locked past the busy timeout
+                db.session.rollback()
+                results.append("locked")
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=attempt) for _ in range(10)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results.count("ok") == 1 and len(results) == 10, results
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(ApplicationEvent.id))) == 1
+        assert db.session.get(Application, made.id).version == 2
+
+
+def test_one_open_application_per_organisation(ctx, make_org, make_user):
+    org = db.session.merge(make_org(formal_members=5, probationary_members=1))
+    applicant = db.session.get(User, make_user(Role.APPLICANT, organisation=org).id)
+    first = verbs.start_application(org, complete_data(), actor=applicant)
+    with pytest.raises(DomainError, match="已有一份正在办理的申请"):
+        verbs.start_application(org, complete_data(), actor=applicant)
+    verbs.withdraw_application(first, actor=applicant, version=first.version)
+    second = verbs.start_application(org, complete_data(), actor=applicant)
+    assert second.id != first.id
+    org.has_party_org = True
+    verbs.withdraw_application(second, actor=applicant, version=second.version)
+    with pytest.raises(DomainError, match="已建立党组织"):
+        verbs.start_application(org, complete_data(), actor=applicant)
+
+
+def test_notifications_reach_the_right_people(ctx, make_application, make_user):
+    made = make_application("draft")
+    application = db.session.get(Application, made.id)
+    applicant = _actor("applicant", application, make_user)
+    reviewer = _actor("reviewer", application, make_user)
+    other_reviewer = _actor("other_reviewer", application, make_user)
+    zone = _actor("zone", application, make_user)
+    verbs.submit_application(application, actor=applicant, version=1)
+    verbs.return_application(application, actor=reviewer, version=2, comment="请补充材料")
+    verbs.submit_application(application, actor=applicant, version=3)
+    verbs.pass_application(application, actor=reviewer, version=4)
+    db.session.commit()
+    got = {(n.user_id, n.message) for n in db.session.scalars(sa.select(Notification))}
+    name = application.organisation.name
+    assert got == {
+        (reviewer.id, f"{name}的成立党组织申请：提交申请"),
+        (applicant.id, f"{name}的成立党组织申请：退回修改。请补充材料"),
+        (zone.id, f"{name}的成立党组织申请：初审通过"),
+    }
+    assert other_reviewer.id not in {user for user, _ in got}
+
+
+def test_mermaid_diagram_is_drawn_from_the_table():
+    text = mermaid()
+    assert text.startswith("stateDiagram-v2")
+    for step in STEPS:
+        for source in step.sources:
+            assert f"{source.value} --> {step.target.value}: {step.label}" in text
+
+
+def test_readme_shows_the_current_diagram(app):
+    from pathlib import Path
+
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    output = app.test_cli_runner().invoke(args=["workflow-diagram"]).output.strip()
+    assert output == mermaid()
+    assert f"```mermaid\n{output}\n```" in readme, "README's diagram is stale: paste `flask --app app workflow-diagram`"
+
+
+def test_every_state_is_reachable_and_every_action_unique():
+    assert len({s.action for s in STEPS}) == len(STEPS)
+    assert {s.target for s in STEPS} | {AppState.DRAFT} == set(AppState)
