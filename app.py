@@ -108,6 +108,10 @@ def _register_templating(app: Flask) -> None:
     def local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
         return value.astimezone(tz).strftime(fmt) if value else ""
 
+    @app.template_filter("filesize")
+    def filesize(size: int) -> str:
+        return f"{size} 字节" if size < 1024 else f"{size / 1024:.0f} KB" if size < 1024 * 1024 else f"{size / 1048576:.1f} MB"
+
     from blueprints.nav import nav_context
 
     app.context_processor(nav_context)

@@ -1,0 +1,117 @@
+"""The founding journey in Chromium: apply, return, correct, pass, approve, elect, establish.
+
+Every workflow action swaps the card in place: a marker set on `window` survives each one, which a
+page load would wipe.
+"""
+from datetime import date
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from models import Role
+from tests.conftest import PASSWORD
+
+pytestmark = pytest.mark.browser
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+def log_in(page: Page, base: str, username: str) -> None:
+    page.goto(base + "/auth/login")
+    if page.get_by_role("button", name="退出登录").count():
+        page.get_by_role("button", name="退出登录").click()
+    page.get_by_label("用户名").fill(username)
+    page.get_by_label("密码").fill(PASSWORD)
+    page.get_by_role("button", name="登录").click()
+
+
+def act_in_place(page: Page, summary: str, confirm: str, **fields) -> None:
+    """Open a step's form, fill it, confirm; assert the page was not reloaded."""
+    page.evaluate("window.__sameDocument = true")
+    card = page.locator("#application-card")
+    card.locator("summary", has_text=summary).click()
+    form = card.locator("details[open] form")
+    for label, value in fields.items():
+        control = form.get_by_label(label)
+        if control.evaluate("e => e.tagName") == "SELECT":
+            control.select_option(label=value)
+        else:
+            control.fill(value)
+    form.get_by_role("button", name=confirm).click()
+    expect(page.locator("#application-card .alert-success")).to_be_visible()
+    assert page.evaluate("window.__sameDocument") is True, "the action reloaded the page"
+
+
+def test_the_whole_founding_journey(page: Page, live_server, make_org, make_user, make_instructor, shots):
+    org = make_org(name="通辽旅程测试机械有限公司", formal_members=4, probationary_members=1)
+    contact = make_user(Role.APPLICANT, organisation=org, username="journey-contact")
+    reviewer = make_user(Role.UNIT_REVIEWER, unit_code="industrial_park", username="journey-reviewer")
+    zone = make_user(Role.ZONE_APPROVER, username="journey-zone")
+    make_instructor(name="乌云其木格", home_organ="开发区党群工作部")
+
+    # The applicant fills the form: five members, one attachment, and submits.
+    log_in(page, live_server, contact.username)
+    page.get_by_role("link", name="申请成立党组织").click()
+    expect(page.get_by_label("申请成立的党组织类别")).to_have_value("branch")  # suggested from 4 + 1 members
+    for _ in range(3):
+        before = page.locator(".member-row").count()
+        page.get_by_role("button", name="添加一行").click()
+        expect(page.locator(".member-row")).to_have_count(before + 1)
+    for i, (name, status) in enumerate([("张海军", "正式党员"), ("李秀英", "正式党员"), ("王立新", "正式党员"),
+                                        ("赵春生", "正式党员"), ("刘晓东", "预备党员")]):
+        row = page.locator(".member-row").nth(i)
+        row.locator("input[name=member_name]").fill(name)
+        row.locator("input[name=member_joined]").fill(f"201{i}-07-01")
+        row.locator("select[name=member_status]").select_option(label=status)
+    page.get_by_label("拟任书记").fill("张海军")
+    page.get_by_label("申请理由").fill("公司现有正式党员4名、预备党员1名，申请成立党支部。")
+    page.get_by_label("附件").set_input_files([{"name": "党员名册.png", "mimeType": "image/png", "buffer": PNG}])
+    page.get_by_role("button", name="保存并提交").click()
+    expect(page.get_by_text("申请已提交，请等待初审单位审核。")).to_be_visible()
+    expect(page.get_by_role("link", name="党员名册.png")).to_be_visible()
+
+    # The reviewer returns it with a reason, in place.
+    log_in(page, live_server, reviewer.username)
+    expect(page.locator("#inbox-count")).to_have_text("待办件数1")
+    page.get_by_role("link", name="通辽旅程测试机械有限公司").click()
+    act_in_place(page, "退回修改", "确认退回修改", 理由="请补充党员组织关系转接证明")
+    expect(page.locator("#application-card .badge").first).to_have_text("退回修改")
+    expect(page.locator("#inbox-count")).to_be_hidden()  # the counter refreshed after the action
+
+    # The applicant sees why, corrects and resubmits.
+    log_in(page, live_server, contact.username)
+    expect(page.locator("#bell-count")).to_have_text("未读通知1")
+    page.get_by_role("link", name="查看和办理申请").click()
+    expect(page.get_by_text("请补充党员组织关系转接证明")).to_be_visible()
+    page.get_by_role("link", name="修改申请").click()
+    page.get_by_label("附件").set_input_files([{"name": "组织关系证明.pdf", "mimeType": "application/pdf",
+                                              "buffer": b"%PDF-1.4\n%proof\n"}])
+    page.get_by_role("button", name="保存并提交").click()
+    expect(page.get_by_text("申请已提交")).to_be_visible()
+
+    # The reviewer passes it; the zone approves with an instructor.
+    log_in(page, live_server, reviewer.username)
+    page.get_by_role("link", name="通辽旅程测试机械有限公司").click()
+    act_in_place(page, "初审通过", "确认初审通过")
+    expect(page.locator("#application-card .badge").first).to_have_text("待党工委审批")
+
+    log_in(page, live_server, zone.username)
+    page.get_by_role("link", name="通辽旅程测试机械有限公司").click()
+    act_in_place(page, "批准成立", "确认批准成立", 选派党建指导员="乌云其木格（开发区党群工作部）— 已指导 0/3")
+    expect(page.locator("#application-card")).to_contain_text("乌云其木格（开发区党群工作部")
+
+    # The applicant reports the election; the zone establishes the organisation.
+    log_in(page, live_server, contact.username)
+    page.get_by_role("link", name="查看和办理申请").click()
+    act_in_place(page, "报告选举结果", "确认报告选举结果", 党员大会日期=date.today().isoformat(), 实到人数="5",
+                 书记得票数="5")
+    expect(page.locator("#application-card .badge").first).to_have_text("选举结果待审")
+
+    log_in(page, live_server, zone.username)
+    page.goto(live_server + "/applications/")
+    page.get_by_role("link", name="通辽旅程测试机械有限公司").click()
+    act_in_place(page, "批准选举结果", "确认批准选举结果")
+    card = page.locator("#application-card")
+    expect(card.locator(".badge").first).to_have_text("已成立")
+    expect(card).to_contain_text("党组织已正式成立")
+    expect(card.locator(".timeline li")).to_have_count(8)  # created, submitted, returned, resubmitted, passed, approved, reported, established
+    page.screenshot(path=shots / "established.png", full_page=True)

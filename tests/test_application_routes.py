@@ -1,0 +1,267 @@
+"""The application pages through the Flask client, per role."""
+import hashlib
+import re
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from models import AppState, Application, ApplicationEvent, Notification, Role, db, utcnow
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 100
+PDF = b"%PDF-1.4\n%test\n"
+HX = {"HX-Request": "true"}
+
+
+def member_fields(formal: int, probationary: int = 0) -> dict:
+    rows = [(f"党员{i + 1}", "male", "2012-07-01", "formal" if i < formal else "probationary")
+            for i in range(formal + probationary)]
+    return {name: [r[i] for r in rows] for i, name in
+            enumerate(["member_name", "member_gender", "member_joined", "member_status"])}
+
+
+def application_form(formal=4, probationary=1, **overrides) -> dict:
+    form = {"requested_kind": "branch", "formal_members": formal, "probationary_members": probationary,
+            "proposed_secretary": "党员1", "partner_organisations": "", "reasons": "党员人数符合条件",
+            **member_fields(formal, probationary)}
+    form.update(overrides)
+    return form
+
+
+def get(app, model, id_):
+    with app.app_context():
+        obj = db.session.get(model, id_)
+        db.session.expunge(obj)
+        return obj
+
+
+@pytest.fixture
+def applicant(login_as, make_org):
+    org = make_org(formal_members=4, probationary_members=1)
+    return login_as(Role.APPLICANT, organisation=org)
+
+
+def test_applicant_saves_a_draft_then_submits(client, app, applicant):
+    response = client.post("/applications/new", data=application_form(), follow_redirects=True)
+    assert "已保存草稿" in response.get_data(as_text=True)
+    with app.app_context():
+        application = db.session.scalar(sa.select(Application))
+        assert application.state is AppState.DRAFT and [m.name for m in application.members][:2] == ["党员1", "党员2"]
+        app_id, version = application.id, application.version
+    card = client.post(f"/applications/{app_id}/steps/submit", data={"version": version}, headers=HX)
+    assert card.status_code == 200 and card.headers["HX-Trigger"] == "counts-changed"
+    assert "已提交申请" in card.get_data(as_text=True) and "待初审" in card.get_data(as_text=True)
+    assert get(app, Application, app_id).state is AppState.SUBMITTED
+
+
+def test_submitting_against_the_party_rules_names_the_rule_and_keeps_the_draft(client, app, applicant):
+    form = application_form(formal=2, probationary=0, requested_kind="branch")
+    response = client.post("/applications/new", data={**form, "submit": "1"}, follow_redirects=True)
+    page = response.get_data(as_text=True)
+    assert "正式党员不足3人，应与邻近单位联合成立党支部" in page
+    with app.app_context():
+        assert db.session.scalar(sa.select(Application.state)) is AppState.DRAFT  # saved, not submitted
+
+
+def test_counts_must_agree_with_the_member_list(client, app, applicant):
+    form = application_form(formal=4, probationary=1)
+    form["formal_members"] = 5
+    response = client.post("/applications/new", data={**form, "submit": "1"}, follow_redirects=True)
+    assert "与填写的人数" in response.get_data(as_text=True)
+
+
+def test_a_bad_member_row_is_shown_next_to_it_and_nothing_typed_is_lost(client, applicant):
+    form = application_form()
+    form["member_joined"][1] = "去年"
+    response = client.post("/applications/new", data=form)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "请填写入党日期，格式如 2015-07-01" in page and 'value="党员2"' in page and "党员人数符合条件" in page
+
+
+@pytest.mark.parametrize("name, content, message", [
+    ("setup.pdf", b"MZ\x90\x00" + b"\x00" * 100, "不是 PDF、JPG 或 PNG 文件"),
+    ("big.pdf", b"%PDF-" + b"\x00" * (11 * 1024 * 1024), "超过 10 MB"),
+    ("empty.png", b"", "是空的"),
+])
+def test_bad_uploads_are_refused_by_content(client, app, applicant, name, content, message):
+    from io import BytesIO
+
+    response = client.post("/applications/new", data={**application_form(), "attachments": (BytesIO(content), name)},
+                           content_type="multipart/form-data", follow_redirects=True)
+    assert message in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(Application.id))) == 0  # nothing half-saved
+
+
+def test_good_uploads_are_stored_with_their_hash_and_come_back_unchanged(client, app, applicant):
+    from io import BytesIO
+
+    data = {**application_form(), "attachments": [(BytesIO(PNG), "../../党员名册.PNG"), (BytesIO(PDF), "证明.pdf")]}
+    client.post("/applications/new", data=data, content_type="multipart/form-data")
+    with app.app_context():
+        application = db.session.scalar(sa.select(Application))
+        files = [(a.id, a.file.filename, a.file.sha256, a.file.content_type) for a in application.attachments]
+        app_id = application.id
+    assert files[0][1:] == ("党员名册.png", hashlib.sha256(PNG).hexdigest(), "image/png")
+    assert files[1][1:] == ("证明.pdf", hashlib.sha256(PDF).hexdigest(), "application/pdf")
+    download = client.get(f"/applications/{app_id}/attachments/{files[1][0]}/证明.pdf")
+    assert download.data == PDF and download.mimetype == "application/pdf"
+
+
+def test_a_double_click_takes_the_step_once(client, app, login_as, make_application):
+    made = make_application("submitted")
+    login_as(Role.UNIT_REVIEWER, unit_code="industrial_park")
+    first = client.post(f"/applications/{made.id}/steps/pass", data={"version": 1}, headers=HX)
+    second = client.post(f"/applications/{made.id}/steps/pass", data={"version": 1}, headers=HX)
+    assert first.status_code == 200
+    assert second.status_code == 409
+    page = second.get_data(as_text=True)
+    assert "已被他人处理" in page and "待党工委审批" in page and 'id="application-card"' in page
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(ApplicationEvent.id))) == 1
+
+
+def test_a_return_without_reason_is_refused_and_the_form_stays_open(client, login_as, make_application):
+    made = make_application("submitted")
+    login_as(Role.UNIT_REVIEWER, unit_code="industrial_park")
+    response = client.post(f"/applications/{made.id}/steps/return", data={"version": 1, "comment": " "},
+                           headers=HX)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422 and "退回修改须填写理由" in page
+    assert re.search(r'<details class="step-form" open>\s*<summary class="btn btn-outline-danger">退回修改', page)
+
+
+def test_without_javascript_a_step_redirects_to_the_page(client, login_as, make_application):
+    made = make_application("submitted")
+    login_as(Role.UNIT_REVIEWER, unit_code="industrial_park")
+    response = client.post(f"/applications/{made.id}/steps/pass", data={"version": 1})
+    assert response.status_code == 302 and response.headers["Location"] == f"/applications/{made.id}"
+    assert "已初审通过" in client.get(response.headers["Location"]).get_data(as_text=True)
+
+
+def test_approval_through_the_page_needs_an_instructor(client, app, login_as, make_application, make_instructor):
+    made = make_application("unit_approved")
+    instructor = make_instructor(name="敖日格乐")
+    login_as(Role.ZONE_APPROVER)
+    page = client.get(f"/applications/{made.id}").get_data(as_text=True)
+    assert "敖日格乐（组织部）— 已指导 0/3" in page
+    refused = client.post(f"/applications/{made.id}/steps/approve", data={"version": 1, "instructor_id": 0},
+                          headers=HX)
+    assert refused.status_code == 422 and "须选派一名党建指导员" in refused.get_data(as_text=True)
+    ok = client.post(f"/applications/{made.id}/steps/approve", data={"version": 1, "instructor_id": instructor.id},
+                     headers=HX)
+    assert ok.status_code == 200 and get(app, Application, made.id).instructor_id == instructor.id
+
+
+@pytest.mark.parametrize("who", ["other_applicant", "other_reviewer", "instructor", "finance"])
+def test_others_cannot_see_an_application(client, login_as, make_application, who):
+    made = make_application("submitted")
+    if who == "other_applicant":
+        login_as(Role.APPLICANT)
+    elif who == "other_reviewer":
+        login_as(Role.UNIT_REVIEWER, unit_code="street_west")
+    else:
+        login_as(Role.INSTRUCTOR if who == "instructor" else Role.FINANCE)
+    assert client.get(f"/applications/{made.id}").status_code == 404
+    assert client.post(f"/applications/{made.id}/steps/pass", data={"version": 1}).status_code == 404
+
+
+def test_a_reviewer_cannot_take_the_zones_step(client, app, login_as, make_application):
+    made = make_application("unit_approved")
+    login_as(Role.UNIT_REVIEWER, unit_code="industrial_park")
+    response = client.post(f"/applications/{made.id}/steps/reject", data={"version": 1, "comment": "x"}, headers=HX)
+    assert response.status_code == 422 and "您无权对该申请执行“不予批准”" in response.get_data(as_text=True)
+    assert get(app, Application, made.id).state is AppState.UNIT_APPROVED
+
+
+def test_internal_notes_are_for_officials_only(client, app, login_as, make_application, make_user):
+    made = make_application("submitted")
+    login_as(Role.UNIT_REVIEWER, unit_code="industrial_park")
+    client.post(f"/applications/{made.id}/steps/return",
+                data={"version": 1, "comment": "请补充组织关系证明", "internal_note": "该企业曾被投诉"})
+    assert "该企业曾被投诉" in client.get(f"/applications/{made.id}").get_data(as_text=True)
+    client.post("/auth/logout")
+    login_as(Role.APPLICANT, organisation=made.organisation)
+    page = client.get(f"/applications/{made.id}").get_data(as_text=True)
+    assert "请补充组织关系证明" in page and "该企业曾被投诉" not in page
+
+
+def test_inbox_shows_my_units_waiting_applications_oldest_first_and_marks_overdue(
+        client, app, login_as, make_application):
+    old = make_application("submitted")
+    new = make_application("submitted")
+    make_application("submitted", unit_code="street_west")
+    make_application("unit_approved")
+    with app.app_context():
+        db.session.get(Application, old.id).state_changed_at = utcnow() - timedelta(days=9)
+        db.session.commit()
+    login_as(Role.UNIT_REVIEWER, unit_code="industrial_park")
+    page = client.get("/applications/").get_data(as_text=True)
+    assert page.index(old.organisation.name) < page.index(new.organisation.name)
+    assert page.count('class="table-warning"') == 1 and "超期" in page
+    assert page.count("/applications/") >= 2 and "待党工委审批</span>" not in page
+    found = client.get(f"/applications/?q={new.organisation.credit_code[-6:]}", headers=HX).get_data(as_text=True)
+    assert new.organisation.name in found and old.organisation.name not in found
+    assert found.lstrip().startswith('<div id="inbox-table">')
+
+
+def test_inbox_pages_by_fifty(client, app, login_as, make_org):
+    from models import Application as A, PartyOrgKind
+
+    orgs = [make_org() for _ in range(51)]
+    with app.app_context():
+        for org in orgs:
+            db.session.add(A(organisation_id=org.id, unit_id=org.unit_id, state=AppState.SUBMITTED,
+                             requested_kind=PartyOrgKind.BRANCH))
+        db.session.commit()
+    login_as(Role.ZONE_APPROVER)
+    assert "共 51 条" in client.get("/applications/?state=all").get_data(as_text=True)
+    second = client.get("/applications/?state=all&page=2").get_data(as_text=True)
+    assert second.count('<a href="/applications/') == 1
+
+
+def test_counters_and_notifications(client, app, login_as, make_application, make_user):
+    from tests.conftest import PASSWORD
+
+    made = make_application("submitted")
+    contact = make_user(Role.APPLICANT, organisation=made.organisation)  # exists when the return happens
+    login_as(Role.UNIT_REVIEWER, unit_code="industrial_park")
+    badges = client.get("/applications/badges").get_data(as_text=True)
+    assert re.search(r'id="inbox-count"[^>]*hx-swap-oob="true"><span class="visually-hidden">待办件数</span>1<', badges)
+    client.post(f"/applications/{made.id}/steps/return", data={"version": 1, "comment": "缺少附件"})
+    client.post("/auth/logout")
+    client.post("/auth/login", data={"username": contact.username, "password": PASSWORD})
+    page = client.get("/applications/notifications").get_data(as_text=True)
+    assert "退回修改。缺少附件" in page and "未读" in page
+    assert re.search(r'id="bell-count"[^>]*><span class="visually-hidden">未读通知</span>1<', page)
+    client.post("/applications/notifications/read")
+    with app.app_context():
+        assert db.session.scalar(sa.select(Notification.read_at).where(Notification.user_id == contact.id))
+
+
+def test_applicant_home_guides_to_the_next_step(client, applicant):
+    page = client.get("/applicant/").get_data(as_text=True)
+    assert "申请成立党组织" in page and "/applications/new" in page
+    client.post("/applications/new", data=application_form())
+    page = client.get("/applicant/").get_data(as_text=True)
+    assert "请完善申请内容后提交" in page and "查看和办理申请" in page
+
+
+def test_officials_cannot_open_the_applicant_form(client, login_as):
+    login_as(Role.ZONE_APPROVER)
+    assert client.get("/applications/new").status_code == 403
+
+
+def test_edit_after_return_and_resubmit(client, app, login_as, make_application):
+    made = make_application("returned")
+    login_as(Role.APPLICANT, organisation=made.organisation)
+    form = client.get(f"/applications/{made.id}/edit").get_data(as_text=True)
+    assert 'value="党员1"' in form
+    response = client.post(f"/applications/{made.id}/edit",
+                           data={**application_form(formal=5, probationary=1), "version": 1, "submit": "1"},
+                           follow_redirects=True)
+    assert "申请已提交" in response.get_data(as_text=True)
+    assert get(app, Application, made.id).state is AppState.SUBMITTED
+    stale = client.post(f"/applications/{made.id}/edit", data={**application_form(), "version": 1})
+    assert stale.status_code == 302  # no longer editable: sent to the page with a message
