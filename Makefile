@@ -8,7 +8,7 @@ FLASK  := $(BIN)/flask --app app
 # Debian/Ubuntu packages: the PDFs need the CJK fonts and HarfBuzz's subsetter (50x faster PDFs);
 # the tests also need Chromium and poppler's pdffonts/pdftoppm.
 RUN_PACKAGES  := fonts-noto-cjk libharfbuzz-subset0
-TEST_PACKAGES := $(RUN_PACKAGES) chromium poppler-utils
+TEST_PACKAGES := $(RUN_PACKAGES) chromium poppler-utils zbar-tools
 
 .PHONY: run test venv system-packages-run system-packages-test migrate seed bench clean
 

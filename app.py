@@ -5,6 +5,8 @@ from zoneinfo import ZoneInfo
 
 from dotenv import load_dotenv
 from flask import Flask, render_template, request
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_wtf.csrf import CSRFError, CSRFProtect
@@ -18,6 +20,8 @@ from models import User, db
 login_manager = LoginManager()
 csrf = CSRFProtect()
 migrate = Migrate()
+# In memory by default; RATELIMIT_STORAGE_URI=redis://... shares the counts between workers.
+limiter = Limiter(key_func=get_remote_address)
 
 ERROR_MESSAGES = {
     400: "请求有误，请返回上一页重试。",
@@ -26,6 +30,7 @@ ERROR_MESSAGES = {
     405: "不支持此操作方式。",
     409: "该事项已被他人处理，请刷新后查看最新状态。",
     413: "上传的文件过大，单个附件不能超过 10 MB。",
+    429: "请求过于频繁，请稍后再试。",
     500: "系统出现错误，已记录，请稍后重试。",
     503: "系统暂时无法连接数据库，请稍后重试。",
 }
@@ -46,6 +51,7 @@ def create_app(config: str | Config | dict[str, Any] | None = None) -> Flask:
     migrate.init_app(app, db, compare_type=True, render_as_batch=True)
     csrf.init_app(app)
     login_manager.init_app(app)
+    limiter.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = "请先登录。"
     login_manager.login_message_category = "warning"

@@ -5,8 +5,10 @@ from flask_login import current_user
 
 from domain import DomainError
 from domain.accounts import create_official, reset_password, set_account_active
+from domain.documents import revoke_document
 from domain.reference import list_units
-from models import Instructor, Role, Unit, User, db
+from domain.settings import LABELS, get_settings, set_seal, update_settings
+from models import Document, Instructor, Role, Unit, User, db
 
 from . import role_wall, show_domain_error
 from .forms import EmptyForm, OfficialForm, PasswordResetForm, options
@@ -77,3 +79,42 @@ def reset_user_password(user_id: int):
             flash(f"已重置 {user.username} 的密码，请通知本人登录后修改。", "success")
             return redirect(url_for("admin.home"))
     return render_template("admin/password.html", form=form, user=user)
+
+
+@bp.get("/documents")
+def documents():
+    page = db.paginate(sa.select(Document).order_by(Document.id.desc()),
+                       page=request.args.get("page", 1, type=int), per_page=50, error_out=False)
+    return render_template("admin/documents.html", page=page, form=EmptyForm())
+
+
+@bp.post("/documents/<int:document_id>/revoke")
+def revoke(document_id: int):
+    document = db.get_or_404(Document, document_id)
+    try:
+        revoke_document(document, request.form.get("reason", ""), actor=current_user)
+        db.session.commit()
+        flash(f"已撤销{document.number}。", "success")
+    except DomainError as error:
+        db.session.rollback()
+        show_domain_error(error)
+    return redirect(url_for("admin.documents"))
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+def settings():
+    values = get_settings()
+    if request.method == "POST":
+        try:
+            update_settings({key: request.form.get(key, "") for key in LABELS}, actor=current_user)
+            seal = request.files.get("seal")
+            if seal is not None and seal.filename:
+                set_seal(seal.filename, seal.read(), actor=current_user)
+            db.session.commit()
+            flash("设置已保存，新印发的文件将使用新设置；已印发的文件不变。", "success")
+            return redirect(url_for("admin.settings"))
+        except DomainError as error:
+            db.session.rollback()
+            show_domain_error(error)
+            values.update({key: request.form.get(key, "") for key in LABELS})
+    return render_template("admin/settings.html", values=values, labels=LABELS, form=EmptyForm())

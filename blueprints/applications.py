@@ -6,19 +6,24 @@ A step is one POST to /applications/<id>/steps/<action>. htmx swaps the card in 
 from datetime import date
 from io import BytesIO
 
+import sqlalchemy as sa
 from flask import (
     Blueprint, abort, current_app, flash, make_response, redirect, render_template, request, send_file, url_for,
 )
-from flask_login import current_user, login_required
+from flask_login import current_user
 
 from domain import DomainError
 from domain import applications as verbs
 from domain.applications import ApplicationData, ElectionReport, MemberRow, StaleError
+from domain.documents import documents_of, render_dossier
 from domain.inbox import InboxFilter, inbox, is_overdue, mark_read, notifications_of
 from domain.party_rules import suggested_kind
 from domain.reference import list_units
 from domain.workflow import STEP_BY_ACTION
-from models import AppState, Application, Attachment, Gender, Instructor, MemberStatus, OrgKind, PartyOrgKind, Role, Unit, db
+from models import (
+    AppState, Application, Attachment, Document, DocumentKind, Gender, Instructor, MemberStatus, OrgKind, PartyOrgKind,
+    Role, Unit, db,
+)
 
 from . import render_partial, role_wall, show_domain_error
 from .forms import ApplicationForm, ElectionForm, StepForm, options
@@ -214,7 +219,29 @@ def _card(application: Application, failed_action: str | None = None, failed_for
         "failed_form": failed_form,
         "today": date.today(),
         "overdue": is_overdue(application, current_app.config["OVERDUE_DAYS"]),
+        "documents": documents_of(application),
     }
+
+
+# ---------------------------------------------------------------- documents
+
+@bp.get("/<int:application_id>/<any(approval, election_approval):kind>.pdf")
+def document_pdf(application_id: int, kind: str):
+    """An issued document: the stored bytes, the same on every download."""
+    application = load(application_id)
+    document = db.first_or_404(sa.select(Document).filter_by(application_id=application.id, kind=DocumentKind(kind)))
+    return send_file(BytesIO(document.file.data), mimetype="application/pdf", download_name=document.file.filename,
+                     etag=document.file.sha256)
+
+
+@bp.get("/<int:application_id>/dossier.pdf")
+def dossier_pdf(application_id: int):
+    """The application dossier, rendered now (it follows the timeline)."""
+    application = load(application_id)
+    if not current_user.is_official:
+        abort(404)
+    return send_file(BytesIO(render_dossier(application)), mimetype="application/pdf",
+                     download_name=f"{application.organisation.name}-申请档案.pdf")
 
 
 # ---------------------------------------------------------------- attachments

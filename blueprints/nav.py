@@ -1,5 +1,5 @@
 """The navigation of each role, and the page each role lands on after login."""
-from flask import url_for
+from flask import has_request_context, url_for
 from flask_login import current_user
 
 from models import Role
@@ -19,7 +19,8 @@ NAV = {
     Role.ZONE_APPROVER: [("applications.inbox_page", "待办"), ("zone.home", "全区概况")],
     Role.INSTRUCTOR: [("instructor.home", "我的工作台")],
     Role.FINANCE: [("finance.home", "经费拨付")],
-    Role.ADMIN: [("admin.home", "账号管理"), ("admin.new_user", "新建账号")],
+    Role.ADMIN: [("admin.home", "账号管理"), ("admin.new_user", "新建账号"), ("admin.documents", "印发文件"),
+                 ("admin.settings", "系统设置")],
 }
 
 
@@ -29,7 +30,7 @@ def home_url(user) -> str:
 
 def nav_context() -> dict:
     """The navigation of the current user, with the counters it shows."""
-    if not current_user.is_authenticated:
+    if not has_request_context() or not current_user.is_authenticated:  # PDFs render from the CLI too
         return {"nav_items": []}
     from domain.inbox import unread_count, waiting_count
 

@@ -1,6 +1,10 @@
 """Pages anyone may see: the landing page, which sends a logged-in user to their own home."""
-from flask import Blueprint, redirect, render_template
+import sqlalchemy as sa
+from flask import Blueprint, abort, flash, redirect, render_template, request
 from flask_login import current_user
+
+from domain.documents import check_file, log_view
+from models import Document, db
 
 from .nav import home_url
 
@@ -12,3 +16,29 @@ def index():
     if current_user.is_authenticated:
         return redirect(home_url(current_user))
     return render_template("public/index.html")
+
+
+def _limit(rule: str):
+    from app import limiter
+
+    return limiter.limit(rule)
+
+
+@bp.route("/verify/<token>", methods=["GET", "POST"])
+@_limit("30 per minute")
+def verify(token: str):
+    """The public verification page behind each document's QR code: no login, rate-limited."""
+    document = db.session.scalar(sa.select(Document).filter_by(token=token))
+    if document is None:
+        abort(404)
+    matched = None
+    if request.method == "POST":
+        upload = request.files.get("file")
+        if upload is None or not upload.filename:
+            flash("请选择要核验的 PDF 文件。", "warning")
+        else:
+            matched = check_file(document, upload.read(), request.remote_addr or "")
+    else:
+        log_view(document, request.remote_addr or "")
+    db.session.commit()
+    return render_template("public/verify.html", document=document, matched=matched)

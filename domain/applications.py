@@ -10,11 +10,13 @@ import sqlalchemy as sa
 from sqlalchemy.orm.exc import StaleDataError
 
 from models import (
-    AppState, Application, ApplicationEvent, ApplicationMember, Attachment, Gender, Instructor, MemberStatus,
+    AppState, Application, ApplicationEvent, ApplicationMember, Attachment, DocumentKind, Gender, Instructor,
+    MemberStatus,
     Notification, Organisation, PartyOrgKind, Role, Unit, User, db, utcnow,
 )
 
 from . import DomainError
+from .documents import issue_document
 from .files import store_upload
 from .party_rules import check_org_kind
 from .workflow import STEP_BY_ACTION, Step
@@ -189,6 +191,7 @@ def approve_application(application: Application, *, actor: User, version: int, 
         raise DomainError(f"指导员{instructor.name}已停用，请另选", "instructor_id")
     application.instructor = instructor
     _move(application, step, actor, comment or f"同意成立，选派党建指导员{instructor.name}", internal_note)
+    issue_document(application, DocumentKind.APPROVAL, actor=actor)
 
 
 def reject_application(application: Application, *, actor: User, version: int, comment: str,
@@ -214,6 +217,7 @@ def establish_organisation(application: Application, *, actor: User, version: in
     step = _check_step(application, "establish", actor, version)
     application.organisation.has_party_org = True
     _move(application, step, actor, comment or "同意选举结果，党组织正式成立", internal_note)
+    issue_document(application, DocumentKind.ELECTION_APPROVAL, actor=actor)
 
 
 def return_election(application: Application, *, actor: User, version: int, comment: str,

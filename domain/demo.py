@@ -13,6 +13,7 @@ from models import AppState, Application, Gender, Instructor, MemberStatus, Orga
 from . import applications as verbs
 from .applications import ApplicationData, ElectionReport, MemberRow
 from .party_rules import suggested_kind
+from .settings import get_settings, set_seal
 
 from .reference import ensure_units
 
@@ -169,6 +170,8 @@ def _seed_applications(orgs: dict[str, Organisation], add_user) -> int:
     if db.session.scalar(sa.select(Application.id).limit(1)) is not None:
         return 0
     users = {u.username: u for u in db.session.scalars(sa.select(User))}
+    if not get_settings()["seal_file_id"]:
+        set_seal("演示印章.png", demo_seal_png(), actor=users["admin"])
     zone = users["zone"]
     reviewers = {u.unit_id: u for u in users.values() if u.role is Role.UNIT_REVIEWER}
     instructors = list(db.session.scalars(sa.select(Instructor).order_by(Instructor.id)))
@@ -222,3 +225,27 @@ def _demo_step(application, action, contact, reviewer, zone, instructor) -> None
             secretary_votes=application.formal_members, committee_members=committee), actor=contact, version=version)
     elif action == "establish":
         verbs.establish_organisation(application, actor=zone, version=version)
+
+
+def demo_seal_png() -> bytes:
+    """A red round stamp marked 演示 (demo), so that demo documents show where the real seal goes."""
+    from io import BytesIO
+    from math import cos, pi, sin
+
+    from PIL import Image, ImageDraw, ImageFont
+
+    size, red = 600, (220, 0, 18, 230)
+    image = Image.new("RGBA", (size, size), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(image)
+    draw.ellipse((12, 12, size - 12, size - 12), outline=red, width=22)
+    star = [(size / 2 + r * sin(a * pi / 5), size / 2 - r * cos(a * pi / 5))
+            for a, r in ((i, 110 if i % 2 == 0 else 44) for i in range(10))]
+    draw.polygon(star, fill=red)
+    try:
+        font = ImageFont.truetype("NotoSerifCJK-Bold.ttc", 64)
+    except OSError:
+        font = ImageFont.load_default()
+    draw.text((size / 2, size / 2 + 160), "演示专用", font=font, fill=red, anchor="mm")
+    out = BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()

@@ -4,6 +4,7 @@ from .application import (
     PartyOrgKind,
 )
 from .audit import AuditEvent
+from .document import Document, DocumentCounter, DocumentKind, Setting, VerificationCheck
 from .base import LabelledEnum, db, utcnow
 from .instructor import Instructor
 from .organisation import Organisation, OrgKind
@@ -13,6 +14,7 @@ from .user import Role, User
 
 __all__ = [
     "AppState", "Application", "ApplicationEvent", "ApplicationMember", "Attachment", "Gender", "MemberStatus",
-    "Notification", "PartyOrgKind", "AuditEvent", "Instructor", "LabelledEnum", "OrgKind", "Organisation", "Role", "StoredFile",
+    "Notification", "PartyOrgKind", "AuditEvent", "Document", "DocumentCounter", "DocumentKind", "Setting",
+    "VerificationCheck", "Instructor", "LabelledEnum", "OrgKind", "Organisation", "Role", "StoredFile",
     "Unit", "UnitCategory", "User", "db", "utcnow",
 ]

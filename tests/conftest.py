@@ -37,7 +37,9 @@ def postgres_url() -> str | None:
 
 
 def make_test_app(uri: str):
-    return create_app({"ENV_NAME": "testing", "SQLALCHEMY_DATABASE_URI": uri, "WTF_CSRF_ENABLED": False})
+    # A pool as large as the widest race test (20 threads), so that the race is on rows, not on connections.
+    return create_app({"ENV_NAME": "testing", "SQLALCHEMY_DATABASE_URI": uri, "WTF_CSRF_ENABLED": False,
+                       "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "pool_size": 25}})
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,73 @@
+"""Admin-editable settings (系统设置) with their defaults: the document prefix, the issuing organ, fonts, the seal."""
+import sqlalchemy as sa
+
+from models import Setting, StoredFile, User, db
+
+from . import DomainError
+from .audit import record_event
+from .files import store_upload
+
+DEFAULTS = {
+    "doc_prefix": "通开党工字",
+    "issuing_organ": "中共通辽经济技术开发区工作委员会",
+    "body_font": "Noto Serif CJK SC",
+    "title_font": "Noto Serif CJK SC",
+    "seal_file_id": "",
+}
+LABELS = {
+    "doc_prefix": "发文字号前缀",
+    "issuing_organ": "发文机关名称（用于发文机关标志和署名）",
+    "body_font": "正文字体（仿宋类，须已安装在服务器上）",
+    "title_font": "标题及发文机关标志字体（小标宋类）",
+}
+
+
+def get_settings() -> dict[str, str]:
+    """Every setting, stored values over the defaults."""
+    stored = dict(db.session.execute(sa.select(Setting.key, Setting.value)).all())
+    return {key: stored.get(key, default) for key, default in DEFAULTS.items()}
+
+
+def update_settings(values: dict[str, str], *, actor: User) -> None:
+    """Save settings (修改系统设置); a blank value returns to the default."""
+    for key, value in values.items():
+        if key not in LABELS:
+            raise DomainError(f"未知的设置项 {key}")
+        value = (value or "").strip()
+        if key == "doc_prefix" and (len(value) > 20 or any(c in value for c in "〔〕[]")):
+            raise DomainError("发文字号前缀不超过20个字，且不含括号（年份的〔〕由系统加上）", key)
+        _put(key, value or DEFAULTS[key])
+    record_event("update_settings", _row("doc_prefix"), actor, "修改系统设置", **values)
+
+
+def set_seal(filename: str, data: bytes, *, actor: User) -> StoredFile:
+    """Upload the seal image (上传印章): a PNG with a transparent background, printed red over the signature."""
+    stored = store_upload(filename, data, actor=actor)
+    if stored.content_type != "image/png":
+        raise DomainError("印章须为背景透明的 PNG 图片", "seal")
+    db.session.flush()
+    _put("seal_file_id", str(stored.id))
+    record_event("set_seal", _row("seal_file_id"), actor, f"上传印章图片 {stored.filename}")
+    return stored
+
+
+def seal_bytes(settings: dict[str, str]) -> bytes | None:
+    if not settings["seal_file_id"]:
+        return None
+    stored = db.session.get(StoredFile, int(settings["seal_file_id"]))
+    return stored.data if stored else None
+
+
+def _row(key: str) -> Setting:
+    return db.session.get(Setting, key) or _put(key, DEFAULTS[key])
+
+
+def _put(key: str, value: str) -> Setting:
+    row = db.session.get(Setting, key)
+    if row is None:
+        row = Setting(key=key, value=value)
+        db.session.add(row)
+    else:
+        row.value = value
+    db.session.flush()
+    return row

@@ -1,0 +1,225 @@
+"""Numbered approval documents: numbers, the PDF's content and fonts, the QR code, verification, revocation."""
+import re
+import subprocess
+import threading
+
+import pytest
+import sqlalchemy as sa
+
+from domain import applications as verbs
+from domain.documents import format_number, take_number
+from models import AppState, Application, Document, DocumentKind, Instructor, Role, User, VerificationCheck, db
+from tests.conftest import PASSWORD
+
+
+def approve(app, made, zone_id, instructor_id):
+    with app.app_context():
+        application = db.session.get(Application, made.id)
+        verbs.approve_application(application, actor=db.session.get(User, zone_id), version=application.version,
+                                  instructor=db.session.get(Instructor, instructor_id))
+        db.session.commit()
+        return db.session.scalar(sa.select(Document.number).filter_by(application_id=made.id))
+
+
+@pytest.fixture
+def zone(make_user):
+    return make_user(Role.ZONE_APPROVER)
+
+
+@pytest.fixture
+def approved(app, make_application, make_instructor, zone):
+    """An approved application with its approval document."""
+    made = make_application("unit_approved")
+    approve(app, made, zone.id, make_instructor(name="巴特尔").id)
+    with app.app_context():
+        document = db.session.scalar(sa.select(Document).filter_by(application_id=made.id))
+        return made, document.id, document.token, document.file.data, document.number
+
+
+def test_number_format():
+    assert format_number("通开党工字", 2026, 12) == "通开党工字〔2026〕12号"
+    assert format_number("通开党工字", 2026, 3) == "通开党工字〔2026〕3号"  # no leading zero, no 第
+
+
+def test_numbers_run_per_year_without_gaps(ctx):
+    assert [take_number(2026) for _ in range(3)] == [1, 2, 3]
+    assert take_number(2027) == 1
+    assert take_number(2026) == 4
+
+
+def test_a_failed_approval_consumes_no_number(app, make_application, make_instructor, zone, monkeypatch):
+    first, second = make_application("unit_approved"), make_application("unit_approved")
+    instructor = make_instructor()
+    import domain.documents
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("renderer down")
+
+    monkeypatch.setattr(domain.documents, "render_document", broken)
+    with pytest.raises(RuntimeError):
+        approve(app, first, zone.id, instructor.id)
+    monkeypatch.undo()
+    with app.app_context():
+        db.session.rollback()
+        assert db.session.get(Application, first.id).state is AppState.UNIT_APPROVED
+    assert re.fullmatch(r"通开党工字〔\d{4}〕1号", approve(app, second, zone.id, instructor.id))
+    with app.app_context():
+        numbers = list(db.session.scalars(sa.select(Document.serial)))
+    assert numbers == [1]
+
+
+def test_twenty_parallel_approvals_get_one_to_twenty(app, make_application, make_instructor, zone):
+    made = [make_application("unit_approved") for _ in range(20)]
+    instructor = make_instructor(capacity=50)
+    barrier, errors = threading.Barrier(20, timeout=60), []
+
+    def run(m):
+        try:
+            with app.app_context():
+                application = db.session.get(Application, m.id)
+                actor, chosen = db.session.get(User, zone.id), db.session.get(Instructor, instructor.id)
+                barrier.wait()
+                verbs.approve_application(application, actor=actor, version=application.version, instructor=chosen)
+                db.session.commit()
+                db.session.remove()
+        except Exception as error:  # reported below; a thread cannot fail the test itself
+            errors.append(repr(error))
+
+    threads = [threading.Thread(target=run, args=(m,)) for m in made]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    with app.app_context():
+        serials = sorted(db.session.scalars(sa.select(Document.serial)))
+    assert serials == list(range(1, 21))
+
+
+def test_the_pdf_holds_the_number_and_organisation_in_an_embedded_cjk_font(approved, tmp_path):
+    made, _, _, pdf, number = approved
+    path = tmp_path / "approval.pdf"
+    path.write_bytes(pdf)
+    text = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True).stdout
+    flat = re.sub(r"\s", "", text)
+    assert number in flat and made.organisation.name in flat
+    assert f"关于同意成立中共{made.organisation.name}支部的批复" in flat
+    assert "巴特尔同志" in flat and "—1—" in flat
+    fonts = subprocess.run(["pdffonts", str(path)], capture_output=True, text=True, check=True).stdout
+    cjk = [line for line in fonts.splitlines() if "Noto-Serif-CJK-SC" in line]
+    assert cjk and all(line.split()[-5] == "yes" for line in cjk), fonts  # the "emb" column
+
+
+def test_the_qr_code_is_the_verification_url(app, approved, tmp_path):
+    _, _, token, pdf, _ = approved
+    (tmp_path / "a.pdf").write_bytes(pdf)
+    subprocess.run(["pdftoppm", "-r", "200", "-png", str(tmp_path / "a.pdf"), str(tmp_path / "page")], check=True)
+    decoded = set()
+    for page in sorted(tmp_path.glob("page*.png")):
+        result = subprocess.run(["zbarimg", "--quiet", "--raw", str(page)], capture_output=True, text=True)
+        decoded |= set(result.stdout.split())
+    assert decoded == {f"{app.config['PUBLIC_BASE_URL']}/verify/{token}"}
+
+
+def test_every_download_returns_the_same_bytes(client, login_as, approved):
+    made, _, _, pdf, number = approved
+    login_as(Role.APPLICANT, organisation=made.organisation)
+    first = client.get(f"/applications/{made.id}/approval.pdf")
+    second = client.get(f"/applications/{made.id}/approval.pdf")
+    assert first.status_code == 200 and first.mimetype == "application/pdf"
+    assert first.data == second.data == pdf
+    assert number in client.get(f"/applications/{made.id}").get_data(as_text=True)
+    assert client.get(f"/applications/{made.id}/election_approval.pdf").status_code == 404
+
+
+def test_verification_page(client, app, approved):
+    _, document_id, token, pdf, number = approved
+    page = client.get(f"/verify/{token}").get_data(as_text=True)
+    assert number in page and "现行有效" in page
+    from io import BytesIO
+
+    same = client.post(f"/verify/{token}", data={"file": (BytesIO(pdf), "a.pdf")}, content_type="multipart/form-data")
+    assert "一致：" in same.get_data(as_text=True)
+    tampered = bytearray(pdf)
+    tampered[len(pdf) // 2] ^= 1
+    other = client.post(f"/verify/{token}", data={"file": (BytesIO(bytes(tampered)), "a.pdf")},
+                        content_type="multipart/form-data")
+    assert "不一致：" in other.get_data(as_text=True)
+    assert client.get("/verify/not-a-real-token").status_code == 404
+    with app.app_context():
+        checks = db.session.execute(sa.select(VerificationCheck.matched).filter_by(document_id=document_id)
+                                    .order_by(VerificationCheck.id)).scalars().all()
+    assert checks == [None, True, False]
+
+
+def test_revoked_documents_say_so(client, app, login_as, approved):
+    _, document_id, token, _, number = approved
+    login_as(Role.ADMIN)
+    refused = client.post(f"/admin/documents/{document_id}/revoke", data={"reason": ""}, follow_redirects=True)
+    assert "撤销文件须填写理由" in refused.get_data(as_text=True)
+    client.post(f"/admin/documents/{document_id}/revoke", data={"reason": "单位信息有误，重新发文"})
+    client.post("/auth/logout")
+    page = client.get(f"/verify/{token}").get_data(as_text=True)
+    assert "已于" in page and "撤销" in page and "单位信息有误，重新发文" in page
+    with app.app_context():
+        assert db.session.get(Document, document_id).file.data  # nothing deleted
+
+
+def test_only_the_admin_revokes(client, login_as, approved):
+    _, document_id, _, _, _ = approved
+    login_as(Role.ZONE_APPROVER)
+    assert client.post(f"/admin/documents/{document_id}/revoke", data={"reason": "x"}).status_code == 403
+
+
+def test_verification_is_rate_limited(client, approved):
+    token = approved[2]
+    codes = [client.get(f"/verify/{token}").status_code for _ in range(31)]
+    assert codes[:30] == [200] * 30 and codes[30] == 429
+
+
+def test_settings_change_the_next_document(client, app, login_as, make_application, make_instructor, zone):
+    login_as(Role.ADMIN)
+    bad = client.post("/admin/settings", data={"doc_prefix": "通开〔党〕", "issuing_organ": "", "body_font": "",
+                                               "title_font": ""}, follow_redirects=True)
+    assert "不含括号" in bad.get_data(as_text=True)
+    client.post("/admin/settings", data={"doc_prefix": "开党发", "issuing_organ": "", "body_font": "",
+                                         "title_font": ""})
+    from io import BytesIO
+
+    refused = client.post("/admin/settings", data={"doc_prefix": "开党发", "seal": (BytesIO(b"%PDF-1.4"), "seal.pdf")},
+                          content_type="multipart/form-data", follow_redirects=True)
+    assert "PNG" in refused.get_data(as_text=True)
+    made = make_application("unit_approved")
+    assert re.fullmatch(r"开党发〔\d{4}〕1号", approve(app, made, zone.id, make_instructor().id))
+
+
+def test_the_dossier_is_for_officials(client, login_as, approved, tmp_path):
+    made = approved[0]
+    login_as(Role.ZONE_APPROVER)
+    response = client.get(f"/applications/{made.id}/dossier.pdf")
+    assert response.status_code == 200 and response.data.startswith(b"%PDF")
+    (tmp_path / "d.pdf").write_bytes(response.data)
+    text = subprocess.run(["pdftotext", str(tmp_path / "d.pdf"), "-"], capture_output=True, text=True).stdout
+    assert "成立党组织申请档案" in text and made.organisation.name in text and "批准成立" in text
+    client.post("/auth/logout")
+    client.post("/auth/login", data={"username": "nobody", "password": PASSWORD})
+    login_as(Role.APPLICANT, organisation=made.organisation)
+    assert client.get(f"/applications/{made.id}/dossier.pdf").status_code == 404
+
+
+def test_establishment_issues_the_election_approval(app, approved, make_user):
+    made = approved[0]
+    from datetime import date
+
+    from domain.applications import ElectionReport
+
+    applicant = make_user(Role.APPLICANT, organisation=made.organisation)
+    zone = make_user(Role.ZONE_APPROVER)
+    with app.app_context():
+        application = db.session.get(Application, made.id)
+        verbs.report_election(application, ElectionReport(date.today(), 6, 6, "党员1", 6),
+                              actor=db.session.get(User, applicant.id), version=application.version)
+        verbs.establish_organisation(application, actor=db.session.get(User, zone.id), version=application.version)
+        db.session.commit()
+        kinds = db.session.execute(sa.select(Document.kind, Document.serial).order_by(Document.serial)).all()
+    assert kinds == [(DocumentKind.APPROVAL, 1), (DocumentKind.ELECTION_APPROVAL, 2)]
