@@ -7,12 +7,13 @@ from .audit import AuditEvent
 from .base import LabelledEnum, db, utcnow
 from .instructor import Instructor
 from .organisation import Organisation, OrgKind
+from .registry_import import ImportStatus, RegistryImport
 from .stored_file import StoredFile
 from .unit import Unit, UnitCategory
 from .user import Role, User
 
 __all__ = [
     "AppState", "Application", "ApplicationEvent", "ApplicationMember", "Attachment", "Gender", "MemberStatus",
-    "Notification", "PartyOrgKind", "AuditEvent", "Instructor", "LabelledEnum", "OrgKind", "Organisation", "Role", "StoredFile",
+    "Notification", "PartyOrgKind", "AuditEvent", "ImportStatus", "RegistryImport", "Instructor", "LabelledEnum", "OrgKind", "Organisation", "Role", "StoredFile",
     "Unit", "UnitCategory", "User", "db", "utcnow",
 ]
