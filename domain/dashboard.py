@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 import sqlalchemy as sa
+import sqlalchemy.orm
 from flask import current_app
 
 from models import AppState, Application, ApplicationEvent, Instructor, Organisation, OrgKind, Unit, db, utcnow
@@ -84,18 +85,25 @@ def formation_rate(unit: Unit | None = None) -> Rate:
     return Rate(unit.name if unit else "全区", *row)
 
 
-def _rates_by_unit(unit: Unit | None) -> list[Rate]:
-    query = (sa.select(Unit.name, *_rate_columns()).outerjoin(Organisation, Organisation.unit_id == Unit.id)
-             .group_by(Unit.id, Unit.name, Unit.sort_order).order_by(Unit.sort_order))
+def _rates(unit: Unit | None) -> tuple[Rate, list[Rate], list[Rate]]:
+    """The zone's (or unit's) rate, per unit and per kind, from one GROUP BY unit, kind over the registry.
+
+    The sums below add at most 9 x 5 aggregated rows, never organisations: one scan instead of three.
+    """
+    units = list(db.session.scalars(sa.select(Unit).order_by(Unit.sort_order)))
     if unit is not None:
-        query = query.where(Unit.id == unit.id)
-    return [Rate(*row) for row in db.session.execute(query)]
+        units = [u for u in units if u.id == unit.id]
+    cells = db.session.execute(_in_scope(
+        sa.select(Organisation.unit_id, Organisation.kind, *_rate_columns())
+        .group_by(Organisation.unit_id, Organisation.kind), unit)).all()
 
+    def total(label: str, rows) -> Rate:
+        return Rate(label, *(sum(values) for values in zip(*(r[2:] for r in rows)))) if rows else Rate(label)
 
-def _rates_by_kind(unit: Unit | None) -> list[Rate]:
-    rows = {kind: row for kind, *row in db.session.execute(
-        _in_scope(sa.select(Organisation.kind, *_rate_columns()).group_by(Organisation.kind), unit))}
-    return [Rate(kind.label, *rows.get(kind, ())) for kind in OrgKind]
+    zone = total(unit.name if unit else "全区", cells)
+    by_unit = [total(u.name, [c for c in cells if c[0] == u.id]) for u in units]
+    by_kind = [total(k.label, [c for c in cells if c[1] is k]) for k in OrgKind]
+    return zone, by_unit, by_kind
 
 
 def _month(column):
@@ -132,16 +140,33 @@ def _days_between(later, earlier):
     return sa.func.julianday(later) - sa.func.julianday(earlier)
 
 
+def _events_with_previous() -> sa.Subquery:
+    """Each history event with the time of the application's event before it.
+
+    The history is append-only, so the previous event is the one with the next lower id. PostgreSQL does
+    that fastest with LAG(); SQLite sorts the whole history for LAG() and is twice as fast with an indexed
+    lookup of the previous id (which PostgreSQL in turn runs ten times slower).
+    """
+    e = ApplicationEvent
+    if db.engine.dialect.name == "postgresql":
+        previous = sa.func.lag(e.at).over(partition_by=e.application_id, order_by=e.id)
+        return sa.select(e.application_id, e.action, e.at, previous.label("previous")).subquery()
+    earlier, before = sa.orm.aliased(ApplicationEvent), sa.orm.aliased(ApplicationEvent)
+    previous_id = (sa.select(sa.func.max(earlier.id))
+                   .where(earlier.application_id == e.application_id, earlier.id < e.id).scalar_subquery())
+    return (sa.select(e.application_id, e.action, e.at, before.at.label("previous"))
+            .join(before, before.id == previous_id).subquery())
+
+
 def _step_days(unit: Unit | None) -> list[dict]:
     """Average days from the previous event of an application to each step (平均办理天数)."""
-    previous = sa.func.lag(ApplicationEvent.at).over(partition_by=ApplicationEvent.application_id,
-                                                     order_by=(ApplicationEvent.at, ApplicationEvent.id))
-    events = _app_scope(sa.select(ApplicationEvent.action, ApplicationEvent.at, previous.label("previous"))
-                        .join(Application, Application.id == ApplicationEvent.application_id), unit).subquery()
-    days = sa.func.avg(_days_between(events.c.at, events.c.previous))
-    rows = db.session.execute(sa.select(events.c.action, days, sa.func.count())
-                              .where(events.c.previous.is_not(None)).group_by(events.c.action))
-    found = {action: (avg, n) for action, avg, n in rows}
+    events = _events_with_previous()
+    query = (sa.select(events.c.action, sa.func.avg(_days_between(events.c.at, events.c.previous)), sa.func.count())
+             .where(events.c.previous.is_not(None)).group_by(events.c.action))
+    if unit is not None:
+        query = query.join(Application, Application.id == events.c.application_id).where(
+            Application.unit_id == unit.id)
+    found = {action: (avg, n) for action, avg, n in db.session.execute(query)}
     return [{"action": step.action, "label": step.label, "days": round(float(found[step.action][0]), 1),
              "count": found[step.action][1]} for step in STEP_BY_ACTION.values() if step.action in found]
 
@@ -176,11 +201,11 @@ def _instructor_loads(unit: Unit | None) -> list[dict]:
 
 def build_dashboard(unit: Unit | None = None) -> Dashboard:
     """组建率看板: formation rates, their trend, the pipeline and instructor load, for the zone or one unit."""
-    zone = formation_rate(unit)
+    zone, by_unit, by_kind = _rates(unit)
     overdue_days = current_app.config["OVERDUE_DAYS"]
     states, overdue, oldest = _pipeline(unit, overdue_days)
     return Dashboard(scope=unit, reference=current_app.config["FORMATION_RATE_REFERENCE"], zone=zone,
-                     by_unit=_rates_by_unit(unit), by_kind=_rates_by_kind(unit),
+                     by_unit=by_unit, by_kind=by_kind,
                      by_month=_rates_by_month(unit, zone.with_members), states=states, step_days=_step_days(unit),
                      overdue=overdue, overdue_oldest=oldest, instructors=_instructor_loads(unit),
                      overdue_days=overdue_days)

@@ -168,3 +168,16 @@ def test_an_import_is_visible_to_its_author_and_the_admin_only(client, app, logi
     client.post("/auth/logout")
     login_as(Role.ZONE_APPROVER)
     assert client.get(f"/registry/imports/{job_id}").status_code == 403
+
+
+def test_seed_scale_fills_a_registry_the_dashboard_reads(app, client, login_as):
+    result = app.test_cli_runner().invoke(args=["seed-scale", "--orgs", "60", "--applications", "20"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        d = build_dashboard()
+        established = dict(d.states)[AppState.ESTABLISHED]
+        counted = db.session.scalar(sa.select(sa.func.count(ApplicationEvent.id)))
+    assert d.zone.organisations == 60 and sum(n for _, n in d.states) == 20
+    assert d.zone.with_members >= 20 and d.zone.covered_with_members >= established and counted >= 20
+    login_as(Role.ZONE_APPROVER)
+    assert client.get("/registry/").status_code == 200
