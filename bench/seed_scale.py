@@ -13,7 +13,7 @@ from stdnum.cn import uscc
 from domain.party_rules import suggested_kind
 from domain.reference import ensure_units
 from models import (
-    AppState, Application, ApplicationEvent, Instructor, Organisation, OrgKind, Role, Unit, User, db,
+    AppState, Application, ApplicationEvent, Instructor, Organisation, OrgKind, Role, User, db,
 )
 
 KINDS = [(OrgKind.ENTERPRISE, 0.78), (OrgKind.SOCIAL_ORG, 0.10), (OrgKind.BUILDING, 0.03),

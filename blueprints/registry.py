@@ -3,7 +3,7 @@
 The zone approver and the admin see the whole zone; a unit reviewer sees their unit only. Imports are for
 the admin and unit reviewers.
 """
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from domain import DomainError

@@ -3,12 +3,12 @@
 Every figure is one SQL aggregate (GROUP BY, FILTER, window functions); no loop walks organisations or
 events in Python. A unit reviewer's figures are those of their unit; the zone's cover everything.
 """
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 
 import sqlalchemy as sa
-import sqlalchemy.orm
 from flask import current_app
+from sqlalchemy.orm import aliased
 
 from models import AppState, Application, ApplicationEvent, Instructor, Organisation, OrgKind, Unit, db, utcnow
 
@@ -66,7 +66,9 @@ class Dashboard:
     overdue_oldest: list[Application]
     instructors: list[dict]
     overdue_days: int = 5
-    funds: None = field(default=None)  # FUNDS: filled by the startup-fund module (approved vs paid), not built here
+    # FUNDS PLACEHOLDER: "funds approved vs paid" (经费已批准/已拨付) comes with the startup-fund module,
+    # built on another branch; fill it here from SQL aggregates and render it in registry/dashboard.html.
+    funds: dict | None = None
 
 
 def _rate_columns():
@@ -151,7 +153,7 @@ def _events_with_previous() -> sa.Subquery:
     if db.engine.dialect.name == "postgresql":
         previous = sa.func.lag(e.at).over(partition_by=e.application_id, order_by=e.id)
         return sa.select(e.application_id, e.action, e.at, previous.label("previous")).subquery()
-    earlier, before = sa.orm.aliased(ApplicationEvent), sa.orm.aliased(ApplicationEvent)
+    earlier, before = aliased(ApplicationEvent), aliased(ApplicationEvent)
     previous_id = (sa.select(sa.func.max(earlier.id))
                    .where(earlier.application_id == e.application_id, earlier.id < e.id).scalar_subquery())
     return (sa.select(e.application_id, e.action, e.at, before.at.label("previous"))

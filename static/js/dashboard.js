@@ -14,7 +14,7 @@ document.addEventListener("DOMContentLoaded", function () {
     var chart = echarts.init(el, null, {renderer: "svg"});
     chart.setOption({
       animation: false, aria: {enabled: true}, tooltip: {trigger: "axis"},
-      grid: {left: 10, right: 20, top: 30, bottom: 10, containLabel: true},
+      grid: {left: 50, right: 20, top: 30, bottom: 10, containLabel: true},
       xAxis: {type: "category", data: spec.labels, axisLabel: {interval: 0, rotate: spec.labels.length > 5 ? 30 : 0}},
       yAxis: {type: "value", max: spec.reference !== undefined ? 100 : null},
       series: [series]
