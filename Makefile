@@ -61,5 +61,11 @@ migrate: venv
 seed: venv
 	$(FLASK) seed-demo --if-empty
 
+# Timings at the zone's scale (11,000 organisations); set DATABASE_URL to a *_bench PostgreSQL database to
+# measure there. Never part of `make test`: timings do not belong in tests.
+bench: venv
+	$(BIN)/python bench/bench_import.py
+	$(BIN)/python bench/bench_dashboard.py
+
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -79,9 +79,11 @@ def _sqlite_pragmas(dbapi_connection, _record):
 
 
 def _register_blueprints(app: Flask) -> None:
-    from blueprints import admin, applicant, applications, auth, cli, finance, instructor, public, review, zone
+    from blueprints import (
+        admin, applicant, applications, auth, cli, finance, instructor, public, registry, review, zone,
+    )
 
-    for module in (public, auth, applications, applicant, review, zone, instructor, finance, admin, cli):
+    for module in (public, auth, applications, applicant, review, zone, registry, instructor, finance, admin, cli):
         app.register_blueprint(module.bp)
 
 

@@ -47,6 +47,10 @@ class Config:
     PAGE_SIZE = 50
     OVERDUE_DAYS = 5  # a step waiting longer than this many days is marked overdue
     MAX_CONTENT_LENGTH = 32 * 1024 * 1024  # several 10 MB attachments in one form; each is checked alone
+    REGISTRY_IMPORT_MAX_ROWS = 20000  # the zone has about 11,000 market entities
+    # Commit registry imports in a thread while the page polls; tests switch it off to stay deterministic.
+    REGISTRY_IMPORT_IN_BACKGROUND = True
+    FORMATION_RATE_REFERENCE = 84.8  # per cent: the zone's figure in the report the product starts from
 
     def __init__(self):
         self.SQLALCHEMY_DATABASE_URI = database_url(os.environ.get("DATABASE_URL"))
@@ -69,6 +73,7 @@ class TestingConfig(Config):
     ENV_NAME = "testing"
     TESTING = True
     HTMX_LOCAL_ONLY = True  # the test machines have no internet
+    REGISTRY_IMPORT_IN_BACKGROUND = False
 
     def fallback_secret(self) -> str:
         return "testing-secret"

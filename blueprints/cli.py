@@ -39,3 +39,17 @@ def workflow_diagram_command():
     from domain.workflow import mermaid
 
     click.echo(mermaid())
+
+
+@bp.cli.command("seed-scale")
+@click.option("--orgs", default=11000, show_default=True, help="Organisations to add to the registry.")
+@click.option("--applications", default=5000, show_default=True, help="Applications (with histories) to add.")
+def seed_scale_command(orgs: int, applications: int):
+    """Add realistic data at the zone's scale, in bulk, for benchmarks (bench/bench_dashboard.py)."""
+    if current_app.config["ENV_NAME"] == "production":
+        raise click.ClickException("生产环境禁止写入压测数据 (seed-scale refuses a production configuration)")
+    from bench.seed_scale import seed_scale
+
+    counts = seed_scale(orgs, applications)
+    db.session.commit()
+    click.echo("压测数据已写入：" + "，".join(f"{k} {v}" for k, v in counts.items()))

@@ -1,5 +1,6 @@
 """Form definitions (Flask-WTF): parsing and field-level checks. Domain rules stay in domain/."""
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
 from wtforms.fields.choices import SelectChoice
 from wtforms import (
     BooleanField, DateField, HiddenField, IntegerField, MultipleFileField, PasswordField, SelectField, StringField,
@@ -115,3 +116,8 @@ class ElectionForm(FlaskForm):
     secretary_votes = IntegerField("书记得票数", [InputRequired("请填写票数"), NumberRange(0, 100000, "请填写0或正整数")])
     committee_members = StringField("当选委员", [Optional(), Length(max=500, message="不超过500个字")],
                                     description="设委员会的填写全部委员姓名，用顿号分隔，如：张三、李四、王五")
+
+
+class RegistryImportForm(FlaskForm):
+    file = FileField("摸底表文件", [FileRequired("请选择要导入的 .xlsx 或 .csv 文件")],
+                     description="Excel(.xlsx) 或 CSV 文件，最多 20000 行；请使用下方的模板，表头不要改动")

@@ -39,15 +39,21 @@ def register_organisation(reg: Registration) -> User:
     code = normalise_credit_code(reg.credit_code)
     phone = normalise_phone(reg.contact_phone)
     check_password_policy(reg.password)
-    if db.session.scalar(db.select(Organisation.id).filter_by(credit_code=code)):
+    org = db.session.scalar(db.select(Organisation).filter_by(credit_code=code))
+    if org is not None and db.session.scalar(db.select(User.id).filter_by(organisation_id=org.id)):
         raise DomainError("该统一社会信用代码已注册。如需找回账号，请联系所属初审单位或系统管理员", "credit_code")
     _check_username_free(reg.username)
-    org = Organisation(
-        name=reg.org_name.strip(), credit_code=code, kind=reg.kind, unit=reg.unit,
-        address=reg.address.strip(), contact_name=reg.contact_name.strip(), contact_phone=phone,
-        employees=reg.employees, formal_members=reg.formal_members,
-        probationary_members=reg.probationary_members, has_party_org=reg.has_party_org,
-    )
+    if org is not None:
+        # Imported by the officials (摸底) without a contact: the contact claims it. The officials' record of
+        # kind, unit and members stands; they correct it through the next import.
+        org.contact_name, org.contact_phone = reg.contact_name.strip(), phone
+    else:
+        org = Organisation(
+            name=reg.org_name.strip(), credit_code=code, kind=reg.kind, unit=reg.unit,
+            address=reg.address.strip(), contact_name=reg.contact_name.strip(), contact_phone=phone,
+            employees=reg.employees, formal_members=reg.formal_members,
+            probationary_members=reg.probationary_members, has_party_org=reg.has_party_org,
+        )
     user = User(username=reg.username, name=reg.contact_name.strip(), role=Role.APPLICANT, organisation=org)
     user.set_password(reg.password)
     db.session.add_all([org, user])

@@ -8,6 +8,7 @@ from .document import Document, DocumentCounter, DocumentKind, Setting, Verifica
 from .base import LabelledEnum, db, utcnow
 from .instructor import Instructor
 from .organisation import Organisation, OrgKind
+from .registry_import import ImportStatus, RegistryImport
 from .stored_file import StoredFile
 from .unit import Unit, UnitCategory
 from .user import Role, User
@@ -15,6 +16,7 @@ from .user import Role, User
 __all__ = [
     "AppState", "Application", "ApplicationEvent", "ApplicationMember", "Attachment", "Gender", "MemberStatus",
     "Notification", "PartyOrgKind", "AuditEvent", "Document", "DocumentCounter", "DocumentKind", "Setting",
-    "VerificationCheck", "Instructor", "LabelledEnum", "OrgKind", "Organisation", "Role", "StoredFile",
+    "VerificationCheck", "ImportStatus", "RegistryImport", "Instructor", "LabelledEnum", "OrgKind", "Organisation",
+    "Role", "StoredFile",
     "Unit", "UnitCategory", "User", "db", "utcnow",
 ]

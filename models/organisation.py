@@ -25,6 +25,9 @@ class Organisation(db.Model):
         sa.CheckConstraint("formal_members >= 0", name="formal_members_non_negative"),
         sa.CheckConstraint("probationary_members >= 0", name="probationary_members_non_negative"),
         sa.CheckConstraint("length(credit_code) = 18", name="credit_code_length"),
+        # A joint branch covers organisations that have no Party organisation of their own.
+        sa.CheckConstraint("joint_branch_code IS NULL OR (NOT has_party_org AND joint_branch_code <> credit_code)",
+                           name="joint_branch_only_without_own_org"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -33,16 +36,25 @@ class Organisation(db.Model):
     kind: Mapped[OrgKind] = mapped_column(enum_type(OrgKind, "org_kind"))
     unit_id: Mapped[int] = mapped_column(sa.ForeignKey("units.id"), index=True)
     address: Mapped[str] = mapped_column(sa.String(200), default="")
-    contact_name: Mapped[str] = mapped_column(sa.String(40))
-    contact_phone: Mapped[str] = mapped_column(sa.String(20))
+    # Blank after a registry import (摸底): the organisation's contact fills them in when registering.
+    contact_name: Mapped[str] = mapped_column(sa.String(40), default="", server_default="")
+    contact_phone: Mapped[str] = mapped_column(sa.String(20), default="", server_default="")
     employees: Mapped[int] = mapped_column(default=0)
     formal_members: Mapped[int] = mapped_column(default=0)
     probationary_members: Mapped[int] = mapped_column(default=0)
     # An organisation that already has a Party organisation of its own (founded before this system).
     has_party_org: Mapped[bool] = mapped_column(default=False)
+    # The credit code of the organisation whose joint branch (联合党支部) covers this one, if any. A code
+    # rather than a foreign key: the host may be imported in the same file, or not be in the registry yet.
+    joint_branch_code: Mapped[str | None] = mapped_column(sa.String(18))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     unit: Mapped[Unit] = relationship(lazy="joined")
+
+    @property
+    def covered(self) -> bool:
+        """Covered by a Party organisation: its own, or a joint branch (计入组建率)."""
+        return self.has_party_org or self.joint_branch_code is not None
 
     @property
     def members(self) -> int:

@@ -1,0 +1,1 @@
+"""Benchmarks and the scale seeder; timings live here, never in the tests."""

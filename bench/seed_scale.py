@@ -1,0 +1,138 @@
+"""Realistic data at the zone's scale, inserted in bulk: `flask --app app seed-scale --orgs 11000 --applications 5000`.
+
+Most market entities have no Party member; those that do follow the Party rules' bands (1-2 formal members:
+joint branch; 3+: a branch of their own). Each application gets the history its state implies, with gaps
+of one to ten days between steps, so the dashboard's averages and months have something to show.
+"""
+import random
+from datetime import datetime, timedelta, timezone
+
+import sqlalchemy as sa
+from stdnum.cn import uscc
+
+from domain.party_rules import suggested_kind
+from domain.reference import ensure_units
+from models import (
+    AppState, Application, ApplicationEvent, Instructor, Organisation, OrgKind, Role, User, db,
+)
+
+KINDS = [(OrgKind.ENTERPRISE, 0.78), (OrgKind.SOCIAL_ORG, 0.10), (OrgKind.BUILDING, 0.03),
+         (OrgKind.PROJECT, 0.04), (OrgKind.STREET_AREA, 0.05)]
+SUFFIX = {OrgKind.ENTERPRISE: "有限公司", OrgKind.SOCIAL_ORG: "协会", OrgKind.BUILDING: "大厦",
+          OrgKind.PROJECT: "工程项目部", OrgKind.STREET_AREA: "街区商户联合会"}
+PLACES = "科尔沁 霍林 西辽河 大青沟 孝庄河 奈曼 扎鲁特 珠日河 库伦 开鲁 明仁 永清 铁南 红星 清河 和平".split()
+TRADES = "科技 物流 商贸 建材 餐饮 农牧 电子 能源 化工 医药 文旅 汽贸 家居 印务 环保 信息".split()
+# The history each state implies: (action, actor role, state after it).
+PATHS = {
+    "draft": [("create", Role.APPLICANT, "draft")],
+    "submitted": [("create", Role.APPLICANT, "draft"), ("submit", Role.APPLICANT, "submitted")],
+    "returned": [("create", Role.APPLICANT, "draft"), ("submit", Role.APPLICANT, "submitted"),
+                 ("return", Role.UNIT_REVIEWER, "returned")],
+    "unit_approved": [("create", Role.APPLICANT, "draft"), ("submit", Role.APPLICANT, "submitted"),
+                      ("pass", Role.UNIT_REVIEWER, "unit_approved")],
+    "rejected": [("create", Role.APPLICANT, "draft"), ("submit", Role.APPLICANT, "submitted"),
+                 ("pass", Role.UNIT_REVIEWER, "unit_approved"), ("reject", Role.ZONE_APPROVER, "rejected")],
+    "withdrawn": [("create", Role.APPLICANT, "draft"), ("withdraw", Role.APPLICANT, "withdrawn")],
+}
+PATHS["approved"] = PATHS["unit_approved"] + [("approve", Role.ZONE_APPROVER, "approved")]
+PATHS["election_reported"] = PATHS["approved"] + [("report_election", Role.APPLICANT, "election_reported")]
+PATHS["established"] = PATHS["election_reported"] + [("establish", Role.ZONE_APPROVER, "established")]
+STATE_WEIGHTS = {"established": 40, "approved": 8, "election_reported": 5, "unit_approved": 8, "submitted": 12,
+                 "returned": 5, "draft": 10, "rejected": 6, "withdrawn": 6}
+BATCH = 2000
+
+
+def _code(n: int) -> str:
+    body = f"92150500MA{n:07d}"
+    return body + uscc.calc_check_digit(body)
+
+
+def _members(rng: random.Random) -> tuple[int, int]:
+    band = rng.random()
+    if band < 0.86:
+        return 0, 0
+    if band < 0.92:
+        return rng.randint(1, 2), rng.randint(0, 1)
+    if band < 0.98:
+        return rng.randint(3, 6), rng.randint(0, 2)
+    return rng.randint(7, 60), rng.randint(0, 5)
+
+
+def _insert(model, rows: list[dict]) -> None:
+    for start in range(0, len(rows), BATCH):
+        db.session.execute(sa.insert(model), rows[start:start + BATCH])
+
+
+def seed_scale(orgs: int, applications: int, seed: int = 20261128) -> dict[str, int]:
+    """Insert `orgs` organisations and `applications` applications with their histories, in bulk."""
+    rng = random.Random(seed)
+    now = datetime.now(timezone.utc)
+    units = {u.code: u.id for u in ensure_units()}
+    unit_ids = list(units.values())
+    start_org = (db.session.scalar(sa.select(sa.func.max(Organisation.id))) or 0) + 1
+    first_code = start_org + 1_000_000  # away from the demo data's codes
+
+    actor = db.session.scalar(sa.select(User).filter_by(username="scale-zone"))
+    if actor is None:
+        actor = User(username="scale-zone", name="压测党工委", role=Role.ZONE_APPROVER)
+        actor.set_password("scale-2026")
+        db.session.add(actor)
+    instructor_rows = [dict(name=f"指导员{n:02d}", home_organ="开发区党工委组织部", capacity=rng.randint(2, 5))
+                       for n in range(61)]
+    _insert(Instructor, instructor_rows)
+    db.session.flush()
+    instructor_ids = list(db.session.scalars(sa.select(Instructor.id).order_by(Instructor.id.desc()).limit(61)))
+
+    kinds, weights = zip(*KINDS)
+    org_rows, hosts = [], []
+    applied = min(applications, orgs)
+    for i in range(orgs):
+        kind = rng.choices(kinds, weights)[0]
+        # The organisations that apply have a branch's worth of members; the rest follow the registry's bands.
+        formal, probationary = (rng.randint(3, 12), rng.randint(0, 2)) if i < applied else _members(rng)
+        own = i >= applied and formal >= 3 and rng.random() < 0.7
+        row = dict(id=start_org + i, name=f"{rng.choice(PLACES)}{rng.choice(TRADES)}{i}{SUFFIX[kind]}",
+                   credit_code=_code(first_code + i), kind=kind, unit_id=rng.choice(unit_ids),
+                   address=f"开发区{rng.choice(PLACES)}路{rng.randint(1, 999)}号", contact_name="", contact_phone="",
+                   employees=rng.randint(1, 800), formal_members=formal, probationary_members=probationary,
+                   has_party_org=own, joint_branch_code=None,
+                   created_at=now - timedelta(days=rng.randint(30, 1100)))
+        if own:
+            hosts.append(row["credit_code"])
+        elif 0 < formal + probationary and formal < 3 and hosts and rng.random() < 0.5:
+            row["joint_branch_code"] = rng.choice(hosts)
+        org_rows.append(row)
+
+    states, state_weights = zip(*STATE_WEIGHTS.items())
+    start_app = (db.session.scalar(sa.select(sa.func.max(Application.id))) or 0) + 1
+    app_rows, event_rows = [], []
+    for i in range(applied):
+        org = org_rows[i]
+        state = rng.choices(states, state_weights)[0]
+        at = now - timedelta(days=rng.randint(20, 700))
+        for action, role, after in PATHS[state]:
+            event_rows.append(dict(application_id=start_app + i, at=at, actor_id=actor.id, actor_role=role,
+                                   action=action, from_state=None if action == "create" else prev,
+                                   to_state=AppState(after), comment="", internal_note=""))
+            prev, last = AppState(after), at
+            at += timedelta(days=rng.randint(1, 10), hours=rng.randint(0, 23))
+        if state == "established":
+            org["has_party_org"], org["joint_branch_code"] = True, None
+        instructed = state in ("approved", "election_reported", "established")
+        app_rows.append(dict(id=start_app + i, organisation_id=org["id"], unit_id=org["unit_id"], state=AppState(state),
+                             version=len(PATHS[state]), state_changed_at=last, created_at=event_rows[-len(PATHS[state])]["at"],
+                             requested_kind=suggested_kind(org["formal_members"], org["probationary_members"]),
+                             formal_members=org["formal_members"], probationary_members=org["probationary_members"],
+                             proposed_secretary="", partner_organisations="", work_need=False, reasons="",
+                             instructor_id=rng.choice(instructor_ids) if instructed else None))
+    _insert(Organisation, org_rows)
+    _insert(Application, app_rows)
+    _insert(ApplicationEvent, event_rows)
+    if db.engine.dialect.name == "postgresql":
+        # Explicit ids leave the sequences behind; move them past what was inserted.
+        for table in ("organisations", "applications"):
+            db.session.execute(sa.text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                                       f"(SELECT max(id) FROM {table}))"))
+    db.session.flush()
+    return {"organisations": len(org_rows), "applications": len(app_rows), "events": len(event_rows),
+            "instructors": len(instructor_rows)}

@@ -1,0 +1,136 @@
+"""The registry (摸底) and the formation-rate dashboard: imports, rates, the committee's to-do lists.
+
+The zone approver and the admin see the whole zone; a unit reviewer sees their unit only. Imports are for
+the admin and unit reviewers.
+"""
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from domain import DomainError
+from domain.dashboard import (
+    COVERAGE_NOTE, DEFINITION, TODO_LISTS, TodoFilter, build_dashboard, dashboard_xlsx, todo_page, todo_xlsx,
+)
+from domain.reference import list_units
+from domain.registry_import import (
+    COLUMNS, check_registry_file, import_progress, recent_imports, run_in_background, start_registry_import,
+    template_csv, template_xlsx,
+)
+from models import ImportStatus, OrgKind, RegistryImport, Role, Unit, db
+
+from . import render_partial, role_wall, show_domain_error
+from .forms import EmptyForm, RegistryImportForm
+
+bp = Blueprint("registry", __name__, url_prefix="/registry")
+role_wall(bp, Role.UNIT_REVIEWER, Role.ZONE_APPROVER, Role.ADMIN)
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def scope() -> Unit | None:
+    """The unit whose figures the user sees: a reviewer's own, or None for the whole zone."""
+    return current_user.unit if current_user.role is Role.UNIT_REVIEWER else None
+
+
+def download(data: bytes, filename: str, mimetype: str = XLSX):
+    return current_app.response_class(data, mimetype=mimetype, headers={
+        "Content-Disposition": f"attachment; filename*=UTF-8''{filename}"})
+
+
+def may_import() -> None:
+    if current_user.role not in (Role.ADMIN, Role.UNIT_REVIEWER):
+        abort(403)
+
+
+def load_import(import_id: int) -> RegistryImport:
+    may_import()
+    job = db.get_or_404(RegistryImport, import_id)
+    if not job.can_view(current_user):
+        abort(404)
+    return job
+
+
+# ---------------------------------------------------------------- dashboard
+
+@bp.get("/")
+def dashboard():
+    return render_template("registry/dashboard.html", d=build_dashboard(scope()), definition=DEFINITION,
+                           coverage_note=COVERAGE_NOTE)
+
+
+@bp.get("/dashboard.xlsx")
+def dashboard_export():
+    return download(dashboard_xlsx(build_dashboard(scope())), "dashboard.xlsx")
+
+
+def todo_filter() -> TodoFilter:
+    return TodoFilter(list=request.args.get("list", "build"), unit_id=request.args.get("unit_id", type=int),
+                      kind=request.args.get("kind", ""), q=request.args.get("q", ""),
+                      page=request.args.get("page", 1, type=int))
+
+
+@bp.get("/todo")
+def todo():
+    f = todo_filter()
+    page = todo_page(f, scope(), per_page=current_app.config["PAGE_SIZE"])
+    return render_partial("registry/todo.html", "registry/_todo_table.html", page=page, f=f, lists=TODO_LISTS,
+                          kinds=OrgKind, units=[] if scope() else list_units())
+
+
+@bp.get("/todo.xlsx")
+def todo_export():
+    f = todo_filter()
+    return download(todo_xlsx(f, scope()), f"todo-{f.list}.xlsx")
+
+
+# ---------------------------------------------------------------- imports
+
+@bp.route("/imports", methods=["GET", "POST"])
+def imports():
+    may_import()
+    form = RegistryImportForm()
+    if form.validate_on_submit():
+        upload = form.file.data
+        try:
+            job = check_registry_file(upload.filename, upload.read(), actor=current_user)
+        except DomainError as error:
+            db.session.rollback()
+            show_domain_error(error, form)
+        else:
+            db.session.commit()
+            return redirect(url_for("registry.show_import", import_id=job.id))
+    return render_template("registry/imports.html", form=form, columns=COLUMNS, jobs=recent_imports(current_user))
+
+
+@bp.get("/imports/template.xlsx")
+def template_download():
+    may_import()
+    return download(template_xlsx(), "registry-template.xlsx")
+
+
+@bp.get("/imports/template.csv")
+def template_csv_download():
+    may_import()
+    return download(template_csv(), "registry-template.csv", "text/csv; charset=utf-8")
+
+
+@bp.get("/imports/<int:import_id>")
+def show_import(import_id: int):
+    job = load_import(import_id)
+    return render_partial("registry/import.html", "registry/_import_status.html", job=job,
+                          progress=import_progress(job), form=EmptyForm(), statuses=ImportStatus)
+
+
+@bp.post("/imports/<int:import_id>/commit")
+def commit_import(import_id: int):
+    job = load_import(import_id)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    try:
+        start_registry_import(job, actor=current_user)
+    except DomainError as error:
+        db.session.rollback()
+        show_domain_error(error)
+    else:
+        db.session.commit()
+        run_in_background(current_app._get_current_object(), job.id)
+    return redirect(url_for("registry.show_import", import_id=import_id))

@@ -1,0 +1,424 @@
+"""The registry import (摸底导入): check a whole spreadsheet first, then write it all or nothing, in bulk.
+
+Checking happens in the upload request and is stored as a RegistryImport with every bad row and its
+reason; nothing touches the registry then. Committing runs in a background thread with its own app
+context (the page polls the progress), in one transaction: either every row is written, or none.
+"""
+import csv
+import hashlib
+import io
+import logging
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Iterator
+
+import sqlalchemy as sa
+from flask import Flask, current_app
+
+from models import (
+    AppState, Application, ImportStatus, Organisation, OrgKind, RegistryImport, Role, StoredFile, Unit, User, db,
+)
+
+from . import DomainError
+from .audit import record_event
+from .validators import normalise_credit_code, normalise_phone
+
+log = logging.getLogger(__name__)
+
+# (key, header in the spreadsheet, what the page says about it). Headers are matched by name, in any order.
+COLUMNS: list[tuple[str, str, str]] = [
+    ("credit_code", "统一社会信用代码", "必填，18位，校验位须正确；同一代码再次导入时更新原记录，不会重复"),
+    ("name", "组织名称", "必填，不超过100个字"),
+    ("kind", "组织类别", "必填：" + "、".join(k.label for k in OrgKind)),
+    ("unit", "初审单位", "必填：初审单位的全称或代码，如“新型工业园区党委”或 industrial_park"),
+    ("address", "地址", "可空，不超过200个字"),
+    ("employees", "职工人数", "非负整数，空白按 0 计"),
+    ("formal_members", "正式党员人数", "非负整数，空白按 0 计"),
+    ("probationary_members", "预备党员人数", "非负整数，空白按 0 计"),
+    ("has_party_org", "已建党组织", "“是”或“否”，空白按“否”计：本组织自己建有党组织"),
+    ("joint_branch_code", "所在联合党支部牵头组织代码",
+     "可空：本组织未单独建党组织、已纳入联合党支部时，填联合党支部所在（牵头）组织的统一社会信用代码；"
+     "该组织须在名录中或同一文件中，且已建党组织"),
+    ("contact_name", "联系人", "可空，组织注册时再填"),
+    ("contact_phone", "联系电话", "可空；填写时须为手机号或带区号的固定电话"),
+]
+HEADERS = {header: key for key, header, _ in COLUMNS}
+REQUIRED_KEYS = ("credit_code", "name", "kind", "unit")
+COUNT_KEYS = ("employees", "formal_members", "probationary_members")
+YES = {"是", "有", "已建", "y", "yes", "true", "1"}
+NO = {"否", "无", "未建", "n", "no", "false", "0", ""}
+CHUNK = 1000  # rows per bulk statement: big enough to be fast, small enough to move the progress bar
+
+XLSX_MAGIC = b"PK\x03\x04"
+OLE_MAGIC = b"\xd0\xcf\x11\xe0"  # the old .xls format
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+# Rows written so far by each running import, for the progress bar. Kept in memory because the import's
+# own transaction is still open (SQLite would make a second writer wait for it); the final counts are
+# committed in the same transaction as the rows.
+_progress: dict[int, int] = {}
+
+
+@dataclass
+class RowError:
+    line: int
+    code: str
+    message: str
+
+
+# ---------------------------------------------------------------- reading the file
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))  # Excel stores 12 as 12.0
+    return str(value).strip()
+
+
+def _read_rows(filename: str, data: bytes) -> Iterator[list[str]]:
+    """Every row of the first sheet (XLSX) or of the file (CSV), as stripped strings; the header first."""
+    if data.startswith(OLE_MAGIC):
+        raise DomainError("不支持旧版 .xls 文件，请在 Excel 中“另存为” .xlsx 或 CSV 后再上传", "file")
+    if data.startswith(XLSX_MAGIC):
+        from openpyxl import load_workbook
+
+        try:
+            book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        except Exception:
+            raise DomainError("无法读取该 Excel 文件，请确认它是 .xlsx 格式且未加密", "file") from None
+        sheet = book.worksheets[0]
+        for row in sheet.iter_rows(values_only=True):
+            yield [_cell(v) for v in row]
+        book.close()
+        return
+    for encoding in ("utf-8-sig", "gb18030"):  # Excel for Chinese Windows saves CSV in GBK
+        try:
+            text = data.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        raise DomainError("无法识别文件编码，请上传 .xlsx 文件或 UTF-8 编码的 CSV 文件", "file")
+    if "\x00" in text:
+        raise DomainError("该文件不是 Excel(.xlsx) 或 CSV 文件，请使用下载的模板填写", "file")
+    for row in csv.reader(io.StringIO(text)):
+        yield [_cell(v) for v in row]
+
+
+def _header_map(header: list[str]) -> dict[str, int]:
+    positions: dict[str, int] = {}
+    for index, title in enumerate(header):
+        key = HEADERS.get(title.replace(" ", "").replace("*", ""))
+        if key and key not in positions:
+            positions[key] = index
+    missing = [h for k, h, _ in COLUMNS if k not in positions]
+    if missing:
+        raise DomainError("第1行（表头）缺少以下列：" + "、".join(missing) + "。请使用下载的模板，表头不要改动", "file")
+    return positions
+
+
+# ---------------------------------------------------------------- checking
+
+class _Checker:
+    """Checks rows one by one against lookups loaded once (units, kinds, the registry's codes)."""
+
+    def __init__(self, scope: Unit | None):
+        self.scope = scope
+        self.units: dict[str, Unit] = {}
+        for unit in db.session.scalars(sa.select(Unit)):
+            self.units[unit.name] = self.units[unit.code] = unit
+        self.kinds = {k.label: k for k in OrgKind} | {k.value: k for k in OrgKind}
+        # code -> (unit_id, has_party_org), one query for the whole registry.
+        self.existing = {code: (unit_id, has_org) for code, unit_id, has_org in db.session.execute(
+            sa.select(Organisation.credit_code, Organisation.unit_id, Organisation.has_party_org))}
+        self.established = set(db.session.scalars(
+            sa.select(Organisation.credit_code).join(Application, Application.organisation_id == Organisation.id)
+            .where(Application.state == AppState.ESTABLISHED)))
+        self.unit_names = {u.id: u.name for u in self.units.values()}
+        self.seen: dict[str, int] = {}
+
+    def check(self, line: int, raw: dict[str, str]) -> tuple[dict[str, Any] | None, list[str]]:
+        problems: list[str] = []
+        row: dict[str, Any] = {}
+        code = raw["credit_code"]
+        try:
+            code = normalise_credit_code(code)
+        except DomainError as error:
+            problems.append(error.message if code else "统一社会信用代码为空")
+        else:
+            if code in self.seen:
+                problems.append(f"统一社会信用代码与第{self.seen[code]}行重复")
+            else:
+                self.seen[code] = line
+        row["credit_code"] = code
+
+        name = raw["name"]
+        if not name:
+            problems.append("组织名称为空")
+        elif len(name) > 100:
+            problems.append("组织名称超过100个字")
+        row["name"] = name
+
+        kind = self.kinds.get(raw["kind"])
+        if kind is None:
+            problems.append(f"组织类别“{raw['kind']}”无法识别，应为" + "、".join(k.label for k in OrgKind))
+        row["kind"] = kind.value if kind else None
+
+        unit = self.units.get(raw["unit"])
+        if unit is None:
+            problems.append(f"初审单位“{raw['unit']}”不存在，请填写单位全称或代码")
+        elif self.scope is not None and unit.id != self.scope.id:
+            problems.append(f"该行属于“{unit.name}”，本单位只能导入本单位（{self.scope.name}）的组织")
+        row["unit_id"] = unit.id if unit else None
+        before = self.existing.get(code)
+        if self.scope is not None and before is not None and before[0] != self.scope.id:
+            problems.append(f"该组织已登记在“{self.unit_names.get(before[0], '其他单位')}”名下，本单位不能修改")
+
+        if len(raw["address"]) > 200:
+            problems.append("地址超过200个字")
+        row["address"] = raw["address"]
+
+        for key in COUNT_KEYS:
+            value = raw[key] or "0"
+            title = next(h for k, h, _ in COLUMNS if k == key)
+            if not value.isdigit() or int(value) > 1_000_000:
+                problems.append(f"{title}“{raw[key]}”应为非负整数")
+                row[key] = 0
+            else:
+                row[key] = int(value)
+
+        flag = raw["has_party_org"].lower()
+        if flag not in YES | NO:
+            problems.append(f"已建党组织“{raw['has_party_org']}”应填“是”或“否”")
+        row["has_party_org"] = flag in YES
+        if not row["has_party_org"] and code in self.established:
+            problems.append("该组织已在本系统批准成立党组织，不能改为“否”")
+
+        row["joint_branch_code"] = None
+        if raw["joint_branch_code"]:
+            try:
+                row["joint_branch_code"] = normalise_credit_code(raw["joint_branch_code"])
+            except DomainError as error:
+                problems.append("联合党支部牵头组织代码：" + error.message)
+            else:
+                if row["has_party_org"]:
+                    problems.append("已建党组织的组织不再纳入联合党支部，请清空联合党支部一栏或把“已建党组织”改为“否”")
+                elif row["joint_branch_code"] == code:
+                    problems.append("联合党支部牵头组织不能是本组织自己")
+
+        row["contact_name"] = raw["contact_name"]
+        if len(raw["contact_name"]) > 40:
+            problems.append("联系人姓名超过40个字")
+        row["contact_phone"] = ""
+        if raw["contact_phone"]:
+            try:
+                row["contact_phone"] = normalise_phone(raw["contact_phone"])
+            except DomainError as error:
+                problems.append(error.message)
+        return (None if problems else row), problems
+
+    def check_joint_branches(self, rows: list[tuple[int, dict[str, Any]]]) -> list[RowError]:
+        """A joint branch lives in an organisation that has a Party organisation: in the file or the registry."""
+        hosts = {code for code, (_, has_org) in self.existing.items() if has_org}
+        in_file = {row["credit_code"]: row["has_party_org"] for _, row in rows}
+        hosts = (hosts - {c for c, has in in_file.items() if not has}) | {c for c, has in in_file.items() if has}
+        return [RowError(line, row["credit_code"],
+                         f"联合党支部牵头组织 {row['joint_branch_code']} 不在名录中或尚未建立党组织")
+                for line, row in rows if row["joint_branch_code"] and row["joint_branch_code"] not in hosts]
+
+
+def _import_scope(actor: User) -> Unit | None:
+    if actor.role is Role.ADMIN:
+        return None
+    if actor.role is Role.UNIT_REVIEWER:
+        return actor.unit
+    raise DomainError("只有系统管理员和初审单位可以导入摸底名录")
+
+
+def check_registry_file(filename: str, data: bytes, *, actor: User) -> RegistryImport:
+    """Check an uploaded registry spreadsheet (摸底表校验) row by row; store the file, its rows and its errors."""
+    scope = _import_scope(actor)
+    if not data:
+        raise DomainError("上传的文件是空的，请重新选择", "file")
+    rows_in = _read_rows(filename, data)
+    header = next(rows_in, None)
+    if header is None:
+        raise DomainError("文件中没有内容，请使用下载的模板填写", "file")
+    positions = _header_map(header)
+    limit = current_app.config["REGISTRY_IMPORT_MAX_ROWS"]
+    checker = _Checker(scope)
+    good: list[tuple[int, dict[str, Any]]] = []
+    errors: list[RowError] = []
+    total = 0
+    for line, cells in enumerate(rows_in, start=2):
+        if not any(cells):
+            continue  # blank lines in a spreadsheet are not rows
+        total += 1
+        if total > limit:
+            raise DomainError(f"一次最多导入 {limit} 行，请把文件拆分后分批导入", "file")
+        raw = {key: (cells[i] if i < len(cells) else "") for key, i in positions.items()}
+        row, problems = checker.check(line, raw)
+        if row is None:
+            errors.append(RowError(line, raw["credit_code"], "；".join(problems)))
+        else:
+            good.append((line, row))
+    if total == 0:
+        raise DomainError("文件只有表头，没有数据行", "file")
+    errors += checker.check_joint_branches(good)
+    errors.sort(key=lambda e: e.line)
+    bad_lines = {e.line for e in errors}
+    content_type = XLSX_TYPE if data.startswith(XLSX_MAGIC) else "text/csv"
+    stored = StoredFile(filename=(filename or "registry")[-200:], content_type=content_type, size=len(data),
+                        sha256=hashlib.sha256(data).hexdigest(), data=data, created_by=actor)
+    job = RegistryImport(
+        created_by=actor, unit=scope, file=stored, total_rows=total, error_count=len(bad_lines),
+        status=ImportStatus.INVALID if errors else ImportStatus.READY,
+        errors=[{"line": e.line, "code": e.code, "message": e.message} for e in errors],
+        rows=[] if errors else [row for _, row in good])
+    db.session.add_all([stored, job])
+    db.session.flush()
+    record_event("check_registry", job, actor, f"校验摸底表 {stored.filename}：{total} 行，{len(bad_lines)} 行有错误")
+    return job
+
+
+# ---------------------------------------------------------------- committing
+
+def start_registry_import(job: RegistryImport, *, actor: User) -> None:
+    """Confirm an import (确认导入): only a checked file without errors, and only once."""
+    if not job.can_view(actor):
+        raise DomainError("您不能确认他人的导入")
+    if job.status is not ImportStatus.READY:
+        raise DomainError("该文件有错误未改正，或已在导入、已导入完成，不能再次确认")
+    # A compare-and-set, so two clicks (or two tabs) start one import, not two.
+    flipped = db.session.execute(
+        sa.update(RegistryImport).where(RegistryImport.id == job.id, RegistryImport.status == ImportStatus.READY)
+        .values(status=ImportStatus.RUNNING).execution_options(synchronize_session=False)).rowcount
+    if flipped != 1:
+        raise DomainError("该导入已经开始，请勿重复确认")
+    db.session.refresh(job)
+
+
+def run_registry_import(job_id: int) -> None:
+    """Write a confirmed import (写入摸底名录) in bulk, in one transaction: every row or none."""
+    job = db.session.get(RegistryImport, job_id)
+    if job is None or job.status is not ImportStatus.RUNNING:
+        return
+    _progress[job_id] = 0
+    try:
+        created, updated = _write_rows(job)
+        job.status = ImportStatus.DONE
+        job.created_count, job.updated_count = created, updated
+        job.processed_rows = job.total_rows
+        job.finished_at = datetime.now(timezone.utc)
+        job.rows = []  # the file is kept; the checked copy of its rows is not needed any more
+        record_event("import_registry", job, job.created_by, f"导入摸底名录：新增 {created} 个，更新 {updated} 个")
+        db.session.commit()
+    except Exception as error:
+        db.session.rollback()
+        log.exception("registry import %s failed", job_id)
+        job = db.session.get(RegistryImport, job_id)
+        job.status = ImportStatus.FAILED
+        job.message = ("导入失败，名录未作任何修改：" + (error.args[0] if isinstance(error, DomainError)
+                                                       else "数据库写入出错，请稍后重新上传校验"))[:500]
+        job.finished_at = datetime.now(timezone.utc)
+        db.session.commit()
+    finally:
+        _progress.pop(job_id, None)
+
+
+def _write_rows(job: RegistryImport) -> tuple[int, int]:
+    # Codes are looked up again now: an organisation may have registered since the file was checked.
+    existing = {code: (org_id, unit_id) for code, org_id, unit_id in db.session.execute(
+        sa.select(Organisation.credit_code, Organisation.id, Organisation.unit_id))}
+    inserts, updates = [], []
+    for row in job.rows:
+        values = {**row, "kind": OrgKind(row["kind"])}
+        before = existing.get(row["credit_code"])
+        if before is None:
+            inserts.append(values)
+            continue
+        if job.unit_id is not None and before[1] != job.unit_id:
+            raise DomainError(f"组织 {row['credit_code']} 已被登记到其他单位，请重新上传校验")
+        values["id"] = before[0]
+        for key in ("contact_name", "contact_phone"):
+            if not values[key]:
+                del values[key]  # a blank cell never erases a contact the organisation registered
+        updates.append(values)
+    done = 0
+    for batch in _chunks(inserts):
+        db.session.execute(sa.insert(Organisation), batch)
+        done += len(batch)
+        _progress[job.id] = done
+    for batch in _chunks(updates):
+        db.session.execute(sa.update(Organisation), batch)
+        done += len(batch)
+        _progress[job.id] = done
+    return len(inserts), len(updates)
+
+
+def _chunks(items: list) -> Iterator[list]:
+    for start in range(0, len(items), CHUNK):
+        yield items[start:start + CHUNK]
+
+
+def run_in_background(app: Flask, job_id: int) -> None:
+    """Run the import in a thread with its own app context, or now when the config says so (tests)."""
+    if not app.config["REGISTRY_IMPORT_IN_BACKGROUND"]:
+        run_registry_import(job_id)
+        return
+
+    def work():
+        with app.app_context():
+            run_registry_import(job_id)
+
+    threading.Thread(target=work, name=f"registry-import-{job_id}", daemon=True).start()
+
+
+def import_progress(job: RegistryImport) -> int:
+    """Rows written so far: live from the running thread, or the committed figure."""
+    if job.status is ImportStatus.RUNNING:
+        return _progress.get(job.id, 0)
+    return job.processed_rows
+
+
+def recent_imports(user: User, limit: int = 10) -> list[RegistryImport]:
+    """The latest imports this user may see: an admin all, a reviewer their own."""
+    query = sa.select(RegistryImport).order_by(RegistryImport.id.desc()).limit(limit)
+    if user.role is not Role.ADMIN:
+        query = query.where(RegistryImport.created_by_id == user.id)
+    return list(db.session.scalars(query))
+
+
+# ---------------------------------------------------------------- the template
+
+def template_xlsx() -> bytes:
+    """The empty registry template (摸底表模板) with one example row."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "摸底名录"
+    sheet.append([header for _, header, _ in COLUMNS])
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    sheet.append(["91150500MA0N00001P", "示例科技有限公司", "非公企业", "新型工业园区党委", "开发区示例路1号",
+                  "120", "3", "1", "否", "", "", ""])
+    for index, (_, header, _) in enumerate(COLUMNS, start=1):
+        sheet.column_dimensions[sheet.cell(1, index).column_letter].width = max(12, len(header) * 2 + 2)
+    notes = book.create_sheet("填写说明")
+    notes.append(["列", "说明"])
+    for _, header, note in COLUMNS:
+        notes.append([header, note])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def template_csv() -> bytes:
+    """The same template as UTF-8 CSV (with a BOM, so Excel opens the Chinese correctly)."""
+    out = io.StringIO()
+    csv.writer(out).writerow([header for _, header, _ in COLUMNS])
+    return ("\ufeff" + out.getvalue()).encode("utf-8")

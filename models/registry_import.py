@@ -1,0 +1,70 @@
+"""A registry import (摸底导入): the uploaded spreadsheet, its checked rows, and the progress of its commit."""
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .base import LabelledEnum, db, enum_type, utcnow
+from .stored_file import StoredFile
+from .unit import Unit
+from .user import User
+
+
+class ImportStatus(LabelledEnum):
+    INVALID = "invalid", "有错误，未导入"
+    READY = "ready", "校验通过，待确认"
+    RUNNING = "running", "正在导入"
+    DONE = "done", "已导入"
+    FAILED = "failed", "导入失败"
+
+    @property
+    def badge(self) -> str:
+        return {"invalid": "danger", "ready": "info", "running": "primary", "done": "success",
+                "failed": "danger"}[self.value]
+
+
+class RegistryImport(db.Model):
+    """One upload of the registry: checked whole before anything is written, then committed all or nothing."""
+
+    __tablename__ = "registry_imports"
+    __table_args__ = (
+        sa.CheckConstraint("total_rows >= 0 AND processed_rows >= 0 AND processed_rows <= total_rows",
+                           name="row_counts"),
+        sa.CheckConstraint("created_count >= 0 AND updated_count >= 0", name="result_counts"),
+        # Only a file without bad rows may be committed.
+        sa.CheckConstraint("error_count = 0 OR status = 'invalid'", name="errors_block_commit"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    # A unit reviewer's import may touch only this unit's organisations; NULL for the whole zone (admin).
+    unit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("units.id"))
+    file_id: Mapped[int] = mapped_column(sa.ForeignKey("stored_files.id"))
+    status: Mapped[ImportStatus] = mapped_column(enum_type(ImportStatus, "import_status"))
+    total_rows: Mapped[int] = mapped_column(default=0)
+    processed_rows: Mapped[int] = mapped_column(default=0)
+    error_count: Mapped[int] = mapped_column(default=0)
+    created_count: Mapped[int] = mapped_column(default=0)
+    updated_count: Mapped[int] = mapped_column(default=0)
+    # [{"line": 7, "code": "...", "message": "..."}], at most MAX_REPORTED_ERRORS of them.
+    errors: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON, default=list)
+    # The checked, normalised rows the commit writes; deferred because 11,000 of them weigh megabytes.
+    rows: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON, default=list, deferred=True)
+    message: Mapped[str] = mapped_column(sa.String(500), default="")
+    finished_at: Mapped[datetime | None]
+
+    created_by: Mapped[User] = relationship(lazy="joined")
+    unit: Mapped[Unit | None] = relationship(lazy="joined")
+    file: Mapped[StoredFile] = relationship(lazy="joined")
+
+    @property
+    def valid_rows(self) -> int:
+        return self.total_rows - self.error_count
+
+    def can_view(self, user: User) -> bool:
+        """An admin sees every import; a unit reviewer only their own."""
+        from .user import Role
+
+        return user.role is Role.ADMIN or user.id == self.created_by_id

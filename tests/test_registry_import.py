@@ -1,0 +1,213 @@
+"""The registry import (摸底导入): every row checked first, bad rows listed, then all or nothing, by credit code."""
+import csv
+import io
+
+import pytest
+import sqlalchemy as sa
+from openpyxl import Workbook, load_workbook
+
+import domain.registry_import as importer
+from domain.accounts import Registration, register_organisation
+from models import ImportStatus, Organisation, OrgKind, RegistryImport, Role, User, db
+from tests.conftest import valid_credit_code
+
+HEADER = [header for _, header, _ in importer.COLUMNS]
+
+
+def row(code, name="导入测试企业", kind="非公企业", unit="新型工业园区党委", address="", employees="10", formal="0",
+        probationary="0", has_org="否", joint="", contact="", phone=""):
+    return [code, name, kind, unit, address, employees, formal, probationary, has_org, joint, contact, phone]
+
+
+def csv_bytes(rows, header=HEADER) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(header)
+    writer.writerows(rows)
+    return out.getvalue().encode("utf-8")
+
+
+def xlsx_bytes(rows) -> bytes:
+    book = Workbook()
+    sheet = book.active
+    sheet.append(HEADER)
+    for r in rows:
+        # Excel users type numbers as numbers: the importer must read 12.0 as 12.
+        sheet.append([int(v) if i in (5, 6, 7) and v.isdigit() else v for i, v in enumerate(r)])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def upload(client, data: bytes, filename="摸底表.csv"):
+    return client.post("/registry/imports", data={"file": (io.BytesIO(data), filename)},
+                       content_type="multipart/form-data")
+
+
+def latest_job(app) -> RegistryImport:
+    with app.app_context():
+        job = db.session.scalar(sa.select(RegistryImport).order_by(RegistryImport.id.desc()))
+        db.session.expunge(job)
+        return job
+
+
+def orgs(app) -> dict[str, Organisation]:
+    with app.app_context():
+        found = {o.credit_code: o for o in db.session.scalars(sa.select(Organisation))}
+        db.session.expunge_all()
+        return found
+
+
+def bad_check_digit(code: str) -> str:
+    return code[:-1] + ("0" if code[-1] != "0" else "1")
+
+
+@pytest.fixture
+def admin(login_as):
+    return login_as(Role.ADMIN)
+
+
+def test_bad_rows_are_listed_with_line_and_reason_and_nothing_is_written(client, app, admin):
+    good, dup, host = valid_credit_code(), valid_credit_code(), valid_credit_code()
+    rows = [
+        row(good, formal="3"),                                   # line 2: fine
+        row(bad_check_digit(valid_credit_code())),               # line 3
+        row(valid_credit_code(), unit="不存在的单位"),             # line 4
+        row(valid_credit_code(), kind="个体户"),                  # line 5
+        row(valid_credit_code(), formal="-2"),                   # line 6
+        row(dup), row(dup),                                      # lines 7 and 8
+        row(valid_credit_code(), formal="1", joint=host),        # line 9: the host is nowhere
+        row(valid_credit_code(), phone="12345"),                 # line 10
+    ]
+    response = upload(client, csv_bytes(rows))
+    assert response.status_code == 302
+    job = latest_job(app)
+    assert job.status is ImportStatus.INVALID and job.total_rows == 9 and job.error_count == 7
+    reasons = {e["line"]: e["message"] for e in job.errors}
+    assert set(reasons) == {3, 4, 5, 6, 8, 9, 10}
+    assert "校验位不正确" in reasons[3]
+    assert "初审单位“不存在的单位”不存在" in reasons[4]
+    assert "组织类别“个体户”无法识别" in reasons[5]
+    assert "正式党员人数“-2”应为非负整数" in reasons[6]
+    assert "与第7行重复" in reasons[8]
+    assert "不在名录中或尚未建立党组织" in reasons[9]
+    assert "手机号码" in reasons[10]
+    assert orgs(app) == {}
+
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "第 4 行" in page and "名录未作任何修改" in page and "确认导入" not in page
+    refused = client.post(f"/registry/imports/{job.id}/commit", follow_redirects=True)
+    assert "不能再次确认" in refused.get_data(as_text=True) and orgs(app) == {}
+
+
+def test_a_clean_file_is_previewed_then_committed(client, app, admin):
+    host, member = valid_credit_code(), valid_credit_code()
+    rows = [row(host, name="牵头企业", formal="5", has_org="是", contact="张三", phone="13800000001"),
+            row(member, name="小微企业", kind="社会组织", unit="civil_affairs", formal="1", joint=host)]
+    response = upload(client, xlsx_bytes(rows), "摸底表.xlsx")
+    job = latest_job(app)
+    assert job.status is ImportStatus.READY and job.error_count == 0
+    assert "全部 2 行校验通过" in client.get(response.headers["Location"]).get_data(as_text=True)
+    assert orgs(app) == {}  # previewing writes nothing
+
+    client.post(f"/registry/imports/{job.id}/commit")
+    job = latest_job(app)
+    assert job.status is ImportStatus.DONE and (job.created_count, job.updated_count) == (2, 0)
+    found = orgs(app)
+    assert found[host].has_party_org and found[host].formal_members == 5 and found[host].contact_phone == "13800000001"
+    assert found[member].kind is OrgKind.SOCIAL_ORG and found[member].joint_branch_code == host
+    assert found[member].contact_name == "" and found[member].unit_id != found[host].unit_id
+    again = client.post(f"/registry/imports/{job.id}/commit", follow_redirects=True)
+    assert "不能再次确认" in again.get_data(as_text=True)
+
+
+def test_reimport_updates_by_credit_code_and_never_duplicates(client, app, admin):
+    a, b = valid_credit_code(), valid_credit_code()
+    upload(client, csv_bytes([row(a, formal="2", contact="李四", phone="13800000002"), row(b)]))
+    client.post(f"/registry/imports/{latest_job(app).id}/commit")
+    c = valid_credit_code()
+    upload(client, csv_bytes([row(a, name="改名后的企业", formal="4"), row(b, employees="99"), row(c)]))
+    client.post(f"/registry/imports/{latest_job(app).id}/commit")
+    job = latest_job(app)
+    assert (job.created_count, job.updated_count) == (1, 2)
+    found = orgs(app)
+    assert len(found) == 3
+    assert found[a].name == "改名后的企业" and found[a].formal_members == 4
+    assert found[a].contact_name == "李四"  # a blank cell does not erase the registered contact
+    assert found[b].employees == 99
+
+
+def test_a_failure_while_writing_leaves_the_registry_untouched(client, app, admin, make_org, monkeypatch):
+    existing = make_org(formal_members=1)
+    rows = [row(valid_credit_code()) for _ in range(5)] + [row(existing.credit_code, formal="7")]
+    upload(client, csv_bytes(rows))
+    job = latest_job(app)
+    original = importer._chunks
+
+    def fail_after_first_batch(items):
+        for number, batch in enumerate(original(items)):
+            if number == 1:
+                raise RuntimeError("disk full")
+            yield batch
+
+    monkeypatch.setattr(importer, "CHUNK", 2)
+    monkeypatch.setattr(importer, "_chunks", fail_after_first_batch)
+    client.post(f"/registry/imports/{job.id}/commit")
+    job = latest_job(app)
+    assert job.status is ImportStatus.FAILED and "名录未作任何修改" in job.message
+    found = orgs(app)
+    assert set(found) == {existing.credit_code} and found[existing.credit_code].formal_members == 1
+
+
+def test_missing_columns_and_wrong_files_are_refused_before_anything_is_stored(client, app, admin):
+    page = upload(client, csv_bytes([row(valid_credit_code())], header=HEADER[:3])).get_data(as_text=True)
+    assert "缺少以下列：初审单位" in page
+    page = upload(client, b"\xd0\xcf\x11\xe0" + b"\x00" * 100, "old.xls").get_data(as_text=True)
+    assert "不支持旧版 .xls 文件" in page
+    page = upload(client, csv_bytes([])).get_data(as_text=True)
+    assert "没有数据行" in page
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(RegistryImport.id))) == 0
+
+
+def test_a_reviewer_imports_only_their_own_units_rows(client, app, login_as, make_org):
+    elsewhere = make_org(unit_code="logistics_park")
+    login_as(Role.UNIT_REVIEWER, unit_code="industrial_park")
+    mine = valid_credit_code()
+    upload(client, csv_bytes([row(mine), row(valid_credit_code(), unit="综合物流园区党委"),
+                              row(elsewhere.credit_code, unit="新型工业园区党委")]))
+    job = latest_job(app)
+    reasons = {e["line"]: e["message"] for e in job.errors}
+    assert job.status is ImportStatus.INVALID and set(reasons) == {3, 4}
+    assert "本单位只能导入本单位" in reasons[3] and "已登记在“综合物流园区党委”名下" in reasons[4]
+
+
+def test_the_template_downloads_and_imports_as_is(client, app, admin):
+    response = client.get("/registry/imports/template.xlsx")
+    assert response.status_code == 200
+    sheet = load_workbook(io.BytesIO(response.data)).active
+    assert [c.value for c in sheet[1]] == HEADER
+    upload(client, response.data, "template.xlsx")
+    assert latest_job(app).status is ImportStatus.READY
+    assert client.get("/registry/imports/template.csv").data.decode("utf-8-sig").startswith("统一社会信用代码,")
+
+
+def test_the_contact_of_an_imported_organisation_registers_and_claims_it(client, app, admin, ctx):
+    code = valid_credit_code()
+    upload(client, csv_bytes([row(code, formal="3")]))
+    client.post(f"/registry/imports/{latest_job(app).id}/commit")
+    unit = db.session.scalar(sa.select(Organisation)).unit
+    user = register_organisation(Registration(
+        org_name="别的名字", credit_code=code, kind=OrgKind.ENTERPRISE, unit=unit, address="", contact_name="王五",
+        contact_phone="13800000003", employees=1, formal_members=9, probationary_members=0, has_party_org=False,
+        username="wangwu", password="secret123"))
+    db.session.commit()
+    org = db.session.scalar(sa.select(Organisation))
+    assert db.session.scalar(sa.select(sa.func.count(Organisation.id))) == 1
+    assert user.organisation_id == org.id and org.contact_name == "王五" and org.formal_members == 3
+    with pytest.raises(Exception, match="已注册"):
+        register_organisation(Registration(
+            org_name="x", credit_code=code, kind=OrgKind.ENTERPRISE, unit=unit, address="", contact_name="赵六",
+            contact_phone="13800000004", employees=1, formal_members=0, probationary_members=0,
+            has_party_org=False, username="zhaoliu", password="secret123"))
+    assert db.session.scalar(sa.select(sa.func.count(User.id)).where(User.organisation_id == org.id)) == 1
