@@ -16,6 +16,7 @@ from domain import DomainError
 from domain import applications as verbs
 from domain.applications import ApplicationData, ElectionReport, MemberRow, StaleError
 from domain.documents import documents_of, render_dossier
+from domain.instructors import suggest_instructors
 from domain.inbox import InboxFilter, inbox, is_overdue, mark_read, notifications_of
 from domain.party_rules import suggested_kind
 from domain.reference import list_units
@@ -191,7 +192,8 @@ STEP_VERBS = {
         comment=f.comment.data or "", internal_note=f.internal_note.data or "", **_step_args(f)),
     "approve": lambda a, f: verbs.approve_application(
         a, actor=current_user, instructor=db.session.get(Instructor, f.instructor_id.data or 0),
-        comment=f.comment.data or "", internal_note=f.internal_note.data or "", **_step_args(f)),
+        comment=f.comment.data or "", internal_note=f.internal_note.data or "", capacity_reason=f.reason.data or "",
+        **_step_args(f)),
     "report_election": lambda a, f: verbs.report_election(a, ElectionReport(
         election_date=f.election_date.data, voters_expected=f.voters_expected.data,
         voters_present=f.voters_present.data, secretary_name=f.secretary_name.data,
@@ -212,7 +214,7 @@ def _card(application: Application, failed_action: str | None = None, failed_for
         "application": application,
         "steps": steps,
         "can_edit": verbs.can_edit(application, current_user),
-        "instructor_loads": verbs.instructor_loads() if any(s.action == "approve" for s in steps) else [],
+        "suggestions": suggest_instructors(application) if any(s.action == "approve" for s in steps) else [],
         "units": [u for u in list_units() if u.id != application.unit_id]
         if any(s.action == "forward" for s in steps) else [],
         "failed_action": failed_action,

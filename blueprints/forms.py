@@ -104,6 +104,7 @@ class StepForm(FlaskForm):
     comment = TextAreaField("意见", [Optional(), Length(max=1000, message="不超过1000个字")])
     internal_note = TextAreaField("内部备注（申请人不可见）", [Optional(), Length(max=1000, message="不超过1000个字")])
     instructor_id = SelectField("选派党建指导员", coerce=int, validate_choice=False)
+    reason = TextAreaField("超额选派理由", [Optional(), Length(max=500, message="不超过500个字")])
     unit_id = SelectField("转办至", coerce=int, validate_choice=False)
 
 

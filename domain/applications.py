@@ -18,6 +18,7 @@ from models import (
 from . import DomainError
 from .documents import issue_document
 from .files import store_upload
+from .instructors import assign_instructor
 from .party_rules import check_org_kind
 from .workflow import STEP_BY_ACTION, Step
 
@@ -182,14 +183,12 @@ def forward_application(application: Application, *, actor: User, version: int, 
 
 
 def approve_application(application: Application, *, actor: User, version: int, instructor: Instructor | None,
-                        comment: str = "", internal_note: str = "") -> None:
-    """Approve the founding (批准成立) and assign a party-building instructor."""
+                        comment: str = "", internal_note: str = "", capacity_reason: str = "") -> None:
+    """Approve the founding (批准成立), assign a party-building instructor and issue the numbered approval."""
     step = _check_step(application, "approve", actor, version)
     if instructor is None:
         raise DomainError("批准时须选派一名党建指导员", "instructor_id")
-    if not instructor.active:
-        raise DomainError(f"指导员{instructor.name}已停用，请另选", "instructor_id")
-    application.instructor = instructor
+    assign_instructor(application, instructor, actor=actor, reason=capacity_reason)
     _move(application, step, actor, comment or f"同意成立，选派党建指导员{instructor.name}", internal_note)
     issue_document(application, DocumentKind.APPROVAL, actor=actor)
 
@@ -239,20 +238,6 @@ def available_steps(application: Application, user: User) -> list[Step]:
 def can_edit(application: Application, user: User) -> bool:
     return (user.role is Role.APPLICANT and application.in_scope_of(user)
             and application.state in EDITABLE_STATES)
-
-
-def instructor_loads() -> list[tuple[Instructor, int]]:
-    """Every active instructor with the number of organisations they guide now, lightest first."""
-    load = sa.func.count(Application.id)
-    rows = db.session.execute(
-        sa.select(Instructor, load)
-        .outerjoin(Application, sa.and_(Application.instructor_id == Instructor.id,
-                                        Application.state.in_([AppState.APPROVED, AppState.ELECTION_REPORTED,
-                                                               AppState.ESTABLISHED])))
-        .where(Instructor.active)
-        .group_by(Instructor.id)
-        .order_by(load, Instructor.name))
-    return [(instructor, count) for instructor, count in rows]
 
 
 # ---------------------------------------------------------------- internals

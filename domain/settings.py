@@ -13,13 +13,18 @@ DEFAULTS = {
     "body_font": "Noto Serif CJK SC",
     "title_font": "Noto Serif CJK SC",
     "seal_file_id": "",
+    "instructor_capacity": "3",
+    "visit_interval_days": "30",
 }
 LABELS = {
     "doc_prefix": "发文字号前缀",
     "issuing_organ": "发文机关名称（用于发文机关标志和署名）",
     "body_font": "正文字体（仿宋类，须已安装在服务器上）",
     "title_font": "标题及发文机关标志字体（小标宋类）",
+    "instructor_capacity": "新增指导员的默认最多指导组织数",
+    "visit_interval_days": "指导间隔天数（超过即标为逾期未指导）",
 }
+NUMERIC = {"instructor_capacity": (1, 100), "visit_interval_days": (1, 365)}
 
 
 def get_settings() -> dict[str, str]:
@@ -36,6 +41,10 @@ def update_settings(values: dict[str, str], *, actor: User) -> None:
         value = (value or "").strip()
         if key == "doc_prefix" and (len(value) > 20 or any(c in value for c in "〔〕[]")):
             raise DomainError("发文字号前缀不超过20个字，且不含括号（年份的〔〕由系统加上）", key)
+        if key in NUMERIC and value:
+            low, high = NUMERIC[key]
+            if not value.isdigit() or not low <= int(value) <= high:
+                raise DomainError(f"{LABELS[key]}应为 {low} 到 {high} 之间的整数", key)
         _put(key, value or DEFAULTS[key])
     record_event("update_settings", _row("doc_prefix"), actor, "修改系统设置", **values)
 

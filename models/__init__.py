@@ -6,7 +6,8 @@ from .application import (
 from .audit import AuditEvent
 from .document import Document, DocumentCounter, DocumentKind, Setting, VerificationCheck
 from .base import LabelledEnum, db, utcnow
-from .instructor import Instructor
+from .guidance import Assignment, ChecklistItem, Delivery, GuidanceVisit, VisitForm
+from .instructor import Instructor, instructor_units
 from .organisation import Organisation, OrgKind
 from .registry_import import ImportStatus, RegistryImport
 from .stored_file import StoredFile
@@ -16,7 +17,8 @@ from .user import Role, User
 __all__ = [
     "AppState", "Application", "ApplicationEvent", "ApplicationMember", "Attachment", "Gender", "MemberStatus",
     "Notification", "PartyOrgKind", "AuditEvent", "Document", "DocumentCounter", "DocumentKind", "Setting",
-    "VerificationCheck", "ImportStatus", "RegistryImport", "Instructor", "LabelledEnum", "OrgKind", "Organisation",
+    "VerificationCheck", "ImportStatus", "RegistryImport", "Assignment", "ChecklistItem", "Delivery",
+    "GuidanceVisit", "VisitForm", "instructor_units", "Instructor", "LabelledEnum", "OrgKind", "Organisation",
     "Role", "StoredFile",
     "Unit", "UnitCategory", "User", "db", "utcnow",
 ]

@@ -2,11 +2,19 @@
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import db, utcnow
+from .unit import Unit
 
 DEFAULT_CAPACITY = 3
+
+# Which of the nine units an instructor covers (many to many).
+instructor_units = sa.Table(
+    "instructor_units", db.metadata,
+    sa.Column("instructor_id", sa.ForeignKey("instructors.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("unit_id", sa.ForeignKey("units.id", ondelete="CASCADE"), primary_key=True),
+)
 
 
 class Instructor(db.Model):
@@ -22,6 +30,8 @@ class Instructor(db.Model):
     capacity: Mapped[int] = mapped_column(default=DEFAULT_CAPACITY)
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    units: Mapped[list[Unit]] = relationship(secondary=instructor_units, order_by=Unit.sort_order, lazy="selectin")
 
     def __repr__(self) -> str:
         return f"<Instructor {self.name}>"

@@ -203,7 +203,7 @@ def complete_data(formal: int = 5, probationary: int = 1, **overrides):
 
 
 @pytest.fixture
-def make_application(app, make_org, make_instructor):
+def make_application(app, make_org, make_instructor, make_user):
     """An application of a new organisation, put straight into `state` (its history starts there)."""
     from models import AppState, Application, ApplicationMember
 
@@ -211,7 +211,9 @@ def make_application(app, make_org, make_instructor):
              probationary: int = 1) -> Application:
         state = AppState(state)
         org = make_org(unit_code=unit_code, formal_members=formal, probationary_members=probationary)
-        instructor = make_instructor() if state.value in ("approved", "election_reported", "established") else None
+        instructed = state.value in ("approved", "election_reported", "established")
+        instructor = make_instructor() if instructed else None
+        assigner = make_user(Role.ZONE_APPROVER) if instructed else None
         data = complete_data(formal, probationary)
         with app.app_context():
             application = Application(
@@ -221,6 +223,11 @@ def make_application(app, make_org, make_instructor):
                 members=[ApplicationMember(position=i, name=m.name, gender=m.gender, joined_on=m.joined_on,
                                            status=m.status) for i, m in enumerate(data.members)])
             db.session.add(application)
+            if instructed:
+                from models import Assignment
+
+                db.session.add(Assignment(application=application, instructor_id=instructor.id,
+                                          assigned_by_id=assigner.id))
             return _detached(application)
 
     return make

@@ -145,7 +145,7 @@ def test_approval_through_the_page_needs_an_instructor(client, app, login_as, ma
     instructor = make_instructor(name="敖日格乐")
     login_as(Role.ZONE_APPROVER)
     page = client.get(f"/applications/{made.id}").get_data(as_text=True)
-    assert "敖日格乐（组织部）— 已指导 0/3" in page
+    assert "敖日格乐（组织部）— 负责其他单位，已指导 0/3，尚未选派" in page
     refused = client.post(f"/applications/{made.id}/steps/approve", data={"version": 1, "instructor_id": 0},
                           headers=HX)
     assert refused.status_code == 422 and "须选派一名党建指导员" in refused.get_data(as_text=True)

@@ -48,7 +48,7 @@ def _run(action: str, application: Application, actor: User) -> None:
         verbs.forward_application(application, actor=actor, version=version, comment="属地管理",
                                   unit=unit_by_code("street_east"))
     elif action == "approve":
-        instructor = Instructor(name="李卫东", home_organ="组织部", active=True)
+        instructor = Instructor(name="李卫东", home_organ="组织部", active=True, capacity=3)
         verbs.approve_application(application, actor=actor, version=version, instructor=instructor)
     elif action == "reject":
         verbs.reject_application(application, actor=actor, version=version, comment="不符合条件")

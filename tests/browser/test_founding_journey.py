@@ -96,7 +96,7 @@ def test_the_whole_founding_journey(page: Page, live_server, make_org, make_user
 
     log_in(page, live_server, zone.username)
     page.get_by_role("link", name="通辽旅程测试机械有限公司").click()
-    act_in_place(page, "批准成立", "确认批准成立", 选派党建指导员="乌云其木格（开发区党群工作部）— 已指导 0/3")
+    act_in_place(page, "批准成立", "确认批准成立", 选派党建指导员="乌云其木格（开发区党群工作部）— 负责其他单位，已指导 0/3，尚未选派")
     expect(page.locator("#application-card")).to_contain_text("乌云其木格（开发区党群工作部")
 
     # The applicant reports the election; the zone establishes the organisation.

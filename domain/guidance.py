@@ -1,0 +1,127 @@
+"""The instructor's work with an organisation: guidance visits (指导记录) and the 六建六送 checklist."""
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import sqlalchemy as sa
+
+from models import AppState, Application, ChecklistItem, Delivery, GuidanceVisit, Role, User, VisitForm, db
+
+from . import DomainError
+from .audit import record_event
+from .files import store_upload
+from .instructors import current_assignment
+from .settings import get_settings
+
+
+@dataclass
+class VisitData:
+    visited_on: date
+    form: VisitForm
+    topics: str
+    problems: str = ""
+    follow_up: str = ""
+
+
+def can_guide(application: Application, user: User) -> bool:
+    """The current instructor of the organisation, or the zone, may record its guidance and deliveries."""
+    if user.role is Role.ZONE_APPROVER:
+        return application.instructor_id is not None
+    return user.role is Role.INSTRUCTOR and user.instructor_id is not None and \
+        user.instructor_id == application.instructor_id
+
+
+def record_visit(application: Application, data: VisitData, *, actor: User) -> GuidanceVisit:
+    """Record a guidance visit (记录指导) to an organisation the actor guides."""
+    if not can_guide(application, actor) or actor.role is not Role.INSTRUCTOR:
+        raise DomainError("只有该组织的党建指导员可以记录指导情况")
+    if data.visited_on > date.today():
+        raise DomainError("指导日期不能晚于今天", "visited_on")
+    assignment = current_assignment(application)
+    if assignment is not None and data.visited_on < assignment.assigned_at.date() - timedelta(days=1):
+        raise DomainError("指导日期不能早于选派日期", "visited_on")
+    if not data.topics.strip():
+        raise DomainError("请填写指导内容", "topics")
+    visit = GuidanceVisit(application_id=application.id, instructor_id=application.instructor_id,
+                          visited_on=data.visited_on, form=data.form, topics=data.topics.strip(),
+                          problems=data.problems.strip(), follow_up=data.follow_up.strip(), recorded_by_id=actor.id)
+    db.session.add(visit)
+    db.session.flush()
+    return visit
+
+
+def tick_delivery(application: Application, item: ChecklistItem, delivered_on: date, *, actor: User,
+                  photo: tuple[str, bytes] | None = None) -> Delivery:
+    """Confirm one 六建六送 item delivered (确认送达), with an optional photo."""
+    if application.state is not AppState.ESTABLISHED:
+        raise DomainError("党组织正式成立后才能登记“六建六送”")
+    if not can_guide(application, actor):
+        raise DomainError("只有该组织的党建指导员或党工委可以确认“六建六送”")
+    if delivered_on > date.today():
+        raise DomainError("送达日期不能晚于今天", "delivered_on")
+    if db.session.scalar(sa.select(Delivery.id).filter_by(application_id=application.id, item=item)):
+        raise DomainError(f"“{item.label}”已确认过，无需重复登记")
+    delivery = Delivery(application_id=application.id, item=item, delivered_on=delivered_on, confirmed_by=actor)
+    if photo is not None:
+        delivery.photo = store_upload(photo[0], photo[1], actor=actor)
+        if delivery.photo.content_type == "application/pdf":
+            raise DomainError("照片须为 JPG 或 PNG 图片", "photo")
+    db.session.add(delivery)
+    try:
+        with db.session.begin_nested():
+            db.session.flush()
+    except sa.exc.IntegrityError:  # two confirmations at once: the unique constraint keeps one
+        raise DomainError(f"“{item.label}”已确认过，无需重复登记") from None
+    record_event("tick_delivery", application, actor, f"{application.organisation.name}：{item.label}")
+    return delivery
+
+
+def checklist(application: Application) -> list[tuple[ChecklistItem, Delivery | None]]:
+    """The six items in order, each with its delivery if confirmed."""
+    done = {d.item: d for d in db.session.scalars(sa.select(Delivery).filter_by(application_id=application.id))}
+    return [(item, done.get(item)) for item in ChecklistItem]
+
+
+def visits(application: Application) -> list[GuidanceVisit]:
+    return list(db.session.scalars(sa.select(GuidanceVisit).filter_by(application_id=application.id)
+                                   .order_by(GuidanceVisit.visited_on.desc(), GuidanceVisit.id.desc())))
+
+
+def visit_interval() -> int:
+    return int(get_settings()["visit_interval_days"])
+
+
+def last_visits(application_ids: list[int]) -> dict[int, date]:
+    """The date of the latest visit of each application (one query)."""
+    if not application_ids:
+        return {}
+    rows = db.session.execute(sa.select(GuidanceVisit.application_id, sa.func.max(GuidanceVisit.visited_on))
+                              .where(GuidanceVisit.application_id.in_(application_ids))
+                              .group_by(GuidanceVisit.application_id)).all()
+    return {app_id: (date.fromisoformat(d) if isinstance(d, str) else d) for app_id, d in rows}
+
+
+def delivered_counts(application_ids: list[int]) -> dict[int, int]:
+    """How many of the six items each application has received (one query)."""
+    if not application_ids:
+        return {}
+    return dict(db.session.execute(sa.select(Delivery.application_id, sa.func.count(Delivery.id))
+                                   .where(Delivery.application_id.in_(application_ids))
+                                   .group_by(Delivery.application_id)).all())
+
+
+def visit_overdue(last_visit: date | None, assigned_on: date, interval: int, today: date | None = None) -> bool:
+    """No visit within the interval, counted from the last visit or, before any, from the assignment."""
+    return ((today or date.today()) - (last_visit or assigned_on)).days > interval
+
+
+def checklist_totals() -> dict:
+    """For the zone: established organisations, items delivered per kind, organisations complete (SQL only)."""
+    established = db.session.scalar(sa.select(sa.func.count(Application.id))
+                                    .where(Application.state == AppState.ESTABLISHED)) or 0
+    per_item = dict(db.session.execute(sa.select(Delivery.item, sa.func.count(Delivery.id))
+                                       .group_by(Delivery.item)).all())
+    complete = db.session.scalar(sa.select(sa.func.count()).select_from(
+        sa.select(Delivery.application_id).group_by(Delivery.application_id)
+        .having(sa.func.count(Delivery.id) == len(ChecklistItem)).subquery())) or 0
+    return {"established": established, "per_item": [(item, per_item.get(item, 0)) for item in ChecklistItem],
+            "complete": complete}
