@@ -6,12 +6,16 @@ from flask_login import current_user
 from domain import DomainError
 from domain.accounts import create_official, reset_password, set_account_active
 from domain.documents import revoke_document
+from domain.instructors import (
+    IMPORT_COLUMNS, InstructorData, create_instructor, import_instructors, instructor_load_table, set_instructor_active,
+    update_instructor,
+)
 from domain.reference import list_units
 from domain.settings import LABELS, get_settings, set_seal, update_settings
 from models import Document, Instructor, Role, Unit, User, db
 
 from . import role_wall, show_domain_error
-from .forms import EmptyForm, OfficialForm, PasswordResetForm, options
+from .forms import EmptyForm, InstructorForm, OfficialForm, PasswordResetForm, options
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 role_wall(bp, Role.ADMIN)
@@ -118,3 +122,99 @@ def settings():
             show_domain_error(error)
             values.update({key: request.form.get(key, "") for key in LABELS})
     return render_template("admin/settings.html", values=values, labels=LABELS, form=EmptyForm())
+
+
+# ---------------------------------------------------------------- instructors
+
+@bp.get("/instructors")
+def instructors():
+    q = request.args.get("q", "").strip()
+    query = sa.select(Instructor).order_by(Instructor.active.desc(), Instructor.name)
+    if q:
+        query = query.where(sa.or_(Instructor.name.contains(q, autoescape=True),
+                                   Instructor.home_organ.contains(q, autoescape=True)))
+    page = db.paginate(query, page=request.args.get("page", 1, type=int), per_page=50, error_out=False)
+    loads = {row["instructor"].id: row["load"] for row in instructor_load_table()}
+    return render_template("admin/instructors.html", page=page, q=q, loads=loads, form=EmptyForm())
+
+
+@bp.route("/instructors/new", methods=["GET", "POST"])
+@bp.route("/instructors/<int:instructor_id>/edit", methods=["GET", "POST"])
+def instructor_form(instructor_id: int | None = None):
+    instructor = db.get_or_404(Instructor, instructor_id) if instructor_id else None
+    form = InstructorForm(obj=instructor)
+    units = list_units()
+    form.unit_ids.choices = options((u.id, u.name) for u in units)
+    if request.method == "GET":
+        form.unit_ids.data = [u.id for u in instructor.units] if instructor else []
+        if instructor is None:
+            form.capacity.data = int(get_settings()["instructor_capacity"])
+    if form.validate_on_submit():
+        data = InstructorData(name=form.name.data, home_organ=form.home_organ.data, phone=form.phone.data or "",
+                              capacity=form.capacity.data, units=[u for u in units if u.id in form.unit_ids.data])
+        try:
+            if instructor is None:
+                instructor = create_instructor(data, actor=current_user)
+            else:
+                update_instructor(instructor, data, actor=current_user)
+            db.session.commit()
+            flash(f"已保存党建指导员{instructor.name}。", "success")
+            return redirect(url_for("admin.instructors"))
+        except DomainError as error:
+            db.session.rollback()
+            show_domain_error(error, form)
+    return render_template("admin/instructor_form.html", form=form, instructor=instructor)
+
+
+@bp.post("/instructors/<int:instructor_id>/active")
+def instructor_active(instructor_id: int):
+    instructor = db.get_or_404(Instructor, instructor_id)
+    try:
+        set_instructor_active(instructor, request.form.get("active") == "1", actor=current_user)
+        db.session.commit()
+        flash(f"已{'启用' if instructor.active else '停用'}{instructor.name}。", "success")
+    except DomainError as error:
+        db.session.rollback()
+        show_domain_error(error)
+    return redirect(url_for("admin.instructors"))
+
+
+@bp.route("/instructors/import", methods=["GET", "POST"])
+def import_instructors_page():
+    if request.method == "POST":
+        upload = request.files.get("file")
+        try:
+            if upload is None or not upload.filename:
+                raise DomainError("请选择要导入的 XLSX 或 CSV 文件")
+            count = import_instructors(upload.filename, upload.read(), list_units(),
+                                       int(get_settings()["instructor_capacity"]), actor=current_user)
+            db.session.commit()
+            flash(f"已导入 {count} 名党建指导员。", "success")
+            return redirect(url_for("admin.instructors"))
+        except DomainError as error:
+            db.session.rollback()
+            problems = [error.message, *getattr(error, "problems", [])]
+            return render_template("admin/instructor_import.html", problems=problems, columns=IMPORT_COLUMNS,
+                                   form=EmptyForm()), 422
+    return render_template("admin/instructor_import.html", problems=[], columns=IMPORT_COLUMNS, form=EmptyForm())
+
+
+@bp.get("/instructors/template.xlsx")
+def instructor_template():
+    from io import BytesIO
+
+    from flask import send_file
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "党建指导员"
+    sheet.append(IMPORT_COLUMNS)
+    sheet.append(["王建国", "开发区党群工作部", "13904751234", "新型工业园区党委、综合物流园区党委", 3])
+    for column, width in zip("ABCDE", (12, 24, 16, 40, 16)):
+        sheet.column_dimensions[column].width = width
+    out = BytesIO()
+    book.save(out)
+    out.seek(0)
+    return send_file(out, download_name="党建指导员导入模板.xlsx",
+                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")

@@ -16,18 +16,21 @@ from domain import DomainError
 from domain import applications as verbs
 from domain.applications import ApplicationData, ElectionReport, MemberRow, StaleError
 from domain.documents import documents_of, render_dossier
-from domain.instructors import suggest_instructors
+from domain import guidance
+from domain.instructors import assignment_history, reassign_instructor, suggest_instructors
 from domain.inbox import InboxFilter, inbox, is_overdue, mark_read, notifications_of
 from domain.party_rules import suggested_kind
 from domain.reference import list_units
 from domain.workflow import STEP_BY_ACTION
 from models import (
-    AppState, Application, Attachment, Document, DocumentKind, Gender, Instructor, MemberStatus, OrgKind, PartyOrgKind,
-    Role, Unit, db,
+    AppState, Application, Attachment, ChecklistItem, Delivery, Document, DocumentKind, Gender, Instructor, MemberStatus,
+    OrgKind, PartyOrgKind, Role, Unit, VisitForm, db,
 )
 
 from . import render_partial, role_wall, show_domain_error
-from .forms import ApplicationForm, ElectionForm, StepForm, options
+from .forms import (
+    ApplicationForm, DeliveryForm, ElectionForm, GuidanceVisitForm, ReassignForm, StepForm, options,
+)
 
 bp = Blueprint("applications", __name__, url_prefix="/applications")
 role_wall(bp, *Role)
@@ -155,6 +158,12 @@ def step(application_id: int, action: str):
             db.session.rollback()
             status, failed = 422, action
             show_domain_error(error, form)
+    return _card_response(application_id, status, failed, form)
+
+
+def _card_response(application_id: int, status: int = 200, failed: str | None = None, form=None):
+    """After an action on the card: htmx gets the fresh card and a counts-changed event; a plain POST that
+    succeeded is redirected (reload-safe), one that failed gets the page with the form still filled."""
     if not request.headers.get("HX-Request") and status == 200:
         return redirect(url_for(".show", application_id=application_id))
     application = load(application_id)  # fresh after a commit or a rollback
@@ -222,7 +231,83 @@ def _card(application: Application, failed_action: str | None = None, failed_for
         "today": date.today(),
         "overdue": is_overdue(application, current_app.config["OVERDUE_DAYS"]),
         "documents": documents_of(application),
+        **_guidance(application),
     }
+
+
+def _guidance(application: Application) -> dict:
+    """The instructor part of the card: assignments, visits, the checklist, and who may add to them."""
+    if application.instructor_id is None:
+        return {"assignments": [], "visits": [], "checklist": [], "can_guide": False, "can_reassign": False}
+    zone = current_user.role is Role.ZONE_APPROVER
+    return {
+        "assignments": assignment_history(application) if current_user.is_official else [],
+        "visits": guidance.visits(application) if current_user.is_official else [],
+        "checklist": guidance.checklist(application) if application.state is AppState.ESTABLISHED else [],
+        "can_guide": guidance.can_guide(application, current_user),
+        "can_visit": current_user.role is Role.INSTRUCTOR and guidance.can_guide(application, current_user),
+        "can_reassign": zone,
+        "reassign_options": suggest_instructors(application) if zone else [],
+        "visit_forms": VisitForm,
+    }
+
+
+# ---------------------------------------------------------------- the instructor's work on the card
+
+@bp.post("/<int:application_id>/reassign")
+def reassign(application_id: int):
+    application = load(application_id)
+    if current_user.role is not Role.ZONE_APPROVER:
+        abort(403)
+    form = ReassignForm()
+    return _guided_action(application, form, "reassign", lambda: reassign_instructor(
+        application, db.session.get(Instructor, form.instructor_id.data or 0), actor=current_user,
+        reason=form.reason.data), "已改派指导员。")
+
+
+@bp.post("/<int:application_id>/visits")
+def add_visit(application_id: int):
+    application = load(application_id)
+    form = GuidanceVisitForm()
+    return _guided_action(application, form, "visit", lambda: guidance.record_visit(application, guidance.VisitData(
+        visited_on=form.visited_on.data, form=VisitForm(form.form.data), topics=form.topics.data,
+        problems=form.problems.data or "", follow_up=form.follow_up.data or ""), actor=current_user), "已记录指导情况。")
+
+
+@bp.post(f"/<int:application_id>/deliveries/<any({', '.join(i.value for i in ChecklistItem)}):item>")
+def tick(application_id: int, item: str):
+    application = load(application_id)
+    form = DeliveryForm()
+    photo = form.photo.data
+    return _guided_action(application, form, f"deliver-{item}", lambda: guidance.tick_delivery(
+        application, ChecklistItem(item), form.delivered_on.data, actor=current_user,
+        photo=(photo.filename, photo.read()) if photo and photo.filename else None), f"已确认“{ChecklistItem(item).label}”。")
+
+
+def _guided_action(application: Application, form, name: str, run, done: str):
+    status, failed = 200, None
+    if not form.validate():
+        status, failed = 422, name
+    else:
+        try:
+            run()
+            db.session.commit()
+            flash(done, "success")
+        except DomainError as error:
+            db.session.rollback()
+            status, failed = 422, name
+            show_domain_error(error, form)
+    return _card_response(application.id, status, failed, form)
+
+
+@bp.get("/<int:application_id>/deliveries/<int:delivery_id>/photo")
+def delivery_photo(application_id: int, delivery_id: int):
+    application = load(application_id)
+    delivery = db.get_or_404(Delivery, delivery_id)
+    if delivery.application_id != application.id or delivery.photo is None:
+        abort(404)
+    return send_file(BytesIO(delivery.photo.data), mimetype=delivery.photo.content_type,
+                     download_name=delivery.photo.filename)
 
 
 # ---------------------------------------------------------------- documents

@@ -3,12 +3,13 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms.fields.choices import SelectChoice
 from wtforms import (
-    BooleanField, DateField, HiddenField, IntegerField, MultipleFileField, PasswordField, SelectField, StringField,
-    TextAreaField,
+    BooleanField, DateField, FileField, HiddenField, IntegerField, MultipleFileField, PasswordField, SelectField,
+    SelectMultipleField, StringField, TextAreaField,
 )
+from wtforms.widgets import CheckboxInput, ListWidget
 from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, NumberRange, Optional, Regexp
 
-from models import OrgKind, PartyOrgKind, Role
+from models import OrgKind, PartyOrgKind, Role, VisitForm
 
 REQUIRED = "此项为必填项"
 
@@ -122,3 +123,30 @@ class ElectionForm(FlaskForm):
 class RegistryImportForm(FlaskForm):
     file = FileField("摸底表文件", [FileRequired("请选择要导入的 .xlsx 或 .csv 文件")],
                      description="Excel(.xlsx) 或 CSV 文件，最多 20000 行；请使用下方的模板，表头不要改动")
+
+
+class InstructorForm(FlaskForm):
+    name = StringField("姓名", [DataRequired(REQUIRED), Length(max=40, message="姓名不超过40个字")])
+    home_organ = StringField("派出单位（机关单位）", [DataRequired(REQUIRED), Length(max=80, message="不超过80个字")])
+    phone = StringField("联系电话", [Optional()], description="手机号或带区号的固定电话")
+    capacity = IntegerField("最多指导组织数", [InputRequired("请填写人数"), NumberRange(1, 100, "请填写 1 到 100 之间的整数")])
+    unit_ids = SelectMultipleField("负责的初审单位", coerce=int, widget=ListWidget(prefix_label=False),
+                                   option_widget=CheckboxInput(), description="选派时优先推荐负责该单位的指导员")
+
+
+class GuidanceVisitForm(FlaskForm):
+    visited_on = DateField("指导日期", [InputRequired("请选择日期")])
+    form = SelectField("指导方式", choices=options(VisitForm.choices()))
+    topics = StringField("指导内容", [DataRequired("请填写指导内容"), Length(max=500, message="不超过500个字")])
+    problems = TextAreaField("发现的问题", [Optional(), Length(max=2000, message="不超过2000个字")])
+    follow_up = TextAreaField("后续跟进", [Optional(), Length(max=2000, message="不超过2000个字")])
+
+
+class DeliveryForm(FlaskForm):
+    delivered_on = DateField("送达日期", [InputRequired("请选择日期")])
+    photo = FileField("照片（可选）")
+
+
+class ReassignForm(FlaskForm):
+    instructor_id = SelectField("改派给", coerce=int, validate_choice=False)
+    reason = TextAreaField("改派理由", [DataRequired("改派须填写理由"), Length(max=500, message="不超过500个字")])

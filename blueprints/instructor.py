@@ -1,9 +1,13 @@
-"""The instructor's workspace: the organisations assigned to them."""
+"""The instructor's workspace: the organisations assigned to them, their visits and checklists."""
+from datetime import date
+
 from flask import Blueprint, current_app, render_template, request
 from flask_login import current_user
 
+from domain import guidance
 from domain.inbox import InboxFilter, inbox
-from models import Role
+from domain.instructors import assigned_since
+from models import AppState, Role
 
 from . import role_wall
 
@@ -15,4 +19,11 @@ role_wall(bp, Role.INSTRUCTOR)
 def home():
     page = inbox(current_user, InboxFilter(state="all", page=request.args.get("page", 1, type=int)),
                  per_page=current_app.config["PAGE_SIZE"])
-    return render_template("instructor/home.html", instructor=current_user.instructor, page=page)
+    ids = [a.id for a in page.items]
+    last, delivered, interval = guidance.last_visits(ids), guidance.delivered_counts(ids), guidance.visit_interval()
+    since = assigned_since(ids)
+    overdue = {a.id for a in page.items
+               if a.id in since and guidance.visit_overdue(last.get(a.id), since[a.id].date(), interval)}
+    return render_template("instructor/home.html", instructor=current_user.instructor, page=page, last=last,
+                           delivered=delivered, overdue=overdue, interval=interval, today=date.today(),
+                           established=AppState.ESTABLISHED)

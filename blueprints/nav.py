@@ -17,11 +17,11 @@ NAV = {
     Role.APPLICANT: [("applicant.home", "我的组织")],
     Role.UNIT_REVIEWER: [("applications.inbox_page", "待办"), ("review.home", "本单位组织"),
                          ("registry.dashboard", "组建率"), ("registry.todo", "应建应联"), ("registry.imports", "摸底导入")],
-    Role.ZONE_APPROVER: [("applications.inbox_page", "待办"), ("zone.home", "全区概况"),
+    Role.ZONE_APPROVER: [("applications.inbox_page", "待办"), ("zone.home", "全区概况"), ("zone.instructors", "指导员"),
                          ("registry.dashboard", "组建率"), ("registry.todo", "应建应联")],
     Role.INSTRUCTOR: [("instructor.home", "我的工作台")],
     Role.FINANCE: [("finance.home", "经费拨付")],
-    Role.ADMIN: [("admin.home", "账号管理"), ("admin.documents", "印发文件"), ("admin.settings", "系统设置"),
+    Role.ADMIN: [("admin.home", "账号管理"), ("admin.instructors", "指导员"), ("admin.documents", "印发文件"), ("admin.settings", "系统设置"),
                  ("registry.dashboard", "组建率"), ("registry.todo", "应建应联"), ("registry.imports", "摸底导入")],
 }
 

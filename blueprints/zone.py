@@ -1,10 +1,18 @@
-"""The zone committee's pages."""
-from flask import Blueprint, request
+"""The zone committee's pages: the overview, the instructors' load, bulk assignment."""
+import sqlalchemy as sa
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user
 
+from domain import DomainError
+from domain.guidance import checklist_totals
+from domain.instructors import bulk_assign, instructor_load_table
+from domain.reference import list_units
 from domain.registry import search_organisations, unit_summary
-from models import Role
+from models import AppState, Application, Instructor, Role, db
+from models.application import INSTRUCTED_STATES
 
-from . import render_partial, role_wall
+from . import render_partial, role_wall, show_domain_error
+from .forms import EmptyForm
 
 bp = Blueprint("zone", __name__, url_prefix="/zone")
 role_wall(bp, Role.ZONE_APPROVER)
@@ -14,4 +22,43 @@ role_wall(bp, Role.ZONE_APPROVER)
 def home():
     q = request.args.get("q", "")
     page = search_organisations(text=q, page=request.args.get("page", 1, type=int))
-    return render_partial("zone/home.html", "_org_table.html", summary=unit_summary(), page=page, q=q)
+    return render_partial("zone/home.html", "_org_table.html", summary=unit_summary(), page=page, q=q,
+                          checklist=checklist_totals())
+
+
+@bp.get("/instructors")
+def instructors():
+    """The load of every instructor, in total and per unit, sortable, with a bar per instructor."""
+    sort = request.args.get("sort", "load")
+    rows = instructor_load_table(sort)
+    return render_template("zone/instructors.html", rows=rows, units=list_units(), sort=sort,
+                           most=max([r["load"] for r in rows] + [r["instructor"].capacity for r in rows] + [1]))
+
+
+@bp.route("/assign", methods=["GET", "POST"])
+def assign():
+    """Assign one instructor to several organisations at once (批量选派)."""
+    query = (sa.select(Application).where(Application.state.in_(INSTRUCTED_STATES))
+             .order_by(Application.unit_id, Application.id))
+    if unit_id := request.args.get("unit_id", type=int):
+        query = query.where(Application.unit_id == unit_id)
+    applications = list(db.session.scalars(query))
+    if request.method == "POST":
+        chosen = [a for a in applications if str(a.id) in request.form.getlist("application_id")]
+        try:
+            done, skipped = bulk_assign(chosen, db.session.get(Instructor, request.form.get("instructor_id", 0, type=int)),
+                                        actor=current_user, reason=request.form.get("reason", ""),
+                                        replace=request.form.get("replace") == "1")
+            db.session.commit()
+            flash(f"已为 {len(done)} 个组织选派指导员。", "success")
+            if skipped:
+                flash("以下组织已有指导员，未改动（如需替换，请勾选“替换现有指导员”）："
+                      + "、".join(a.organisation.name for a in skipped), "warning")
+            return redirect(url_for("zone.assign", unit_id=unit_id or None))
+        except DomainError as error:
+            db.session.rollback()
+            show_domain_error(error)
+    instructors = db.session.scalars(sa.select(Instructor).where(Instructor.active).order_by(Instructor.name)).all()
+    loads = {r["instructor"].id: r["load"] for r in instructor_load_table()}
+    return render_template("zone/assign.html", applications=applications, instructors=instructors, loads=loads,
+                           units=list_units(), unit_id=unit_id, form=EmptyForm(), established=AppState.ESTABLISHED)

@@ -8,9 +8,13 @@ from datetime import date, timedelta
 
 import sqlalchemy as sa
 
-from models import AppState, Application, Gender, Instructor, MemberStatus, Organisation, OrgKind, Role, User, db
+from models import (
+    AppState, Application, ChecklistItem, Gender, Instructor, MemberStatus, Organisation, OrgKind, Role, User, VisitForm,
+    db,
+)
 
 from . import applications as verbs
+from . import guidance
 from .applications import ApplicationData, ElectionReport, MemberRow
 from .party_rules import suggested_kind
 from .settings import get_settings, set_seal
@@ -98,8 +102,10 @@ def seed_demo() -> int:
     instructors = {i.name: i for i in db.session.scalars(db.select(Instructor))}
     for i, name in enumerate(demo_instructor_names()):
         if name not in instructors:
+            units_list = list(units.values())
             instructors[name] = Instructor(name=name, home_organ=_ORGANS[i % len(_ORGANS)],
-                                           phone=f"1390475{i:04d}", capacity=3)
+                                           phone=f"1390475{i:04d}", capacity=3,
+                                           units=[units_list[i % len(units_list)]])
             db.session.add(instructors[name])
             created += 1
 
@@ -196,8 +202,22 @@ def _seed_applications(orgs: dict[str, Organisation], add_user) -> int:
         created += 1
         reviewer = reviewers[org.unit_id]
         for action in _DEMO_PATHS[state]:
-            _demo_step(application, action, contact, reviewer, zone, instructors[n % len(instructors)])
+            # The demo instructor account guides the organisations that got furthest, so its workspace has work.
+            guide = instructors[0] if state in (AppState.ELECTION_REPORTED, AppState.ESTABLISHED) else \
+                instructors[n % len(instructors)]
+            _demo_step(application, action, contact, reviewer, zone, guide)
+        if state is AppState.ESTABLISHED:
+            _demo_guidance(application, users["instructor"])
     return created
+
+
+def _demo_guidance(application: Application, instructor_user: User) -> None:
+    """A visit and two of the six deliveries, recorded by the demo instructor."""
+    guidance.record_visit(application, guidance.VisitData(
+        visited_on=date.today(), form=VisitForm.ON_SITE, topics="指导召开党员大会，建立“三会一课”制度",
+        problems="活动场地尚未落实", follow_up="协调园区党群服务中心提供活动室"), actor=instructor_user)
+    for item in (ChecklistItem.PLAQUE, ChecklistItem.FLAG):
+        guidance.tick_delivery(application, item, date.today(), actor=instructor_user)
 
 
 def _demo_step(application, action, contact, reviewer, zone, instructor) -> None:

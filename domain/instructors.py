@@ -17,6 +17,14 @@ from .validators import normalise_phone
 IMPORT_COLUMNS = ["姓名", "派出单位", "联系电话", "负责初审单位", "最多指导组织数"]
 
 
+class ImportRefused(DomainError):
+    """An import with bad rows: nothing was written; problems names each row."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__(f"导入未执行：{len(problems)} 行有误，请修改后重新上传")
+        self.problems = problems
+
+
 @dataclass
 class InstructorData:
     name: str
@@ -87,8 +95,7 @@ def import_instructors(filename: str, content: bytes, units: list[Unit], default
         except DomainError as refusal:
             problems.append(f"第 {line} 行：{refusal.message}")
     if problems:
-        raise DomainError("导入未执行，请修改以下行后重新上传：" + "；".join(problems[:50])
-                          + (f"；另有 {len(problems) - 50} 行有误" if len(problems) > 50 else ""))
+        raise ImportRefused(problems)
     if not parsed:
         raise DomainError("文件中没有指导员数据")
     for data in parsed:
@@ -252,6 +259,14 @@ def bulk_assign(applications: list[Application], instructor: Instructor | None, 
 def current_assignment(application: Application) -> Assignment | None:
     return db.session.scalar(sa.select(Assignment).where(Assignment.application_id == application.id,
                                                          Assignment.ended_at.is_(None)))
+
+
+def assigned_since(application_ids: list[int]) -> dict[int, datetime]:
+    """When each application's current assignment began (one query, for lists)."""
+    if not application_ids:
+        return {}
+    return dict(db.session.execute(sa.select(Assignment.application_id, Assignment.assigned_at).where(
+        Assignment.application_id.in_(application_ids), Assignment.ended_at.is_(None))).all())
 
 
 def assignment_history(application: Application) -> list[Assignment]:

@@ -1,0 +1,240 @@
+"""The instructors: ranking, capacity, reassignment, deactivation, import, visits and the 六建六送 checklist."""
+from datetime import date, timedelta
+from io import BytesIO
+
+import pytest
+import sqlalchemy as sa
+
+from domain import DomainError, guidance
+from domain.instructors import (
+    ImportRefused, assign_instructor, bulk_assign, import_instructors, reassign_instructor, set_instructor_active,
+    suggest_instructors,
+)
+from domain.reference import list_units
+from models import Application, Assignment, ChecklistItem, Delivery, GuidanceVisit, Instructor, Role, User, db, utcnow
+from tests.conftest import unit_by_code
+
+
+def _get(model, id_):
+    return db.session.get(model, id_)
+
+
+def test_ranking_puts_the_unit_first_then_capacity_then_load_then_longest_idle(
+        ctx, make_application, make_instructor, make_user):
+    # Everything is made first: on SQLite the factories' own sessions cannot write after this one has.
+    made_target = make_application("unit_approved", unit_code="logistics_park")
+    zone_id = make_user(Role.ZONE_APPROVER).id
+    ids = {name: make_instructor(name=name, capacity=1 if name == "甲" else 3).id for name in "甲乙丙丁戊"}
+    others = [make_application("approved").id for _ in range(3)]
+    target, zone = _get(Application, made_target.id), _get(User, zone_id)
+    people = {name: _get(Instructor, id_) for name, id_ in ids.items()}
+    for name in "甲乙":
+        people[name].units = [unit_by_code("logistics_park")]
+    # 甲 is full (1/1); 戊 guides one; 丁 was assigned and moved on (0 now, but busy more recently than 丙).
+    for name, other_id in zip("甲戊丁", others):
+        other = _get(Application, other_id)
+        db.session.execute(sa.update(Assignment).where(Assignment.application_id == other.id).values(ended_at=utcnow()))
+        assign_instructor(other, people[name], actor=zone)
+    db.session.execute(sa.update(Assignment).where(Assignment.instructor_id == people["丁"].id)
+                       .values(ended_at=utcnow()))
+    db.session.flush()
+    ranked = [s.instructor.name for s in suggest_instructors(target) if s.instructor.name in ids]
+    assert ranked == ["乙", "甲", "丙", "丁", "戊"]
+    first = suggest_instructors(target)[0]
+    assert first.why == "负责本单位，已指导 0/3，尚未选派"
+    full = next(s for s in suggest_instructors(target) if s.instructor.name == "甲")
+    assert full.full and full.why.endswith("已满额")
+
+
+def test_over_capacity_needs_a_reason_which_is_recorded(ctx, make_application, make_instructor, make_user):
+    zone_id, instructor_id = make_user(Role.ZONE_APPROVER).id, make_instructor(capacity=1).id
+    first_id, second_id = make_application("approved").id, make_application("unit_approved").id
+    zone, instructor = _get(User, zone_id), _get(Instructor, instructor_id)
+    first, second = _get(Application, first_id), _get(Application, second_id)
+    assign_instructor(first, instructor, actor=zone)
+    with pytest.raises(DomainError, match="已满额") as refused:
+        assign_instructor(second, instructor, actor=zone)
+    assert refused.value.field == "reason"
+    assignment = assign_instructor(second, instructor, actor=zone, reason="熟悉该行业")
+    assert assignment.over_capacity and assignment.reason == "熟悉该行业"
+
+
+def test_reassignment_keeps_the_history(ctx, make_application, make_instructor, make_user):
+    zone_id, made, newcomer_id = make_user(Role.ZONE_APPROVER).id, make_application("approved"), \
+        make_instructor(name="新指导员").id
+    zone, application, newcomer = _get(User, zone_id), _get(Application, made.id), _get(Instructor, newcomer_id)
+    first_id = application.instructor_id
+    with pytest.raises(DomainError, match="须填写理由"):
+        reassign_instructor(application, newcomer, actor=zone, reason=" ")
+    reassign_instructor(application, newcomer, actor=zone, reason="原指导员调任")
+    db.session.commit()
+    history = db.session.execute(sa.select(Assignment.instructor_id, Assignment.ended_at.is_(None))
+                                 .where(Assignment.application_id == application.id).order_by(Assignment.id)).all()
+    assert history == [(first_id, False), (newcomer.id, True)]
+    assert application.instructor_id == newcomer.id
+    with pytest.raises(DomainError, match="已是该组织的指导员"):
+        reassign_instructor(application, newcomer, actor=zone, reason="x")
+
+
+def test_deactivation_waits_for_reassignment(ctx, make_application, make_instructor, make_user):
+    zone_id, admin_id, made, spare_id = make_user(Role.ZONE_APPROVER).id, make_user(Role.ADMIN).id, \
+        make_application("established"), make_instructor().id
+    zone, admin, application = _get(User, zone_id), _get(User, admin_id), _get(Application, made.id)
+    leaving = application.instructor
+    with pytest.raises(DomainError, match="仍在指导 1 个组织，请先将这些组织改派"):
+        set_instructor_active(leaving, False, actor=admin)
+    reassign_instructor(application, _get(Instructor, spare_id), actor=zone, reason="调任")
+    set_instructor_active(leaving, False, actor=admin)
+    assert not leaving.active
+    with pytest.raises(DomainError, match="已停用"):
+        assign_instructor(application, leaving, actor=zone)
+
+
+def test_bulk_assignment_never_silently_replaces(ctx, make_application, make_instructor, make_user):
+    zone_id, app_ids, chosen_id = make_user(Role.ZONE_APPROVER).id, \
+        [make_application("approved").id for _ in range(2)], make_instructor(capacity=10).id
+    zone, chosen = _get(User, zone_id), _get(Instructor, chosen_id)
+    apps = [_get(Application, i) for i in app_ids]
+    done, skipped = bulk_assign(apps, chosen, actor=zone, reason="集中指导", replace=False)
+    assert done == [] and skipped == apps
+    done, skipped = bulk_assign(apps, chosen, actor=zone, reason="集中指导", replace=True)
+    assert done == apps and skipped == [] and all(a.instructor_id == chosen.id for a in apps)
+
+
+def _xlsx(rows) -> bytes:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    for row in rows:
+        book.active.append(row)
+    out = BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def test_import_reports_every_bad_row_and_writes_nothing(ctx, make_user):
+    admin = _get(User, make_user(Role.ADMIN).id)
+    before = db.session.scalar(sa.select(sa.func.count(Instructor.id)))
+    content = _xlsx([["姓名", "派出单位", "联系电话", "负责初审单位", "最多指导组织数"],
+                     ["张三", "组织部", "13904751234", "新型工业园区党委、综合物流园区党委", 3],
+                     ["", "组织部", "", "", ""],
+                     ["李四", "组织部", "123", "", ""],
+                     ["王五", "组织部", "", "不存在的单位", ""],
+                     ["赵六", "组织部", "", "", "很多"]])
+    with pytest.raises(ImportRefused) as refused:
+        import_instructors("导入.xlsx", content, list_units(), 3, actor=admin)
+    assert [p.split("：")[0] for p in refused.value.problems] == ["第 3 行", "第 4 行", "第 5 行", "第 6 行"]
+    assert "没有名为“不存在的单位”的初审单位" in refused.value.problems[2]
+    assert db.session.scalar(sa.select(sa.func.count(Instructor.id))) == before
+
+
+def test_import_of_a_good_file_in_gb18030_csv(ctx, make_user):
+    admin = _get(User, make_user(Role.ADMIN).id)
+    csv = "姓名,派出单位,联系电话,负责初审单位,最多指导组织数\n张三,组织部,0475-8123456,东城街道区域党工委,\n李四,财政局,,,5\n"
+    assert import_instructors("导入.csv", csv.encode("gb18030"), list_units(), 4, actor=admin) == 2
+    zhang = db.session.scalar(sa.select(Instructor).filter_by(name="张三"))
+    assert (zhang.capacity, [u.code for u in zhang.units], zhang.phone) == (4, ["street_east"], "0475-8123456")
+
+
+def test_visits_are_recorded_by_the_current_instructor(ctx, make_application, make_user):
+    made, mine_id, other_id = make_application("approved"), make_user(Role.INSTRUCTOR).id, \
+        make_user(Role.INSTRUCTOR).id
+    application, mine, other = _get(Application, made.id), _get(User, mine_id), _get(User, other_id)
+    mine.instructor_id = application.instructor_id
+    visit = guidance.VisitData(date.today(), guidance.VisitForm.PHONE, "指导建立组织生活制度")
+    with pytest.raises(DomainError, match="只有该组织的党建指导员"):
+        guidance.record_visit(application, visit, actor=other)
+    with pytest.raises(DomainError, match="不能晚于今天"):
+        guidance.record_visit(application, guidance.VisitData(date.today() + timedelta(days=1),
+                                                              guidance.VisitForm.PHONE, "x"), actor=mine)
+    guidance.record_visit(application, visit, actor=mine)
+    assert db.session.scalar(sa.select(GuidanceVisit.topics)) == "指导建立组织生活制度"
+
+
+def test_overdue_visits():
+    assigned = date(2026, 1, 1)
+    assert not guidance.visit_overdue(None, assigned, 30, today=date(2026, 1, 31))
+    assert guidance.visit_overdue(None, assigned, 30, today=date(2026, 2, 1))
+    assert not guidance.visit_overdue(date(2026, 3, 1), assigned, 30, today=date(2026, 3, 20))
+
+
+def test_checklist(ctx, make_application, make_user):
+    approved_id, made = make_application("approved").id, make_application("established")
+    instructor_id, zone_id = make_user(Role.INSTRUCTOR).id, make_user(Role.ZONE_APPROVER).id
+    applicant_id = make_user(Role.APPLICANT, organisation=made.organisation).id
+    approved, application = _get(Application, approved_id), _get(Application, made.id)
+    instructor, zone, applicant = _get(User, instructor_id), _get(User, zone_id), _get(User, applicant_id)
+    instructor.instructor_id = application.instructor_id
+    with pytest.raises(DomainError, match="正式成立后"):
+        guidance.tick_delivery(approved, ChecklistItem.FLAG, date.today(), actor=zone)
+    with pytest.raises(DomainError, match="只有该组织的党建指导员或党工委"):
+        guidance.tick_delivery(application, ChecklistItem.FLAG, date.today(), actor=applicant)
+    guidance.tick_delivery(application, ChecklistItem.FLAG, date.today(), actor=instructor,
+                           photo=("党旗.png", b"\x89PNG\r\n\x1a\n" + b"\x00" * 10))
+    guidance.tick_delivery(application, ChecklistItem.PLAQUE, date.today(), actor=zone)
+    with pytest.raises(DomainError, match="已确认过"):
+        guidance.tick_delivery(application, ChecklistItem.FLAG, date.today(), actor=zone)
+    db.session.commit()
+    states = {item: d is not None for item, d in guidance.checklist(application)}
+    assert sum(states.values()) == 2 and states[ChecklistItem.FLAG] and not states[ChecklistItem.BOOKS]
+    totals = guidance.checklist_totals()
+    assert totals["established"] == 1 and dict(totals["per_item"])[ChecklistItem.FLAG] == 1
+    assert db.session.scalar(sa.select(Delivery).filter_by(item=ChecklistItem.FLAG)).photo.content_type == "image/png"
+
+
+# ---------------------------------------------------------------- pages per role
+
+@pytest.mark.parametrize("role, expected", [("admin", 200), ("zone_approver", 403), ("instructor", 403),
+                                            ("unit_reviewer", 403), ("applicant", 403), ("finance", 403)])
+def test_instructor_admin_pages(client, login_as, role, expected):
+    login_as(role)
+    for url in ("/admin/instructors", "/admin/instructors/new", "/admin/instructors/import",
+                "/admin/instructors/template.xlsx"):
+        assert client.get(url).status_code == expected, url
+
+
+@pytest.mark.parametrize("role, expected", [("zone_approver", 200), ("admin", 403), ("unit_reviewer", 403)])
+def test_zone_instructor_pages(client, login_as, role, expected):
+    login_as(role)
+    assert client.get("/zone/instructors").status_code == expected
+    assert client.get("/zone/assign").status_code == expected
+
+
+def test_admin_adds_edits_and_imports(client, app, login_as):
+    login_as(Role.ADMIN)
+    with app.app_context():
+        east = unit_by_code("street_east").id
+    response = client.post("/admin/instructors/new", data={"name": "何永刚", "home_organ": "财政局", "phone": "",
+                                                           "capacity": 4, "unit_ids": [east]}, follow_redirects=True)
+    assert "已保存党建指导员何永刚" in response.get_data(as_text=True)
+    bad = client.post("/admin/instructors/import", data={"file": (BytesIO(_xlsx([["姓名"], ["", "x"]])), "a.xlsx")},
+                      content_type="multipart/form-data")
+    assert bad.status_code == 422 and "第 2 行：姓名不能为空" in bad.get_data(as_text=True)
+    template = client.get("/admin/instructors/template.xlsx")
+    assert template.data.startswith(b"PK")
+    with app.app_context():
+        saved = db.session.scalar(sa.select(Instructor).filter_by(name="何永刚"))
+        assert saved.capacity == 4 and [u.id for u in saved.units] == [east]
+
+
+def test_zone_reassigns_on_the_card(client, app, login_as, make_application, make_instructor):
+    made = make_application("established")
+    newcomer = make_instructor(name="乌云")
+    login_as(Role.ZONE_APPROVER)
+    refused = client.post(f"/applications/{made.id}/reassign", data={"instructor_id": newcomer.id, "reason": ""},
+                          headers={"HX-Request": "true"})
+    assert refused.status_code == 422 and "改派须填写理由" in refused.get_data(as_text=True)
+    ok = client.post(f"/applications/{made.id}/reassign", data={"instructor_id": newcomer.id, "reason": "调任"},
+                     headers={"HX-Request": "true"})
+    page = ok.get_data(as_text=True)
+    assert ok.status_code == 200 and "乌云（组织部）：" in page and "现任" in page
+
+
+def test_applicant_sees_the_checklist_but_cannot_tick(client, login_as, make_application):
+    made = make_application("established")
+    login_as(Role.APPLICANT, organisation=made.organisation)
+    page = client.get(f"/applications/{made.id}").get_data(as_text=True)
+    assert "“六建六送”（已完成 0/6）" in page and "确认送达" not in page
+    response = client.post(f"/applications/{made.id}/deliveries/flag", data={"delivered_on": date.today().isoformat()},
+                           headers={"HX-Request": "true"})
+    assert response.status_code == 422 and "只有该组织的党建指导员或党工委" in response.get_data(as_text=True)
