@@ -39,6 +39,9 @@ class Config:
     WTF_CSRF_TIME_LIMIT = None  # officials keep pages open all day; the token is bound to the session
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
+    PERMANENT_SESSION_LIFETIME = 8 * 3600  # a working day; then log in again
+    LOGIN_LOCKOUT_FAILURES = 5  # wrong passwords in a row before the account waits
+    LOGIN_LOCKOUT_MINUTES = 15
     # Intranets without internet: serve htmx only from static/.
     HTMX_LOCAL_ONLY = False
     HTMX_VERSION = "2.0.11"  # the same file as static/vendor/htmx-2.0.11.min.js

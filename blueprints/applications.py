@@ -5,6 +5,7 @@ A step is one POST to /applications/<id>/steps/<action>. htmx swaps the card in 
 """
 from datetime import date
 from io import BytesIO
+from uuid import uuid4
 
 import sqlalchemy as sa
 from flask import (
@@ -124,7 +125,8 @@ def edit(application_id: int):
 @bp.get("/member-row")
 def member_row():
     """One blank row of the member list, for the "add a member" button."""
-    return render_template("applications/_member_row.html", row={}, index=request.args.get("index", 0, type=int))
+    # Only the labels need the index, to pair with their inputs: any unique one will do.
+    return render_template("applications/_member_row.html", row={}, index=f"n{uuid4().hex[:8]}")
 
 
 # ---------------------------------------------------------------- the card and its steps

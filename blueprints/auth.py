@@ -1,14 +1,14 @@
 """Login, logout and an organisation's self-registration."""
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
 from domain import DomainError
-from domain.accounts import Registration, authenticate, register_organisation
+from domain.accounts import Registration, authenticate, change_password, register_organisation
 from domain.reference import list_units, suggest_unit
 from models import OrgKind, db
 
 from . import show_domain_error
-from .forms import LoginForm, RegistrationForm, options
+from .forms import LoginForm, PasswordChangeForm, RegistrationForm, options
 from .nav import home_url
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
@@ -21,21 +21,48 @@ def _safe_next(target: str | None) -> str | None:
     return None
 
 
+def _limit(rule: str, **kwargs):
+    from app import limiter
+
+    return limiter.limit(rule, **kwargs)
+
+
 @bp.route("/login", methods=["GET", "POST"])
+@_limit("20 per minute", methods=["POST"])  # per address, on top of the per-account lockout
 def login():
     if current_user.is_authenticated:
         return redirect(home_url(current_user))
     form = LoginForm()
     if form.validate_on_submit():
         try:
-            user = authenticate(form.username.data, form.password.data)
+            user = authenticate(form.username.data, form.password.data,
+                                max_failures=current_app.config["LOGIN_LOCKOUT_FAILURES"],
+                                lock_minutes=current_app.config["LOGIN_LOCKOUT_MINUTES"])
         except DomainError as error:
+            db.session.commit()  # keep the failure count
             show_domain_error(error)
         else:
             db.session.commit()
+            session.permanent = True  # expires after PERMANENT_SESSION_LIFETIME
             login_user(user)
             return redirect(_safe_next(request.args.get("next")) or home_url(user))
     return render_template("auth/login.html", form=form)
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@login_required
+def password():
+    form = PasswordChangeForm()
+    if form.validate_on_submit():
+        try:
+            change_password(current_user, form.current.data, form.password.data)
+            db.session.commit()
+            flash("密码已修改。", "success")
+            return redirect(home_url(current_user))
+        except DomainError as error:
+            db.session.rollback()
+            show_domain_error(error, form)
+    return render_template("auth/password.html", form=form)
 
 
 @bp.post("/logout")

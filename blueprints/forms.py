@@ -71,6 +71,12 @@ class OfficialForm(FlaskForm):
     password = PasswordField("初始密码", [DataRequired(REQUIRED)], description="至少8位，须同时包含字母和数字")
 
 
+class PasswordChangeForm(FlaskForm):
+    current = PasswordField("当前密码", [DataRequired(REQUIRED)])
+    password = PasswordField("新密码", [DataRequired(REQUIRED)], description="至少8位，须同时包含字母和数字")
+    password_confirm = PasswordField("确认新密码", [DataRequired(REQUIRED), EqualTo("password", "两次输入的密码不一致")])
+
+
 class PasswordResetForm(FlaskForm):
     password = PasswordField("新密码", [DataRequired(REQUIRED)], description="至少8位，须同时包含字母和数字")
 

@@ -1,5 +1,6 @@
 """Accounts: an organisation's self-registration, officials' accounts, login, deactivation, passwords."""
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy.exc import IntegrityError
 
@@ -71,15 +72,36 @@ def _flush_unique(field: str, message: str) -> None:
         raise DomainError(message, field) from None
 
 
-def authenticate(username: str, password: str) -> User:
-    """Check a login; refuse a wrong password or a deactivated account without telling which users exist."""
+def authenticate(username: str, password: str, *, max_failures: int = 5, lock_minutes: int = 15) -> User:
+    """Check a login (登录). A wrong password counts against the account; too many in a row lock it for a
+    while, so that guessing is slow. The caller commits either way, so the count survives the refusal."""
     user = db.session.scalar(db.select(User).filter_by(username=(username or "").strip()))
+    now = utcnow()
+    if user is not None and user.locked_until is not None and user.locked_until > now:
+        minutes = max(1, int((user.locked_until - now).total_seconds() // 60) + 1)
+        raise DomainError(f"连续输错密码次数过多，账号已暂时锁定，请 {minutes} 分钟后再试，或联系系统管理员")
     if user is None or not user.check_password(password or ""):
+        if user is not None:
+            user.failed_logins += 1
+            if user.failed_logins >= max_failures:
+                user.failed_logins, user.locked_until = 0, now + timedelta(minutes=lock_minutes)
+                record_event("lock_user", user, None, f"账号 {user.username} 连续 {max_failures} 次密码错误，锁定 {lock_minutes} 分钟")
         raise DomainError("用户名或密码错误")
     if not user.active:
         raise DomainError("该账号已停用，请联系系统管理员")
-    user.last_login_at = utcnow()
+    user.failed_logins, user.locked_until, user.last_login_at = 0, None, now
     return user
+
+
+def change_password(user: User, current: str, new: str) -> None:
+    """Change one's own password (修改密码): the current one first."""
+    if not user.check_password(current or ""):
+        raise DomainError("当前密码不正确", "current")
+    if current == new:
+        raise DomainError("新密码不能与当前密码相同", "password")
+    check_password_policy(new)
+    user.set_password(new)
+    record_event("change_password", user, user, f"{user.username} 修改了密码")
 
 
 def create_official(

@@ -13,3 +13,8 @@ document.addEventListener("htmx:sendError", function () {
   var area = document.getElementById("flash-area");
   if (area) area.innerHTML = '<div class="alert alert-danger" role="alert">无法连接服务器，请检查网络后重试。</div>';
 });
+
+// <select data-autosubmit> submits its form on change (inline handlers are barred by the CSP).
+document.addEventListener("change", function (event) {
+  if (event.target.matches("select[data-autosubmit]")) event.target.form.requestSubmit();
+});
