@@ -42,6 +42,7 @@ class Config:
     PERMANENT_SESSION_LIFETIME = 8 * 3600  # a working day; then log in again
     LOGIN_LOCKOUT_FAILURES = 5  # wrong passwords in a row before the account waits
     LOGIN_LOCKOUT_MINUTES = 15
+    LOGIN_RATE_LIMIT = "20 per minute"  # login attempts per address
     # Intranets without internet: serve htmx only from static/.
     HTMX_LOCAL_ONLY = False
     HTMX_VERSION = "2.0.11"  # the same file as static/vendor/htmx-2.0.11.min.js
@@ -76,6 +77,7 @@ class TestingConfig(Config):
     ENV_NAME = "testing"
     TESTING = True
     HTMX_LOCAL_ONLY = True  # the test machines have no internet
+    LOGIN_RATE_LIMIT = "1000 per minute"  # the suite logs in hundreds of times; one test sets the real limit
     REGISTRY_IMPORT_IN_BACKGROUND = False
 
     def fallback_secret(self) -> str:

@@ -28,7 +28,7 @@ def _limit(rule: str, **kwargs):
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@_limit("20 per minute", methods=["POST"])  # per address, on top of the per-account lockout
+@_limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])  # per address, besides the lockout
 def login():
     if current_user.is_authenticated:
         return redirect(home_url(current_user))
