@@ -14,16 +14,13 @@ from models import (
     Notification, Organisation, PartyOrgKind, Role, Unit, User, db, utcnow,
 )
 
-from . import DomainError
+from . import DomainError, StaleError
 from .files import store_upload
+from .funds import create_fund_item
 from .party_rules import check_org_kind
 from .workflow import STEP_BY_ACTION, Step
 
 EDITABLE_STATES = frozenset({AppState.DRAFT, AppState.RETURNED})
-
-
-class StaleError(DomainError):
-    """The page showed an older version: someone (or another tab) acted first. Nothing was changed."""
 
 
 @dataclass
@@ -214,6 +211,7 @@ def establish_organisation(application: Application, *, actor: User, version: in
     step = _check_step(application, "establish", actor, version)
     application.organisation.has_party_org = True
     _move(application, step, actor, comment or "同意选举结果，党组织正式成立", internal_note)
+    create_fund_item(application, actor=actor)
 
 
 def return_election(application: Application, *, actor: User, version: int, comment: str,

@@ -4,6 +4,9 @@ from .application import (
     PartyOrgKind,
 )
 from .audit import AuditEvent
+from .fund import (
+    BatchState, DisbursementBatch, FundItem, FundPayment, FundStandard, FundState, MAX_FUND, MIN_FUND, PaymentKind,
+)
 from .base import LabelledEnum, db, utcnow
 from .instructor import Instructor
 from .organisation import Organisation, OrgKind
@@ -14,5 +17,6 @@ from .user import Role, User
 __all__ = [
     "AppState", "Application", "ApplicationEvent", "ApplicationMember", "Attachment", "Gender", "MemberStatus",
     "Notification", "PartyOrgKind", "AuditEvent", "Instructor", "LabelledEnum", "OrgKind", "Organisation", "Role", "StoredFile",
-    "Unit", "UnitCategory", "User", "db", "utcnow",
+    "Unit", "UnitCategory", "User", "db", "utcnow", "BatchState", "DisbursementBatch", "FundItem", "FundPayment",
+    "FundStandard", "FundState", "MAX_FUND", "MIN_FUND", "PaymentKind",
 ]
