@@ -16,10 +16,10 @@ HOME_ENDPOINT = {
 NAV = {
     Role.APPLICANT: [("applicant.home", "我的组织")],
     Role.UNIT_REVIEWER: [("applications.inbox_page", "待办"), ("review.home", "本单位组织")],
-    Role.ZONE_APPROVER: [("applications.inbox_page", "待办"), ("zone.home", "全区概况")],
+    Role.ZONE_APPROVER: [("applications.inbox_page", "待办"), ("zone.home", "全区概况"), ("zone.funds_page", "经费核定")],
     Role.INSTRUCTOR: [("instructor.home", "我的工作台")],
-    Role.FINANCE: [("finance.home", "经费拨付")],
-    Role.ADMIN: [("admin.home", "账号管理"), ("admin.new_user", "新建账号")],
+    Role.FINANCE: [("finance.home", "经费拨付"), ("finance.overview", "经费统计")],
+    Role.ADMIN: [("admin.home", "账号管理"), ("admin.new_user", "新建账号"), ("admin.fund_standards", "经费标准")],
 }
 
 

@@ -312,7 +312,8 @@ def record_payment(item: FundItem, *, voucher_number: str, paid_on: date, actor:
     if item.state is FundState.PAID:
         raise AlreadyPaid(_already_paid(item))
     _check_version(item, version)
-    if item.batch is None or item.batch.state is not BatchState.APPROVED:
+    # A batch seen as paid means another request paid this item meanwhile: the version check in _pay says so.
+    if item.batch is None or item.batch.state not in (BatchState.APPROVED, BatchState.PAID):
         raise DomainError("只有已审批批次中的经费才能登记拨付")
     return _pay(item, voucher_number, paid_on, actor)
 
