@@ -486,7 +486,8 @@ def _pay(item: FundItem, voucher_number: str, paid_on: date, actor: User) -> Fun
     batch = item.batch
     if batch.state is BatchState.APPROVED and all(i.state is FundState.PAID for i in batch.items):
         batch.state = BatchState.PAID
-        _bump(batch)
-    db.session.flush()
+    # Every payment bumps its batch too: two requests paying the last two items at once cannot both miss
+    # that the batch is now fully paid; the later one is refused and told to look again.
+    _bump(batch)
     record_event("fund.pay", item, actor, f"登记拨付{item.amount}元，凭证号{voucher_number}", paid_on=paid_on.isoformat())
     return payment

@@ -248,3 +248,45 @@ def test_fund_state_shows_to_the_applicant_once_paid(client, app, login_as, batc
     login_as(Role.APPLICANT, organisation=org)
     page = client.get("/applicant/").get_data(as_text=True)
     assert FundState.PAID.label in page and "经费已拨付至" in page
+
+
+def _statements(app, client, url) -> int:
+    count = [0]
+
+    def counter(*_args):
+        count[0] += 1
+
+    with app.app_context():
+        engine = db.engine
+    sa.event.listen(engine, "before_cursor_execute", counter)
+    try:
+        assert client.get(url).status_code == 200
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", counter)
+    return count[0]
+
+
+@pytest.mark.parametrize("url, role", [("/finance/", Role.FINANCE), ("/finance/batches/1", Role.FINANCE),
+                                       ("/zone/funds", Role.ZONE_APPROVER), ("/finance/overview", Role.FINANCE)])
+def test_list_pages_do_not_query_per_row(client, app, login_as, make_fund, url, role):
+    """Three rows or nine: the same number of statements (joined and select-in loading, one aggregate)."""
+    def grow(n):
+        made = [make_fund("checked") for _ in range(n)]  # each in its own session, before this one writes
+        for _ in range(n):
+            make_fund("checked")  # waiting outside the batch
+            make_fund("pending")  # waiting for the zone
+        with app.app_context():
+            items = [db.session.get(FundItem, m.id) for m in made]
+            finance = db.session.get(User, make_fund.finance_id[0])
+            batch = db.session.get(DisbursementBatch, 1)
+            if batch is None:
+                funds.create_batch(items, actor=finance)
+            else:
+                funds.add_to_batch(batch, items, actor=finance, version=batch.version)
+            db.session.commit()
+
+    grow(3)
+    login_as(role)
+    few = _statements(app, client, url)
+    grow(6)
+    assert _statements(app, client, url) == few
