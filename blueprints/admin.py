@@ -1,4 +1,4 @@
-"""The administrator's pages: officials' accounts, deactivation, password resets."""
+"""The administrator's pages: officials' accounts, deactivation, password resets, fund standards."""
 import sqlalchemy as sa
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -6,16 +6,17 @@ from flask_login import current_user
 from domain import DomainError
 from domain.accounts import create_official, reset_password, set_account_active
 from domain.documents import revoke_document
+from domain.funds import set_fund_standard, standards_history
 from domain.instructors import (
     IMPORT_COLUMNS, InstructorData, create_instructor, import_instructors, instructor_load_table, set_instructor_active,
     update_instructor,
 )
 from domain.reference import list_units
 from domain.settings import LABELS, get_settings, set_seal, update_settings
-from models import Document, Instructor, Role, Unit, User, db
+from models import Document, Instructor, PartyOrgKind, Role, Unit, User, db
 
 from . import role_wall, show_domain_error
-from .forms import EmptyForm, InstructorForm, OfficialForm, PasswordResetForm, options
+from .forms import EmptyForm, FundStandardForm, InstructorForm, OfficialForm, PasswordResetForm, options
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 role_wall(bp, Role.ADMIN)
@@ -218,3 +219,22 @@ def instructor_template():
     out.seek(0)
     return send_file(out, download_name="党建指导员导入模板.xlsx",
                      mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
+@bp.route("/fund-standards", methods=["GET", "POST"])
+def fund_standards():
+    form = FundStandardForm()
+    if form.validate_on_submit():
+        try:
+            standard = set_fund_standard(PartyOrgKind(form.party_org_kind.data), form.amount.data,
+                                         form.effective_from.data, actor=current_user, note=form.note.data or "")
+        except DomainError as error:
+            db.session.rollback()
+            show_domain_error(error, form)
+        else:
+            db.session.commit()
+            flash(f"已设定{standard.party_org_kind.label}的经费标准：自 {standard.effective_from:%Y-%m-%d} 起 "
+                  f"{standard.amount} 元。", "success")
+            return redirect(url_for("admin.fund_standards"))
+    return render_template("admin/fund_standards.html", form=form, standards=standards_history()), \
+        422 if form.is_submitted() else 200

@@ -1,12 +1,15 @@
 """The applicant's pages: their own organisation and its applications only."""
 import sqlalchemy as sa
-from flask import Blueprint, render_template
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 
+from domain import DomainError
 from domain.applications import open_application_of
+from domain.funds import Payee, fund_of, set_payee
 from models import Application, Role, db
 
-from . import role_wall
+from . import role_wall, show_domain_error
+from .forms import PayeeForm
 
 bp = Blueprint("applicant", __name__, url_prefix="/applicant")
 role_wall(bp, Role.APPLICANT)
@@ -17,5 +20,29 @@ def home():
     org = current_user.organisation
     applications = db.session.scalars(
         sa.select(Application).where(Application.organisation_id == org.id).order_by(Application.id.desc())).all()
+    fund = fund_of(org.id)
     return render_template("applicant/home.html", org=org, current=open_application_of(org),
-                           applications=applications)
+                           applications=applications, fund=fund, payee_form=PayeeForm(obj=fund))
+
+
+@bp.post("/fund/payee")
+def payee():
+    fund = fund_of(current_user.organisation_id)
+    if fund is None:
+        abort(404)
+    form = PayeeForm()
+    if form.validate():
+        try:
+            set_payee(fund, Payee(form.account_name.data, form.bank_name.data, form.account_number.data),
+                      actor=current_user)
+            db.session.commit()
+            flash("收款账户已保存，财务核验后即可拨付。", "success")
+            return redirect(url_for(".home"))
+        except DomainError as error:
+            db.session.rollback()
+            show_domain_error(error, form)
+    org = current_user.organisation
+    applications = db.session.scalars(
+        sa.select(Application).where(Application.organisation_id == org.id).order_by(Application.id.desc())).all()
+    return render_template("applicant/home.html", org=org, current=open_application_of(org),
+                           applications=applications, fund=fund_of(org.id), payee_form=form), 422

@@ -3,6 +3,7 @@ import click
 from flask import Blueprint, current_app
 
 from domain.demo import DEMO_PASSWORD, seed_demo
+from domain.funds import ensure_fund_standards
 from domain.reference import ensure_units
 import sqlalchemy as sa
 
@@ -13,10 +14,11 @@ bp = Blueprint("cli", __name__, cli_group=None)
 
 @bp.cli.command("seed-reference")
 def seed_reference_command():
-    """Create the reference data every installation needs (the nine units)."""
+    """Create the reference data every installation needs (the nine units, the fund standards)."""
     ensure_units()
+    ensure_fund_standards()
     db.session.commit()
-    click.echo("参考数据已就绪（九个初审单位）。")
+    click.echo("参考数据已就绪（九个初审单位、启动经费标准）。")
 
 
 @bp.cli.command("seed-demo")

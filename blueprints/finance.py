@@ -1,14 +1,212 @@
-"""Finance: startup-fund disbursement."""
-from flask import Blueprint, render_template
+"""Finance: startup-fund disbursement (经费拨付): batches, sheets, payments, the overview.
 
-from models import Role
+Every action is a POST. htmx swaps the batch card in place; without JavaScript the same POST redirects.
+A refusal answers 422, a second attempt or a stale page 409, each with the card and the reason.
+"""
+import csv
+from datetime import date
+from io import BytesIO, StringIO
 
-from . import role_wall
+import sqlalchemy as sa
+from flask import (
+    Blueprint, abort, flash, make_response, redirect, render_template, request, send_file, url_for,
+)
+from flask_login import current_user
+
+from domain import DomainError, StaleError
+from domain import funds
+from domain.funds import AlreadyPaid, ItemFilter
+from domain.reference import list_units
+from domain.sheets import batch_pdf, batch_xlsx
+from models import FundItem, FundPayment, Role, db
+
+from . import render_partial, role_wall, show_domain_error
+from .forms import EmptyForm, PaymentForm, ReversalForm
 
 bp = Blueprint("finance", __name__, url_prefix="/finance")
 role_wall(bp, Role.FINANCE)
 
 
+def _filter() -> ItemFilter:
+    def day(name):
+        try:
+            return date.fromisoformat(request.args.get(name, ""))
+        except ValueError:
+            return None  # an unreadable date filters nothing rather than failing the page
+    return ItemFilter(unit_id=request.args.get("unit_id", type=int), date_from=day("date_from"), date_to=day("date_to"))
+
+
+def _selected_items() -> list[FundItem]:
+    ids = [int(i) for i in request.form.getlist("item_ids") if i.isdigit()]
+    if not ids:
+        return []
+    return list(db.session.scalars(sa.select(FundItem).where(FundItem.id.in_(ids)).order_by(FundItem.id)))
+
+
 @bp.get("/")
 def home():
-    return render_template("finance/home.html")
+    f = _filter()
+    return render_template("finance/home.html", items=funds.fundable_items(f), f=f, units=list_units(),
+                           batches=funds.batches(request.args.get("state", "")), form=EmptyForm())
+
+
+@bp.post("/batches")
+def create_batch():
+    try:
+        batch = funds.create_batch(_selected_items(), actor=current_user, note=request.form.get("note", ""))
+        db.session.commit()
+    except DomainError as error:
+        db.session.rollback()
+        show_domain_error(error)
+        return redirect(url_for(".home"))
+    flash(f"已新建拨付批次 {batch.number}。", "success")
+    return redirect(url_for(".batch", batch_id=batch.id))
+
+
+@bp.get("/batches/<int:batch_id>")
+def batch(batch_id: int):
+    return render_partial("finance/batch.html", "finance/_batch_card.html", **_card(batch_id))
+
+
+@bp.post("/batches/<int:batch_id>/items")
+def add_items(batch_id: int):
+    batch = _load(batch_id)
+    return _act(batch_id, lambda: funds.add_to_batch(batch, _selected_items(), actor=current_user,
+                                                     version=_version()), "已加入批次。")
+
+
+@bp.post("/batches/<int:batch_id>/items/<int:item_id>/remove")
+def remove_item(batch_id: int, item_id: int):
+    batch, item = _load(batch_id), db.get_or_404(FundItem, item_id)
+    return _act(batch_id, lambda: funds.remove_from_batch(batch, item, actor=current_user, version=_version()),
+                f"已将{item.organisation.name}移出批次。")
+
+
+@bp.post("/batches/<int:batch_id>/submit")
+def submit_batch(batch_id: int):
+    batch = _load(batch_id)
+    return _act(batch_id, lambda: funds.submit_batch(batch, actor=current_user, version=_version()),
+                "已提交党工委审批。")
+
+
+@bp.post("/items/<int:item_id>/check-payee")
+def check_payee(item_id: int):
+    item = db.get_or_404(FundItem, item_id)
+    try:
+        funds.check_payee(item, actor=current_user, version=_version())
+        db.session.commit()
+        flash(f"已核验{item.organisation.name}的收款账户。", "success")
+    except DomainError as error:
+        db.session.rollback()
+        show_domain_error(error)
+    return redirect(url_for(".batch", batch_id=item.batch_id) if item.batch_id else url_for(".home"))
+
+
+@bp.post("/batches/<int:batch_id>/items/<int:item_id>/payment")
+def pay_item(batch_id: int, item_id: int):
+    item = db.get_or_404(FundItem, item_id)
+    if item.batch_id != batch_id:
+        abort(404)
+    form = PaymentForm()
+    return _act(batch_id, lambda: _valid(form) and funds.record_payment(
+        item, voucher_number=form.voucher_number.data, paid_on=form.paid_on.data, actor=current_user,
+        version=_version()), f"已登记{item.organisation.name}的拨付。", form)
+
+
+@bp.post("/batches/<int:batch_id>/payment")
+def pay_batch(batch_id: int):
+    batch, form = _load(batch_id), PaymentForm()
+    return _act(batch_id, lambda: _valid(form) and funds.record_batch_payment(
+        batch, voucher_number=form.voucher_number.data, paid_on=form.paid_on.data, actor=current_user,
+        version=_version()), "已整批登记拨付。", form)
+
+
+@bp.post("/payments/<int:payment_id>/reverse")
+def reverse_payment(payment_id: int):
+    payment, form = db.get_or_404(FundPayment, payment_id), ReversalForm()
+    return _act(payment.batch_id, lambda: _valid(form) and funds.reverse_payment(
+        payment, reason=form.reason.data, actor=current_user, version=_version()), "已冲销该笔拨付。", form)
+
+
+@bp.get("/batches/<int:batch_id>/sheet.xlsx")
+def sheet_xlsx(batch_id: int):
+    batch = _load(batch_id)
+    return send_file(BytesIO(batch_xlsx(batch)), as_attachment=True, download_name=f"拨付明细表-{batch.number}.xlsx",
+                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
+@bp.get("/batches/<int:batch_id>/sheet.pdf")
+def sheet_pdf(batch_id: int):
+    batch = _load(batch_id)
+    return send_file(BytesIO(batch_pdf(batch)), as_attachment=True, download_name=f"拨付明细表-{batch.number}.pdf",
+                     mimetype="application/pdf")
+
+
+@bp.get("/overview")
+def overview():
+    return render_template("finance/overview.html", rows=funds.fund_overview())
+
+
+@bp.get("/overview.csv")
+def overview_csv():
+    out = StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["初审单位", "年度", "笔数", "已核定金额", "在批次中未拨付", "已拨付金额"])
+    for r in funds.fund_overview():
+        writer.writerow([r.unit, r.year, r.items, r.approved, r.in_batches, r.paid])
+    # The BOM lets Excel on Windows open the UTF-8 file without garbling the Chinese.
+    response = make_response("\ufeff" + out.getvalue())
+    response.headers["Content-Type"] = "text/csv; charset=utf-8"
+    response.headers["Content-Disposition"] = "attachment; filename*=UTF-8''fund-overview.csv"
+    return response
+
+
+# ---------------------------------------------------------------- helpers
+
+def _load(batch_id: int):
+    batch = funds.load_batch(batch_id)
+    if batch is None:
+        abort(404)
+    return batch
+
+
+def _version() -> int:
+    return request.form.get("version", 0, type=int)
+
+
+def _valid(form) -> bool:
+    if not form.validate():
+        field, errors = next((name, f.errors) for name, f in form._fields.items() if f.errors)
+        raise DomainError(errors[0], field)
+    return True
+
+
+def _card(batch_id: int, failed_form=None) -> dict:
+    batch = _load(batch_id)
+    return {"batch": batch, "form": EmptyForm(), "failed_form": failed_form,
+            "addable": funds.fundable_items(ItemFilter()) if batch.state.value == "draft" else [],
+            "today": date.today()}
+
+
+def _act(batch_id: int, verb, done: str, form=None):
+    """Run one verb, commit, and answer: redirect without htmx, the fresh card with it (409/422 on refusal)."""
+    status, failed = 200, None
+    try:
+        verb()
+        db.session.commit()
+        flash(done, "success")
+    except (StaleError, AlreadyPaid) as error:
+        db.session.rollback()
+        status = 409
+        flash(error.message, "warning")
+    except DomainError as error:
+        db.session.rollback()
+        status, failed = 422, form
+        show_domain_error(error, form)
+    if not request.headers.get("HX-Request") and status == 200:
+        return redirect(url_for(".batch", batch_id=batch_id))
+    # A refusal re-renders the page (or the card) with what was typed, so nothing is lost.
+    template = "finance/_batch_card.html" if request.headers.get("HX-Request") else "finance/batch.html"
+    response = make_response(render_template(template, **_card(batch_id, failed)), status)
+    response.vary.add("HX-Request")
+    return response

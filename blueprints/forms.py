@@ -156,3 +156,38 @@ class DeliveryForm(FlaskForm):
 class ReassignForm(FlaskForm):
     instructor_id = SelectField("改派给", coerce=int, validate_choice=False)
     reason = TextAreaField("改派理由", [DataRequired("改派须填写理由"), Length(max=500, message="不超过500个字")])
+
+
+class FundStandardForm(FlaskForm):
+    party_org_kind = SelectField("党组织类别", choices=options(PartyOrgKind.choices()), validators=[DataRequired(REQUIRED)])
+    amount = StringField("标准金额（元）", [DataRequired(REQUIRED)], description="1000 至 3000 元之间，如 2000")
+    effective_from = DateField("生效日期", [InputRequired("请选择生效日期")],
+                               description="自该日起成立的党组织按此标准；原标准于前一日终止，历史保留")
+    note = StringField("说明", [Optional(), Length(max=200, message="不超过200个字")])
+
+
+class FundConfirmForm(FlaskForm):
+    version = HiddenField()
+    amount = StringField("核定金额（元）", [Optional()], description="留空即按标准金额；可在 1000 至 3000 元之间调整")
+    reason = StringField("调整理由", [Optional(), Length(max=300, message="不超过300个字")],
+                         description="核定金额与标准不同时必填")
+
+
+class PayeeForm(FlaskForm):
+    account_name = StringField("开户名", [DataRequired(REQUIRED), Length(max=100, message="不超过100个字")],
+                               description="与银行预留名称一致，一般为单位全称")
+    bank_name = StringField("开户行", [DataRequired(REQUIRED), Length(max=100, message="不超过100个字")],
+                            description="写到支行，如：中国工商银行通辽开发区支行")
+    account_number = StringField("账号", [DataRequired(REQUIRED), Length(max=60, message="账号过长")],
+                                 description="8至30位数字，可按存折上的分组带空格输入")
+
+
+class PaymentForm(FlaskForm):
+    version = HiddenField()
+    voucher_number = StringField("凭证号", [DataRequired(REQUIRED), Length(max=40, message="不超过40个字符")])
+    paid_on = DateField("拨付日期", [InputRequired("请选择拨付日期")])
+
+
+class ReversalForm(FlaskForm):
+    version = HiddenField()
+    reason = StringField("冲销理由", [DataRequired("冲销须填写理由"), Length(max=300, message="不超过300个字")])

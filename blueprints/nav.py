@@ -18,11 +18,12 @@ NAV = {
     Role.UNIT_REVIEWER: [("applications.inbox_page", "待办"), ("review.home", "本单位组织"),
                          ("registry.dashboard", "组建率"), ("registry.todo", "应建应联"), ("registry.imports", "摸底导入")],
     Role.ZONE_APPROVER: [("applications.inbox_page", "待办"), ("zone.home", "全区概况"), ("zone.instructors", "指导员"),
-                         ("registry.dashboard", "组建率"), ("registry.todo", "应建应联")],
+                         ("zone.funds_page", "经费核定"), ("registry.dashboard", "组建率"), ("registry.todo", "应建应联")],
     Role.INSTRUCTOR: [("instructor.home", "我的工作台")],
-    Role.FINANCE: [("finance.home", "经费拨付")],
-    Role.ADMIN: [("admin.home", "账号管理"), ("admin.instructors", "指导员"), ("admin.documents", "印发文件"), ("admin.settings", "系统设置"),
-                 ("registry.dashboard", "组建率"), ("registry.todo", "应建应联"), ("registry.imports", "摸底导入")],
+    Role.FINANCE: [("finance.home", "经费拨付"), ("finance.overview", "经费统计")],
+    Role.ADMIN: [("admin.home", "账号管理"), ("admin.instructors", "指导员"), ("admin.documents", "印发文件"),
+                 ("admin.settings", "系统设置"), ("admin.fund_standards", "经费标准"), ("registry.dashboard", "组建率"),
+                 ("registry.todo", "应建应联"), ("registry.imports", "摸底导入")],
 }
 
 

@@ -1,18 +1,18 @@
-"""The zone committee's pages: the overview, the instructors' load, bulk assignment."""
+"""The zone committee's pages: the overview, the instructors' load, bulk assignment, startup funds."""
 import sqlalchemy as sa
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from domain import DomainError
+from domain import DomainError, StaleError, funds
 from domain.guidance import checklist_totals
 from domain.instructors import bulk_assign, instructor_load_table
 from domain.reference import list_units
 from domain.registry import search_organisations, unit_summary
-from models import AppState, Application, Instructor, Role, db
+from models import AppState, Application, FundItem, Instructor, Role, db
 from models.application import INSTRUCTED_STATES
 
 from . import render_partial, role_wall, show_domain_error
-from .forms import EmptyForm
+from .forms import EmptyForm, FundConfirmForm
 
 bp = Blueprint("zone", __name__, url_prefix="/zone")
 role_wall(bp, Role.ZONE_APPROVER)
@@ -62,3 +62,60 @@ def assign():
     loads = {r["instructor"].id: r["load"] for r in instructor_load_table()}
     return render_template("zone/assign.html", applications=applications, instructors=instructors, loads=loads,
                            units=list_units(), unit_id=unit_id, form=EmptyForm(), established=AppState.ESTABLISHED)
+
+
+# ---------------------------------------------------------------- startup funds (启动经费核定、批次审批)
+
+@bp.get("/funds")
+def funds_page():
+    return render_template("zone/funds.html", items=funds.pending_funds(), batches=funds.batches("submitted"),
+                           form=EmptyForm())
+
+
+@bp.post("/funds/<int:item_id>/confirm")
+def confirm_fund(item_id: int):
+    item = db.get_or_404(FundItem, item_id)
+    form = FundConfirmForm()
+    status = 200
+    if not form.validate():
+        status = 422
+    else:
+        try:
+            funds.confirm_fund(item, actor=current_user, version=int(form.version.data or 0),
+                               amount=form.amount.data or None, reason=form.reason.data or "")
+            db.session.commit()
+            flash(f"已核定{item.organisation.name}的启动经费 {item.amount} 元。", "success")
+        except StaleError as error:
+            db.session.rollback()
+            status = 409
+            flash(error.message, "warning")
+        except DomainError as error:
+            db.session.rollback()
+            status = 422
+            show_domain_error(error, form)
+    if not request.headers.get("HX-Request") and status == 200:
+        return redirect(url_for(".funds_page"))
+    item = db.session.get(FundItem, item_id)
+    if request.headers.get("HX-Request"):
+        response = make_response(render_template("zone/_fund_row.html", item=item, failed_form=form if status == 422
+                                                 else None, form=EmptyForm()), status)
+        response.vary.add("HX-Request")
+        return response
+    return render_template("zone/funds.html", items=funds.pending_funds(), batches=funds.batches("submitted"),
+                           form=EmptyForm(), failed_form=form, failed_id=item_id), status
+
+
+@bp.post("/batches/<int:batch_id>/<any(approve, return):decision>")
+def decide_batch(batch_id: int, decision: str):
+    batch = funds.load_batch(batch_id)
+    if batch is None:
+        abort(404)
+    verb = funds.approve_batch if decision == "approve" else funds.return_batch
+    try:
+        verb(batch, actor=current_user, version=request.form.get("version", 0, type=int))
+        db.session.commit()
+        flash(f"已{'审批同意' if decision == 'approve' else '退回'}拨付批次 {batch.number}。", "success")
+    except DomainError as error:
+        db.session.rollback()
+        show_domain_error(error)
+    return redirect(url_for(".funds_page"))

@@ -8,3 +8,7 @@ class DomainError(Exception):
         super().__init__(message)
         self.message = message
         self.field = field
+
+
+class StaleError(DomainError):
+    """The page showed an older version: someone (or another tab) acted first. Nothing was changed."""

@@ -15,18 +15,15 @@ from models import (
     Notification, Organisation, PartyOrgKind, Role, Unit, User, db, utcnow,
 )
 
-from . import DomainError
+from . import DomainError, StaleError
 from .documents import issue_document
 from .files import store_upload
+from .funds import create_fund_item
 from .instructors import assign_instructor
 from .party_rules import check_org_kind
 from .workflow import STEP_BY_ACTION, Step
 
 EDITABLE_STATES = frozenset({AppState.DRAFT, AppState.RETURNED})
-
-
-class StaleError(DomainError):
-    """The page showed an older version: someone (or another tab) acted first. Nothing was changed."""
 
 
 @dataclass
@@ -217,6 +214,7 @@ def establish_organisation(application: Application, *, actor: User, version: in
     application.organisation.has_party_org = True
     _move(application, step, actor, comment or "同意选举结果，党组织正式成立", internal_note)
     issue_document(application, DocumentKind.ELECTION_APPROVAL, actor=actor)
+    create_fund_item(application, actor=actor)
 
 
 def return_election(application: Application, *, actor: User, version: int, comment: str,

@@ -9,12 +9,12 @@ from datetime import date, timedelta
 import sqlalchemy as sa
 
 from models import (
-    AppState, Application, ChecklistItem, Gender, Instructor, MemberStatus, Organisation, OrgKind, Role, User, VisitForm,
-    db,
+    AppState, Application, ChecklistItem, DisbursementBatch, FundState, Gender, Instructor, MemberStatus, Organisation,
+    OrgKind, Role, User, VisitForm, db,
 )
 
 from . import applications as verbs
-from . import guidance
+from . import funds, guidance
 from .applications import ApplicationData, ElectionReport, MemberRow
 from .party_rules import suggested_kind
 from .settings import get_settings, set_seal
@@ -141,7 +141,9 @@ def seed_demo() -> int:
     add_user("instructor", demo_instructor_names()[0], Role.INSTRUCTOR,
              instructor=instructors[demo_instructor_names()[0]])
     db.session.flush()
-    return created + _seed_applications(orgs, add_user)
+    created += funds.ensure_fund_standards()
+    created += _seed_applications(orgs, add_user)
+    return created + _seed_funds()
 
 
 # The demo's applications, one organisation each: every state of the workflow has examples.
@@ -269,3 +271,35 @@ def demo_seal_png() -> bytes:
     out = BytesIO()
     image.save(out, format="PNG")
     return out.getvalue()
+
+
+def _seed_funds() -> int:
+    """Fund items for the established demo organisations, their payees, and one batch awaiting approval."""
+    created = 0
+    users = {u.username: u for u in db.session.scalars(sa.select(User).where(User.username.in_(["zone", "finance"])))}
+    established = db.session.scalars(sa.select(Application).where(Application.state == AppState.ESTABLISHED)
+                                     .order_by(Application.id)).all()
+    for application in established:
+        if funds.fund_of(application.organisation_id) is None:
+            funds.create_fund_item(application, actor=users["zone"])
+            created += 1
+    if db.session.scalar(sa.select(DisbursementBatch.id).limit(1)) is not None:
+        return created
+    items = []
+    for n, application in enumerate(established):
+        item = funds.fund_of(application.organisation_id)
+        if item.state is FundState.PENDING:
+            funds.confirm_fund(item, actor=users["zone"], version=item.version)
+        contact = db.session.scalar(sa.select(User).where(User.organisation_id == item.organisation_id,
+                                                          User.role == Role.APPLICANT).limit(1))
+        if not item.has_payee and contact is not None:
+            funds.set_payee(item, funds.Payee(item.organisation.name, "中国工商银行通辽开发区支行",
+                                              f"0605 0215 0920 0{n:03d} 888"), actor=contact)
+        if item.has_payee and not item.payee_checked:
+            funds.check_payee(item, actor=users["finance"], version=item.version)
+            items.append(item)
+    if items:
+        batch = funds.create_batch(items, actor=users["finance"], note="演示批次")
+        funds.submit_batch(batch, actor=users["finance"], version=batch.version)
+        created += 1
+    return created

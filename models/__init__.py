@@ -5,6 +5,9 @@ from .application import (
 )
 from .audit import AuditEvent
 from .document import Document, DocumentCounter, DocumentKind, Setting, VerificationCheck
+from .fund import (
+    BatchState, DisbursementBatch, FundItem, FundPayment, FundStandard, FundState, MAX_FUND, MIN_FUND, PaymentKind,
+)
 from .base import LabelledEnum, db, utcnow
 from .guidance import Assignment, ChecklistItem, Delivery, GuidanceVisit, VisitForm
 from .instructor import Instructor, instructor_units
@@ -15,10 +18,10 @@ from .unit import Unit, UnitCategory
 from .user import Role, User
 
 __all__ = [
-    "AppState", "Application", "ApplicationEvent", "ApplicationMember", "Attachment", "Gender", "MemberStatus",
-    "Notification", "PartyOrgKind", "AuditEvent", "Document", "DocumentCounter", "DocumentKind", "Setting",
-    "VerificationCheck", "ImportStatus", "RegistryImport", "Assignment", "ChecklistItem", "Delivery",
-    "GuidanceVisit", "VisitForm", "instructor_units", "Instructor", "LabelledEnum", "OrgKind", "Organisation",
-    "Role", "StoredFile",
-    "Unit", "UnitCategory", "User", "db", "utcnow",
+    "AppState", "Application", "ApplicationEvent", "ApplicationMember", "Assignment", "Attachment", "AuditEvent",
+    "BatchState", "ChecklistItem", "Delivery", "DisbursementBatch", "Document", "DocumentCounter", "DocumentKind",
+    "FundItem", "FundPayment", "FundStandard", "FundState", "Gender", "GuidanceVisit", "ImportStatus", "Instructor",
+    "LabelledEnum", "MAX_FUND", "MIN_FUND", "MemberStatus", "Notification", "OrgKind", "Organisation", "PartyOrgKind",
+    "PaymentKind", "RegistryImport", "Role", "Setting", "StoredFile", "Unit", "UnitCategory", "User",
+    "VerificationCheck", "VisitForm", "db", "instructor_units", "utcnow",
 ]

@@ -231,3 +231,41 @@ def make_application(app, make_org, make_instructor, make_user):
             return _detached(application)
 
     return make
+
+
+@pytest.fixture
+def make_fund(app, make_application, make_user):
+    """A fund item of a newly established organisation, as far along as `state` says:
+    pending, approved, checked (payee entered and checked), or in a draft batch is up to the test."""
+    from decimal import Decimal
+
+    from domain import funds
+    from models import Application, FundItem
+
+    zone_id, finance_id = [], []
+
+    def make(state: str = "approved", *, unit_code: str = "industrial_park", amount: str | None = None,
+             name: str | None = None, formal: int = 5) -> FundItem:
+        made = make_application("established", unit_code=unit_code, formal=formal, probationary=1)
+        contact = make_user(Role.APPLICANT, organisation=made.organisation)
+        if not zone_id:
+            zone_id.append(make_user(Role.ZONE_APPROVER).id)
+            finance_id.append(make_user(Role.FINANCE).id)
+        with app.app_context():
+            application = db.session.get(Application, made.id)
+            if name:
+                application.organisation.name = name
+            zone = db.session.get(User, zone_id[0])
+            item = funds.create_fund_item(application, actor=zone)
+            if state in ("approved", "checked"):
+                funds.confirm_fund(item, actor=zone, version=item.version, amount=amount,
+                                   reason="" if amount is None or Decimal(amount) == item.standard_amount else "按实际需要调整")
+            if state == "checked":
+                funds.set_payee(item, funds.Payee(application.organisation.name, "中国工商银行通辽开发区支行",
+                                                  f"6222 0206 {item.id:08d}"), actor=db.session.get(User, contact.id))
+                funds.check_payee(item, actor=db.session.get(User, finance_id[0]), version=item.version)
+            db.session.commit()
+            return _detached(db.session.get(FundItem, item.id))
+
+    make.zone_id, make.finance_id = zone_id, finance_id
+    return make

@@ -1,0 +1,103 @@
+"""The disbursement sheet (拨付明细表) of a batch, as XLSX for the accounts and as PDF to sign and file."""
+from dataclasses import dataclass
+from decimal import Decimal
+from io import BytesIO
+
+from flask import render_template
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Border, Font, Side
+from openpyxl.utils import get_column_letter
+
+from models import DisbursementBatch
+
+from .funds import capital_amount
+
+COLUMNS = [("序号", 6), ("组织名称", 30), ("统一社会信用代码", 22), ("组织类别", 14), ("开户名", 28),
+           ("开户行", 28), ("账号", 26), ("金额", 14), ("金额大写", 26), ("备注", 18)]
+YUAN_FORMAT = '"¥"#,##0.00'
+TITLE = "开发区新建党组织启动经费拨付明细表"
+
+
+@dataclass
+class SheetRow:
+    index: int
+    name: str
+    credit_code: str
+    kind: str
+    account_name: str
+    bank_name: str
+    account_number: str
+    amount: Decimal
+    capital: str
+    note: str
+
+
+def sheet_rows(batch: DisbursementBatch) -> list[SheetRow]:
+    return [SheetRow(n, i.organisation.name, i.organisation.credit_code, i.party_org_kind.label, i.account_name,
+                     i.bank_name, i.account_number, i.amount, capital_amount(i.amount), i.amount_reason)
+            for n, i in enumerate(batch.items, start=1)]
+
+
+def safe_cell(value):
+    """Text that a spreadsheet would read as a formula (= + - @) is kept as text with a leading apostrophe."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
+        return "'" + value
+    return value
+
+
+def batch_xlsx(batch: DisbursementBatch) -> bytes:
+    """The batch as an XLSX workbook: title, header, one row per item, and a SUM total."""
+    rows = sheet_rows(batch)
+    total = sum((r.amount for r in rows), Decimal("0.00"))
+    wb = Workbook()
+    ws = wb.active
+    ws.title = batch.number
+    last_col = get_column_letter(len(COLUMNS))
+    ws.append([f"{TITLE}（批次 {batch.number}）"])
+    ws.merge_cells(f"A1:{last_col}1")
+    ws["A1"].font = Font(size=14, bold=True)
+    ws["A1"].alignment = Alignment(horizontal="center")
+    ws.append([name for name, _ in COLUMNS])
+    thin = Side(style="thin")
+    for cell in ws[2]:
+        cell.font = Font(bold=True)
+        cell.alignment = Alignment(horizontal="center", vertical="center")
+    for r in rows:
+        ws.append([r.index, *(safe_cell(v) for v in (r.name, r.credit_code, r.kind, r.account_name, r.bank_name,
+                                                     r.account_number)),
+                   r.amount, r.capital, safe_cell(r.note)])
+    first, last = 3, 2 + len(rows)
+    ws.append(["合计", None, None, None, None, None, None,
+               f"=SUM(H{first}:H{last})" if rows else 0, capital_amount(total) if rows else "零元整", None])
+    total_row = ws.max_row
+    ws.merge_cells(f"A{total_row}:G{total_row}")
+    for cell in ws[total_row]:
+        cell.font = Font(bold=True)
+    for row in ws.iter_rows(min_row=2, max_row=total_row):
+        for cell in row:
+            cell.border = Border(left=thin, right=thin, top=thin, bottom=thin)
+    for row in range(first, total_row + 1):
+        ws.cell(row=row, column=8).number_format = YUAN_FORMAT
+        ws.cell(row=row, column=7).number_format = "@"  # account numbers are text: no 1.23E+18
+    for n, (_, width) in enumerate(COLUMNS, start=1):
+        ws.column_dimensions[get_column_letter(n)].width = width
+    ws.freeze_panes = "A3"
+    ws.print_title_rows = "2:2"
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    out = BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def batch_pdf(batch: DisbursementBatch) -> bytes:
+    """The batch as a signed-and-filed PDF (WeasyPrint): header on every page, totals, signature lines."""
+    from weasyprint import HTML  # imported late: it loads Pango, which the rest of the app never needs
+
+    rows = sheet_rows(batch)
+    total = sum((r.amount for r in rows), Decimal("0.00"))
+    html = render_template("pdf/batch_sheet.html", batch=batch, rows=rows, total=total,
+                           total_capital=capital_amount(total) if rows else "零元整", title=TITLE)
+    return HTML(string=html).write_pdf()

@@ -1,0 +1,188 @@
+"""Startup funds (启动经费): the standards, one fund item per new organisation, batches and payments."""
+from datetime import date, datetime
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .application import Application, PartyOrgKind
+from .base import AppendOnly, LabelledEnum, db, enum_type, utcnow
+from .organisation import Organisation
+from .unit import Unit
+from .user import User
+
+MIN_FUND = Decimal("1000")
+MAX_FUND = Decimal("3000")
+Money = sa.Numeric(12, 2)
+_IN_RANGE = "amount >= 1000 AND amount <= 3000"
+
+
+class FundStandard(db.Model):
+    """经费标准: the amount for one kind of Party organisation over a span of dates. Rows are never edited in
+    place: a new standard closes the previous one, so the history stays."""
+
+    __tablename__ = "fund_standards"
+    __table_args__ = (
+        sa.CheckConstraint(_IN_RANGE, name="amount_in_range"),
+        sa.CheckConstraint("effective_to IS NULL OR effective_to >= effective_from", name="dates_ordered"),
+        sa.UniqueConstraint("party_org_kind", "effective_from", name="uq_fund_standards_kind_from"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    party_org_kind: Mapped[PartyOrgKind] = mapped_column(enum_type(PartyOrgKind, "standard_party_org_kind"))
+    amount: Mapped[Decimal] = mapped_column(Money)
+    effective_from: Mapped[date]
+    effective_to: Mapped[date | None]
+    note: Mapped[str] = mapped_column(sa.String(200), default="")
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    created_by: Mapped[User | None] = relationship(lazy="joined")
+
+    def covers(self, day: date) -> bool:
+        return self.effective_from <= day and (self.effective_to is None or day <= self.effective_to)
+
+
+class FundState(LabelledEnum):
+    PENDING = "pending", "待核定"
+    APPROVED = "approved", "已核定"
+    PAID = "paid", "已拨付"
+
+    @property
+    def badge(self) -> str:
+        return {"pending": "warning", "approved": "primary", "paid": "success"}[self.value]
+
+
+class BatchState(LabelledEnum):
+    DRAFT = "draft", "草稿"
+    SUBMITTED = "submitted", "待审批"
+    APPROVED = "approved", "已审批"
+    PAID = "paid", "已拨付"
+
+    @property
+    def badge(self) -> str:
+        return {"draft": "secondary", "submitted": "info", "approved": "primary", "paid": "success"}[self.value]
+
+
+class DisbursementBatch(db.Model):
+    """拨付批次: approved fund items that finance pays together, numbered 2026-BF-003 (per year, gapless)."""
+
+    __tablename__ = "disbursement_batches"
+    __table_args__ = (
+        sa.UniqueConstraint("year", "serial", name="uq_disbursement_batches_year_serial"),
+        sa.CheckConstraint("serial > 0", name="serial_positive"),
+        sa.CheckConstraint("approved_by_id IS NOT NULL OR state IN ('draft', 'submitted')", name="approved_has_approver"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    year: Mapped[int]
+    serial: Mapped[int]
+    state: Mapped[BatchState] = mapped_column(enum_type(BatchState, "batch_state"), default=BatchState.DRAFT)
+    version: Mapped[int] = mapped_column(default=1)
+    note: Mapped[str] = mapped_column(sa.String(200), default="")
+    created_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    submitted_at: Mapped[datetime | None]
+    approved_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    approved_at: Mapped[datetime | None]
+
+    created_by: Mapped[User] = relationship(foreign_keys=[created_by_id], lazy="joined")
+    approved_by: Mapped[User | None] = relationship(foreign_keys=[approved_by_id], lazy="joined")
+    items: Mapped[list["FundItem"]] = relationship(back_populates="batch", order_by="FundItem.id")
+
+    __mapper_args__ = {"version_id_col": version, "version_id_generator": False}
+
+    @property
+    def number(self) -> str:
+        return f"{self.year}-BF-{self.serial:03d}"
+
+    @property
+    def total(self) -> Decimal:
+        return sum((i.amount for i in self.items), Decimal("0.00"))
+
+
+class FundItem(db.Model):
+    """启动经费: the startup fund of one newly established Party organisation. One per organisation, ever."""
+
+    __tablename__ = "fund_items"
+    __table_args__ = (
+        sa.CheckConstraint(_IN_RANGE, name="amount_in_range"),
+        sa.CheckConstraint("standard_amount >= 1000 AND standard_amount <= 3000", name="standard_in_range"),
+        sa.CheckConstraint("state = 'pending' OR confirmed_by_id IS NOT NULL", name="confirmed_has_confirmer"),
+        sa.CheckConstraint("state <> 'paid' OR batch_id IS NOT NULL", name="paid_in_batch"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(sa.ForeignKey("organisations.id"), unique=True)
+    application_id: Mapped[int] = mapped_column(sa.ForeignKey("applications.id"), unique=True)
+    party_org_kind: Mapped[PartyOrgKind] = mapped_column(enum_type(PartyOrgKind, "fund_party_org_kind"))
+    established_on: Mapped[date] = mapped_column(index=True)
+    standard_amount: Mapped[Decimal] = mapped_column(Money)
+    amount: Mapped[Decimal] = mapped_column(Money)
+    amount_reason: Mapped[str] = mapped_column(sa.String(300), default="")
+    state: Mapped[FundState] = mapped_column(enum_type(FundState, "fund_state"), default=FundState.PENDING)
+    version: Mapped[int] = mapped_column(default=1)
+    confirmed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    confirmed_at: Mapped[datetime | None]
+
+    # The payee (收款账户), entered by the applicant and checked by finance.
+    account_name: Mapped[str] = mapped_column(sa.String(100), default="")
+    bank_name: Mapped[str] = mapped_column(sa.String(100), default="")
+    account_number: Mapped[str] = mapped_column(sa.String(30), default="")
+    payee_checked_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    payee_checked_at: Mapped[datetime | None]
+
+    batch_id: Mapped[int | None] = mapped_column(sa.ForeignKey("disbursement_batches.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    organisation: Mapped[Organisation] = relationship(lazy="joined")
+    application: Mapped[Application] = relationship()
+    batch: Mapped[DisbursementBatch | None] = relationship(back_populates="items")
+    confirmed_by: Mapped[User | None] = relationship(foreign_keys=[confirmed_by_id])
+    payments: Mapped[list["FundPayment"]] = relationship(
+        back_populates="item", order_by="FundPayment.id", viewonly=True)
+
+    __mapper_args__ = {"version_id_col": version, "version_id_generator": False}
+
+    @property
+    def has_payee(self) -> bool:
+        return bool(self.account_name and self.bank_name and self.account_number)
+
+    @property
+    def payee_checked(self) -> bool:
+        return self.payee_checked_at is not None
+
+    @property
+    def unit(self) -> Unit:
+        return self.organisation.unit
+
+
+class PaymentKind(LabelledEnum):
+    PAYMENT = "payment", "拨付"
+    REVERSAL = "reversal", "冲销"
+
+
+class FundPayment(AppendOnly, db.Model):
+    """拨付记录: a payment of a fund item, or the reversal (冲销) of one. Append-only: never edited or deleted."""
+
+    __tablename__ = "fund_payments"
+    __table_args__ = (
+        sa.CheckConstraint("(kind = 'reversal') = (reverses_id IS NOT NULL)", name="reversal_names_payment"),
+        sa.CheckConstraint("amount > 0", name="amount_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    fund_item_id: Mapped[int] = mapped_column(sa.ForeignKey("fund_items.id"), index=True)
+    batch_id: Mapped[int] = mapped_column(sa.ForeignKey("disbursement_batches.id"), index=True)
+    kind: Mapped[PaymentKind] = mapped_column(enum_type(PaymentKind, "payment_kind"))
+    amount: Mapped[Decimal] = mapped_column(Money)
+    voucher_number: Mapped[str] = mapped_column(sa.String(40))
+    paid_on: Mapped[date]
+    # A payment is reversed at most once (the unique constraint decides a race between two reversals).
+    reverses_id: Mapped[int | None] = mapped_column(sa.ForeignKey("fund_payments.id"), unique=True)
+    reason: Mapped[str] = mapped_column(sa.String(300), default="")
+    actor_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    item: Mapped[FundItem] = relationship(back_populates="payments")
+    actor: Mapped[User] = relationship(lazy="joined")

@@ -1,0 +1,69 @@
+"""Finance in Chromium: build a batch, have it approved, download both sheets, record the payment."""
+from decimal import Decimal
+from io import BytesIO
+
+import pytest
+from openpyxl import load_workbook
+from playwright.sync_api import Page, expect
+
+from models import User, db
+from tests.browser.test_founding_journey import log_in
+
+pytestmark = pytest.mark.browser
+
+
+def test_finance_builds_a_batch_downloads_sheets_and_records_payment(page: Page, app, live_server, make_fund, shots):
+    make_fund("checked", name="通辽旅程甲科技有限公司", amount="1234.56")
+    make_fund("checked", name="通辽旅程乙物流有限公司")
+    with app.app_context():
+        finance = db.session.get(User, make_fund.finance_id[0]).username
+        zone = db.session.get(User, make_fund.zone_id[0]).username
+
+    log_in(page, live_server, finance)
+    expect(page.get_by_role("heading", name="启动经费拨付")).to_be_visible()
+    page.get_by_label("选择通辽旅程甲科技有限公司").check()
+    page.get_by_label("选择通辽旅程乙物流有限公司").check()
+    page.get_by_role("button", name="用勾选的经费新建批次").click()
+    card = page.locator("#batch-card")
+    expect(card).to_contain_text("3,234.56")
+    number = card.locator("h1").inner_text().split()[1]
+    page.evaluate("window.__sameDocument = true")
+    card.get_by_role("button", name="提交党工委审批").click()
+    expect(card.locator("h1 .badge")).to_have_text("待审批")
+    assert page.evaluate("window.__sameDocument") is True, "submitting reloaded the page"
+
+    log_in(page, live_server, zone)
+    page.get_by_role("link", name="经费核定").click()
+    expect(page.get_by_text(number)).to_be_visible()
+    page.get_by_role("button", name="审批同意").click()
+    expect(page.get_by_text(f"已审批同意拨付批次 {number}")).to_be_visible()
+
+    log_in(page, live_server, finance)
+    page.get_by_role("link", name=number).click()
+    with page.expect_download() as xlsx_download:
+        page.get_by_role("link", name="下载拨付明细表（XLSX）").click()
+    assert xlsx_download.value.suggested_filename == f"拨付明细表-{number}.xlsx"
+    with open(xlsx_download.value.path(), "rb") as xlsx:
+        ws = load_workbook(BytesIO(xlsx.read())).active  # the saved download has no extension for openpyxl to read
+    assert sum(Decimal(str(ws.cell(r, 8).value)) for r in (3, 4)) == Decimal("3234.56")
+    assert ws.cell(5, 8).value == "=SUM(H3:H4)"
+    with page.expect_download() as pdf_download:
+        page.get_by_role("link", name="下载拨付明细表（PDF）").click()
+    assert pdf_download.value.suggested_filename.endswith(".pdf")
+    with open(pdf_download.value.path(), "rb") as pdf:
+        assert pdf.read(5) == b"%PDF-"
+
+    page.evaluate("window.__sameDocument = true")
+    card.get_by_label("通辽旅程甲科技有限公司的凭证号").fill("记-2026-0087")
+    card.get_by_role("row", name="通辽旅程甲科技有限公司").get_by_role("button", name="登记拨付").click()
+    expect(card).to_contain_text("已登记通辽旅程甲科技有限公司的拨付")
+    expect(card.locator("h1 .badge")).to_have_text("已审批")
+    whole = card.get_by_role("region", name="整批登记拨付")
+    whole.get_by_label("凭证号").fill("记-2026-0088")
+    whole.get_by_role("button", name="整批登记拨付").click()
+    expect(card.locator("h1 .badge")).to_have_text("已拨付")
+    expect(card).to_contain_text("已整批登记拨付")
+    expect(card).to_contain_text("凭证号 记-2026-0087")
+    expect(card).to_contain_text("凭证号 记-2026-0088")
+    assert page.evaluate("window.__sameDocument") is True, "recording the payment reloaded the page"
+    page.screenshot(path=shots / "batch-paid.png", full_page=True)

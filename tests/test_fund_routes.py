@@ -1,0 +1,292 @@
+"""The fund pages per role: who may open and post what, and what each page says back."""
+from datetime import date
+from decimal import Decimal
+from io import BytesIO
+
+import pytest
+import sqlalchemy as sa
+from openpyxl import load_workbook
+
+from domain import funds
+from models import BatchState, DisbursementBatch, FundItem, FundPayment, FundStandard, FundState, Role, User, db
+
+
+@pytest.fixture
+def batch(app, make_fund):
+    """A draft batch of two checked items (one more approved item waits outside)."""
+    items = [make_fund("checked", amount="1234.56"), make_fund("checked")]
+    make_fund("approved", name="等待编入批次有限公司")
+    with app.app_context():
+        made = funds.create_batch([db.session.get(FundItem, i.id) for i in items],
+                                  actor=db.session.get(User, make_fund.finance_id[0]))
+        db.session.commit()
+        return made.id
+
+
+def _move(app, batch_id, *steps):
+    with app.app_context():
+        b = db.session.get(DisbursementBatch, batch_id)
+        finance = db.session.scalar(sa.select(User).where(User.role == Role.FINANCE).limit(1))
+        zone = db.session.scalar(sa.select(User).where(User.role == Role.ZONE_APPROVER).limit(1))
+        if "submit" in steps:
+            funds.submit_batch(b, actor=finance, version=b.version)
+        if "approve" in steps:
+            funds.approve_batch(b, actor=zone, version=b.version)
+        db.session.commit()
+        return b.version
+
+
+GETS = {
+    "/finance/": Role.FINANCE, "/finance/overview": Role.FINANCE, "/finance/overview.csv": Role.FINANCE,
+    "/finance/batches/{batch}": Role.FINANCE, "/finance/batches/{batch}/sheet.xlsx": Role.FINANCE,
+    "/zone/funds": Role.ZONE_APPROVER, "/admin/fund-standards": Role.ADMIN,
+}
+POSTS = {
+    "/finance/batches": Role.FINANCE, "/finance/batches/{batch}/submit": Role.FINANCE,
+    "/finance/batches/{batch}/payment": Role.FINANCE, "/finance/items/{item}/check-payee": Role.FINANCE,
+    "/zone/funds/{item}/confirm": Role.ZONE_APPROVER, "/zone/batches/{batch}/approve": Role.ZONE_APPROVER,
+    "/applicant/fund/payee": Role.APPLICANT, "/admin/fund-standards": Role.ADMIN,
+}
+
+
+@pytest.mark.parametrize("role", list(Role))
+@pytest.mark.parametrize("url, owner", list(GETS.items()))
+def test_pages_answer_their_role_only(client, login_as, batch, role, url, owner):
+    login_as(role)
+    response = client.get(url.format(batch=batch))
+    assert response.status_code == (200 if role is owner else 403)
+
+
+@pytest.mark.parametrize("url, role", [(url, role) for url, owner in POSTS.items() for role in Role if role is not owner])
+def test_posts_refuse_other_roles(client, app, login_as, batch, url, role):
+    """The owner's answers are tested one by one below."""
+    login_as(role)
+    with app.app_context():
+        item = db.session.scalar(sa.select(FundItem.id).limit(1))
+        before = db.session.scalar(sa.select(DisbursementBatch.version).where(DisbursementBatch.id == batch))
+    response = client.post(url.format(batch=batch, item=item), data={"version": before})
+    assert response.status_code == 403
+    with app.app_context():
+        assert db.session.get(DisbursementBatch, batch).version == before
+
+
+@pytest.mark.parametrize("url", ["/finance/batches/999", "/finance/batches/999/sheet.pdf",
+                                 "/finance/batches/999/sheet.xlsx"])
+def test_unknown_batches_are_a_chinese_404(client, login_as, url):
+    login_as(Role.FINANCE)
+    response = client.get(url)
+    assert response.status_code == 404 and "页面不存在" in response.get_data(as_text=True)
+
+
+def test_anonymous_is_sent_to_log_in(client, batch):
+    response = client.get(f"/finance/batches/{batch}/sheet.pdf")
+    assert response.status_code == 302 and response.headers["Location"].startswith("/auth/login")
+
+
+def test_finance_builds_a_batch_from_the_filtered_list(client, app, login_as, make_fund):
+    park = make_fund("checked", name="园区甲有限公司")
+    east = make_fund("checked", unit_code="street_east", name="东城乙有限公司")
+    login_as(Role.FINANCE)
+    with app.app_context():
+        east_unit = db.session.get(FundItem, east.id).organisation.unit_id
+    page = client.get(f"/finance/?unit_id={east_unit}").get_data(as_text=True)
+    assert "东城乙有限公司" in page and "园区甲有限公司" not in page
+    refused = client.post("/finance/batches", data={}, follow_redirects=True)
+    assert "请至少勾选一笔已核定的经费" in refused.get_data(as_text=True)
+    response = client.post("/finance/batches", data={"item_ids": [park.id, east.id], "note": "第一批"})
+    assert response.status_code == 302
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert f"{date.today().year}-BF-001" in page and "园区甲有限公司" in page and "东城乙有限公司" in page
+
+
+def test_draft_batch_actions_swap_the_card_with_htmx(client, app, login_as, batch, make_fund):
+    login_as(Role.FINANCE)
+    with app.app_context():
+        b = db.session.get(DisbursementBatch, batch)
+        first, version = b.items[0].id, b.version
+        waiting = db.session.scalar(sa.select(FundItem.id).where(FundItem.batch_id.is_(None)))
+    hx = {"HX-Request": "true"}
+    removed = client.post(f"/finance/batches/{batch}/items/{first}/remove", data={"version": version}, headers=hx)
+    html = removed.get_data(as_text=True)
+    assert removed.status_code == 200 and html.lstrip().startswith('<article id="batch-card"') and "已将" in html
+    stale = client.post(f"/finance/batches/{batch}/items/{first}/remove", data={"version": version}, headers=hx)
+    assert stale.status_code == 409 and "本次操作未执行" in stale.get_data(as_text=True)
+    added = client.post(f"/finance/batches/{batch}/items", data={"version": version + 1, "item_ids": [waiting]},
+                        headers=hx)
+    assert added.status_code == 200 and "等待编入批次有限公司" in added.get_data(as_text=True)
+    refused = client.post(f"/finance/batches/{batch}/submit", data={"version": version + 2}, headers=hx)
+    assert refused.status_code == 422 and "收款账户尚未核验" in refused.get_data(as_text=True)
+
+
+def test_payment_twice_changes_nothing_and_says_so(client, app, login_as, batch):
+    version = _move(app, batch, "submit", "approve")
+    login_as(Role.FINANCE)
+    bad = client.post(f"/finance/batches/{batch}/payment", data={"version": version, "voucher_number": "记-77",
+                                                                   "paid_on": "2999-01-01"})
+    page = bad.get_data(as_text=True)
+    assert bad.status_code == 422 and "拨付日期不能晚于今天" in page and 'value="记-77"' in page  # nothing lost
+    data = {"version": version, "voucher_number": "记-78", "paid_on": date.today().isoformat()}
+    assert client.post(f"/finance/batches/{batch}/payment", data=data).status_code == 302
+    again = client.post(f"/finance/batches/{batch}/payment", data=data)
+    assert again.status_code == 409 and "本次未重复登记" in again.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(FundPayment.id))) == 2
+        assert db.session.get(DisbursementBatch, batch).state is BatchState.PAID
+
+
+def test_reversal_through_the_page_keeps_the_payment(client, app, login_as, batch):
+    version = _move(app, batch, "submit", "approve")
+    login_as(Role.FINANCE)
+    client.post(f"/finance/batches/{batch}/payment", data={"version": version, "voucher_number": "记-80",
+                                                           "paid_on": date.today().isoformat()})
+    with app.app_context():
+        payment = db.session.scalar(sa.select(FundPayment).limit(1))
+        payment_id, item_version = payment.id, payment.item.version
+    empty = client.post(f"/finance/payments/{payment_id}/reverse", data={"version": item_version, "reason": ""})
+    assert empty.status_code == 422 and "冲销须填写理由" in empty.get_data(as_text=True)
+    done = client.post(f"/finance/payments/{payment_id}/reverse", data={"version": item_version, "reason": "退票"},
+                       follow_redirects=True)
+    assert "已冲销该笔拨付" in done.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(FundPayment.id))) == 3
+
+
+def test_sheet_downloads(client, app, login_as, batch):
+    login_as(Role.FINANCE)
+    xlsx = client.get(f"/finance/batches/{batch}/sheet.xlsx")
+    assert xlsx.status_code == 200 and xlsx.mimetype.endswith("spreadsheetml.sheet")
+    ws = load_workbook(BytesIO(xlsx.data)).active
+    assert Decimal(str(ws["H3"].value)) == Decimal("1234.56") and ws["H5"].value == "=SUM(H3:H4)"
+    pdf = client.get(f"/finance/batches/{batch}/sheet.pdf")
+    assert pdf.status_code == 200 and pdf.mimetype == "application/pdf" and pdf.data.startswith(b"%PDF")
+    assert ".pdf" in pdf.headers["Content-Disposition"]
+
+
+def test_overview_and_its_csv(client, app, login_as, batch):
+    login_as(Role.FINANCE)
+    page = client.get("/finance/overview").get_data(as_text=True)
+    assert "新型工业园区党委" in page and "5,234.56" in page  # 1234.56 + 2000 + 2000 approved
+    csv = client.get("/finance/overview.csv")
+    text = csv.data.decode("utf-8-sig")
+    assert csv.mimetype == "text/csv" and text.splitlines()[0] == "初审单位,年度,笔数,已核定金额,在批次中未拨付,已拨付金额"
+    assert f"新型工业园区党委,{date.today().year},3,5234.56,3234.56,0.00" in text
+
+
+def test_zone_confirms_with_htmx_and_sees_refusals_by_the_field(client, app, login_as, make_fund):
+    item = make_fund("pending")
+    login_as(Role.ZONE_APPROVER)
+    assert "待核定的启动经费" in client.get("/zone/funds").get_data(as_text=True)
+    hx = {"HX-Request": "true"}
+    refused = client.post(f"/zone/funds/{item.id}/confirm", data={"version": item.version, "amount": "2600"},
+                          headers=hx)
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 422 and "须填写理由" in html and 'value="2600"' in html
+    assert html.lstrip().startswith(f'<tr id="fund-{item.id}"')
+    out_of_range = client.post(f"/zone/funds/{item.id}/confirm", data={"version": item.version, "amount": "5000",
+                                                                        "reason": "x"})
+    assert out_of_range.status_code == 422 and "1000 元至 3000 元" in out_of_range.get_data(as_text=True)
+    done = client.post(f"/zone/funds/{item.id}/confirm", data={"version": item.version, "amount": "2600",
+                                                               "reason": "场地较大"}, headers=hx)
+    assert done.status_code == 200 and "已核定" in done.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(FundItem, item.id).amount == Decimal("2600")
+
+
+def test_zone_approves_a_submitted_batch(client, app, login_as, batch):
+    version = _move(app, batch, "submit")
+    login_as(Role.ZONE_APPROVER)
+    assert "待审批的拨付批次" in client.get("/zone/funds").get_data(as_text=True)
+    page = client.post(f"/zone/batches/{batch}/approve", data={"version": version}, follow_redirects=True)
+    assert "已审批同意拨付批次" in page.get_data(as_text=True)
+    again = client.post(f"/zone/batches/{batch}/approve", data={"version": version}, follow_redirects=True)
+    assert "本次操作未执行" in again.get_data(as_text=True)
+
+
+def test_applicant_enters_the_payee_and_bad_input_is_kept(client, app, login_as, make_fund):
+    item = make_fund("approved")
+    with app.app_context():
+        org = db.session.get(FundItem, item.id).organisation
+    login_as(Role.APPLICANT, organisation=org)
+    assert "启动经费" in client.get("/applicant/").get_data(as_text=True)
+    bad = client.post("/applicant/fund/payee", data={"account_name": "某公司", "bank_name": "工行开发区支行",
+                                                     "account_number": "6222 02"})
+    page = bad.get_data(as_text=True)
+    assert bad.status_code == 422 and "账号应为8至30位数字" in page and 'value="工行开发区支行"' in page
+    ok = client.post("/applicant/fund/payee", data={"account_name": "某公司", "bank_name": "工行开发区支行",
+                                                    "account_number": "6222 0206 1234 5678"}, follow_redirects=True)
+    assert "收款账户已保存" in ok.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(FundItem, item.id).account_number == "6222020612345678"
+
+
+def test_applicant_without_a_fund_gets_404(client, login_as):
+    login_as(Role.APPLICANT)
+    assert client.post("/applicant/fund/payee", data={}).status_code == 404
+
+
+def test_admin_sets_a_standard_and_sees_refusals(client, app, login_as):
+    login_as(Role.ADMIN)
+    bad = client.post("/admin/fund-standards", data={"party_org_kind": "branch", "amount": "3500",
+                                                     "effective_from": "2026-07-01"})
+    assert bad.status_code == 422 and "1000 元至 3000 元" in bad.get_data(as_text=True)
+    ok = client.post("/admin/fund-standards", data={"party_org_kind": "branch", "amount": "2500",
+                                                    "effective_from": "2026-07-01"}, follow_redirects=True)
+    assert "自 2026-07-01 起 2500.00 元" in ok.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(sa.select(FundStandard.amount).where(FundStandard.party_org_kind == "branch")) == 2500
+
+
+def test_fund_state_shows_to_the_applicant_once_paid(client, app, login_as, batch):
+    version = _move(app, batch, "submit", "approve")
+    with app.app_context():
+        item = db.session.get(DisbursementBatch, batch).items[0]
+        org = item.organisation
+    login_as(Role.FINANCE)
+    client.post(f"/finance/batches/{batch}/payment", data={"version": version, "voucher_number": "记-90",
+                                                           "paid_on": date.today().isoformat()})
+    client.post("/auth/logout")
+    login_as(Role.APPLICANT, organisation=org)
+    page = client.get("/applicant/").get_data(as_text=True)
+    assert FundState.PAID.label in page and "经费已拨付至" in page
+
+
+def _statements(app, client, url) -> int:
+    count = [0]
+
+    def counter(*_args):
+        count[0] += 1
+
+    with app.app_context():
+        engine = db.engine
+    sa.event.listen(engine, "before_cursor_execute", counter)
+    try:
+        assert client.get(url).status_code == 200
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", counter)
+    return count[0]
+
+
+@pytest.mark.parametrize("url, role", [("/finance/", Role.FINANCE), ("/finance/batches/1", Role.FINANCE),
+                                       ("/zone/funds", Role.ZONE_APPROVER), ("/finance/overview", Role.FINANCE)])
+def test_list_pages_do_not_query_per_row(client, app, login_as, make_fund, url, role):
+    """Three rows or nine: the same number of statements (joined and select-in loading, one aggregate)."""
+    def grow(n):
+        made = [make_fund("checked") for _ in range(n)]  # each in its own session, before this one writes
+        for _ in range(n):
+            make_fund("checked")  # waiting outside the batch
+            make_fund("pending")  # waiting for the zone
+        with app.app_context():
+            items = [db.session.get(FundItem, m.id) for m in made]
+            finance = db.session.get(User, make_fund.finance_id[0])
+            batch = db.session.get(DisbursementBatch, 1)
+            if batch is None:
+                funds.create_batch(items, actor=finance)
+            else:
+                funds.add_to_batch(batch, items, actor=finance, version=batch.version)
+            db.session.commit()
+
+    grow(3)
+    login_as(role)
+    few = _statements(app, client, url)
+    grow(6)
+    assert _statements(app, client, url) == few

@@ -1,0 +1,435 @@
+"""Startup funds through their domain verbs: standards, ranges, one fund per organisation, batches, payments."""
+import subprocess
+import threading
+import time
+from datetime import date, timedelta
+from decimal import Decimal
+from io import BytesIO
+
+import pytest
+import sqlalchemy as sa
+from openpyxl import load_workbook
+
+from app import create_app
+
+from domain import DomainError, StaleError
+from domain import applications as verbs
+from domain import funds
+from domain.funds import AlreadyPaid, Payee
+from domain.sheets import batch_pdf, batch_xlsx
+from models import (
+    Application, BatchState, DisbursementBatch, FundItem, FundPayment, FundStandard, FundState, Organisation,
+    PartyOrgKind, PaymentKind, Role, User, db,
+)
+
+K = PartyOrgKind
+
+
+def _user(make_user, role) -> User:
+    return db.session.get(User, make_user(role).id)
+
+
+# ---------------------------------------------------------------- standards
+
+def test_default_standards_are_seeded_once(ctx):
+    assert funds.ensure_fund_standards() == 5
+    assert funds.ensure_fund_standards() == 0
+    today = date.today()
+    assert {k: funds.standard_amount(k, today) for k in K} == {
+        K.JOINT_BRANCH: 1000, K.BRANCH: 2000, K.BRANCH_COMMITTEE: 3000, K.GENERAL_BRANCH: 3000,
+        K.PARTY_COMMITTEE: 3000}
+
+
+def test_a_new_standard_closes_the_old_one_and_keeps_history(ctx, make_user):
+    admin = _user(make_user, Role.ADMIN)
+    funds.ensure_fund_standards()
+    funds.set_fund_standard(K.BRANCH, Decimal("2500"), date(2026, 7, 1), actor=admin)
+    assert funds.standard_amount(K.BRANCH, date(2026, 6, 30)) == Decimal("2000")
+    assert funds.standard_amount(K.BRANCH, date(2026, 7, 1)) == Decimal("2500")
+    assert funds.standard_amount(K.JOINT_BRANCH, date(2026, 7, 1)) == Decimal("1000")  # other kinds untouched
+    # A standard slotted in between ends where the later one begins.
+    between = funds.set_fund_standard(K.BRANCH, Decimal("2200"), date(2025, 1, 1), actor=admin)
+    assert between.effective_to == date(2026, 6, 30)
+    assert funds.standard_amount(K.BRANCH, date(2024, 12, 31)) == Decimal("2000")
+    assert funds.standard_amount(K.BRANCH, date(2025, 6, 1)) == Decimal("2200")
+    rows = [s for s in funds.standards_history() if s.party_org_kind is K.BRANCH]
+    assert [(s.effective_from, s.effective_to, s.amount) for s in rows] == [
+        (date(2026, 7, 1), None, Decimal("2500")), (date(2025, 1, 1), date(2026, 6, 30), Decimal("2200")),
+        (funds.DEFAULT_FROM, date(2024, 12, 31), Decimal("2000"))]
+    with pytest.raises(DomainError, match="已有标准") as refusal:
+        funds.set_fund_standard(K.BRANCH, Decimal("2100"), date(2025, 1, 1), actor=admin)
+    assert refusal.value.field == "effective_from"
+
+
+@pytest.mark.parametrize("amount", ["999.99", "3000.01", "0", "-1000", "abc", "2000.001", ""])
+def test_amounts_outside_the_range_are_refused(ctx, make_user, amount):
+    admin = _user(make_user, Role.ADMIN)
+    with pytest.raises(DomainError) as refusal:
+        funds.set_fund_standard(K.BRANCH, amount, date(2026, 1, 1), actor=admin)
+    assert refusal.value.field == "amount" and any(w in refusal.value.message for w in ("1000", "金额"))
+
+
+@pytest.mark.parametrize("amount", ["1000", "3000", "1,500.50"])
+def test_amounts_inside_the_range_are_accepted(ctx, make_user, amount):
+    standard = funds.set_fund_standard(K.BRANCH, amount, date(2026, 1, 1), actor=_user(make_user, Role.ADMIN))
+    assert standard.amount == Decimal(amount.replace(",", ""))
+
+
+@pytest.mark.parametrize("table", ["fund_standards", "fund_items"])
+def test_the_database_refuses_an_amount_outside_the_range(ctx, make_fund, table):
+    item = make_fund("pending")
+    funds.ensure_fund_standards()
+    target = sa.update(FundStandard).values(amount=Decimal("3500")) if table == "fund_standards" else \
+        sa.update(FundItem).where(FundItem.id == item.id).values(amount=Decimal("800"))
+    with pytest.raises(sa.exc.IntegrityError):
+        db.session.execute(target)
+        db.session.flush()
+
+
+def test_only_the_admin_sets_standards(ctx, make_user):
+    with pytest.raises(DomainError, match="只有系统管理员"):
+        funds.set_fund_standard(K.BRANCH, Decimal("2000"), date(2026, 1, 1), actor=_user(make_user, Role.FINANCE))
+
+
+# ---------------------------------------------------------------- the fund item
+
+def test_establishing_creates_the_fund_at_the_standard_of_that_day(ctx, make_application, make_user):
+    made = make_application("election_reported")  # made in its own session, before this one writes
+    admin, zone = _user(make_user, Role.ADMIN), _user(make_user, Role.ZONE_APPROVER)
+    funds.ensure_fund_standards()
+    funds.set_fund_standard(K.BRANCH, Decimal("2400"), date.today(), actor=admin)
+    funds.set_fund_standard(K.BRANCH, Decimal("1800"), date.today() + timedelta(days=30), actor=admin)
+    application = db.session.get(Application, made.id)
+    assert application.requested_kind is K.BRANCH
+    verbs.establish_organisation(application, actor=zone, version=application.version)
+    item = funds.fund_of(application.organisation_id)
+    assert (item.state, item.standard_amount, item.amount, item.established_on) == (
+        FundState.PENDING, Decimal("2400"), Decimal("2400"), date.today())
+
+
+def test_one_fund_per_organisation_ever(ctx, make_fund, make_user):
+    item = make_fund("pending")
+    application = db.session.get(Application, item.application_id)
+    assert funds.create_fund_item(application, actor=_user(make_user, Role.ZONE_APPROVER)) is None
+    # The database holds the rule too, whatever the code does.
+    other = db.session.get(Application, item.application_id)
+    db.session.add(FundItem(organisation_id=item.organisation_id, application_id=other.id, established_on=date.today(),
+                            party_org_kind=K.BRANCH, standard_amount=2000, amount=2000))
+    with pytest.raises(sa.exc.IntegrityError):
+        db.session.flush()
+
+
+def test_zone_confirms_the_standard_or_another_amount_with_a_reason(ctx, make_fund, make_user):
+    zone = _user(make_user, Role.ZONE_APPROVER)
+    item = db.session.merge(make_fund("pending"))
+    with pytest.raises(DomainError) as refusal:
+        funds.confirm_fund(item, actor=zone, version=item.version, amount="2600")
+    assert refusal.value.field == "reason"
+    with pytest.raises(DomainError, match="1000 元至 3000 元"):
+        funds.confirm_fund(item, actor=zone, version=item.version, amount="3200", reason="多给一些")
+    with pytest.raises(DomainError, match="只有开发区党工委"):
+        funds.confirm_fund(item, actor=_user(make_user, Role.FINANCE), version=item.version)
+    with pytest.raises(StaleError):
+        funds.confirm_fund(item, actor=zone, version=item.version - 1)
+    funds.confirm_fund(item, actor=zone, version=item.version, amount="2600", reason="活动场地面积较大")
+    assert (item.state, item.amount, item.standard_amount) == (FundState.APPROVED, Decimal("2600"), Decimal("2000"))
+    with pytest.raises(DomainError, match="无需再核定"):
+        funds.confirm_fund(item, actor=zone, version=item.version)
+
+
+@pytest.mark.parametrize("amount, capital", [
+    ("1000", "壹仟元整"), ("2500", "贰仟伍佰元整"), ("3000", "叁仟元整"), ("1234.56", "壹仟贰佰叁拾肆元伍角陆分"),
+    ("123456.78", "壹拾贰万叁仟肆佰伍拾陆元柒角捌分"), ("2000.00", "贰仟元整"),
+])
+def test_capital_character_amounts(amount, capital):
+    assert funds.capital_amount(Decimal(amount)) == capital
+
+
+@pytest.mark.parametrize("number, expected", [
+    ("6222 0206 1234 5678", "6222020612345678"), ("12345678", "12345678"), (" 1" * 30, "1" * 30)])
+def test_account_numbers_lose_their_spaces(number, expected):
+    assert funds.normalise_payee(Payee("某公司", "某银行", number)).account_number == expected
+
+
+@pytest.mark.parametrize("payee, field", [
+    (Payee("某公司", "某银行", "1234567"), "account_number"),
+    (Payee("某公司", "某银行", "1" * 31), "account_number"),
+    (Payee("某公司", "某银行", "6222-0206-1234"), "account_number"),
+    (Payee("某公司", "某银行", "62220206I2345678"), "account_number"),
+    (Payee(" ", "某银行", "12345678"), "account_name"),
+    (Payee("某公司", "", "12345678"), "bank_name"),
+])
+def test_bad_payee_formats_are_refused_in_chinese(payee, field):
+    with pytest.raises(DomainError) as refusal:
+        funds.normalise_payee(payee)
+    assert refusal.value.field == field and refusal.value.message.startswith(("请填写", "账号应为8至30位数字"))
+
+
+def test_only_the_organisations_contact_enters_the_payee(ctx, make_fund, make_user):
+    item = db.session.merge(make_fund("approved"))
+    with pytest.raises(DomainError, match="只有本单位联系人"):
+        funds.set_payee(item, Payee("某公司", "某银行", "12345678"), actor=_user(make_user, Role.APPLICANT))
+
+
+# ---------------------------------------------------------------- batches
+
+def test_batch_numbers_are_per_year_and_gapless(ctx, make_fund, make_user):
+    finance = _user(make_user, Role.FINANCE)
+    items = [db.session.merge(make_fund("checked")) for _ in range(3)]
+    first = funds.create_batch([items[0]], actor=finance, today=date(2026, 3, 1))
+    second = funds.create_batch([items[1]], actor=finance, today=date(2026, 5, 1))
+    next_year = funds.create_batch([items[2]], actor=finance, today=date(2027, 1, 2))
+    assert [first.number, second.number, next_year.number] == ["2026-BF-001", "2026-BF-002", "2027-BF-001"]
+
+
+def test_parallel_batches_get_distinct_gapless_numbers(app, make_fund):
+    made = [make_fund("checked") for _ in range(6)]
+    finance_id = make_fund.finance_id[0]
+    barrier, results = threading.Barrier(6), []
+
+    def attempt(item_id):
+        with app.app_context():
+            item, actor = db.session.get(FundItem, item_id), db.session.get(User, finance_id)
+            barrier.wait()
+            try:
+                funds.create_batch([item], actor=actor)
+                db.session.commit()
+                results.append("ok")
+            except sa.exc.OperationalError:  # SQLite: the database was locked past the busy timeout
+                db.session.rollback()
+                results.append("locked")
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=attempt, args=(m.id,)) for m in made]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    with app.app_context():
+        serials = sorted(db.session.scalars(sa.select(DisbursementBatch.serial)))
+    assert len(results) == 6 and serials == list(range(1, results.count("ok") + 1)) and serials, results
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        assert results.count("ok") == 6  # PostgreSQL waits on the unique index and the loser takes the next number
+
+
+def test_batch_states_from_draft_to_paid_and_back_by_reversal(ctx, make_fund, make_user):
+    finance, zone = _user(make_user, Role.FINANCE), _user(make_user, Role.ZONE_APPROVER)
+    a, b, c = (db.session.merge(make_fund(s)) for s in ("checked", "checked", "approved"))
+    batch = funds.create_batch([a], actor=finance)
+    assert batch.state is BatchState.DRAFT
+    funds.add_to_batch(batch, [b, c], actor=finance, version=batch.version)
+    with pytest.raises(DomainError, match="尚未核验"):
+        funds.submit_batch(batch, actor=finance, version=batch.version)
+    funds.remove_from_batch(batch, c, actor=finance, version=batch.version)
+    assert c.batch_id is None and batch.total == a.amount + b.amount
+    with pytest.raises(DomainError, match="只有开发区党工委"):
+        funds.approve_batch(batch, actor=finance, version=batch.version)
+    with pytest.raises(DomainError, match="须经党工委审批"):
+        funds.record_batch_payment(batch, voucher_number="记-1", paid_on=date.today(), actor=finance,
+                                   version=batch.version)
+    funds.submit_batch(batch, actor=finance, version=batch.version)
+    assert batch.state is BatchState.SUBMITTED
+    with pytest.raises(DomainError, match="只有草稿批次"):
+        funds.add_to_batch(batch, [c], actor=finance, version=batch.version)
+    with pytest.raises(DomainError, match="只有草稿批次"):
+        funds.remove_from_batch(batch, a, actor=finance, version=batch.version)
+    funds.return_batch(batch, actor=zone, version=batch.version)
+    assert batch.state is BatchState.DRAFT
+    funds.submit_batch(batch, actor=finance, version=batch.version)
+    funds.approve_batch(batch, actor=zone, version=batch.version)
+    assert batch.state is BatchState.APPROVED and batch.approved_by == zone
+
+    funds.record_payment(a, voucher_number="记-0012", paid_on=date.today(), actor=finance, version=a.version)
+    assert (a.state, batch.state) == (FundState.PAID, BatchState.APPROVED)
+    with pytest.raises(AlreadyPaid, match="本次未重复登记"):
+        funds.record_payment(a, voucher_number="记-0013", paid_on=date.today(), actor=finance, version=a.version)
+    paid = funds.record_batch_payment(batch, voucher_number="记-0014", paid_on=date.today(), actor=finance,
+                                      version=batch.version)
+    assert [p.fund_item_id for p in paid] == [b.id] and batch.state is BatchState.PAID
+    with pytest.raises(AlreadyPaid, match="已全部登记拨付"):
+        funds.record_batch_payment(batch, voucher_number="记-0014", paid_on=date.today(), actor=finance,
+                                   version=batch.version)
+
+    payment = db.session.scalar(sa.select(FundPayment).where(FundPayment.fund_item_id == a.id))
+    with pytest.raises(DomainError, match="须填写理由"):
+        funds.reverse_payment(payment, reason=" ", actor=finance, version=a.version)
+    funds.reverse_payment(payment, reason="账号有误，银行退回", actor=finance, version=a.version)
+    assert (a.state, batch.state) == (FundState.APPROVED, BatchState.APPROVED)
+    with pytest.raises(AlreadyPaid, match="已冲销"):
+        funds.reverse_payment(payment, reason="再冲一次", actor=finance, version=a.version)
+    db.session.flush()
+    kinds = db.session.scalars(sa.select(FundPayment.kind).where(FundPayment.fund_item_id == a.id)
+                               .order_by(FundPayment.id)).all()
+    assert kinds == [PaymentKind.PAYMENT, PaymentKind.REVERSAL]
+
+
+def test_an_item_joins_at_most_one_batch(ctx, make_fund, make_user):
+    item, pending = db.session.merge(make_fund("checked")), db.session.merge(make_fund("pending"))
+    finance = _user(make_user, Role.FINANCE)
+    first = funds.create_batch([item], actor=finance)
+    with pytest.raises(DomainError, match=f"已在批次{first.number}中"):
+        funds.create_batch([item], actor=finance)
+    with pytest.raises(DomainError, match="不能加入批次"):
+        funds.create_batch([pending], actor=finance)
+
+
+def test_payments_are_append_only(ctx, make_fund, make_user):
+    finance, zone = _user(make_user, Role.FINANCE), _user(make_user, Role.ZONE_APPROVER)
+    item = db.session.merge(make_fund("checked"))
+    batch = funds.create_batch([item], actor=finance)
+    funds.submit_batch(batch, actor=finance, version=batch.version)
+    funds.approve_batch(batch, actor=zone, version=batch.version)
+    payment = funds.record_payment(item, voucher_number="记-1", paid_on=date.today(), actor=finance,
+                                   version=item.version)
+    db.session.commit()
+    with pytest.raises(RuntimeError, match="append-only"):
+        db.session.delete(payment)
+        db.session.flush()
+    db.session.rollback()
+    # Around the ORM, the database trigger refuses it too.
+    for statement in (sa.text("DELETE FROM fund_payments"), sa.text("UPDATE fund_payments SET voucher_number = 'x'")):
+        with pytest.raises(sa.exc.DatabaseError):
+            db.session.execute(statement)
+        db.session.rollback()
+
+
+def test_twenty_parallel_payments_record_exactly_one(app, make_fund, make_user):
+    """Double clicks, two tabs, two finance users: twenty attempts at once, each in its own connection."""
+    made = make_fund("checked")
+    finance_ids = [make_fund.finance_id[0], make_user(Role.FINANCE).id]
+    with app.app_context():
+        item = db.session.get(FundItem, made.id)
+        finance = db.session.get(User, finance_ids[0])
+        batch = funds.create_batch([item], actor=finance)
+        funds.submit_batch(batch, actor=finance, version=batch.version)
+        funds.approve_batch(batch, actor=db.session.get(User, make_fund.zone_id[0]), version=batch.version)
+        db.session.commit()
+        version, batch_id = item.version, batch.id
+    # Twenty connections held at once: more than the default pool (5 + 10 overflow) lends out.
+    racing = create_app({"ENV_NAME": "testing", "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
+                         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": 20, "max_overflow": 5}})
+    barrier, results = threading.Barrier(20), []
+
+    def attempt(n):
+        with racing.app_context():
+            item = db.session.get(FundItem, made.id)
+            actor = db.session.get(User, finance_ids[n % 2])
+            barrier.wait()
+            try:
+                funds.record_payment(item, voucher_number=f"记-{n:03d}", paid_on=date.today(), actor=actor,
+                                     version=version)
+                db.session.commit()
+                results.append("ok")
+            except (StaleError, AlreadyPaid):
+                db.session.rollback()
+                results.append("refused")
+            except sa.exc.OperationalError:  # SQLite: the database was locked past the busy timeout
+                db.session.rollback()
+                results.append("locked")
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=attempt, args=(n,)) for n in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    with racing.app_context():
+        db.engine.dispose()
+    assert results.count("ok") == 1 and len(results) == 20, results
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(FundPayment.id))) == 1
+        assert db.session.get(FundItem, made.id).state is FundState.PAID
+        assert db.session.get(DisbursementBatch, batch_id).state is BatchState.PAID
+
+
+# ---------------------------------------------------------------- sheets and the overview
+
+def _approved_batch(make_fund, make_user, amounts, names=None) -> DisbursementBatch:
+    items = [db.session.merge(make_fund("checked", amount=a, name=(names or {}).get(i)))
+             for i, a in enumerate(amounts)]
+    finance = db.session.get(User, make_fund.finance_id[0])
+    batch = funds.create_batch(items, actor=finance)
+    funds.submit_batch(batch, actor=finance, version=batch.version)
+    funds.approve_batch(batch, actor=db.session.get(User, make_fund.zone_id[0]), version=batch.version)
+    db.session.commit()
+    return batch
+
+
+def test_the_xlsx_sheet_reads_back_with_totals_that_add_up(app, ctx, make_fund, make_user):
+    amounts = ["1234.56", "2500", "3000", "1000.01"]
+    batch = _approved_batch(make_fund, make_user, amounts, names={1: "=HYPERLINK(\"http://x\")有限公司"})
+    with app.test_request_context():
+        wb = load_workbook(BytesIO(batch_xlsx(batch)))
+    ws = wb.active
+    assert ws["A1"].value.startswith("开发区新建党组织启动经费拨付明细表") and batch.number in ws["A1"].value
+    assert [c.value for c in ws[2]] == ["序号", "组织名称", "统一社会信用代码", "组织类别", "开户名", "开户行", "账号",
+                                        "金额", "金额大写", "备注"]
+    body = list(ws.iter_rows(min_row=3, max_row=2 + len(amounts), values_only=True))
+    assert [Decimal(str(r[7])) for r in body] == [Decimal(a) for a in amounts]
+    assert all(isinstance(r[7], (int, float)) for r in body)  # numbers, not text, so the SUM works
+    assert body[0][8] == "壹仟贰佰叁拾肆元伍角陆分"
+    assert body[1][1].startswith("'=")  # a formula-looking name stays text
+    total_row = 3 + len(amounts)
+    assert ws.cell(total_row, 1).value == "合计" and ws.cell(total_row, 8).value == f"=SUM(H3:H{total_row - 1})"
+    assert sum(Decimal(str(r[7])) for r in body) == batch.total == Decimal("7734.57")
+    assert ws.cell(total_row, 9).value == "柒仟柒佰叁拾肆元伍角柒分"
+    assert "¥" in ws.cell(3, 8).number_format
+    assert ws.freeze_panes == "A3" and ws.page_setup.orientation == "landscape" and int(ws.page_setup.paperSize) == 9
+    assert ws.column_dimensions["B"].width >= 20
+
+
+def test_the_pdf_sheet_embeds_cjk_fonts_repeats_its_header_and_totals(app, ctx, make_fund, make_user, tmp_path):
+    batch = _approved_batch(make_fund, make_user, ["3000"] * 18 + ["2500"] * 18)
+    with app.test_request_context():
+        started = time.perf_counter()
+        pdf = batch_pdf(batch)
+        elapsed = time.perf_counter() - started
+    path = tmp_path / "sheet.pdf"
+    path.write_bytes(pdf)
+    fonts = subprocess.run(["pdffonts", str(path)], capture_output=True, text=True, check=True).stdout
+    assert "NotoSerifCJK" in fonts.replace("-", "") or "Noto-Serif-CJK" in fonts
+    assert all(line.split()[-5] == "yes" for line in fonts.splitlines()[2:])  # every font embedded
+    pages = [subprocess.run(["pdftotext", "-f", str(n), "-l", str(n), "-layout", str(path), "-"], capture_output=True,
+                            text=True, check=True).stdout for n in (1, 2)]
+    assert pages[1].strip(), "36 rows should take more than one page"
+    for text in pages:
+        assert "统一社会信用代码" in text and "金额大写" in text  # the header on every page
+    last = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True).stdout
+    assert "99,000.00" in last and "玖万玖仟元整" in last
+    for label in ("经办人", "审核人", "负责人"):
+        assert label in last
+    assert "第 1 页" in pages[0] and "第 2 页" in pages[1]
+    assert elapsed < 10, f"PDF took {elapsed:.1f} s"
+
+
+def test_overview_by_unit_and_year(ctx, make_fund, make_user):
+    finance, zone = _user(make_user, Role.FINANCE), _user(make_user, Role.ZONE_APPROVER)
+    a = db.session.merge(make_fund("checked", amount="1234.56"))
+    b = db.session.merge(make_fund("checked", amount="2000"))
+    db.session.merge(make_fund("pending", unit_code="street_east"))
+    batch = funds.create_batch([a, b], actor=finance)
+    funds.submit_batch(batch, actor=finance, version=batch.version)
+    funds.approve_batch(batch, actor=zone, version=batch.version)
+    funds.record_payment(a, voucher_number="记-9", paid_on=date.today(), actor=finance, version=a.version)
+    db.session.flush()
+    rows = {r.unit: r for r in funds.fund_overview()}
+    park = rows["新型工业园区党委"]
+    assert (park.year, park.items, park.approved, park.in_batches, park.paid) == (
+        date.today().year, 2, Decimal("3234.56"), Decimal("2000.00"), Decimal("1234.56"))
+    east = rows["东城街道区域党工委"]
+    assert (east.items, east.approved, east.paid) == (1, Decimal("0.00"), Decimal("0.00"))
+
+
+def test_demo_seeds_funds_and_one_batch_idempotently(ctx):
+    from domain.demo import seed_demo
+
+    seed_demo()
+    db.session.commit()
+    established = db.session.scalar(sa.select(sa.func.count(Application.id)).where(Application.state == "established"))
+    assert db.session.scalar(sa.select(sa.func.count(FundItem.id))) == established >= 2
+    assert db.session.scalar(sa.select(sa.func.count(DisbursementBatch.id))) == 1
+    assert seed_demo() == 0
+    assert db.session.scalar(sa.select(sa.func.count(DisbursementBatch.id))) == 1
+    assert db.session.scalar(sa.select(sa.func.count(Organisation.id))) > 0
