@@ -3,6 +3,7 @@
 Every figure is one SQL aggregate (GROUP BY, FILTER, window functions); no loop walks organisations or
 events in Python. A unit reviewer's figures are those of their unit; the zone's cover everything.
 """
+from decimal import Decimal
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -10,6 +11,7 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import aliased
 
+from domain.funds import fund_overview
 from models import AppState, Application, ApplicationEvent, Instructor, Organisation, OrgKind, Unit, db, utcnow
 
 from .registry import name_or_code_matches
@@ -66,8 +68,7 @@ class Dashboard:
     overdue_oldest: list[Application]
     instructors: list[dict]
     overdue_days: int = 5
-    # FUNDS PLACEHOLDER: "funds approved vs paid" (经费已批准/已拨付) comes with the startup-fund module,
-    # built on another branch; fill it here from SQL aggregates and render it in registry/dashboard.html.
+    # Startup funds (启动经费): items, approved, in batches and paid, summed from the finance overview.
     funds: dict | None = None
 
 
@@ -210,7 +211,13 @@ def build_dashboard(unit: Unit | None = None) -> Dashboard:
                      by_unit=by_unit, by_kind=by_kind,
                      by_month=_rates_by_month(unit, zone.with_members), states=states, step_days=_step_days(unit),
                      overdue=overdue, overdue_oldest=oldest, instructors=_instructor_loads(unit),
-                     overdue_days=overdue_days)
+                     overdue_days=overdue_days, funds=_funds(unit))
+
+
+def _funds(unit: Unit | None) -> dict:
+    rows = [r for r in fund_overview() if unit is None or r.unit == unit.name]
+    return {"items": sum(r.items for r in rows), "approved": sum((r.approved for r in rows), Decimal(0)),
+            "in_batches": sum((r.in_batches for r in rows), Decimal(0)), "paid": sum((r.paid for r in rows), Decimal(0))}
 
 
 # ---------------------------------------------------------------- the to-do lists

@@ -141,7 +141,7 @@ def test_the_zone_dashboard_shows_definition_tables_and_exports(client, login_as
     page = client.get("/registry/").get_data(as_text=True)
     assert "50.0%" in page and "42.9%" in page and "84.8" in page and "组建率 = 已被党组织覆盖的组织数" in page
     assert page.count('class="chart"') == 4 and page.count("<caption>") >= 4
-    assert 'id="funds-placeholder"' in page
+    assert 'id="funds"' in page
     book = load_workbook(io.BytesIO(client.get("/registry/dashboard.xlsx").data))
     assert book.sheetnames[:4] == ["概况", "组建率", "按初审单位", "按组织类别"]
     assert list(book["组建率"].iter_rows(min_row=2, values_only=True))[0][:5] == ("全区", 7, 6, 3, 50.0)
@@ -181,3 +181,19 @@ def test_seed_scale_fills_a_registry_the_dashboard_reads(app, client, login_as):
     assert d.zone.with_members >= 20 and d.zone.covered_with_members >= established and counted >= 20
     login_as(Role.ZONE_APPROVER)
     assert client.get("/registry/").status_code == 200
+
+
+def test_the_dashboard_sums_the_startup_funds(client, app, login_as, make_application, make_user):
+    from domain import funds
+    from models import Application, User, db
+
+    made = make_application("established")
+    zone_id = make_user(Role.ZONE_APPROVER).id
+    with app.app_context():
+        item = funds.create_fund_item(db.session.get(Application, made.id), actor=db.session.get(User, zone_id))
+        funds.confirm_fund(item, actor=db.session.get(User, zone_id), version=item.version)
+        db.session.commit()
+    login_as(Role.ZONE_APPROVER)
+    page = client.get("/registry/").get_data(as_text=True)
+    funds_table = page[page.index('id="funds"'):page.index("</table>", page.index('id="funds"'))]
+    assert "1 项" in funds_table and "2,000.00" in funds_table  # a branch's standard amount, approved, unpaid
