@@ -1,0 +1,158 @@
+"""Every route of the URL map, held against every role, anonymous, and the other organisation's applicant.
+
+The table below says who may use each endpoint. A route added without a line here fails the test,
+so that nobody ships a page without deciding who may see it. "Denied" means 403 or 404 (another
+organisation's objects answer 404, as if they did not exist); anonymous users are sent to log in.
+"""
+from datetime import date
+
+import pytest
+import sqlalchemy as sa
+
+from domain import funds
+from domain.demo import DEMO_PASSWORD, seed_demo
+from domain.registry_import import check_registry_file, template_csv
+from tests.conftest import valid_credit_code
+from models import (
+    AppState, Application, Attachment, Delivery, DisbursementBatch, Document, FundItem, FundPayment, Instructor,
+    RegistryImport, Role, StoredFile, User, db,
+)
+
+ACTORS = ["anonymous", "applicant", "other_applicant", "reviewer", "other_reviewer", "zone", "instructor", "finance",
+          "admin"]
+EVERYONE = set(ACTORS)
+LOGGED_IN = EVERYONE - {"anonymous"}
+# Who may see the chosen application: its organisation, its unit, the zone, its instructor, the admin.
+VIEWERS = {"applicant", "reviewer", "zone", "instructor", "admin"}
+REGISTRY = {"reviewer", "other_reviewer", "zone", "admin"}
+
+ACCESS = {
+    "public.index": EVERYONE, "public.verify": EVERYONE, "static": EVERYONE,
+    "auth.login": EVERYONE, "auth.register": EVERYONE, "auth.logout": LOGGED_IN, "auth.password": LOGGED_IN,
+    # The other applicant's organisation has no startup fund yet, so its payee form answers 404.
+    "applicant.home": {"applicant", "other_applicant"}, "applicant.payee": {"applicant"},
+    "applications.inbox_page": LOGGED_IN, "applications.badges": LOGGED_IN, "applications.member_row": LOGGED_IN,
+    "applications.notifications": LOGGED_IN, "applications.read_notifications": LOGGED_IN,
+    "applications.new": {"applicant", "other_applicant"},
+    "applications.show": VIEWERS, "applications.document_pdf": VIEWERS, "applications.attachment": VIEWERS,
+    "applications.delivery_photo": VIEWERS, "applications.edit": VIEWERS, "applications.delete_attachment": VIEWERS,
+    "applications.step": VIEWERS, "applications.tick": VIEWERS, "applications.add_visit": VIEWERS,
+    "applications.dossier_pdf": VIEWERS - {"applicant"}, "applications.reassign": {"zone"},
+    "review.home": {"reviewer", "other_reviewer"},
+    "zone.home": {"zone"}, "zone.instructors": {"zone"}, "zone.assign": {"zone"}, "zone.funds_page": {"zone"},
+    "zone.confirm_fund": {"zone"}, "zone.decide_batch": {"zone"},
+    "instructor.home": {"instructor"},
+    "registry.dashboard": REGISTRY, "registry.dashboard_export": REGISTRY, "registry.todo": REGISTRY,
+    "registry.todo_export": REGISTRY, "registry.imports": {"reviewer", "other_reviewer", "admin"},
+    "registry.template_download": {"reviewer", "other_reviewer", "admin"},
+    "registry.template_csv_download": {"reviewer", "other_reviewer", "admin"},
+    "registry.show_import": {"reviewer", "admin"}, "registry.commit_import": {"reviewer", "admin"},
+}
+for endpoint in ("finance.home", "finance.create_batch", "finance.batch", "finance.add_items", "finance.pay_item",
+                 "finance.remove_item", "finance.pay_batch", "finance.sheet_pdf", "finance.sheet_xlsx",
+                 "finance.submit_batch", "finance.check_payee", "finance.overview", "finance.overview_csv",
+                 "finance.reverse_payment"):
+    ACCESS[endpoint] = {"finance"}
+for endpoint in ("admin.home", "admin.documents", "admin.revoke", "admin.fund_standards", "admin.instructors",
+                 "admin.instructor_active", "admin.instructor_form", "admin.import_instructors_page",
+                 "admin.instructor_template", "admin.settings", "admin.toggle_active", "admin.reset_user_password",
+                 "admin.new_user"):
+    ACCESS[endpoint] = {"admin"}
+
+
+@pytest.fixture
+def world(app):
+    """The demo data, plus the few objects it lacks, and a login name for each actor."""
+    with app.app_context():
+        seed_demo()
+        db.session.commit()
+        target = db.session.scalar(sa.select(Application).where(Application.state == AppState.ESTABLISHED)
+                                   .order_by(Application.id))
+        users = {u.username: u for u in db.session.scalars(sa.select(User))}
+        contact = next(u for u in users.values() if u.organisation_id == target.organisation_id)
+        reviewer = next(u for u in users.values() if u.role is Role.UNIT_REVIEWER and u.unit_id == target.unit_id)
+        other_reviewer = next(u for u in users.values() if u.role is Role.UNIT_REVIEWER and u.unit_id != target.unit_id)
+        instructor = next(u for u in users.values() if u.instructor_id == target.instructor_id)
+        # An attachment, a delivery photo, a payment and an import, which the demo does not make.
+        png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 8
+        photo = StoredFile(filename="p.png", content_type="image/png", size=len(png),
+                           sha256="0" * 64, data=png)
+        db.session.add(Attachment(application_id=target.id, file=StoredFile(
+            filename="a.png", content_type="image/png", size=len(png), sha256="1" * 64, data=png)))
+        db.session.scalar(sa.select(Delivery).filter_by(application_id=target.id)).photo = photo
+        batch = db.session.scalar(sa.select(DisbursementBatch))
+        funds.approve_batch(batch, actor=users["zone"], version=batch.version)
+        item = batch.items[0]
+        funds.record_payment(item, voucher_number="记-001", paid_on=date.today(), actor=users["finance"],
+                             version=item.version)
+        row = f"\n{valid_credit_code()},矩阵测试有限公司,非公企业,{reviewer.unit.name},,10,1,0,否,,,"
+        spare = User(username="matrix-spare", name="备用", role=Role.FINANCE, password_hash="x")
+        db.session.add(spare)
+        job = check_registry_file("r.csv", template_csv() + row.encode(), actor=reviewer)
+        db.session.commit()
+        ids = {
+            "application_id": target.id, "attachment_id": db.session.scalar(sa.select(Attachment.id)),
+            "filename": "a.png", "delivery_id": db.session.scalar(sa.select(Delivery.id).where(
+                Delivery.application_id == target.id, Delivery.photo_file_id.is_not(None))),
+            "kind": "approval", "action": "pass", "item": "room", "decision": "approve",
+            "token": db.session.scalar(sa.select(Document.token).where(Document.application_id == target.id)),
+            "batch_id": batch.id, "item_id": item.id, "payment_id": db.session.scalar(sa.select(FundPayment.id)),
+            "import_id": db.session.scalar(sa.select(RegistryImport.id).where(RegistryImport.id == job.id)),
+            "user_id": spare.id,  # not an actor: the admin's POSTs deactivate this account
+            "instructor_id": db.session.scalar(sa.select(Instructor.id)),
+            "document_id": db.session.scalar(sa.select(Document.id)), "filename_static": "css/app.css",
+        }
+        ids["item_id"] = db.session.scalar(sa.select(FundItem.id).where(FundItem.batch_id == batch.id))
+        logins = {"anonymous": None, "applicant": contact.username, "other_applicant": "applicant",
+                  "reviewer": reviewer.username, "other_reviewer": other_reviewer.username, "zone": "zone",
+                  "instructor": instructor.username, "finance": "finance", "admin": "admin"}
+    return ids, logins
+
+
+def _urls(app, ids) -> list[tuple[str, str, str]]:
+    # Built in one context that is closed before any request runs (a live context would share `g`).
+    from flask import url_for
+
+    urls = []
+    with app.test_request_context():
+        for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
+            values = {name: ids["filename_static"] if rule.endpoint == "static" and name == "filename" else ids[name]
+                      for name in rule.arguments}
+            for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+                urls.append((rule.endpoint, method, url_for(rule.endpoint, **values)))
+    return urls
+
+
+def test_every_route_is_in_the_matrix(app):
+    assert {rule.endpoint for rule in app.url_map.iter_rules()} == set(ACCESS)
+
+
+def test_every_route_against_every_actor(app, world):
+    ids, logins = world
+    app.config["LOGIN_RATE_LIMIT"] = "10000 per minute"
+    clients = {}
+    for actor, username in logins.items():
+        clients[actor] = app.test_client()
+        if username:
+            response = clients[actor].post("/auth/login", data={"username": username, "password": DEMO_PASSWORD})
+            assert response.status_code == 302, actor
+    wrong = []
+    checked = 0
+    for endpoint, method, url in _urls(app, ids):
+        for actor in ACTORS:
+            if endpoint in ("auth.logout",) and actor != "anonymous":
+                continue  # would end the session the rest of the walk needs; covered in test_auth_routes
+            response = clients[actor].open(url, method=method, data={})
+            code = response.status_code
+            allowed = actor in ACCESS[endpoint]
+            if code >= 500:
+                wrong.append(f"{method} {url} as {actor}: {code}")
+            elif allowed and code in (403, 404):
+                wrong.append(f"{method} {url} as {actor}: {code}, expected access")
+            elif not allowed and actor == "anonymous" and not (code == 302 and "/auth/login" in response.location):
+                wrong.append(f"{method} {url} as anonymous: {code}, expected the login page")
+            elif not allowed and actor != "anonymous" and code not in (403, 404):
+                wrong.append(f"{method} {url} as {actor}: {code}, expected 403 or 404")
+            checked += 1
+    assert wrong == [], "\n".join(wrong)
+    assert checked > 600
