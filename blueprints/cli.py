@@ -1,4 +1,6 @@
 """Command-line verbs: `flask --app app seed-demo`, `flask --app app seed-reference`."""
+from pathlib import Path
+
 import click
 from flask import Blueprint, current_app
 
@@ -55,3 +57,34 @@ def seed_scale_command(orgs: int, applications: int):
     counts = seed_scale(orgs, applications)
     db.session.commit()
     click.echo("压测数据已写入：" + "，".join(f"{k} {v}" for k, v in counts.items()))
+
+
+@bp.cli.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+def backup_command(path: Path):
+    """Back the whole database up to PATH (uploads and issued documents included)."""
+    from domain import DomainError
+    from domain.backup import backup_database
+
+    try:
+        backup_database(path)
+    except DomainError as error:
+        raise click.ClickException(error.message) from None
+    click.echo(f"已备份到 {path}（{path.stat().st_size} 字节）")
+
+
+@bp.cli.command("restore")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--yes", is_flag=True, help="Confirm that the current data is to be replaced.")
+def restore_command(path: Path, yes: bool):
+    """Replace the database's contents with the backup at PATH."""
+    from domain import DomainError
+    from domain.backup import restore_database
+
+    if not yes:
+        raise click.ClickException("恢复会覆盖当前全部数据；确认无误后请加 --yes 再执行")
+    try:
+        restore_database(path)
+    except DomainError as error:
+        raise click.ClickException(error.message) from None
+    click.echo(f"已从 {path} 恢复。")
