@@ -10,7 +10,8 @@ FLASK  := $(BIN)/flask --app app
 RUN_PACKAGES  := fonts-noto-cjk libharfbuzz-subset0
 TEST_PACKAGES := $(RUN_PACKAGES) chromium poppler-utils zbar-tools
 
-.PHONY: run test venv system-packages-run system-packages-test migrate seed bench clean
+
+.PHONY: run test venv system-packages-run system-packages-test migrate seed bench screenshots clean
 
 run: venv system-packages-run migrate seed
 	@echo ""
@@ -66,6 +67,10 @@ seed: venv
 bench: venv
 	$(BIN)/python bench/bench_import.py
 	$(BIN)/python bench/bench_dashboard.py
+
+# Each role's main page at 375 and 1440 px into docs/screenshots/ (the README shows them).
+screenshots: venv system-packages-test
+	$(BIN)/python docs/make_screenshots.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache
