@@ -156,3 +156,24 @@ def test_every_route_against_every_actor(app, world):
             checked += 1
     assert wrong == [], "\n".join(wrong)
     assert checked > 600
+
+
+def test_every_post_refuses_a_missing_or_wrong_csrf_token(app, world):
+    ids, logins = world
+    app.config["WTF_CSRF_ENABLED"] = True
+    client = app.test_client()
+    with app.app_context():  # log in without the form (which would itself need the token)
+        from models import User
+
+        admin_id = db.session.scalar(sa.select(User.id).filter_by(username="admin"))
+    with client.session_transaction() as session:
+        session["_user_id"] = str(admin_id)
+        session["_fresh"] = True
+    posts = [(endpoint, url) for endpoint, method, url in _urls(app, ids) if method == "POST"]
+    accepted = []
+    for endpoint, url in posts:
+        for headers, data in (({}, {}), ({"X-CSRFToken": "forged"}, {"csrf_token": "forged"})):
+            response = client.post(url, data=data, headers=headers)
+            if response.status_code != 400 or "CSRF" not in response.get_data(as_text=True):
+                accepted.append(f"{url}: {response.status_code}")
+    assert accepted == [] and len(posts) >= 30
