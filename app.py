@@ -12,7 +12,7 @@ from flask_migrate import Migrate
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from config import Config, load_config
@@ -102,6 +102,13 @@ def _register_errors(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(error):
         return render_error(error.code or 500)
+
+    @app.errorhandler(OverflowError)
+    @app.errorhandler(DataError)
+    def out_of_range(error):
+        # An id or page number too large for the database's integers names nothing that exists.
+        db.session.rollback()
+        return render_error(404)
 
     @app.errorhandler(OperationalError)
     def database_down(error):

@@ -34,3 +34,11 @@ def render_partial(full: str, partial: str, **context):
     response = make_response(render_template(partial if request.headers.get("HX-Request") else full, **context))
     response.vary.add("HX-Request")  # caches must not serve the fragment for the page, or back
     return response
+
+
+def form_version(value) -> int:
+    """The version a page posted back; garbage counts as a stale page, never as a crash."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return -1

@@ -28,7 +28,7 @@ from models import (
     OrgKind, PartyOrgKind, Role, Unit, VisitForm, db,
 )
 
-from . import render_partial, role_wall, show_domain_error
+from . import form_version, render_partial, role_wall, show_domain_error
 from .forms import (
     ApplicationForm, DeliveryForm, ElectionForm, GuidanceVisitForm, ReassignForm, StepForm, options,
 )
@@ -111,7 +111,7 @@ def edit(application_id: int):
         form.requested_kind.data = application.requested_kind.value
     elif (data := _read_application(form, rows)) is not None:
         try:
-            verbs.save_application(application, data, actor=current_user, version=int(form.version.data or 0))
+            verbs.save_application(application, data, actor=current_user, version=form_version(form.version.data))
             _attach_uploads(application, form)
             return _after_save(application)
         except DomainError as error:
@@ -178,7 +178,7 @@ def _card_response(application_id: int, status: int = 200, failed: str | None = 
 
 
 def _step_args(form) -> dict:
-    return {"version": int(form.version.data or 0)}
+    return {"version": form_version(form.version.data)}
 
 
 def _with_reason(verb):

@@ -94,6 +94,10 @@ def register():
             show_domain_error(error, form)
         else:
             db.session.commit()
+            if not user.active:
+                flash("账号已创建，待核实后开通：该组织已在开发区的摸底名录中，为防止他人冒用，"
+                      "须由系统管理员与所属初审单位核实后开通账号。", "info")
+                return redirect(url_for("auth.login"))
             login_user(user)
             flash(f"注册成功，欢迎您，{user.name}。", "success")
             return redirect(home_url(user))

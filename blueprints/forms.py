@@ -3,7 +3,7 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms.fields.choices import SelectChoice
 from wtforms import (
-    BooleanField, DateField, FileField, HiddenField, IntegerField, MultipleFileField, PasswordField, SelectField,
+    BooleanField, DateField, HiddenField, IntegerField, MultipleFileField, PasswordField, SelectField,
     SelectMultipleField, StringField, TextAreaField,
 )
 from wtforms.widgets import CheckboxInput, ListWidget

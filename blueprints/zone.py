@@ -11,7 +11,7 @@ from domain.registry import search_organisations, unit_summary
 from models import AppState, Application, FundItem, Instructor, Role, db
 from models.application import INSTRUCTED_STATES
 
-from . import render_partial, role_wall, show_domain_error
+from . import form_version, render_partial, role_wall, show_domain_error
 from .forms import EmptyForm, FundConfirmForm
 
 bp = Blueprint("zone", __name__, url_prefix="/zone")
@@ -81,7 +81,7 @@ def confirm_fund(item_id: int):
         status = 422
     else:
         try:
-            funds.confirm_fund(item, actor=current_user, version=int(form.version.data or 0),
+            funds.confirm_fund(item, actor=current_user, version=form_version(form.version.data),
                                amount=form.amount.data or None, reason=form.reason.data or "")
             db.session.commit()
             flash(f"已核定{item.organisation.name}的启动经费 {item.amount} 元。", "success")

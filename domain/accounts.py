@@ -44,10 +44,12 @@ def register_organisation(reg: Registration) -> User:
     if org is not None and db.session.scalar(db.select(User.id).filter_by(organisation_id=org.id)):
         raise DomainError("该统一社会信用代码已注册。如需找回账号，请联系所属初审单位或系统管理员", "credit_code")
     _check_username_free(reg.username)
-    if org is not None:
-        # Imported by the officials (摸底) without a contact: the contact claims it. The officials' record of
-        # kind, unit and members stands; they correct it through the next import.
-        org.contact_name, org.contact_phone = reg.contact_name.strip(), phone
+    claimed = org is not None
+    if claimed:
+        # Imported by the officials (摸底): the credit code is printed on every business licence, so knowing it
+        # proves nothing. The account waits inactive until the admin has checked the person with the unit,
+        # and the officials' record (contact, kind, unit, members) stands.
+        pass
     else:
         org = Organisation(
             name=reg.org_name.strip(), credit_code=code, kind=reg.kind, unit=reg.unit,
@@ -55,11 +57,13 @@ def register_organisation(reg: Registration) -> User:
             employees=reg.employees, formal_members=reg.formal_members,
             probationary_members=reg.probationary_members, has_party_org=reg.has_party_org,
         )
-    user = User(username=reg.username, name=reg.contact_name.strip(), role=Role.APPLICANT, organisation=org)
+    user = User(username=reg.username, name=reg.contact_name.strip(), role=Role.APPLICANT, organisation=org,
+                active=not claimed)
     user.set_password(reg.password)
     db.session.add_all([org, user])
     _flush_unique("credit_code", "该统一社会信用代码已注册")
-    record_event("register", org, user, f"{org.name} 注册账号 {user.username}")
+    record_event("register", org, user, f"{org.name} 注册账号 {user.username}"
+                 + (f"（名录中已有该组织，待核实开通；联系电话 {phone}）" if claimed else ""))
     return user
 
 

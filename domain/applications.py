@@ -211,7 +211,10 @@ def establish_organisation(application: Application, *, actor: User, version: in
                            internal_note: str = "") -> None:
     """Approve the election (批准选举结果): the Party organisation is established and counts as formed."""
     step = _check_step(application, "establish", actor, version)
-    application.organisation.has_party_org = True
+    org = application.organisation
+    # It now has its own organisation: out of any joint branch, and counted with the members it reported.
+    org.has_party_org, org.joint_branch_code = True, None
+    org.formal_members, org.probationary_members = application.formal_members, application.probationary_members
     _move(application, step, actor, comment or "同意选举结果，党组织正式成立", internal_note)
     issue_document(application, DocumentKind.ELECTION_APPROVAL, actor=actor)
     create_fund_item(application, actor=actor)
@@ -336,8 +339,13 @@ def _election_problems(application: Application, report: ElectionReport) -> list
         problems.append("书记当选须获得超过实到人数一半的赞成票")
     if report.secretary_votes > report.voters_present:
         problems.append("书记得票数不能超过实到人数")
+    if report.voters_expected != application.formal_members:
+        problems.append(f"应到会有选举权的党员应为正式党员人数 {application.formal_members} 名（预备党员没有表决权和选举权）")
     if not report.secretary_name.strip():
         problems.append("请填写当选书记的姓名")
+    elif not any(m.name == report.secretary_name.strip() and m.status is MemberStatus.FORMAL
+                 for m in application.members):
+        problems.append(f"当选书记“{report.secretary_name.strip()}”应是党员名单中的正式党员")
     names = [n for n in report.committee_members.replace("，", "、").replace(",", "、").split("、") if n.strip()]
     if application.requested_kind.has_committee and len(names) < 3:
         problems.append(f"{application.requested_kind.label}须选举产生委员会，请填写至少3名委员（用顿号分隔）")

@@ -20,6 +20,7 @@ from models import (
 )
 
 from . import DomainError, StaleError
+from .documents import local_today
 from .audit import record_event
 
 # *design* defaults (DOMAIN.md): the admin edits them; these seed a new installation.
@@ -118,7 +119,7 @@ def standards_history() -> list[FundStandard]:
 
 def create_fund_item(application: Application, *, actor: User, on: date | None = None) -> FundItem | None:
     """Open the startup fund (启动经费立项) of a just-established organisation at its standard amount."""
-    on = on or date.today()
+    on = on or local_today()  # the zone's date, as on the documents, not the server's
     existing = db.session.scalar(sa.select(FundItem).where(FundItem.organisation_id == application.organisation_id))
     if existing is not None:
         return None  # one fund per organisation, ever (the unique constraint says so too)

@@ -23,6 +23,8 @@ def _scoped(user: User) -> sa.Select:
         return query.where(Application.instructor_id == user.instructor_id)
     if user.role is Role.APPLICANT:
         return query.where(Application.organisation_id == user.organisation_id)
+    if user.role is Role.FINANCE:
+        return query.where(sa.false())  # finance sees funds, not applications
     return query
 
 

@@ -7,7 +7,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from models import Application, Assignment, Instructor, Unit, User, db, instructor_units, utcnow
+from models import Application, Assignment, Instructor, Role, Unit, User, db, instructor_units, utcnow
 from models.application import INSTRUCTED_STATES
 
 from . import DomainError
@@ -227,6 +227,8 @@ def assign_instructor(application: Application, instructor: Instructor | None, *
 def reassign_instructor(application: Application, instructor: Instructor | None, *, actor: User,
                         reason: str) -> Assignment:
     """Reassign (改派) the organisation to another instructor, with the reason."""
+    if actor.role is not Role.ZONE_APPROVER:
+        raise DomainError("只有党工委可以改派指导员")
     if application.state.value not in INSTRUCTED_STATES:
         raise DomainError("只有已批准成立的组织才能改派指导员")
     if not reason.strip():

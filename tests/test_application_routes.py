@@ -265,3 +265,22 @@ def test_edit_after_return_and_resubmit(client, app, login_as, make_application)
     assert get(app, Application, made.id).state is AppState.SUBMITTED
     stale = client.post(f"/applications/{made.id}/edit", data={**application_form(), "version": 1})
     assert stale.status_code == 302  # no longer editable: sent to the page with a message
+
+
+def test_finance_lists_no_applications(client, login_as, make_application):
+    make_application("submitted")
+    login_as(Role.FINANCE)
+    page = client.get("/applications/?state=all").get_data(as_text=True)
+    assert "共 " not in page and "没有符合条件的申请" in page
+
+
+def test_garbage_versions_and_huge_ids_are_not_crashes(client, login_as, make_application):
+    made = make_application("submitted")
+    login_as(Role.UNIT_REVIEWER, unit_code="industrial_park")
+    stale = client.post(f"/applications/{made.id}/steps/pass", data={"version": "abc"}, headers=HX)
+    assert stale.status_code == 409 and "已被他人处理" in stale.get_data(as_text=True)
+    assert client.get("/applications/99999999999999999999").status_code == 404
+    assert client.get("/applications/?page=99999999999999999999").status_code in (200, 404)
+    forward = client.post(f"/applications/{made.id}/steps/forward",
+                          data={"version": 1, "unit_id": "99999999999999999999", "comment": "x"}, headers=HX)
+    assert forward.status_code in (404, 422)

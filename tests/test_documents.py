@@ -217,7 +217,7 @@ def test_establishment_issues_the_election_approval(app, approved, make_user):
     zone = make_user(Role.ZONE_APPROVER)
     with app.app_context():
         application = db.session.get(Application, made.id)
-        verbs.report_election(application, ElectionReport(date.today(), 6, 6, "党员1", 6),
+        verbs.report_election(application, ElectionReport(date.today(), 5, 5, "党员1", 5),
                               actor=db.session.get(User, applicant.id), version=application.version)
         verbs.establish_organisation(application, actor=db.session.get(User, zone.id), version=application.version)
         db.session.commit()

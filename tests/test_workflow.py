@@ -54,8 +54,8 @@ def _run(action: str, application: Application, actor: User) -> None:
         verbs.reject_application(application, actor=actor, version=version, comment="不符合条件")
     elif action == "report_election":
         verbs.report_election(application, ElectionReport(
-            election_date=date.today(), voters_expected=6, voters_present=6, secretary_name="党员1",
-            secretary_votes=6, committee_members="党员1、党员2、党员3"), actor=actor, version=version)
+            election_date=date.today(), voters_expected=5, voters_present=5, secretary_name="党员1",
+            secretary_votes=5, committee_members="党员1、党员2、党员3"), actor=actor, version=version)
     elif action == "establish":
         verbs.establish_organisation(application, actor=actor, version=version)
     elif action == "return_election":
@@ -109,7 +109,7 @@ def test_every_step_appends_one_history_row(app, ctx, make_application, make_use
     verbs.submit_application(application, actor=applicant, version=application.version)
     verbs.pass_application(application, actor=reviewer, version=application.version)
     verbs.approve_application(application, actor=zone, version=application.version, instructor=instructor)
-    verbs.report_election(application, ElectionReport(date.today(), 6, 6, "党员1", 5), actor=applicant,
+    verbs.report_election(application, ElectionReport(date.today(), 5, 5, "党员1", 5), actor=applicant,
                           version=application.version)
     verbs.establish_organisation(application, actor=zone, version=application.version)
     db.session.commit()
@@ -186,10 +186,13 @@ def test_approval_needs_an_active_instructor(ctx, make_application, make_user, m
 
 
 @pytest.mark.parametrize("report, message", [
-    (ElectionReport(date.today() + timedelta(days=1), 6, 6, "党员1", 6), "不能晚于今天"),
-    (ElectionReport(date.today(), 6, 7, "党员1", 6), "不能超过应到人数"),
-    (ElectionReport(date.today(), 10, 8, "党员1", 8), "五分之四"),
-    (ElectionReport(date.today(), 6, 6, "党员1", 3), "超过实到人数一半"),
+    (ElectionReport(date.today() + timedelta(days=1), 5, 5, "党员1", 5), "不能晚于今天"),
+    (ElectionReport(date.today(), 5, 6, "党员1", 5), "不能超过应到人数"),
+    (ElectionReport(date.today(), 5, 4, "党员1", 4), "五分之四"),
+    (ElectionReport(date.today(), 5, 5, "党员1", 2), "超过实到人数一半"),
+    (ElectionReport(date.today(), 6, 6, "党员1", 6), "应为正式党员人数 5 名"),
+    (ElectionReport(date.today(), 5, 5, "路人甲", 5), "应是党员名单中的正式党员"),
+    (ElectionReport(date.today(), 5, 5, "党员6", 5), "应是党员名单中的正式党员"),  # the probationary one
 ])
 def test_election_rules(ctx, make_application, make_user, report, message):
     made = make_application("approved")
@@ -316,3 +319,18 @@ def test_readme_shows_the_current_diagram(app):
 def test_every_state_is_reachable_and_every_action_unique():
     assert len({s.action for s in STEPS}) == len(STEPS)
     assert {s.target for s in STEPS} | {AppState.DRAFT} == set(AppState)
+
+
+def test_establishing_takes_the_organisation_out_of_its_joint_branch_with_its_reported_members(
+        ctx, make_application, make_org, make_user):
+    host = make_org(has_party_org=True)
+    made = make_application("election_reported", formal=5, probationary=1)
+    zone_id = make_user(Role.ZONE_APPROVER).id
+    application = db.session.get(Application, made.id)
+    org = application.organisation
+    org.formal_members, org.probationary_members, org.joint_branch_code = 0, 0, host.credit_code
+    db.session.flush()
+    verbs.establish_organisation(application, actor=db.session.get(User, zone_id), version=application.version)
+    db.session.commit()
+    assert (org.has_party_org, org.joint_branch_code, org.formal_members, org.probationary_members) == \
+        (True, None, 5, 1)

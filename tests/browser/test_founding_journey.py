@@ -102,8 +102,8 @@ def test_the_whole_founding_journey(page: Page, live_server, make_org, make_user
     # The applicant reports the election; the zone establishes the organisation.
     log_in(page, live_server, contact.username)
     page.get_by_role("link", name="查看和办理申请").click()
-    act_in_place(page, "报告选举结果", "确认报告选举结果", 党员大会日期=date.today().isoformat(), 实到人数="5",
-                 书记得票数="5")
+    act_in_place(page, "报告选举结果", "确认报告选举结果", 党员大会日期=date.today().isoformat(), 实到人数="4",
+                 书记得票数="4")
     expect(page.locator("#application-card .badge").first).to_have_text("选举结果待审")
 
     log_in(page, live_server, zone.username)
