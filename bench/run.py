@@ -91,7 +91,8 @@ class Results:
     def line(r: dict) -> str:
         def num(v):
             return "" if v is None else f"{v:,.1f}" if isinstance(v, float) else str(v)
-        target = "" if r["target"] is None else f"≤ {r['target']:g}" + (
+        at_least = r["unit"] == "req/s"  # throughput: more is better
+        target = "" if r["target"] is None else f"{'≥' if at_least else '≤'} {r['target']:g}" + (
             f" / p95 ≤ {r['p95_target']:g}" if r["p95_target"] else "")
         verdict = {True: "yes", False: "NO", None: ""}[r["pass_"]]
         ratio = "" if r["ratio"] is None else f"{r['ratio']:.1f}x"
