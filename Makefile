@@ -62,11 +62,13 @@ migrate: venv
 seed: venv
 	$(FLASK) seed-demo --if-empty
 
-# Timings at the zone's scale (11,000 organisations); set DATABASE_URL to a *_bench PostgreSQL database to
-# measure there. Never part of `make test`: timings do not belong in tests.
+# Timings at the zone's scale (11,000 organisations, 5,000 applications) on SQLite, and on PostgreSQL with
+# the load test when BENCH_PG names a database whose name contains "bench" (its schema is dropped and rebuilt):
+#   make bench BENCH_PG=postgresql+psycopg://postgres@127.0.0.1:5432/zone_bench_load
+# Prints the table, writes bench/results.json and bench/RESULTS.md. Never part of `make test`.
+BENCH_PG ?=
 bench: venv
-	$(BIN)/python bench/bench_import.py
-	$(BIN)/python bench/bench_dashboard.py
+	$(BIN)/python bench/run.py --pg "$(BENCH_PG)"
 
 # Each role's main page at 375 and 1440 px into docs/screenshots/ (the README shows them).
 screenshots: venv system-packages-test

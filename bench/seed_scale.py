@@ -3,17 +3,27 @@
 Most market entities have no Party member; those that do follow the Party rules' bands (1-2 formal members:
 joint branch; 3+: a branch of their own). Each application gets the history its state implies, with gaps
 of one to ten days between steps, so the dashboard's averages and months have something to show.
+
+Approved applications get their numbered 批复 (documents rows, gapless per year, the counters moved past them)
+whose stored file is a small placeholder PDF, not a rendered one: rendering 2,000+ real ones would take minutes,
+and bench_pdf.py times the real rendering. Instructed applications get one current assignment (some also an
+ended one before it, a reassignment); established ones get guidance visits and part of their 六建六送 checklist.
 """
+import hashlib
+import secrets
 import random
 from datetime import datetime, timedelta, timezone
 
 import sqlalchemy as sa
 from stdnum.cn import uscc
 
+from domain.documents import format_number
 from domain.party_rules import suggested_kind
+from domain.settings import get_settings
 from domain.reference import ensure_units
 from models import (
-    AppState, Application, ApplicationEvent, Instructor, Organisation, OrgKind, Role, User, db,
+    AppState, Application, ApplicationEvent, Assignment, ChecklistItem, Delivery, Document, DocumentCounter,
+    DocumentKind, GuidanceVisit, Instructor, Organisation, OrgKind, Role, StoredFile, User, VisitForm, db,
 )
 
 KINDS = [(OrgKind.ENTERPRISE, 0.78), (OrgKind.SOCIAL_ORG, 0.10), (OrgKind.BUILDING, 0.03),
@@ -40,6 +50,10 @@ PATHS["established"] = PATHS["election_reported"] + [("establish", Role.ZONE_APP
 STATE_WEIGHTS = {"established": 40, "approved": 8, "election_reported": 5, "unit_approved": 8, "submitted": 12,
                  "returned": 5, "draft": 10, "rejected": 6, "withdrawn": 6}
 BATCH = 2000
+# A valid, tiny PDF: the scale rows' documents only need bytes to list, download and hash.
+PLACEHOLDER_PDF = (b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj 2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>"
+                   b"endobj 3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]>>endobj\ntrailer<</Root 1 0 R>>\n"
+                   b"%%EOF\n")
 
 
 def _code(n: int) -> str:
@@ -105,7 +119,7 @@ def seed_scale(orgs: int, applications: int, seed: int = 20261128) -> dict[str, 
 
     states, state_weights = zip(*STATE_WEIGHTS.items())
     start_app = (db.session.scalar(sa.select(sa.func.max(Application.id))) or 0) + 1
-    app_rows, event_rows = [], []
+    app_rows, event_rows, approved_at = [], [], {}
     for i in range(applied):
         org = org_rows[i]
         state = rng.choices(states, state_weights)[0]
@@ -115,6 +129,8 @@ def seed_scale(orgs: int, applications: int, seed: int = 20261128) -> dict[str, 
                                    action=action, from_state=None if action == "create" else prev,
                                    to_state=AppState(after), comment="", internal_note=""))
             prev, last = AppState(after), at
+            if action == "approve":
+                approved_at[start_app + i] = at
             at += timedelta(days=rng.randint(1, 10), hours=rng.randint(0, 23))
         if state == "established":
             org["has_party_org"], org["joint_branch_code"] = True, None
@@ -128,11 +144,71 @@ def seed_scale(orgs: int, applications: int, seed: int = 20261128) -> dict[str, 
     _insert(Organisation, org_rows)
     _insert(Application, app_rows)
     _insert(ApplicationEvent, event_rows)
+    extra = _guidance_and_documents(rng, app_rows, approved_at, instructor_ids, actor.id, now)
     if db.engine.dialect.name == "postgresql":
         # Explicit ids leave the sequences behind; move them past what was inserted.
-        for table in ("organisations", "applications"):
+        for table in ("organisations", "applications", "stored_files"):
             db.session.execute(sa.text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                                        f"(SELECT max(id) FROM {table}))"))
     db.session.flush()
+    if db.engine.dialect.name == "postgresql":
+        # A running server's autovacuum has analysed tables this size long ago; right after a bulk load the planner
+        # would still assume they are nearly empty and pick nested loops (28 ms instead of 7 ms for the load table).
+        db.session.execute(sa.text("ANALYZE"))
     return {"organisations": len(org_rows), "applications": len(app_rows), "events": len(event_rows),
-            "instructors": len(instructor_rows)}
+            "instructors": len(instructor_rows), **extra}
+
+
+def _guidance_and_documents(rng: random.Random, app_rows: list[dict], approved_at: dict, instructor_ids: list[int],
+                            actor_id: int, now: datetime) -> dict[str, int]:
+    """Assignments, 批复 documents (placeholder PDFs), visits and deliveries for the instructed applications."""
+    instructed = [a for a in app_rows if a["instructor_id"] is not None]
+    assignments, visits, deliveries = [], [], []
+    for a in instructed:
+        since = approved_at[a["id"]]
+        if rng.random() < 0.1:  # a reassignment: the first instructor's assignment ended
+            first = rng.choice([i for i in instructor_ids if i != a["instructor_id"]])
+            assignments.append(dict(application_id=a["id"], instructor_id=first, assigned_at=since,
+                                    assigned_by_id=actor_id, reason="", over_capacity=False,
+                                    ended_at=since + timedelta(days=5)))
+            since += timedelta(days=5)
+        assignments.append(dict(application_id=a["id"], instructor_id=a["instructor_id"], assigned_at=since,
+                                assigned_by_id=actor_id, reason="", over_capacity=False, ended_at=None))
+        if a["state"] is AppState.ESTABLISHED:
+            for k in range(rng.randint(0, 3)):
+                visits.append(dict(application_id=a["id"], instructor_id=a["instructor_id"],
+                                   visited_on=(since + timedelta(days=7 * (k + 1))).date(),
+                                   form=rng.choice(list(VisitForm)), topics="组建指导、党员发展", problems="",
+                                   follow_up="", recorded_by_id=actor_id, created_at=now))
+            for item in rng.sample(list(ChecklistItem), rng.randint(0, 6)):
+                deliveries.append(dict(application_id=a["id"], item=item, delivered_on=since.date(),
+                                       confirmed_by_id=actor_id, created_at=now))
+    # One stored file per document (file_id is unique), the same placeholder bytes in each.
+    start_file = (db.session.scalar(sa.select(sa.func.max(StoredFile.id))) or 0) + 1
+    sha = hashlib.sha256(PLACEHOLDER_PDF).hexdigest()
+    files, documents = [], []
+    prefix = get_settings()["doc_prefix"]
+    last = {c.year: c.last_number for c in db.session.scalars(sa.select(DocumentCounter))}
+    for n, a in enumerate(sorted(instructed, key=lambda a: approved_at[a["id"]])):
+        issued = approved_at[a["id"]]
+        serial = last[issued.year] = last.get(issued.year, 0) + 1
+        number = format_number(prefix, issued.year, serial)
+        files.append(dict(id=start_file + n, filename=f"{number}.pdf", content_type="application/pdf",
+                          size=len(PLACEHOLDER_PDF), sha256=sha, data=PLACEHOLDER_PDF, created_at=issued,
+                          created_by_id=actor_id))
+        documents.append(dict(application_id=a["id"], kind=DocumentKind.APPROVAL, year=issued.year, serial=serial,
+                              number=number, title="关于同意成立党组织的批复", token=secrets.token_urlsafe(32),
+                              file_id=start_file + n, issued_at=issued, issued_by_id=actor_id))
+    _insert(Assignment, assignments)
+    _insert(GuidanceVisit, visits)
+    _insert(Delivery, deliveries)
+    _insert(StoredFile, files)
+    _insert(Document, documents)
+    # The next real approval must take the number after the seeded ones: the counters are the source of truth.
+    for year, number in last.items():
+        if db.session.get(DocumentCounter, year) is None:
+            db.session.add(DocumentCounter(year=year, last_number=number))
+        else:
+            db.session.get(DocumentCounter, year).last_number = number
+    return {"assignments": len(assignments), "documents": len(documents), "visits": len(visits),
+            "deliveries": len(deliveries)}

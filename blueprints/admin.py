@@ -1,5 +1,6 @@
 """The administrator's pages: officials' accounts, deactivation, password resets, fund standards."""
 import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
@@ -130,7 +131,7 @@ def settings():
 @bp.get("/instructors")
 def instructors():
     q = request.args.get("q", "").strip()
-    query = sa.select(Instructor).order_by(Instructor.active.desc(), Instructor.name)
+    query = sa.select(Instructor).options(selectinload(Instructor.units)).order_by(Instructor.active.desc(), Instructor.name)
     if q:
         query = query.where(sa.or_(Instructor.name.contains(q, autoescape=True),
                                    Instructor.home_organ.contains(q, autoescape=True)))

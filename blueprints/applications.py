@@ -12,6 +12,7 @@ from flask import (
     Blueprint, abort, current_app, flash, make_response, redirect, render_template, request, send_file, url_for,
 )
 from flask_login import current_user
+from sqlalchemy.orm import joinedload
 
 from domain import DomainError
 from domain import applications as verbs
@@ -47,8 +48,10 @@ def step_label(action: str) -> str:
 
 def load(application_id: int) -> Application:
     """The application, or 404 for one this user may not see (the same answer as for one that does not exist)."""
-    application = db.get_or_404(Application, application_id)
-    if not application.can_view(current_user):
+    # The history comes in the same query: the card always shows it, and it is the one collection joined
+    # (joining a second would multiply the rows).
+    application = db.session.get(Application, application_id, options=[joinedload(Application.history)])
+    if application is None or not application.can_view(current_user):
         abort(404)
     return application
 

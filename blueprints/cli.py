@@ -49,7 +49,12 @@ def workflow_diagram_command():
 @click.option("--orgs", default=11000, show_default=True, help="Organisations to add to the registry.")
 @click.option("--applications", default=5000, show_default=True, help="Applications (with histories) to add.")
 def seed_scale_command(orgs: int, applications: int):
-    """Add realistic data at the zone's scale, in bulk, for benchmarks (bench/bench_dashboard.py)."""
+    """Add realistic data at the zone's scale, in bulk, for benchmarks (`make bench`).
+
+    Organisations across the nine units and five kinds, applications in every state with their history,
+    instructors with current (and some ended) assignments, visits and 六建六送 deliveries for established ones,
+    and a numbered 批复 for every approved one. Those documents store a small placeholder PDF, not a rendered
+    one (rendering thousands takes minutes; bench/bench_pdf.py times the real rendering)."""
     if current_app.config["ENV_NAME"] == "production":
         raise click.ClickException("生产环境禁止写入压测数据 (seed-scale refuses a production configuration)")
     from bench.seed_scale import seed_scale

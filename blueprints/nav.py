@@ -35,7 +35,7 @@ def nav_context() -> dict:
     """The navigation of the current user, with the counters it shows."""
     if not has_request_context() or not current_user.is_authenticated:  # PDFs render from the CLI too
         return {"nav_items": []}
-    from domain.inbox import unread_count, waiting_count
+    from domain.inbox import nav_counts
 
-    return {"nav_items": NAV[current_user.role], "waiting": waiting_count(current_user),
-            "unread": unread_count(current_user)}
+    waiting, unread = nav_counts(current_user)
+    return {"nav_items": NAV[current_user.role], "waiting": waiting, "unread": unread}

@@ -64,6 +64,17 @@ def waiting_count(user: User) -> int:
     return db.session.scalar(query) or 0
 
 
+def nav_counts(user: User) -> tuple[int, int]:
+    """The navigation's two counters, waiting and unread, in one query: every page shows them."""
+    unread = (sa.select(sa.func.count(Notification.id))
+              .where(Notification.user_id == user.id, Notification.read_at.is_(None)).scalar_subquery())
+    states = waiting_states(user.role)
+    waiting = (_scoped(user).where(Application.state.in_(states)).with_only_columns(sa.func.count(Application.id))
+               .scalar_subquery() if states else sa.literal(0))
+    waiting_n, unread_n = db.session.execute(sa.select(waiting, unread)).one()
+    return waiting_n or 0, unread_n or 0
+
+
 def is_overdue(application: Application, days: int) -> bool:
     """A step that someone other than the applicant owes, waiting longer than the configured days."""
     return application.state in WAITING_ON and utcnow() - application.state_changed_at > timedelta(days=days)

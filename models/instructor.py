@@ -31,7 +31,9 @@ class Instructor(db.Model):
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
-    units: Mapped[list[Unit]] = relationship(secondary=instructor_units, order_by=Unit.sort_order, lazy="selectin")
+    # Loaded on demand (selectinload where a list shows it): eager "selectin" here ran one more query per 500
+    # instructors on every page that touches an instructor (cards, load table, assignment), an N+1 in batches.
+    units: Mapped[list[Unit]] = relationship(secondary=instructor_units, order_by=Unit.sort_order)
 
     def __repr__(self) -> str:
         return f"<Instructor {self.name}>"

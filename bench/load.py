@@ -1,0 +1,115 @@
+"""The load test: gunicorn with 2 workers on PostgreSQL, locust headless on 127.0.0.1, bounded in time.
+
+Called by bench/run.py after the page figures (the database is seeded and has the bench-* accounts).
+Three runs: the mixed workload (50 users, 60 s): errors, p95, and the workers' RSS afterwards from /proc;
+then 20 s each of our list page and of the bare route (bench/bare_app.py under the same gunicorn settings)
+without pauses, for the throughput ratio. Servers use ports 5090 and 5091 and are stopped afterwards.
+"""
+import csv
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import sqlalchemy as sa
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+APP_PORT, BARE_PORT = 5090, 5091
+
+
+def _serve(target: str, port: int, env: dict) -> subprocess.Popen:
+    server = subprocess.Popen([str(BIN / "gunicorn"), "-w", "2", "-b", f"127.0.0.1:{port}", "--log-level", "warning",
+                               target], cwd=ROOT, env=env, start_new_session=True)
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/bare" if "bare" in target else
+                                   f"http://127.0.0.1:{port}/auth/login", timeout=2)
+            return server
+        except OSError:
+            time.sleep(0.2)
+    _stop(server)
+    raise RuntimeError(f"gunicorn {target} did not start on port {port}")
+
+
+def _stop(server: subprocess.Popen) -> None:
+    os.killpg(server.pid, signal.SIGTERM)  # its own session: the master and its two workers, nothing else
+    try:
+        server.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(server.pid, signal.SIGKILL)
+        server.wait()
+
+
+def _workers_rss_mb(master: int) -> list[float]:
+    children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+    rss = []
+    for pid in children:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                rss.append(int(line.split()[1]) / 1024)
+    return rss
+
+
+def _locust(user_class: str, port: int, users: int, seconds: int, env: dict) -> dict:
+    """One headless locust run; returns the aggregated row of its stats CSV, with the per-request rows in it."""
+    with tempfile.TemporaryDirectory() as tmp:
+        subprocess.run([str(BIN / "locust"), "-f", str(ROOT / "bench" / "locustfile.py"), user_class, "--headless",
+                        "-u", str(users), "-r", str(users), "--run-time", f"{seconds}s", "--stop-timeout", "5",
+                        "-H", f"http://127.0.0.1:{port}", "--csv", f"{tmp}/run", "--only-summary",
+                        "--loglevel", "WARNING"], cwd=ROOT, env=env, timeout=seconds + 90, check=False,
+                       stdout=subprocess.DEVNULL)
+        with open(f"{tmp}/run_stats.csv") as f:
+            rows = list(csv.DictReader(f))
+    total = next(r for r in rows if r["Name"] == "Aggregated")
+    total["by_name"] = [r for r in rows if r["Name"] != "Aggregated"]
+    return total
+
+
+def run_load(url: str, password: str, app_id: int, results, label: str) -> None:
+
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        unit_id = conn.scalar(sa.text("SELECT unit_id FROM users WHERE username = 'bench-unit_reviewer'"))
+        instructor_id = conn.scalar(sa.text("SELECT instructor_id FROM users WHERE username = 'bench-instructor'"))
+        ids = {"zone_approver": conn.scalars(sa.text("SELECT id FROM applications ORDER BY id LIMIT 2000")).all(),
+               "unit_reviewer": conn.scalars(sa.text("SELECT id FROM applications WHERE unit_id = :u"),
+                                             {"u": unit_id}).all(),
+               "instructor": conn.scalars(sa.text("SELECT id FROM applications WHERE instructor_id = :i"),
+                                          {"i": instructor_id}).all()}
+    engine.dispose()
+    env = {**os.environ, "DATABASE_URL": url, "APP_ENV": "development", "SECRET_KEY": secrets.token_hex(16),
+           "BENCH_PASSWORD": password, **{f"BENCH_IDS_{r}": ",".join(map(str, v)) for r, v in ids.items()}}
+    server = _serve("app:create_app()", APP_PORT, env)
+    try:
+        mixed = _locust("MixedUser", APP_PORT, 50, 60, env)
+        rss = _workers_rss_mb(server.pid)
+        listing = _locust("ListUser", APP_PORT, 20, 20, env)
+    finally:
+        _stop(server)
+    bare_server = _serve("bench.bare_app:app", BARE_PORT, env)
+    try:
+        bare = _locust("BareUser", BARE_PORT, 20, 20, env)
+    finally:
+        _stop(bare_server)
+
+    requests, failures = int(mixed["Request Count"]), int(mixed["Failure Count"])
+    results.add(label, f"load: errors in {requests} requests (50 users, 60 s)", float(failures), None, 0.0,
+                unit="count")
+    results.add(label, "load: median / p95 (mixed)", float(mixed["50%"]), float(mixed["95%"]), None, 250.0,
+                note=f"{float(mixed['Requests/s']):.1f} req/s; p95 by request: " + ", ".join(
+                    f"{r['Name']} {r['95%']}" for r in sorted(mixed["by_name"], key=lambda r: -float(r["95%"]))))
+    results.rows[-1]["pass_"] = float(mixed["95%"]) <= 250.0
+    list_rps, bare_rps = float(listing["Requests/s"]), float(bare["Requests/s"])
+    results.add(label, "load: list page throughput", list_rps, None, None, unit="req/s",
+                note=f"{100 * list_rps / bare_rps:.0f}% of bare ({bare_rps:.0f} req/s); p95 {listing['95%']} ms"
+                     f", errors {listing['Failure Count']}")
+    results.rows[-1]["pass_"] = list_rps >= 0.4 * bare_rps
+    results.rows[-1]["target"] = round(0.4 * bare_rps, 1)
+    results.add(label, "load: gunicorn worker RSS after load (max of 2)", max(rss), None, 200.0, unit="MB",
+                note=", ".join(f"{r:.0f}" for r in rss) + " MB")

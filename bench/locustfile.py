@@ -1,0 +1,77 @@
+"""Simulated users for bench/load.py; run only there (loopback, bounded in time), never in `make test`.
+
+MixedUser is the load test: 50 officials at work, mostly lists and application cards, some dashboards.
+ListUser and BareUser hammer one page without pauses, to compare the throughput of our list page with the
+bare Flask route under the same gunicorn settings.
+"""
+import os
+import random
+import re
+
+from locust import HttpUser, between, constant, task
+
+PASSWORD = os.environ.get("BENCH_PASSWORD", "bench-2026")
+# Applications each role may open (load.py passes them), so that every request is one a real user makes.
+APP_IDS = {role: [int(i) for i in os.environ.get(f"BENCH_IDS_{role}", "1").split(",")]
+           for role in ("zone_approver", "unit_reviewer", "instructor")}
+CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+class Official(HttpUser):
+    abstract = True
+    role = "zone_approver"
+
+    def on_start(self):
+        page = self.client.get("/auth/login", name="login form").text
+        token = CSRF.search(page).group(1)
+        self.client.post("/auth/login", name="login", allow_redirects=False,
+                         data={"username": f"bench-{self.role}", "password": PASSWORD, "csrf_token": token})
+
+
+class MixedUser(Official):
+    wait_time = between(0.5, 2.0)
+
+    def on_start(self):
+        # Roughly the zone's offices: most sessions are unit reviewers and the zone, a few instructors.
+        self.role = random.choices(["zone_approver", "unit_reviewer", "instructor"], [4, 4, 2])[0]
+        super().on_start()
+
+    @task(4)
+    def inbox(self):
+        self.client.get("/applications/" if self.role != "instructor" else "/instructor/",
+                        name=f"inbox ({self.role})")
+
+    @task(2)
+    def all_applications(self):
+        if self.role != "instructor":
+            self.client.get("/applications/?state=all", name="applications ?state=all")
+
+    @task(4)
+    def card(self):
+        self.client.get(f"/applications/{random.choice(APP_IDS[self.role])}", name="application page")
+
+    @task(1)
+    def zone_pages(self):
+        if self.role == "zone_approver":
+            self.client.get(random.choice(["/zone/", "/zone/instructors"]), name="zone pages")
+
+    @task(1)
+    def dashboard(self):
+        if self.role != "instructor":
+            self.client.get("/registry/", name="registry dashboard")
+
+
+class ListUser(Official):
+    wait_time = constant(0)
+
+    @task
+    def listing(self):
+        self.client.get("/applications/?state=all", name="list page")
+
+
+class BareUser(HttpUser):
+    wait_time = constant(0)
+
+    @task
+    def bare(self):
+        self.client.get("/bare", name="bare route")

@@ -1,0 +1,255 @@
+"""Every benchmark at the zone's scale, on SQLite and (with --pg) PostgreSQL: `make bench [BENCH_PG=...]`.
+
+Per database: seed 11,000 organisations and 5,000 applications (seed_scale.py), time each page warm through the
+Flask test client logged in as the role that uses it (median and p95 of --runs samples), the 批复 PDF and the
+dossier, then (PostgreSQL only) the load test of bench/load.py, then the registry import. Prints one table,
+writes bench/results.json and the table in bench/RESULTS.md. Each figure also shows its ratio to the same-run
+baseline (a bare Flask route with a static 50-row table; bare WeasyPrint with one line), because the machine is
+shared and absolute figures move with its load.
+
+Timings are reported, never asserted: a missed target is a line to investigate, not a failed build.
+"""
+import argparse
+import json
+import os
+import platform
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import sqlalchemy as sa  # noqa: E402
+from flask_migrate import upgrade  # noqa: E402
+
+from app import create_app  # noqa: E402
+from bench.bare_app import app as bare_app  # noqa: E402
+from config import database_url  # noqa: E402
+from models import AppState, Application, Document, Instructor, Role, Unit, User, db  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+PASSWORD = "bench-2026"
+LIST_MEDIAN, LIST_P95 = 25.0, 60.0
+# (figure, role, path, median target ms, p95 target ms); {app} is an established application with history.
+PAGES = [
+    ("inbox, zone", Role.ZONE_APPROVER, "/applications/", LIST_MEDIAN, LIST_P95),
+    ("inbox, unit reviewer", Role.UNIT_REVIEWER, "/applications/", LIST_MEDIAN, LIST_P95),
+    ("applications ?state=all", Role.ZONE_APPROVER, "/applications/?state=all", LIST_MEDIAN, LIST_P95),
+    ("application page", Role.ZONE_APPROVER, "/applications/{app}", LIST_MEDIAN, LIST_P95),
+    ("instructor workspace", Role.INSTRUCTOR, "/instructor/", LIST_MEDIAN, LIST_P95),
+    ("zone overview", Role.ZONE_APPROVER, "/zone/", LIST_MEDIAN, LIST_P95),
+    ("zone instructors", Role.ZONE_APPROVER, "/zone/instructors", LIST_MEDIAN, LIST_P95),
+    ("admin instructors", Role.ADMIN, "/admin/instructors", LIST_MEDIAN, LIST_P95),
+    ("registry dashboard", Role.ZONE_APPROVER, "/registry/", 150.0, None),
+]
+# Issue 5 (funds) is built in another branch. When its routes exist here, they are timed; until then they
+# are listed as skipped. {batch} is filled from the first disbursement batch once that model exists.
+FINANCE_PAGES = [
+    ("finance pages", Role.FINANCE, "/finance/batches", LIST_MEDIAN, LIST_P95),
+    ("disbursement sheet XLSX", Role.FINANCE, "/finance/batches/1/sheet.xlsx", None, None),
+    ("disbursement sheet PDF", Role.FINANCE, "/finance/batches/1/sheet.pdf", 300.0, None),
+]
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+def sample(fn, runs: int, warm: int = 3) -> tuple[float, float]:
+    """Median and p95 in ms of `runs` calls, after `warm` calls that fill the caches a running server has."""
+    for _ in range(warm):
+        fn()
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times), percentile(times, 0.95)
+
+
+class Results:
+    def __init__(self):
+        self.rows: list[dict] = []
+
+    def add(self, db_name: str, figure: str, median: float | None, p95: float | None, target: float | None,
+            p95_target: float | None = None, unit: str = "ms", ratio: float | None = None, note: str = ""):
+        ok = None
+        if median is not None and target is not None:
+            ok = median <= target and (p95_target is None or p95 is None or p95 <= p95_target)
+        row = dict(db=db_name, figure=figure, value=None if median is None else round(median, 1),
+                   p95=None if p95 is None else round(p95, 1), unit=unit, target=target, p95_target=p95_target,
+                   ratio=None if ratio is None else round(ratio, 1), pass_=ok, note=note)
+        self.rows.append(row)
+        print(self.line(row), flush=True)
+
+    @staticmethod
+    def line(r: dict) -> str:
+        def num(v):
+            return "" if v is None else f"{v:,.1f}" if isinstance(v, float) else str(v)
+        at_least = r["unit"] == "req/s"  # throughput: more is better
+        target = "" if r["target"] is None else f"{'≥' if at_least else '≤'} {r['target']:g}" + (
+            f" / p95 ≤ {r['p95_target']:g}" if r["p95_target"] else "")
+        verdict = {True: "yes", False: "NO", None: ""}[r["pass_"]]
+        ratio = "" if r["ratio"] is None else f"{r['ratio']:.1f}x"
+        return (f"| {r['db']} | {r['figure']} | {num(r['value'])} | {num(r['p95'])} | {r['unit']} | {target} | "
+                f"{ratio} | {verdict} | {r['note']} |")
+
+
+def prepare(url: str):
+    """A fresh database at the zone's scale, and one account per role with a known password."""
+    if url.startswith("postgresql"):
+        engine = sa.create_engine(url)
+        with engine.begin() as conn:  # ours alone (the name was checked): start from nothing, like SQLite
+            conn.execute(sa.text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+        engine.dispose()
+    app = create_app({"ENV_NAME": "testing", "SQLALCHEMY_DATABASE_URI": url, "WTF_CSRF_ENABLED": False})
+    with app.app_context():
+        upgrade()
+        from bench.seed_scale import seed_scale
+
+        started = time.perf_counter()
+        counts = seed_scale(11000, 5000)
+        db.session.commit()
+        seconds = time.perf_counter() - started
+        print(f"seeded {counts} in {seconds:.1f} s", flush=True)
+        # The instructor with the most organisations, and an established application with the longest history.
+        busiest = db.session.scalar(sa.select(Application.instructor_id).where(Application.instructor_id.is_not(None))
+                                    .group_by(Application.instructor_id).order_by(sa.func.count().desc()).limit(1))
+        unit = db.session.scalar(sa.select(Unit).filter_by(code="industrial_park"))
+        for role in (Role.ZONE_APPROVER, Role.UNIT_REVIEWER, Role.INSTRUCTOR, Role.ADMIN, Role.FINANCE):
+            user = User(username=f"bench-{role.value}", name="压测", role=role,
+                        unit=unit if role is Role.UNIT_REVIEWER else None,
+                        instructor_id=busiest if role is Role.INSTRUCTOR else None)
+            user.set_password(PASSWORD)
+            db.session.add(user)
+        db.session.commit()
+        target = db.session.scalar(sa.select(Application.id).where(Application.state == AppState.ESTABLISHED)
+                                   .order_by(Application.id).limit(1))
+    return app, seconds, target
+
+
+def login(app, role: Role):
+    client = app.test_client()
+    response = client.post("/auth/login", data={"username": f"bench-{role.value}", "password": PASSWORD})
+    assert response.status_code == 302, response.status_code
+    return client
+
+
+def route_exists(app, path: str) -> bool:
+    from werkzeug.exceptions import HTTPException
+
+    try:
+        app.url_map.bind("localhost").match(path.split("?")[0], method="GET")
+        return True
+    except HTTPException:
+        return False
+
+
+def bench_database(label: str, url: str, args, results: Results) -> None:
+    app, seed_seconds, app_id = prepare(url)
+    results.add(label, "seed-scale 11,000 / 5,000", seed_seconds, None, 60.0, unit="s")
+    bare_client = bare_app.test_client()
+    bare = sample(lambda: bare_client.get("/bare"), args.runs)
+    results.add(label, "baseline: bare Flask, 50-row table", *bare, None, ratio=1.0)
+    for figure, role, path, target, p95_target in PAGES + FINANCE_PAGES:
+        if not route_exists(app, path.format(app=app_id)):
+            results.add(label, figure, None, None, target, p95_target, note="skipped: route not in this tree")
+            continue
+        client = login(app, role)
+        url_path = path.format(app=app_id)
+
+        def get():
+            response = client.get(url_path)
+            assert response.status_code == 200, (url_path, response.status_code)
+
+        median, p95 = sample(get, args.runs)
+        results.add(label, figure, median, p95, target, p95_target, ratio=median / bare[0])
+
+    from weasyprint import HTML
+
+    from domain.documents import render_document, render_dossier
+    from domain.settings import get_settings
+
+    bare_pdf = sample(lambda: HTML(string='<p style="font-family: Noto Serif CJK SC">党组织组建</p>').write_pdf(),
+                      args.pdf_runs, warm=1)
+    results.add(label, "baseline: bare WeasyPrint, one line", *bare_pdf, None, ratio=1.0)
+    with app.app_context(), app.test_request_context():
+        document = db.session.scalar(sa.select(Document).where(Document.application_id == app_id))
+        settings, day = get_settings(), document.issued_at.date()
+        approval = sample(lambda: render_document(document, settings, day), args.pdf_runs, warm=1)
+        results.add(label, "批复 PDF (rendered)", *approval, 300.0, ratio=approval[0] / bare_pdf[0])
+        dossier = sample(lambda: render_dossier(document.application), args.pdf_runs, warm=1)
+        results.add(label, "dossier PDF", *dossier, 1000.0, ratio=dossier[0] / bare_pdf[0])
+        db.session.remove()
+    with app.app_context():
+        db.engine.dispose()
+
+    if url.startswith("postgresql"):
+        from bench.load import run_load
+
+        run_load(url, PASSWORD, app_id, results, label)
+
+    from bench.bench_import import measure
+
+    for figure, seconds in measure(url):
+        results.add(label, f"registry import, 11,000 rows ({figure})", seconds, None, 15.0, unit="s")
+
+
+def machine(pg_url: str | None) -> dict:
+    mem_kb = next(int(line.split()[1]) for line in open("/proc/meminfo") if line.startswith("MemTotal"))
+    info = {"cores": os.cpu_count(), "memory_gb": round(mem_kb / 1024 / 1024, 1),
+            "python": platform.python_version(), "platform": platform.platform(),
+            "sqlite": sqlite3.sqlite_version, "when": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    if pg_url:
+        engine = sa.create_engine(pg_url)
+        with engine.connect() as conn:
+            info["postgresql"] = conn.scalar(sa.text("SHOW server_version"))
+        engine.dispose()
+    return info
+
+
+def write(results: Results, info: dict) -> None:
+    rows = [{**{k: v for k, v in r.items() if k != "pass_"}, "pass": r["pass_"]} for r in results.rows]
+    (HERE / "results.json").write_text(json.dumps({"machine": info, "results": rows}, ensure_ascii=False, indent=1))
+    table = "\n".join(
+        [f"Machine: {info['cores']} cores, {info['memory_gb']} GB, Python {info['python']}, SQLite {info['sqlite']}"
+         + (f", PostgreSQL {info['postgresql']}" if "postgresql" in info else ", PostgreSQL not run")
+         + f"; {info['when']}.", "",
+         "| db | figure | median | p95 | unit | target | ratio to baseline | pass | note |",
+         "| --- | --- | ---: | ---: | --- | --- | ---: | --- | --- |"] + [Results.line(r) for r in results.rows])
+    path = HERE / "RESULTS.md"
+    text = path.read_text() if path.exists() else "# Benchmark results\n\n<!-- results -->\n<!-- /results -->\n"
+    head, rest = text.split("<!-- results -->", 1)
+    tail = rest.split("<!-- /results -->", 1)[1]
+    path.write_text(f"{head}<!-- results -->\n{table}\n<!-- /results -->{tail}")
+    print(f"\nwrote {HERE / 'results.json'} and the table in {path}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--pg", default=os.environ.get("BENCH_PG", ""), help="PostgreSQL URL (name must contain 'bench')")
+    parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--pdf-runs", type=int, default=10)
+    args = parser.parse_args()
+    pg = database_url(args.pg) if args.pg else None
+    if pg and "bench" not in (sa.make_url(pg).database or ""):
+        sys.exit("refusing: the benchmark database's name must contain 'bench' (the run drops its schema)")
+    results = Results()
+    print("| db | figure | median | p95 | unit | target | ratio to baseline | pass | note |", flush=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        bench_database("sqlite", f"sqlite:///{tmp}/bench.db", args, results)
+    if pg:
+        bench_database("postgresql", pg, args, results)
+    else:
+        print("PostgreSQL skipped (and with it the load test): no BENCH_PG given, e.g. "
+              "make bench BENCH_PG=postgresql+psycopg://postgres@127.0.0.1:5432/zone_bench_load")
+    write(results, machine(pg))
+
+
+if __name__ == "__main__":
+    main()
