@@ -5,13 +5,13 @@ index in that order the database joins and sorts all 5,000 applications (or 11,0
 (26 ms of the ?state=all page, 12 ms of the zone overview on PostgreSQL); with one it reads the first 50 in order.
 
 Revision ID: f3b1c2d4e5a6
-Revises: d20c0a5e7d92
+Revises: 117f1cae07db
 Create Date: 2026-11-28
 """
 from alembic import op
 
 revision = 'f3b1c2d4e5a6'
-down_revision = 'd20c0a5e7d92'
+down_revision = '117f1cae07db'
 branch_labels = None
 depends_on = None
 
