@@ -175,12 +175,14 @@ def _step_days(unit: Unit | None) -> list[dict]:
 
 
 def _pipeline(unit: Unit | None, overdue_days: int):
-    states = dict(db.session.execute(_app_scope(
-        sa.select(Application.state, sa.func.count()).group_by(Application.state), unit)).all())
     late = sa.and_(Application.state.in_(list(WAITING_ON)),
                    Application.state_changed_at < utcnow() - timedelta(days=overdue_days))
-    overdue = dict(db.session.execute(_app_scope(
-        sa.select(Application.state, sa.func.count()).where(late).group_by(Application.state), unit)).all())
+    # Per state: all applications, and those overdue, in one pass.
+    rows = db.session.execute(_app_scope(
+        sa.select(Application.state, sa.func.count(), sa.func.count().filter(late)).group_by(Application.state),
+        unit)).all()
+    states = {state: total for state, total, _ in rows}
+    overdue = {state: n for state, _, n in rows if n}
     oldest = list(db.session.scalars(_app_scope(
         sa.select(Application).where(late).order_by(Application.state_changed_at).limit(10), unit)))
     return ([(s, states.get(s, 0)) for s in AppState], [(s, overdue.get(s, 0)) for s in WAITING_ON], oldest)
