@@ -3,7 +3,7 @@ from flask import Blueprint, abort, flash, make_response, render_template, reque
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
-from domain import DomainError
+from domain import DomainError, StaleError
 from models import Role
 
 
@@ -42,3 +42,26 @@ def form_version(value) -> int:
         return int(value)
     except (TypeError, ValueError):
         return -1
+
+
+def run_verb(verb, done: str, form: FlaskForm | None = None, conflicts: tuple = (StaleError,),
+             validate: bool = True) -> tuple[int, bool]:
+    """Validate the form, run one domain verb, commit, and say how it went, for every action route:
+    (200, False) done; (409, False) someone acted first; (422, True) refused, the form keeps what was typed."""
+    from models import db
+
+    if validate and form is not None and not form.validate():
+        return 422, True
+    try:
+        verb()
+        db.session.commit()
+        flash(done, "success")
+        return 200, False
+    except conflicts as error:
+        db.session.rollback()
+        flash(error.message, "warning")
+        return 409, False
+    except DomainError as error:
+        db.session.rollback()
+        show_domain_error(error, form)
+        return 422, True

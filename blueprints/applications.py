@@ -16,7 +16,7 @@ from sqlalchemy.orm import joinedload
 
 from domain import DomainError
 from domain import applications as verbs
-from domain.applications import ApplicationData, ElectionReport, MemberRow, StaleError
+from domain.applications import ApplicationData, ElectionReport, MemberRow
 from domain.documents import documents_of, render_dossier
 from domain import guidance
 from domain.instructors import assignment_history, reassign_instructor, suggest_instructors
@@ -29,7 +29,7 @@ from models import (
     OrgKind, PartyOrgKind, Role, Unit, VisitForm, db,
 )
 
-from . import form_version, render_partial, role_wall, show_domain_error
+from . import form_version, render_partial, role_wall, run_verb, show_domain_error
 from .forms import (
     ApplicationForm, DeliveryForm, ElectionForm, GuidanceVisitForm, ReassignForm, StepForm, options,
 )
@@ -147,23 +147,9 @@ def step(application_id: int, action: str):
         abort(404)
     form = ElectionForm() if action == "report_election" else StepForm()
     _fill_step_choices(form)
-    status, failed = 200, None
-    if not form.validate():
-        status, failed = 422, action
-    else:
-        try:
-            STEP_VERBS[action](application, form)
-            db.session.commit()
-            flash(f"已{STEP_BY_ACTION[action].label}。", "success")
-        except StaleError as error:
-            db.session.rollback()
-            status = 409
-            flash(error.message, "warning")
-        except DomainError as error:
-            db.session.rollback()
-            status, failed = 422, action
-            show_domain_error(error, form)
-    return _card_response(application_id, status, failed, form)
+    status, failed = run_verb(lambda: STEP_VERBS[action](application, form),
+                              f"已{STEP_BY_ACTION[action].label}。", form)
+    return _card_response(application_id, status, action if failed else None, form)
 
 
 def _card_response(application_id: int, status: int = 200, failed: str | None = None, form=None):
@@ -290,19 +276,8 @@ def tick(application_id: int, item: str):
 
 
 def _guided_action(application: Application, form, name: str, run, done: str):
-    status, failed = 200, None
-    if not form.validate():
-        status, failed = 422, name
-    else:
-        try:
-            run()
-            db.session.commit()
-            flash(done, "success")
-        except DomainError as error:
-            db.session.rollback()
-            status, failed = 422, name
-            show_domain_error(error, form)
-    return _card_response(application.id, status, failed, form)
+    status, failed = run_verb(run, done, form)
+    return _card_response(application.id, status, name if failed else None, form)
 
 
 @bp.get("/<int:application_id>/deliveries/<int:delivery_id>/photo")

@@ -20,7 +20,7 @@ from domain.reference import list_units
 from domain.sheets import batch_pdf, batch_xlsx
 from models import FundItem, FundPayment, Role, db
 
-from . import render_partial, role_wall, show_domain_error
+from . import render_partial, role_wall, run_verb, show_domain_error
 from .forms import EmptyForm, PaymentForm, ReversalForm
 
 bp = Blueprint("finance", __name__, url_prefix="/finance")
@@ -190,19 +190,9 @@ def _card(batch_id: int, failed_form=None) -> dict:
 
 def _act(batch_id: int, verb, done: str, form=None):
     """Run one verb, commit, and answer: redirect without htmx, the fresh card with it (409/422 on refusal)."""
-    status, failed = 200, None
-    try:
-        verb()
-        db.session.commit()
-        flash(done, "success")
-    except (StaleError, AlreadyPaid) as error:
-        db.session.rollback()
-        status = 409
-        flash(error.message, "warning")
-    except DomainError as error:
-        db.session.rollback()
-        status, failed = 422, form
-        show_domain_error(error, form)
+    # The verbs validate their own forms (_valid), so that a refusal lands next to the field.
+    status, refused = run_verb(verb, done, form, conflicts=(StaleError, AlreadyPaid), validate=False)
+    failed = form if refused else None
     if not request.headers.get("HX-Request") and status == 200:
         return redirect(url_for(".batch", batch_id=batch_id))
     # A refusal re-renders the page (or the card) with what was typed, so nothing is lost.

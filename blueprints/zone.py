@@ -3,7 +3,7 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from domain import DomainError, StaleError, funds
+from domain import DomainError, funds
 from domain.guidance import checklist_totals
 from domain.instructors import bulk_assign, instructor_load_table
 from domain.reference import list_units
@@ -11,7 +11,7 @@ from domain.registry import search_organisations, unit_summary
 from models import AppState, Application, FundItem, Instructor, Role, db
 from models.application import INSTRUCTED_STATES
 
-from . import form_version, render_partial, role_wall, show_domain_error
+from . import form_version, render_partial, role_wall, run_verb, show_domain_error
 from .forms import EmptyForm, FundConfirmForm
 
 bp = Blueprint("zone", __name__, url_prefix="/zone")
@@ -76,23 +76,9 @@ def funds_page():
 def confirm_fund(item_id: int):
     item = db.get_or_404(FundItem, item_id)
     form = FundConfirmForm()
-    status = 200
-    if not form.validate():
-        status = 422
-    else:
-        try:
-            funds.confirm_fund(item, actor=current_user, version=form_version(form.version.data),
-                               amount=form.amount.data or None, reason=form.reason.data or "")
-            db.session.commit()
-            flash(f"已核定{item.organisation.name}的启动经费 {item.amount} 元。", "success")
-        except StaleError as error:
-            db.session.rollback()
-            status = 409
-            flash(error.message, "warning")
-        except DomainError as error:
-            db.session.rollback()
-            status = 422
-            show_domain_error(error, form)
+    status, _ = run_verb(lambda: funds.confirm_fund(
+        item, actor=current_user, version=form_version(form.version.data), amount=form.amount.data or None,
+        reason=form.reason.data or ""), f"已核定{item.organisation.name}的启动经费。", form)
     if not request.headers.get("HX-Request") and status == 200:
         return redirect(url_for(".funds_page"))
     item = db.session.get(FundItem, item_id)
