@@ -4,7 +4,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from dotenv import load_dotenv
-from flask import Flask, render_template, request
+from flask import Flask, Request, render_template, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -13,6 +13,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DataError, OperationalError
+from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.exceptions import HTTPException
 
 from config import Config, load_config
@@ -37,10 +38,29 @@ ERROR_MESSAGES = {
 }
 
 
+# C0 control characters other than tab and line breaks. Nobody types them; pasted from elsewhere they hide inside
+# names, and PostgreSQL refuses NUL in text outright (the request would fail after the user typed everything).
+_CONTROL_CHARACTERS = str.maketrans("", "", "".join(map(chr, [*range(0, 9), 11, 12, *range(14, 32), 127])))
+
+
+class FormValues(ImmutableMultiDict):
+    """Form fields and query arguments with control characters removed, once, for every route and form."""
+
+    def __init__(self, mapping=None):
+        if isinstance(mapping, list):
+            mapping = [(k, v.translate(_CONTROL_CHARACTERS) if isinstance(v, str) else v) for k, v in mapping]
+        super().__init__(mapping)
+
+
+class CleanRequest(Request):
+    parameter_storage_class = FormValues
+
+
 def create_app(config: str | Config | dict[str, Any] | None = None) -> Flask:
     """Build the app; config is a name (development/testing/production), a Config, or overrides."""
     load_dotenv()
     app = Flask(__name__)
+    app.request_class = CleanRequest
     if isinstance(config, dict):
         base = load_config(config.get("ENV_NAME"))
         app.config.from_object(base)
@@ -106,7 +126,9 @@ def _register_errors(app: Flask) -> None:
     @app.errorhandler(OverflowError)
     @app.errorhandler(DataError)
     def out_of_range(error):
-        # An id or page number too large for the database's integers names nothing that exists.
+        # An id or page number too large for the database's integers names nothing that exists. A form value
+        # the database refuses should never get this far (the forms limit lengths): log it to be fixed.
+        app.logger.warning("database refused a value: %s", error)
         db.session.rollback()
         return render_error(404)
 

@@ -93,3 +93,14 @@ def restore_command(path: Path, yes: bool):
     except DomainError as error:
         raise click.ClickException(error.message) from None
     click.echo(f"已从 {path} 恢复。")
+
+
+@bp.cli.command("verify-audit")
+def verify_audit_command():
+    """Check the audit log's hash chain; name the first row that was changed, removed or inserted."""
+    from domain.audit import verify_chain
+
+    report = verify_chain()
+    if not report.intact:
+        raise click.ClickException(f"审计日志校验未通过（已核对 {report.rows} 条）：{report.problem}")
+    click.echo(f"审计日志完整：共 {report.rows} 条，哈希链首尾相接，未发现改动。")

@@ -16,6 +16,7 @@ from models import (
 )
 
 from . import DomainError, StaleError
+from .audit import record_event
 from .documents import issue_document
 from .files import store_upload
 from .funds import create_fund_item
@@ -301,6 +302,8 @@ def _move(application: Application, step: Step, actor: User, comment: str = "", 
     db.session.add(ApplicationEvent(
         application=application, actor=actor, actor_role=actor.role, action=step.action, from_state=previous,
         to_state=step.target, comment=comment.strip(), internal_note=internal_note.strip()))
+    # Also in the zone-wide, hash-chained audit log, beside the application's own history.
+    record_event(step.action, application, actor, f"{step.label}：{previous.label} → {step.target.label}")
     _notify(application, step, comment)
     db.session.flush()
 

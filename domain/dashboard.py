@@ -15,6 +15,7 @@ from domain.funds import fund_overview
 from models import AppState, Application, ApplicationEvent, Instructor, Organisation, OrgKind, Unit, db, utcnow
 
 from .registry import name_or_code_matches
+from .sheets import safe_cell
 from .workflow import STEP_BY_ACTION, WAITING_ON
 
 MEMBERS = Organisation.formal_members + Organisation.probationary_members
@@ -308,7 +309,8 @@ def _workbook(sheets) -> bytes:
             bold.append(cell)
         sheet.append(bold)
         for row in rows:
-            sheet.append(list(row))
+            # Names, addresses and contacts come from imported registers: never let one run as a formula.
+            sheet.append([safe_cell(value) for value in row])
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

@@ -133,6 +133,8 @@ def revoke_document(document: Document, reason: str, *, actor: User) -> None:
     """Revoke a document (撤销文件): it stays, marked revoked with the date and the reason."""
     if not reason.strip():
         raise DomainError("撤销文件须填写理由", "reason")
+    if len(reason.strip()) > Document.revoke_reason.type.length:
+        raise DomainError(f"撤销理由不能超过 {Document.revoke_reason.type.length} 字", "reason")
     if document.revoked_at is not None:
         raise DomainError(f"{document.number}已于{document.revoked_at:%Y-%m-%d}撤销")
     document.revoked_at, document.revoked_by_id, document.revoke_reason = utcnow(), actor.id, reason.strip()

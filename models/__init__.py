@@ -3,7 +3,7 @@ from .application import (
     AppState, Application, ApplicationEvent, ApplicationMember, Attachment, Gender, MemberStatus, Notification,
     PartyOrgKind,
 )
-from .audit import AuditEvent
+from .audit import GENESIS_HASH, AuditChainHead, AuditEvent
 from .document import Document, DocumentCounter, DocumentKind, Setting, VerificationCheck
 from .fund import (
     BatchState, DisbursementBatch, FundItem, FundPayment, FundStandard, FundState, MAX_FUND, MIN_FUND, PaymentKind,
@@ -18,9 +18,11 @@ from .unit import Unit, UnitCategory
 from .user import Role, User
 
 __all__ = [
-    "AppState", "Application", "ApplicationEvent", "ApplicationMember", "Assignment", "Attachment", "AuditEvent",
+    "AppState", "Application", "ApplicationEvent", "ApplicationMember", "Assignment", "Attachment", "AuditChainHead",
+    "AuditEvent",
     "BatchState", "ChecklistItem", "Delivery", "DisbursementBatch", "Document", "DocumentCounter", "DocumentKind",
-    "FundItem", "FundPayment", "FundStandard", "FundState", "Gender", "GuidanceVisit", "ImportStatus", "Instructor",
+    "FundItem", "FundPayment", "FundStandard", "FundState", "GENESIS_HASH", "Gender", "GuidanceVisit", "ImportStatus",
+    "Instructor",
     "LabelledEnum", "MAX_FUND", "MIN_FUND", "MemberStatus", "Notification", "OrgKind", "Organisation", "PartyOrgKind",
     "PaymentKind", "RegistryImport", "Role", "Setting", "StoredFile", "Unit", "UnitCategory", "User",
     "VerificationCheck", "VisitForm", "db", "instructor_units", "utcnow",

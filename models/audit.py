@@ -1,4 +1,4 @@
-"""The append-only audit log that every state change writes to."""
+"""The append-only, hash-chained audit log that every state change writes to."""
 from datetime import datetime
 from typing import Any
 
@@ -8,13 +8,22 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from .base import AppendOnly, db, utcnow
 from .user import User
 
+# The prev_hash of the first row: nothing came before it.
+GENESIS_HASH = "0" * 64
+
 
 class AuditEvent(AppendOnly, db.Model):
-    """审计日志: who did what to which object, when. Never updated or deleted (a trigger refuses it too)."""
+    """审计日志: who did what to which object, when. Never updated or deleted (a trigger refuses it too).
+
+    Rows form a chain: `seq` counts 1, 2, 3... without gaps, and each row carries the SHA-256 of its own
+    content together with the previous row's hash, so a changed, removed or reordered row breaks the chain
+    at that point (`flask --app app verify-audit`). The chain is sealed at commit (domain.audit).
+    """
 
     __tablename__ = "audit_events"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    seq: Mapped[int] = mapped_column(unique=True)
     at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"), index=True)
     action: Mapped[str] = mapped_column(sa.String(40))
@@ -22,7 +31,23 @@ class AuditEvent(AppendOnly, db.Model):
     object_id: Mapped[int | None]
     summary: Mapped[str] = mapped_column(sa.String(500), default="")
     data: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+    prev_hash: Mapped[str] = mapped_column(sa.String(64))
+    hash: Mapped[str] = mapped_column(sa.String(64))
 
     actor: Mapped[User | None] = relationship(lazy="joined")
 
     __table_args__ = (sa.Index("ix_audit_events_object", "object_type", "object_id"),)
+
+
+class AuditChainHead(db.Model):
+    """The chain's end: the last row's seq and hash, one row. Removing the newest audit rows shows against it,
+    and updating it is what serialises the writers (its row lock, or SQLite's write lock) so that two
+    transactions never link to the same previous row."""
+
+    __tablename__ = "audit_chain_head"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    seq: Mapped[int] = mapped_column(default=0)
+    last_hash: Mapped[str] = mapped_column(sa.String(64), default=GENESIS_HASH)
+
+    __table_args__ = (sa.CheckConstraint("id = 1", name="single_row"),)

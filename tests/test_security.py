@@ -103,3 +103,11 @@ def test_database_down_gives_a_chinese_503_and_recovers(tmp_path):
 def test_public_pages_render_under_the_csp(client, url):
     page = client.get(url).get_data(as_text=True)
     assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", page)
+
+
+def test_control_characters_are_removed_from_every_form_value_and_argument(app):
+    from flask import request
+
+    with app.test_request_context("/?q=a%00b", method="POST", data={"name": "x\x00y\x1bz\tw\r\n", "n": ["1\x07", "2"]}):
+        assert request.args["q"] == "ab"
+        assert request.form["name"] == "xyz\tw\r\n" and request.form.getlist("n") == ["1", "2"]
