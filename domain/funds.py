@@ -276,6 +276,10 @@ def submit_batch(batch: DisbursementBatch, *, actor: User, version: int) -> None
     if unchecked := [i.organisation.name for i in batch.items if not i.payee_checked]:
         raise DomainError("以下单位的收款账户尚未核验：" + "、".join(unchecked))
     batch.state, batch.submitted_at = BatchState.SUBMITTED, utcnow()
+    # The items' versions move too: a payee edited at this very moment (read as checked above) makes one of
+    # the two refuse, instead of an unchecked account slipping into a submitted batch.
+    for item in batch.items:
+        item.version += 1
     _bump(batch)
     record_event("batch.submit", batch, actor, f"提交拨付批次{batch.number}，合计{batch.total}元")
 

@@ -17,6 +17,8 @@ def waiting_states(role: Role) -> list[AppState]:
 
 def _scoped(user: User) -> sa.Select:
     query = sa.select(Application)
+    if user.role in (Role.UNIT_REVIEWER, Role.ZONE_APPROVER, Role.INSTRUCTOR):
+        query = query.where(Application.state != AppState.DRAFT)  # the applicant's own until submitted
     if user.role is Role.UNIT_REVIEWER:
         return query.where(Application.unit_id == user.unit_id)
     if user.role is Role.INSTRUCTOR:

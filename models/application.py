@@ -124,9 +124,12 @@ class Application(db.Model):
         return self.formal_members + self.probationary_members
 
     def can_view(self, user: User) -> bool:
-        """Who may open this application: its organisation, its unit, the zone, its instructor."""
+        """Who may open this application: its organisation, its unit, the zone, its instructor. A draft is the
+        applicant's own until it is first submitted: officials do not see it (the admin may, for support)."""
         if user.role is Role.APPLICANT:
             return user.organisation_id == self.organisation_id
+        if self.state is AppState.DRAFT and user.role is not Role.ADMIN:
+            return False
         if user.role is Role.UNIT_REVIEWER:
             return user.unit_id == self.unit_id
         if user.role is Role.INSTRUCTOR:

@@ -94,6 +94,19 @@ def test_bad_uploads_are_refused_by_content(client, app, applicant, name, conten
         assert db.session.scalar(sa.select(sa.func.count(Application.id))) == 0  # nothing half-saved
 
 
+def test_an_oversized_submission_is_refused_in_chinese_and_stores_nothing(client, app, applicant):
+    import io
+
+    content = b"%PDF-1.4\n" + b"0" * (33 * 1024 * 1024)
+    for headers in ({}, {"HX-Request": "true"}):
+        response = client.post("/applications/new", headers=headers, content_type="multipart/form-data",
+                               data={**application_form(), "attachments": (io.BytesIO(content), "大文件.pdf")})
+        assert response.status_code == 413
+        assert "合计不能超过 32 MB" in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(Application.id))) == 0
+
+
 def test_good_uploads_are_stored_with_their_hash_and_come_back_unchanged(client, app, applicant):
     from io import BytesIO
 
@@ -165,6 +178,15 @@ def test_others_cannot_see_an_application(client, login_as, make_application, wh
         login_as(Role.INSTRUCTOR if who == "instructor" else Role.FINANCE)
     assert client.get(f"/applications/{made.id}").status_code == 404
     assert client.post(f"/applications/{made.id}/steps/pass", data={"version": 1}).status_code == 404
+
+
+@pytest.mark.parametrize("role", [Role.UNIT_REVIEWER, Role.ZONE_APPROVER])
+def test_a_draft_stays_the_applicants_own_until_submitted(client, login_as, make_application, role):
+    draft, submitted = make_application("draft"), make_application("submitted")
+    login_as(role)
+    assert client.get(f"/applications/{draft.id}").status_code == 404
+    listed = client.get("/applications/?state=all").get_data(as_text=True)
+    assert draft.organisation.name not in listed and submitted.organisation.name in listed
 
 
 def test_a_reviewer_cannot_take_the_zones_step(client, app, login_as, make_application):

@@ -405,3 +405,27 @@ def test_demo_seeds_funds_and_one_batch_idempotently(ctx):
     assert seed_demo() == 0
     assert db.session.scalar(sa.select(sa.func.count(DisbursementBatch.id))) == 1
     assert db.session.scalar(sa.select(sa.func.count(Organisation.id))) > 0
+
+
+def test_a_payee_edited_while_its_batch_is_submitted_is_refused(app, make_fund):
+    """The applicant's request read the batch as a draft; finance submitted it before the edit was written.
+    The edit must not land in a submitted batch with its account unchecked."""
+    made = make_fund("checked")
+    with app.app_context():
+        finance = db.session.get(User, make_fund.finance_id[0])
+        batch = funds.create_batch([db.session.get(FundItem, made.id)], actor=finance)
+        db.session.commit()
+        batch_id = batch.id
+    with app.app_context():  # the applicant's request
+        item = db.session.get(FundItem, made.id)
+        contact = db.session.scalar(sa.select(User).filter_by(organisation_id=item.organisation_id))
+        assert item.batch.state is BatchState.DRAFT
+        with app.app_context():  # finance, at the same moment, in its own connection
+            batch = db.session.get(DisbursementBatch, batch_id)
+            funds.submit_batch(batch, actor=db.session.get(User, make_fund.finance_id[0]), version=batch.version)
+            db.session.commit()
+        with pytest.raises(StaleError):
+            funds.set_payee(item, Payee("另一个户名", "中国银行通辽分行", "6222 0206 1111 2222"), actor=contact)
+    with app.app_context():
+        item = db.session.get(FundItem, made.id)
+        assert item.payee_checked and item.account_name != "另一个户名"
