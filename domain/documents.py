@@ -2,6 +2,8 @@
 import base64
 import hashlib
 import secrets
+import unicodedata
+from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -52,6 +54,36 @@ def chinese_date(day: date) -> str:
     return f"{day.year}年{day.month}月{day.day}日"
 
 
+# The body is 3号 (16 pt) with 28 characters to the 156 mm line: a glyph of 5.644 mm closed up by letter-spacing
+# to a pitch of 156/28 mm (templates/pdf/document.html). The standard places the signature in characters.
+CHAR_MM = 156 / 28
+GLYPH_MM = 16 * 25.4 / 72
+SEAL_MM = 42
+
+
+def text_width_mm(text: str) -> float:
+    """Printed width: CJK (wide) characters are one glyph, digits and Latin letters about half of one."""
+    glyphs = sum(1.0 if unicodedata.east_asian_width(c) in "WF" else 0.5 for c in text)
+    return glyphs * GLYPH_MM - len(text) * (GLYPH_MM - CHAR_MM)
+
+
+@dataclass
+class SignatureLayout:
+    """Right offsets from the type area's right edge, in mm."""
+    name_right: float
+    date_right: float
+    seal_right: float
+
+
+def signature_layout(organ: str, date_text: str) -> SignatureLayout:
+    """GB/T 9704-2012 7.3.5.1: the date four characters from the right; the organ's name centred on the date,
+    but never past the type area's right edge (a long name moves left); the seal centred on the date."""
+    date_right = 4 * CHAR_MM
+    centre = date_right + text_width_mm(date_text) / 2
+    return SignatureLayout(name_right=round(max(0.0, centre - text_width_mm(organ) / 2), 2),
+                           date_right=round(date_right, 2), seal_right=round(centre - SEAL_MM / 2, 2))
+
+
 def local_today() -> date:
     return datetime.now(ZoneInfo(current_app.config["DISPLAY_TIMEZONE"])).date()
 
@@ -99,6 +131,7 @@ def render_document(document: Document, settings: dict[str, str], day: date) -> 
     html = render_template(
         "pdf/document.html", document=document, application=application, settings=settings,
         org_name=party_org_name(application), rule=RULES[application.requested_kind], date_text=chinese_date(day),
+        signature=signature_layout(settings["issuing_organ"], chinese_date(day)),
         seal_uri="data:image/png;base64," + base64.b64encode(seal).decode() if seal else None,
         qr_uri=qr.svg_data_uri(scale=4, border=0), verify_url=verification_url(document.token),
         submitted_on=_first_submission(application))
