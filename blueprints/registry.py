@@ -12,8 +12,8 @@ from domain.dashboard import (
 )
 from domain.reference import list_units
 from domain.registry_import import (
-    COLUMNS, check_registry_file, import_progress, recent_imports, run_in_background, start_registry_import,
-    template_csv, template_xlsx,
+    COLUMNS, check_registry_file, import_progress, recent_imports, run_in_background, settle_if_interrupted,
+    start_registry_import, template_csv, template_xlsx,
 )
 from models import ImportStatus, OrgKind, RegistryImport, Role, Unit, db
 
@@ -116,6 +116,8 @@ def template_csv_download():
 @bp.get("/imports/<int:import_id>")
 def show_import(import_id: int):
     job = load_import(import_id)
+    if settle_if_interrupted(job):
+        db.session.commit()
     return render_partial("registry/import.html", "registry/_import_status.html", job=job,
                           progress=import_progress(job), form=EmptyForm(), statuses=ImportStatus)
 

@@ -297,13 +297,19 @@ def start_registry_import(job: RegistryImport, *, actor: User) -> None:
         .values(status=ImportStatus.RUNNING).execution_options(synchronize_session=False)).rowcount
     if flipped != 1:
         raise DomainError("该导入已经开始，请勿重复确认")
+    _progress[job.id] = 0  # running from now on, as far as this process's pages are concerned
     db.session.refresh(job)
 
 
 def run_registry_import(job_id: int) -> None:
     """Write a confirmed import (写入摸底名录) in bulk, in one transaction: every row or none."""
+    # The job's row stays locked until this transaction ends: that is how another worker tells a running
+    # import from one whose worker died (settle_if_interrupted).
+    db.session.execute(sa.select(RegistryImport.id).where(RegistryImport.id == job_id).with_for_update())
     job = db.session.get(RegistryImport, job_id)
     if job is None or job.status is not ImportStatus.RUNNING:
+        db.session.rollback()
+        _progress.pop(job_id, None)
         return
     _progress[job_id] = 0
     try:
@@ -374,6 +380,29 @@ def run_in_background(app: Flask, job_id: int) -> None:
             run_registry_import(job_id)
 
     threading.Thread(target=work, name=f"registry-import-{job_id}", daemon=True).start()
+
+
+INTERRUPTED = "导入中断（服务重启或进程退出），名录未作任何修改。请重新上传校验后再确认导入。"
+
+
+def settle_if_interrupted(job: RegistryImport) -> bool:
+    """Mark an import failed whose worker is gone (killed, restarted) while it showed as running, so that its
+    page stops polling and says so. Its rows were in the one transaction that died: the registry is unchanged.
+    Returns whether it did."""
+    if job.status is not ImportStatus.RUNNING or job.id in _progress:
+        return False  # not running, or running in this very process
+    if db.session.connection().dialect.name == "postgresql":
+        # A live import holds its job's row lock (run_registry_import); if the lock is free, no one runs it.
+        try:
+            with db.session.begin_nested():
+                db.session.execute(sa.select(RegistryImport.id).where(RegistryImport.id == job.id)
+                                   .with_for_update(nowait=True))
+        except sa.exc.OperationalError:
+            return False
+    # (SQLite is served by one process, whose running imports are all in _progress.)
+    job.status, job.message, job.finished_at = ImportStatus.FAILED, INTERRUPTED, datetime.now(timezone.utc)
+    record_event("import_registry.interrupted", job, None, "摸底导入中断，已标记为失败")
+    return True
 
 
 def import_progress(job: RegistryImport) -> int:

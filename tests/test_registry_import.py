@@ -159,6 +159,45 @@ def test_a_failure_while_writing_leaves_the_registry_untouched(client, app, admi
     assert set(found) == {existing.credit_code} and found[existing.credit_code].formal_members == 1
 
 
+def _running_without_a_worker(client, app) -> RegistryImport:
+    """An import confirmed by a worker that died before writing (its status committed as running)."""
+    upload(client, csv_bytes([row(valid_credit_code())]))
+    job = latest_job(app)
+    with app.app_context():
+        db.session.execute(sa.update(RegistryImport).where(RegistryImport.id == job.id)
+                           .values(status=ImportStatus.RUNNING))
+        db.session.commit()
+    return job
+
+
+def test_an_import_whose_worker_died_is_shown_as_interrupted(client, app, admin):
+    job = _running_without_a_worker(client, app)
+    page = client.get(f"/registry/imports/{job.id}").get_data(as_text=True)
+    assert "导入中断" in page and "名录未作任何修改" in page
+    assert latest_job(app).status is ImportStatus.FAILED and orgs(app) == {}
+
+
+def test_a_running_import_is_left_running(client, app, admin):
+    job = _running_without_a_worker(client, app)
+    importer._progress[job.id] = 0  # running in this process
+    try:
+        client.get(f"/registry/imports/{job.id}")
+        assert latest_job(app).status is ImportStatus.RUNNING
+    finally:
+        importer._progress.pop(job.id)
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        return
+    # Running in another worker: its transaction holds the job's row lock.
+    engine = sa.create_engine(app.config["SQLALCHEMY_DATABASE_URI"])
+    with engine.begin() as other_worker:
+        other_worker.execute(sa.select(RegistryImport.id).where(RegistryImport.id == job.id).with_for_update())
+        client.get(f"/registry/imports/{job.id}")
+        assert latest_job(app).status is ImportStatus.RUNNING
+    engine.dispose()
+    client.get(f"/registry/imports/{job.id}")  # the lock is gone, and so is the worker
+    assert latest_job(app).status is ImportStatus.FAILED
+
+
 def test_missing_columns_and_wrong_files_are_refused_before_anything_is_stored(client, app, admin):
     page = upload(client, csv_bytes([row(valid_credit_code())], header=HEADER[:3])).get_data(as_text=True)
     assert "缺少以下列：初审单位" in page
