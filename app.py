@@ -126,9 +126,10 @@ def _register_errors(app: Flask) -> None:
     @app.errorhandler(OverflowError)
     @app.errorhandler(DataError)
     def out_of_range(error):
-        # An id or page number too large for the database's integers names nothing that exists. A form value
+        # An id or page number too large for the database's integers names nothing that exists. Any other value
         # the database refuses should never get this far (the forms limit lengths): log it to be fixed.
-        app.logger.warning("database refused a value: %s", error)
+        if not isinstance(error, OverflowError) and "out of range" not in str(error):
+            app.logger.warning("database refused a value: %s", error)
         db.session.rollback()
         return render_error(404)
 

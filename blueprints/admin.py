@@ -16,7 +16,7 @@ from domain.reference import list_units
 from domain.settings import LABELS, get_settings, set_seal, update_settings
 from models import Document, Instructor, PartyOrgKind, Role, Unit, User, db
 
-from . import role_wall, show_domain_error
+from . import role_wall, run_verb, show_domain_error
 from .forms import EmptyForm, FundStandardForm, InstructorForm, OfficialForm, PasswordResetForm, options
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -61,11 +61,9 @@ def new_user():
 @bp.post("/users/<int:user_id>/active")
 def toggle_active(user_id: int):
     user = db.get_or_404(User, user_id)
-    try:
-        set_account_active(user, request.form.get("active") == "1", actor=current_user)
-        db.session.commit()
-    except DomainError as error:
-        show_domain_error(error)
+    active = request.form.get("active") == "1"
+    run_verb(lambda: set_account_active(user, active, actor=current_user),
+             f"已{'启用' if active else '停用'}账号 {user.username}。")
     if not request.headers.get("HX-Request"):
         return redirect(url_for("admin.home"))
     return render_template("admin/_user_row.html", user=user, form=EmptyForm())
@@ -97,13 +95,8 @@ def documents():
 @bp.post("/documents/<int:document_id>/revoke")
 def revoke(document_id: int):
     document = db.get_or_404(Document, document_id)
-    try:
-        revoke_document(document, request.form.get("reason", ""), actor=current_user)
-        db.session.commit()
-        flash(f"已撤销{document.number}。", "success")
-    except DomainError as error:
-        db.session.rollback()
-        show_domain_error(error)
+    run_verb(lambda: revoke_document(document, request.form.get("reason", ""), actor=current_user),
+             f"已撤销{document.number}。")
     return redirect(url_for("admin.documents"))
 
 
@@ -171,13 +164,9 @@ def instructor_form(instructor_id: int | None = None):
 @bp.post("/instructors/<int:instructor_id>/active")
 def instructor_active(instructor_id: int):
     instructor = db.get_or_404(Instructor, instructor_id)
-    try:
-        set_instructor_active(instructor, request.form.get("active") == "1", actor=current_user)
-        db.session.commit()
-        flash(f"已{'启用' if instructor.active else '停用'}{instructor.name}。", "success")
-    except DomainError as error:
-        db.session.rollback()
-        show_domain_error(error)
+    active = request.form.get("active") == "1"
+    run_verb(lambda: set_instructor_active(instructor, active, actor=current_user),
+             f"已{'启用' if active else '停用'}{instructor.name}。")
     return redirect(url_for("admin.instructors"))
 
 

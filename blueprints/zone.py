@@ -97,11 +97,6 @@ def decide_batch(batch_id: int, decision: str):
     if batch is None:
         abort(404)
     verb = funds.approve_batch if decision == "approve" else funds.return_batch
-    try:
-        verb(batch, actor=current_user, version=request.form.get("version", 0, type=int))
-        db.session.commit()
-        flash(f"已{'审批同意' if decision == 'approve' else '退回'}拨付批次 {batch.number}。", "success")
-    except DomainError as error:
-        db.session.rollback()
-        show_domain_error(error)
+    run_verb(lambda: verb(batch, actor=current_user, version=form_version(request.form.get("version"))),
+             f"已{'审批同意' if decision == 'approve' else '退回'}拨付批次 {batch.number}。")
     return redirect(url_for(".funds_page"))

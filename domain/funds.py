@@ -286,11 +286,7 @@ def submit_batch(batch: DisbursementBatch, *, actor: User, version: int) -> None
 
 def approve_batch(batch: DisbursementBatch, *, actor: User, version: int) -> None:
     """Approve the batch (审批拨付批次) so that finance may pay it."""
-    if actor.role is not Role.ZONE_APPROVER:
-        raise DomainError("只有开发区党工委可以审批拨付批次")
-    _check_version(batch, version)
-    if batch.state is not BatchState.SUBMITTED:
-        raise DomainError(f"批次当前为“{batch.state.label}”，不能审批")
+    _check_submitted(batch, actor, version, "审批")
     batch.state, batch.approved_by, batch.approved_at = BatchState.APPROVED, actor, utcnow()
     _bump(batch)
     record_event("batch.approve", batch, actor, f"审批同意拨付批次{batch.number}")
@@ -298,14 +294,19 @@ def approve_batch(batch: DisbursementBatch, *, actor: User, version: int) -> Non
 
 def return_batch(batch: DisbursementBatch, *, actor: User, version: int) -> None:
     """Send a submitted batch back to finance (退回批次) as a draft."""
-    if actor.role is not Role.ZONE_APPROVER:
-        raise DomainError("只有开发区党工委可以退回拨付批次")
-    _check_version(batch, version)
-    if batch.state is not BatchState.SUBMITTED:
-        raise DomainError(f"批次当前为“{batch.state.label}”，不能退回")
+    _check_submitted(batch, actor, version, "退回")
     batch.state, batch.submitted_at = BatchState.DRAFT, None
     _bump(batch)
     record_event("batch.return", batch, actor, f"退回拨付批次{batch.number}")
+
+
+def _check_submitted(batch: DisbursementBatch, actor: User, version: int, doing: str) -> None:
+    """What the zone's two decisions on a batch both need: the zone, the page's version, a submitted batch."""
+    if actor.role is not Role.ZONE_APPROVER:
+        raise DomainError(f"只有开发区党工委可以{doing}拨付批次")
+    _check_version(batch, version)
+    if batch.state is not BatchState.SUBMITTED:
+        raise DomainError(f"批次当前为“{batch.state.label}”，不能{doing}")
 
 
 # ---------------------------------------------------------------- payments (拨付登记)
