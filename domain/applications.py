@@ -12,7 +12,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from models import (
     AppState, Application, ApplicationEvent, ApplicationMember, Attachment, DocumentKind, Gender, Instructor,
     MemberStatus,
-    Notification, Organisation, PartyOrgKind, Role, Unit, User, db, utcnow,
+    Notification, Organisation, PartyOrgKind, Role, StoredFile, Unit, User, db, utcnow,
 )
 
 from . import DomainError, StaleError
@@ -95,6 +95,32 @@ def add_attachment(application: Application, filename: str, content: bytes, *, a
     """Attach a PDF, JPG or PNG (上传附件) to an editable application."""
     _check_editable(application, actor, version)
     attachment = Attachment(application=application, file=store_upload(filename, content, actor=actor))
+    db.session.add(attachment)
+    _bump(application)
+    return attachment
+
+
+def keep_upload(filename: str, content: bytes, *, actor: User) -> StoredFile:
+    """Keep a file sent with a form that failed (暂存附件), so that the applicant need not choose it again."""
+    return store_upload(filename, content, actor=actor)
+
+
+def kept_uploads(ids: list, *, actor: User) -> list[StoredFile]:
+    """The files among ids that this applicant kept and has not attached yet; anyone else's are ignored."""
+    wanted = [int(i) for i in ids if str(i).isdigit()]
+    if not wanted:
+        return []
+    attached = sa.select(Attachment.id).where(Attachment.file_id == StoredFile.id).exists()
+    return list(db.session.scalars(sa.select(StoredFile).where(
+        StoredFile.id.in_(wanted), StoredFile.created_by_id == actor.id, ~attached).order_by(StoredFile.id)))
+
+
+def attach_kept_upload(application: Application, stored: StoredFile, *, actor: User, version: int) -> Attachment:
+    """Attach a file kept from a failed form (附加暂存附件) to an editable application."""
+    _check_editable(application, actor, version)
+    if stored.created_by_id != actor.id:
+        raise DomainError("只能附加本人上传的文件", "attachments")
+    attachment = Attachment(application=application, file=stored)
     db.session.add(attachment)
     _bump(application)
     return attachment
