@@ -387,20 +387,21 @@ def _read_application(form: ApplicationForm, rows: list[dict]) -> ApplicationDat
     """Parse the form and its member rows; put each row's problem next to it. None if anything is wrong."""
     members, ok = [], form.validate()
     for row in rows:
-        row["error"] = None
+        # error_field: which of the row's fields the message is about, marked invalid next to it.
+        row["error"] = row["error_field"] = None
         try:
             joined = date.fromisoformat(row["member_joined"])
         except ValueError:
-            row["error"] = "请填写入党日期，格式如 2015-07-01"
+            row["error"], row["error_field"] = "请填写入党日期，格式如 2015-07-01", "member_joined"
             ok = False
             continue
         if not row["member_name"].strip() or len(row["member_name"]) > 40:
-            row["error"] = "请填写姓名（不超过40个字）"
+            row["error"], row["error_field"] = "请填写姓名（不超过40个字）", "member_name"
         elif joined > date.today():
-            row["error"] = "入党日期不能晚于今天"
+            row["error"], row["error_field"] = "入党日期不能晚于今天", "member_joined"
         elif row["member_gender"] not in Gender._value2member_map_ or \
                 row["member_status"] not in MemberStatus._value2member_map_:
-            row["error"] = "请选择性别和党员类别"
+            row["error"], row["error_field"] = "请选择性别和党员类别", "member_status"
         if row["error"]:
             ok = False
             continue
