@@ -1,13 +1,13 @@
 """The applicant's journey on a phone (375 x 812): apply with attachments, get through a failed save, submit,
 and follow the progress. No page may be wider than the screen: wide tables scroll inside their own wrapper.
 """
-import sqlalchemy as sa
 import pytest
+import sqlalchemy as sa
+from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
 from domain import applications as verbs
-from models import AppState, Application, Instructor, User, db
-from models import Role
+from models import AppState, Application, Instructor, Role, User, db
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -29,10 +29,13 @@ OVERFLOW = """() => {
 
 
 def fits_the_phone(page: Page, shots, name: str) -> None:
-    """Nothing wider than 375 px; a screenshot of the whole page to look at."""
+    """Nothing wider than 375 px, nothing serious for axe at this width; a screenshot of the page to look at."""
     page.screenshot(path=shots / f"{name}.png", full_page=True)
     result = page.evaluate(OVERFLOW)
     assert result["scrollWidth"] <= PHONE["width"] and not result["wide"], f"{name} overflows: {result}"
+    serious = [(v["id"], [n["target"] for n in v["nodes"]]) for v in Axe().run(page).response["violations"]
+               if v["impact"] in ("serious", "critical")]
+    assert not serious, f"{name}: {serious}"
 
 
 def test_the_applicant_applies_and_follows_on_a_phone(browser, live_server, app, make_org, make_user,
