@@ -4,7 +4,7 @@ Each public function is one verb. It checks who may act and whether the page was
 state, appends a history row and notifications, and flushes; the request commits.
 """
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm.exc import StaleDataError
@@ -100,19 +100,32 @@ def add_attachment(application: Application, filename: str, content: bytes, *, a
     return attachment
 
 
+# A kept file never attached (the applicant gave up on the form) is deleted after this long.
+KEPT_UPLOAD_LIFETIME = timedelta(days=1)
+
+
+def _unattached_of(actor: User):
+    # Applicants upload nothing but attachments, so an applicant's file that no attachment holds is a kept one.
+    attached = sa.select(Attachment.id).where(Attachment.file_id == StoredFile.id).exists()
+    return sa.select(StoredFile).where(StoredFile.created_by_id == actor.id, ~attached)
+
+
 def keep_upload(filename: str, content: bytes, *, actor: User) -> StoredFile:
     """Keep a file sent with a form that failed (暂存附件), so that the applicant need not choose it again."""
+    if actor.role is not Role.APPLICANT:
+        raise DomainError("只有本单位联系人可以上传申请附件", "attachments")
+    for stale in db.session.scalars(_unattached_of(actor).where(
+            StoredFile.created_at < utcnow() - KEPT_UPLOAD_LIFETIME)):
+        db.session.delete(stale)
     return store_upload(filename, content, actor=actor)
 
 
 def kept_uploads(ids: list, *, actor: User) -> list[StoredFile]:
     """The files among ids that this applicant kept and has not attached yet; anyone else's are ignored."""
     wanted = [int(i) for i in ids if str(i).isdigit()]
-    if not wanted:
+    if not wanted or actor.role is not Role.APPLICANT:
         return []
-    attached = sa.select(Attachment.id).where(Attachment.file_id == StoredFile.id).exists()
-    return list(db.session.scalars(sa.select(StoredFile).where(
-        StoredFile.id.in_(wanted), StoredFile.created_by_id == actor.id, ~attached).order_by(StoredFile.id)))
+    return list(db.session.scalars(_unattached_of(actor).where(StoredFile.id.in_(wanted)).order_by(StoredFile.id)))
 
 
 def attach_kept_upload(application: Application, stored: StoredFile, *, actor: User, version: int) -> Attachment:

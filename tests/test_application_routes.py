@@ -161,6 +161,24 @@ def test_nobody_attaches_another_applicants_kept_file(client, app, applicant, lo
         assert application.attachments == []
 
 
+def test_a_kept_file_never_attached_is_deleted_a_day_later(client, app, applicant):
+    from io import BytesIO
+
+    from models import StoredFile
+
+    form = application_form()
+    form["member_joined"][0] = ""
+    first = _kept_ids(client.post("/applications/new", data={**form, "attachments": [(BytesIO(PNG), "a.png")]},
+                                  content_type="multipart/form-data").get_data(as_text=True))
+    with app.app_context():
+        db.session.get(StoredFile, int(first[0])).created_at = utcnow() - timedelta(days=2)
+        db.session.commit()
+    second = _kept_ids(client.post("/applications/new", data={**form, "attachments": [(BytesIO(PDF), "b.pdf")]},
+                                   content_type="multipart/form-data").get_data(as_text=True))
+    with app.app_context():
+        assert db.session.scalars(sa.select(StoredFile.id)).all() == [int(second[0])]
+
+
 def test_an_edit_with_errors_keeps_its_uploads_too(client, app, applicant):
     from io import BytesIO
 
