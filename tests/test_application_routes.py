@@ -133,6 +133,10 @@ def test_a_form_with_errors_keeps_its_uploads_and_the_next_save_attaches_them(cl
     # Failing again (nothing chosen this time) keeps the same files; the corrected form attaches them.
     again = client.post("/applications/new", data={**form, "kept_file": kept}, content_type="multipart/form-data")
     assert again.status_code == 422 and _kept_ids(again.get_data(as_text=True)) == kept
+    # Ids that are not ids are ignored, not a server error.
+    odd = client.post("/applications/new", data={**form, "kept_file": [*kept, "9" * 30, "x", "-1"]},
+                      content_type="multipart/form-data")
+    assert odd.status_code == 422 and _kept_ids(odd.get_data(as_text=True)) == kept
     saved = client.post("/applications/new", data={**application_form(), "kept_file": kept},
                         content_type="multipart/form-data")
     assert saved.status_code == 302
