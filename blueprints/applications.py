@@ -89,16 +89,20 @@ def new():
     if request.method == "GET":
         form.formal_members.data, form.probationary_members.data = org.formal_members, org.probationary_members
         form.requested_kind.data = suggested_kind(org.formal_members, org.probationary_members).value
-    elif (data := _read_application(form, rows)) is not None:
+        return render_template("applications/edit.html", form=form, rows=_rows_for_form(rows), org=org,
+                               application=None, kept=[])
+    files, kept_ids = _uploaded(form), request.form.getlist("kept_file")
+    if (data := _read_application(form, rows)) is not None:
         try:
             application = verbs.start_application(org, data, actor=current_user)
-            _attach_uploads(application, form)
+            _attach_uploads(application, files, kept_ids)
             return _after_save(application)
         except DomainError as error:
             db.session.rollback()
             show_domain_error(error, form)
+    kept = _keep_uploads(form, files, kept_ids)
     return render_template("applications/edit.html", form=form, rows=_rows_for_form(rows), org=org,
-                           application=None), 422 if request.method == "POST" else 200
+                           application=None, kept=kept), 422
 
 
 @bp.route("/<int:application_id>/edit", methods=["GET", "POST"])
@@ -112,17 +116,20 @@ def edit(application_id: int):
     if request.method == "GET":
         form.version.data = application.version
         form.requested_kind.data = application.requested_kind.value
-    elif (data := _read_application(form, rows)) is not None:
+        return render_template("applications/edit.html", form=form, rows=_rows_for_form(rows),
+                               org=application.organisation, application=application, kept=[])
+    files, kept_ids = _uploaded(form), request.form.getlist("kept_file")
+    if (data := _read_application(form, rows)) is not None:
         try:
             verbs.save_application(application, data, actor=current_user, version=form_version(form.version.data))
-            _attach_uploads(application, form)
+            _attach_uploads(application, files, kept_ids)
             return _after_save(application)
         except DomainError as error:
             db.session.rollback()
             show_domain_error(error, form)
+    kept = _keep_uploads(form, files, kept_ids)
     return render_template("applications/edit.html", form=form, rows=_rows_for_form(rows),
-                           org=application.organisation, application=application), \
-        422 if request.method == "POST" else 200
+                           org=application.organisation, application=application, kept=kept), 422
 
 
 @bp.get("/member-row")
@@ -380,20 +387,21 @@ def _read_application(form: ApplicationForm, rows: list[dict]) -> ApplicationDat
     """Parse the form and its member rows; put each row's problem next to it. None if anything is wrong."""
     members, ok = [], form.validate()
     for row in rows:
-        row["error"] = None
+        # error_field: which of the row's fields the message is about, marked invalid next to it.
+        row["error"] = row["error_field"] = None
         try:
             joined = date.fromisoformat(row["member_joined"])
         except ValueError:
-            row["error"] = "请填写入党日期，格式如 2015-07-01"
+            row["error"], row["error_field"] = "请填写入党日期，格式如 2015-07-01", "member_joined"
             ok = False
             continue
         if not row["member_name"].strip() or len(row["member_name"]) > 40:
-            row["error"] = "请填写姓名（不超过40个字）"
+            row["error"], row["error_field"] = "请填写姓名（不超过40个字）", "member_name"
         elif joined > date.today():
-            row["error"] = "入党日期不能晚于今天"
+            row["error"], row["error_field"] = "入党日期不能晚于今天", "member_joined"
         elif row["member_gender"] not in Gender._value2member_map_ or \
                 row["member_status"] not in MemberStatus._value2member_map_:
-            row["error"] = "请选择性别和党员类别"
+            row["error"], row["error_field"] = "请选择性别和党员类别", "member_status"
         if row["error"]:
             ok = False
             continue
@@ -408,11 +416,32 @@ def _read_application(form: ApplicationForm, rows: list[dict]) -> ApplicationDat
         reasons=form.reasons.data or "", members=members)
 
 
-def _attach_uploads(application: Application, form: ApplicationForm) -> None:
-    for upload in form.attachments.data or []:
-        if upload and upload.filename:
-            verbs.add_attachment(application, upload.filename, upload.read(), actor=current_user,
-                                 version=application.version)
+def _uploaded(form: ApplicationForm) -> list[tuple[str, bytes]]:
+    """The files sent with this form, read once: a failed save keeps them after its rollback."""
+    return [(upload.filename, upload.read()) for upload in form.attachments.data or [] if upload and upload.filename]
+
+
+def _attach_uploads(application: Application, files: list[tuple[str, bytes]], kept_ids: list[str]) -> None:
+    for stored in verbs.kept_uploads(kept_ids, actor=current_user):
+        verbs.attach_kept_upload(application, stored, actor=current_user, version=application.version)
+    for filename, content in files:
+        verbs.add_attachment(application, filename, content, actor=current_user, version=application.version)
+
+
+def _keep_uploads(form: ApplicationForm, files: list[tuple[str, bytes]], kept_ids: list[str]) -> list:
+    """After a failed save, keep every acceptable file sent (and those kept before), to list in the form again.
+
+    A form with errors keeps everything typed, and a browser cannot refill a file input: without this the
+    applicant would have to find and choose each file again."""
+    kept = verbs.kept_uploads(kept_ids, actor=current_user)
+    for filename, content in files:
+        try:
+            kept.append(verbs.keep_upload(filename, content, actor=current_user))
+        except DomainError as error:
+            if error.message not in form.attachments.errors:
+                show_domain_error(error, form)
+    db.session.commit()
+    return kept
 
 
 def _after_save(application: Application):

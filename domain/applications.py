@@ -4,7 +4,7 @@ Each public function is one verb. It checks who may act and whether the page was
 state, appends a history row and notifications, and flushes; the request commits.
 """
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm.exc import StaleDataError
@@ -12,7 +12,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from models import (
     AppState, Application, ApplicationEvent, ApplicationMember, Attachment, DocumentKind, Gender, Instructor,
     MemberStatus,
-    Notification, Organisation, PartyOrgKind, Role, Unit, User, db, utcnow,
+    Notification, Organisation, PartyOrgKind, Role, StoredFile, Unit, User, db, utcnow,
 )
 
 from . import DomainError, StaleError
@@ -96,6 +96,46 @@ def add_attachment(application: Application, filename: str, content: bytes, *, a
     """Attach a PDF, JPG or PNG (上传附件) to an editable application."""
     _check_editable(application, actor, version)
     attachment = Attachment(application=application, file=store_upload(filename, content, actor=actor))
+    db.session.add(attachment)
+    _bump(application)
+    return attachment
+
+
+# A kept file never attached (the applicant gave up on the form) is deleted after this long.
+KEPT_UPLOAD_LIFETIME = timedelta(days=1)
+
+
+def _unattached_of(actor: User):
+    # Applicants upload nothing but attachments, so an applicant's file that no attachment holds is a kept one.
+    attached = sa.select(Attachment.id).where(Attachment.file_id == StoredFile.id).exists()
+    return sa.select(StoredFile).where(StoredFile.created_by_id == actor.id, ~attached)
+
+
+def keep_upload(filename: str, content: bytes, *, actor: User) -> StoredFile:
+    """Keep a file sent with a form that failed (暂存附件), so that the applicant need not choose it again."""
+    if actor.role is not Role.APPLICANT:
+        raise DomainError("只有本单位联系人可以上传申请附件", "attachments")
+    for stale in db.session.scalars(_unattached_of(actor).where(
+            StoredFile.created_at < utcnow() - KEPT_UPLOAD_LIFETIME)):
+        db.session.delete(stale)
+    return store_upload(filename, content, actor=actor)
+
+
+def kept_uploads(ids: list, *, actor: User) -> list[StoredFile]:
+    """The files among ids that this applicant kept and has not attached yet; anyone else's are ignored."""
+    # Posted text: anything but a plausible id (digits, within a 64-bit column) is not one of ours.
+    wanted = [int(i) for i in ids if str(i).isdigit() and len(str(i)) <= 18]
+    if not wanted or actor.role is not Role.APPLICANT:
+        return []
+    return list(db.session.scalars(_unattached_of(actor).where(StoredFile.id.in_(wanted)).order_by(StoredFile.id)))
+
+
+def attach_kept_upload(application: Application, stored: StoredFile, *, actor: User, version: int) -> Attachment:
+    """Attach a file kept from a failed form (附加暂存附件) to an editable application."""
+    _check_editable(application, actor, version)
+    if stored.created_by_id != actor.id:
+        raise DomainError("只能附加本人上传的文件", "attachments")
+    attachment = Attachment(application=application, file=stored)
     db.session.add(attachment)
     _bump(application)
     return attachment

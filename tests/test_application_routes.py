@@ -122,6 +122,101 @@ def test_good_uploads_are_stored_with_their_hash_and_come_back_unchanged(client,
     assert download.data == PDF and download.mimetype == "application/pdf"
 
 
+def _kept_ids(page: str) -> list[str]:
+    return re.findall(r'name="kept_file" value="(\d+)"[^>]*checked', page)
+
+
+def test_a_form_with_errors_keeps_its_uploads_and_the_next_save_attaches_them(client, app, applicant):
+    from io import BytesIO
+
+    form = application_form()
+    form["member_joined"][1] = "去年"
+    data = {**form, "attachments": [(BytesIO(PNG), "党员名册.png"), (BytesIO(b"MZ" + PNG), "setup.pdf"),
+                                    (BytesIO(PDF), "证明.pdf")]}
+    failed = client.post("/applications/new", data=data, content_type="multipart/form-data")
+    page = failed.get_data(as_text=True)
+    assert failed.status_code == 422 and "请填写入党日期" in page
+    # The good files are listed as uploaded, each ticked; the bad one is refused by name.
+    kept = _kept_ids(page)
+    assert len(kept) == 2 and "党员名册.png" in page and "证明.pdf" in page
+    assert "文件“setup.pdf”不是 PDF、JPG 或 PNG 文件" in page
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(Application.id))) == 0
+
+    # Failing again (nothing chosen this time) keeps the same files; the corrected form attaches them.
+    again = client.post("/applications/new", data={**form, "kept_file": kept}, content_type="multipart/form-data")
+    assert again.status_code == 422 and _kept_ids(again.get_data(as_text=True)) == kept
+    # Ids that are not ids are ignored, not a server error.
+    odd = client.post("/applications/new", data={**form, "kept_file": [*kept, "9" * 30, "x", "-1"]},
+                      content_type="multipart/form-data")
+    assert odd.status_code == 422 and _kept_ids(odd.get_data(as_text=True)) == kept
+    saved = client.post("/applications/new", data={**application_form(), "kept_file": kept},
+                        content_type="multipart/form-data")
+    assert saved.status_code == 302
+    with app.app_context():
+        application = db.session.scalar(sa.select(Application))
+        assert [(a.file.filename, a.file.sha256) for a in application.attachments] == [
+            ("党员名册.png", hashlib.sha256(PNG).hexdigest()), ("证明.pdf", hashlib.sha256(PDF).hexdigest())]
+
+
+def test_nobody_attaches_another_applicants_kept_file(client, app, applicant, login_as, make_org):
+    from io import BytesIO
+
+    form = application_form()
+    form["member_joined"][0] = ""
+    failed = client.post("/applications/new", data={**form, "attachments": [(BytesIO(PNG), "a.png")]},
+                         content_type="multipart/form-data")
+    theirs = _kept_ids(failed.get_data(as_text=True))
+    assert len(theirs) == 1
+    # Another applicant who posts the first one's kept file id gets nothing attached.
+    client.post("/auth/logout")
+    login_as(Role.APPLICANT, organisation=make_org(formal_members=4, probationary_members=1))
+    assert client.post("/applications/new", data={**application_form(), "kept_file": theirs},
+                       content_type="multipart/form-data").status_code == 302
+    with app.app_context():
+        application = db.session.scalar(sa.select(Application))
+        assert application.attachments == []
+
+
+def test_a_kept_file_never_attached_is_deleted_a_day_later(client, app, applicant):
+    from io import BytesIO
+
+    from models import StoredFile
+
+    form = application_form()
+    form["member_joined"][0] = ""
+    first = _kept_ids(client.post("/applications/new", data={**form, "attachments": [(BytesIO(PNG), "a.png")]},
+                                  content_type="multipart/form-data").get_data(as_text=True))
+    with app.app_context():
+        db.session.get(StoredFile, int(first[0])).created_at = utcnow() - timedelta(days=2)
+        db.session.commit()
+    second = _kept_ids(client.post("/applications/new", data={**form, "attachments": [(BytesIO(PDF), "b.pdf")]},
+                                   content_type="multipart/form-data").get_data(as_text=True))
+    with app.app_context():
+        assert db.session.scalars(sa.select(StoredFile.id)).all() == [int(second[0])]
+
+
+def test_an_edit_with_errors_keeps_its_uploads_too(client, app, applicant):
+    from io import BytesIO
+
+    client.post("/applications/new", data=application_form())
+    with app.app_context():
+        application = db.session.scalar(sa.select(Application))
+        app_id, version = application.id, application.version
+    form = application_form(version=version, reasons="x" * 2001)
+    failed = client.post(f"/applications/{app_id}/edit", data={**form, "attachments": [(BytesIO(PDF), "证明.pdf")]},
+                         content_type="multipart/form-data")
+    page = failed.get_data(as_text=True)
+    assert failed.status_code == 422 and "不超过2000个字" in page and "x" * 2001 in page
+    kept = _kept_ids(page)
+    assert len(kept) == 1 and "证明.pdf" in page
+    saved = client.post(f"/applications/{app_id}/edit", data={**application_form(version=version), "kept_file": kept},
+                        content_type="multipart/form-data")
+    assert saved.status_code == 302
+    with app.app_context():
+        assert [a.file.filename for a in db.session.get(Application, app_id).attachments] == ["证明.pdf"]
+
+
 def test_a_double_click_takes_the_step_once(client, app, login_as, make_application):
     made = make_application("submitted")
     login_as(Role.UNIT_REVIEWER, unit_code="industrial_park")
