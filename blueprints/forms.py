@@ -97,7 +97,8 @@ class ApplicationForm(FlaskForm):
     proposed_secretary = StringField("拟任书记", [Optional(), Length(max=40, message="姓名不超过40个字")],
                                      description="须为名单中的正式党员")
     partner_organisations = TextAreaField("联合组建单位", [Optional(), Length(max=500, message="不超过500个字")],
-                                          description="仅联合党支部填写：一同组建的邻近单位名称，用顿号分隔")
+                                          description="仅联合党支部填写：一同组建的邻近单位的统一社会信用代码或全称，用顿号分隔；"
+                                                      "摸底名录中的单位在党组织成立后计入已覆盖")
     work_need = BooleanField("因工作需要申请（党员不足50人申请党总支时勾选，并在理由中说明）")
     reasons = TextAreaField("申请理由", [Optional(), Length(max=2000, message="不超过2000个字")],
                             description="简述本单位党员、经营和党建工作情况，以及成立党组织的必要性")

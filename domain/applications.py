@@ -22,6 +22,7 @@ from .files import store_upload
 from .funds import create_fund_item
 from .instructors import assign_instructor
 from .party_rules import check_org_kind
+from .registry import Partners, resolve_partners
 from .workflow import STEP_BY_ACTION, Step
 
 EDITABLE_STATES = frozenset({AppState.DRAFT, AppState.RETURNED})
@@ -170,6 +171,8 @@ def problems_before_submission(application: Application) -> list[str]:
                        partners=application.partner_organisations, work_need=application.work_need)
     except DomainError as refusal:
         problems.append(refusal.message)
+    if application.requested_kind is PartyOrgKind.JOINT_BRANCH:
+        problems += _partner_problems(resolve_partners(application.partner_organisations, application.organisation))
     secretary = application.proposed_secretary.strip()
     if not secretary:
         problems.append("请填写拟任书记人选")
@@ -256,6 +259,8 @@ def establish_organisation(application: Application, *, actor: User, version: in
     # It now has its own organisation: out of any joint branch, and counted with the members it reported.
     org.has_party_org, org.joint_branch_code = True, None
     org.formal_members, org.probationary_members = application.formal_members, application.probationary_members
+    if application.requested_kind is PartyOrgKind.JOINT_BRANCH:
+        _join_partners(application, actor)
     _move(application, step, actor, comment or "同意选举结果，党组织正式成立", internal_note)
     issue_document(application, DocumentKind.ELECTION_APPROVAL, actor=actor)
     create_fund_item(application, actor=actor)
@@ -367,6 +372,28 @@ def _notify(application: Application, step: Step, comment: str) -> None:
         message += f"。{comment.strip()}"
     for user in _recipients(application, step.notify):
         db.session.add(Notification(user=user, application=application, message=message[:300]))
+
+
+def _partner_problems(partners: Partners) -> list[str]:
+    problems = [f"联合组建单位的统一社会信用代码 {code} 不在摸底名录中，请核对；名录外的单位请填写全称"
+                for code in partners.unknown_codes]
+    for org in partners.found:
+        if org.has_party_org:
+            problems.append(f"联合组建单位“{org.name}”已建立党组织，不能再参加联合组建")
+        elif org.joint_branch_code:
+            problems.append(f"联合组建单位“{org.name}”已在另一个联合党支部中（牵头单位代码 {org.joint_branch_code}）")
+    return problems
+
+
+def _join_partners(application: Application, actor: User) -> None:
+    """The partners found in the registry now belong to this joint branch: the formation rate counts them as
+    covered, as the registry's import does for joint branches founded before the system."""
+    host = application.organisation
+    for org in resolve_partners(application.partner_organisations, host).found:
+        if not org.has_party_org and org.joint_branch_code is None:
+            org.joint_branch_code = host.credit_code
+            record_event("joint_branch.join", org, actor, f"{org.name}加入{host.name}牵头的联合党支部",
+                         host=host.credit_code)
 
 
 def _election_problems(application: Application, report: ElectionReport) -> list[str]:

@@ -1,4 +1,7 @@
 """Queries over the organisation registry (摸底): lists and counts for the officials' pages."""
+import re
+from dataclasses import dataclass, field
+
 import sqlalchemy as sa
 
 from models import Organisation, Unit, db
@@ -40,3 +43,42 @@ def unit_summary() -> list[dict]:
         {"unit": unit, "organisations": total, "with_members": with_members, "with_party_org": with_org}
         for unit, total, with_members, with_org in rows
     ]
+
+
+# Names in the partner field are separated by the enumeration comma, commas, semicolons or line breaks.
+_PARTNER_SEPARATORS = re.compile(r"[、，,；;\n\r]+")
+_CODE = re.compile(r"^[0-9A-Z]{18}$")
+
+
+@dataclass
+class Partners:
+    """The partners typed for a joint branch, resolved against the registry."""
+    found: list[Organisation] = field(default_factory=list)  # by credit code, or by a unique full name
+    unknown_codes: list[str] = field(default_factory=list)  # codes the registry does not hold
+    free_text: list[str] = field(default_factory=list)  # names not (or not uniquely) in the registry
+
+
+def resolve_partners(text: str, host: Organisation) -> Partners:
+    """Match each partner a joint-branch application names (code or full name) to the registry, in one query.
+    A name shared by several organisations is not guessed at: it stays text."""
+    tokens = [t.strip() for t in _PARTNER_SEPARATORS.split(text or "") if t.strip()]
+    codes = {t.upper() for t in tokens if _CODE.match(t.upper())}
+    names = {t for t in tokens if t.upper() not in codes}
+    rows = list(db.session.scalars(sa.select(Organisation).where(
+        sa.or_(Organisation.credit_code.in_(codes), Organisation.name.in_(names)), Organisation.id != host.id)))
+    by_code = {o.credit_code: o for o in rows}
+    by_name: dict[str, list[Organisation]] = {}
+    for o in rows:
+        by_name.setdefault(o.name, []).append(o)
+    result, seen = Partners(), set()
+    for token in tokens:
+        org = by_code.get(token.upper()) or (by_name[token][0] if len(by_name.get(token, [])) == 1 else None)
+        if org is not None:
+            if org.id not in seen:
+                seen.add(org.id)
+                result.found.append(org)
+        elif token.upper() in codes:
+            result.unknown_codes.append(token.upper())
+        else:
+            result.free_text.append(token)
+    return result

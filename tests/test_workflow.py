@@ -10,8 +10,11 @@ from domain import DomainError
 from domain import applications as verbs
 from domain.applications import ElectionReport, StaleError
 from domain.workflow import STEP_BY_ACTION, STEPS, mermaid
-from models import AppState, Application, ApplicationEvent, Instructor, Notification, Role, User, db
-from tests.conftest import complete_data, race, racers, unit_by_code
+from domain.dashboard import COVERED
+from models import (
+    AppState, Application, ApplicationEvent, Instructor, Notification, Organisation, PartyOrgKind, Role, User, db,
+)
+from tests.conftest import complete_data, race, racers, unit_by_code, valid_credit_code
 
 ACTORS = ["applicant", "other_applicant", "reviewer", "other_reviewer", "zone", "instructor", "finance", "admin"]
 
@@ -321,3 +324,40 @@ def test_establishing_takes_the_organisation_out_of_its_joint_branch_with_its_re
     db.session.commit()
     assert (org.has_party_org, org.joint_branch_code, org.formal_members, org.probationary_members) == \
         (True, None, 5, 1)
+
+
+def test_a_joint_branch_takes_in_its_registry_partners_when_established(
+        ctx, make_application, make_org, make_user, make_instructor):
+    """Partners named by credit code or unique full name join the branch (and count as covered); a name the
+    registry does not hold stays text."""
+    by_code, by_name = make_org(formal_members=1), make_org(name="通辽小微联合乙商贸有限公司", formal_members=0)
+    made = make_application("draft", formal=2, probationary=0)
+    application = db.session.get(Application, made.id)
+    applicant = _actor("applicant", application, make_user)
+    reviewer, zone = _actor("reviewer", application, make_user), _actor("zone", application, make_user)
+    instructor = db.session.merge(make_instructor())  # (the factories write first: SQLite has one writer)
+    assert application.requested_kind is PartyOrgKind.JOINT_BRANCH
+    application.partner_organisations = f"{by_code.credit_code.lower()}、通辽小微联合乙商贸有限公司、街角小店"
+    verbs.submit_application(application, actor=applicant, version=application.version)
+    verbs.pass_application(application, actor=reviewer, version=application.version)
+    verbs.approve_application(application, actor=zone, version=application.version, instructor=instructor)
+    verbs.report_election(application, ElectionReport(date.today(), 2, 2, "党员1", 2), actor=applicant,
+                          version=application.version)
+    verbs.establish_organisation(application, actor=zone, version=application.version)
+    db.session.commit()
+    host = application.organisation.credit_code
+    assert db.session.get(Organisation, by_code.id).joint_branch_code == host
+    assert db.session.get(Organisation, by_name.id).joint_branch_code == host
+    covered = db.session.scalar(sa.select(sa.func.count(Organisation.id)).where(COVERED))
+    assert covered == 3  # the host and its two registry partners
+
+
+def test_a_joint_branch_cannot_name_an_unknown_code_or_an_organised_partner(ctx, make_application, make_org):
+    organised = make_org(has_party_org=True)
+    made = make_application("draft", formal=2, probationary=0)
+    application = db.session.get(Application, made.id)
+    unknown = valid_credit_code(999999)
+    application.partner_organisations = f"{unknown}；{organised.name}"
+    problems = verbs.problems_before_submission(application)
+    assert any(unknown in p and "不在摸底名录中" in p for p in problems), problems
+    assert any(organised.name in p and "已建立党组织" in p for p in problems), problems
