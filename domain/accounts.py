@@ -2,9 +2,10 @@
 from dataclasses import dataclass
 from datetime import timedelta
 
+import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from models import Instructor, Organisation, OrgKind, Role, Unit, User, db, utcnow
+from models import AuditEvent, Instructor, Organisation, OrgKind, Role, Unit, User, db, utcnow
 
 from . import DomainError
 from .audit import record_event
@@ -63,8 +64,25 @@ def register_organisation(reg: Registration) -> User:
     db.session.add_all([org, user])
     _flush_unique("credit_code", "该统一社会信用代码已注册")
     record_event("register", org, user, f"{org.name} 注册账号 {user.username}"
-                 + (f"（名录中已有该组织，待核实开通；联系电话 {phone}）" if claimed else ""))
+                 + (f"（名录中已有该组织，待核实开通；联系电话 {phone}）" if claimed else ""), phone=phone)
     return user
+
+
+@dataclass
+class AwaitingVerification:
+    user: User
+    phone: str  # as the registrant gave it: the registry's contact may be someone else
+
+
+def accounts_awaiting_verification() -> list[AwaitingVerification]:
+    """Registrations that claimed an organisation already in the registry (待核实开通): inactive applicant
+    accounts that have never logged in, with the phone the registrant gave, oldest first (one query)."""
+    rows = db.session.execute(
+        sa.select(User, AuditEvent.data)
+        .join(AuditEvent, sa.and_(AuditEvent.actor_id == User.id, AuditEvent.action == "register"))
+        .where(User.role == Role.APPLICANT, User.active.is_(False), User.last_login_at.is_(None))
+        .order_by(User.created_at, User.id))
+    return [AwaitingVerification(user, (data or {}).get("phone", "")) for user, data in rows]
 
 
 def _flush_unique(field: str, message: str) -> None:

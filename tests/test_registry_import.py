@@ -251,3 +251,25 @@ def test_the_contact_of_an_imported_organisation_registers_and_claims_it(client,
             contact_phone="13800000004", employees=1, formal_members=0, probationary_members=0,
             has_party_org=False, username="zhaoliu", password="secret123"))
     assert db.session.scalar(sa.select(sa.func.count(User.id)).where(User.organisation_id == org.id)) == 1
+
+
+def test_the_admin_sees_claimed_registrations_and_opens_one_after_checking(client, app, admin):
+    code = valid_credit_code()
+    upload(client, csv_bytes([row(code, name="名录里的企业", formal="3", contact="李经理", phone="13800000009")]))
+    client.post(f"/registry/imports/{latest_job(app).id}/commit")
+    with app.app_context():
+        unit = db.session.scalar(sa.select(Organisation)).unit
+        user = register_organisation(Registration(
+            org_name="名录里的企业", credit_code=code, kind=OrgKind.ENTERPRISE, unit=unit, address="",
+            contact_name="王五", contact_phone="13800000003", employees=1, formal_members=3, probationary_members=0,
+            has_party_org=False, username="wangwu", password="secret123"))
+        db.session.commit()
+        user_id = user.id
+    page = client.get("/admin/").get_data(as_text=True)
+    panel = page[page.index("待核实开通的注册"):page.index("</section>")]
+    # Both phones side by side: the one the registrant gave and the registry's contact.
+    assert "名录里的企业" in panel and "13800000003" in panel and "李经理 13800000009" in panel
+    client.post(f"/admin/users/{user_id}/active", data={"active": "1"})
+    with app.app_context():
+        assert db.session.get(User, user_id).active
+    assert "待核实开通的注册" not in client.get("/admin/").get_data(as_text=True)
