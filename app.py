@@ -38,9 +38,11 @@ ERROR_MESSAGES = {
 }
 
 
-# C0 control characters other than tab and line breaks. Nobody types them; pasted from elsewhere they hide inside
-# names, and PostgreSQL refuses NUL in text outright (the request would fail after the user typed everything).
-_CONTROL_CHARACTERS = str.maketrans("", "", "".join(map(chr, [*range(0, 9), 11, 12, *range(14, 32), 127])))
+# C0 control characters other than tab and line breaks, and the bidirectional overrides. Nobody types them;
+# pasted from elsewhere they hide inside names (an override can make a name read backwards in lists, PDFs and
+# sheets), and PostgreSQL refuses NUL in text outright (the request would fail after the user typed everything).
+_CONTROL_CHARACTERS = str.maketrans("", "", "".join(map(chr, [
+    *range(0, 9), 11, 12, *range(14, 32), 127, *range(0x202A, 0x202F), *range(0x2066, 0x206A)])))
 
 
 class FormValues(ImmutableMultiDict):

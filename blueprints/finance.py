@@ -37,7 +37,7 @@ def _filter() -> ItemFilter:
 
 
 def _selected_items() -> list[FundItem]:
-    ids = [int(i) for i in request.form.getlist("item_ids") if i.isdigit()]
+    ids = [int(i) for i in request.form.getlist("item_ids") if i.isascii() and i.isdigit() and len(i) <= 18]
     if not ids:
         return []
     return list(db.session.scalars(sa.select(FundItem).where(FundItem.id.in_(ids)).order_by(FundItem.id)))

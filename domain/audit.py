@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from models import GENESIS_HASH, AuditChainHead, AuditEvent, User, db, utcnow
 
-_QUEUE = "audit_queue"
+_QUEUE, _MARKS = "audit_queue", "audit_savepoints"
 
 
 def record_event(action: str, obj: Any, actor: User | None, summary: str = "", **data: Any) -> AuditEvent:
@@ -30,8 +30,11 @@ def record_event(action: str, obj: Any, actor: User | None, summary: str = "", *
     summary = summary if len(summary) <= limit else summary[:limit - 1] + "…"
     event_ = AuditEvent(action=action, object_type=obj.__tablename__, actor=actor, summary=summary, data=data,
                         at=utcnow())
+    session = db.session()
+    if not session.in_transaction():
+        session.begin()  # so that a rollback, even before any SQL, ends a transaction and drops the queue
     # The object may be new: its id exists only after the flush at commit, so keep the object, not the id.
-    db.session.info.setdefault(_QUEUE, []).append((event_, obj))
+    session.info.setdefault(_QUEUE, []).append((event_, obj))
     return event_
 
 
@@ -50,7 +53,7 @@ def event_hash(row: AuditEvent) -> str:
 def _seal_queued_events(session: Session) -> None:
     if session.in_nested_transaction():
         return  # a savepoint ending; the events are sealed with the outer transaction
-    queue = session.info.pop(_QUEUE, None)
+    queue = session.info.get(_QUEUE)
     if not queue:
         return
     session.flush()  # ids of new actors and objects
@@ -63,12 +66,31 @@ def _seal_queued_events(session: Session) -> None:
         event_.hash = prev = event_hash(event_)
         session.add(event_)
     session.execute(sa.update(AuditChainHead).where(AuditChainHead.id == 1).values(last_hash=prev))
+    # Emptied only now: if anything above failed, the events are still queued for a retried commit.
+    session.info.pop(_QUEUE, None)
+
+
+@event.listens_for(Session, "after_transaction_create")
+def _mark_savepoint(session: Session, transaction) -> None:
+    if transaction.nested:  # where to cut the queue back to if this savepoint is rolled back
+        session.info.setdefault(_MARKS, {})[id(transaction)] = len(session.info.get(_QUEUE, []))
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_rolled_back_events(session: Session, transaction) -> None:
+    mark = session.info.get(_MARKS, {}).pop(id(transaction), None)
+    if transaction.nested and mark is not None:
+        del session.info.get(_QUEUE, [])[mark:]  # the savepoint's events never happened; earlier ones stand
+    elif not transaction.nested:
+        session.info.pop(_QUEUE, None)
+        session.info.pop(_MARKS, None)
 
 
 @event.listens_for(Session, "after_transaction_end")
-def _drop_queue_on_rollback(session: Session, transaction) -> None:
-    if transaction.parent is None:
-        session.info.pop(_QUEUE, None)  # rolled back: the events never happened
+def _forget_ended_transaction(session: Session, transaction) -> None:
+    if transaction.parent is None:  # committed (already sealed) or rolled back: nothing stays queued
+        session.info.pop(_QUEUE, None)
+        session.info.pop(_MARKS, None)
 
 
 def _advance_head(session: Session, count: int) -> tuple[int, str]:
@@ -78,9 +100,13 @@ def _advance_head(session: Session, count: int) -> tuple[int, str]:
             .returning(AuditChainHead.seq, AuditChainHead.last_hash))
     row = session.execute(bump).one_or_none()
     if row is None:
-        # A new (or emptied) database has no head yet; two first writers may race to create it.
+        # A new database has no head yet (nor one restored from a table-by-table copy): start it at the last row
+        # there is. Two first writers may race to create it; the loser's insert does nothing.
+        last = session.execute(sa.select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc())
+                               .limit(1)).one_or_none()
         insert = pg_insert if session.connection().dialect.name == "postgresql" else sqlite_insert
-        session.execute(insert(AuditChainHead).values(id=1, seq=0, last_hash=GENESIS_HASH)
+        session.execute(insert(AuditChainHead).values(id=1, seq=last.seq if last else 0,
+                                                      last_hash=last.hash if last else GENESIS_HASH)
                         .on_conflict_do_nothing())
         row = session.execute(bump).one()
     return row.seq - count, row.last_hash
@@ -97,8 +123,18 @@ class ChainReport:
         return self.problem is None
 
 
+def _head() -> tuple[int, str]:
+    row = db.session.execute(sa.select(AuditChainHead.seq, AuditChainHead.last_hash)
+                             .where(AuditChainHead.id == 1)).one_or_none()
+    return (row.seq, row.last_hash) if row else (0, GENESIS_HASH)
+
+
 def verify_chain(batch: int = 2000) -> ChainReport:
-    """Walk the audit log in chain order and name the first row that was changed, removed or inserted."""
+    """Walk the audit log in chain order and name the first row that was changed, removed or inserted.
+
+    It may run while people work: rows committed during the walk extend the chain, so the head is read
+    before and after it, and the walk must end between the two."""
+    before = _head()
     expected_seq, prev, rows = 1, GENESIS_HASH, 0
     query = sa.select(AuditEvent).order_by(AuditEvent.seq).execution_options(yield_per=batch)
     for row in db.session.scalars(query):
@@ -111,9 +147,11 @@ def verify_chain(batch: int = 2000) -> ChainReport:
         if event_hash(row) != row.hash:
             return ChainReport(rows, f"第 {row.seq} 条记录（id {row.id}）的内容被改动", row.seq)
         prev, expected_seq = row.hash, expected_seq + 1
-    head = db.session.get(AuditChainHead, 1)
-    head_seq, head_hash = (head.seq, head.last_hash) if head else (0, GENESIS_HASH)
-    if head_seq != expected_seq - 1 or head_hash != prev:
-        return ChainReport(rows, f"链尾应为第 {head_seq} 条，实际只到第 {expected_seq - 1} 条：最新的记录被删除或改动",
-                           expected_seq)
+    last, after = expected_seq - 1, _head()
+    if last < before[0] or (last == before[0] and prev != before[1]):
+        return ChainReport(rows, f"链尾应为第 {before[0]} 条，实际只到第 {last} 条：最新的记录被删除或改动",
+                           last + 1)
+    if last > after[0]:
+        return ChainReport(rows, f"第 {after[0] + 1} 条及以后的记录不在链上（链尾是第 {after[0]} 条）：疑为插入",
+                           after[0] + 1)
     return ChainReport(rows)

@@ -15,7 +15,7 @@ from domain.funds import fund_overview
 from models import AppState, Application, ApplicationEvent, Instructor, Organisation, OrgKind, Unit, db, utcnow
 
 from .registry import name_or_code_matches
-from .sheets import safe_cell
+from .sheets import keep_as_text
 from .workflow import STEP_BY_ACTION, WAITING_ON
 
 MEMBERS = Organisation.formal_members + Organisation.probationary_members
@@ -310,7 +310,10 @@ def _workbook(sheets) -> bytes:
         sheet.append(bold)
         for row in rows:
             # Names, addresses and contacts come from imported registers: never let one run as a formula.
-            sheet.append([safe_cell(value) for value in row])
+            cells = [WriteOnlyCell(sheet, value=value) for value in row]
+            for cell in cells:
+                keep_as_text(cell)
+            sheet.append(cells)
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

@@ -4,7 +4,9 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from models import AppState, Application, Notification, Organisation, OrgKind, Role, User, db, utcnow
+from models import (
+    AppState, Application, ApplicationEvent, Notification, Organisation, OrgKind, Role, User, db, utcnow,
+)
 
 from .registry import name_or_code_matches
 from .workflow import WAITING_ON
@@ -18,7 +20,11 @@ def waiting_states(role: Role) -> list[AppState]:
 def _scoped(user: User) -> sa.Select:
     query = sa.select(Application)
     if user.role in (Role.UNIT_REVIEWER, Role.ZONE_APPROVER, Role.INSTRUCTOR):
-        query = query.where(Application.state != AppState.DRAFT)  # the applicant's own until submitted
+        # The applicant's own until submitted, and a draft withdrawn unsubmitted stays so (Application.was_submitted).
+        submitted = sa.exists().where(ApplicationEvent.application_id == Application.id,
+                                      ApplicationEvent.action == "submit")
+        query = query.where(Application.state != AppState.DRAFT,
+                            sa.or_(Application.state != AppState.WITHDRAWN, submitted))
     if user.role is Role.UNIT_REVIEWER:
         return query.where(Application.unit_id == user.unit_id)
     if user.role is Role.INSTRUCTOR:

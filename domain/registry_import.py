@@ -183,7 +183,7 @@ class _Checker:
         for key in COUNT_KEYS:
             value = raw[key] or "0"
             title = next(h for k, h, _ in COLUMNS if k == key)
-            if not value.isdigit() or int(value) > 1_000_000:
+            if not value.isdecimal() or int(value) > 1_000_000:  # full-width digits count; "²" (a digit to isdigit) not
                 problems.append(f"{title}“{raw[key]}”应为非负整数")
                 row[key] = 0
             else:

@@ -43,7 +43,7 @@ def update_settings(values: dict[str, str], *, actor: User) -> None:
             raise DomainError("发文字号前缀不超过20个字，且不含括号（年份的〔〕由系统加上）", key)
         if key in NUMERIC and value:
             low, high = NUMERIC[key]
-            if not value.isdigit() or not low <= int(value) <= high:
+            if not value.isdecimal() or not low <= int(value) <= high:
                 raise DomainError(f"{LABELS[key]}应为 {low} 到 {high} 之间的整数", key)
         _put(key, value or DEFAULTS[key])
     record_event("update_settings", _row("doc_prefix"), actor, "修改系统设置", **values)

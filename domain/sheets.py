@@ -38,11 +38,12 @@ def sheet_rows(batch: DisbursementBatch) -> list[SheetRow]:
             for n, i in enumerate(batch.items, start=1)]
 
 
-def safe_cell(value):
-    """Text that a spreadsheet would read as a formula (= + - @) is kept as text with a leading apostrophe."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
-        return "'" + value
-    return value
+def keep_as_text(cell) -> None:
+    """openpyxl stores any string that begins with "=" as a formula. What users typed (names, notes) is text
+    whatever it begins with: as a string cell Excel shows it as written and never runs it. (In XLSX only "="
+    makes a formula; + - @ need no escaping there, so no apostrophe shows in "+86..." or "-".)"""
+    if cell.data_type == "f":
+        cell.data_type = "s"
 
 
 def batch_xlsx(batch: DisbursementBatch) -> bytes:
@@ -63,9 +64,10 @@ def batch_xlsx(batch: DisbursementBatch) -> bytes:
         cell.font = Font(bold=True)
         cell.alignment = Alignment(horizontal="center", vertical="center")
     for r in rows:
-        ws.append([r.index, *(safe_cell(v) for v in (r.name, r.credit_code, r.kind, r.account_name, r.bank_name,
-                                                     r.account_number)),
-                   r.amount, r.capital, safe_cell(r.note)])
+        ws.append([r.index, r.name, r.credit_code, r.kind, r.account_name, r.bank_name, r.account_number,
+                   r.amount, r.capital, r.note])
+        for cell in ws[ws.max_row]:
+            keep_as_text(cell)
     first, last = 3, 2 + len(rows)
     ws.append(["合计", None, None, None, None, None, None,
                f"=SUM(H{first}:H{last})" if rows else 0, capital_amount(total) if rows else "零元整", None])

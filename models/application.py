@@ -120,15 +120,23 @@ class Application(db.Model):
     __mapper_args__ = {"version_id_col": version, "version_id_generator": False}
 
     @property
+    def was_submitted(self) -> bool:
+        """Whether officials ever received it: a draft withdrawn before submission never was."""
+        if self.state is AppState.DRAFT:
+            return False
+        return self.state is not AppState.WITHDRAWN or any(e.action == "submit" for e in self.history)
+
+    @property
     def member_total(self) -> int:
         return self.formal_members + self.probationary_members
 
     def can_view(self, user: User) -> bool:
         """Who may open this application: its organisation, its unit, the zone, its instructor. A draft is the
-        applicant's own until it is first submitted: officials do not see it (the admin may, for support)."""
+        applicant's own until it is first submitted (withdrawn before that, it stays so): officials do not see
+        it; the admin may, for support."""
         if user.role is Role.APPLICANT:
             return user.organisation_id == self.organisation_id
-        if self.state is AppState.DRAFT and user.role is not Role.ADMIN:
+        if not self.was_submitted and user.role is not Role.ADMIN:
             return False
         if user.role is Role.UNIT_REVIEWER:
             return user.unit_id == self.unit_id

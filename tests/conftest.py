@@ -62,6 +62,7 @@ def race(app, attempt, args: list) -> list:
             try:
                 results.append(attempt(arg, barrier.wait))
             except Exception as error:  # reported to the test: a thread cannot fail it by itself
+                barrier.abort()  # one that failed before the start must not leave the others waiting
                 db.session.rollback()
                 results.append(error)
             finally:

@@ -6,7 +6,8 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from models import AppState, Application, ApplicationEvent, Notification, Role, db, utcnow
+from domain import applications as verbs
+from models import AppState, Application, ApplicationEvent, Notification, Role, User, db, utcnow
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 100
 PDF = b"%PDF-1.4\n%test\n"
@@ -171,7 +172,8 @@ def test_nobody_attaches_another_applicants_kept_file(client, app, applicant, lo
     # Another applicant who posts the first one's kept file id gets nothing attached.
     client.post("/auth/logout")
     login_as(Role.APPLICANT, organisation=make_org(formal_members=4, probationary_members=1))
-    assert client.post("/applications/new", data={**application_form(), "kept_file": theirs},
+    # Their id, and values that are not ids at all ("²" is a digit to Python, but no number), attach nothing.
+    assert client.post("/applications/new", data={**application_form(), "kept_file": [*theirs, "²", "-1", "1e3"]},
                        content_type="multipart/form-data").status_code == 302
     with app.app_context():
         application = db.session.scalar(sa.select(Application))
@@ -276,12 +278,20 @@ def test_others_cannot_see_an_application(client, login_as, make_application, wh
 
 
 @pytest.mark.parametrize("role", [Role.UNIT_REVIEWER, Role.ZONE_APPROVER])
-def test_a_draft_stays_the_applicants_own_until_submitted(client, login_as, make_application, role):
-    draft, submitted = make_application("draft"), make_application("submitted")
+def test_a_draft_stays_the_applicants_own_until_submitted(app, client, login_as, make_application, make_user,
+                                                          role):
+    draft, submitted, discarded = make_application("draft"), make_application("submitted"), make_application("draft")
+    contact = make_user(Role.APPLICANT, organisation=discarded.organisation)
+    with app.app_context():  # withdrawn before it was ever submitted: still nobody else's business
+        verbs.withdraw_application(db.session.get(Application, discarded.id), actor=db.session.get(User, contact.id),
+                                   version=discarded.version)
+        db.session.commit()
     login_as(role)
     assert client.get(f"/applications/{draft.id}").status_code == 404
+    assert client.get(f"/applications/{discarded.id}").status_code == 404
     listed = client.get("/applications/?state=all").get_data(as_text=True)
-    assert draft.organisation.name not in listed and submitted.organisation.name in listed
+    assert submitted.organisation.name in listed
+    assert draft.organisation.name not in listed and discarded.organisation.name not in listed
 
 
 def test_a_reviewer_cannot_take_the_zones_step(client, app, login_as, make_application):

@@ -34,6 +34,7 @@ NASTY = [
     "' OR 1=1 --; DROP TABLE users; --",
     "١٢٣ ΩΣ 𠀀𠀁 Ｆｕｌｌ",  # Arabic digits, Greek, CJK extension B, full-width
     "-1", "99999999999999999999999", "1e309", "NaN", "2026-02-30", "../../etc/passwd",
+    "²", "１２",  # a digit to str.isdigit that int() refuses; full-width digits that int() takes
 ]
 HOSTILE = st.one_of(st.sampled_from(NASTY), st.text(max_size=300),
                     st.text(alphabet=st.characters(codec="utf-8"), min_size=300, max_size=3000),

@@ -1,6 +1,6 @@
 """Markup and formula-looking names in the generated files: the 批复 PDF, the disbursement sheets, the
 registry's XLSX exports. Markup must come out as the same characters (not as layout, not dropped), and a
-cell a spreadsheet would run as a formula must be kept as text."""
+cell a spreadsheet would run as a formula must be kept as text (a string cell, shown as typed)."""
 import subprocess
 from io import BytesIO
 
@@ -51,7 +51,7 @@ def test_markup_and_formulas_in_the_disbursement_sheets(app, ctx, make_fund, tmp
     rows = list(ws.iter_rows(min_row=3, max_row=2 + len(names), values_only=True))
     cells = {row[1] for row in rows} | {row[9] for row in rows}
     assert MARKUP + "甲公司" in cells
-    assert {"'" + f + "有限公司" for f in FORMULAS} <= cells and "'=1+1" in cells
+    assert {f + "有限公司" for f in FORMULAS} <= cells and "=1+1" in cells  # as typed: no apostrophe
     # openpyxl stores a string that begins with "=" as a formula: none may be one, except the SUM row.
     formulas = [c.value for row in ws.iter_rows() for c in row if c.data_type == "f"]
     assert len(formulas) == 1 and formulas[0].startswith("=SUM(")
@@ -63,6 +63,6 @@ def test_registry_exports_keep_formula_looking_cells_as_text(ctx, make_org):
         make_org(name=formula + "公司", formal_members=4, address="@地址", contact_name="-联系人")
     ws = load_workbook(BytesIO(todo_xlsx(TodoFilter(list="build"), None))).active
     cells = [c for row in ws.iter_rows(min_row=2) for c in row]
-    assert {"'" + f + "公司" for f in FORMULAS} <= {c.value for c in cells}
-    assert "'@地址" in {c.value for c in cells} and "'-联系人" in {c.value for c in cells}
+    assert {f + "公司" for f in FORMULAS} <= {c.value for c in cells}
+    assert "@地址" in {c.value for c in cells} and "-联系人" in {c.value for c in cells}
     assert not [c.value for c in cells if c.data_type == "f"]
