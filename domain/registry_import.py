@@ -10,7 +10,7 @@ import io
 import logging
 import threading
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, Iterator
 
 import sqlalchemy as sa
@@ -294,7 +294,8 @@ def start_registry_import(job: RegistryImport, *, actor: User) -> None:
     # A compare-and-set, so two clicks (or two tabs) start one import, not two.
     flipped = db.session.execute(
         sa.update(RegistryImport).where(RegistryImport.id == job.id, RegistryImport.status == ImportStatus.READY)
-        .values(status=ImportStatus.RUNNING).execution_options(synchronize_session=False)).rowcount
+        .values(status=ImportStatus.RUNNING, started_at=datetime.now(timezone.utc))
+        .execution_options(synchronize_session=False)).rowcount
     if flipped != 1:
         raise DomainError("该导入已经开始，请勿重复确认")
     _progress[job.id] = 0  # running from now on, as far as this process's pages are concerned
@@ -382,6 +383,7 @@ def run_in_background(app: Flask, job_id: int) -> None:
     threading.Thread(target=work, name=f"registry-import-{job_id}", daemon=True).start()
 
 
+START_GRACE = timedelta(seconds=30)
 INTERRUPTED = "导入中断（服务重启或进程退出），名录未作任何修改。请重新上传校验后再确认导入。"
 
 
@@ -391,6 +393,8 @@ def settle_if_interrupted(job: RegistryImport) -> bool:
     Returns whether it did."""
     if job.status is not ImportStatus.RUNNING or job.id in _progress:
         return False  # not running, or running in this very process
+    if job.started_at is None or datetime.now(timezone.utc) - job.started_at < START_GRACE:
+        return False  # just confirmed: the worker (maybe another process) may not have taken its lock yet
     if db.session.connection().dialect.name == "postgresql":
         # A live import holds its job's row lock (run_registry_import); if the lock is free, no one runs it.
         try:

@@ -53,6 +53,7 @@ class RegistryImport(db.Model):
     # The checked, normalised rows the commit writes; deferred because 11,000 of them weigh megabytes.
     rows: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON, default=list, deferred=True)
     message: Mapped[str] = mapped_column(sa.String(500), default="")
+    started_at: Mapped[datetime | None]  # confirmed (确认导入)
     finished_at: Mapped[datetime | None]
 
     created_by: Mapped[User] = relationship(lazy="joined")

@@ -159,13 +159,15 @@ def test_a_failure_while_writing_leaves_the_registry_untouched(client, app, admi
     assert set(found) == {existing.credit_code} and found[existing.credit_code].formal_members == 1
 
 
-def _running_without_a_worker(client, app) -> RegistryImport:
+def _running_without_a_worker(client, app, seconds_ago: int = 60) -> RegistryImport:
     """An import confirmed by a worker that died before writing (its status committed as running)."""
+    from datetime import datetime, timedelta, timezone
+
     upload(client, csv_bytes([row(valid_credit_code())]))
     job = latest_job(app)
     with app.app_context():
-        db.session.execute(sa.update(RegistryImport).where(RegistryImport.id == job.id)
-                           .values(status=ImportStatus.RUNNING))
+        db.session.execute(sa.update(RegistryImport).where(RegistryImport.id == job.id).values(
+            status=ImportStatus.RUNNING, started_at=datetime.now(timezone.utc) - timedelta(seconds=seconds_ago)))
         db.session.commit()
     return job
 
@@ -175,6 +177,13 @@ def test_an_import_whose_worker_died_is_shown_as_interrupted(client, app, admin)
     page = client.get(f"/registry/imports/{job.id}").get_data(as_text=True)
     assert "导入中断" in page and "名录未作任何修改" in page
     assert latest_job(app).status is ImportStatus.FAILED and orgs(app) == {}
+
+
+def test_a_just_confirmed_import_is_given_time_to_start(client, app, admin):
+    # Its worker, perhaps in another process, may not have taken the job's lock yet.
+    job = _running_without_a_worker(client, app, seconds_ago=1)
+    client.get(f"/registry/imports/{job.id}")
+    assert latest_job(app).status is ImportStatus.RUNNING
 
 
 def test_a_running_import_is_left_running(client, app, admin):
