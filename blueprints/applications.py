@@ -436,7 +436,9 @@ def _keep_uploads(form: ApplicationForm, files: list[tuple[str, bytes]], kept_id
     kept = verbs.kept_uploads(kept_ids, actor=current_user)
     for filename, content in files:
         try:
-            kept.append(verbs.keep_upload(filename, content, actor=current_user))
+            stored = verbs.keep_upload(filename, content, actor=current_user)
+            if stored not in kept:  # the same file kept before comes back as that one
+                kept.append(stored)
         except DomainError as error:
             if error.message not in form.attachments.errors:
                 show_domain_error(error, form)

@@ -3,6 +3,7 @@
 Each public function is one verb. It checks who may act and whether the page was current, changes the
 state, appends a history row and notifications, and flushes; the request commits.
 """
+import hashlib
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -96,14 +97,22 @@ def save_application(application: Application, data: ApplicationData, *, actor: 
 def add_attachment(application: Application, filename: str, content: bytes, *, actor: User, version: int) -> Attachment:
     """Attach a PDF, JPG or PNG (上传附件) to an editable application."""
     _check_editable(application, actor, version)
+    if (same := _attached(application, hashlib.sha256(content).hexdigest())) is not None:
+        return same  # chosen again (say, beside its kept copy): one attachment is enough
     attachment = Attachment(application=application, file=store_upload(filename, content, actor=actor))
     db.session.add(attachment)
     _bump(application)
     return attachment
 
 
+def _attached(application: Application, sha256: str) -> Attachment | None:
+    return next((a for a in application.attachments if a.file.sha256 == sha256), None)
+
+
 # A kept file never attached (the applicant gave up on the form) is deleted after this long.
 KEPT_UPLOAD_LIFETIME = timedelta(days=1)
+# However often a form fails, one applicant keeps at most this many files waiting (they are in the database).
+MAX_KEPT_UPLOADS = 20
 
 
 def _unattached_of(actor: User):
@@ -119,6 +128,15 @@ def keep_upload(filename: str, content: bytes, *, actor: User) -> StoredFile:
     for stale in db.session.scalars(_unattached_of(actor).where(
             StoredFile.created_at < utcnow() - KEPT_UPLOAD_LIFETIME)):
         db.session.delete(stale)
+    # The same file sent again with another failing form is kept once.
+    same = db.session.scalar(_unattached_of(actor).where(StoredFile.sha256 == hashlib.sha256(content).hexdigest(),
+                                                         StoredFile.size == len(content)).limit(1))
+    if same is not None:
+        return same
+    kept = db.session.scalar(_unattached_of(actor).with_only_columns(sa.func.count(StoredFile.id)))
+    if kept >= MAX_KEPT_UPLOADS:
+        raise DomainError(f"暂存的附件已有 {MAX_KEPT_UPLOADS} 个，请先改正表单中的错误并保存，再上传其他文件",
+                          "attachments")
     return store_upload(filename, content, actor=actor)
 
 
@@ -136,6 +154,9 @@ def attach_kept_upload(application: Application, stored: StoredFile, *, actor: U
     _check_editable(application, actor, version)
     if stored.created_by_id != actor.id:
         raise DomainError("只能附加本人上传的文件", "attachments")
+    if (same := _attached(application, stored.sha256)) is not None:
+        db.session.delete(stored)
+        return same
     attachment = Attachment(application=application, file=stored)
     db.session.add(attachment)
     _bump(application)

@@ -198,6 +198,41 @@ def test_a_kept_file_never_attached_is_deleted_a_day_later(client, app, applican
         assert db.session.scalars(sa.select(StoredFile.id)).all() == [int(second[0])]
 
 
+def test_the_same_file_sent_again_is_kept_and_attached_once(client, app, applicant):
+    from io import BytesIO
+
+    from models import StoredFile
+
+    form = application_form()
+    form["member_joined"][0] = ""
+    kept = []
+    for _ in range(3):  # three failed tries, the same file chosen each time beside the kept one
+        page = client.post("/applications/new", data={**form, "kept_file": kept,
+                                                       "attachments": [(BytesIO(PNG), "a.png")]},
+                           content_type="multipart/form-data").get_data(as_text=True)
+        kept = _kept_ids(page)
+        assert len(kept) == 1
+    saved = client.post("/applications/new", data={**application_form(), "kept_file": kept,
+                                                    "attachments": [(BytesIO(PNG), "a.png")]},
+                        content_type="multipart/form-data")
+    assert saved.status_code == 302
+    with app.app_context():
+        assert len(db.session.scalar(sa.select(Application)).attachments) == 1
+        assert db.session.scalar(sa.select(sa.func.count(StoredFile.id))) == 1
+
+
+def test_kept_files_are_capped_per_applicant(client, applicant, monkeypatch):
+    from io import BytesIO
+
+    monkeypatch.setattr(verbs, "MAX_KEPT_UPLOADS", 2)
+    form = application_form()
+    form["member_joined"][0] = ""
+    files = [(BytesIO(PNG + bytes([n])), f"{n}.png") for n in range(3)]
+    page = client.post("/applications/new", data={**form, "attachments": files},
+                       content_type="multipart/form-data").get_data(as_text=True)
+    assert len(_kept_ids(page)) == 2 and "暂存的附件已有 2 个" in page
+
+
 def test_an_edit_with_errors_keeps_its_uploads_too(client, app, applicant):
     from io import BytesIO
 
