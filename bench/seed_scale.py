@@ -29,8 +29,8 @@ from domain.settings import get_settings
 from domain.reference import ensure_units
 from models import (
     MAX_FUND, AppState, Application, ApplicationEvent, Assignment, BatchState, ChecklistItem, Delivery,
-    DisbursementBatch, Document, DocumentCounter, DocumentKind, FundItem, FundPayment, FundState, GuidanceVisit, Instructor,
-    Organisation, OrgKind, PaymentKind, Role, StoredFile, User, VisitForm, db,
+    DisbursementBatch, Document, DocumentCounter, DocumentKind, FundItem, FundPayment, FundState, GuidanceVisit,
+    Instructor, Organisation, OrgKind, PaymentKind, Role, StoredFile, User, VisitForm, db,
 )
 
 KINDS = [(OrgKind.ENTERPRISE, 0.78), (OrgKind.SOCIAL_ORG, 0.10), (OrgKind.BUILDING, 0.03),
@@ -278,8 +278,8 @@ def _funds(rng: random.Random, app_rows: list[dict], orgs: dict[int, dict], acto
     states = [BatchState.PAID] * len(sizes) + last_states[len(last_states) - len(tail):]
     sizes += tail
     start_batch = (db.session.scalar(sa.select(sa.func.max(DisbursementBatch.id))) or 0) + 1
-    serials = {y: s for y, s in db.session.execute(sa.select(DisbursementBatch.year, sa.func.max(DisbursementBatch.serial))
-                                                    .group_by(DisbursementBatch.year))}
+    serials = dict(db.session.execute(sa.select(DisbursementBatch.year, sa.func.max(DisbursementBatch.serial))
+                                      .group_by(DisbursementBatch.year)).all())
     batches, payments, at = [], [], 0
     for n, (size, state) in enumerate(zip(sizes, states)):
         chunk = batched[at:at + size]
