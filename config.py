@@ -61,6 +61,8 @@ class Config:
         self.SECRET_KEY = os.environ.get("SECRET_KEY") or self.fallback_secret()
         self.HTMX_LOCAL_ONLY = _env_bool("HTMX_LOCAL_ONLY", self.HTMX_LOCAL_ONLY)
         self.OVERDUE_DAYS = int(os.environ.get("OVERDUE_DAYS", self.OVERDUE_DAYS))
+        # The load test's 50 simulated officials share one loopback address, where real ones have their own.
+        self.LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", self.LOGIN_RATE_LIMIT)
         # Printed into each document's QR code, so it must be the address the public reaches.
         self.RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
         self.PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000")

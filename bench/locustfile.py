@@ -7,14 +7,27 @@ bare Flask route under the same gunicorn settings.
 import os
 import random
 import re
+import time
 
-from locust import HttpUser, between, constant, task
+import gevent
+from locust import HttpUser, between, constant, events, task
 
 PASSWORD = os.environ.get("BENCH_PASSWORD", "bench-2026")
 # Applications each role may open (load.py passes them), so that every request is one a real user makes.
 APP_IDS = {role: [int(i) for i in os.environ.get(f"BENCH_IDS_{role}", "1").split(",")]
            for role in ("zone_approver", "unit_reviewer", "instructor")}
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+# Seconds after the last user has started at which the statistics are reset (load.py sets it): the last users'
+# logins finish in that time, so the figures that follow are the steady state, and the logins are reported apart.
+SETTLE = float(os.environ.get("BENCH_SETTLE", "0"))
+
+
+@events.init.add_listener
+def _reset_after_ramp(environment, **_kwargs):
+    @environment.events.spawning_complete.add_listener
+    def _later(user_count, **_kw):
+        if environment.runner is not None:
+            gevent.spawn_later(SETTLE, environment.runner.stats.reset_all)
 
 
 class Official(HttpUser):
@@ -24,8 +37,18 @@ class Official(HttpUser):
     def on_start(self):
         page = self.client.get("/auth/login", name="login form").text
         token = CSRF.search(page).group(1)
-        self.client.post("/auth/login", name="login", allow_redirects=False,
-                         data={"username": f"bench-{self.role}", "password": PASSWORD, "csrf_token": token})
+        started = time.perf_counter()
+        with self.client.post("/auth/login", name="login", allow_redirects=False, catch_response=True,
+                              data={"username": f"bench-{self.role}", "password": PASSWORD,
+                                    "csrf_token": token}) as response:
+            # Only a redirect is a login: a 200 (the form again) or a 429 would leave the user timing login pages.
+            if response.status_code != 302:
+                response.failure(f"login answered {response.status_code}")
+            status = response.status_code
+        # The stats are reset after the ramp (load.py), so each login's time is also kept here, to report apart.
+        if log := os.environ.get("BENCH_LOGIN_LOG"):
+            with open(log, "a") as f:
+                f.write(f"{(time.perf_counter() - started) * 1000:.0f} {status}\n")
 
 
 class MixedUser(Official):

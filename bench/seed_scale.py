@@ -8,6 +8,11 @@ Approved applications get their numbered 批复 (documents rows, gapless per yea
 whose stored file is a small placeholder PDF, not a rendered one: rendering 2,000+ real ones would take minutes,
 and bench_pdf.py times the real rendering. Instructed applications get one current assignment (some also an
 ended one before it, a reassignment); established ones get guidance visits and part of their 六建六送 checklist.
+
+Established organisations get their startup fund (启动经费) as the funds workflow leaves it, oldest first: most
+confirmed and paid in monthly-sized disbursement batches with a voucher each, then one approved batch of 200
+items (the disbursement sheet the benchmark times), one submitted and one draft batch, then confirmed items no
+batch holds yet, and the newest still waiting for the zone to confirm their amount.
 """
 import hashlib
 import secrets
@@ -18,12 +23,14 @@ import sqlalchemy as sa
 from stdnum.cn import uscc
 
 from domain.documents import format_number
+from domain.funds import DEFAULT_STANDARDS, ensure_fund_standards
 from domain.party_rules import suggested_kind
 from domain.settings import get_settings
 from domain.reference import ensure_units
 from models import (
-    AppState, Application, ApplicationEvent, Assignment, ChecklistItem, Delivery, Document, DocumentCounter,
-    DocumentKind, GuidanceVisit, Instructor, Organisation, OrgKind, Role, StoredFile, User, VisitForm, db,
+    MAX_FUND, AppState, Application, ApplicationEvent, Assignment, BatchState, ChecklistItem, Delivery,
+    DisbursementBatch, Document, DocumentCounter, DocumentKind, FundItem, FundPayment, FundState, GuidanceVisit,
+    Instructor, Organisation, OrgKind, PaymentKind, Role, StoredFile, User, VisitForm, db,
 )
 
 KINDS = [(OrgKind.ENTERPRISE, 0.78), (OrgKind.SOCIAL_ORG, 0.10), (OrgKind.BUILDING, 0.03),
@@ -145,9 +152,10 @@ def seed_scale(orgs: int, applications: int, seed: int = 20261128) -> dict[str, 
     _insert(Application, app_rows)
     _insert(ApplicationEvent, event_rows)
     extra = _guidance_and_documents(rng, app_rows, approved_at, instructor_ids, actor.id, now)
+    extra.update(_funds(rng, app_rows, {o["id"]: o for o in org_rows}, actor.id, now))
     if db.engine.dialect.name == "postgresql":
         # Explicit ids leave the sequences behind; move them past what was inserted.
-        for table in ("organisations", "applications", "stored_files"):
+        for table in ("organisations", "applications", "stored_files", "fund_items", "disbursement_batches"):
             db.session.execute(sa.text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                                        f"(SELECT max(id) FROM {table}))"))
     db.session.flush()
@@ -212,3 +220,92 @@ def _guidance_and_documents(rng: random.Random, app_rows: list[dict], approved_a
             db.session.get(DocumentCounter, year).last_number = number
     return {"assignments": len(assignments), "documents": len(documents), "visits": len(visits),
             "deliveries": len(deliveries)}
+
+
+SHEET_BATCH = 200  # the disbursement sheet bench/run.py times: one approved batch of exactly this many items
+BANKS = ["中国工商银行通辽分行营业部", "中国农业银行通辽开发区支行", "中国建设银行通辽分行", "内蒙古银行通辽分行"]
+
+
+def _funds(rng: random.Random, app_rows: list[dict], orgs: dict[int, dict], actor_id: int,
+           now: datetime) -> dict[str, int]:
+    """Fund items of the established organisations, their batches and payments, in the states the workflow makes."""
+    ensure_fund_standards()
+    finance = db.session.scalar(sa.select(User).filter_by(username="scale-finance"))
+    if finance is None:
+        finance = User(username="scale-finance", name="压测财务", role=Role.FINANCE)
+        finance.set_password("scale-2026")
+        db.session.add(finance)
+        db.session.flush()
+    established = sorted((a for a in app_rows if a["state"] is AppState.ESTABLISHED),
+                         key=lambda a: (a["state_changed_at"], a["id"]))
+    today = now.date()
+    start_item = (db.session.scalar(sa.select(sa.func.max(FundItem.id))) or 0) + 1
+    items = []
+    for n, a in enumerate(established):
+        org = orgs[a["organisation_id"]]
+        standard = DEFAULT_STANDARDS[a["requested_kind"]]
+        adjusted = rng.random() < 0.05  # a few amounts confirmed off the standard, with the reason
+        amount = min(standard + 500, MAX_FUND) if adjusted else standard
+        items.append(dict(id=start_item + n, organisation_id=org["id"], application_id=a["id"],
+                          party_org_kind=a["requested_kind"], established_on=min(a["state_changed_at"].date(), today),
+                          standard_amount=standard, amount=amount,
+                          amount_reason="党员人数较多，活动阵地建设需要" if adjusted and amount != standard else "",
+                          state=FundState.APPROVED, version=2, confirmed_by_id=actor_id,
+                          confirmed_at=a["state_changed_at"] + timedelta(days=3),
+                          account_name=org["name"], bank_name=rng.choice(BANKS),
+                          account_number=f"{rng.randint(10**18, 10**19 - 1)}", payee_checked_by_id=finance.id,
+                          payee_checked_at=a["state_changed_at"] + timedelta(days=5), batch_id=None,
+                          created_at=a["state_changed_at"]))
+    # Newest first: 6% still to confirm (half without a payee yet), then 6% confirmed and in no batch yet.
+    pending = max(1, len(items) * 6 // 100) if items else 0
+    loose = len(items) * 6 // 100
+    for item in items[len(items) - pending:]:
+        item.update(state=FundState.PENDING, version=1, confirmed_by_id=None, confirmed_at=None,
+                    payee_checked_by_id=None, payee_checked_at=None)
+        if rng.random() < 0.5:
+            item.update(account_name="", bank_name="", account_number="")
+    batched = items[:len(items) - pending - loose]
+    # Batches oldest first: the sheet's batch of 200 (approved, to pay) comes after the paid ones, then one
+    # submitted and one draft batch of a few dozen; the rest, before them, are paid in batches of 20-60.
+    tail = [SHEET_BATCH, rng.randint(20, 40), rng.randint(15, 30)]
+    while sum(tail) > len(batched) and tail:
+        tail.pop(0)  # a small seed (the tests') has fewer items than the sheet's batch
+    sizes, left = [], len(batched) - sum(tail)
+    while left > 0:
+        sizes.append(min(left, rng.randint(20, 60)))
+        left -= sizes[-1]
+    last_states = [BatchState.APPROVED, BatchState.SUBMITTED, BatchState.DRAFT]
+    states = [BatchState.PAID] * len(sizes) + last_states[len(last_states) - len(tail):]
+    sizes += tail
+    start_batch = (db.session.scalar(sa.select(sa.func.max(DisbursementBatch.id))) or 0) + 1
+    serials = dict(db.session.execute(sa.select(DisbursementBatch.year, sa.func.max(DisbursementBatch.serial))
+                                      .group_by(DisbursementBatch.year)).all())
+    batches, payments, at = [], [], 0
+    for n, (size, state) in enumerate(zip(sizes, states)):
+        chunk = batched[at:at + size]
+        at += size
+        created = max(i["confirmed_at"] for i in chunk) + timedelta(days=rng.randint(3, 20))
+        created = min(created, now - timedelta(days=len(sizes) - n))
+        year = created.year
+        serials[year] = serials.get(year, 0) + 1
+        decided = state in (BatchState.APPROVED, BatchState.PAID)
+        batches.append(dict(id=start_batch + n, year=year, serial=serials[year], state=state,
+                            version=4 if decided else 2 if state is BatchState.SUBMITTED else 1,
+                            note="" if rng.random() < 0.7 else f"{year}年第{serials[year]}批",
+                            created_by_id=finance.id, created_at=created,
+                            submitted_at=created + timedelta(days=1) if state is not BatchState.DRAFT else None,
+                            approved_by_id=actor_id if decided else None,
+                            approved_at=created + timedelta(days=3) if decided else None))
+        paid_on = min((created + timedelta(days=rng.randint(5, 15))).date(), today)
+        for item in chunk:
+            item["batch_id"] = start_batch + n
+            if state is BatchState.PAID:
+                item.update(state=FundState.PAID, version=3)
+                payments.append(dict(fund_item_id=item["id"], batch_id=item["batch_id"], kind=PaymentKind.PAYMENT,
+                                     amount=item["amount"], voucher_number=f"记-{year}-{serials[year]:03d}",
+                                     paid_on=paid_on, reason="", actor_id=finance.id,
+                                     at=datetime.combine(paid_on, datetime.min.time(), timezone.utc)))
+    _insert(DisbursementBatch, batches)
+    _insert(FundItem, items)
+    _insert(FundPayment, payments)
+    return {"fund_items": len(items), "batches": len(batches), "payments": len(payments)}

@@ -47,7 +47,7 @@ def _selected_items() -> list[FundItem]:
 def home():
     f = _filter()
     return render_template("finance/home.html", items=funds.fundable_items(f), f=f, units=list_units(),
-                           batches=funds.batches(request.args.get("state", "")), form=EmptyForm())
+                           batches=funds.batch_rows(request.args.get("state", "")), form=EmptyForm())
 
 
 @bp.post("/batches")

@@ -382,6 +382,29 @@ def batches(state: str = "") -> list[DisbursementBatch]:
     return list(db.session.scalars(query))
 
 
+@dataclass
+class BatchRow:
+    batch: DisbursementBatch
+    count: int
+    total: Decimal
+
+
+def batch_rows(state: str = "") -> list[BatchRow]:
+    """The batches list: each batch with its item count and total summed by the database. Loading every batch's
+    items to count them (as `batches` does) read all ~2,000 fund items with their organisations on each visit."""
+    totals = (sa.select(FundItem.batch_id, sa.func.count(FundItem.id).label("n"),
+                        sa.func.sum(FundItem.amount).label("total"))
+              .where(FundItem.batch_id.is_not(None)).group_by(FundItem.batch_id).subquery())
+    query = (sa.select(DisbursementBatch, totals.c.n, totals.c.total)
+             .outerjoin(totals, totals.c.batch_id == DisbursementBatch.id)
+             .order_by(DisbursementBatch.year.desc(), DisbursementBatch.serial.desc()))
+    if state in BatchState._value2member_map_:
+        query = query.where(DisbursementBatch.state == BatchState(state))
+    # SQLite sums NUMERIC as floating point: round back to the cent.
+    return [BatchRow(batch, n or 0, Decimal(str(total or 0)).quantize(CENT))
+            for batch, n, total in db.session.execute(query)]
+
+
 def load_batch(batch_id: int) -> DisbursementBatch | None:
     return db.session.scalar(sa.select(DisbursementBatch).where(DisbursementBatch.id == batch_id).options(
         selectinload(DisbursementBatch.items).selectinload(FundItem.payments)))

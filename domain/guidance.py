@@ -115,13 +115,14 @@ def visit_overdue(last_visit: date | None, assigned_on: date, interval: int, tod
 
 
 def checklist_totals() -> dict:
-    """For the zone: established organisations, items delivered per kind, organisations complete (SQL only)."""
-    established = db.session.scalar(sa.select(sa.func.count(Application.id))
-                                    .where(Application.state == AppState.ESTABLISHED)) or 0
-    per_item = dict(db.session.execute(sa.select(Delivery.item, sa.func.count(Delivery.id))
-                                       .group_by(Delivery.item)).all())
-    complete = db.session.scalar(sa.select(sa.func.count()).select_from(
+    """For the zone: established organisations, items delivered per kind, organisations complete (one query:
+    three separate round trips were a tenth of the overview's time on PostgreSQL)."""
+    established = (sa.select(sa.func.count(Application.id)).where(Application.state == AppState.ESTABLISHED)
+                   .scalar_subquery())
+    complete = (sa.select(sa.func.count()).select_from(
         sa.select(Delivery.application_id).group_by(Delivery.application_id)
-        .having(sa.func.count(Delivery.id) == len(ChecklistItem)).subquery())) or 0
-    return {"established": established, "per_item": [(item, per_item.get(item, 0)) for item in ChecklistItem],
-            "complete": complete}
+        .having(sa.func.count(Delivery.id) == len(ChecklistItem)).subquery()).scalar_subquery())
+    per_item = [sa.func.count(Delivery.id).filter(Delivery.item == item) for item in ChecklistItem]
+    row = db.session.execute(sa.select(established, complete, *per_item).select_from(Delivery)).one()
+    return {"established": row[0] or 0, "per_item": [(item, n or 0) for item, n in zip(ChecklistItem, row[2:])],
+            "complete": row[1] or 0}

@@ -3,6 +3,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.orm import contains_eager
 
 from models import (
     AppState, Application, ApplicationEvent, Notification, Organisation, OrgKind, Role, User, db, utcnow,
@@ -47,21 +48,30 @@ class InboxFilter:
 
 def inbox(user: User, f: InboxFilter, per_page: int = 50):
     """One page of the applications this user handles, oldest waiting first."""
-    query = _scoped(user).join(Application.organisation)
+    conditions, by_organisation = [], []
     if f.state == "all":
         pass
     elif f.state in AppState._value2member_map_:
-        query = query.where(Application.state == AppState(f.state))
+        conditions.append(Application.state == AppState(f.state))
     elif waiting := waiting_states(user.role):
-        query = query.where(Application.state.in_(waiting))
+        conditions.append(Application.state.in_(waiting))
     if f.unit_id:
-        query = query.where(Application.unit_id == f.unit_id)
+        conditions.append(Application.unit_id == f.unit_id)
     if f.kind in OrgKind._value2member_map_:
-        query = query.where(Organisation.kind == OrgKind(f.kind))
+        by_organisation.append(Organisation.kind == OrgKind(f.kind))
     if f.q.strip():
-        query = query.where(name_or_code_matches(f.q))
-    query = query.order_by(Application.state_changed_at, Application.id)
-    return db.paginate(query, page=max(f.page, 1), per_page=per_page, error_out=False)
+        by_organisation.append(name_or_code_matches(f.q))
+    # The page's join also fills `application.organisation`: with the relationship's own joined load on top,
+    # every list joined organisations twice (two 5,000-row merge joins for one page of 50 on PostgreSQL).
+    query = (_scoped(user).join(Application.organisation).options(contains_eager(Application.organisation))
+             .where(*conditions, *by_organisation).order_by(Application.state_changed_at, Application.id))
+    page = db.paginate(query, page=max(f.page, 1), per_page=per_page, error_out=False, count=False)
+    # The total joins organisations only when a filter needs them: every application has one, and the join
+    # was most of the count's cost (2.4 of 2.5 ms for ?state=all).
+    counted = _scoped(user).join(Application.organisation) if by_organisation else _scoped(user)
+    page.total = db.session.scalar(counted.where(*conditions, *by_organisation)
+                                   .with_only_columns(sa.func.count(Application.id)))
+    return page
 
 
 def waiting_count(user: User) -> int:
