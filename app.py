@@ -15,6 +15,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DataError, OperationalError
 from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import Config, load_config
 from models import User, db
@@ -70,6 +71,8 @@ def create_app(config: str | Config | dict[str, Any] | None = None) -> Flask:
     else:
         app.config.from_object(config if isinstance(config, Config) else load_config(config))
 
+    if proxies := app.config.get("TRUSTED_PROXIES", 0):
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
     db.init_app(app)
     migrate.init_app(app, db, compare_type=True, render_as_batch=True)
     csrf.init_app(app)

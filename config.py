@@ -63,9 +63,13 @@ class Config:
         self.OVERDUE_DAYS = int(os.environ.get("OVERDUE_DAYS", self.OVERDUE_DAYS))
         # The load test's 50 simulated officials share one loopback address, where real ones have their own.
         self.LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", self.LOGIN_RATE_LIMIT)
-        # Printed into each document's QR code, so it must be the address the public reaches.
         self.RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+        # Printed into each document's QR code, so it must be the address the public reaches.
         self.PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000")
+        # How many reverse proxies (nginx) stand in front and set X-Forwarded-For/-Proto. Behind one, every
+        # request would otherwise come from the proxy's address, and the whole zone would share one login
+        # limit. 0 (the default) trusts no header: a client could then write its own.
+        self.TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", 0))
 
     def fallback_secret(self) -> str:
         return _development_secret()

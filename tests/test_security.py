@@ -111,3 +111,19 @@ def test_control_characters_are_removed_from_every_form_value_and_argument(app):
     with app.test_request_context("/?q=a%00b", method="POST", data={"name": "x\x00y\x1bz\tw\r\n", "n": ["1\x07", "2\u202e"]}):
         assert request.args["q"] == "ab"
         assert request.form["name"] == "xyz\tw\r\n" and request.form.getlist("n") == ["1", "2"]
+
+
+def test_behind_a_trusted_proxy_the_client_address_is_the_forwarded_one(app):
+    from flask import request
+
+    from app import create_app
+
+    def seen(application) -> str:
+        application.add_url_rule("/__addr", "addr", lambda: request.remote_addr)
+        return application.test_client().get("/__addr", headers={"X-Forwarded-For": "203.0.113.7"}).get_data(
+            as_text=True)
+
+    uri = app.config["SQLALCHEMY_DATABASE_URI"]
+    assert seen(create_app({"ENV_NAME": "testing", "SQLALCHEMY_DATABASE_URI": uri})) == "127.0.0.1"  # not believed
+    assert seen(create_app({"ENV_NAME": "testing", "SQLALCHEMY_DATABASE_URI": uri, "TRUSTED_PROXIES": 1})) == \
+        "203.0.113.7"
