@@ -33,6 +33,8 @@ def fits_the_phone(page: Page, shots, name: str) -> None:
     page.screenshot(path=shots / f"{name}.png", full_page=True)
     result = page.evaluate(OVERFLOW)
     assert result["scrollWidth"] <= PHONE["width"] and not result["wide"], f"{name} overflows: {result}"
+    # A button just clicked may still be fading between its colours; axe would measure the colour in between.
+    page.evaluate("document.getAnimations().forEach(a => a.finish())")
     serious = [(v["id"], [n["target"] for n in v["nodes"]]) for v in Axe().run(page).response["violations"]
                if v["impact"] in ("serious", "critical")]
     assert not serious, f"{name}: {serious}"
