@@ -170,6 +170,11 @@ def _load(batch_id: int):
     return batch
 
 
+def _page() -> int:
+    """The page of the batch's items being shown: a row's action keeps it (its URL carries ?page=)."""
+    return request.args.get("page", 1, type=int)
+
+
 def _version() -> int:
     return request.form.get("version", 0, type=int)
 
@@ -183,7 +188,7 @@ def _valid(form) -> bool:
 
 def _card(batch_id: int, failed_form=None) -> dict:
     batch = _load(batch_id)
-    return {"batch": batch, "form": EmptyForm(), "failed_form": failed_form,
+    return {"batch": batch, "view": funds.batch_view(batch, _page()), "form": EmptyForm(), "failed_form": failed_form,
             "addable": funds.fundable_items(ItemFilter()) if batch.state.value == "draft" else [],
             "today": date.today()}
 
@@ -194,7 +199,7 @@ def _act(batch_id: int, verb, done: str, form=None):
     status, refused = run_verb(verb, done, form, conflicts=(StaleError, AlreadyPaid), validate=False)
     failed = form if refused else None
     if not request.headers.get("HX-Request") and status == 200:
-        return redirect(url_for(".batch", batch_id=batch_id))
+        return redirect(url_for(".batch", batch_id=batch_id, page=_page()))
     # A refusal re-renders the page (or the card) with what was typed, so nothing is lost.
     template = "finance/_batch_card.html" if request.headers.get("HX-Request") else "finance/batch.html"
     response = make_response(render_template(template, **_card(batch_id, failed)), status)

@@ -6,12 +6,13 @@ two tabs or two finance users cannot record one payment twice.
 """
 import re
 from dataclasses import dataclass
+from typing import Any
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 
 import cn2an
 import sqlalchemy as sa
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from models import (
@@ -403,6 +404,32 @@ def batch_rows(state: str = "") -> list[BatchRow]:
     # SQLite sums NUMERIC as floating point: round back to the cent.
     return [BatchRow(batch, n or 0, Decimal(str(total or 0)).quantize(CENT))
             for batch, n, total in db.session.execute(query)]
+
+
+@dataclass
+class BatchView:
+    """What the batch page shows: one page of its items, and the count, total and ledger of the whole batch.
+    A batch holds up to a few hundred items, each with a form: the page shows them 50 at a time."""
+    items: Any  # a Flask-SQLAlchemy pagination of FundItem
+    count: int
+    total: Decimal
+    ledger: list[FundPayment]
+
+
+BATCH_PAGE_SIZE = 50
+
+
+def batch_view(batch: DisbursementBatch, page: int = 1) -> BatchView:
+    query = (sa.select(FundItem).where(FundItem.batch_id == batch.id)
+             .options(selectinload(FundItem.payments)).order_by(FundItem.id))
+    items = db.paginate(query, page=max(page, 1), per_page=BATCH_PAGE_SIZE, error_out=False)
+    if not items.items and items.pages:  # the last item of the last page was just taken out: show the new last
+        items = db.paginate(query, page=items.pages, per_page=BATCH_PAGE_SIZE, error_out=False)
+    total = db.session.scalar(sa.select(sa.func.sum(FundItem.amount)).where(FundItem.batch_id == batch.id))
+    ledger = list(db.session.scalars(sa.select(FundPayment).where(FundPayment.batch_id == batch.id)
+                                     .options(joinedload(FundPayment.item)).order_by(FundPayment.id)))
+    # SQLite sums NUMERIC as floating point: round back to the cent.
+    return BatchView(items, items.total or 0, Decimal(str(total or 0)).quantize(CENT), ledger)
 
 
 def load_batch(batch_id: int) -> DisbursementBatch | None:

@@ -118,6 +118,29 @@ def test_draft_batch_actions_swap_the_card_with_htmx(client, app, login_as, batc
     assert refused.status_code == 422 and "收款账户尚未核验" in refused.get_data(as_text=True)
 
 
+def test_a_long_batch_pages_its_items_and_an_action_keeps_the_page(client, app, login_as, make_fund, monkeypatch):
+    monkeypatch.setattr(funds, "BATCH_PAGE_SIZE", 2)
+    made = [make_fund("checked", name=f"分页测试{n}有限公司", amount=f"{1000 + n}") for n in range(3)]
+    with app.app_context():
+        batch = funds.create_batch([db.session.get(FundItem, m.id) for m in made],
+                                   actor=db.session.get(User, make_fund.finance_id[0]))
+        db.session.commit()
+        batch_id, version = batch.id, batch.version
+    login_as(Role.FINANCE)
+    first = client.get(f"/finance/batches/{batch_id}").get_data(as_text=True)
+    # The figures are the whole batch's; the rows are the page's.
+    assert "共 3 笔" in first and "3,003.00" in first
+    assert "分页测试0有限公司" in first and "分页测试2有限公司" not in first and "?page=2" in first
+    second = client.get(f"/finance/batches/{batch_id}?page=2").get_data(as_text=True)
+    assert "分页测试2有限公司" in second and "分页测试0有限公司" not in second and "<td>3</td>" in second
+    # Taking an item out from page 2 answers with page 2 again (its URL carries the page).
+    removed = client.post(f"/finance/batches/{batch_id}/items/{made[2].id}/remove?page=2", data={"version": version},
+                          headers={"HX-Request": "true"})
+    # That was page 2's only row: the card shows the page that now is the last.
+    card = removed.get_data(as_text=True)
+    assert removed.status_code == 200 and "共 2 笔" in card and "分页测试1有限公司" in card
+
+
 def test_payment_twice_changes_nothing_and_says_so(client, app, login_as, batch):
     version = _move(app, batch, "submit", "approve")
     login_as(Role.FINANCE)
