@@ -95,8 +95,12 @@ def run_load(url: str, password: str, app_id: int, results, label: str) -> None:
     with engine.connect() as conn:
         unit_id = conn.scalar(sa.text("SELECT unit_id FROM users WHERE username = 'bench-unit_reviewer'"))
         instructor_id = conn.scalar(sa.text("SELECT instructor_id FROM users WHERE username = 'bench-instructor'"))
-        ids = {"zone_approver": conn.scalars(sa.text("SELECT id FROM applications ORDER BY id LIMIT 2000")).all(),
-               "unit_reviewer": conn.scalars(sa.text("SELECT id FROM applications WHERE unit_id = :u"),
+        # Officials never see an application that was not submitted (a draft, or one withdrawn as a draft).
+        seen = ("state <> 'draft' AND (state <> 'withdrawn' OR EXISTS (SELECT 1 FROM application_events e "
+                "WHERE e.application_id = applications.id AND e.action = 'submit'))")
+        ids = {"zone_approver": conn.scalars(sa.text(f"SELECT id FROM applications WHERE {seen} ORDER BY id "
+                                                     "LIMIT 2000")).all(),
+               "unit_reviewer": conn.scalars(sa.text(f"SELECT id FROM applications WHERE unit_id = :u AND {seen}"),
                                              {"u": unit_id}).all(),
                "instructor": conn.scalars(sa.text("SELECT id FROM applications WHERE instructor_id = :i"),
                                           {"i": instructor_id}).all()}

@@ -18,7 +18,7 @@ from domain import funds
 from domain.funds import AlreadyPaid, ItemFilter
 from domain.reference import list_units
 from domain.sheets import batch_pdf, batch_xlsx
-from models import FundItem, FundPayment, Role, db
+from models import DisbursementBatch, FundItem, FundPayment, Role, db
 
 from . import render_partial, role_wall, run_verb, show_domain_error
 from .forms import EmptyForm, PaymentForm, ReversalForm
@@ -187,7 +187,8 @@ def _valid(form) -> bool:
 
 
 def _card(batch_id: int, failed_form=None) -> dict:
-    batch = _load(batch_id)
+    # Not _load: the card reads one page of items (batch_view), not all of them with their payments.
+    batch = db.get_or_404(DisbursementBatch, batch_id)
     return {"batch": batch, "view": funds.batch_view(batch, _page()), "form": EmptyForm(), "failed_form": failed_form,
             "addable": funds.fundable_items(ItemFilter()) if batch.state.value == "draft" else [],
             "today": date.today()}
