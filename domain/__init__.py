@@ -12,3 +12,18 @@ class DomainError(Exception):
 
 class StaleError(DomainError):
     """The page showed an older version: someone (or another tab) acted first. Nothing was changed."""
+
+
+def bump_version(obj, message: str = "该事项刚刚被他人处理，本次操作未执行。请查看最新状态。") -> None:
+    """Move obj's optimistic-lock version on and write it now. The UPDATE carries "WHERE version = <old>": of two
+    requests that read the same version, one wins and the other gets StaleError with the message."""
+    from sqlalchemy.orm.exc import StaleDataError
+
+    from models import db
+
+    obj.version += 1
+    try:
+        db.session.flush()
+    except StaleDataError:
+        db.session.rollback()
+        raise StaleError(message) from None

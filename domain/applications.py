@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.orm.exc import StaleDataError
 
 from models import (
     AppState, Application, ApplicationEvent, ApplicationMember, Attachment, DocumentKind, Gender, Instructor,
@@ -16,7 +15,7 @@ from models import (
     Notification, Organisation, PartyOrgKind, Role, StoredFile, Unit, User, db, utcnow,
 )
 
-from . import DomainError, StaleError
+from . import DomainError, StaleError, bump_version
 from .audit import record_event
 from .documents import issue_document
 from .files import store_upload
@@ -351,13 +350,7 @@ def _check_step(application: Application, action: str, actor: User, version: int
 
 
 def _bump(application: Application) -> None:
-    # The UPDATE carries "WHERE version = <old>": of two requests that read the same version, one wins.
-    application.version += 1
-    try:
-        db.session.flush()
-    except StaleDataError:
-        db.session.rollback()
-        raise StaleError("该申请刚刚被他人处理，本次操作未执行。请查看最新状态。") from None
+    bump_version(application, "该申请刚刚被他人处理，本次操作未执行。请查看最新状态。")
 
 
 def _move(application: Application, step: Step, actor: User, comment: str = "", internal_note: str = "") -> None:

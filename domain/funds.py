@@ -13,14 +13,13 @@ from decimal import Decimal, InvalidOperation
 import cn2an
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload, selectinload
-from sqlalchemy.orm.exc import StaleDataError
 
 from models import (
     MAX_FUND, MIN_FUND, Application, BatchState, DisbursementBatch, FundItem, FundPayment, FundStandard, FundState,
     Organisation, PartyOrgKind, PaymentKind, Role, Unit, User, db, utcnow,
 )
 
-from . import DomainError, StaleError
+from . import DomainError, StaleError, bump_version
 from .documents import local_today
 from .audit import record_event
 
@@ -490,13 +489,7 @@ def _check_version(obj: FundItem | DisbursementBatch, version: int) -> None:
 
 
 def _bump(obj: FundItem | DisbursementBatch) -> None:
-    # The UPDATE carries "WHERE version = <old>": of two requests that read the same version, one wins.
-    obj.version += 1
-    try:
-        db.session.flush()
-    except StaleDataError:
-        db.session.rollback()
-        raise StaleError("该事项刚刚被他人处理，本次操作未执行。请查看最新状态。") from None
+    bump_version(obj)
 
 
 def _check_draft(batch: DisbursementBatch, actor: User, version: int) -> None:
