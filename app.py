@@ -10,6 +10,7 @@ from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from markupsafe import Markup, escape
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DataError, OperationalError
@@ -18,7 +19,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import Config, load_config
-from models import User, db
+from models import AppState, User, db
 
 login_manager = LoginManager()
 csrf = CSRFProtect()
@@ -178,6 +179,12 @@ def _register_templating(app: Flask) -> None:
     @app.template_filter("filesize")
     def filesize(size: int) -> str:
         return f"{size} 字节" if size < 1024 else f"{size / 1024:.0f} KB" if size < 1024 * 1024 else f"{size / 1048576:.1f} MB"
+
+    # An application's state as a coloured badge. Built once per state: the lists show one on every row, and a
+    # Jinja macro call per row cost more than the rest of the row.
+    badges = {state: Markup(f'<span class="badge text-bg-{state.badge}">{escape(state.label)}</span>')
+              for state in AppState}
+    app.add_template_global(badges.__getitem__, "state_badge")
 
     from blueprints.nav import nav_context
 

@@ -1,9 +1,9 @@
 """The load test: gunicorn with 2 workers on PostgreSQL, locust headless on 127.0.0.1, bounded in time.
 
 Called by bench/run.py after the page figures (the database is seeded and has the bench-* accounts).
-Three runs: the mixed workload (50 users, 60 s): errors, p95, and the workers' RSS afterwards from /proc;
-then 20 s each of our list page and of the bare route (bench/bare_app.py under the same gunicorn settings)
-without pauses, for the throughput ratio. Servers use ports 5090 and 5091 and are stopped afterwards.
+The mixed workload (50 users, 60 s): errors, p95, and the workers' RSS afterwards from /proc; then, for the
+throughput ratio, rounds of 10 s on our list page and 10 s on the bare route (bench/bare_app.py under the same
+gunicorn settings), without pauses. Servers use ports 5090 and 5091 and are stopped afterwards.
 
 Users arrive over a ramp (the mixed run: 5 a second, so all 50 within 10 s, as a morning's officials do, not
 all in the same second); ten seconds after the last has started, when the last logins are done, the statistics
@@ -15,6 +15,7 @@ import csv
 import os
 import secrets
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -27,6 +28,7 @@ import sqlalchemy as sa
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 APP_PORT, BARE_PORT = 5090, 5091
+THROUGHPUT_ROUNDS, THROUGHPUT_SECONDS = 5, 10
 # Two workers (the issue's setting) with GUNICORN_THREADS threads each; the bare route runs with the same.
 GUNICORN_ARGS = ["-w", "2", "--threads", os.environ.get("GUNICORN_THREADS", "1")]
 
@@ -89,6 +91,21 @@ def _locust(user_class: str, port: int, users: int, seconds: int, env: dict, spa
     return total
 
 
+def _throughput_rounds(env: dict, rounds: int = THROUGHPUT_ROUNDS) -> list[tuple[float, float, int]]:
+    """(list req/s, bare req/s, list errors) of each round: 20 users without pauses on our list page, then at
+    once on the bare route, both servers up throughout. This shared machine's speed drifts by 1.5x within minutes
+    (the bare route alone gave 317 to 571 req/s in runs a minute apart), so each round compares the two in the
+    same minute, and the figure is the median round rather than one run of each taken minutes apart."""
+    measured = []
+    for n in range(rounds):
+        # Which goes first alternates, so that a machine slowing down steadily does not favour either.
+        runs = {user: _locust(user, port, 20, THROUGHPUT_SECONDS, env, spawn_rate=10, settle=3)
+                for user, port in (("ListUser", APP_PORT), ("BareUser", BARE_PORT))[::1 if n % 2 == 0 else -1]}
+        listing, bare = runs["ListUser"], runs["BareUser"]
+        measured.append((float(listing["Requests/s"]), float(bare["Requests/s"]), int(listing["Failure Count"])))
+    return measured
+
+
 def run_load(url: str, password: str, app_id: int, results, label: str) -> None:
 
     engine = sa.create_engine(url)
@@ -96,8 +113,7 @@ def run_load(url: str, password: str, app_id: int, results, label: str) -> None:
         unit_id = conn.scalar(sa.text("SELECT unit_id FROM users WHERE username = 'bench-unit_reviewer'"))
         instructor_id = conn.scalar(sa.text("SELECT instructor_id FROM users WHERE username = 'bench-instructor'"))
         # Officials never see an application that was not submitted (a draft, or one withdrawn as a draft).
-        seen = ("state <> 'draft' AND (state <> 'withdrawn' OR EXISTS (SELECT 1 FROM application_events e "
-                "WHERE e.application_id = applications.id AND e.action = 'submit'))")
+        seen = "submitted_at IS NOT NULL"
         ids = {"zone_approver": conn.scalars(sa.text(f"SELECT id FROM applications WHERE {seen} ORDER BY id "
                                                      "LIMIT 2000")).all(),
                "unit_reviewer": conn.scalars(sa.text(f"SELECT id FROM applications WHERE unit_id = :u AND {seen}"),
@@ -114,14 +130,13 @@ def run_load(url: str, password: str, app_id: int, results, label: str) -> None:
     try:
         mixed = _locust("MixedUser", APP_PORT, 50, 60, env, spawn_rate=5, settle=10)
         rss = _workers_rss_mb(server.pid)
-        listing = _locust("ListUser", APP_PORT, 20, 20, env, spawn_rate=10, settle=5)
+        bare_server = _serve("bench.bare_app:app", BARE_PORT, env)
+        try:
+            rounds = _throughput_rounds(env)
+        finally:
+            _stop(bare_server)
     finally:
         _stop(server)
-    bare_server = _serve("bench.bare_app:app", BARE_PORT, env)
-    try:
-        bare = _locust("BareUser", BARE_PORT, 20, 20, env, spawn_rate=10, settle=5)
-    finally:
-        _stop(bare_server)
 
     # The logins happen before the reset: their failures are added here, so a refused login still counts.
     requests = int(mixed["Request Count"]) + len(mixed["logins"])
@@ -136,11 +151,13 @@ def run_load(url: str, password: str, app_id: int, results, label: str) -> None:
         at = lambda share: logins[min(len(logins) - 1, round(share * (len(logins) - 1)))]  # noqa: E731
         results.add(label, "load: logins during the ramp (50 over 10 s)", at(0.5), at(0.95), None, unit="ms",
                     note="scrypt by design; before the stats reset, so not in the mixed figures")
-    list_rps, bare_rps = float(listing["Requests/s"]), float(bare["Requests/s"])
-    results.add(label, "load: list page throughput", list_rps, None, None, unit="req/s",
-                note=f"{100 * list_rps / bare_rps:.0f}% of bare ({bare_rps:.0f} req/s); p95 {listing['95%']} ms"
-                     f", errors {listing['Failure Count']}")
-    results.rows[-1]["pass_"] = list_rps >= 0.4 * bare_rps
-    results.rows[-1]["target"] = round(0.4 * bare_rps, 1)
+    share = statistics.median(list_rps / max(bare_rps, 1e-9) for list_rps, bare_rps, _ in rounds)
+    list_errors = sum(errors for *_, errors in rounds)
+    each = ", ".join(f"{list_rps:.0f}/{bare_rps:.0f}" for list_rps, bare_rps, _ in rounds)
+    results.add(label, "load: list page throughput, share of the bare route's", 100 * share, None, 40.0, unit="%",
+                at_least=True, note=f"median of {len(rounds)} rounds (list / bare req/s): {each}; "
+                                    f"list errors {list_errors}")
+    if list_errors:  # a page that fails fast would look fast
+        results.rows[-1]["pass_"] = False
     results.add(label, "load: gunicorn worker RSS after load (max of 2)", max(rss), None, 200.0, unit="MB",
                 note=", ".join(f"{r:.0f}" for r in rss) + " MB")

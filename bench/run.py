@@ -81,13 +81,16 @@ class Results:
         self.rows: list[dict] = []
 
     def add(self, db_name: str, figure: str, median: float | None, p95: float | None, target: float | None,
-            p95_target: float | None = None, unit: str = "ms", ratio: float | None = None, note: str = ""):
+            p95_target: float | None = None, unit: str = "ms", ratio: float | None = None, note: str = "",
+            at_least: bool = False):
+        """One figure; it passes when at most its target (at least, with at_least: a throughput)."""
         ok = None
         if median is not None and target is not None:
-            ok = median <= target and (p95_target is None or p95 is None or p95 <= p95_target)
+            ok = median >= target if at_least else (
+                median <= target and (p95_target is None or p95 is None or p95 <= p95_target))
         row = dict(db=db_name, figure=figure, value=None if median is None else round(median, 1),
                    p95=None if p95 is None else round(p95, 1), unit=unit, target=target, p95_target=p95_target,
-                   ratio=None if ratio is None else round(ratio, 1), pass_=ok, note=note)
+                   ratio=None if ratio is None else round(ratio, 1), pass_=ok, note=note, at_least=at_least)
         self.rows.append(row)
         print(self.line(row), flush=True)
 
@@ -95,7 +98,7 @@ class Results:
     def line(r: dict) -> str:
         def num(v):
             return "" if v is None else f"{v:,.1f}" if isinstance(v, float) else str(v)
-        at_least = r["unit"] == "req/s"  # throughput: more is better
+        at_least = r.get("at_least")
         target = "" if r["target"] is None else f"{'≥' if at_least else '≤'} {r['target']:g}" + (
             f" / p95 ≤ {r['p95_target']:g}" if r["p95_target"] else "")
         verdict = {True: "yes", False: "NO", None: ""}[r["pass_"]]

@@ -131,11 +131,14 @@ def seed_scale(orgs: int, applications: int, seed: int = 20261128) -> dict[str, 
         org = org_rows[i]
         state = rng.choices(states, state_weights)[0]
         at = now - timedelta(days=rng.randint(20, 700))
+        submitted_at = None
         for action, role, after in PATHS[state]:
             event_rows.append(dict(application_id=start_app + i, at=at, actor_id=actor.id, actor_role=role,
                                    action=action, from_state=None if action == "create" else prev,
                                    to_state=AppState(after), comment="", internal_note=""))
             prev, last = AppState(after), at
+            if action == "submit":
+                submitted_at = at
             if action == "approve":
                 approved_at[start_app + i] = at
             at += timedelta(days=rng.randint(1, 10), hours=rng.randint(0, 23))
@@ -143,7 +146,7 @@ def seed_scale(orgs: int, applications: int, seed: int = 20261128) -> dict[str, 
             org["has_party_org"], org["joint_branch_code"] = True, None
         instructed = state in ("approved", "election_reported", "established")
         app_rows.append(dict(id=start_app + i, organisation_id=org["id"], unit_id=org["unit_id"], state=AppState(state),
-                             version=len(PATHS[state]), state_changed_at=last, created_at=event_rows[-len(PATHS[state])]["at"],
+                             version=len(PATHS[state]), state_changed_at=last, submitted_at=submitted_at, created_at=event_rows[-len(PATHS[state])]["at"],
                              requested_kind=suggested_kind(org["formal_members"], org["probationary_members"]),
                              formal_members=org["formal_members"], probationary_members=org["probationary_members"],
                              proposed_secretary="", partner_organisations="", work_need=False, reasons="",

@@ -357,6 +357,8 @@ def _move(application: Application, step: Step, actor: User, comment: str = "", 
     previous = application.state
     application.state = step.target
     application.state_changed_at = utcnow()
+    if step.target is AppState.SUBMITTED and application.submitted_at is None:
+        application.submitted_at = application.state_changed_at  # the first submission; a resubmission keeps it
     _bump(application)  # the race is decided here, before the history and notices are written
     db.session.add(ApplicationEvent(
         application=application, actor=actor, actor_role=actor.role, action=step.action, from_state=previous,

@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from weasyprint import HTML
 
 from models import (
-    Application, ApplicationEvent, Document, DocumentCounter, DocumentKind, PartyOrgKind, StoredFile, User, VerificationCheck, db,
+    Application, Document, DocumentCounter, DocumentKind, PartyOrgKind, StoredFile, User, VerificationCheck, db,
     utcnow,
 )
 
@@ -186,7 +186,5 @@ def _title(application: Application, kind: DocumentKind) -> str:
 
 
 def _first_submission(application: Application) -> date | None:
-    at = db.session.scalar(sa.select(ApplicationEvent.at).where(
-        ApplicationEvent.application_id == application.id, ApplicationEvent.action == "submit")
-        .order_by(ApplicationEvent.id).limit(1))
+    at = application.submitted_at
     return at.astimezone(ZoneInfo(current_app.config["DISPLAY_TIMEZONE"])).date() if at else None

@@ -103,14 +103,35 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
-        context.configure(
-            connection=connection,
-            target_metadata=get_metadata(),
-            **conf_args
-        )
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # A batch migration rebuilds a table (copy, drop, rename). With foreign keys enforced, dropping a table
+            # that other rows reference fails, so they are off for the migration, as SQLite's own procedure for
+            # such changes says. The commit ends SQLAlchemy's autobegun transaction (inside one the pragma would
+            # do nothing, and Alembic would take it for its caller's and never commit).
+            dangling_before = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()
+        try:
+            context.configure(
+                connection=connection,
+                target_metadata=get_metadata(),
+                **conf_args
+            )
 
-        with context.begin_transaction():
-            context.run_migrations()
+            with context.begin_transaction():
+                context.run_migrations()
+        finally:
+            if sqlite:  # the pooled connection goes back enforcing them, whatever happened
+                connection.rollback()
+                connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                connection.commit()
+        if sqlite:
+            dangling = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+            if len(dangling) > len(dangling_before):
+                raise RuntimeError(
+                    "the migration ran and is recorded, but it left rows whose foreign keys point nowhere "
+                    f"(table, rowid, parent, key): {dangling[:5]}; restore the backup taken before it")
 
 
 if context.is_offline_mode():

@@ -239,7 +239,7 @@ def complete_data(formal: int = 5, probationary: int = 1, **overrides):
 @pytest.fixture
 def make_application(app, make_org, make_instructor, make_user):
     """An application of a new organisation, put straight into `state` (its history starts there)."""
-    from models import AppState, Application, ApplicationMember
+    from models import AppState, Application, ApplicationMember, utcnow
 
     def make(state: AppState | str = "draft", *, unit_code: str = "industrial_park", formal: int = 5,
              probationary: int = 1) -> Application:
@@ -254,6 +254,7 @@ def make_application(app, make_org, make_instructor, make_user):
                 organisation_id=org.id, unit_id=org.unit_id, state=state, requested_kind=data.requested_kind,
                 formal_members=formal, probationary_members=probationary, proposed_secretary="党员1",
                 reasons=data.reasons, instructor_id=instructor.id if instructor else None,
+                submitted_at=None if state.value in ("draft", "withdrawn") else utcnow(),
                 members=[ApplicationMember(position=i, name=m.name, gender=m.gender, joined_on=m.joined_on,
                                            status=m.status) for i, m in enumerate(data.members)])
             db.session.add(application)

@@ -369,13 +369,13 @@ def test_inbox_shows_my_units_waiting_applications_oldest_first_and_marks_overdu
 
 
 def test_inbox_pages_by_fifty(client, app, login_as, make_org):
-    from models import Application as A, PartyOrgKind
+    from models import Application as A, PartyOrgKind, utcnow
 
     orgs = [make_org() for _ in range(51)]
     with app.app_context():
         for org in orgs:
             db.session.add(A(organisation_id=org.id, unit_id=org.unit_id, state=AppState.SUBMITTED,
-                             requested_kind=PartyOrgKind.BRANCH))
+                             submitted_at=utcnow(), requested_kind=PartyOrgKind.BRANCH))
         db.session.commit()
     login_as(Role.ZONE_APPROVER)
     assert "共 51 条" in client.get("/applications/?state=all").get_data(as_text=True)

@@ -71,7 +71,7 @@ def build_world(n: int, users: dict[Role, User]) -> int:
              probationary_members=0, has_party_org=i % 3 == 2, created_at=now) for i in range(3 * n + 1)])
     apps = _ids(Application, _next_id(Application), [
         dict(organisation_id=org, unit_id=unit.id, state=states[i % 3] if i < 3 * n else AppState.ESTABLISHED,
-             version=1, state_changed_at=now - timedelta(days=i % 30), created_at=now,
+             version=1, state_changed_at=now - timedelta(days=i % 30), submitted_at=now, created_at=now,
              requested_kind=PartyOrgKind.BRANCH, formal_members=5, probationary_members=0, proposed_secretary="",
              partner_organisations="", work_need=False, reasons="",
              instructor_id=mine if i == 3 * n else (mine if i % 2 else instructors[i % n]) if i % 3 == 2 else None)

@@ -252,6 +252,24 @@ def test_parallel_attempts_at_one_step_let_exactly_one_through(app, make_applica
         assert db.session.get(Application, made.id).version == 2
 
 
+def test_officials_see_an_application_from_its_first_submission(ctx, make_application, make_user):
+    """submitted_at is the first submission: a resubmission after a return keeps it, and a withdrawal after it
+    leaves the application with the officials who saw it (a draft withdrawn unsubmitted never reaches them)."""
+    made = make_application("draft")
+    application = db.session.get(Application, made.id)
+    applicant, reviewer = (_actor(kind, application, make_user) for kind in ("applicant", "reviewer"))
+    assert application.submitted_at is None and not application.was_submitted
+    _run("submit", application, applicant)
+    first = application.submitted_at
+    assert first == application.state_changed_at and application.was_submitted
+    _run("return", application, reviewer)
+    _run("submit", application, applicant)
+    assert application.submitted_at == first < application.state_changed_at
+    _run("withdraw", application, applicant)
+    db.session.commit()
+    assert application.was_submitted and application.can_view(reviewer)
+
+
 def test_one_open_application_per_organisation(ctx, make_org, make_user):
     org = db.session.merge(make_org(formal_members=5, probationary_members=1))
     applicant = db.session.get(User, make_user(Role.APPLICANT, organisation=org).id)
