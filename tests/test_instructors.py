@@ -238,3 +238,19 @@ def test_applicant_sees_the_checklist_but_cannot_tick(client, login_as, make_app
     response = client.post(f"/applications/{made.id}/deliveries/flag", data={"delivered_on": date.today().isoformat()},
                            headers={"HX-Request": "true"})
     assert response.status_code == 422 and "只有该组织的党建指导员或党工委" in response.get_data(as_text=True)
+
+
+def test_the_workspace_lists_each_organisations_contact(client, app, login_as, make_application):
+    """The workspace's rows come from the list query's columns: name and phone, or 未登记 when the registry
+    gave none (as for organisations imported without a contact)."""
+    with_contact, without = make_application("approved"), make_application("established")
+    instructor = login_as(Role.INSTRUCTOR)
+    with app.app_context():
+        for made in (with_contact, without):
+            db.session.get(Application, made.id).instructor_id = instructor.instructor_id
+        org = db.session.get(Application, without.id).organisation
+        org.contact_name, org.contact_phone = "", ""
+        db.session.commit()
+    page = client.get("/instructor/").get_data(as_text=True)
+    assert "联系人（13800000000）" in page and "未登记" in page
+    assert with_contact.organisation.name in page and without.organisation.name in page
