@@ -23,6 +23,7 @@ from openpyxl import Workbook  # noqa: E402
 from stdnum.cn import uscc  # noqa: E402
 
 from app import create_app  # noqa: E402
+from bench.seed_scale import bench_account  # noqa: E402
 from config import database_url  # noqa: E402
 from domain.reference import UNITS, ensure_units  # noqa: E402
 from domain.registry_import import COLUMNS, check_registry_file, run_registry_import, start_registry_import  # noqa: E402
@@ -77,11 +78,7 @@ def measure(url: str) -> list[tuple[str, float]]:
     with app.app_context():
         upgrade()
         ensure_units()
-        admin = db.session.scalar(sa.select(User).filter_by(username="bench-admin"))
-        if admin is None:
-            admin = User(username="bench-admin", name="压测管理员", role=Role.ADMIN)
-            admin.set_password("bench-2026")
-            db.session.add(admin)
+        bench_account("bench-admin", "压测管理员", Role.ADMIN, "bench-2026")
         db.session.commit()
         for label, data in [("xlsx, new rows", as_xlsx(rows(1))), ("csv, same codes again", as_csv(rows(2)))]:
             before = db.session.scalar(sa.select(sa.func.count(Organisation.id)))

@@ -84,6 +84,17 @@ def _insert(model, rows: list[dict]) -> None:
         db.session.execute(sa.insert(model), rows[start:start + BATCH])
 
 
+def bench_account(username: str, name: str, role: Role, password: str) -> User:
+    """The benchmarks' account of that name, created (and flushed, so it has an id) on the first run."""
+    user = db.session.scalar(sa.select(User).filter_by(username=username))
+    if user is None:
+        user = User(username=username, name=name, role=role)
+        user.set_password(password)
+        db.session.add(user)
+        db.session.flush()
+    return user
+
+
 def seed_scale(orgs: int, applications: int, seed: int = 20261128) -> dict[str, int]:
     """Insert `orgs` organisations and `applications` applications with their histories, in bulk."""
     rng = random.Random(seed)
@@ -93,11 +104,7 @@ def seed_scale(orgs: int, applications: int, seed: int = 20261128) -> dict[str, 
     start_org = (db.session.scalar(sa.select(sa.func.max(Organisation.id))) or 0) + 1
     first_code = start_org + 1_000_000  # away from the demo data's codes
 
-    actor = db.session.scalar(sa.select(User).filter_by(username="scale-zone"))
-    if actor is None:
-        actor = User(username="scale-zone", name="压测党工委", role=Role.ZONE_APPROVER)
-        actor.set_password("scale-2026")
-        db.session.add(actor)
+    actor = bench_account("scale-zone", "压测党工委", Role.ZONE_APPROVER, "scale-2026")
     instructor_rows = [dict(name=f"指导员{n:02d}", home_organ="开发区党工委组织部", capacity=rng.randint(2, 5))
                        for n in range(61)]
     _insert(Instructor, instructor_rows)
@@ -233,12 +240,7 @@ def _funds(rng: random.Random, app_rows: list[dict], orgs: dict[int, dict], acto
            now: datetime) -> dict[str, int]:
     """Fund items of the established organisations, their batches and payments, in the states the workflow makes."""
     ensure_fund_standards()
-    finance = db.session.scalar(sa.select(User).filter_by(username="scale-finance"))
-    if finance is None:
-        finance = User(username="scale-finance", name="压测财务", role=Role.FINANCE)
-        finance.set_password("scale-2026")
-        db.session.add(finance)
-        db.session.flush()
+    finance = bench_account("scale-finance", "压测财务", Role.FINANCE, "scale-2026")
     established = sorted((a for a in app_rows if a["state"] is AppState.ESTABLISHED),
                          key=lambda a: (a["state_changed_at"], a["id"]))
     today = now.date()

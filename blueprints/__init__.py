@@ -36,6 +36,12 @@ def render_partial(full: str, partial: str, **context):
     return response
 
 
+def posted_ids(values: list[str]) -> list[int]:
+    """The ids a form posted (checkboxes, kept files). Anything but a plausible id is not one: ASCII digits only
+    ("²" and full-width digits pass isdigit), and short enough for a 64-bit column."""
+    return [int(v) for v in values if v.isascii() and v.isdigit() and len(v) <= 18]
+
+
 def form_version(value) -> int:
     """The version a page posted back; garbage counts as a stale page, never as a crash."""
     try:

@@ -29,7 +29,7 @@ from models import (
     OrgKind, PartyOrgKind, Role, Unit, VisitForm, db,
 )
 
-from . import form_version, render_partial, role_wall, run_verb, show_domain_error
+from . import form_version, posted_ids, render_partial, role_wall, run_verb, show_domain_error
 from .forms import (
     ApplicationForm, DeliveryForm, ElectionForm, GuidanceVisitForm, ReassignForm, StepForm, options,
 )
@@ -91,7 +91,7 @@ def new():
         form.requested_kind.data = suggested_kind(org.formal_members, org.probationary_members).value
         return render_template("applications/edit.html", form=form, rows=_rows_for_form(rows), org=org,
                                application=None, kept=[])
-    files, kept_ids = _uploaded(form), request.form.getlist("kept_file")
+    files, kept_ids = _uploaded(form), posted_ids(request.form.getlist("kept_file"))
     if (data := _read_application(form, rows)) is not None:
         try:
             application = verbs.start_application(org, data, actor=current_user)
@@ -118,7 +118,7 @@ def edit(application_id: int):
         form.requested_kind.data = application.requested_kind.value
         return render_template("applications/edit.html", form=form, rows=_rows_for_form(rows),
                                org=application.organisation, application=application, kept=[])
-    files, kept_ids = _uploaded(form), request.form.getlist("kept_file")
+    files, kept_ids = _uploaded(form), posted_ids(request.form.getlist("kept_file"))
     if (data := _read_application(form, rows)) is not None:
         try:
             verbs.save_application(application, data, actor=current_user, version=form_version(form.version.data))
@@ -421,14 +421,14 @@ def _uploaded(form: ApplicationForm) -> list[tuple[str, bytes]]:
     return [(upload.filename, upload.read()) for upload in form.attachments.data or [] if upload and upload.filename]
 
 
-def _attach_uploads(application: Application, files: list[tuple[str, bytes]], kept_ids: list[str]) -> None:
+def _attach_uploads(application: Application, files: list[tuple[str, bytes]], kept_ids: list[int]) -> None:
     for stored in verbs.kept_uploads(kept_ids, actor=current_user):
         verbs.attach_kept_upload(application, stored, actor=current_user, version=application.version)
     for filename, content in files:
         verbs.add_attachment(application, filename, content, actor=current_user, version=application.version)
 
 
-def _keep_uploads(form: ApplicationForm, files: list[tuple[str, bytes]], kept_ids: list[str]) -> list:
+def _keep_uploads(form: ApplicationForm, files: list[tuple[str, bytes]], kept_ids: list[int]) -> list:
     """After a failed save, keep every acceptable file sent (and those kept before), to list in the form again.
 
     A form with errors keeps everything typed, and a browser cannot refill a file input: without this the

@@ -20,7 +20,7 @@ from domain.reference import list_units
 from domain.sheets import batch_pdf, batch_xlsx
 from models import DisbursementBatch, FundItem, FundPayment, Role, db
 
-from . import render_partial, role_wall, run_verb, show_domain_error
+from . import posted_ids, render_partial, role_wall, run_verb, show_domain_error
 from .forms import EmptyForm, PaymentForm, ReversalForm
 
 bp = Blueprint("finance", __name__, url_prefix="/finance")
@@ -37,7 +37,7 @@ def _filter() -> ItemFilter:
 
 
 def _selected_items() -> list[FundItem]:
-    ids = [int(i) for i in request.form.getlist("item_ids") if i.isascii() and i.isdigit() and len(i) <= 18]
+    ids = posted_ids(request.form.getlist("item_ids"))
     if not ids:
         return []
     return list(db.session.scalars(sa.select(FundItem).where(FundItem.id.in_(ids)).order_by(FundItem.id)))

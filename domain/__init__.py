@@ -14,6 +14,15 @@ class StaleError(DomainError):
     """The page showed an older version: someone (or another tab) acted first. Nothing was changed."""
 
 
+def insert_if_absent(session, model, **values) -> None:
+    """INSERT ... ON CONFLICT DO NOTHING, in PostgreSQL's or SQLite's spelling: of two first writers creating the
+    same row, the second changes nothing (and then reads or updates the row the first made)."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    dialect = postgresql if session.connection().dialect.name == "postgresql" else sqlite
+    session.execute(dialect.insert(model).values(**values).on_conflict_do_nothing())
+
+
 def bump_version(obj, message: str = "该事项刚刚被他人处理，本次操作未执行。请查看最新状态。") -> None:
     """Move obj's optimistic-lock version on and write it now. The UPDATE carries "WHERE version = <old>": of two
     requests that read the same version, one wins and the other gets StaleError with the message."""

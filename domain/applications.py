@@ -139,13 +139,11 @@ def keep_upload(filename: str, content: bytes, *, actor: User) -> StoredFile:
     return store_upload(filename, content, actor=actor)
 
 
-def kept_uploads(ids: list, *, actor: User) -> list[StoredFile]:
+def kept_uploads(ids: list[int], *, actor: User) -> list[StoredFile]:
     """The files among ids that this applicant kept and has not attached yet; anyone else's are ignored."""
-    # Posted text: anything but a plausible id (digits, within a 64-bit column) is not one of ours.
-    wanted = [int(i) for i in ids if str(i).isascii() and str(i).isdigit() and len(str(i)) <= 18]  # "²" is a digit too
-    if not wanted or actor.role is not Role.APPLICANT:
+    if not ids or actor.role is not Role.APPLICANT:
         return []
-    return list(db.session.scalars(_unattached_of(actor).where(StoredFile.id.in_(wanted)).order_by(StoredFile.id)))
+    return list(db.session.scalars(_unattached_of(actor).where(StoredFile.id.in_(ids)).order_by(StoredFile.id)))
 
 
 def attach_kept_upload(application: Application, stored: StoredFile, *, actor: User, version: int) -> Attachment:

@@ -14,11 +14,11 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from models import GENESIS_HASH, AuditChainHead, AuditEvent, User, db, utcnow
+
+from . import insert_if_absent
 
 _QUEUE, _MARKS = "audit_queue", "audit_savepoints"
 
@@ -104,10 +104,8 @@ def _advance_head(session: Session, count: int) -> tuple[int, str]:
         # there is. Two first writers may race to create it; the loser's insert does nothing.
         last = session.execute(sa.select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc())
                                .limit(1)).one_or_none()
-        insert = pg_insert if session.connection().dialect.name == "postgresql" else sqlite_insert
-        session.execute(insert(AuditChainHead).values(id=1, seq=last.seq if last else 0,
-                                                      last_hash=last.hash if last else GENESIS_HASH)
-                        .on_conflict_do_nothing())
+        insert_if_absent(session, AuditChainHead, id=1, seq=last.seq if last else 0,
+                         last_hash=last.hash if last else GENESIS_HASH)
         row = session.execute(bump).one()
     return row.seq - count, row.last_hash
 

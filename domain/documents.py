@@ -10,7 +10,6 @@ from zoneinfo import ZoneInfo
 import segno
 import sqlalchemy as sa
 from flask import current_app, render_template
-from sqlalchemy.dialects import postgresql, sqlite
 from weasyprint import HTML
 
 from models import (
@@ -18,7 +17,7 @@ from models import (
     utcnow,
 )
 
-from . import DomainError
+from . import DomainError, insert_if_absent
 from .audit import record_event
 from .settings import get_settings, seal_bytes
 
@@ -91,9 +90,7 @@ def local_today() -> date:
 def take_number(year: int) -> int:
     """The next serial of the year. The counter row stays locked until the issuing transaction ends,
     so numbers are gapless and unique; a failed issue rolls its number back with everything else."""
-    dialect = db.session.get_bind().dialect.name
-    insert = (postgresql if dialect == "postgresql" else sqlite).insert
-    db.session.execute(insert(DocumentCounter).values(year=year, last_number=0).on_conflict_do_nothing())
+    insert_if_absent(db.session, DocumentCounter, year=year, last_number=0)
     return db.session.execute(
         sa.update(DocumentCounter).where(DocumentCounter.year == year)
         .values(last_number=DocumentCounter.last_number + 1).returning(DocumentCounter.last_number)

@@ -6,9 +6,9 @@ two tabs or two finance users cannot record one payment twice.
 """
 import re
 from dataclasses import dataclass
-from typing import Any
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 import cn2an
 import sqlalchemy as sa
@@ -400,8 +400,7 @@ def batch_rows(state: str = "") -> list[BatchRow]:
              .order_by(DisbursementBatch.year.desc(), DisbursementBatch.serial.desc()))
     if state in BatchState._value2member_map_:
         query = query.where(DisbursementBatch.state == BatchState(state))
-    # SQLite sums NUMERIC as floating point: round back to the cent.
-    return [BatchRow(batch, n or 0, Decimal(str(total or 0)).quantize(CENT))
+    return [BatchRow(batch, n or 0, _summed(total))
             for batch, n, total in db.session.execute(query)]
 
 
@@ -427,8 +426,7 @@ def batch_view(batch: DisbursementBatch, page: int = 1) -> BatchView:
     total = db.session.scalar(sa.select(sa.func.sum(FundItem.amount)).where(FundItem.batch_id == batch.id))
     ledger = list(db.session.scalars(sa.select(FundPayment).where(FundPayment.batch_id == batch.id)
                                      .options(joinedload(FundPayment.item)).order_by(FundPayment.id)))
-    # SQLite sums NUMERIC as floating point: round back to the cent.
-    return BatchView(items, items.total or 0, Decimal(str(total or 0)).quantize(CENT), ledger)
+    return BatchView(items, items.total or 0, _summed(total), ledger)
 
 
 def load_batch(batch_id: int) -> DisbursementBatch | None:
@@ -471,12 +469,16 @@ def fund_overview() -> list[OverviewRow]:
         .select_from(FundItem).join(Organisation, FundItem.organisation_id == Organisation.id)
         .join(Unit, Organisation.unit_id == Unit.id)
         .group_by(Unit.sort_order, Unit.name, year).order_by(year.desc(), Unit.sort_order))
-    # SQLite sums NUMERIC as floating point: round each total back to the cent.
-    money = lambda v: Decimal(str(v)).quantize(CENT)  # noqa: E731
-    return [OverviewRow(unit, int(y), n, money(a), money(b), money(p)) for unit, y, n, a, b, p in rows]
+    return [OverviewRow(unit, int(y), n, _summed(a), _summed(b), _summed(p)) for unit, y, n, a, b, p in rows]
 
 
 # ---------------------------------------------------------------- internals
+
+def _summed(total) -> Decimal:
+    """A SUM of amounts as money: SQLite sums NUMERIC as floating point, so it is rounded back to the cent (and an
+    empty sum, NULL, is zero)."""
+    return Decimal(str(total or 0)).quantize(CENT)
+
 
 def _require_finance(actor: User) -> None:
     if actor.role is not Role.FINANCE:

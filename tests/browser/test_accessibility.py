@@ -19,6 +19,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from domain import applications as verbs
 from domain.demo import DEMO_PASSWORD
 from models import AppState, Application, Role, User, db
+from tests.browser.helpers import log_in
 from tests.browser.test_phone_journey import OVERFLOW, PHONE
 from tests.test_access_matrix import ACCESS, world  # noqa: F401 (the demo data plus what it lacks)
 
@@ -127,11 +128,7 @@ def test_every_page_of_every_role_passes_axe(app, world, browser: Browser, live_
         context = browser.new_context(locale="zh-CN", viewport=DESKTOP)
         page = context.new_page()
         if username:
-            page.goto(live_server + "/auth/login")
-            page.get_by_label("用户名").fill(username)
-            page.get_by_label("密码").fill(DEMO_PASSWORD)
-            page.get_by_role("button", name="登录").click()
-            page.wait_for_url(lambda url: "/auth/login" not in url)
+            log_in(page, live_server, username, DEMO_PASSWORD)
         for url in urls:
             response = page.goto(live_server + url)
             assert response.ok, f"{label}: {url} answered {response.status}"

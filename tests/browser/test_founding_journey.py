@@ -9,19 +9,10 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from models import Role
-from tests.conftest import PASSWORD
+from tests.browser.helpers import log_in
 
 pytestmark = pytest.mark.browser
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
-
-
-def log_in(page: Page, base: str, username: str) -> None:
-    page.goto(base + "/auth/login")
-    if page.get_by_role("button", name="退出登录").count():
-        page.get_by_role("button", name="退出登录").click()
-    page.get_by_label("用户名").fill(username)
-    page.get_by_label("密码").fill(PASSWORD)
-    page.get_by_role("button", name="登录").click()
 
 
 def act_in_place(page: Page, summary: str, confirm: str, **fields) -> None:

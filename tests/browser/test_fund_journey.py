@@ -7,7 +7,7 @@ from openpyxl import load_workbook
 from playwright.sync_api import Page, expect
 
 from models import User, db
-from tests.browser.test_founding_journey import log_in
+from tests.browser.helpers import log_in
 
 pytestmark = pytest.mark.browser
 

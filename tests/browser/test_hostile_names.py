@@ -10,6 +10,7 @@ from playwright.sync_api import Page
 
 from domain.demo import DEMO_PASSWORD
 from models import Application, ApplicationMember, Instructor, Organisation, User, db
+from tests.browser.helpers import log_in
 from tests.test_access_matrix import ACCESS, _urls, world  # noqa: F401 (world is a fixture)
 
 pytestmark = pytest.mark.browser
@@ -60,11 +61,7 @@ def test_hostile_names_show_as_text_on_every_page(page: Page, app, live_server, 
             continue
         page.context.clear_cookies()
         if username:
-            page.goto(live_server + "/auth/login")
-            page.get_by_label("用户名").fill(username)
-            page.get_by_label("密码").fill(DEMO_PASSWORD)
-            page.get_by_role("button", name="登录").click()
-            page.wait_for_url(lambda url: "/auth/login" not in url)
+            log_in(page, live_server, username, DEMO_PASSWORD)
         for endpoint, url in pages:
             if actor not in ACCESS[endpoint]:
                 continue

@@ -3,7 +3,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from models import Role
-from tests.browser.test_founding_journey import log_in
+from tests.browser.helpers import log_in
 
 pytestmark = pytest.mark.browser
 
