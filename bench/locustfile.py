@@ -1,8 +1,8 @@
 """Simulated users for bench/load.py; run only there (loopback, bounded in time), never in `make test`.
 
 MixedUser is the load test: 50 officials at work, mostly lists and application cards, some dashboards.
-ListUser and BareUser hammer one page without pauses, to compare the throughput of our list page with the
-bare Flask route under the same gunicorn settings.
+ListUser, FloorUser and BareUser hammer one page each without pauses, to compare the throughput of our list page
+with the bare Flask route under the same gunicorn settings, and with the floor of any logged-in page of ours.
 """
 import os
 import random
@@ -90,6 +90,16 @@ class ListUser(Official):
     @task
     def listing(self):
         self.client.get("/applications/?state=all", name="list page")
+
+
+class FloorUser(Official):
+    """The least an official's page costs: the login session, the user, the navigation's counters, a fragment
+    of two badges (/applications/badges, which htmx fetches after every action). No list, no layout."""
+    wait_time = constant(0)
+
+    @task
+    def badges(self):
+        self.client.get("/applications/badges", name="badges")
 
 
 class BareUser(HttpUser):
