@@ -7,7 +7,7 @@ FLASK  := $(BIN)/flask --app app
 
 # Debian/Ubuntu packages: the PDFs need the CJK fonts and HarfBuzz's subsetter (50x faster PDFs);
 # the tests also need Chromium and poppler's pdffonts/pdftoppm.
-RUN_PACKAGES  := fonts-noto-cjk libharfbuzz-subset0
+RUN_PACKAGES  := fonts-noto-cjk fontconfig libharfbuzz-subset0
 TEST_PACKAGES := $(RUN_PACKAGES) chromium poppler-utils zbar-tools
 
 

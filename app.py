@@ -5,6 +5,7 @@ from zoneinfo import ZoneInfo
 
 from dotenv import load_dotenv
 from flask import Flask, Request, render_template, request
+from flask.sessions import SecureCookieSessionInterface
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -29,6 +30,7 @@ limiter = Limiter(key_func=get_remote_address)
 
 ERROR_MESSAGES = {
     400: "请求有误，请返回上一页重试。",
+    401: "登录已过期或已在别处退出，本次操作未执行。请在新的标签页中重新登录，再回到本页提交，已填写的内容仍在本页。",
     403: "您没有权限访问此页面。",
     404: "页面不存在，或您无权查看该内容。",
     405: "不支持此操作方式。",
@@ -60,11 +62,21 @@ class CleanRequest(Request):
     parameter_storage_class = FormValues
 
 
+class SessionInterface(SecureCookieSessionInterface):
+    """The signed-cookie session, except that static files never send it back. A browser fetches the favicon,
+    styles and scripts alongside a page; one such answer arriving after the logout's would otherwise set the
+    old session cookie again and undo the logout (seen in Chromium: the favicon's answer logged the user back in)."""
+
+    def should_set_cookie(self, app: Flask, session) -> bool:
+        return request.endpoint != "static" and super().should_set_cookie(app, session)
+
+
 def create_app(config: str | Config | dict[str, Any] | None = None) -> Flask:
     """Build the app; config is a name (development/testing/production), a Config, or overrides."""
     load_dotenv()
     app = Flask(__name__)
     app.request_class = CleanRequest
+    app.session_interface = SessionInterface()
     if isinstance(config, dict):
         base = load_config(config.get("ENV_NAME"))
         app.config.from_object(base)

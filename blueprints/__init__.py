@@ -15,6 +15,10 @@ def role_wall(bp: Blueprint, *roles: Role) -> None:
         from app import login_manager
 
         if not current_user.is_authenticated:
+            if request.headers.get("HX-Request"):
+                # htmx would follow the redirect to the login page and swap that whole page into the card,
+                # dropping what was typed. A 401 leaves the page as it is and shows why (errors/_alert.html).
+                abort(401)
             return login_manager.unauthorized()
         if current_user.role not in roles:
             abort(403)
@@ -24,7 +28,8 @@ def show_domain_error(error: DomainError, form: FlaskForm | None = None) -> None
     """Put a refusal next to its field when the form has one, otherwise in a flash message."""
     field = getattr(form, error.field, None) if form is not None and error.field else None
     if field is not None:
-        field.errors = [*field.errors, error.message]
+        if error.message not in field.errors:  # a form's own error raised again as a refusal shows once
+            field.errors = [*field.errors, error.message]
     else:
         flash(error.message, "danger")
 

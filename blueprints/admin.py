@@ -13,7 +13,7 @@ from domain.instructors import (
     update_instructor,
 )
 from domain.reference import list_units
-from domain.settings import LABELS, get_settings, set_seal, update_settings
+from domain.settings import DEFAULTS, LABELS, get_settings, set_seal, update_settings
 from models import Document, Instructor, PartyOrgKind, Role, Unit, User, db
 
 from . import role_wall, run_verb, show_domain_error
@@ -117,7 +117,7 @@ def settings():
             db.session.rollback()
             show_domain_error(error)
             values.update({key: request.form.get(key, "") for key in LABELS})
-    return render_template("admin/settings.html", values=values, labels=LABELS, form=EmptyForm())
+    return render_template("admin/settings.html", values=values, labels=LABELS, defaults=DEFAULTS, form=EmptyForm())
 
 
 # ---------------------------------------------------------------- instructors

@@ -7,11 +7,27 @@ from wtforms import (
     SelectMultipleField, StringField, TextAreaField,
 )
 from wtforms.widgets import CheckboxInput, ListWidget
-from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, NumberRange, Optional, Regexp
+from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
+from domain import DomainError
+from domain.accounts import check_username_free
+from domain.validators import check_password_policy, normalise_credit_code, normalise_phone
 from models import OrgKind, PartyOrgKind, Role, VisitForm
 
 REQUIRED = "此项为必填项"
+
+
+def domain_check(check):
+    """A field validator made of a domain check, so that the form shows its refusal together with every other
+    field's in one round (the domain still checks again when it acts: the form is only the first to ask)."""
+
+    def validate(_form, field):
+        if field.data:
+            try:
+                check(field.data)
+            except DomainError as error:
+                raise ValidationError(error.message) from None
+    return validate
 
 
 def options(pairs) -> list[SelectChoice]:
@@ -42,20 +58,23 @@ class LoginForm(FlaskForm):
 class RegistrationForm(FlaskForm):
     org_name = StringField("组织名称", [DataRequired(REQUIRED), Length(max=100, message="名称不超过100个字")],
                            description="与营业执照或登记证书上的名称一致")
-    credit_code = StringField("统一社会信用代码", [DataRequired(REQUIRED)],
+    credit_code = StringField("统一社会信用代码", [DataRequired(REQUIRED), domain_check(normalise_credit_code)],
                               description="18位，由数字和大写字母组成，见营业执照或登记证书，如 91150500MA0N123456")
     kind = SelectField("组织类别", choices=options(OrgKind.choices()), validators=[DataRequired(REQUIRED)])
     unit_id = SelectField("所属初审单位", coerce=int,
                           description="按组织所在园区、街道或主管部门选择；不确定时选“按组织类别自动分配”")
     address = StringField("地址", [Optional(), Length(max=200, message="地址不超过200个字")])
     contact_name = StringField("联系人", [DataRequired(REQUIRED), Length(max=40, message="姓名不超过40个字")])
-    contact_phone = StringField("联系电话", [DataRequired(REQUIRED)], description="手机号或带区号的固定电话")
+    contact_phone = StringField("联系电话", [DataRequired(REQUIRED), domain_check(normalise_phone)],
+                                description="手机号或带区号的固定电话")
     employees = count_field("职工人数")
     formal_members = count_field("正式党员人数", "已转正的党员；预备党员不计入")
     probationary_members = count_field("预备党员人数")
     has_party_org = BooleanField("本单位已建立党组织")
-    username = StringField("登录用户名", USERNAME, description="字母、数字、下划线，3到40位")
-    password = PasswordField("密码", [DataRequired(REQUIRED)], description="至少8位，须同时包含字母和数字")
+    username = StringField("登录用户名", [*USERNAME, domain_check(check_username_free)],
+                           description="字母、数字、下划线，3到40位")
+    password = PasswordField("密码", [DataRequired(REQUIRED), domain_check(check_password_policy)],
+                             description="至少8位，须同时包含字母和数字")
     password_confirm = PasswordField("确认密码", [DataRequired(REQUIRED), EqualTo("password", "两次输入的密码不一致")])
 
 

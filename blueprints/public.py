@@ -1,6 +1,6 @@
 """Pages anyone may see: the landing page, which sends a logged-in user to their own home."""
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, render_template, request
+from flask import Blueprint, flash, redirect, render_template, request
 from flask_login import current_user
 
 from domain.documents import check_file, log_view
@@ -30,7 +30,9 @@ def verify(token: str):
     """The public verification page behind each document's QR code: no login, rate-limited."""
     document = db.session.scalar(sa.select(Document).filter_by(token=token))
     if document is None:
-        abort(404)
+        # Whoever scanned a code or typed a link should learn that the document could not be verified, not
+        # that a page is missing: a forged document's code leads here.
+        return render_template("public/verify_unknown.html"), 404
     matched = None
     if request.method == "POST":
         upload = request.files.get("file")

@@ -31,7 +31,7 @@ class Registration:
     password: str
 
 
-def _check_username_free(username: str) -> None:
+def check_username_free(username: str) -> None:
     if db.session.scalar(db.select(User.id).filter_by(username=username)):
         raise DomainError("该用户名已被使用，请换一个", "username")
 
@@ -44,7 +44,7 @@ def register_organisation(reg: Registration) -> User:
     org = db.session.scalar(db.select(Organisation).filter_by(credit_code=code))
     if org is not None and db.session.scalar(db.select(User.id).filter_by(organisation_id=org.id)):
         raise DomainError("该统一社会信用代码已注册。如需找回账号，请联系所属初审单位或系统管理员", "credit_code")
-    _check_username_free(reg.username)
+    check_username_free(reg.username)
     claimed = org is not None
     if claimed:
         # Imported by the officials (摸底): the credit code is printed on every business licence, so knowing it
@@ -140,7 +140,7 @@ def create_official(
     if instructor is not None and db.session.scalar(db.select(User.id).filter_by(instructor=instructor)):
         raise DomainError("该指导员已有账号", "instructor_id")
     check_password_policy(password)
-    _check_username_free(username)
+    check_username_free(username)
     user = User(
         username=username, name=name, role=role,
         unit=unit if role is Role.UNIT_REVIEWER else None,

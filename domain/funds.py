@@ -321,6 +321,7 @@ def record_payment(item: FundItem, *, voucher_number: str, paid_on: date, actor:
     # A batch seen as paid means another request paid this item meanwhile: the version check in _pay says so.
     if item.batch is None or item.batch.state not in (BatchState.APPROVED, BatchState.PAID):
         raise DomainError("只有已审批批次中的经费才能登记拨付")
+    _check_paid_after_approval(item.batch, paid_on)
     return _pay(item, voucher_number, paid_on, actor)
 
 
@@ -334,6 +335,7 @@ def record_batch_payment(batch: DisbursementBatch, *, voucher_number: str, paid_
     _check_version(batch, version)
     if batch.state is not BatchState.APPROVED:
         raise DomainError(f"批次当前为“{batch.state.label}”，须经党工委审批后才能登记拨付")
+    _check_paid_after_approval(batch, paid_on)
     _bump(batch)  # the race between two whole-batch clicks is decided here
     return [_pay(item, voucher_number, paid_on, actor) for item in batch.items if item.state is FundState.APPROVED]
 
@@ -520,6 +522,13 @@ def _check_voucher(voucher_number: str, paid_on: date | None) -> str:
     if paid_on > date.today():
         raise DomainError("拨付日期不能晚于今天", "paid_on")
     return voucher_number
+
+
+def _check_paid_after_approval(batch: DisbursementBatch, paid_on: date) -> None:
+    # Money leaves after the zone approves the batch; an earlier date is a typing slip (a wrong year, say) that
+    # would put the payment in the wrong year's accounts. The server's calendar, as for "not after today".
+    if batch.approved_at is not None and paid_on < (approved_on := batch.approved_at.astimezone().date()):
+        raise DomainError(f"拨付日期不能早于批次的审批日期（{approved_on:%Y-%m-%d}）", "paid_on")
 
 
 def _already_paid(item: FundItem) -> str:

@@ -1,4 +1,6 @@
 """Admin-editable settings (系统设置) with their defaults: the document prefix, the issuing organ, fonts, the seal."""
+import subprocess
+
 import sqlalchemy as sa
 
 from models import Setting, StoredFile, User, db
@@ -25,6 +27,20 @@ LABELS = {
     "visit_interval_days": "指导间隔天数（超过即标为逾期未指导）",
 }
 NUMERIC = {"instructor_capacity": (1, 100), "visit_interval_days": (1, 365)}
+FONTS = ("body_font", "title_font")
+
+
+def installed_font_families() -> set[str] | None:
+    """Every family name fontconfig knows on this server (Pango, and so WeasyPrint, finds fonts through it), or
+    None where fontconfig's fc-list is missing and nothing can be said. Asked afresh each time: an administrator
+    may install a font and set it without restarting the app, and settings are saved rarely."""
+    try:
+        listed = subprocess.run(["fc-list", "--format", "%{family}\n"], capture_output=True, text=True, timeout=10,
+                                check=True).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    # A font may carry several names ("Noto Serif CJK SC,Noto Serif CJK SC Light"), some in Chinese.
+    return {name.strip() for line in listed.splitlines() for name in line.split(",") if name.strip()}
 
 
 def get_settings() -> dict[str, str]:
@@ -41,6 +57,13 @@ def update_settings(values: dict[str, str], *, actor: User) -> None:
         value = (value or "").strip()
         if key == "doc_prefix" and (len(value) > 20 or any(c in value for c in "〔〕[]")):
             raise DomainError("发文字号前缀不超过20个字，且不含括号（年份的〔〕由系统加上）", key)
+        if key in FONTS and value and value != DEFAULTS[key]:
+            # An unknown family is not an error to WeasyPrint: it quietly sets the document in a fallback
+            # typeface, and an issued document never changes.
+            families = installed_font_families()
+            if families is not None and value not in families:
+                raise DomainError(f"服务器上没有安装字体“{value}”，请先安装该字体，或填写已安装的字体名称"
+                                  f"（如 {DEFAULTS[key]}）", key)
         if key in NUMERIC and value:
             low, high = NUMERIC[key]
             if not value.isdecimal() or not low <= int(value) <= high:

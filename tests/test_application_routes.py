@@ -78,6 +78,16 @@ def test_a_bad_member_row_is_shown_next_to_it_and_nothing_typed_is_lost(client, 
     page = response.get_data(as_text=True)
     assert response.status_code == 422
     assert "请填写入党日期，格式如 2015-07-01" in page and 'value="党员2"' in page and "党员人数符合条件" in page
+    # The message stands under the field it is about, which points to it.
+    joined = re.search(r'<input[^>]*id="member-joined-1"[^>]*>(.*?)</td>', page, re.S)
+    assert 'aria-describedby="member-error-1"' in joined.group(0) and 'id="member-error-1"' in joined.group(1)
+
+
+def test_a_join_date_before_the_party_was_founded_is_refused(client, applicant):
+    form = application_form()
+    form["member_joined"][0] = "1850-01-01"
+    page = client.post("/applications/new", data=form).get_data(as_text=True)
+    assert "入党日期不能早于1921年7月1日" in page
 
 
 @pytest.mark.parametrize("name, content, message", [

@@ -51,6 +51,33 @@ def test_register_form_errors_are_inline_in_chinese(client):
     assert "此项为必填项" in page and "两次输入的密码不一致" in page and "0 到 100000" in page
 
 
+def test_an_htmx_action_after_logout_keeps_the_page_and_says_why(client, login_as, make_application):
+    """Logged out in another tab: a card's action must not swap the login page into the card (and lose what was
+    typed); it gets a 401 alert, which htmx shows above the page (static/js/app.js), leaving the form alone."""
+    application = make_application("submitted")
+    login_as("unit_reviewer")
+    client.post("/auth/logout")
+    response = client.post(f"/applications/{application.id}/steps/pass", data={"comment": "材料齐全"},
+                           headers={"HX-Request": "true"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 401
+    assert "登录已过期" in page and "已填写的内容仍在本页" in page
+    assert "<form" not in page and 'class="alert' in page
+    # Without htmx, the same request still goes to the login page.
+    assert client.get("/applications/").headers["Location"].startswith("/auth/login")
+
+
+def test_register_shows_every_field_error_in_one_round(client, make_user):
+    """Format and policy errors of every field come back together, not one more each time the form is sent."""
+    make_user("applicant", username="taken_name")
+    response = client.post("/auth/register", data=register_form(
+        credit_code="91150500MA0000001A", contact_phone="12345", password="short", password_confirm="short",
+        username="taken_name", formal_members="-1"))
+    page = response.get_data(as_text=True)
+    for message in ("校验位不正确", "手机号", "密码至少8位", "该用户名已被使用", "0 到 100000"):
+        assert message in page, message
+
+
 def test_login_logout(client, make_user):
     user = make_user("finance")
     response = client.post("/auth/login", data={"username": user.username, "password": PASSWORD})

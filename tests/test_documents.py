@@ -7,6 +7,7 @@ import sqlalchemy as sa
 
 from domain import applications as verbs
 from domain.documents import format_number, take_number
+from domain.settings import get_settings
 from models import AppState, Application, Document, DocumentKind, Instructor, Role, User, VerificationCheck, db
 from domain.audit import verify_chain
 from tests.conftest import PASSWORD, race, racers
@@ -139,7 +140,8 @@ def test_verification_page(client, app, approved):
     other = client.post(f"/verify/{token}", data={"file": (BytesIO(bytes(tampered)), "a.pdf")},
                         content_type="multipart/form-data")
     assert "不一致：" in other.get_data(as_text=True)
-    assert client.get("/verify/not-a-real-token").status_code == 404
+    unknown = client.get("/verify/not-a-real-token")
+    assert unknown.status_code == 404 and "未能核验：" in unknown.get_data(as_text=True)
     with app.app_context():
         checks = db.session.execute(sa.select(VerificationCheck.matched).filter_by(document_id=document_id)
                                     .order_by(VerificationCheck.id)).scalars().all()
@@ -185,6 +187,27 @@ def test_settings_change_the_next_document(client, app, login_as, make_applicati
     assert "PNG" in refused.get_data(as_text=True)
     made = make_application("unit_approved")
     assert re.fullmatch(r"开党发〔\d{4}〕1号", approve(app, made, zone.id, make_instructor().id))
+
+
+def test_a_font_the_server_lacks_is_refused_before_it_spoils_a_document(client, app, login_as, monkeypatch):
+    """WeasyPrint sets an unknown family in a fallback typeface without a word, and issued documents never
+    change: the setting is checked against fontconfig's families when saved."""
+    login_as(Role.ADMIN)
+    fields = {"doc_prefix": "", "issuing_organ": "", "title_font": ""}
+    refused = client.post("/admin/settings", data={**fields, "body_font": "FangSong_GB2312"}, follow_redirects=True)
+    page = refused.get_data(as_text=True)
+    assert "服务器上没有安装字体“FangSong_GB2312”" in page and 'value="FangSong_GB2312"' in page
+    assert "留空则恢复默认值：Noto Serif CJK SC" in page
+    with app.app_context():
+        assert get_settings()["body_font"] == "Noto Serif CJK SC"
+    client.post("/admin/settings", data={**fields, "body_font": "Noto Sans CJK SC"})
+    with app.app_context():
+        assert get_settings()["body_font"] == "Noto Sans CJK SC"
+    # Where fontconfig's fc-list is missing nothing can be checked, and the name is taken as typed.
+    monkeypatch.setattr("domain.settings.installed_font_families", lambda: None)
+    client.post("/admin/settings", data={**fields, "body_font": "FangSong_GB2312"})
+    with app.app_context():
+        assert get_settings()["body_font"] == "FangSong_GB2312"
 
 
 def test_the_dossier_is_for_officials(client, login_as, approved, tmp_path):

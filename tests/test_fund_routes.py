@@ -1,4 +1,5 @@
 """The fund pages per role: who may open and post what, and what each page says back."""
+import re
 from datetime import date
 from decimal import Decimal
 from io import BytesIO
@@ -148,6 +149,11 @@ def test_payment_twice_changes_nothing_and_says_so(client, app, login_as, batch)
                                                                    "paid_on": "2999-01-01"})
     page = bad.get_data(as_text=True)
     assert bad.status_code == 422 and "拨付日期不能晚于今天" in page and 'value="记-77"' in page  # nothing lost
+    empty = client.post(f"/finance/batches/{batch}/payment", data={"version": version, "voucher_number": ""},
+                        headers={"HX-Request": "true"}).get_data(as_text=True)
+    # The form's own "required" is shown once, and a date left empty stays empty beside "请选择拨付日期".
+    assert empty.count("此项为必填项") == 1 and 'id="batch-paid-on" name="paid_on" required' in empty
+    assert re.search(r'id="batch-paid-on"[^>]*value=""', empty)
     data = {"version": version, "voucher_number": "记-78", "paid_on": date.today().isoformat()}
     assert client.post(f"/finance/batches/{batch}/payment", data=data).status_code == 302
     again = client.post(f"/finance/batches/{batch}/payment", data=data)

@@ -13,6 +13,7 @@ from openpyxl import load_workbook
 from domain import DomainError, StaleError
 from domain import applications as verbs
 from domain import funds
+from domain.documents import local_today
 from domain.funds import AlreadyPaid, Payee
 from domain.sheets import batch_pdf, batch_xlsx
 from models import (
@@ -96,14 +97,16 @@ def test_establishing_creates_the_fund_at_the_standard_of_that_day(ctx, make_app
     made = make_application("election_reported")  # made in its own session, before this one writes
     admin, zone = _user(make_user, Role.ADMIN), _user(make_user, Role.ZONE_APPROVER)
     funds.ensure_fund_standards()
-    funds.set_fund_standard(K.BRANCH, Decimal("2400"), date.today(), actor=admin)
-    funds.set_fund_standard(K.BRANCH, Decimal("1800"), date.today() + timedelta(days=30), actor=admin)
+    # The zone's date, as the fund takes it: from 16:00 UTC on, a UTC server's date.today() is a day behind.
+    today = local_today()
+    funds.set_fund_standard(K.BRANCH, Decimal("2400"), today, actor=admin)
+    funds.set_fund_standard(K.BRANCH, Decimal("1800"), today + timedelta(days=30), actor=admin)
     application = db.session.get(Application, made.id)
     assert application.requested_kind is K.BRANCH
     verbs.establish_organisation(application, actor=zone, version=application.version)
     item = funds.fund_of(application.organisation_id)
     assert (item.state, item.standard_amount, item.amount, item.established_on) == (
-        FundState.PENDING, Decimal("2400"), Decimal("2400"), date.today())
+        FundState.PENDING, Decimal("2400"), Decimal("2400"), today)
 
 
 def test_one_fund_per_organisation_ever(ctx, make_fund, make_user):
@@ -230,6 +233,12 @@ def test_batch_states_from_draft_to_paid_and_back_by_reversal(ctx, make_fund, ma
     funds.approve_batch(batch, actor=zone, version=batch.version)
     assert batch.state is BatchState.APPROVED and batch.approved_by == zone
 
+    with pytest.raises(DomainError, match="拨付日期不能早于批次的审批日期"):
+        funds.record_payment(a, voucher_number="记-0011", paid_on=date.today() - timedelta(days=1), actor=finance,
+                             version=a.version)
+    with pytest.raises(DomainError, match="拨付日期不能早于批次的审批日期"):
+        funds.record_batch_payment(batch, voucher_number="记-0011", paid_on=date(2020, 1, 1), actor=finance,
+                                   version=batch.version)
     funds.record_payment(a, voucher_number="记-0012", paid_on=date.today(), actor=finance, version=a.version)
     assert (a.state, batch.state) == (FundState.PAID, BatchState.APPROVED)
     with pytest.raises(AlreadyPaid, match="本次未重复登记"):

@@ -39,6 +39,10 @@ def test_session_cookie_flags(client, make_user, app):
     cookie = response.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Expires=" in cookie
     assert app.permanent_session_lifetime.total_seconds() == 8 * 3600
+    # A page refreshes the cookie (the working day counts from the last request); a static file never sends it,
+    # so that a favicon answered after a logout cannot bring the old session back.
+    assert "Set-Cookie" in client.get("/finance/").headers
+    assert "Set-Cookie" not in client.get("/static/favicon.svg").headers
 
 
 def test_production_cookies_are_secure(monkeypatch):

@@ -8,6 +8,8 @@ document.addEventListener("htmx:responseError", function (event) {
   } else if (area) {
     area.innerHTML = '<div class="alert alert-danger" role="alert">操作失败（' + (xhr ? xhr.status : "网络错误") + '），请刷新页面后重试。</div>';
   }
+  // The form that was sent may be far down the page: bring the refusal into view (the form stays as it was).
+  if (area) area.scrollIntoView({block: "start"});
 });
 document.addEventListener("htmx:sendError", function () {
   var area = document.getElementById("flash-area");

@@ -106,3 +106,24 @@ def test_the_whole_founding_journey(page: Page, live_server, make_org, make_user
     expect(card).to_contain_text("党组织已正式成立")
     expect(card.locator(".timeline li")).to_have_count(8)  # created, submitted, returned, resubmitted, passed, approved, reported, established
     page.screenshot(path=shots / "established.png", full_page=True)
+
+
+def test_acting_after_logging_out_elsewhere_keeps_the_page_and_says_why(page: Page, live_server, make_application,
+                                                                         make_user):
+    """Logged out in another tab, an official confirms a step: the card stays (with what was typed), and the
+    reason shows at the top of the page, scrolled into view. Before, the login page was swapped into the card."""
+    made = make_application("submitted")
+    reviewer = make_user(Role.UNIT_REVIEWER, unit_code="industrial_park", username="expired-reviewer")
+    log_in(page, live_server, reviewer.username)
+    page.goto(f"{live_server}/applications/{made.id}")
+    card = page.locator("#application-card")
+    card.locator("summary", has_text="退回修改").click()
+    card.locator("details[open] form").get_by_label("理由").fill("请补充党员组织关系证明")
+    token = page.evaluate("JSON.parse(document.body.getAttribute('hx-headers'))['X-CSRFToken']")
+    assert page.request.post(f"{live_server}/auth/logout", headers={"X-CSRFToken": token}).ok  # "another tab"
+    card.locator("details[open] form").get_by_role("button", name="确认退回修改").click()
+    alert = page.locator("#flash-area .alert-danger")
+    expect(alert).to_contain_text("登录已过期")
+    expect(alert).to_be_in_viewport()
+    expect(card.locator("details[open] form").get_by_label("理由")).to_have_value("请补充党员组织关系证明")
+    expect(card.get_by_label("用户名")).to_have_count(0)  # no login form inside the card
