@@ -24,6 +24,7 @@ from domain.inbox import InboxFilter, inbox, is_overdue, mark_read, notification
 from domain.party_rules import suggested_kind
 from domain.reference import list_units
 from domain.workflow import STEP_BY_ACTION
+from domain.zone_time import local_today
 from models import (
     AppState, Application, Attachment, ChecklistItem, Delivery, Document, DocumentKind, Gender, Instructor, MemberStatus,
     OrgKind, PartyOrgKind, Role, Unit, VisitForm, db,
@@ -227,7 +228,7 @@ def _card(application: Application, failed_action: str | None = None, failed_for
         if any(s.action == "forward" for s in steps) else [],
         "failed_action": failed_action,
         "failed_form": failed_form,
-        "today": date.today(),
+        "today": local_today(),
         "overdue": is_overdue(application, current_app.config["OVERDUE_DAYS"]),
         "documents": documents_of(application),
         **_guidance(application),
@@ -398,7 +399,7 @@ def _read_application(form: ApplicationForm, rows: list[dict]) -> ApplicationDat
             continue
         if not row["member_name"].strip() or len(row["member_name"]) > 40:
             row["error"], row["error_field"] = "请填写姓名（不超过40个字）", "member_name"
-        elif joined > date.today():
+        elif joined > local_today():
             row["error"], row["error_field"] = "入党日期不能晚于今天", "member_joined"
         elif joined < PARTY_FOUNDED:
             row["error"], row["error_field"] = "入党日期不能早于1921年7月1日（中国共产党成立）", "member_joined"

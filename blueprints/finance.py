@@ -18,6 +18,7 @@ from domain import funds
 from domain.funds import AlreadyPaid, ItemFilter
 from domain.reference import list_units
 from domain.sheets import batch_pdf, batch_xlsx
+from domain.zone_time import local_today
 from models import DisbursementBatch, FundItem, FundPayment, Role, db
 
 from . import posted_ids, render_partial, role_wall, run_verb, show_domain_error
@@ -191,7 +192,7 @@ def _card(batch_id: int, failed_form=None) -> dict:
     batch = db.get_or_404(DisbursementBatch, batch_id)
     return {"batch": batch, "view": funds.batch_view(batch, _page()), "form": EmptyForm(), "failed_form": failed_form,
             "addable": funds.fundable_items(ItemFilter()) if batch.state.value == "draft" else [],
-            "today": date.today()}
+            "today": local_today()}
 
 
 def _act(batch_id: int, verb, done: str, form=None):

@@ -1,5 +1,4 @@
 """The instructor's workspace: the organisations assigned to them, their visits and checklists."""
-from datetime import date
 
 from flask import Blueprint, current_app, render_template, request
 from flask_login import current_user
@@ -7,6 +6,7 @@ from flask_login import current_user
 from domain import guidance
 from domain.inbox import InboxFilter, inbox
 from domain.instructors import assigned_since
+from domain.zone_time import local_today
 from models import AppState, Role
 
 from . import role_wall
@@ -25,5 +25,5 @@ def home():
     overdue = {a.id for a in page.items
                if a.id in since and guidance.visit_overdue(last.get(a.id), since[a.id].date(), interval)}
     return render_template("instructor/home.html", instructor=current_user.instructor, page=page, last=last,
-                           delivered=delivered, overdue=overdue, interval=interval, today=date.today(),
+                           delivered=delivered, overdue=overdue, interval=interval, today=local_today(),
                            established=AppState.ESTABLISHED)

@@ -24,6 +24,7 @@ from .instructors import assign_instructor
 from .party_rules import check_org_kind
 from .registry import Partners, resolve_partners
 from .workflow import STEP_BY_ACTION, Step
+from .zone_time import local_today
 
 EDITABLE_STATES = frozenset({AppState.DRAFT, AppState.RETURNED})
 
@@ -412,7 +413,7 @@ def _join_partners(application: Application, actor: User) -> None:
 
 def _election_problems(application: Application, report: ElectionReport) -> list[str]:
     problems = []
-    if report.election_date > date.today():
+    if report.election_date > local_today():
         problems.append("选举日期不能晚于今天")
     if report.voters_expected <= 0 or report.voters_present > report.voters_expected:
         problems.append("实到人数不能超过应到人数，应到人数须大于0")

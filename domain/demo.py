@@ -20,6 +20,7 @@ from .party_rules import suggested_kind
 from .settings import get_settings, set_seal
 
 from .reference import ensure_units
+from .zone_time import local_today
 
 DEMO_PASSWORD = "demo-2026"
 
@@ -216,10 +217,10 @@ def _seed_applications(orgs: dict[str, Organisation], add_user) -> int:
 def _demo_guidance(application: Application, instructor_user: User) -> None:
     """A visit and two of the six deliveries, recorded by the demo instructor."""
     guidance.record_visit(application, guidance.VisitData(
-        visited_on=date.today(), form=VisitForm.ON_SITE, topics="指导召开党员大会，建立“三会一课”制度",
+        visited_on=local_today(), form=VisitForm.ON_SITE, topics="指导召开党员大会，建立“三会一课”制度",
         problems="活动场地尚未落实", follow_up="协调园区党群服务中心提供活动室"), actor=instructor_user)
     for item in (ChecklistItem.PLAQUE, ChecklistItem.FLAG):
-        guidance.tick_delivery(application, item, date.today(), actor=instructor_user)
+        guidance.tick_delivery(application, item, local_today(), actor=instructor_user)
 
 
 def _demo_step(application, action, contact, reviewer, zone, instructor) -> None:
@@ -242,7 +243,7 @@ def _demo_step(application, action, contact, reviewer, zone, instructor) -> None
         members = application.members
         committee = "、".join(m.name for m in members[:3]) if application.requested_kind.has_committee else ""
         verbs.report_election(application, ElectionReport(
-            election_date=date.today() - timedelta(days=3), voters_expected=application.formal_members,
+            election_date=local_today() - timedelta(days=3), voters_expected=application.formal_members,
             voters_present=application.formal_members, secretary_name=application.proposed_secretary,
             secretary_votes=application.formal_members, committee_members=committee), actor=contact, version=version)
     elif action == "establish":

@@ -4,8 +4,7 @@ import hashlib
 import secrets
 import unicodedata
 from dataclasses import dataclass
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
+from datetime import date
 
 import segno
 import sqlalchemy as sa
@@ -20,6 +19,7 @@ from models import (
 from . import DomainError, insert_if_absent
 from .audit import record_event
 from .settings import get_settings, seal_bytes
+from .zone_time import local_date, local_today
 
 # The Party rule each kind rests on, quoted in the approval's body.
 RULES = {
@@ -81,10 +81,6 @@ def signature_layout(organ: str, date_text: str) -> SignatureLayout:
     centre = date_right + text_width_mm(date_text) / 2
     return SignatureLayout(name_right=round(max(0.0, centre - text_width_mm(organ) / 2), 2),
                            date_right=round(date_right, 2), seal_right=round(centre - SEAL_MM / 2, 2))
-
-
-def local_today() -> date:
-    return datetime.now(ZoneInfo(current_app.config["DISPLAY_TIMEZONE"])).date()
 
 
 def take_number(year: int) -> int:
@@ -183,5 +179,4 @@ def _title(application: Application, kind: DocumentKind) -> str:
 
 
 def _first_submission(application: Application) -> date | None:
-    at = application.submitted_at
-    return at.astimezone(ZoneInfo(current_app.config["DISPLAY_TIMEZONE"])).date() if at else None
+    return local_date(application.submitted_at) if application.submitted_at else None

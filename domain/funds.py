@@ -20,7 +20,7 @@ from models import (
 )
 
 from . import DomainError, StaleError, bump_version
-from .documents import local_today
+from .zone_time import local_date, local_today
 from .audit import record_event
 
 # *design* defaults (DOMAIN.md): the admin edits them; these seed a new installation.
@@ -227,7 +227,7 @@ def create_batch(items: list[FundItem], *, actor: User, note: str = "", today: d
     _require_finance(actor)
     if not items:
         raise DomainError("请至少勾选一笔已核定的经费", "item_ids")
-    year = (today or date.today()).year
+    year = (today or local_today()).year
     for _ in range(20):
         # Gapless and race-safe: take max + 1; the unique (year, serial) refuses a twin, and we try the next.
         serial = (db.session.scalar(sa.select(sa.func.max(DisbursementBatch.serial))
@@ -358,7 +358,7 @@ def reverse_payment(payment: FundPayment, *, reason: str, actor: User, version: 
         _bump(item.batch)
     _bump(item)
     reversal = FundPayment(item=item, batch_id=payment.batch_id, kind=PaymentKind.REVERSAL, amount=payment.amount,
-                           voucher_number=payment.voucher_number, paid_on=date.today(), reverses_id=payment.id,
+                           voucher_number=payment.voucher_number, paid_on=local_today(), reverses_id=payment.id,
                            reason=reason.strip()[:300], actor=actor)
     db.session.add(reversal)
     try:
@@ -519,15 +519,15 @@ def _check_voucher(voucher_number: str, paid_on: date | None) -> str:
         raise DomainError("请填写凭证号（不超过40个字符）", "voucher_number")
     if paid_on is None:
         raise DomainError("请填写拨付日期", "paid_on")
-    if paid_on > date.today():
+    if paid_on > local_today():
         raise DomainError("拨付日期不能晚于今天", "paid_on")
     return voucher_number
 
 
 def _check_paid_after_approval(batch: DisbursementBatch, paid_on: date) -> None:
     # Money leaves after the zone approves the batch; an earlier date is a typing slip (a wrong year, say) that
-    # would put the payment in the wrong year's accounts. The server's calendar, as for "not after today".
-    if batch.approved_at is not None and paid_on < (approved_on := batch.approved_at.astimezone().date()):
+    # would put the payment in the wrong year's accounts.
+    if batch.approved_at is not None and paid_on < (approved_on := local_date(batch.approved_at)):
         raise DomainError(f"拨付日期不能早于批次的审批日期（{approved_on:%Y-%m-%d}）", "paid_on")
 
 

@@ -11,6 +11,7 @@ from .audit import record_event
 from .files import store_upload
 from .instructors import current_assignment
 from .settings import get_settings
+from .zone_time import local_today
 
 
 @dataclass
@@ -34,7 +35,7 @@ def record_visit(application: Application, data: VisitData, *, actor: User) -> G
     """Record a guidance visit (记录指导) to an organisation the actor guides."""
     if not can_guide(application, actor) or actor.role is not Role.INSTRUCTOR:
         raise DomainError("只有该组织的党建指导员可以记录指导情况")
-    if data.visited_on > date.today():
+    if data.visited_on > local_today():
         raise DomainError("指导日期不能晚于今天", "visited_on")
     assignment = current_assignment(application)
     if assignment is not None and data.visited_on < assignment.assigned_at.date() - timedelta(days=1):
@@ -56,7 +57,7 @@ def tick_delivery(application: Application, item: ChecklistItem, delivered_on: d
         raise DomainError("党组织正式成立后才能登记“六建六送”")
     if not can_guide(application, actor):
         raise DomainError("只有该组织的党建指导员或党工委可以确认“六建六送”")
-    if delivered_on > date.today():
+    if delivered_on > local_today():
         raise DomainError("送达日期不能晚于今天", "delivered_on")
     if db.session.scalar(sa.select(Delivery.id).filter_by(application_id=application.id, item=item)):
         raise DomainError(f"“{item.label}”已确认过，无需重复登记")
@@ -111,7 +112,7 @@ def delivered_counts(application_ids: list[int]) -> dict[int, int]:
 
 def visit_overdue(last_visit: date | None, assigned_on: date, interval: int, today: date | None = None) -> bool:
     """No visit within the interval, counted from the last visit or, before any, from the assignment."""
-    return ((today or date.today()) - (last_visit or assigned_on)).days > interval
+    return ((today or local_today()) - (last_visit or assigned_on)).days > interval
 
 
 def checklist_totals() -> dict:

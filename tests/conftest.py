@@ -8,6 +8,8 @@ import itertools
 import os
 import shutil
 import threading
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
@@ -16,11 +18,19 @@ from stdnum.cn import uscc
 from werkzeug.security import generate_password_hash
 
 from app import create_app
-from config import database_url
+from config import Config, database_url
 from domain.reference import ensure_units
 from models import Instructor, Organisation, OrgKind, Role, Unit, User, db
 
 PASSWORD = "test-pass-1"
+
+
+def zone_today() -> date:
+    """The zone's date, which the app checks typed dates against (domain/zone_time.py). On a UTC machine
+    date.today() is a day behind it from 16:00 UTC on, and a test using it would fail every evening."""
+    return datetime.now(ZoneInfo(Config.DISPLAY_TIMEZONE)).date()
+
+
 # Hashed once: scrypt takes tens of milliseconds, and the factories make hundreds of users.
 PASSWORD_HASH = generate_password_hash(PASSWORD)
 

@@ -4,7 +4,6 @@ The table below says who may use each endpoint. A route added without a line her
 so that nobody ships a page without deciding who may see it. "Denied" means 403 or 404 (another
 organisation's objects answer 404, as if they did not exist); anonymous users are sent to log in.
 """
-from datetime import date
 
 import pytest
 import sqlalchemy as sa
@@ -12,7 +11,7 @@ import sqlalchemy as sa
 from domain import funds
 from domain.demo import DEMO_PASSWORD, seed_demo
 from domain.registry_import import check_registry_file, template_csv
-from tests.conftest import valid_credit_code
+from tests.conftest import valid_credit_code, zone_today
 from models import (
     AppState, Application, Attachment, Delivery, DisbursementBatch, Document, FundItem, FundPayment, Instructor,
     RegistryImport, Role, StoredFile, User, db,
@@ -83,7 +82,7 @@ def world(app):
         batch = db.session.scalar(sa.select(DisbursementBatch))
         funds.approve_batch(batch, actor=users["zone"], version=batch.version)
         item = batch.items[0]
-        funds.record_payment(item, voucher_number="记-001", paid_on=date.today(), actor=users["finance"],
+        funds.record_payment(item, voucher_number="记-001", paid_on=zone_today(), actor=users["finance"],
                              version=item.version)
         row = f"\n{valid_credit_code()},矩阵测试有限公司,非公企业,{reviewer.unit.name},,10,1,0,否,,,"
         spare = User(username="matrix-spare", name="备用", role=Role.FINANCE, password_hash="x")

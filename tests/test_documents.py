@@ -10,7 +10,7 @@ from domain.documents import format_number, take_number
 from domain.settings import get_settings
 from models import AppState, Application, Document, DocumentKind, Instructor, Role, User, VerificationCheck, db
 from domain.audit import verify_chain
-from tests.conftest import PASSWORD, race, racers
+from tests.conftest import PASSWORD, race, racers, zone_today
 
 
 def approve(app, made, zone_id, instructor_id):
@@ -226,15 +226,13 @@ def test_the_dossier_is_for_officials(client, login_as, approved, tmp_path):
 
 def test_establishment_issues_the_election_approval(app, approved, make_user):
     made = approved[0]
-    from datetime import date
-
     from domain.applications import ElectionReport
 
     applicant = make_user(Role.APPLICANT, organisation=made.organisation)
     zone = make_user(Role.ZONE_APPROVER)
     with app.app_context():
         application = db.session.get(Application, made.id)
-        verbs.report_election(application, ElectionReport(date.today(), 5, 5, "党员1", 5),
+        verbs.report_election(application, ElectionReport(zone_today(), 5, 5, "党员1", 5),
                               actor=db.session.get(User, applicant.id), version=application.version)
         verbs.establish_organisation(application, actor=db.session.get(User, zone.id), version=application.version)
         db.session.commit()

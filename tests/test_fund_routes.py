@@ -1,6 +1,5 @@
 """The fund pages per role: who may open and post what, and what each page says back."""
 import re
-from datetime import date
 from decimal import Decimal
 from io import BytesIO
 
@@ -10,6 +9,7 @@ from openpyxl import load_workbook
 
 from domain import funds
 from models import BatchState, DisbursementBatch, FundItem, FundPayment, FundStandard, FundState, Role, User, db
+from tests.conftest import zone_today
 
 
 @pytest.fixture
@@ -97,7 +97,7 @@ def test_finance_builds_a_batch_from_the_filtered_list(client, app, login_as, ma
     response = client.post("/finance/batches", data={"item_ids": [park.id, east.id], "note": "第一批"})
     assert response.status_code == 302
     page = client.get(response.headers["Location"]).get_data(as_text=True)
-    assert f"{date.today().year}-BF-001" in page and "园区甲有限公司" in page and "东城乙有限公司" in page
+    assert f"{zone_today().year}-BF-001" in page and "园区甲有限公司" in page and "东城乙有限公司" in page
 
 
 def test_draft_batch_actions_swap_the_card_with_htmx(client, app, login_as, batch, make_fund):
@@ -154,7 +154,7 @@ def test_payment_twice_changes_nothing_and_says_so(client, app, login_as, batch)
     # The form's own "required" is shown once, and a date left empty stays empty beside "请选择拨付日期".
     assert empty.count("此项为必填项") == 1 and 'id="batch-paid-on" name="paid_on" required' in empty
     assert re.search(r'id="batch-paid-on"[^>]*value=""', empty)
-    data = {"version": version, "voucher_number": "记-78", "paid_on": date.today().isoformat()}
+    data = {"version": version, "voucher_number": "记-78", "paid_on": zone_today().isoformat()}
     assert client.post(f"/finance/batches/{batch}/payment", data=data).status_code == 302
     again = client.post(f"/finance/batches/{batch}/payment", data=data)
     assert again.status_code == 409 and "本次未重复登记" in again.get_data(as_text=True)
@@ -167,7 +167,7 @@ def test_reversal_through_the_page_keeps_the_payment(client, app, login_as, batc
     version = _move(app, batch, "submit", "approve")
     login_as(Role.FINANCE)
     client.post(f"/finance/batches/{batch}/payment", data={"version": version, "voucher_number": "记-80",
-                                                           "paid_on": date.today().isoformat()})
+                                                           "paid_on": zone_today().isoformat()})
     with app.app_context():
         payment = db.session.scalar(sa.select(FundPayment).limit(1))
         payment_id, item_version = payment.id, payment.item.version
@@ -198,7 +198,7 @@ def test_overview_and_its_csv(client, app, login_as, batch):
     csv = client.get("/finance/overview.csv")
     text = csv.data.decode("utf-8-sig")
     assert csv.mimetype == "text/csv" and text.splitlines()[0] == "初审单位,年度,笔数,已核定金额,在批次中未拨付,已拨付金额"
-    assert f"新型工业园区党委,{date.today().year},3,5234.56,3234.56,0.00" in text
+    assert f"新型工业园区党委,{zone_today().year},3,5234.56,3234.56,0.00" in text
 
 
 def test_zone_confirms_with_htmx_and_sees_refusals_by_the_field(client, app, login_as, make_fund):
@@ -272,7 +272,7 @@ def test_fund_state_shows_to_the_applicant_once_paid(client, app, login_as, batc
         org = item.organisation
     login_as(Role.FINANCE)
     client.post(f"/finance/batches/{batch}/payment", data={"version": version, "voucher_number": "记-90",
-                                                           "paid_on": date.today().isoformat()})
+                                                           "paid_on": zone_today().isoformat()})
     client.post("/auth/logout")
     login_as(Role.APPLICANT, organisation=org)
     page = client.get("/applicant/").get_data(as_text=True)

@@ -13,14 +13,13 @@ from openpyxl import load_workbook
 from domain import DomainError, StaleError
 from domain import applications as verbs
 from domain import funds
-from domain.documents import local_today
 from domain.funds import AlreadyPaid, Payee
 from domain.sheets import batch_pdf, batch_xlsx
 from models import (
     Application, BatchState, DisbursementBatch, FundItem, FundPayment, FundStandard, FundState, Organisation,
     PartyOrgKind, PaymentKind, Role, User, db,
 )
-from tests.conftest import race, racers
+from tests.conftest import race, racers, zone_today
 
 K = PartyOrgKind
 
@@ -34,7 +33,7 @@ def _user(make_user, role) -> User:
 def test_default_standards_are_seeded_once(ctx):
     assert funds.ensure_fund_standards() == 5
     assert funds.ensure_fund_standards() == 0
-    today = date.today()
+    today = zone_today()
     assert {k: funds.standard_amount(k, today) for k in K} == {
         K.JOINT_BRANCH: 1000, K.BRANCH: 2000, K.BRANCH_COMMITTEE: 3000, K.GENERAL_BRANCH: 3000,
         K.PARTY_COMMITTEE: 3000}
@@ -97,8 +96,8 @@ def test_establishing_creates_the_fund_at_the_standard_of_that_day(ctx, make_app
     made = make_application("election_reported")  # made in its own session, before this one writes
     admin, zone = _user(make_user, Role.ADMIN), _user(make_user, Role.ZONE_APPROVER)
     funds.ensure_fund_standards()
-    # The zone's date, as the fund takes it: from 16:00 UTC on, a UTC server's date.today() is a day behind.
-    today = local_today()
+    # The zone's date, as the fund takes it (tests.conftest.zone_today).
+    today = zone_today()
     funds.set_fund_standard(K.BRANCH, Decimal("2400"), today, actor=admin)
     funds.set_fund_standard(K.BRANCH, Decimal("1800"), today + timedelta(days=30), actor=admin)
     application = db.session.get(Application, made.id)
@@ -115,7 +114,7 @@ def test_one_fund_per_organisation_ever(ctx, make_fund, make_user):
     assert funds.create_fund_item(application, actor=_user(make_user, Role.ZONE_APPROVER)) is None
     # The database holds the rule too, whatever the code does.
     other = db.session.get(Application, item.application_id)
-    db.session.add(FundItem(organisation_id=item.organisation_id, application_id=other.id, established_on=date.today(),
+    db.session.add(FundItem(organisation_id=item.organisation_id, application_id=other.id, established_on=zone_today(),
                             party_org_kind=K.BRANCH, standard_amount=2000, amount=2000))
     with pytest.raises(sa.exc.IntegrityError):
         db.session.flush()
@@ -219,7 +218,7 @@ def test_batch_states_from_draft_to_paid_and_back_by_reversal(ctx, make_fund, ma
     with pytest.raises(DomainError, match="只有开发区党工委"):
         funds.approve_batch(batch, actor=finance, version=batch.version)
     with pytest.raises(DomainError, match="须经党工委审批"):
-        funds.record_batch_payment(batch, voucher_number="记-1", paid_on=date.today(), actor=finance,
+        funds.record_batch_payment(batch, voucher_number="记-1", paid_on=zone_today(), actor=finance,
                                    version=batch.version)
     funds.submit_batch(batch, actor=finance, version=batch.version)
     assert batch.state is BatchState.SUBMITTED
@@ -234,20 +233,20 @@ def test_batch_states_from_draft_to_paid_and_back_by_reversal(ctx, make_fund, ma
     assert batch.state is BatchState.APPROVED and batch.approved_by == zone
 
     with pytest.raises(DomainError, match="拨付日期不能早于批次的审批日期"):
-        funds.record_payment(a, voucher_number="记-0011", paid_on=date.today() - timedelta(days=1), actor=finance,
+        funds.record_payment(a, voucher_number="记-0011", paid_on=zone_today() - timedelta(days=1), actor=finance,
                              version=a.version)
     with pytest.raises(DomainError, match="拨付日期不能早于批次的审批日期"):
         funds.record_batch_payment(batch, voucher_number="记-0011", paid_on=date(2020, 1, 1), actor=finance,
                                    version=batch.version)
-    funds.record_payment(a, voucher_number="记-0012", paid_on=date.today(), actor=finance, version=a.version)
+    funds.record_payment(a, voucher_number="记-0012", paid_on=zone_today(), actor=finance, version=a.version)
     assert (a.state, batch.state) == (FundState.PAID, BatchState.APPROVED)
     with pytest.raises(AlreadyPaid, match="本次未重复登记"):
-        funds.record_payment(a, voucher_number="记-0013", paid_on=date.today(), actor=finance, version=a.version)
-    paid = funds.record_batch_payment(batch, voucher_number="记-0014", paid_on=date.today(), actor=finance,
+        funds.record_payment(a, voucher_number="记-0013", paid_on=zone_today(), actor=finance, version=a.version)
+    paid = funds.record_batch_payment(batch, voucher_number="记-0014", paid_on=zone_today(), actor=finance,
                                       version=batch.version)
     assert [p.fund_item_id for p in paid] == [b.id] and batch.state is BatchState.PAID
     with pytest.raises(AlreadyPaid, match="已全部登记拨付"):
-        funds.record_batch_payment(batch, voucher_number="记-0014", paid_on=date.today(), actor=finance,
+        funds.record_batch_payment(batch, voucher_number="记-0014", paid_on=zone_today(), actor=finance,
                                    version=batch.version)
 
     payment = db.session.scalar(sa.select(FundPayment).where(FundPayment.fund_item_id == a.id))
@@ -279,7 +278,7 @@ def test_payments_are_append_only(ctx, make_fund, make_user):
     batch = funds.create_batch([item], actor=finance)
     funds.submit_batch(batch, actor=finance, version=batch.version)
     funds.approve_batch(batch, actor=zone, version=batch.version)
-    payment = funds.record_payment(item, voucher_number="记-1", paid_on=date.today(), actor=finance,
+    payment = funds.record_payment(item, voucher_number="记-1", paid_on=zone_today(), actor=finance,
                                    version=item.version)
     db.session.commit()
     with pytest.raises(RuntimeError, match="append-only"):
@@ -311,7 +310,7 @@ def test_parallel_payments_record_exactly_one(app, make_fund, make_user):
     def attempt(k, go):
         item, actor = db.session.get(FundItem, made.id), db.session.get(User, finance_ids[k % 2])
         go()
-        funds.record_payment(item, voucher_number=f"记-{k:03d}", paid_on=date.today(), actor=actor, version=version)
+        funds.record_payment(item, voucher_number=f"记-{k:03d}", paid_on=zone_today(), actor=actor, version=version)
         db.session.commit()
         return "ok"
 
@@ -393,12 +392,12 @@ def test_overview_by_unit_and_year(ctx, make_fund, make_user):
     batch = funds.create_batch([a, b], actor=finance)
     funds.submit_batch(batch, actor=finance, version=batch.version)
     funds.approve_batch(batch, actor=zone, version=batch.version)
-    funds.record_payment(a, voucher_number="记-9", paid_on=date.today(), actor=finance, version=a.version)
+    funds.record_payment(a, voucher_number="记-9", paid_on=zone_today(), actor=finance, version=a.version)
     db.session.flush()
     rows = {r.unit: r for r in funds.fund_overview()}
     park = rows["新型工业园区党委"]
     assert (park.year, park.items, park.approved, park.in_batches, park.paid) == (
-        date.today().year, 2, Decimal("3234.56"), Decimal("2000.00"), Decimal("1234.56"))
+        zone_today().year, 2, Decimal("3234.56"), Decimal("2000.00"), Decimal("1234.56"))
     east = rows["东城街道区域党工委"]
     assert (east.items, east.approved, east.paid) == (1, Decimal("0.00"), Decimal("0.00"))
 

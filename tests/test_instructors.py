@@ -12,7 +12,7 @@ from domain.instructors import (
 )
 from domain.reference import list_units
 from models import Application, Assignment, ChecklistItem, Delivery, GuidanceVisit, Instructor, Role, User, db, utcnow
-from tests.conftest import unit_by_code
+from tests.conftest import unit_by_code, zone_today
 
 
 def _get(model, id_):
@@ -141,14 +141,41 @@ def test_visits_are_recorded_by_the_current_instructor(ctx, make_application, ma
         make_user(Role.INSTRUCTOR).id
     application, mine, other = _get(Application, made.id), _get(User, mine_id), _get(User, other_id)
     mine.instructor_id = application.instructor_id
-    visit = guidance.VisitData(date.today(), guidance.VisitForm.PHONE, "指导建立组织生活制度")
+    visit = guidance.VisitData(zone_today(), guidance.VisitForm.PHONE, "指导建立组织生活制度")
     with pytest.raises(DomainError, match="只有该组织的党建指导员"):
         guidance.record_visit(application, visit, actor=other)
     with pytest.raises(DomainError, match="不能晚于今天"):
-        guidance.record_visit(application, guidance.VisitData(date.today() + timedelta(days=1),
+        guidance.record_visit(application, guidance.VisitData(zone_today() + timedelta(days=1),
                                                               guidance.VisitForm.PHONE, "x"), actor=mine)
     guidance.record_visit(application, visit, actor=mine)
     assert db.session.scalar(sa.select(GuidanceVisit.topics)) == "指导建立组织生活制度"
+
+
+def test_an_early_morning_visit_in_the_zone_is_dated_today_on_a_utc_server(ctx, make_application, make_user,
+                                                                           monkeypatch):
+    """At 07:30 in the zone (23:30 UTC the day before) the instructor's "today" is the zone's: a visit dated
+    that day is not "after today" although a UTC server's date.today() still says the day before."""
+    from datetime import datetime, time, timezone
+
+    from domain import zone_time
+
+    utc_day = datetime.now(timezone.utc).date()  # the assignment below is made today, UTC
+
+    class At0730InTheZone(datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return datetime.combine(utc_day, time(23, 30), timezone.utc).astimezone(tz)
+
+    monkeypatch.setattr(zone_time, "datetime", At0730InTheZone)
+    zone_day = utc_day + timedelta(days=1)
+    assert zone_time.local_today() == zone_day
+    made, mine_id = make_application("approved"), make_user(Role.INSTRUCTOR).id
+    application, mine = _get(Application, made.id), _get(User, mine_id)
+    mine.instructor_id = application.instructor_id
+    guidance.record_visit(application, guidance.VisitData(zone_day, guidance.VisitForm.PHONE, "早班走访"), actor=mine)
+    with pytest.raises(DomainError, match="不能晚于今天"):
+        guidance.record_visit(application, guidance.VisitData(zone_day + timedelta(days=1), guidance.VisitForm.PHONE,
+                                                              "x"), actor=mine)
 
 
 def test_overdue_visits():
@@ -166,14 +193,14 @@ def test_checklist(ctx, make_application, make_user):
     instructor, zone, applicant = _get(User, instructor_id), _get(User, zone_id), _get(User, applicant_id)
     instructor.instructor_id = application.instructor_id
     with pytest.raises(DomainError, match="正式成立后"):
-        guidance.tick_delivery(approved, ChecklistItem.FLAG, date.today(), actor=zone)
+        guidance.tick_delivery(approved, ChecklistItem.FLAG, zone_today(), actor=zone)
     with pytest.raises(DomainError, match="只有该组织的党建指导员或党工委"):
-        guidance.tick_delivery(application, ChecklistItem.FLAG, date.today(), actor=applicant)
-    guidance.tick_delivery(application, ChecklistItem.FLAG, date.today(), actor=instructor,
+        guidance.tick_delivery(application, ChecklistItem.FLAG, zone_today(), actor=applicant)
+    guidance.tick_delivery(application, ChecklistItem.FLAG, zone_today(), actor=instructor,
                            photo=("党旗.png", b"\x89PNG\r\n\x1a\n" + b"\x00" * 10))
-    guidance.tick_delivery(application, ChecklistItem.PLAQUE, date.today(), actor=zone)
+    guidance.tick_delivery(application, ChecklistItem.PLAQUE, zone_today(), actor=zone)
     with pytest.raises(DomainError, match="已确认过"):
-        guidance.tick_delivery(application, ChecklistItem.FLAG, date.today(), actor=zone)
+        guidance.tick_delivery(application, ChecklistItem.FLAG, zone_today(), actor=zone)
     db.session.commit()
     states = {item: d is not None for item, d in guidance.checklist(application)}
     assert sum(states.values()) == 2 and states[ChecklistItem.FLAG] and not states[ChecklistItem.BOOKS]
@@ -235,7 +262,7 @@ def test_applicant_sees_the_checklist_but_cannot_tick(client, login_as, make_app
     login_as(Role.APPLICANT, organisation=made.organisation)
     page = client.get(f"/applications/{made.id}").get_data(as_text=True)
     assert "“六建六送”（已完成 0/6）" in page and "确认送达" not in page
-    response = client.post(f"/applications/{made.id}/deliveries/flag", data={"delivered_on": date.today().isoformat()},
+    response = client.post(f"/applications/{made.id}/deliveries/flag", data={"delivered_on": zone_today().isoformat()},
                            headers={"HX-Request": "true"})
     assert response.status_code == 422 and "只有该组织的党建指导员或党工委" in response.get_data(as_text=True)
 

@@ -10,7 +10,6 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import date
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -21,6 +20,7 @@ from models import (
     AppState, Application, AuditEvent, BatchState, DisbursementBatch, Document, DocumentCounter, FundItem,
     FundPayment, FundState, Instructor, Role, User, db,
 )
+from tests.conftest import zone_today
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 WORKER = r"""
 import sys, time
 from pathlib import Path
-from tests.conftest import make_test_app
+from tests.conftest import make_test_app, zone_today
 from models import db
 
 uri, action, marker, ids = sys.argv[1], sys.argv[2], Path(sys.argv[3]), [int(x) for x in sys.argv[4:]]
@@ -62,7 +62,7 @@ with app.app_context():
                 hang()
         domain.funds.record_event = record_then_hang
         batch, actor = db.session.get(DisbursementBatch, ids[0]), db.session.get(User, ids[1])
-        funds.record_batch_payment(batch, voucher_number="记-001", paid_on=date.today(), actor=actor,
+        funds.record_batch_payment(batch, voucher_number="记-001", paid_on=zone_today(), actor=actor,
                                    version=batch.version)
     db.session.commit()
 """
@@ -120,7 +120,7 @@ def test_a_batch_payment_killed_half_way_pays_nothing(app, make_fund, tmp_path):
         assert [i.state for i in batch.items] == [FundState.APPROVED] * 5
         assert db.session.scalar(sa.select(sa.func.count(FundPayment.id))) == 0
         assert db.session.scalar(sa.select(sa.func.count(AuditEvent.id))) == events
-        funds.record_batch_payment(batch, voucher_number="记-002", paid_on=date.today(),
+        funds.record_batch_payment(batch, voucher_number="记-002", paid_on=zone_today(),
                                    actor=db.session.get(User, finance_id), version=batch.version)
         db.session.commit()
         assert batch.state is BatchState.PAID

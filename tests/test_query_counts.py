@@ -15,6 +15,7 @@ from models import (
 )
 
 from .conftest import PASSWORD, unit_by_code, valid_credit_code
+from tests.conftest import zone_today
 
 MAX_QUERIES = 10
 # (role, path); "{detail}" is the application with n events, visits, assignments and members.
@@ -92,13 +93,13 @@ def build_world(n: int, users: dict[Role, User]) -> int:
              assigned_by_id=zone.id, reason=f"改派{i}", over_capacity=False, ended_at=None if i == n - 1 else now)
         for i in range(n)])
     db.session.execute(sa.insert(GuidanceVisit), [
-        dict(application_id=a, instructor_id=guided_instructor[a], visited_on=date.today(), form=VisitForm.ON_SITE,
+        dict(application_id=a, instructor_id=guided_instructor[a], visited_on=zone_today(), form=VisitForm.ON_SITE,
              topics="走访", problems="", follow_up="", recorded_by_id=zone.id, created_at=now) for a in guided] + [
-        dict(application_id=detail, instructor_id=instructors[i % n], visited_on=date.today() - timedelta(days=i),
+        dict(application_id=detail, instructor_id=instructors[i % n], visited_on=zone_today() - timedelta(days=i),
              form=VisitForm.PHONE, topics=f"指导{i}", problems="", follow_up="", recorded_by_id=zone.id, created_at=now)
         for i in range(n)])
     db.session.execute(sa.insert(Delivery), [
-        dict(application_id=a, item=item, delivered_on=date.today(), confirmed_by_id=zone.id, created_at=now)
+        dict(application_id=a, item=item, delivered_on=zone_today(), confirmed_by_id=zone.id, created_at=now)
         for a in guided + [detail] for item in list(ChecklistItem)[:3]])
     db.session.execute(sa.insert(ApplicationMember), [
         dict(application_id=detail, position=i, name=f"党员{i}", gender=Gender.MALE, joined_on=date(2010, 7, 1),

@@ -1,7 +1,7 @@
 """The founding workflow through its domain verbs: the table, the history, the rules, stale pages, races."""
 
 import flask
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -14,7 +14,7 @@ from domain.dashboard import COVERED
 from models import (
     AppState, Application, ApplicationEvent, Instructor, Notification, Organisation, PartyOrgKind, Role, User, db,
 )
-from tests.conftest import complete_data, race, racers, unit_by_code, valid_credit_code
+from tests.conftest import complete_data, race, racers, unit_by_code, valid_credit_code, zone_today
 
 ACTORS = ["applicant", "other_applicant", "reviewer", "other_reviewer", "zone", "instructor", "finance", "admin"]
 
@@ -56,7 +56,7 @@ def _run(action: str, application: Application, actor: User) -> None:
         verbs.reject_application(application, actor=actor, version=version, comment="不符合条件")
     elif action == "report_election":
         verbs.report_election(application, ElectionReport(
-            election_date=date.today(), voters_expected=5, voters_present=5, secretary_name="党员1",
+            election_date=zone_today(), voters_expected=5, voters_present=5, secretary_name="党员1",
             secretary_votes=5, committee_members="党员1、党员2、党员3"), actor=actor, version=version)
     elif action == "establish":
         verbs.establish_organisation(application, actor=actor, version=version)
@@ -111,7 +111,7 @@ def test_every_step_appends_one_history_row(app, ctx, make_application, make_use
     verbs.submit_application(application, actor=applicant, version=application.version)
     verbs.pass_application(application, actor=reviewer, version=application.version)
     verbs.approve_application(application, actor=zone, version=application.version, instructor=instructor)
-    verbs.report_election(application, ElectionReport(date.today(), 5, 5, "党员1", 5), actor=applicant,
+    verbs.report_election(application, ElectionReport(zone_today(), 5, 5, "党员1", 5), actor=applicant,
                           version=application.version)
     verbs.establish_organisation(application, actor=zone, version=application.version)
     db.session.commit()
@@ -188,13 +188,13 @@ def test_approval_needs_an_active_instructor(ctx, make_application, make_user, m
 
 
 @pytest.mark.parametrize("report, message", [
-    (ElectionReport(date.today() + timedelta(days=1), 5, 5, "党员1", 5), "不能晚于今天"),
-    (ElectionReport(date.today(), 5, 6, "党员1", 5), "不能超过应到人数"),
-    (ElectionReport(date.today(), 5, 4, "党员1", 4), "五分之四"),
-    (ElectionReport(date.today(), 5, 5, "党员1", 2), "超过实到人数一半"),
-    (ElectionReport(date.today(), 6, 6, "党员1", 6), "应为正式党员人数 5 名"),
-    (ElectionReport(date.today(), 5, 5, "路人甲", 5), "应是党员名单中的正式党员"),
-    (ElectionReport(date.today(), 5, 5, "党员6", 5), "应是党员名单中的正式党员"),  # the probationary one
+    (ElectionReport(zone_today() + timedelta(days=1), 5, 5, "党员1", 5), "不能晚于今天"),
+    (ElectionReport(zone_today(), 5, 6, "党员1", 5), "不能超过应到人数"),
+    (ElectionReport(zone_today(), 5, 4, "党员1", 4), "五分之四"),
+    (ElectionReport(zone_today(), 5, 5, "党员1", 2), "超过实到人数一半"),
+    (ElectionReport(zone_today(), 6, 6, "党员1", 6), "应为正式党员人数 5 名"),
+    (ElectionReport(zone_today(), 5, 5, "路人甲", 5), "应是党员名单中的正式党员"),
+    (ElectionReport(zone_today(), 5, 5, "党员6", 5), "应是党员名单中的正式党员"),  # the probationary one
 ])
 def test_election_rules(ctx, make_application, make_user, report, message):
     made = make_application("approved")
@@ -209,9 +209,9 @@ def test_a_committee_needs_three_members(ctx, make_application, make_user):
     application = db.session.get(Application, made.id)
     applicant = _actor("applicant", application, make_user)
     with pytest.raises(DomainError, match="至少3名委员"):
-        verbs.report_election(application, ElectionReport(date.today(), 8, 8, "党员1", 8, "党员1、党员2"),
+        verbs.report_election(application, ElectionReport(zone_today(), 8, 8, "党员1", 8, "党员1、党员2"),
                               actor=applicant, version=application.version)
-    verbs.report_election(application, ElectionReport(date.today(), 8, 8, "党员1", 8, "党员1、党员2，党员3"),
+    verbs.report_election(application, ElectionReport(zone_today(), 8, 8, "党员1", 8, "党员1、党员2，党员3"),
                           actor=applicant, version=application.version)
     assert application.state is AppState.ELECTION_REPORTED
 
@@ -359,7 +359,7 @@ def test_a_joint_branch_takes_in_its_registry_partners_when_established(
     verbs.submit_application(application, actor=applicant, version=application.version)
     verbs.pass_application(application, actor=reviewer, version=application.version)
     verbs.approve_application(application, actor=zone, version=application.version, instructor=instructor)
-    verbs.report_election(application, ElectionReport(date.today(), 2, 2, "党员1", 2), actor=applicant,
+    verbs.report_election(application, ElectionReport(zone_today(), 2, 2, "党员1", 2), actor=applicant,
                           version=application.version)
     verbs.establish_organisation(application, actor=zone, version=application.version)
     db.session.commit()

@@ -3,13 +3,13 @@
 Every workflow action swaps the card in place: a marker set on `window` survives each one, which a
 page load would wipe.
 """
-from datetime import date
 
 import pytest
 from playwright.sync_api import Page, expect
 
 from models import Role
 from tests.browser.helpers import log_in
+from tests.conftest import zone_today
 
 pytestmark = pytest.mark.browser
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
@@ -93,7 +93,7 @@ def test_the_whole_founding_journey(page: Page, live_server, make_org, make_user
     # The applicant reports the election; the zone establishes the organisation.
     log_in(page, live_server, contact.username)
     page.get_by_role("link", name="查看和办理申请").click()
-    act_in_place(page, "报告选举结果", "确认报告选举结果", 党员大会日期=date.today().isoformat(), 实到人数="4",
+    act_in_place(page, "报告选举结果", "确认报告选举结果", 党员大会日期=zone_today().isoformat(), 实到人数="4",
                  书记得票数="4")
     expect(page.locator("#application-card .badge").first).to_have_text("选举结果待审")
 
