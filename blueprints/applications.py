@@ -16,7 +16,7 @@ from sqlalchemy.orm import joinedload
 
 from domain import DomainError
 from domain import applications as verbs
-from domain.applications import ApplicationData, ElectionReport, MemberRow
+from domain.applications import ApplicationData, ElectionReport, MemberRow, join_date_problem
 from domain.documents import documents_of, render_dossier
 from domain import guidance
 from domain.instructors import assignment_history, reassign_instructor, suggest_instructors
@@ -39,7 +39,6 @@ bp = Blueprint("applications", __name__, url_prefix="/applications")
 role_wall(bp, *Role)
 
 MEMBER_FIELDS = ("member_name", "member_gender", "member_joined", "member_status")
-PARTY_FOUNDED = date(1921, 7, 1)  # no one joined before: an earlier date is a slip of the year
 
 
 @bp.app_template_global()
@@ -399,10 +398,8 @@ def _read_application(form: ApplicationForm, rows: list[dict]) -> ApplicationDat
             continue
         if not row["member_name"].strip() or len(row["member_name"]) > 40:
             row["error"], row["error_field"] = "请填写姓名（不超过40个字）", "member_name"
-        elif joined > local_today():
-            row["error"], row["error_field"] = "入党日期不能晚于今天", "member_joined"
-        elif joined < PARTY_FOUNDED:
-            row["error"], row["error_field"] = "入党日期不能早于1921年7月1日（中国共产党成立）", "member_joined"
+        elif problem := join_date_problem(joined):
+            row["error"], row["error_field"] = problem, "member_joined"
         elif row["member_gender"] not in Gender._value2member_map_ or \
                 row["member_status"] not in MemberStatus._value2member_map_:
             row["error"], row["error_field"] = "请选择性别和党员类别", "member_status"

@@ -6,7 +6,7 @@ from flask_login import current_user
 from domain import guidance
 from domain.inbox import InboxFilter, inbox
 from domain.instructors import assigned_since
-from domain.zone_time import local_today
+from domain.zone_time import local_date, local_today
 from models import AppState, Role
 
 from . import role_wall
@@ -23,7 +23,7 @@ def home():
     last, delivered, interval = guidance.last_visits(ids), guidance.delivered_counts(ids), guidance.visit_interval()
     since = assigned_since(ids)
     overdue = {a.id for a in page.items
-               if a.id in since and guidance.visit_overdue(last.get(a.id), since[a.id].date(), interval)}
+               if a.id in since and guidance.visit_overdue(last.get(a.id), local_date(since[a.id]), interval)}
     return render_template("instructor/home.html", instructor=current_user.instructor, page=page, last=last,
                            delivered=delivered, overdue=overdue, interval=interval, today=local_today(),
                            established=AppState.ESTABLISHED)

@@ -37,6 +37,19 @@ class MemberRow:
     status: MemberStatus
 
 
+PARTY_FOUNDED = date(1921, 7, 1)  # no one joined before: an earlier date is a slip of the year
+
+
+def join_date_problem(joined_on: date) -> str | None:
+    """What is wrong with a member's join date (入党日期), or None: the form shows it beside the row, and saving
+    refuses it."""
+    if joined_on > local_today():
+        return "入党日期不能晚于今天"
+    if joined_on < PARTY_FOUNDED:
+        return "入党日期不能早于1921年7月1日（中国共产党成立）"
+    return None
+
+
 @dataclass
 class ApplicationData:
     """What the applicant fills in; a draft may be incomplete, a submission may not."""
@@ -309,6 +322,9 @@ def can_edit(application: Application, user: User) -> bool:
 # ---------------------------------------------------------------- internals
 
 def _apply_data(application: Application, data: ApplicationData) -> None:
+    for m in data.members:
+        if problem := join_date_problem(m.joined_on):
+            raise DomainError(f"{m.name.strip()}：{problem}")
     application.requested_kind = data.requested_kind
     application.formal_members = data.formal_members
     application.probationary_members = data.probationary_members

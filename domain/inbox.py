@@ -114,11 +114,6 @@ def is_overdue(application: Application | sa.Row, days: int) -> bool:
     return application.state in WAITING_ON and utcnow() - application.state_changed_at > timedelta(days=days)
 
 
-def unread_count(user: User) -> int:
-    return db.session.scalar(sa.select(sa.func.count(Notification.id)).where(
-        Notification.user_id == user.id, Notification.read_at.is_(None))) or 0
-
-
 def notifications_of(user: User, page: int = 1):
     query = sa.select(Notification).where(Notification.user_id == user.id).order_by(Notification.id.desc())
     return db.paginate(query, page=max(page, 1), per_page=50, error_out=False)

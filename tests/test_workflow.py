@@ -1,7 +1,7 @@
 """The founding workflow through its domain verbs: the table, the history, the rules, stale pages, races."""
 
 import flask
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -283,6 +283,19 @@ def test_one_open_application_per_organisation(ctx, make_org, make_user):
     verbs.withdraw_application(second, actor=applicant, version=second.version)
     with pytest.raises(DomainError, match="已建立党组织"):
         verbs.start_application(org, complete_data(), actor=applicant)
+
+
+def test_a_member_join_date_outside_1921_to_today_is_refused_by_the_domain(ctx, make_org, make_user):
+    """The form marks the row; the verb refuses it too, whoever calls it."""
+    org = db.session.merge(make_org(formal_members=5, probationary_members=1))
+    applicant = db.session.get(User, make_user(Role.APPLICANT, organisation=org).id)
+    data = complete_data()
+    data.members[0].joined_on = date(1850, 1, 1)
+    with pytest.raises(DomainError, match="党员1：入党日期不能早于1921年7月1日"):
+        verbs.start_application(org, data, actor=applicant)
+    data.members[0].joined_on = zone_today() + timedelta(days=1)
+    with pytest.raises(DomainError, match="党员1：入党日期不能晚于今天"):
+        verbs.start_application(org, data, actor=applicant)
 
 
 def test_notifications_reach_the_right_people(ctx, make_application, make_user):
