@@ -4,7 +4,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from dotenv import load_dotenv
-from flask import Flask, Request, render_template, request
+from flask import Flask, Request, render_template, request, session
 from flask.sessions import SecureCookieSessionInterface
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -104,9 +104,11 @@ def create_app(config: str | Config | dict[str, Any] | None = None) -> Flask:
 
 @login_manager.user_loader
 def _load_user(user_id: str) -> User | None:
-    user = db.session.get(User, int(user_id))
-    # A deactivated account loses its open sessions at the next request.
-    return user if user is not None and user.active else None
+    # The signed cookie is not enough: its login must not have ended (logout, a new password, deactivation).
+    from blueprints.auth import LOGIN_TOKEN
+    from domain.accounts import session_user
+
+    return session_user(int(user_id), session.get(LOGIN_TOKEN))
 
 
 @event.listens_for(Engine, "connect")

@@ -3,7 +3,9 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_login import current_user, login_required, login_user, logout_user
 
 from domain import DomainError
-from domain.accounts import Registration, authenticate, change_password, register_organisation
+from domain.accounts import (
+    Registration, authenticate, change_password, end_session, register_organisation, start_session,
+)
 from domain.reference import list_units, suggest_unit
 from models import OrgKind, db
 
@@ -12,6 +14,15 @@ from .forms import LoginForm, PasswordChangeForm, RegistrationForm, options
 from .nav import home_url
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
+LOGIN_TOKEN = "login_token"  # the session cookie's key for its login's row (LoginSession)
+
+
+def sign_in(user) -> None:
+    """Log this browser in: a login row of its own, named in the signed session cookie."""
+    session.permanent = True  # expires after PERMANENT_SESSION_LIFETIME
+    session[LOGIN_TOKEN] = start_session(user)
+    db.session.commit()
+    login_user(user)
 
 
 def _safe_next(target: str | None) -> str | None:
@@ -42,9 +53,7 @@ def login():
             db.session.commit()  # keep the failure count
             show_domain_error(error)
         else:
-            db.session.commit()
-            session.permanent = True  # expires after PERMANENT_SESSION_LIFETIME
-            login_user(user)
+            sign_in(user)
             return redirect(_safe_next(request.args.get("next")) or home_url(user))
     return render_template("auth/login.html", form=form)
 
@@ -55,9 +64,9 @@ def password():
     form = PasswordChangeForm()
     if form.validate_on_submit():
         try:
-            change_password(current_user, form.current.data, form.password.data)
+            change_password(current_user, form.current.data, form.password.data, keep=session.get(LOGIN_TOKEN))
             db.session.commit()
-            flash("密码已修改。", "success")
+            flash("密码已修改。本账号在其他浏览器或设备上的登录已退出，需用新密码重新登录。", "success")
             return redirect(home_url(current_user))
         except DomainError as error:
             db.session.rollback()
@@ -68,6 +77,8 @@ def password():
 @bp.post("/logout")
 @login_required
 def logout():
+    end_session(session.pop(LOGIN_TOKEN, None))
+    db.session.commit()
     logout_user()
     flash("您已退出登录。", "info")
     return redirect(url_for("auth.login"))
@@ -98,7 +109,7 @@ def register():
                 flash("账号已创建，待核实后开通：该组织已在开发区的摸底名录中，为防止他人冒用，"
                       "须由系统管理员与所属初审单位核实后开通账号。", "info")
                 return redirect(url_for("auth.login"))
-            login_user(user)
+            sign_in(user)
             flash(f"注册成功，欢迎您，{user.name}。", "success")
             return redirect(home_url(user))
     return render_template("auth/register.html", form=form)

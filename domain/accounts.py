@@ -1,11 +1,12 @@
-"""Accounts: an organisation's self-registration, officials' accounts, login, deactivation, passwords."""
+"""Accounts: an organisation's self-registration, officials' accounts, logins, deactivation, passwords."""
+import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from models import AuditEvent, Instructor, Organisation, OrgKind, Role, Unit, User, db, utcnow
+from models import AuditEvent, Instructor, LoginSession, Organisation, OrgKind, Role, Unit, User, db, utcnow
 
 from . import DomainError
 from .audit import record_event
@@ -115,14 +116,48 @@ def authenticate(username: str, password: str, *, max_failures: int = 5, lock_mi
     return user
 
 
-def change_password(user: User, current: str, new: str) -> None:
-    """Change one's own password (修改密码): the current one first."""
+def start_session(user: User) -> str:
+    """Begin a login (登录) of this account in one browser; returns the token its session cookie carries."""
+    token = secrets.token_urlsafe(32)
+    db.session.add(LoginSession(token=token, user_id=user.id))
+    return token
+
+
+def session_user(user_id: int, token: str | None) -> User | None:
+    """The account a session cookie names, if that login has not ended and the account is active."""
+    if not token:
+        return None
+    return db.session.scalar(
+        sa.select(User).join(LoginSession, LoginSession.user_id == User.id)
+        .where(User.id == user_id, User.active.is_(True), LoginSession.token == token,
+               LoginSession.ended_at.is_(None)))
+
+
+def end_session(token: str | None) -> None:
+    """End one login (退出登录): its cookie, wherever a copy of it is, signs nobody in any more."""
+    if token:
+        db.session.execute(sa.update(LoginSession).where(LoginSession.token == token, LoginSession.ended_at.is_(None))
+                           .values(ended_at=utcnow()))
+
+
+def end_sessions(user: User, *, keep: str | None = None) -> int:
+    """End every login of the account but `keep` (the browser changing its own password); returns how many."""
+    statement = sa.update(LoginSession).where(LoginSession.user_id == user.id, LoginSession.ended_at.is_(None))
+    if keep:
+        statement = statement.where(LoginSession.token != keep)
+    return db.session.execute(statement.values(ended_at=utcnow())).rowcount
+
+
+def change_password(user: User, current: str, new: str, *, keep: str | None = None) -> None:
+    """Change one's own password (修改密码): the current one first. The account's other logins end (whoever
+    knew the old password is signed out); `keep` is this browser's."""
     if not user.check_password(current or ""):
         raise DomainError("当前密码不正确", "current")
     if current == new:
         raise DomainError("新密码不能与当前密码相同", "password")
     check_password_policy(new)
     user.set_password(new)
+    end_sessions(user, keep=keep)
     record_event("change_password", user, user, f"{user.username} 修改了密码")
 
 
@@ -160,12 +195,15 @@ def set_account_active(user: User, active: bool, *, actor: User) -> None:
     if user.active == active:
         return
     user.active = active
+    if not active:  # or reactivating would bring its old logins back
+        end_sessions(user)
     record_event("activate_user" if active else "deactivate_user", user, actor,
                  f"{'启用' if active else '停用'}账号 {user.username}")
 
 
 def reset_password(user: User, new_password: str, *, actor: User) -> None:
-    """Set a new password for someone (重置密码); the password itself is never logged."""
+    """Set a new password for someone (重置密码), which ends their logins; the password itself is never logged."""
     check_password_policy(new_password)
     user.set_password(new_password)
+    end_sessions(user)
     record_event("reset_password", user, actor, f"重置账号 {user.username} 的密码")

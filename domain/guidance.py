@@ -1,6 +1,6 @@
 """The instructor's work with an organisation: guidance visits (指导记录) and the 六建六送 checklist."""
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 import sqlalchemy as sa
 
@@ -11,7 +11,7 @@ from .audit import record_event
 from .files import store_upload
 from .instructors import current_assignment
 from .settings import get_settings
-from .zone_time import local_today
+from .zone_time import local_date, local_today
 
 
 @dataclass
@@ -38,7 +38,7 @@ def record_visit(application: Application, data: VisitData, *, actor: User) -> G
     if data.visited_on > local_today():
         raise DomainError("指导日期不能晚于今天", "visited_on")
     assignment = current_assignment(application)
-    if assignment is not None and data.visited_on < assignment.assigned_at.date() - timedelta(days=1):
+    if assignment is not None and data.visited_on < local_date(assignment.assigned_at):
         raise DomainError("指导日期不能早于选派日期", "visited_on")
     if not data.topics.strip():
         raise DomainError("请填写指导内容", "topics")

@@ -15,7 +15,7 @@ from .organisation import Organisation, OrgKind
 from .registry_import import ImportStatus, RegistryImport
 from .stored_file import StoredFile
 from .unit import Unit, UnitCategory
-from .user import Role, User
+from .user import LoginSession, Role, User
 
 __all__ = [
     "AppState", "Application", "ApplicationEvent", "ApplicationMember", "Assignment", "Attachment", "AuditChainHead",
@@ -23,7 +23,8 @@ __all__ = [
     "BatchState", "ChecklistItem", "Delivery", "DisbursementBatch", "Document", "DocumentCounter", "DocumentKind",
     "FundItem", "FundPayment", "FundStandard", "FundState", "GENESIS_HASH", "Gender", "GuidanceVisit", "ImportStatus",
     "Instructor",
-    "LabelledEnum", "MAX_FUND", "MIN_FUND", "MemberStatus", "Notification", "OrgKind", "Organisation", "PartyOrgKind",
+    "LabelledEnum", "LoginSession", "MAX_FUND", "MIN_FUND", "MemberStatus", "Notification", "OrgKind",
+    "Organisation", "PartyOrgKind",
     "PaymentKind", "RegistryImport", "Role", "Setting", "StoredFile", "Unit", "UnitCategory", "User",
     "VerificationCheck", "VisitForm", "db", "instructor_units", "utcnow",
 ]

@@ -71,3 +71,18 @@ class User(UserMixin, db.Model):
 
     def __repr__(self) -> str:
         return f"<User {self.username} {self.role}>"
+
+
+class LoginSession(db.Model):
+    """One login (登录会话), named by a random token in the browser's signed session cookie. The cookie alone
+    proves only that this server signed it; the row says whether the login still stands. Logging out ends the
+    row, so a copy of the cookie (another tab's answer arriving after the logout, a shared computer's history, a
+    stolen cookie) no longer signs anyone in. A new password ends the account's other logins."""
+
+    __tablename__ = "login_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ended_at: Mapped[datetime | None]

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from domain import funds
 from domain.demo import DEMO_PASSWORD, seed_demo
 from domain.registry_import import check_registry_file, template_csv
-from tests.conftest import valid_credit_code, zone_today
+from tests.conftest import sign_in_directly, valid_credit_code, zone_today
 from models import (
     AppState, Application, Attachment, Delivery, DisbursementBatch, Document, FundItem, FundPayment, Instructor,
     RegistryImport, Role, StoredFile, User, db,
@@ -165,9 +165,7 @@ def test_every_post_refuses_a_missing_or_wrong_csrf_token(app, world):
         from models import User
 
         admin_id = db.session.scalar(sa.select(User.id).filter_by(username="admin"))
-    with client.session_transaction() as session:
-        session["_user_id"] = str(admin_id)
-        session["_fresh"] = True
+    sign_in_directly(app, client, admin_id)
     posts = [(endpoint, url) for endpoint, method, url in _urls(app, ids) if method == "POST"]
     accepted = []
     for endpoint, url in posts:

@@ -4,7 +4,10 @@ import sqlalchemy as sa
 from sqlalchemy.exc import DatabaseError
 
 from domain import DomainError
-from domain.accounts import Registration, authenticate, create_official, register_organisation, reset_password, set_account_active
+from domain.accounts import (
+    Registration, authenticate, change_password, create_official, end_session, end_sessions, register_organisation,
+    reset_password, session_user, set_account_active, start_session,
+)
 from models import AuditEvent, Organisation, OrgKind, Role, User, db
 from tests.conftest import unit_by_code, valid_credit_code
 
@@ -157,3 +160,26 @@ def test_database_enforces_role_links(ctx):
     db.session.add(user)
     with pytest.raises(DatabaseError):
         db.session.flush()
+
+
+def test_a_login_stands_until_it_ends_and_only_for_its_account(ctx):
+    user = register_organisation(registration())
+    other = register_organisation(registration(username="another", credit_code=valid_credit_code()))
+    first, second = start_session(user), start_session(user)
+    db.session.commit()
+    assert first != second
+    assert session_user(user.id, first) is user and session_user(user.id, second) is user
+    assert session_user(other.id, first) is None  # a token names one account's login
+    assert session_user(user.id, None) is None and session_user(user.id, "forged") is None
+    end_session(first)
+    assert session_user(user.id, first) is None and session_user(user.id, second) is user
+    user.active = False
+    assert session_user(user.id, second) is None  # an inactive account has no logins
+
+
+def test_a_new_password_ends_the_other_logins(ctx):
+    user = register_organisation(registration())
+    mine, stolen = start_session(user), start_session(user)
+    change_password(user, "secret123", "renewed-pass-2", keep=mine)
+    assert session_user(user.id, mine) is user and session_user(user.id, stolen) is None
+    assert end_sessions(user) == 1  # only the kept one was still open

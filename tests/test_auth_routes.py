@@ -134,3 +134,68 @@ def test_csrf_is_required_on_every_post(client, app, make_user):
     assert client.post(url, data={"active": "1"}, headers={"HX-Request": "true"}).status_code == 400
     ok = client.post(url, data={"active": "1"}, headers={"HX-Request": "true", "X-CSRFToken": header_token})
     assert ok.status_code == 200
+
+
+def _second_browser(app, client):
+    """Another client holding a copy of this client's session cookie (a stolen cookie, another tab's answer that
+    arrived after the logout, a shared computer's saved session)."""
+    copy = app.test_client()
+    copy.set_cookie("session", client.get_cookie("session").value)
+    return copy
+
+
+def _log_in(app, user, password=PASSWORD):
+    browser = app.test_client()
+    assert browser.post("/auth/login", data={"username": user.username, "password": password}).status_code == 302
+    return browser
+
+
+def test_logging_out_ends_the_login_for_every_copy_of_its_cookie(client, app, login_as):
+    login_as("zone_approver")
+    copy = _second_browser(app, client)
+    assert copy.get("/applications/").status_code == 200  # the copy works while the login stands
+    client.post("/auth/logout")
+    refused = copy.get("/applications/")
+    assert refused.status_code == 302 and refused.headers["Location"].startswith("/auth/login")
+    # htmx gets the 401 alert instead, as after any logout
+    assert copy.get("/applications/badges", headers={"HX-Request": "true"}).status_code == 401
+
+
+def test_logging_out_in_one_browser_leaves_the_others_logged_in(app, make_user):
+    user = make_user("finance")
+    office, laptop = _log_in(app, user), _log_in(app, user)
+    office.post("/auth/logout")
+    assert office.get("/finance/").status_code == 302
+    assert laptop.get("/finance/").status_code == 200
+
+
+def test_a_new_password_ends_the_other_logins_and_keeps_this_one(app, make_user):
+    user = make_user("unit_reviewer")
+    mine, other = _log_in(app, user), _log_in(app, user)
+    done = mine.post("/auth/password", data={"current": PASSWORD, "password": "new-pass-77",
+                                             "password_confirm": "new-pass-77"}, follow_redirects=True)
+    assert "其他浏览器或设备上的登录已退出" in done.get_data(as_text=True)
+    assert mine.get("/applications/").status_code == 200
+    assert other.get("/applications/").status_code == 302
+    assert _log_in(app, user, "new-pass-77").get("/applications/").status_code == 200
+
+
+def test_a_password_reset_and_a_deactivation_end_every_login(client, app, login_as, make_user):
+    reset, parked = make_user("zone_approver"), make_user("instructor")
+    reset_browser, parked_browser = _log_in(app, reset), _log_in(app, parked)
+    login_as("admin")
+    client.post(f"/admin/users/{reset.id}/password", data={"password": "fresh-pass-9"})
+    assert reset_browser.get("/applications/").status_code == 302
+    client.post(f"/admin/users/{parked.id}/active", data={"active": "0"})
+    client.post(f"/admin/users/{parked.id}/active", data={"active": "1"})
+    # Reactivated, the account must log in again: its old login does not come back with it.
+    assert parked_browser.get("/instructor/").status_code == 302
+    assert _log_in(app, parked).get("/instructor/").status_code == 200
+
+
+def test_a_session_that_names_no_login_signs_nobody_in(client, make_user):
+    # As a cookie signed before logins had rows: the user's id alone is not enough.
+    user = make_user("admin")
+    with client.session_transaction() as session:
+        session["_user_id"], session["_fresh"] = str(user.id), True
+    assert client.get("/admin/").status_code == 302

@@ -317,7 +317,7 @@ def test_parallel_payments_record_exactly_one(app, make_fund, make_user):
     results = race(app, attempt, range(n))
     assert results.count("ok") == 1 and len(results) == n, results
     # SQLite: a loser may also meet the lock past its busy timeout.
-    assert all(isinstance(r, (StaleError, AlreadyPaid, sa.exc.OperationalError)) for r in results if r != "ok")
+    assert all(isinstance(r, (StaleError, AlreadyPaid, sa.exc.OperationalError)) for r in results if r != "ok"), results
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count(FundPayment.id))) == 1
         assert db.session.get(FundItem, made.id).state is FundState.PAID

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 
 from domain import funds
 from models import AppState, Application, Attachment, DisbursementBatch, FundItem, StoredFile, User, db
+from tests.conftest import sign_in_directly
 from tests.test_access_matrix import _urls, world  # noqa: F401 (world is a fixture)
 
 # POST routes no page needs to offer a form for: logging out ends the walk's own session.
@@ -138,8 +139,7 @@ def _clients(app, users: dict[str, int]) -> dict:
     clients = {}
     for username, user_id in users.items():
         client = clients[username] = app.test_client()
-        with client.session_transaction() as session:
-            session["_user_id"], session["_fresh"] = str(user_id), True
+        sign_in_directly(app, client, user_id)
     clients["anonymous"] = app.test_client()
     return clients
 

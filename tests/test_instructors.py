@@ -178,6 +178,23 @@ def test_an_early_morning_visit_in_the_zone_is_dated_today_on_a_utc_server(ctx, 
                                                               "x"), actor=mine)
 
 
+def test_a_visit_may_not_predate_the_assignment_by_the_zone_calendar(ctx, make_application, make_user):
+    """Assigned at 01:00 on 11 March in the zone (17:00 UTC on the 10th): the card shows 2026-03-11 as the day
+    the instructor took over, and the visit's earliest date is that day, not the UTC date before it."""
+    from datetime import datetime, timezone
+
+    made, mine_id = make_application("approved"), make_user(Role.INSTRUCTOR).id
+    application, mine = _get(Application, made.id), _get(User, mine_id)
+    mine.instructor_id = application.instructor_id
+    assignment = db.session.scalar(sa.select(Assignment).filter_by(application_id=application.id, ended_at=None))
+    assignment.assigned_at = datetime(2026, 3, 10, 17, 0, tzinfo=timezone.utc)
+    with pytest.raises(DomainError, match="不能早于选派日期"):
+        guidance.record_visit(application, guidance.VisitData(date(2026, 3, 10), guidance.VisitForm.PHONE, "x"),
+                              actor=mine)
+    guidance.record_visit(application, guidance.VisitData(date(2026, 3, 11), guidance.VisitForm.PHONE, "首次走访"),
+                          actor=mine)
+
+
 def test_overdue_visits():
     assigned = date(2026, 1, 1)
     assert not guidance.visit_overdue(None, assigned, 30, today=date(2026, 1, 31))
