@@ -123,14 +123,17 @@ def start_session(user: User) -> str:
     return token
 
 
+# Built once: every request of a logged-in user runs it, and building it anew each time cost a tenth of a ms.
+_SESSION_USER = (sa.select(User).join(LoginSession, LoginSession.user_id == User.id)
+                 .where(User.id == sa.bindparam("user_id"), User.active.is_(True),
+                        LoginSession.token == sa.bindparam("token"), LoginSession.ended_at.is_(None)))
+
+
 def session_user(user_id: int, token: str | None) -> User | None:
     """The account a session cookie names, if that login has not ended and the account is active."""
     if not token:
         return None
-    return db.session.scalar(
-        sa.select(User).join(LoginSession, LoginSession.user_id == User.id)
-        .where(User.id == user_id, User.active.is_(True), LoginSession.token == token,
-               LoginSession.ended_at.is_(None)))
+    return db.session.scalar(_SESSION_USER, {"user_id": user_id, "token": token})
 
 
 def end_session(token: str | None) -> None:

@@ -1,6 +1,8 @@
 """What waits for whom: the inbox of each role, its counts, and the notifications bell."""
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import cache
+from types import SimpleNamespace
 
 import sqlalchemy as sa
 from flask_sqlalchemy.pagination import Pagination
@@ -99,13 +101,25 @@ def inbox(user: User, f: InboxFilter, per_page: int = 50) -> RowPage:
                    count_select=_counted(counted.where(*conditions, *by_organisation)))
 
 
+@cache
+def _nav_counts_query(role: Role) -> sa.Select:
+    """The counters' query of a role, the user's own links left as parameters. Every page of every official runs
+    it, so it is built once per role: building it and its cache key anew each time cost as much as running it
+    (0.5 of 0.95 ms)."""
+    links = SimpleNamespace(role=role, **{name: sa.bindparam(name) for name in _LINKS})
+    unread = (sa.select(sa.func.count(Notification.id))
+              .where(Notification.user_id == links.id, Notification.read_at.is_(None)).scalar_subquery())
+    waiting = _waiting(links)
+    return sa.select(sa.literal(0) if waiting is None else waiting.scalar_subquery(), unread)
+
+
+_LINKS = ("id", "unit_id", "instructor_id", "organisation_id")  # what _scoped reads of a user besides the role
+
+
 def nav_counts(user: User) -> tuple[int, int]:
     """The navigation's two counters, waiting and unread, in one query: every page shows them."""
-    unread = (sa.select(sa.func.count(Notification.id))
-              .where(Notification.user_id == user.id, Notification.read_at.is_(None)).scalar_subquery())
-    waiting = _waiting(user)
-    waiting = sa.literal(0) if waiting is None else waiting.scalar_subquery()
-    waiting_n, unread_n = db.session.execute(sa.select(waiting, unread)).one()
+    params = {name: getattr(user, name) for name in _LINKS}
+    waiting_n, unread_n = db.session.execute(_nav_counts_query(user.role), params).one()
     return waiting_n or 0, unread_n or 0
 
 

@@ -35,8 +35,11 @@ def ensure_units() -> list[Unit]:
     return sorted(existing.values(), key=lambda u: u.sort_order)
 
 
+_IN_ORDER = db.select(Unit).order_by(Unit.sort_order)  # built once: the lists' filters ask it on every page
+
+
 def list_units() -> list[Unit]:
-    return list(db.session.scalars(db.select(Unit).order_by(Unit.sort_order)))
+    return list(db.session.scalars(_IN_ORDER))
 
 
 def suggest_unit(kind: OrgKind) -> Unit | None:

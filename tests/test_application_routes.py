@@ -393,6 +393,29 @@ def test_inbox_pages_by_fifty(client, app, login_as, make_org):
     assert second.count('<a href="/applications/') == 1
 
 
+def test_the_counters_are_each_users_own(app, make_application, make_user):
+    """The counters' query is built once per role with the user's links as parameters: two reviewers of two
+    units, and two users of one role, each get their own figures, whichever asked first."""
+    from domain.inbox import nav_counts
+
+    east_app = make_application("submitted", unit_code="street_east")
+    for _ in range(2):
+        make_application("submitted", unit_code="industrial_park")
+    make_application("unit_approved")
+    east, park = make_user(Role.UNIT_REVIEWER, unit_code="street_east"), make_user(Role.UNIT_REVIEWER)
+    zone, other_zone = make_user(Role.ZONE_APPROVER), make_user(Role.ZONE_APPROVER)
+    instructor = make_user(Role.INSTRUCTOR)
+    with app.app_context():
+        db.session.add_all([Notification(user_id=zone.id, application_id=east_app.id, message="x"),
+                            Notification(user_id=instructor.id, application_id=east_app.id, message="y"),
+                            Notification(user_id=instructor.id, application_id=east_app.id, message="z")])
+        db.session.commit()
+        users = (east, park, zone, other_zone, instructor)
+        counts = {u.username: nav_counts(db.session.get(User, u.id)) for u in users}
+    assert counts == {east.username: (1, 0), park.username: (2, 0), zone.username: (1, 1),
+                      other_zone.username: (1, 0), instructor.username: (0, 2)}
+
+
 def test_counters_and_notifications(client, app, login_as, make_application, make_user):
     from tests.conftest import PASSWORD
 
