@@ -18,10 +18,14 @@ LOGIN_TOKEN = "login_token"  # the session cookie's key for its login's row (Log
 
 
 def sign_in(user) -> None:
-    """Log this browser in: a login row of its own, named in the signed session cookie."""
-    session.permanent = True  # expires after PERMANENT_SESSION_LIFETIME
-    session[LOGIN_TOKEN] = start_session(user)
+    """Log this browser in: a login row of its own, named in the signed session cookie. A login the browser
+    still had ends here. The session's CSRF token stays: a page left open in another tab while the user logged in
+    again can still send what was typed in it (the 401 alert tells them to do just that)."""
+    end_session(session.get(LOGIN_TOKEN))
+    token = start_session(user)
     db.session.commit()
+    session.permanent = True  # expires after PERMANENT_SESSION_LIFETIME without a request
+    session[LOGIN_TOKEN] = token
     login_user(user)
 
 
@@ -64,8 +68,9 @@ def password():
     form = PasswordChangeForm()
     if form.validate_on_submit():
         try:
-            change_password(current_user, form.current.data, form.password.data, keep=session.get(LOGIN_TOKEN))
+            token = change_password(current_user, form.current.data, form.password.data)
             db.session.commit()
+            session[LOGIN_TOKEN] = token  # this browser's new login; the old cookie is worth nothing now
             flash("密码已修改。本账号在其他浏览器或设备上的登录已退出，需用新密码重新登录。", "success")
             return redirect(home_url(current_user))
         except DomainError as error:
@@ -77,8 +82,9 @@ def password():
 @bp.post("/logout")
 @login_required
 def logout():
-    end_session(session.pop(LOGIN_TOKEN, None))
-    db.session.commit()
+    end_session(session.get(LOGIN_TOKEN))
+    db.session.commit()  # first: if it fails, the browser stays logged in rather than only looking logged out
+    session.pop(LOGIN_TOKEN, None)
     logout_user()
     flash("您已退出登录。", "info")
     return redirect(url_for("auth.login"))
@@ -86,6 +92,8 @@ def logout():
 
 @bp.route("/register", methods=["GET", "POST"])
 def register():
+    if current_user.is_authenticated:  # registering would replace the login this browser has
+        return redirect(home_url(current_user))
     form = RegistrationForm()
     units = list_units()
     form.unit_id.choices = options([(0, "按组织类别自动分配")] + [(u.id, u.name) for u in units])

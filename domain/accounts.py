@@ -116,8 +116,17 @@ def authenticate(username: str, password: str, *, max_failures: int = 5, lock_mi
     return user
 
 
+# However active its browser, a login ends this long after the password was typed (the cookie's own 8 hours are
+# idle time, renewed by every request): a copied cookie in use does not last for ever.
+LOGIN_MAX_AGE = timedelta(hours=12)
+
+
 def start_session(user: User) -> str:
-    """Begin a login (登录) of this account in one browser; returns the token its session cookie carries."""
+    """Begin a login (登录) of this account in one browser; returns the token its session cookie carries. The
+    account's ended and expired logins are dropped on the way, so the table holds little more than live ones."""
+    db.session.execute(sa.delete(LoginSession).where(
+        LoginSession.user_id == user.id,
+        sa.or_(LoginSession.ended_at.is_not(None), LoginSession.started_at <= utcnow() - LOGIN_MAX_AGE)))
     token = secrets.token_urlsafe(32)
     db.session.add(LoginSession(token=token, user_id=user.id))
     return token
@@ -126,14 +135,15 @@ def start_session(user: User) -> str:
 # Built once: every request of a logged-in user runs it, and building it anew each time cost a tenth of a ms.
 _SESSION_USER = (sa.select(User).join(LoginSession, LoginSession.user_id == User.id)
                  .where(User.id == sa.bindparam("user_id"), User.active.is_(True),
-                        LoginSession.token == sa.bindparam("token"), LoginSession.ended_at.is_(None)))
+                        LoginSession.token == sa.bindparam("token"), LoginSession.ended_at.is_(None),
+                        LoginSession.started_at > sa.bindparam("since")))
 
 
 def session_user(user_id: int, token: str | None) -> User | None:
-    """The account a session cookie names, if that login has not ended and the account is active."""
+    """The account a session cookie names, if that login has not ended or expired and the account is active."""
     if not token:
         return None
-    return db.session.scalar(_SESSION_USER, {"user_id": user_id, "token": token})
+    return db.session.scalar(_SESSION_USER, {"user_id": user_id, "token": token, "since": utcnow() - LOGIN_MAX_AGE})
 
 
 def end_session(token: str | None) -> None:
@@ -143,25 +153,25 @@ def end_session(token: str | None) -> None:
                            .values(ended_at=utcnow()))
 
 
-def end_sessions(user: User, *, keep: str | None = None) -> int:
-    """End every login of the account but `keep` (the browser changing its own password); returns how many."""
-    statement = sa.update(LoginSession).where(LoginSession.user_id == user.id, LoginSession.ended_at.is_(None))
-    if keep:
-        statement = statement.where(LoginSession.token != keep)
-    return db.session.execute(statement.values(ended_at=utcnow())).rowcount
+def end_sessions(user: User) -> int:
+    """End every login of the account (a new password, a reset, a deactivation); returns how many."""
+    return db.session.execute(sa.update(LoginSession).where(
+        LoginSession.user_id == user.id, LoginSession.ended_at.is_(None)).values(ended_at=utcnow())).rowcount
 
 
-def change_password(user: User, current: str, new: str, *, keep: str | None = None) -> None:
-    """Change one's own password (修改密码): the current one first. The account's other logins end (whoever
-    knew the old password is signed out); `keep` is this browser's."""
+def change_password(user: User, current: str, new: str) -> str:
+    """Change one's own password (修改密码): the current one first. Every login of the account ends (whoever knew
+    the old password, or holds a copy of this browser's cookie, is signed out); returns the token of a new login
+    for the browser that changed it."""
     if not user.check_password(current or ""):
         raise DomainError("当前密码不正确", "current")
     if current == new:
         raise DomainError("新密码不能与当前密码相同", "password")
     check_password_policy(new)
     user.set_password(new)
-    end_sessions(user, keep=keep)
+    end_sessions(user)
     record_event("change_password", user, user, f"{user.username} 修改了密码")
+    return start_session(user)
 
 
 def create_official(
@@ -206,6 +216,8 @@ def set_account_active(user: User, active: bool, *, actor: User) -> None:
 
 def reset_password(user: User, new_password: str, *, actor: User) -> None:
     """Set a new password for someone (重置密码), which ends their logins; the password itself is never logged."""
+    if user.id == actor.id:
+        raise DomainError("请在“修改密码”页修改自己的密码（须输入当前密码）", "password")
     check_password_policy(new_password)
     user.set_password(new_password)
     end_sessions(user)

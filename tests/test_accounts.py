@@ -1,4 +1,6 @@
 """Domain functions of accounts: registration, login, officials, deactivation, the audit log."""
+from datetime import timedelta
+
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import DatabaseError
@@ -177,9 +179,32 @@ def test_a_login_stands_until_it_ends_and_only_for_its_account(ctx):
     assert session_user(user.id, second) is None  # an inactive account has no logins
 
 
-def test_a_new_password_ends_the_other_logins(ctx):
+def test_a_new_password_ends_every_login_and_starts_one_for_this_browser(ctx):
     user = register_organisation(registration())
     mine, stolen = start_session(user), start_session(user)
-    change_password(user, "secret123", "renewed-pass-2", keep=mine)
-    assert session_user(user.id, mine) is user and session_user(user.id, stolen) is None
-    assert end_sessions(user) == 1  # only the kept one was still open
+    fresh = change_password(user, "secret123", "renewed-pass-2")
+    assert session_user(user.id, fresh) is user
+    assert session_user(user.id, mine) is None and session_user(user.id, stolen) is None
+    assert end_sessions(user) == 1  # only the new one was still open
+
+
+def test_a_login_expires_after_its_maximum_age_however_active(ctx):
+    from domain.accounts import LOGIN_MAX_AGE
+    from models import LoginSession, utcnow
+
+    user = register_organisation(registration())
+    token = start_session(user)
+    row = db.session.scalar(sa.select(LoginSession).filter_by(token=token))
+    row.started_at = utcnow() - LOGIN_MAX_AGE + timedelta(minutes=1)
+    assert session_user(user.id, token) is user
+    row.started_at = utcnow() - LOGIN_MAX_AGE - timedelta(minutes=1)
+    assert session_user(user.id, token) is None
+    end_session(start_session(user))
+    start_session(user)  # drops the expired row and the ended one: the table keeps the live logins only
+    assert db.session.scalar(sa.select(sa.func.count(LoginSession.id)).filter_by(user_id=user.id)) == 1
+
+
+def test_an_admin_resets_others_passwords_not_their_own(ctx):
+    admin = create_official(username="root2", name="管理员", role=Role.ADMIN, password="adminpass1", actor=None)
+    with pytest.raises(DomainError, match="修改密码"):
+        reset_password(admin, "another-pass-3", actor=admin)

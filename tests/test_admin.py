@@ -60,6 +60,13 @@ def test_reset_password(client, app, login_as, make_user):
     assert client.post("/auth/login", data={"username": target.username, "password": "fresh-pass-9"}).status_code == 302
 
 
+def test_an_admin_changes_their_own_password_on_the_password_page(client, login_as):
+    admin = login_as("admin")
+    response = client.post(f"/admin/users/{admin.id}/password", data={"password": "fresh-pass-9"})
+    assert "请在“修改密码”页修改自己的密码" in response.get_data(as_text=True)
+    assert client.get("/admin/").status_code == 200  # still logged in, password unchanged
+
+
 def test_unknown_user_is_a_chinese_404(client, login_as):
     login_as("admin")
     response = client.get("/admin/users/99999/password")

@@ -404,16 +404,17 @@ def test_the_counters_are_each_users_own(app, make_application, make_user):
     make_application("unit_approved")
     east, park = make_user(Role.UNIT_REVIEWER, unit_code="street_east"), make_user(Role.UNIT_REVIEWER)
     zone, other_zone = make_user(Role.ZONE_APPROVER), make_user(Role.ZONE_APPROVER)
-    instructor = make_user(Role.INSTRUCTOR)
+    instructor, contact, finance = make_user(Role.INSTRUCTOR), make_user(Role.APPLICANT), make_user(Role.FINANCE)
     with app.app_context():
-        db.session.add_all([Notification(user_id=zone.id, application_id=east_app.id, message="x"),
-                            Notification(user_id=instructor.id, application_id=east_app.id, message="y"),
-                            Notification(user_id=instructor.id, application_id=east_app.id, message="z")])
+        db.session.add_all([Notification(user_id=user.id, application_id=east_app.id, message="x")
+                            for user in (zone, instructor, instructor, contact, contact, contact)])
         db.session.commit()
-        users = (east, park, zone, other_zone, instructor)
+        users = (east, park, zone, other_zone, instructor, contact, finance)
         counts = {u.username: nav_counts(db.session.get(User, u.id)) for u in users}
+    # Nothing waits on an instructor, a contact or finance in the workflow (WAITING_ON): their first figure is 0.
     assert counts == {east.username: (1, 0), park.username: (2, 0), zone.username: (1, 1),
-                      other_zone.username: (1, 0), instructor.username: (0, 2)}
+                      other_zone.username: (1, 0), instructor.username: (0, 2), contact.username: (0, 3),
+                      finance.username: (0, 0)}
 
 
 def test_counters_and_notifications(client, app, login_as, make_application, make_user):

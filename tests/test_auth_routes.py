@@ -169,15 +169,23 @@ def test_logging_out_in_one_browser_leaves_the_others_logged_in(app, make_user):
     assert laptop.get("/finance/").status_code == 200
 
 
-def test_a_new_password_ends_the_other_logins_and_keeps_this_one(app, make_user):
+def test_a_new_password_ends_every_other_login_and_every_copy_of_this_one(app, make_user):
     user = make_user("unit_reviewer")
     mine, other = _log_in(app, user), _log_in(app, user)
+    copy_of_mine = _second_browser(app, mine)  # copied before the change: the reason one changes a password
     done = mine.post("/auth/password", data={"current": PASSWORD, "password": "new-pass-77",
                                              "password_confirm": "new-pass-77"}, follow_redirects=True)
     assert "其他浏览器或设备上的登录已退出" in done.get_data(as_text=True)
-    assert mine.get("/applications/").status_code == 200
+    assert mine.get("/applications/").status_code == 200  # this browser carries on, under a new login
     assert other.get("/applications/").status_code == 302
+    assert copy_of_mine.get("/applications/").status_code == 302
     assert _log_in(app, user, "new-pass-77").get("/applications/").status_code == 200
+
+
+def test_a_logged_in_browser_is_not_offered_registration(client, login_as):
+    login_as("zone_approver")
+    response = client.get("/auth/register")
+    assert response.status_code == 302 and response.headers["Location"] == "/applications/"
 
 
 def test_a_password_reset_and_a_deactivation_end_every_login(client, app, login_as, make_user):
