@@ -101,6 +101,9 @@ def inbox(user: User, f: InboxFilter, per_page: int = 50) -> RowPage:
                    count_select=_counted(counted.where(*conditions, *by_organisation)))
 
 
+_LINKS = ("id", "unit_id", "instructor_id", "organisation_id")  # what _scoped reads of a user besides the role
+
+
 @cache
 def _nav_counts_query(role: Role) -> sa.Select:
     """The counters' query of a role, the user's own links left as parameters. Every page of every official runs
@@ -111,9 +114,6 @@ def _nav_counts_query(role: Role) -> sa.Select:
               .where(Notification.user_id == links.id, Notification.read_at.is_(None)).scalar_subquery())
     waiting = _waiting(links)
     return sa.select(sa.literal(0) if waiting is None else waiting.scalar_subquery(), unread)
-
-
-_LINKS = ("id", "unit_id", "instructor_id", "organisation_id")  # what _scoped reads of a user besides the role
 
 
 def nav_counts(user: User) -> tuple[int, int]:

@@ -77,7 +77,8 @@ class LoginSession(db.Model):
     """One login (登录会话), named by a random token in the browser's signed session cookie. The cookie alone
     proves only that this server signed it; the row says whether the login still stands. Logging out ends the
     row, so a copy of the cookie (another tab's answer arriving after the logout, a shared computer's history, a
-    stolen cookie) no longer signs anyone in. A new password ends the account's other logins."""
+    stolen cookie) no longer signs anyone in. A new password ends every login of the account (the browser that
+    changed it carries on under a new one)."""
 
     __tablename__ = "login_sessions"
 
