@@ -9,7 +9,6 @@ from datetime import date
 import segno
 import sqlalchemy as sa
 from flask import current_app, render_template
-from weasyprint import HTML
 
 from models import (
     Application, Document, DocumentCounter, DocumentKind, PartyOrgKind, StoredFile, User, VerificationCheck, db,
@@ -18,6 +17,7 @@ from models import (
 
 from . import DomainError, insert_if_absent
 from .audit import record_event
+from .pdf import html_to_pdf
 from .settings import get_settings, seal_bytes
 from .zone_time import local_date, local_today
 
@@ -128,7 +128,7 @@ def render_document(document: Document, settings: dict[str, str], day: date) -> 
         seal_uri="data:image/png;base64," + base64.b64encode(seal).decode() if seal else None,
         qr_uri=qr.svg_data_uri(scale=4, border=0), verify_url=verification_url(document.token),
         submitted_on=_first_submission(application))
-    return HTML(string=html).write_pdf()
+    return html_to_pdf(html)
 
 
 def render_dossier(application: Application) -> bytes:
@@ -138,7 +138,7 @@ def render_dossier(application: Application) -> bytes:
     html = render_template("pdf/dossier.html", application=application, documents=documents,
                            org_name=party_org_name(application), settings=get_settings(),
                            printed=chinese_date(local_today()))
-    return HTML(string=html).write_pdf()
+    return html_to_pdf(html)
 
 
 def log_view(document: Document, remote_addr: str) -> None:

@@ -11,6 +11,7 @@ from openpyxl.utils import get_column_letter
 from models import DisbursementBatch
 
 from .funds import capital_amount
+from .pdf import html_to_pdf
 
 COLUMNS = [("序号", 6), ("组织名称", 30), ("统一社会信用代码", 22), ("组织类别", 14), ("开户名", 28),
            ("开户行", 28), ("账号", 26), ("金额", 14), ("金额大写", 26), ("备注", 18)]
@@ -96,10 +97,8 @@ def batch_xlsx(batch: DisbursementBatch) -> bytes:
 
 def batch_pdf(batch: DisbursementBatch) -> bytes:
     """The batch as a signed-and-filed PDF (WeasyPrint): header on every page, totals, signature lines."""
-    from weasyprint import HTML  # imported late: it loads Pango, which the rest of the app never needs
-
     rows = sheet_rows(batch)
     total = sum((r.amount for r in rows), Decimal("0.00"))
     html = render_template("pdf/batch_sheet.html", batch=batch, rows=rows, total=total,
                            total_capital=capital_amount(total) if rows else "零元整", title=TITLE)
-    return HTML(string=html).write_pdf()
+    return html_to_pdf(html)

@@ -279,3 +279,36 @@ def test_the_signature_stands_where_the_standard_puts_it(app, make_application, 
         assert abs((name_left + name_right) / 2 - (date_left + date_right) / 2) < 1.0
     else:
         assert organ == "中共通辽经济技术开发区工作委员会"
+
+
+def test_the_collector_is_paused_only_while_a_pdf_renders(monkeypatch):
+    """WeasyPrint renders with the cyclic collector off (domain/pdf.py says why); it is back on afterwards, even
+    when the render fails, and a process that had it off keeps it off."""
+    import gc
+
+    from domain import pdf
+
+    seen = []
+    monkeypatch.setattr(pdf, "HTML", lambda string: seen.append(gc.isenabled()) or _FakeHtml(string))
+    assert gc.isenabled()
+    assert pdf.html_to_pdf("<p>x</p>") == b"%PDF <p>x</p>"
+    assert seen == [False] and gc.isenabled()
+    with pytest.raises(ValueError):
+        pdf.html_to_pdf("broken")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        pdf.html_to_pdf("<p>x</p>")
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+class _FakeHtml:
+    def __init__(self, string: str):
+        self.string = string
+
+    def write_pdf(self) -> bytes:
+        if self.string == "broken":
+            raise ValueError(self.string)
+        return b"%PDF " + self.string.encode()
