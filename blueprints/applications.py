@@ -145,7 +145,10 @@ def member_row():
 @bp.get("/<int:application_id>")
 def show(application_id: int):
     application = load(application_id)
-    return render_partial("applications/show.html", "applications/_card.html", **_card(application))
+    # ?reassign=1: the 改派 form with its instructors already listed, for a browser without JavaScript (with it,
+    # htmx fetches them from reassign_options when the form is opened).
+    return render_partial("applications/show.html", "applications/_card.html",
+                          **_card(application, reassign_open=request.args.get("reassign") == "1"))
 
 
 @bp.post("/<int:application_id>/steps/<action>")
@@ -216,7 +219,8 @@ def _fill_step_choices(form) -> None:
         form.instructor_id.choices = options([(0, "请选择")])
 
 
-def _card(application: Application, failed_action: str | None = None, failed_form=None) -> dict:
+def _card(application: Application, failed_action: str | None = None, failed_form=None,
+          reassign_open: bool = False) -> dict:
     steps = verbs.available_steps(application, current_user)
     return {
         "application": application,
@@ -230,12 +234,13 @@ def _card(application: Application, failed_action: str | None = None, failed_for
         "today": local_today(),
         "overdue": is_overdue(application, current_app.config["OVERDUE_DAYS"]),
         "documents": documents_of(application),
-        **_guidance(application),
+        **_guidance(application, reassign_open or failed_action == "reassign"),
     }
 
 
-def _guidance(application: Application) -> dict:
-    """The instructor part of the card: assignments, visits, the checklist, and who may add to them."""
+def _guidance(application: Application, reassign_open: bool = False) -> dict:
+    """The instructor part of the card: assignments, visits, the checklist, and who may add to them. The ranked
+    instructors of the 改派 form only when it is shown open (reassign_options below says why)."""
     if application.instructor_id is None:
         return {"assignments": [], "visits": [], "checklist": [], "can_guide": False, "can_reassign": False}
     zone = current_user.role is Role.ZONE_APPROVER
@@ -246,7 +251,7 @@ def _guidance(application: Application) -> dict:
         "can_guide": guidance.can_guide(application, current_user),
         "can_visit": current_user.role is Role.INSTRUCTOR and guidance.can_guide(application, current_user),
         "can_reassign": zone,
-        "reassign_options": suggest_instructors(application) if zone else [],
+        "reassign_options": suggest_instructors(application) if zone and reassign_open else None,
         "visit_forms": VisitForm,
     }
 
@@ -262,6 +267,18 @@ def reassign(application_id: int):
     return _guided_action(application, form, "reassign", lambda: reassign_instructor(
         application, db.session.get(Instructor, form.instructor_id.data or 0), actor=current_user,
         reason=form.reason.data), "已改派指导员。")
+
+
+@bp.get("/<int:application_id>/reassign/options")
+def reassign_options(application_id: int):
+    """The instructors to reassign to, ranked, as the options of the 改派 form: htmx asks for them when the zone
+    opens the form. Ranking all 61 by their load on every view of a card was a fifth of the card's time on
+    PostgreSQL (bench/RESULTS.md, seventh round), and reassigning is rare."""
+    application = load(application_id)
+    if current_user.role is not Role.ZONE_APPROVER:
+        abort(403)
+    return render_template("applications/_reassign_options.html", application=application,
+                           reassign_options=suggest_instructors(application))
 
 
 @bp.post("/<int:application_id>/visits")

@@ -37,6 +37,7 @@ ACCESS = {
     "applications.delivery_photo": VIEWERS, "applications.edit": VIEWERS, "applications.delete_attachment": VIEWERS,
     "applications.step": VIEWERS, "applications.tick": VIEWERS, "applications.add_visit": VIEWERS,
     "applications.dossier_pdf": VIEWERS - {"applicant"}, "applications.reassign": {"zone"},
+    "applications.reassign_options": {"zone"},
     "review.home": {"reviewer", "other_reviewer"},
     "zone.home": {"zone"}, "zone.instructors": {"zone"}, "zone.assign": {"zone"}, "zone.funds_page": {"zone"},
     "zone.confirm_fund": {"zone"}, "zone.decide_batch": {"zone"},

@@ -268,6 +268,7 @@ def test_zone_reassigns_on_the_card(client, app, login_as, make_application, mak
     refused = client.post(f"/applications/{made.id}/reassign", data={"instructor_id": newcomer.id, "reason": ""},
                           headers={"HX-Request": "true"})
     assert refused.status_code == 422 and "改派须填写理由" in refused.get_data(as_text=True)
+    assert f'<option value="{newcomer.id}">乌云' in refused.get_data(as_text=True)  # the choices are kept
     ok = client.post(f"/applications/{made.id}/reassign", data={"instructor_id": newcomer.id, "reason": "调任"},
                      headers={"HX-Request": "true"})
     page = ok.get_data(as_text=True)
@@ -298,3 +299,24 @@ def test_the_workspace_lists_each_organisations_contact(client, app, login_as, m
     page = client.get("/instructor/").get_data(as_text=True)
     assert "联系人（13800000000）" in page and "未登记" in page
     assert with_contact.organisation.name in page and without.organisation.name in page
+
+
+def test_the_reassign_choices_come_when_the_form_is_opened(client, app, login_as, make_application, make_instructor):
+    """The card does not rank the instructors on every view: htmx fetches them when the zone opens 改派, and
+    ?reassign=1 shows the form open with them, for a browser without JavaScript."""
+    made = make_application("established")
+    newcomer = make_instructor(name="乌云")
+    login_as(Role.ZONE_APPROVER)
+    card = client.get(f"/applications/{made.id}").get_data(as_text=True)
+    options_url = f"/applications/{made.id}/reassign/options"
+    assert f'hx-get="{options_url}"' in card and "乌云" not in card
+    assert f'href="/applications/{made.id}?reassign=1#reassign"' in card
+    options = client.get(options_url, headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert f'<option value="{newcomer.id}">乌云（组织部）' in options
+    assert f'value="{made.instructor_id}"' not in options  # not the one who guides it now
+    opened = client.get(f"/applications/{made.id}?reassign=1").get_data(as_text=True)
+    assert '<details class="mb-3" id="reassign" open>' in opened and f'<option value="{newcomer.id}">乌云' in opened
+    client.post("/auth/logout")
+    login_as(Role.UNIT_REVIEWER, unit_code="industrial_park")
+    assert client.get(f"/applications/{made.id}").status_code == 200  # the reviewer sees the card...
+    assert client.get(options_url).status_code == 403  # ...but reassigns nobody
