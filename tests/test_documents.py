@@ -312,3 +312,19 @@ class _FakeHtml:
         if self.string == "broken":
             raise ValueError(self.string)
         return b"%PDF " + self.string.encode()
+
+
+def test_a_pdf_rendered_in_a_child_comes_back_and_so_do_its_errors(monkeypatch):
+    """html_to_pdf(in_child=True) forks a process for the render (domain/pdf.py says why): the PDF comes back
+    through the pipe, an error of WeasyPrint's is raised in the request, and a child that dies says so in Chinese."""
+    import os
+
+    from domain import pdf
+
+    assert pdf.html_to_pdf("<p>拨付明细表</p>", in_child=True).startswith(b"%PDF-")
+    monkeypatch.setattr(pdf, "HTML", _FakeHtml)  # the child is forked: it renders with the patched class too
+    with pytest.raises(ValueError, match="broken"):
+        pdf.html_to_pdf("broken", in_child=True)
+    monkeypatch.setattr(pdf, "HTML", lambda string: os._exit(9))  # killed before it could answer
+    with pytest.raises(pdf.PdfRenderError, match="生成 PDF 的进程意外退出"):
+        pdf.html_to_pdf("<p>x</p>", in_child=True)
