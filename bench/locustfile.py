@@ -1,6 +1,7 @@
 """Simulated users for bench/load.py; run only there (loopback, bounded in time), never in `make test`.
 
-MixedUser is the load test: 50 officials at work, mostly lists and application cards, some dashboards.
+The mixed users (ZoneUser, ReviewerUser, InstructorUser, FinanceUser) are the load test: 50 officials at work,
+mostly lists and application cards, some dashboards and finance pages, now and then a PDF or a sheet.
 ListUser, FloorUser and BareUser hammer one page each without pauses, to compare the throughput of our list page
 with the bare Flask route under the same gunicorn settings, and with the floor of any logged-in page of ours.
 """
@@ -16,6 +17,9 @@ PASSWORD = os.environ.get("BENCH_PASSWORD", "bench-2026")
 # Applications each role may open (load.py passes them), so that every request is one a real user makes.
 APP_IDS = {role: [int(i) for i in os.environ.get(f"BENCH_IDS_{role}", "1").split(",")]
            for role in ("zone_approver", "unit_reviewer", "instructor")}
+# Of those, the ones with an issued 批复; and the batch whose sheets finance downloads (the 200-item one).
+DOC_IDS = {role: [int(i) for i in os.environ.get(f"BENCH_DOCS_{role}", "1").split(",")] for role in APP_IDS}
+BATCH_ID = int(os.environ.get("BENCH_BATCH", "1"))
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 # Seconds after the last user has started at which the statistics are reset (load.py sets it): the last users'
 # logins finish in that time, so the figures that follow are the steady state, and the logins are reported apart.
@@ -51,37 +55,77 @@ class Official(HttpUser):
                 f.write(f"{(time.perf_counter() - started) * 1000:.0f} {status}\n")
 
 
+# The mixed workload: the zone's offices at work, a task per request. Weights are per role (locust's `tasks` dict,
+# each task picked in proportion to its weight), large enough that the rendered downloads can be rare: an official
+# has a dossier rendered about once in a hundred requests, finance a 200-row disbursement sheet about once in 85, as
+# people who file them now and then do. A 批复 is sent as it was stored when issued, so it need not be rare.
+def inbox(user):
+    user.client.get("/applications/" if user.role != "instructor" else "/instructor/", name=f"inbox ({user.role})")
+
+
+def all_applications(user):
+    user.client.get("/applications/?state=all", name="applications ?state=all")
+
+
+def card(user):
+    user.client.get(f"/applications/{random.choice(APP_IDS[user.role])}", name="application page")
+
+
+def approval_pdf(user):
+    user.client.get(f"/applications/{random.choice(DOC_IDS[user.role])}/approval.pdf", name="批复 PDF (stored)")
+
+
+def dossier_pdf(user):
+    user.client.get(f"/applications/{random.choice(APP_IDS[user.role])}/dossier.pdf", name="dossier PDF")
+
+
+def zone_pages(user):
+    user.client.get(random.choice(["/zone/", "/zone/instructors", "/zone/funds"]), name="zone pages")
+
+
+def dashboard(user):
+    user.client.get("/registry/", name="registry dashboard")
+
+
+def finance_pages(user):
+    user.client.get(random.choice(["/finance/", "/finance/overview", f"/finance/batches/{BATCH_ID}"]),
+                    name="finance pages")
+
+
+def sheet_xlsx(user):
+    user.client.get(f"/finance/batches/{BATCH_ID}/sheet.xlsx", name="sheet XLSX, 200 rows")
+
+
+def sheet_pdf(user):
+    user.client.get(f"/finance/batches/{BATCH_ID}/sheet.pdf", name="sheet PDF, 200 rows")
+
+
 class MixedUser(Official):
+    """One of the zone's officials at work. Of every 21 sessions, 8 are the zone's, 8 a unit's reviewers, 4
+    instructors and 1 finance (locust spreads the 50 users by these weights)."""
+    abstract = True
     wait_time = between(0.5, 2.0)
 
-    def on_start(self):
-        # Roughly the zone's offices: most sessions are unit reviewers and the zone, a few instructors.
-        self.role = random.choices(["zone_approver", "unit_reviewer", "instructor"], [4, 4, 2])[0]
-        super().on_start()
 
-    @task(4)
-    def inbox(self):
-        self.client.get("/applications/" if self.role != "instructor" else "/instructor/",
-                        name=f"inbox ({self.role})")
+class ZoneUser(MixedUser):
+    weight, role = 8, "zone_approver"
+    tasks = {inbox: 40, all_applications: 20, card: 40, approval_pdf: 4, dossier_pdf: 1, zone_pages: 10,
+             dashboard: 10}
 
-    @task(2)
-    def all_applications(self):
-        if self.role != "instructor":
-            self.client.get("/applications/?state=all", name="applications ?state=all")
 
-    @task(4)
-    def card(self):
-        self.client.get(f"/applications/{random.choice(APP_IDS[self.role])}", name="application page")
+class ReviewerUser(MixedUser):
+    weight, role = 8, "unit_reviewer"
+    tasks = {inbox: 40, all_applications: 20, card: 40, approval_pdf: 4, dossier_pdf: 1, dashboard: 10}
 
-    @task(1)
-    def zone_pages(self):
-        if self.role == "zone_approver":
-            self.client.get(random.choice(["/zone/", "/zone/instructors"]), name="zone pages")
 
-    @task(1)
-    def dashboard(self):
-        if self.role != "instructor":
-            self.client.get("/registry/", name="registry dashboard")
+class InstructorUser(MixedUser):
+    weight, role = 4, "instructor"
+    tasks = {inbox: 40, card: 40, approval_pdf: 4, dossier_pdf: 1}
+
+
+class FinanceUser(MixedUser):
+    weight, role = 1, "finance"
+    tasks = {finance_pages: 80, sheet_xlsx: 3, sheet_pdf: 1}
 
 
 class ListUser(Official):

@@ -208,7 +208,7 @@ def bench_database(label: str, url: str, args, results: Results) -> None:
     if url.startswith("postgresql"):
         from bench.load import run_load
 
-        run_load(url, PASSWORD, app_id, results, label)
+        run_load(url, PASSWORD, ids["batch"], results, label)
 
     from bench.bench_import import measure
 
