@@ -138,7 +138,7 @@ def render_dossier(application: Application) -> bytes:
     html = render_template("pdf/dossier.html", application=application, documents=documents,
                            org_name=party_org_name(application), settings=get_settings(),
                            printed=chinese_date(local_today()))
-    return html_to_pdf(html)
+    return html_to_pdf(html, in_child=True)  # its render would leave the worker bigger (domain/pdf.py)
 
 
 def log_view(document: Document, remote_addr: str) -> None:

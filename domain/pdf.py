@@ -1,76 +1,90 @@
 """HTML to PDF: the one place the app calls WeasyPrint (the 批复, the dossier, the disbursement sheet)."""
 import gc
 import multiprocessing
-import os
-from collections.abc import Iterator
-from contextlib import contextmanager
+import signal
+import threading
+import traceback
 
 from weasyprint import HTML
 
 _FORK = multiprocessing.get_context("fork")
+# A render in a forked child gives up after this long, under gunicorn's 30-s worker timeout, so that the user gets
+# an error page rather than a killed worker. The 200-row sheet takes 2 s on this 2-core machine.
+CHILD_TIMEOUT = 25.0
+# Held by every render in this process and by every fork: a child is never forked while another thread is inside
+# WeasyPrint's C libraries (fontconfig, Pango), whose locks it would inherit held, and deadlock on. WeasyPrint holds
+# the GIL for most of a render, so threads of one worker gain nothing by rendering at the same time anyway.
+_render_lock = threading.Lock()
 
 
 class PdfRenderError(RuntimeError):
-    """The child process rendering a PDF exited without sending it (killed, or out of memory)."""
+    """A PDF rendered in a child process did not come back: the child failed, died or ran out of time."""
 
 
 def html_to_pdf(html: str, *, in_child: bool = False) -> bytes:
     """The PDF of an HTML document. in_child: rendered in a child process forked for it, which sends the PDF
-    back through a pipe and exits, for a document whose render would otherwise leave the worker much bigger.
+    back through a pipe and exits, for a document whose render would otherwise leave the worker bigger.
 
-    The 200-row disbursement sheet is one: WeasyPrint peaks at 286 MB on it, and rendered in the worker most of
-    that heap stayed with the worker afterwards (a worker of 118 MB grew to 168 MB after one sheet and 257 MB after
-    two; after the bench's mixed load, 219 MB: bench/RESULTS.md, seventh round). A child gives it all back when it
-    exits. The fork costs about 100 ms (the child loads the fonts anew), which a 2-s sheet can afford and a 150-ms
-    批复 cannot; the 批复 and the dossier, which leave little behind (30 dossiers: 117 to 136 MB), stay in-process.
+    The disbursement sheet and the dossier are rendered so. WeasyPrint peaks at 286 MB on a 200-row sheet, and in
+    the worker most of that heap stayed afterwards (a worker of 118 MB grew to 168 MB after one sheet, 257 MB after
+    two). A dossier leaves less (30 of them: 117 to 136 MB), but with both rendered in the worker the bench's mixed
+    load left a worker at 219-220 MB; with both in children, at 133-134 MB (bench/RESULTS.md, seventh round). A
+    child gives all of its heap back when it exits. The fork costs about 100 ms (the child loads the fonts anew),
+    which a 2-s sheet and a 200-ms dossier can afford; the 批复, rendered once when it is issued and then stored,
+    stays in-process, where it takes 150 ms.
     """
     if not in_child:
-        with collector_paused():
-            return HTML(string=html).write_pdf()
+        with _render_lock:
+            return _render_without_collector(html)
     receive, send = _FORK.Pipe(duplex=False)
-    child = _FORK.Process(target=_render_in_child, args=(html, send), name="pdf-render")
-    child.start()
+    child = _FORK.Process(target=_render_in_child, args=(html, send), name="pdf-render", daemon=True)
+    with _render_lock:
+        child.start()
     send.close()  # only the child holds the sending end now: if it dies, recv() ends with EOFError
     try:
+        if not receive.poll(CHILD_TIMEOUT):
+            child.kill()
+            raise PdfRenderError(f"生成 PDF 超过 {CHILD_TIMEOUT:.0f} 秒仍未完成，已停止，请稍后重试。")
         failed, payload = receive.recv()
     except EOFError:
         raise PdfRenderError("生成 PDF 的进程意外退出，请稍后重试。") from None
     finally:
         receive.close()
         child.join()
-    if failed:
-        raise payload
+    if failed:  # the child's error, as text: an exception object may not survive the trip through the pipe
+        raise PdfRenderError(f"生成 PDF 失败：{payload}")
     return payload
 
 
 def _render_in_child(html: str, send) -> None:
-    """The child runs WeasyPrint and nothing else; its exit frees all it allocated, so the collector stays off."""
+    """The child runs WeasyPrint and nothing else. It answers signals as a plain process would, not with the
+    handlers of the gunicorn worker it was forked from (which would only mark the worker for a graceful exit), and
+    keeps its collector off: its exit frees everything it allocated at once."""
+    for number in (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2, signal.SIGHUP):
+        signal.signal(number, signal.SIG_DFL)
+    signal.set_wakeup_fd(-1)
     gc.disable()
     try:
         send.send((False, HTML(string=html).write_pdf()))
-    except Exception as error:  # noqa: BLE001 - sent to the parent, which raises it in the request
-        try:
-            send.send((True, error))
-        except Exception:  # noqa: BLE001 - an error that cannot be pickled: its text will do
-            send.send((True, RuntimeError(f"{type(error).__name__}: {error}")))
+    except Exception as error:  # noqa: BLE001 - reported to the parent, which raises it in the request
+        traceback.print_exc()  # the whole traceback in the server's log; the request gets its last line
+        send.send((True, f"{type(error).__name__}: {error}"))
     finally:
         send.close()
-        os._exit(0)  # nothing of the parent's (atexit handlers, buffered output) runs twice
 
 
-@contextmanager
-def collector_paused() -> Iterator[None]:
-    """Python's cyclic garbage collector off for the duration, back on afterwards if it was on.
+def _render_without_collector(html: str) -> bytes:
+    """Python's cyclic garbage collector off for the render, back on afterwards if it was on.
 
-    WeasyPrint allocates a few million objects for a long document (styles, boxes, lines, glyph runs) and keeps
-    nearly all of them until the PDF is written. Each automatic collection walks them again and frees nothing:
-    a fifth of a 200-row disbursement sheet's time (bench/RESULTS.md, seventh round), for the same peak memory
-    (286 MB either way, measured). What the render leaves behind is collected by the next pass after it. The
-    switch is per process: gunicorn's sync workers serve one request at a time."""
+    WeasyPrint allocates hundreds of thousands of objects for a long document (styles, boxes, lines, glyph runs)
+    and keeps nearly all of them until the PDF is written. Each automatic collection walks them again and frees
+    nothing: on the 200-row sheet, a fifth of its time (1.9-2.1 s against 1.5 s of CPU, bench/RESULTS.md, seventh
+    round) for the same peak memory. What the render leaves behind is collected by the next pass after it. Called
+    under _render_lock, so two renders never race on the switch."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        yield
+        return HTML(string=html).write_pdf()
     finally:
         if was_enabled:
             gc.enable()

@@ -101,4 +101,4 @@ def batch_pdf(batch: DisbursementBatch) -> bytes:
     total = sum((r.amount for r in rows), Decimal("0.00"))
     html = render_template("pdf/batch_sheet.html", batch=batch, rows=rows, total=total,
                            total_capital=capital_amount(total) if rows else "零元整", title=TITLE)
-    return html_to_pdf(html, in_child=True)  # its render would leave the worker 50-140 MB bigger (domain/pdf.py)
+    return html_to_pdf(html, in_child=True)  # its render would leave the worker bigger (domain/pdf.py)

@@ -316,15 +316,31 @@ class _FakeHtml:
 
 def test_a_pdf_rendered_in_a_child_comes_back_and_so_do_its_errors(monkeypatch):
     """html_to_pdf(in_child=True) forks a process for the render (domain/pdf.py says why): the PDF comes back
-    through the pipe, an error of WeasyPrint's is raised in the request, and a child that dies says so in Chinese."""
+    through the pipe, also to a thread that is not the main one (as in a threaded server); WeasyPrint's error, a
+    child that dies and a child that takes too long each end the request with a clear error, and no child is left."""
+    import multiprocessing
     import os
+    import threading
+    import time
 
     from domain import pdf
 
     assert pdf.html_to_pdf("<p>拨付明细表</p>", in_child=True).startswith(b"%PDF-")
+    from_thread = []
+    worker = threading.Thread(target=lambda: from_thread.append(pdf.html_to_pdf("<p>申请档案</p>", in_child=True)))
+    worker.start()
+    worker.join(30)
+    assert from_thread and from_thread[0].startswith(b"%PDF-")
     monkeypatch.setattr(pdf, "HTML", _FakeHtml)  # the child is forked: it renders with the patched class too
-    with pytest.raises(ValueError, match="broken"):
+    with pytest.raises(pdf.PdfRenderError, match="生成 PDF 失败：ValueError: broken"):
         pdf.html_to_pdf("broken", in_child=True)
     monkeypatch.setattr(pdf, "HTML", lambda string: os._exit(9))  # killed before it could answer
     with pytest.raises(pdf.PdfRenderError, match="生成 PDF 的进程意外退出"):
         pdf.html_to_pdf("<p>x</p>", in_child=True)
+    monkeypatch.setattr(pdf, "HTML", lambda string: time.sleep(30))
+    monkeypatch.setattr(pdf, "CHILD_TIMEOUT", 1.0)
+    started = time.monotonic()
+    with pytest.raises(pdf.PdfRenderError, match="超过 1 秒仍未完成"):
+        pdf.html_to_pdf("<p>x</p>", in_child=True)
+    assert time.monotonic() - started < 10
+    assert multiprocessing.active_children() == []
