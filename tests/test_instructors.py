@@ -268,7 +268,11 @@ def test_zone_reassigns_on_the_card(client, app, login_as, make_application, mak
     refused = client.post(f"/applications/{made.id}/reassign", data={"instructor_id": newcomer.id, "reason": ""},
                           headers={"HX-Request": "true"})
     assert refused.status_code == 422 and "改派须填写理由" in refused.get_data(as_text=True)
-    assert f'<option value="{newcomer.id}">乌云' in refused.get_data(as_text=True)  # the choices are kept
+    other = make_instructor(name="巴特尔")
+    refused = client.post(f"/applications/{made.id}/reassign", data={"instructor_id": other.id, "reason": ""},
+                          headers={"HX-Request": "true"})
+    page = refused.get_data(as_text=True)  # the choices are listed again, with the one the user chose still chosen
+    assert f'<option value="{newcomer.id}">乌云' in page and f'<option value="{other.id}" selected>巴特尔' in page
     ok = client.post(f"/applications/{made.id}/reassign", data={"instructor_id": newcomer.id, "reason": "调任"},
                      headers={"HX-Request": "true"})
     page = ok.get_data(as_text=True)
