@@ -130,6 +130,8 @@ def _register_blueprints(app: Flask) -> None:
 
 
 def _register_errors(app: Flask) -> None:
+    from domain.pdf import PdfRenderError
+
     def render_error(code: int, message: str | None = None):
         message = message or ERROR_MESSAGES.get(code, ERROR_MESSAGES[500])
         template = "errors/_alert.html" if request.headers.get("HX-Request") else "errors/error.html"
@@ -160,6 +162,14 @@ def _register_errors(app: Flask) -> None:
         app.logger.error("database unavailable: %s", error)
         db.session.rollback()
         return render_template("errors/unavailable.html", message=ERROR_MESSAGES[503]), 503, {"Retry-After": "30"}
+
+    @app.errorhandler(PdfRenderError)
+    def pdf_failed(error):
+        # A PDF rendered in a child process (domain/pdf.py) that failed, died or ran out of time: its message says
+        # which, in Chinese, and the worker itself is fine.
+        app.logger.error("PDF render failed: %s", error)
+        db.session.rollback()
+        return render_error(503, str(error))
 
     @app.errorhandler(Exception)
     def unexpected(error):

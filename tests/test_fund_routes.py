@@ -191,6 +191,21 @@ def test_sheet_downloads(client, app, login_as, batch):
     assert ".pdf" in pdf.headers["Content-Disposition"]
 
 
+def test_a_sheet_whose_render_dies_says_so_in_chinese(client, login_as, batch, monkeypatch):
+    """The sheet renders in a child process (domain/pdf.py): if the child dies, finance reads why, not a stack
+    trace or a generic 500, and the next download works again."""
+    import os
+
+    from domain import pdf
+
+    login_as(Role.FINANCE)
+    monkeypatch.setattr(pdf, "HTML", lambda string: os._exit(9))
+    failed = client.get(f"/finance/batches/{batch}/sheet.pdf")
+    assert failed.status_code == 503 and "生成 PDF 的进程意外退出，请稍后重试。" in failed.get_data(as_text=True)
+    monkeypatch.undo()
+    assert client.get(f"/finance/batches/{batch}/sheet.pdf").data.startswith(b"%PDF")
+
+
 def test_overview_and_its_csv(client, app, login_as, batch):
     login_as(Role.FINANCE)
     page = client.get("/finance/overview").get_data(as_text=True)
