@@ -3,8 +3,9 @@
 Called by bench/run.py after the page figures (the database is seeded and has the bench-* accounts).
 The mixed workload (50 users, 60 s): errors, p95, and the workers' RSS afterwards from /proc; then, for the
 throughput ratio, rounds of 10 s on our list page, 10 s on the authenticated floor (the navigation badges) and
-10 s on the bare route (bench/bare_app.py under the same gunicorn settings), without pauses. Servers use ports
-5090 and 5091 and are stopped afterwards.
+10 s on the bare route (bench/bare_app.py under the same gunicorn settings), without pauses. In each of those
+runs the CPU time of gunicorn, PostgreSQL and locust is read from /proc, to say where a request's time goes.
+Servers use ports 5090 and 5091 and are stopped afterwards.
 
 Users arrive over a ramp (the mixed run: 5 a second, so all 50 within 10 s, as a morning's officials do, not
 all in the same second); ten seconds after the last has started, when the last logins are done, the statistics
@@ -33,6 +34,9 @@ THROUGHPUT_ROUNDS, THROUGHPUT_SECONDS = 5, 10
 MIXED_USERS = ["ZoneUser", "ReviewerUser", "InstructorUser", "FinanceUser"]  # locustfile.py: the offices' weights
 # Two workers (the issue's setting) with GUNICORN_THREADS threads each; the bare route runs with the same.
 GUNICORN_ARGS = ["-w", "2", "--threads", os.environ.get("GUNICORN_THREADS", "1")]
+# Who spends the two cores during a throughput run: the server, the database, and the load generator itself.
+CPU_PARTIES = ("gunicorn", "PostgreSQL", "locust")
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def _serve(target: str, port: int, env: dict) -> subprocess.Popen:
@@ -68,19 +72,52 @@ def _workers_rss_mb(master: int) -> list[float]:
     return rss
 
 
+def _cpu_seconds(port: int) -> dict[str, float]:
+    """CPU seconds (user and system) used so far by each party to a throughput run: the gunicorn serving `port`
+    (master and workers), PostgreSQL (all its processes) and locust. Read from /proc, as _workers_rss_mb does."""
+    used = dict.fromkeys(CPU_PARTIES, 0.0)
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            stat = (proc / "stat").read_text()
+            command = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:  # it ended meanwhile
+            continue
+        name, fields = stat[stat.index("(") + 1:stat.rindex(")")], stat[stat.rindex(")") + 2:].split()
+        party = ("PostgreSQL" if name == "postgres" else "locust" if "locust" in command else
+                 "gunicorn" if "gunicorn" in command and f"127.0.0.1:{port}" in command else None)
+        if party:
+            used[party] += (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # stat's utime and stime
+    return used
+
+
 def _locust(user_classes: list[str], port: int, users: int, seconds: int, env: dict, spawn_rate: float,
-            settle: float) -> dict:
+            settle: float, cpu: bool = False) -> dict:
     """One headless locust run: `users` arrive at `spawn_rate` a second; `settle` seconds after the last has
     started (time for the last logins) the stats are reset, and `seconds` are measured from there. Returns the
-    aggregated row of its stats CSV, with the per-request rows in it."""
+    aggregated row of its stats CSV, with the per-request rows in it; with `cpu`, also the CPU milliseconds each
+    party (_cpu_seconds) spent per request in the steady state, under "cpu_ms"."""
     ramp = users / spawn_rate
     with tempfile.TemporaryDirectory() as tmp:
-        subprocess.run([str(BIN / "locust"), "-f", str(ROOT / "bench" / "locustfile.py"), *user_classes, "--headless",
-                        "-u", str(users), "-r", str(spawn_rate), "--run-time", f"{round(ramp + settle + seconds)}s",
-                        "--stop-timeout", "5", "-H", f"http://127.0.0.1:{port}",
-                        "--csv", f"{tmp}/run", "--only-summary", "--loglevel", "WARNING"],
-                       cwd=ROOT, env={**env, "BENCH_LOGIN_LOG": f"{tmp}/logins", "BENCH_SETTLE": str(settle)},
-                       timeout=ramp + settle + seconds + 90, check=False, stdout=subprocess.DEVNULL)
+        locust = subprocess.Popen(
+            [str(BIN / "locust"), "-f", str(ROOT / "bench" / "locustfile.py"), *user_classes, "--headless",
+             "-u", str(users), "-r", str(spawn_rate), "--run-time", f"{round(ramp + settle + seconds)}s",
+             "--stop-timeout", "5", "-H", f"http://127.0.0.1:{port}",
+             "--csv", f"{tmp}/run", "--only-summary", "--loglevel", "WARNING"],
+            cwd=ROOT, env={**env, "BENCH_LOGIN_LOG": f"{tmp}/logins", "BENCH_SETTLE": str(settle)},
+            stdout=subprocess.DEVNULL)
+        try:
+            if cpu:  # a window inside the measured seconds: locust takes a second or two to start before its clock
+                time.sleep(ramp + settle + 1)
+                before, started = _cpu_seconds(port), time.monotonic()
+                time.sleep(seconds - 2)
+                after, window = _cpu_seconds(port), time.monotonic() - started
+            locust.wait(timeout=ramp + settle + seconds + 90)
+        finally:
+            if locust.poll() is None:
+                locust.kill()
+                locust.wait()
         with open(f"{tmp}/run_stats.csv") as f:
             rows = list(csv.DictReader(f))
         log = Path(f"{tmp}/logins")
@@ -90,12 +127,16 @@ def _locust(user_classes: list[str], port: int, users: int, seconds: int, env: d
     total["by_name"] = [r for r in rows if r["Name"] != "Aggregated" and int(r["Request Count"])]
     total["logins"] = sorted(float(ms) for ms, _ in logins)
     total["failed_logins"] = sum(status != "302" for _, status in logins)
+    if cpu:
+        requests = max(float(total["Requests/s"]) * window, 1.0)
+        total["cpu_ms"] = {party: 1000 * (after[party] - before[party]) / requests for party in CPU_PARTIES}
     return total
 
 
-def _throughput_rounds(env: dict, rounds: int = THROUGHPUT_ROUNDS) -> list[dict[str, tuple[float, int]]]:
-    """{user: (req/s, errors)} of each round: 20 users without pauses on our list page, on the authenticated
-    floor (FloorUser) and on the bare route, one after the other, both servers up throughout. This shared
+def _throughput_rounds(env: dict, rounds: int = THROUGHPUT_ROUNDS) -> list[dict[str, tuple[float, int, dict]]]:
+    """{user: (req/s, errors, CPU ms per request by party)} of each round: 20 users without pauses on our list
+    page, on the authenticated floor (FloorUser) and on the bare route, one after the other, both servers up
+    throughout. This shared
     machine's speed drifts by 1.5x within minutes (the bare route alone gave 317 to 571 req/s in runs a minute
     apart), so each round compares them within the same half-minute, and the figure is the median round rather
     than one run of each taken minutes apart."""
@@ -103,9 +144,10 @@ def _throughput_rounds(env: dict, rounds: int = THROUGHPUT_ROUNDS) -> list[dict[
     measured = []
     for n in range(rounds):
         # Which goes first alternates, so that a machine slowing down steadily does not favour either.
-        runs = {user: _locust([user], port, 20, THROUGHPUT_SECONDS, env, spawn_rate=10, settle=3)
+        runs = {user: _locust([user], port, 20, THROUGHPUT_SECONDS, env, spawn_rate=10, settle=3, cpu=True)
                 for user, port in parties[::1 if n % 2 == 0 else -1]}
-        measured.append({user: (float(run["Requests/s"]), int(run["Failure Count"])) for user, run in runs.items()})
+        measured.append({user: (float(run["Requests/s"]), int(run["Failure Count"]), run["cpu_ms"])
+                         for user, run in runs.items()})
     return measured
 
 
@@ -162,10 +204,15 @@ def run_load(url: str, password: str, batch_id: int, results, label: str) -> Non
         return statistics.median(r[user][0] / max(r["BareUser"][0], 1e-9) for r in rounds)
 
     list_errors = sum(r["ListUser"][1] for r in rounds)
-    each = ", ".join("/".join(f"{r[u][0]:.0f}" for u in ("ListUser", "FloorUser", "BareUser")) for r in rounds)
+    parties = ("ListUser", "FloorUser", "BareUser")
+    each = ", ".join("/".join(f"{r[u][0]:.0f}" for u in parties) for r in rounds)
+    # Where each request's CPU went, so that the figure explains itself: the bare route's share is the ceiling.
+    cpu = ", ".join(f"{party} " + "/".join(f"{statistics.median(r[u][2][party] for r in rounds):.1f}" for u in parties)
+                    for party in CPU_PARTIES)
     results.add(label, "load: list page throughput, share of the bare route's", 100 * share("ListUser"), None, 40.0,
                 unit="%", at_least=True, note=f"median of {len(rounds)} rounds (list / floor / bare req/s): {each}; "
-                                               f"list errors {list_errors}")
+                                               f"list errors {list_errors}; CPU ms per request, list / floor / bare "
+                                               f"(median of the rounds): {cpu}")
     if list_errors:  # a page that fails fast would look fast
         results.rows[-1]["pass_"] = False
     # No target: where a logged-in request of ours starts (the session, the user, the counters), for reading the
