@@ -36,11 +36,14 @@ def html_to_pdf(html: str, *, in_child: bool = False) -> bytes:
     if not in_child:
         with _render_lock:
             return _render_without_collector(html)
-    receive, send = _FORK.Pipe(duplex=False)
-    child = _FORK.Process(target=_render_in_child, args=(html, send), name="pdf-render", daemon=True)
+    # The pipe is made and its sending end closed here under the lock too: a child forked meanwhile for another
+    # thread's render would otherwise inherit this sending end and hold it open, and a death of this child would
+    # be noticed only when that other child exits.
     with _render_lock:
+        receive, send = _FORK.Pipe(duplex=False)
+        child = _FORK.Process(target=_render_in_child, args=(html, send), name="pdf-render", daemon=True)
         child.start()
-    send.close()  # only the child holds the sending end now: if it dies, recv() ends with EOFError
+        send.close()  # only the child holds the sending end now: if it dies, recv() ends with EOFError
     try:
         if not receive.poll(CHILD_TIMEOUT):
             child.kill()
