@@ -39,7 +39,9 @@ class Config:
     WTF_CSRF_TIME_LIMIT = None  # officials keep pages open all day; the token is bound to the session
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
-    PERMANENT_SESSION_LIFETIME = 8 * 3600  # a working day; then log in again
+    PERMANENT_SESSION_LIFETIME = 8 * 3600  # a working day without a request; then log in again
+    SESSION_REFRESH_EACH_REQUEST = False  # renewed every SESSION_RENEW_SECONDS instead (app.SessionInterface)
+    SESSION_RENEW_SECONDS = 300
     LOGIN_LOCKOUT_FAILURES = 5  # wrong passwords in a row before the account waits
     LOGIN_LOCKOUT_MINUTES = 15
     LOGIN_RATE_LIMIT = "20 per minute"  # login attempts per address

@@ -388,9 +388,34 @@ def test_inbox_pages_by_fifty(client, app, login_as, make_org):
                              submitted_at=utcnow(), requested_kind=PartyOrgKind.BRANCH))
         db.session.commit()
     login_as(Role.ZONE_APPROVER)
-    assert "共 51 条" in client.get("/applications/?state=all").get_data(as_text=True)
+    first = client.get("/applications/?state=all").get_data(as_text=True)
+    assert "共 51 条" in first
+    # Each row links to its own application, and the pager to the next page with the filters kept: both are
+    # built once per list by url_for_each.
+    with app.app_context():
+        ids = set(db.session.scalars(sa.select(A.id)))
+    linked = [int(i) for i in re.findall(r'<a href="/applications/(\d+)">', first)]
+    assert len(linked) == len(set(linked)) == 50 and set(linked) <= ids
+    assert 'href="/applications/?state=all&amp;unit_id=&amp;kind=&amp;q=&amp;page=2"' in first
     second = client.get("/applications/?state=all&page=2").get_data(as_text=True)
     assert second.count('<a href="/applications/') == 1
+    assert re.findall(r'<a href="/applications/(\d+)">', second) == [str(i) for i in ids - set(linked)]
+
+
+@pytest.mark.parametrize("base_url", ["http://localhost/", "http://localhost/zone/"])  # mounted under a prefix too
+def test_url_for_each_gives_url_for_of_each_value(app, base_url):
+    from flask import url_for
+
+    from app import url_for_each
+
+    with app.test_request_context("/", base_url=base_url):
+        show = url_for_each("applications.show", "application_id")
+        pay = url_for_each("finance.pay_item", "item_id", batch_id=3, page=2)
+        page = url_for_each("applications.inbox_page", "page", state="all", q="公司 {1}")
+        for value in (1, 42, 918273645546372818):
+            assert show(value) == url_for("applications.show", application_id=value)
+            assert pay(value) == url_for("finance.pay_item", batch_id=3, item_id=value, page=2)
+            assert page(value) == url_for("applications.inbox_page", state="all", q="公司 {1}", page=value)
 
 
 def test_the_counters_are_each_users_own(app, make_application, make_user):
