@@ -84,7 +84,7 @@ def confirm_fund(item_id: int):
     item = db.session.get(FundItem, item_id)
     if request.headers.get("HX-Request"):
         response = make_response(render_template("zone/_fund_row.html", item=item, failed_form=form if status == 422
-                                                 else None, form=EmptyForm()), status)
+                                                 else None, form=EmptyForm(), standalone=True), status)
         response.vary.add("HX-Request")
         return response
     return render_template("zone/funds.html", items=funds.pending_funds(), batches=funds.batches("submitted"),

@@ -12,7 +12,7 @@ from typing import Any
 
 import cn2an
 import sqlalchemy as sa
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload, raiseload, selectinload
 
 from models import (
     MAX_FUND, MIN_FUND, Application, BatchState, DisbursementBatch, FundItem, FundPayment, FundStandard, FundState,
@@ -397,8 +397,11 @@ def batch_rows(state: str = "") -> list[BatchRow]:
     totals = (sa.select(FundItem.batch_id, sa.func.count(FundItem.id).label("n"),
                         sa.func.sum(FundItem.amount).label("total"))
               .where(FundItem.batch_id.is_not(None)).group_by(FundItem.batch_id).subquery())
+    # The list shows neither who created a batch nor who approved it: without the two joins to users (and theirs
+    # to units, organisations and instructors), each batch row is one table's columns, not nine tables'.
     query = (sa.select(DisbursementBatch, totals.c.n, totals.c.total)
              .outerjoin(totals, totals.c.batch_id == DisbursementBatch.id)
+             .options(raiseload(DisbursementBatch.created_by), raiseload(DisbursementBatch.approved_by))
              .order_by(DisbursementBatch.year.desc(), DisbursementBatch.serial.desc()))
     if state in BatchState._value2member_map_:
         query = query.where(DisbursementBatch.state == BatchState(state))

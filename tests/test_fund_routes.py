@@ -219,7 +219,8 @@ def test_overview_and_its_csv(client, app, login_as, batch):
 def test_zone_confirms_with_htmx_and_sees_refusals_by_the_field(client, app, login_as, make_fund):
     item = make_fund("pending")
     login_as(Role.ZONE_APPROVER)
-    assert "待核定的启动经费" in client.get("/zone/funds").get_data(as_text=True)
+    page = client.get("/zone/funds").get_data(as_text=True)
+    assert "待核定的启动经费" in page and f'action="/zone/funds/{item.id}/confirm"' in page
     hx = {"HX-Request": "true"}
     refused = client.post(f"/zone/funds/{item.id}/confirm", data={"version": item.version, "amount": "2600"},
                           headers=hx)
