@@ -67,10 +67,10 @@ class CleanRequest(Request):
 class SessionInterface(SecureCookieSessionInterface):
     """The signed-cookie session, with two changes.
 
-    - A logged-in session's cookie is renewed once SESSION_RENEW_SECONDS have passed since it last was, not with
-      every answer (SESSION_REFRESH_EACH_REQUEST is off). The day still counts from the last request, to within
-      those minutes; signing and compressing the session anew for every answer, and the browser storing it, cost
-      a tenth of the least a logged-in request costs.
+    - A permanent session's cookie (every login's) is renewed once SESSION_RENEW_SECONDS have passed since it
+      last was, not with every answer (SESSION_REFRESH_EACH_REQUEST is off). The day still counts from the last
+      request, to within those minutes; signing and compressing the session anew for every answer, and the
+      browser storing it, cost a tenth of the least a logged-in request costs.
     - Static files never send it back. A browser fetches the favicon, styles and scripts alongside a page; one
       such answer arriving after the logout's would otherwise set the old session cookie again and undo the
       logout (seen in Chromium: the favicon's answer logged the user back in)."""
@@ -209,18 +209,19 @@ def _register_security_headers(app: Flask) -> None:
         return response
 
 
-# Stands for the row's value while url_for_each builds the URL: an id no table reaches, and a number no route's
-# fixed text or query holds.
+# Stands for the row's value while url_for_each builds the URL: an id no table reaches.
 _ROW_MARKER = 918273645546372819
 
 
-def url_for_each(endpoint: str, key: str, **values) -> Callable[[Any], str]:
-    """url_for(endpoint, **values) with `key` left open, as a function of the value for `key`. A list links each of
-    its rows to one route: url_for per row was an eighth of the inbox page's CPU (50 rows), this a string join."""
-    head, marker, tail = url_for(endpoint, **values, **{key: _ROW_MARKER}).partition(str(_ROW_MARKER))
-    if not marker:  # a converter that rewrote the number: better an error in the tests than wrong links
-        raise ValueError(f"url_for_each cannot leave {key!r} of {endpoint!r} open")
-    return lambda value: f"{head}{value}{tail}"
+def url_for_each(endpoint: str, key: str, **values) -> Callable[[int], str]:
+    """url_for(endpoint, **values) with the integer `key` (an id, a page number) left open, as a function of its
+    value. A list links each of its rows to one route: url_for per row was an eighth of the inbox page's CPU (50
+    rows), this a string join."""
+    url = url_for(endpoint, **values, **{key: _ROW_MARKER})
+    head, _, tail = url.partition(str(_ROW_MARKER))
+    if url.count(str(_ROW_MARKER)) != 1:  # a search typed as the marker's digits: that list pays for url_for
+        return lambda value: url_for(endpoint, **values, **{key: int(value)})
+    return lambda value: f"{head}{int(value)}{tail}"
 
 
 def _register_templating(app: Flask) -> None:

@@ -412,10 +412,13 @@ def test_url_for_each_gives_url_for_of_each_value(app, base_url):
         show = url_for_each("applications.show", "application_id")
         pay = url_for_each("finance.pay_item", "item_id", batch_id=3, page=2)
         page = url_for_each("applications.inbox_page", "page", state="all", q="公司 {1}")
+        # A search for the very digits url_for_each stands in with: its links are still right.
+        marked = url_for_each("applications.inbox_page", "page", q="918273645546372819")
         for value in (1, 42, 918273645546372818):
             assert show(value) == url_for("applications.show", application_id=value)
             assert pay(value) == url_for("finance.pay_item", batch_id=3, item_id=value, page=2)
             assert page(value) == url_for("applications.inbox_page", state="all", q="公司 {1}", page=value)
+            assert marked(value) == url_for("applications.inbox_page", q="918273645546372819", page=value)
 
 
 def test_the_counters_are_each_users_own(app, make_application, make_user):
