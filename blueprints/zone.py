@@ -68,7 +68,7 @@ def assign():
 
 @bp.get("/funds")
 def funds_page():
-    return render_template("zone/funds.html", items=funds.pending_funds(), batches=funds.batches("submitted"),
+    return render_template("zone/funds.html", items=funds.pending_funds(), batches=funds.batches_to_approve(),
                            form=EmptyForm())
 
 
@@ -81,13 +81,12 @@ def confirm_fund(item_id: int):
         reason=form.reason.data or ""), f"已核定{item.organisation.name}的启动经费。", form)
     if not request.headers.get("HX-Request") and status == 200:
         return redirect(url_for(".funds_page"))
-    item = db.session.get(FundItem, item_id)
     if request.headers.get("HX-Request"):
-        response = make_response(render_template("zone/_fund_row.html", item=item, failed_form=form if status == 422
+        response = make_response(render_template("zone/_fund_row.html", item=funds.fund_row(item_id), failed_form=form if status == 422
                                                  else None, form=EmptyForm(), standalone=True), status)
         response.vary.add("HX-Request")
         return response
-    return render_template("zone/funds.html", items=funds.pending_funds(), batches=funds.batches("submitted"),
+    return render_template("zone/funds.html", items=funds.pending_funds(), batches=funds.batches_to_approve(),
                            form=EmptyForm(), failed_form=form, failed_id=item_id), status
 
 

@@ -402,6 +402,41 @@ def test_overview_by_unit_and_year(ctx, make_fund, make_user):
     assert (east.items, east.approved, east.paid) == (1, Decimal("0.00"), Decimal("0.00"))
 
 
+def test_the_lists_rows_say_what_the_items_say(ctx, make_fund, make_user):
+    """The lists read rows (funds.item_rows), the verbs read items: the payee hybrids computed by the database
+    must agree with the same properties of the object, and each list holds exactly its items."""
+    finance = _user(make_user, Role.FINANCE)
+    pending = db.session.merge(make_fund("pending", unit_code="street_east", name="东城待核定公司"))
+    unchecked, partial = db.session.merge(make_fund("approved")), db.session.merge(make_fund("approved"))
+    checked, in_batch = db.session.merge(make_fund("checked")), db.session.merge(make_fund("checked"))
+    funds.set_payee(unchecked, Payee("某公司", "某银行", "6222020612345678"),
+                    actor=db.session.scalar(sa.select(User).where(User.organisation_id == unchecked.organisation_id)))
+    partial.account_name, partial.bank_name = "某公司", "某银行"  # no account number: not a payee yet
+    batch = funds.create_batch([in_batch], actor=finance)
+    funds.submit_batch(batch, actor=finance, version=batch.version)
+    db.session.flush()
+
+    fundable = {r.id: r for r in funds.fundable_items(funds.ItemFilter())}
+    assert set(fundable) == {unchecked.id, partial.id, checked.id}
+    for item in (unchecked, partial, checked):
+        row = fundable[item.id]
+        assert (row.has_payee, row.payee_checked) == (item.has_payee, item.payee_checked)
+        assert (row.org_name, row.unit_name) == (item.organisation.name, item.organisation.unit.name)
+    assert [(r.has_payee, r.payee_checked) for r in (fundable[unchecked.id], fundable[partial.id],
+                                                     fundable[checked.id])] == [(True, False), (False, False),
+                                                                                (True, True)]
+    east = db.session.scalar(sa.select(Organisation.unit_id).where(Organisation.id == pending.organisation_id))
+    assert funds.fundable_items(funds.ItemFilter(unit_id=east)) == []
+
+    assert [(r.id, r.org_name, r.unit_name, r.state) for r in funds.pending_funds()] == [
+        (pending.id, "东城待核定公司", "东城街道区域党工委", FundState.PENDING)]
+    assert funds.fund_row(checked.id).id == checked.id and funds.fund_row(0) is None
+
+    [(row, items)] = funds.batches_to_approve()
+    assert (row.batch.id, row.count, row.total, row.created_by) == (batch.id, 1, in_batch.amount, finance.name)
+    assert [i.id for i in items] == [in_batch.id]
+
+
 def test_demo_seeds_funds_and_one_batch_idempotently(ctx):
     from domain.demo import seed_demo
 
