@@ -399,13 +399,14 @@ class BatchRow:
 
 
 def batch_rows(state: str = "") -> list[BatchRow]:
-    """The batches list: each batch with its item count and total summed by the database. Loading every batch's
-    items to count them (as `batches` does) read all ~2,000 fund items with their organisations on each visit."""
+    """The batches lists (finance's home, the zone's batches to approve): each batch with its creator's name, and
+    its item count and total summed by the database. Loading every batch's items to count them read all ~2,000
+    fund items with their organisations on each visit."""
     totals = (sa.select(FundItem.batch_id, sa.func.count(FundItem.id).label("n"),
                         sa.func.sum(FundItem.amount).label("total"))
               .where(FundItem.batch_id.is_not(None)).group_by(FundItem.batch_id).subquery())
-    # Of the users, the lists show only the creator's name: a column, rather than the two user objects joined
-    # eagerly (and each user's unit, organisation and instructor), so each batch row is two tables', not nine.
+    # Of the users, the lists show at most the creator's name (the zone's): a column, rather than the two user
+    # objects joined eagerly (each with its unit, organisation and instructor), so a row is two tables', not nine.
     query = (sa.select(DisbursementBatch, User.name, totals.c.n, totals.c.total)
              .join(User, User.id == DisbursementBatch.created_by_id)
              .outerjoin(totals, totals.c.batch_id == DisbursementBatch.id)
@@ -420,6 +421,8 @@ def batch_rows(state: str = "") -> list[BatchRow]:
 def batches_to_approve() -> list[tuple[BatchRow, list[sa.Row]]]:
     """The submitted batches, each with its items: what the zone reads before it approves one."""
     batches = batch_rows(BatchState.SUBMITTED.value)
+    if not batches:
+        return []
     items = defaultdict(list)
     for item in item_rows(FundItem.batch_id.in_([row.batch.id for row in batches]), order_by=(FundItem.id,)):
         items[item.batch_id].append(item)

@@ -409,11 +409,15 @@ def test_the_lists_rows_say_what_the_items_say(ctx, make_fund, make_user):
     pending = db.session.merge(make_fund("pending", unit_code="street_east", name="东城待核定公司"))
     unchecked, partial = db.session.merge(make_fund("approved")), db.session.merge(make_fund("approved"))
     checked, in_batch = db.session.merge(make_fund("checked")), db.session.merge(make_fund("checked"))
+    second, in_draft = db.session.merge(make_fund("checked")), db.session.merge(make_fund("checked"))
     funds.set_payee(unchecked, Payee("某公司", "某银行", "6222020612345678"),
                     actor=db.session.scalar(sa.select(User).where(User.organisation_id == unchecked.organisation_id)))
     partial.account_name, partial.bank_name = "某公司", "某银行"  # no account number: not a payee yet
     batch = funds.create_batch([in_batch], actor=finance)
     funds.submit_batch(batch, actor=finance, version=batch.version)
+    later = funds.create_batch([second], actor=finance)
+    funds.submit_batch(later, actor=finance, version=later.version)
+    funds.create_batch([in_draft], actor=finance)  # a draft: not the zone's to approve
     db.session.flush()
 
     fundable = {r.id: r for r in funds.fundable_items(funds.ItemFilter())}
@@ -426,15 +430,20 @@ def test_the_lists_rows_say_what_the_items_say(ctx, make_fund, make_user):
                                                      fundable[checked.id])] == [(True, False), (False, False),
                                                                                 (True, True)]
     east = db.session.scalar(sa.select(Organisation.unit_id).where(Organisation.id == pending.organisation_id))
+    park = db.session.scalar(sa.select(Organisation.unit_id).where(Organisation.id == checked.organisation_id))
     assert funds.fundable_items(funds.ItemFilter(unit_id=east)) == []
+    assert {r.id for r in funds.fundable_items(funds.ItemFilter(unit_id=park))} == set(fundable)
 
     assert [(r.id, r.org_name, r.unit_name, r.state) for r in funds.pending_funds()] == [
         (pending.id, "东城待核定公司", "东城街道区域党工委", FundState.PENDING)]
-    assert funds.fund_row(checked.id).id == checked.id and funds.fund_row(0) is None
+    assert funds.fund_row(in_batch.id)[:4] == (in_batch.id, in_batch.version, FundState.APPROVED, batch.id)
+    assert funds.fund_row(0) is None
 
-    [(row, items)] = funds.batches_to_approve()
-    assert (row.batch.id, row.count, row.total, row.created_by) == (batch.id, 1, in_batch.amount, finance.name)
-    assert [i.id for i in items] == [in_batch.id]
+    # Newest first, each with its own items; the draft is not listed.
+    assert [(row.batch.id, row.count, row.total, row.created_by, [i.id for i in items])
+            for row, items in funds.batches_to_approve()] == [
+        (later.id, 1, second.amount, finance.name, [second.id]),
+        (batch.id, 1, in_batch.amount, finance.name, [in_batch.id])]
 
 
 def test_demo_seeds_funds_and_one_batch_idempotently(ctx):
