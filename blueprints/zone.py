@@ -66,10 +66,15 @@ def assign():
 
 # ---------------------------------------------------------------- startup funds (启动经费核定、批次审批)
 
+def _funds_page_no() -> int:
+    """The page of items to confirm being shown: a row's form carries it (?page=), so a confirmation keeps it."""
+    return request.args.get("page", 1, type=int)
+
+
 @bp.get("/funds")
 def funds_page():
-    return render_template("zone/funds.html", items=funds.pending_funds(), batches=funds.batches_to_approve(),
-                           form=EmptyForm())
+    return render_template("zone/funds.html", items=funds.pending_funds(_funds_page_no()),
+                           batches=funds.batches_to_approve(), form=EmptyForm())
 
 
 @bp.post("/funds/<int:item_id>/confirm")
@@ -80,14 +85,16 @@ def confirm_fund(item_id: int):
         item, actor=current_user, version=form_version(form.version.data), amount=form.amount.data or None,
         reason=form.reason.data or ""), f"已核定{item.organisation.name}的启动经费。", form)
     if not request.headers.get("HX-Request") and status == 200:
-        return redirect(url_for(".funds_page"))
+        return redirect(url_for(".funds_page", page=_funds_page_no()))
     if request.headers.get("HX-Request"):
-        response = make_response(render_template("zone/_fund_row.html", item=funds.fund_row(item_id), failed_form=form if status == 422
-                                                 else None, form=EmptyForm(), standalone=True), status)
+        row = render_template("zone/_fund_row.html", item=funds.fund_row(item_id), page=_funds_page_no(),
+                              failed_form=form if status == 422 else None, form=EmptyForm(), standalone=True)
+        response = make_response(row, status)
         response.vary.add("HX-Request")
         return response
-    return render_template("zone/funds.html", items=funds.pending_funds(), batches=funds.batches_to_approve(),
-                           form=EmptyForm(), failed_form=form, failed_id=item_id), status
+    return render_template("zone/funds.html", items=funds.pending_funds(_funds_page_no()),
+                           batches=funds.batches_to_approve(), form=EmptyForm(), failed_form=form,
+                           failed_id=item_id), status
 
 
 @bp.post("/batches/<int:batch_id>/<any(approve, return):decision>")

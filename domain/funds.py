@@ -21,6 +21,7 @@ from models import (
 )
 
 from . import DomainError, StaleError, bump_version
+from .paging import RowPage, row_page
 from .zone_time import local_date, local_today
 from .audit import record_event
 
@@ -214,14 +215,18 @@ def item_rows(*conditions, order_by=(FundItem.established_on, FundItem.id)) -> l
     """Fund items as rows for the lists: the item's own columns, its organisation's and unit's names, and whether
     its payee is entered and checked. Loading each item (with its organisation and that one's unit, joined
     eagerly) built three objects per row, most of the zone's funds page and of finance's home page."""
-    query = (sa.select(FundItem.id, FundItem.version, FundItem.state, FundItem.batch_id, FundItem.party_org_kind,
+    return list(db.session.execute(_item_rows_select(*conditions, order_by=order_by)))
+
+
+def _item_rows_select(*conditions, order_by=(FundItem.established_on, FundItem.id)) -> sa.Select:
+    return (sa.select(FundItem.id, FundItem.version, FundItem.state, FundItem.batch_id, FundItem.party_org_kind,
                        FundItem.established_on, FundItem.standard_amount, FundItem.amount, FundItem.amount_reason,
                        FundItem.account_name, FundItem.bank_name, FundItem.account_number,
                        FundItem.has_payee.label("has_payee"), FundItem.payee_checked.label("payee_checked"),
                        Organisation.name.label("org_name"), Unit.name.label("unit_name"))
-             .join(Organisation, Organisation.id == FundItem.organisation_id).join(Unit, Unit.id == Organisation.unit_id)
+             .join(Organisation, Organisation.id == FundItem.organisation_id)
+             .join(Unit, Unit.id == Organisation.unit_id)
              .where(*conditions).order_by(*order_by))
-    return list(db.session.execute(query))
 
 
 def fundable_items(f: ItemFilter) -> list[sa.Row]:
@@ -461,9 +466,12 @@ def load_batch(batch_id: int) -> DisbursementBatch | None:
         selectinload(DisbursementBatch.items).selectinload(FundItem.payments)))
 
 
-def pending_funds() -> list[sa.Row]:
-    """The fund items waiting for the zone to confirm their amount."""
-    return item_rows(FundItem.state == FundState.PENDING)
+def pending_funds(page: int = 1, per_page: int = 50) -> RowPage:
+    """The fund items waiting for the zone to confirm their amount, oldest first, 50 a page: however far behind
+    the zone falls, its page shows 50 forms."""
+    waiting = FundItem.state == FundState.PENDING
+    return row_page(_item_rows_select(waiting), sa.select(sa.func.count()).select_from(FundItem).where(waiting),
+                    page, per_page)
 
 
 def fund_row(item_id: int) -> sa.Row | None:

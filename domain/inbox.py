@@ -5,12 +5,12 @@ from functools import cache
 from types import SimpleNamespace
 
 import sqlalchemy as sa
-from flask_sqlalchemy.pagination import Pagination
 
 from models import (
     AppState, Application, Notification, Organisation, OrgKind, Role, Unit, User, db, utcnow,
 )
 
+from .paging import RowPage
 from .registry import name_or_code_matches
 from .workflow import WAITING_ON
 
@@ -52,19 +52,6 @@ def _waiting(user: User) -> sa.Select | None:
 LIST_COLUMNS = (Application.id, Application.state, Application.state_changed_at, Application.requested_kind,
                 Organisation.name.label("organisation_name"), Organisation.credit_code, Organisation.contact_name,
                 Organisation.contact_phone, Unit.name.label("unit_name"))
-
-
-class RowPage(Pagination):
-    """A page of rows: Flask-SQLAlchemy's own pagination, for a select of columns (db.paginate keeps only the
-    first column of each row). The total is the select given as `count_select`. Pagination's documented way to
-    extend it is this pair of methods (SelectPagination is the same with scalars); the version is pinned, and the
-    inbox tests page through 51 rows."""
-
-    def _query_items(self) -> list[sa.Row]:
-        return db.session.execute(self._query_args["select"].limit(self.per_page).offset(self._query_offset)).all()
-
-    def _query_count(self) -> int:
-        return db.session.scalar(self._query_args["count_select"]) or 0
 
 
 @dataclass

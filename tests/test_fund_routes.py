@@ -220,7 +220,7 @@ def test_zone_confirms_with_htmx_and_sees_refusals_by_the_field(client, app, log
     item = make_fund("pending")
     login_as(Role.ZONE_APPROVER)
     page = client.get("/zone/funds").get_data(as_text=True)
-    assert "待核定的启动经费" in page and f'action="/zone/funds/{item.id}/confirm"' in page
+    assert "待核定的启动经费" in page and f'action="/zone/funds/{item.id}/confirm?page=1"' in page
     hx = {"HX-Request": "true"}
     refused = client.post(f"/zone/funds/{item.id}/confirm", data={"version": item.version, "amount": "2600"},
                           headers=hx)
@@ -235,6 +235,21 @@ def test_zone_confirms_with_htmx_and_sees_refusals_by_the_field(client, app, log
     assert done.status_code == 200 and "已核定" in done.get_data(as_text=True)
     with app.app_context():
         assert db.session.get(FundItem, item.id).amount == Decimal("2600")
+
+
+def test_zone_funds_page_keeps_its_page_through_a_confirmation(client, app, login_as, make_fund):
+    item = make_fund("pending")
+    login_as(Role.ZONE_APPROVER)
+    # A page past the last (say, a bookmark from when more were waiting) shows the last, with its form.
+    assert f'action="/zone/funds/{item.id}/confirm?page=1"' in client.get("/zone/funds?page=7").get_data(as_text=True)
+    # With htmx, the row that comes back (here refused: a changed amount needs a reason) posts to the same page.
+    refused = client.post(f"/zone/funds/{item.id}/confirm?page=3", data={"version": item.version, "amount": "2600"},
+                          headers={"HX-Request": "true"})
+    assert refused.status_code == 422 and f'hx-post="/zone/funds/{item.id}/confirm?page=3"' in refused.get_data(
+        as_text=True)
+    done = client.post(f"/zone/funds/{item.id}/confirm?page=3", data={"version": item.version})
+    assert done.status_code == 302 and done.headers["Location"].endswith("/zone/funds?page=3")
+    assert "没有待核定的启动经费" in client.get(done.headers["Location"]).get_data(as_text=True)
 
 
 def test_zone_approves_a_submitted_batch(client, app, login_as, batch):

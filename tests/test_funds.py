@@ -434,7 +434,7 @@ def test_the_lists_rows_say_what_the_items_say(ctx, make_fund, make_user):
     assert funds.fundable_items(funds.ItemFilter(unit_id=east)) == []
     assert {r.id for r in funds.fundable_items(funds.ItemFilter(unit_id=park))} == set(fundable)
 
-    assert [(r.id, r.org_name, r.unit_name, r.state) for r in funds.pending_funds()] == [
+    assert [(r.id, r.org_name, r.unit_name, r.state) for r in funds.pending_funds().items] == [
         (pending.id, "东城待核定公司", "东城街道区域党工委", FundState.PENDING)]
     assert funds.fund_row(in_batch.id)[:4] == (in_batch.id, in_batch.version, FundState.APPROVED, batch.id)
     assert funds.fund_row(0) is None
@@ -444,6 +444,17 @@ def test_the_lists_rows_say_what_the_items_say(ctx, make_fund, make_user):
             for row, items in funds.batches_to_approve()] == [
         (later.id, 1, second.amount, finance.name, [second.id]),
         (batch.id, 1, in_batch.amount, finance.name, [in_batch.id])]
+
+
+def test_the_funds_to_confirm_come_a_page_at_a_time(ctx, make_fund):
+    """However many wait, the zone's page shows one page of them, oldest first; a page past the last (its last
+    item was just confirmed) shows the last."""
+    made = [make_fund("pending").id for _ in range(3)]
+    first, second = funds.pending_funds(1, per_page=2), funds.pending_funds(2, per_page=2)
+    assert [r.id for r in first.items] + [r.id for r in second.items] == made
+    assert (first.total, first.pages, len(first.items), len(second.items)) == (3, 2, 2, 1)
+    past = funds.pending_funds(9, per_page=2)
+    assert (past.page, [r.id for r in past.items]) == (2, made[2:])
 
 
 def test_demo_seeds_funds_and_one_batch_idempotently(ctx):
