@@ -21,7 +21,7 @@ from models import (
 )
 
 from . import DomainError, StaleError, bump_version
-from .paging import RowPage, row_page
+from .paging import RowPage, page_or_last, row_page
 from .zone_time import local_date, local_today
 from .audit import record_event
 
@@ -211,14 +211,17 @@ class ItemFilter:
     date_to: date | None = None
 
 
-def item_rows(*conditions, order_by=(FundItem.established_on, FundItem.id)) -> list[sa.Row]:
+_OLDEST_FIRST = (FundItem.established_on, FundItem.id)
+
+
+def item_rows(*conditions, order_by=_OLDEST_FIRST) -> list[sa.Row]:
     """Fund items as rows for the lists: the item's own columns, its organisation's and unit's names, and whether
     its payee is entered and checked. Loading each item (with its organisation and that one's unit, joined
     eagerly) built three objects per row, most of the zone's funds page and of finance's home page."""
     return list(db.session.execute(_item_rows_select(*conditions, order_by=order_by)))
 
 
-def _item_rows_select(*conditions, order_by=(FundItem.established_on, FundItem.id)) -> sa.Select:
+def _item_rows_select(*conditions, order_by=_OLDEST_FIRST) -> sa.Select:
     return (sa.select(FundItem.id, FundItem.version, FundItem.state, FundItem.batch_id, FundItem.party_org_kind,
                        FundItem.established_on, FundItem.standard_amount, FundItem.amount, FundItem.amount_reason,
                        FundItem.account_name, FundItem.bank_name, FundItem.account_number,
@@ -452,9 +455,8 @@ def batch_view(batch: DisbursementBatch, page: int = 1) -> BatchView:
     # the payments' users (joined eagerly by default, with their units, organisations and instructors) unread.
     query = (sa.select(FundItem).where(FundItem.batch_id == batch.id)
              .options(selectinload(FundItem.payments).lazyload(FundPayment.actor)).order_by(FundItem.id))
-    items = db.paginate(query, page=max(page, 1), per_page=BATCH_PAGE_SIZE, error_out=False)
-    if not items.items and items.pages:  # the last item of the last page was just taken out: show the new last
-        items = db.paginate(query, page=items.pages, per_page=BATCH_PAGE_SIZE, error_out=False)
+    items = page_or_last(lambda number: db.paginate(query, page=number, per_page=BATCH_PAGE_SIZE, error_out=False),
+                         page)
     total = db.session.scalar(sa.select(sa.func.sum(FundItem.amount)).where(FundItem.batch_id == batch.id))
     ledger = list(db.session.scalars(sa.select(FundPayment).where(FundPayment.batch_id == batch.id)
                                      .options(joinedload(FundPayment.item)).order_by(FundPayment.id)))
@@ -476,7 +478,7 @@ def pending_funds(page: int = 1, per_page: int = 50) -> RowPage:
 
 def fund_row(item_id: int) -> sa.Row | None:
     """One item as the lists show it: the row a confirmation swaps in place."""
-    return next(iter(item_rows(FundItem.id == item_id)), None)
+    return db.session.execute(_item_rows_select(FundItem.id == item_id)).first()
 
 
 def fund_of(org_id: int) -> FundItem | None:

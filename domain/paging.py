@@ -1,4 +1,7 @@
-"""Pages of rows for the lists that read columns rather than objects (the inbox, the zone's funds to confirm)."""
+"""Paging the lists share: pages of rows for the lists that read columns (the inbox, the zone's funds to confirm),
+and the last page shown for a page past it (the zone's funds to confirm, a batch's items)."""
+from collections.abc import Callable
+
 import sqlalchemy as sa
 from flask_sqlalchemy.pagination import Pagination
 
@@ -18,11 +21,14 @@ class RowPage(Pagination):
         return db.session.scalar(self._query_args["count_select"]) or 0
 
 
+def page_or_last(paginate: Callable[[int], Pagination], page: int) -> Pagination:
+    """paginate(page), or the last page if that one is past it: a row's action keeps the page it was on, and the
+    last row of the last page may just have left the list."""
+    shown = paginate(max(page, 1))
+    return paginate(shown.pages) if not shown.items and shown.pages else shown
+
+
 def row_page(select: sa.Select, count_select: sa.Select, page: int, per_page: int = 50) -> RowPage:
-    """One page of `select`'s rows; a page past the last (its last row was just acted on) shows the last."""
-    rows = RowPage(page=max(page, 1), per_page=per_page, max_per_page=None, error_out=False, select=select,
-                   count_select=count_select)
-    if not rows.items and rows.pages:
-        rows = RowPage(page=rows.pages, per_page=per_page, max_per_page=None, error_out=False, select=select,
-                       count_select=count_select)
-    return rows
+    """One page of `select`'s rows (page_or_last)."""
+    return page_or_last(lambda number: RowPage(page=number, per_page=per_page, max_per_page=None, error_out=False,
+                                               select=select, count_select=count_select), page)
