@@ -34,6 +34,12 @@ def show_domain_error(error: DomainError, form: FlaskForm | None = None) -> None
         flash(error.message, "danger")
 
 
+def page_arg() -> int:
+    """The page of a list this request asks for (?page=; 1 when absent or not a number). A page past the last, or a
+    number too large for the database, is each list's to handle (domain/paging.py, app.py's DataError handler)."""
+    return request.args.get("page", 1, type=int)
+
+
 def render_partial(full: str, partial: str, **context):
     """An htmx request gets the partial alone; a normal one the full page that includes it."""
     response = make_response(render_template(partial if request.headers.get("HX-Request") else full, **context))

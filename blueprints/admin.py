@@ -16,7 +16,7 @@ from domain.reference import list_units
 from domain.settings import DEFAULTS, LABELS, get_settings, set_seal, update_settings
 from models import Document, Instructor, PartyOrgKind, Role, Unit, User, db
 
-from . import role_wall, run_verb, show_domain_error
+from . import page_arg, role_wall, run_verb, show_domain_error
 from .forms import EmptyForm, FundStandardForm, InstructorForm, OfficialForm, PasswordResetForm, options
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -29,7 +29,7 @@ def home():
     query = sa.select(User).order_by(User.role, User.username)
     if role in Role._value2member_map_:
         query = query.where(User.role == Role(role))
-    page = db.paginate(query, page=request.args.get("page", 1, type=int), per_page=50, error_out=False)
+    page = db.paginate(query, page=page_arg(), per_page=50, error_out=False)
     return render_template("admin/home.html", page=page, role=role, roles=Role, form=EmptyForm(),
                            awaiting=accounts_awaiting_verification())
 
@@ -89,7 +89,7 @@ def reset_user_password(user_id: int):
 @bp.get("/documents")
 def documents():
     page = db.paginate(sa.select(Document).order_by(Document.id.desc()),
-                       page=request.args.get("page", 1, type=int), per_page=50, error_out=False)
+                       page=page_arg(), per_page=50, error_out=False)
     return render_template("admin/documents.html", page=page, form=EmptyForm())
 
 
@@ -129,7 +129,7 @@ def instructors():
     if q:
         query = query.where(sa.or_(Instructor.name.contains(q, autoescape=True),
                                    Instructor.home_organ.contains(q, autoescape=True)))
-    page = db.paginate(query, page=request.args.get("page", 1, type=int), per_page=50, error_out=False)
+    page = db.paginate(query, page=page_arg(), per_page=50, error_out=False)
     # The loads of this page's instructors only: the full load table (per unit, every instructor again) was
     # two queries and 61 more objects for one number per row.
     loads = current_loads([i.id for i in page.items])

@@ -30,7 +30,7 @@ from models import (
     OrgKind, PartyOrgKind, Role, Unit, VisitForm, db,
 )
 
-from . import form_version, posted_ids, render_partial, role_wall, run_verb, show_domain_error
+from . import form_version, page_arg, posted_ids, render_partial, role_wall, run_verb, show_domain_error
 from .forms import (
     ApplicationForm, DeliveryForm, ElectionForm, GuidanceVisitForm, ReassignForm, StepForm, options,
 )
@@ -65,7 +65,7 @@ def inbox_page():
         return redirect(url_for("applicant.home"))
     f = InboxFilter(state=request.args.get("state", ""), unit_id=request.args.get("unit_id", type=int),
                     kind=request.args.get("kind", ""), q=request.args.get("q", ""),
-                    page=request.args.get("page", 1, type=int))
+                    page=page_arg())
     page = inbox(current_user, f, per_page=current_app.config["PAGE_SIZE"])
     overdue_days = current_app.config["OVERDUE_DAYS"]
     overdue = {a.id for a in page.items if is_overdue(a, overdue_days)}
@@ -366,7 +366,7 @@ def delete_attachment(application_id: int, attachment_id: int):
 
 @bp.get("/notifications")
 def notifications():
-    page = notifications_of(current_user, request.args.get("page", 1, type=int))
+    page = notifications_of(current_user, page_arg())
     return render_template("applications/notifications.html", page=page)
 
 

@@ -21,7 +21,7 @@ from domain.sheets import batch_pdf, batch_xlsx
 from domain.zone_time import local_today
 from models import DisbursementBatch, FundItem, FundPayment, Role, db
 
-from . import posted_ids, render_partial, role_wall, run_verb, show_domain_error
+from . import page_arg, posted_ids, render_partial, role_wall, run_verb, show_domain_error
 from .forms import EmptyForm, PaymentForm, ReversalForm
 
 bp = Blueprint("finance", __name__, url_prefix="/finance")
@@ -171,10 +171,6 @@ def _load(batch_id: int):
     return batch
 
 
-def _page() -> int:
-    """The page of the batch's items being shown: a row's action keeps it (its URL carries ?page=)."""
-    return request.args.get("page", 1, type=int)
-
 
 def _version() -> int:
     return request.form.get("version", 0, type=int)
@@ -190,7 +186,7 @@ def _valid(form) -> bool:
 def _card(batch_id: int, failed_form=None) -> dict:
     # Not _load: the card reads one page of items (batch_view), not all of them with their payments.
     batch = db.get_or_404(DisbursementBatch, batch_id)
-    return {"batch": batch, "view": funds.batch_view(batch, _page()), "form": EmptyForm(), "failed_form": failed_form,
+    return {"batch": batch, "view": funds.batch_view(batch, page_arg()), "form": EmptyForm(), "failed_form": failed_form,
             "addable": funds.fundable_items(ItemFilter()) if batch.state.value == "draft" else [],
             "today": local_today()}
 
@@ -201,7 +197,7 @@ def _act(batch_id: int, verb, done: str, form=None):
     status, refused = run_verb(verb, done, form, conflicts=(StaleError, AlreadyPaid), validate=False)
     failed = form if refused else None
     if not request.headers.get("HX-Request") and status == 200:
-        return redirect(url_for(".batch", batch_id=batch_id, page=_page()))
+        return redirect(url_for(".batch", batch_id=batch_id, page=page_arg()))  # a row's action carries its page
     # A refusal re-renders the page (or the card) with what was typed, so nothing is lost.
     template = "finance/_batch_card.html" if request.headers.get("HX-Request") else "finance/batch.html"
     response = make_response(render_template(template, **_card(batch_id, failed)), status)

@@ -1,6 +1,6 @@
 """The instructor's workspace: the organisations assigned to them, their visits and checklists."""
 
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, current_app, render_template
 from flask_login import current_user
 
 from domain import guidance
@@ -9,7 +9,7 @@ from domain.instructors import assigned_since
 from domain.zone_time import local_date, local_today
 from models import AppState, Role
 
-from . import role_wall
+from . import page_arg, role_wall
 
 bp = Blueprint("instructor", __name__, url_prefix="/instructor")
 role_wall(bp, Role.INSTRUCTOR)
@@ -17,7 +17,7 @@ role_wall(bp, Role.INSTRUCTOR)
 
 @bp.get("/")
 def home():
-    page = inbox(current_user, InboxFilter(state="all", page=request.args.get("page", 1, type=int)),
+    page = inbox(current_user, InboxFilter(state="all", page=page_arg()),
                  per_page=current_app.config["PAGE_SIZE"])
     ids = [a.id for a in page.items]
     last, delivered, interval = guidance.last_visits(ids), guidance.delivered_counts(ids), guidance.visit_interval()

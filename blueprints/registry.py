@@ -17,7 +17,7 @@ from domain.registry_import import (
 )
 from models import ImportStatus, OrgKind, RegistryImport, Role, Unit, db
 
-from . import render_partial, role_wall, show_domain_error
+from . import page_arg, render_partial, role_wall, show_domain_error
 from .forms import EmptyForm, RegistryImportForm
 
 bp = Blueprint("registry", __name__, url_prefix="/registry")
@@ -65,7 +65,7 @@ def dashboard_export():
 def todo_filter() -> TodoFilter:
     return TodoFilter(list=request.args.get("list", "build"), unit_id=request.args.get("unit_id", type=int),
                       kind=request.args.get("kind", ""), q=request.args.get("q", ""),
-                      page=request.args.get("page", 1, type=int))
+                      page=page_arg())
 
 
 @bp.get("/todo")

@@ -5,7 +5,7 @@ from flask_login import current_user
 from domain.registry import search_organisations
 from models import Role
 
-from . import render_partial, role_wall
+from . import page_arg, render_partial, role_wall
 
 bp = Blueprint("review", __name__, url_prefix="/review")
 role_wall(bp, Role.UNIT_REVIEWER)
@@ -14,5 +14,5 @@ role_wall(bp, Role.UNIT_REVIEWER)
 @bp.get("/")
 def home():
     q = request.args.get("q", "")
-    page = search_organisations(unit=current_user.unit, text=q, page=request.args.get("page", 1, type=int))
+    page = search_organisations(unit=current_user.unit, text=q, page=page_arg())
     return render_partial("review/home.html", "_org_table.html", page=page, q=q)

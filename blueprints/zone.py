@@ -11,7 +11,7 @@ from domain.registry import search_organisations, unit_summary
 from models import AppState, Application, FundItem, Instructor, Role, db
 from models.application import INSTRUCTED_STATES
 
-from . import form_version, render_partial, role_wall, run_verb, show_domain_error
+from . import form_version, page_arg, render_partial, role_wall, run_verb, show_domain_error
 from .forms import EmptyForm, FundConfirmForm
 
 bp = Blueprint("zone", __name__, url_prefix="/zone")
@@ -21,7 +21,7 @@ role_wall(bp, Role.ZONE_APPROVER)
 @bp.get("/")
 def home():
     q = request.args.get("q", "")
-    page = search_organisations(text=q, page=request.args.get("page", 1, type=int))
+    page = search_organisations(text=q, page=page_arg())
     return render_partial("zone/home.html", "_org_table.html", summary=unit_summary(), page=page, q=q,
                           checklist=checklist_totals())
 
@@ -66,14 +66,10 @@ def assign():
 
 # ---------------------------------------------------------------- startup funds (启动经费核定、批次审批)
 
-def _funds_page_no() -> int:
-    """The page of items to confirm being shown: a row's form carries it (?page=), so a confirmation keeps it."""
-    return request.args.get("page", 1, type=int)
-
 
 @bp.get("/funds")
 def funds_page():
-    return render_template("zone/funds.html", items=funds.pending_funds(_funds_page_no()),
+    return render_template("zone/funds.html", items=funds.pending_funds(page_arg()),
                            batches=funds.batches_to_approve(), form=EmptyForm())
 
 
@@ -85,14 +81,14 @@ def confirm_fund(item_id: int):
         item, actor=current_user, version=form_version(form.version.data), amount=form.amount.data or None,
         reason=form.reason.data or ""), f"已核定{item.organisation.name}的启动经费。", form)
     if not request.headers.get("HX-Request") and status == 200:
-        return redirect(url_for(".funds_page", page=_funds_page_no()))
+        return redirect(url_for(".funds_page", page=page_arg()))  # the row's form carried its page (?page=)
     if request.headers.get("HX-Request"):
-        row = render_template("zone/_fund_row.html", item=funds.fund_row(item_id), page=_funds_page_no(),
+        row = render_template("zone/_fund_row.html", item=funds.fund_row(item_id), page=page_arg(),
                               failed_form=form if status == 422 else None, form=EmptyForm(), standalone=True)
         response = make_response(row, status)
         response.vary.add("HX-Request")
         return response
-    return render_template("zone/funds.html", items=funds.pending_funds(_funds_page_no()),
+    return render_template("zone/funds.html", items=funds.pending_funds(page_arg()),
                            batches=funds.batches_to_approve(), form=EmptyForm(), failed_form=form,
                            failed_id=item_id), status
 

@@ -10,7 +10,7 @@ from models import (
     AppState, Application, Notification, Organisation, OrgKind, Role, Unit, User, db, utcnow,
 )
 
-from .paging import RowPage
+from .paging import RowPage, row_page
 from .registry import name_or_code_matches
 from .workflow import WAITING_ON
 
@@ -84,8 +84,7 @@ def inbox(user: User, f: InboxFilter, per_page: int = 50) -> RowPage:
     # The total joins organisations only when a filter needs them: every application has one, and the join
     # was most of the count's cost (2.4 of 2.5 ms for ?state=all).
     counted = _scoped(user).join(Application.organisation) if by_organisation else _scoped(user)
-    return RowPage(page=max(f.page, 1), per_page=per_page, max_per_page=None, error_out=False, select=rows,
-                   count_select=_counted(counted.where(*conditions, *by_organisation)))
+    return row_page(rows, _counted(counted.where(*conditions, *by_organisation)), f.page, per_page)
 
 
 _LINKS = ("id", "unit_id", "instructor_id", "organisation_id")  # what _scoped reads of a user besides the role

@@ -9,7 +9,6 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from .application import Application, PartyOrgKind
 from .base import AppendOnly, LabelledEnum, db, enum_type, utcnow
 from .organisation import Organisation
-from .unit import Unit
 from .user import User
 
 MIN_FUND = Decimal("1000")
@@ -164,10 +163,6 @@ class FundItem(db.Model):
     @classmethod
     def _payee_checked_expression(cls):
         return cls.payee_checked_at.is_not(None)
-
-    @property
-    def unit(self) -> Unit:
-        return self.organisation.unit
 
 
 class PaymentKind(LabelledEnum):

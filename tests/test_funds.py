@@ -369,8 +369,10 @@ def test_the_pdf_sheet_embeds_cjk_fonts_repeats_its_header_and_totals(app, ctx, 
     path = tmp_path / "sheet.pdf"
     path.write_bytes(pdf)
     fonts = subprocess.run(["pdffonts", str(path)], capture_output=True, text=True, check=True).stdout
-    assert "NotoSerifCJK" in fonts.replace("-", "") or "Noto-Serif-CJK" in fonts
-    assert all(line.split()[-5] == "yes" for line in fonts.splitlines()[2:])  # every font embedded
+    faces = fonts.splitlines()[2:]
+    # One family, two faces (regular and bold): every face is a subset cut from a CJK font on each render.
+    assert len(faces) == 2 and all("Noto-Sans-CJK-SC" in line for line in faces), fonts
+    assert all(line.split()[-5] == "yes" for line in faces)  # every font embedded
     pages = [subprocess.run(["pdftotext", "-f", str(n), "-l", str(n), "-layout", str(path), "-"], capture_output=True,
                             text=True, check=True).stdout for n in (1, 2)]
     assert pages[1].strip(), "36 rows should take more than one page"
