@@ -47,7 +47,7 @@ def _selected_items() -> list[FundItem]:
 @bp.get("/")
 def home():
     f = _filter()
-    return render_template("finance/home.html", items=funds.fundable_items(f), f=f, units=list_units(),
+    return render_template("finance/home.html", fundable=funds.fundable_items(f, page_arg()), f=f, units=list_units(),
                            batches=funds.batch_rows(request.args.get("state", "")), form=EmptyForm())
 
 
@@ -187,7 +187,7 @@ def _card(batch_id: int, failed_form=None) -> dict:
     # Not _load: the card reads one page of items (batch_view), not all of them with their payments.
     batch = db.get_or_404(DisbursementBatch, batch_id)
     return {"batch": batch, "view": funds.batch_view(batch, page_arg()), "form": EmptyForm(), "failed_form": failed_form,
-            "addable": funds.fundable_items(ItemFilter()) if batch.state.value == "draft" else [],
+            "addable": funds.fundable_items(ItemFilter()) if batch.state.value == "draft" else None,
             "today": local_today()}
 
 

@@ -232,8 +232,13 @@ def _item_rows_select(*conditions, order_by=_OLDEST_FIRST) -> sa.Select:
              .where(*conditions).order_by(*order_by))
 
 
-def fundable_items(f: ItemFilter) -> list[sa.Row]:
-    """Approved fund items not yet in any batch: what finance may gather, filtered by unit and date."""
+FUNDABLE_PAGE_SIZE = 50
+
+
+def fundable_items(f: ItemFilter, page: int = 1, per_page: int | None = None) -> RowPage:
+    """Approved fund items not yet in any batch: what finance may gather, filtered by unit and date, oldest first,
+    50 a page. A page shows 50 checkboxes however many items wait; a batch takes the ones ticked, and a draft
+    batch's "add" list (the oldest 50) refills as items join it."""
     conditions = [FundItem.state == FundState.APPROVED, FundItem.batch_id.is_(None)]
     if f.unit_id:
         conditions.append(Organisation.unit_id == f.unit_id)
@@ -241,7 +246,9 @@ def fundable_items(f: ItemFilter) -> list[sa.Row]:
         conditions.append(FundItem.established_on >= f.date_from)
     if f.date_to:
         conditions.append(FundItem.established_on <= f.date_to)
-    return item_rows(*conditions)
+    counted = (sa.select(sa.func.count()).select_from(FundItem)
+               .join(Organisation, Organisation.id == FundItem.organisation_id).where(*conditions))
+    return row_page(_item_rows_select(*conditions), counted, page, per_page or FUNDABLE_PAGE_SIZE)
 
 
 def create_batch(items: list[FundItem], *, actor: User, note: str = "", today: date | None = None) -> DisbursementBatch:

@@ -100,6 +100,27 @@ def test_finance_builds_a_batch_from_the_filtered_list(client, app, login_as, ma
     assert f"{zone_today().year}-BF-001" in page and "园区甲有限公司" in page and "东城乙有限公司" in page
 
 
+def test_finance_pages_the_items_to_gather_and_keeps_the_filter(client, app, login_as, make_fund, monkeypatch):
+    monkeypatch.setattr(funds, "FUNDABLE_PAGE_SIZE", 2)
+    made = [make_fund("approved", name=f"待编批次{n}有限公司") for n in range(3)]
+    make_fund("approved", unit_code="street_east", name="东城另一家有限公司")
+    with app.app_context():
+        unit = db.session.get(FundItem, made[0].id).organisation.unit_id
+    login_as(Role.FINANCE)
+    first = client.get(f"/finance/?unit_id={unit}&date_from=2000-01-01").get_data(as_text=True)
+    assert "待编批次0有限公司" in first and "待编批次1有限公司" in first and "待编批次2有限公司" not in first
+    assert "东城另一家有限公司" not in first and "共 3 条" in first
+    assert f'href="/finance/?unit_id={unit}&amp;date_from=2000-01-01&amp;date_to=&amp;page=2"' in first
+    assert 'data-check-all' in first and 'aria-label="全选本页"' in first
+    second = client.get(f"/finance/?unit_id={unit}&date_from=2000-01-01&page=2").get_data(as_text=True)
+    assert "待编批次2有限公司" in second and "待编批次0有限公司" not in second
+    # A draft batch offers the oldest items to add, a page of them, and says how many more wait.
+    response = client.post("/finance/batches", data={"item_ids": [made[0].id]})
+    card = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert 'id="add-' + str(made[1].id) + '"' in card and 'id="add-' + str(made[2].id) + '"' in card
+    assert "显示最早的 2 笔，共 3 笔" in card
+
+
 def test_draft_batch_actions_swap_the_card_with_htmx(client, app, login_as, batch, make_fund):
     login_as(Role.FINANCE)
     with app.app_context():

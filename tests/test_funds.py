@@ -422,7 +422,7 @@ def test_the_lists_rows_say_what_the_items_say(ctx, make_fund, make_user):
     funds.create_batch([in_draft], actor=finance)  # a draft: not the zone's to approve
     db.session.flush()
 
-    fundable = {r.id: r for r in funds.fundable_items(funds.ItemFilter())}
+    fundable = {r.id: r for r in funds.fundable_items(funds.ItemFilter()).items}
     assert set(fundable) == {unchecked.id, partial.id, checked.id}
     for item in (unchecked, partial, checked):
         row = fundable[item.id]
@@ -433,8 +433,8 @@ def test_the_lists_rows_say_what_the_items_say(ctx, make_fund, make_user):
                                                                                 (True, True)]
     east = db.session.scalar(sa.select(Organisation.unit_id).where(Organisation.id == pending.organisation_id))
     park = db.session.scalar(sa.select(Organisation.unit_id).where(Organisation.id == checked.organisation_id))
-    assert funds.fundable_items(funds.ItemFilter(unit_id=east)) == []
-    assert {r.id for r in funds.fundable_items(funds.ItemFilter(unit_id=park))} == set(fundable)
+    assert funds.fundable_items(funds.ItemFilter(unit_id=east)).items == []
+    assert {r.id for r in funds.fundable_items(funds.ItemFilter(unit_id=park)).items} == set(fundable)
 
     assert [(r.id, r.org_name, r.unit_name, r.state) for r in funds.pending_funds().items] == [
         (pending.id, "东城待核定公司", "东城街道区域党工委", FundState.PENDING)]
@@ -457,6 +457,21 @@ def test_the_funds_to_confirm_come_a_page_at_a_time(ctx, make_fund):
     assert (first.total, first.pages, len(first.items), len(second.items)) == (3, 2, 2, 1)
     past = funds.pending_funds(9, per_page=2)
     assert (past.page, [r.id for r in past.items]) == (2, made[2:])
+
+
+def test_the_fundable_items_come_a_page_at_a_time(ctx, make_fund):
+    """Finance's list of items to gather into batches is paged like the zone's: oldest first, filtered, counted by
+    the same filter, and a page past the last shows the last."""
+    made = [make_fund("approved").id for _ in range(3)]
+    east = db.session.merge(make_fund("approved", unit_code="street_east"))
+    everyone = funds.ItemFilter()
+    first, second = funds.fundable_items(everyone, 1, per_page=2), funds.fundable_items(everyone, 2, per_page=2)
+    assert [r.id for r in first.items] + [r.id for r in second.items] == [*made, east.id]
+    assert (first.total, first.pages) == (4, 2)
+    past = funds.fundable_items(everyone, 9, per_page=2)
+    assert (past.page, [r.id for r in past.items]) == (2, [made[2], east.id])
+    only_east = funds.fundable_items(funds.ItemFilter(unit_id=east.organisation.unit_id), 1, per_page=2)
+    assert (only_east.total, [r.id for r in only_east.items]) == (1, [east.id])
 
 
 def test_demo_seeds_funds_and_one_batch_idempotently(ctx):

@@ -17,8 +17,13 @@ document.addEventListener("htmx:sendError", function () {
 });
 
 // <select data-autosubmit> submits its form on change (inline handlers are barred by the CSP).
+// <input type="checkbox" data-check-all> ticks or clears every item of its form: the rows of the page shown.
 document.addEventListener("change", function (event) {
   if (event.target.matches("select[data-autosubmit]")) event.target.form.requestSubmit();
+  if (event.target.matches("input[data-check-all]")) {
+    var checked = event.target.checked;
+    event.target.form.querySelectorAll('input[name="item_ids"]').forEach(function (box) { box.checked = checked; });
+  }
 });
 
 // A table too wide for the screen (or too long for a capped height) scrolls inside its .table-responsive wrapper. Keyboard users can only

@@ -21,8 +21,15 @@ def test_finance_builds_a_batch_downloads_sheets_and_records_payment(page: Page,
 
     log_in(page, live_server, finance)
     expect(page.get_by_role("heading", name="启动经费拨付")).to_be_visible()
-    page.get_by_label("选择通辽旅程甲科技有限公司").check()
-    page.get_by_label("选择通辽旅程乙物流有限公司").check()
+    first, second = page.get_by_label("选择通辽旅程甲科技有限公司"), page.get_by_label("选择通辽旅程乙物流有限公司")
+    first.check()
+    page.get_by_label("全选本页").check()  # static/js/app.js: ticks every row of the page
+    expect(first).to_be_checked()
+    expect(second).to_be_checked()
+    page.get_by_label("全选本页").uncheck()
+    expect(first).not_to_be_checked()
+    expect(second).not_to_be_checked()
+    page.get_by_label("全选本页").check()
     page.get_by_role("button", name="用勾选的经费新建批次").click()
     card = page.locator("#batch-card")
     expect(card).to_contain_text("3,234.56")
