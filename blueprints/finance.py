@@ -100,7 +100,9 @@ def check_payee(item_id: int):
     except DomainError as error:
         db.session.rollback()
         show_domain_error(error)
-    return redirect(url_for(".batch", batch_id=item.batch_id) if item.batch_id else url_for(".home"))
+    if item.batch_id:
+        return redirect(url_for(".batch", batch_id=item.batch_id))
+    return redirect(url_for(".home", **request.args.to_dict()))  # the list's page and filters, which the row carried
 
 
 @bp.post("/batches/<int:batch_id>/items/<int:item_id>/payment")
@@ -171,7 +173,6 @@ def _load(batch_id: int):
     return batch
 
 
-
 def _version() -> int:
     return request.form.get("version", 0, type=int)
 
@@ -186,9 +187,9 @@ def _valid(form) -> bool:
 def _card(batch_id: int, failed_form=None) -> dict:
     # Not _load: the card reads one page of items (batch_view), not all of them with their payments.
     batch = db.get_or_404(DisbursementBatch, batch_id)
-    return {"batch": batch, "view": funds.batch_view(batch, page_arg()), "form": EmptyForm(), "failed_form": failed_form,
-            "addable": funds.fundable_items(ItemFilter()) if batch.state.value == "draft" else None,
-            "today": local_today()}
+    return {"batch": batch, "view": funds.batch_view(batch, page_arg()), "form": EmptyForm(),
+            "failed_form": failed_form, "today": local_today(),
+            "addable": funds.fundable_items(ItemFilter()) if batch.state.value == "draft" else None}
 
 
 def _act(batch_id: int, verb, done: str, form=None):

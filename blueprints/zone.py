@@ -66,7 +66,6 @@ def assign():
 
 # ---------------------------------------------------------------- startup funds (启动经费核定、批次审批)
 
-
 @bp.get("/funds")
 def funds_page():
     return render_template("zone/funds.html", items=funds.pending_funds(page_arg()),

@@ -1,6 +1,6 @@
-"""Paging the lists share: pages of rows for the lists that read columns (the inbox, the zone's funds to confirm),
-and the last page shown for a page past it (those lists and a batch's items): a page past the end would otherwise
-say that the list is empty."""
+"""Paging the lists share: pages of rows for the lists that read columns (the inbox, the zone's funds to confirm,
+finance's items to gather), and the last page shown for a page past it (those lists and a batch's items): a page
+past the end would otherwise say that the list is empty."""
 from collections.abc import Callable
 
 import sqlalchemy as sa

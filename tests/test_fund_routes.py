@@ -121,6 +121,26 @@ def test_finance_pages_the_items_to_gather_and_keeps_the_filter(client, app, log
     assert "显示最早的 2 笔，共 3 笔" in card
 
 
+def test_checking_a_payee_comes_back_to_the_page_and_filter_shown(client, app, login_as, make_fund, monkeypatch):
+    monkeypatch.setattr(funds, "FUNDABLE_PAGE_SIZE", 1)
+    make_fund("approved")
+    item = make_fund("approved")  # the newer: on page 2
+    with app.app_context():
+        fund = db.session.get(FundItem, item.id)
+        contact = db.session.scalar(sa.select(User).where(User.organisation_id == fund.organisation_id))
+        funds.set_payee(fund, funds.Payee("核验回页有限公司", "中国银行通辽分行", "6222020612345678"), actor=contact)
+        db.session.commit()
+        unit, version = fund.organisation.unit_id, fund.version
+    login_as(Role.FINANCE)
+    page = client.get(f"/finance/?unit_id={unit}&page=2").get_data(as_text=True)
+    action = re.search(r'formaction="(/finance/items/%d/check-payee\?[^"]*)"' % item.id, page).group(1)
+    checked = client.post(action.replace("&amp;", "&"), data={"version": version})
+    assert checked.status_code == 302
+    back = checked.headers["Location"]
+    assert back.startswith("/finance/?") and f"unit_id={unit}" in back and "page=2" in back
+    assert "已核验" in client.get(back).get_data(as_text=True)
+
+
 def test_draft_batch_actions_swap_the_card_with_htmx(client, app, login_as, batch, make_fund):
     login_as(Role.FINANCE)
     with app.app_context():
