@@ -102,7 +102,10 @@ def check_payee(item_id: int):
         show_domain_error(error)
     if item.batch_id:
         return redirect(url_for(".batch", batch_id=item.batch_id))
-    return redirect(url_for(".home", **request.args.to_dict()))  # the list's page and filters, which the row carried
+    # Back to the list's page and filters, which the row's button carried (only those: url_for reads _anchor,
+    # _external and the like as its own).
+    shown = {name: request.args[name] for name in ("page", "unit_id", "date_from", "date_to") if name in request.args}
+    return redirect(url_for(".home", **shown))
 
 
 @bp.post("/batches/<int:batch_id>/items/<int:item_id>/payment")
