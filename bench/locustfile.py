@@ -63,7 +63,7 @@ class Official(HttpUser):
 # has a dossier rendered once in 85 to 125 requests (by role), finance the 200-row disbursement sheet as PDF once in
 # 84 and as XLSX once in 28, as people who file them now and then do. With two finance users in 50 that is about one
 # sheet PDF a run: its p95 in the load row is one sample. A 批复 is sent as it was stored when issued, so it need not
-# be rare.
+# be rare; so is the sheet PDF of the approved batch, filed at its approval (bench/run.py files it before the load).
 def inbox(user):
     user.client.get("/applications/" if user.role != "instructor" else "/instructor/", name=f"inbox ({user.role})")
 

@@ -14,10 +14,9 @@ from flask import (
 from flask_login import current_user
 
 from domain import DomainError, StaleError
-from domain import funds
+from domain import funds, sheets
 from domain.funds import AlreadyPaid, ItemFilter
 from domain.reference import list_units
-from domain.sheets import batch_pdf, batch_xlsx
 from domain.zone_time import local_today
 from models import DisbursementBatch, FundItem, FundPayment, Role, db
 
@@ -137,15 +136,15 @@ def reverse_payment(payment_id: int):
 @bp.get("/batches/<int:batch_id>/sheet.xlsx")
 def sheet_xlsx(batch_id: int):
     batch = _load(batch_id)
-    return send_file(BytesIO(batch_xlsx(batch)), as_attachment=True, download_name=f"拨付明细表-{batch.number}.xlsx",
+    return send_file(BytesIO(sheets.batch_xlsx(batch)), as_attachment=True, download_name=f"拨付明细表-{batch.number}.xlsx",
                      mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 
 @bp.get("/batches/<int:batch_id>/sheet.pdf")
 def sheet_pdf(batch_id: int):
     batch = _load(batch_id)
-    return send_file(BytesIO(batch_pdf(batch)), as_attachment=True, download_name=f"拨付明细表-{batch.number}.pdf",
-                     mimetype="application/pdf")
+    return send_file(BytesIO(sheets.sheet_pdf(batch)), as_attachment=True,
+                     download_name=f"拨付明细表-{batch.number}.pdf", mimetype="application/pdf")
 
 
 @bp.get("/overview")

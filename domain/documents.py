@@ -11,12 +11,13 @@ import sqlalchemy as sa
 from flask import current_app, render_template
 
 from models import (
-    Application, Document, DocumentCounter, DocumentKind, PartyOrgKind, StoredFile, User, VerificationCheck, db,
+    Application, Document, DocumentCounter, DocumentKind, PartyOrgKind, User, VerificationCheck, db,
     utcnow,
 )
 
 from . import DomainError, insert_if_absent
 from .audit import record_event
+from .files import keep_file
 from .pdf import html_to_pdf
 from .settings import get_settings, seal_bytes
 from .zone_time import local_date, local_today
@@ -108,8 +109,7 @@ def issue_document(application: Application, kind: DocumentKind, *, actor: User)
         number=format_number(settings["doc_prefix"], today.year, serial), title=_title(application, kind),
         token=token, issued_by=actor)
     pdf = render_document(document, settings, today)
-    document.file = StoredFile(filename=f"{document.number}.pdf", content_type="application/pdf", size=len(pdf),
-                               sha256=hashlib.sha256(pdf).hexdigest(), data=pdf, created_by=actor)
+    document.file = keep_file(f"{document.number}.pdf", "application/pdf", pdf, actor=actor)
     db.session.add(document)
     db.session.flush()
     record_event("issue_document", document, actor, f"印发{document.number}《{document.title}》")

@@ -29,6 +29,14 @@ def clean_filename(name: str, extension: str) -> str:
     return stem + extension
 
 
+def keep_file(filename: str, content_type: str, data: bytes, *, actor: User | None) -> StoredFile:
+    """Keep bytes in the database with their size and SHA-256: an upload, an import's file, an issued PDF."""
+    stored = StoredFile(filename=filename, content_type=content_type, size=len(data),
+                        sha256=hashlib.sha256(data).hexdigest(), data=data, created_by=actor)
+    db.session.add(stored)
+    return stored
+
+
 def store_upload(filename: str, data: bytes, *, actor: User | None) -> StoredFile:
     """Check and keep one uploaded file (PDF, JPG or PNG up to 10 MB)."""
     if not data:
@@ -39,7 +47,4 @@ def store_upload(filename: str, data: bytes, *, actor: User | None) -> StoredFil
     if kind is None:
         raise DomainError(f"文件“{filename}”不是 PDF、JPG 或 PNG 文件（按文件内容判断），请转换后再上传", "attachments")
     content_type, extension = kind
-    stored = StoredFile(filename=clean_filename(filename, extension), content_type=content_type, size=len(data),
-                        sha256=hashlib.sha256(data).hexdigest(), data=data, created_by=actor)
-    db.session.add(stored)
-    return stored
+    return keep_file(clean_filename(filename, extension), content_type, data, actor=actor)

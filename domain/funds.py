@@ -11,17 +11,17 @@ from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-import cn2an
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload, raiseload, selectinload
 
 from models import (
-    MAX_FUND, MIN_FUND, Application, BatchState, DisbursementBatch, FundItem, FundPayment, FundStandard, FundState,
-    Organisation, PartyOrgKind, PaymentKind, Role, Unit, User, db, utcnow,
+    CENT, MAX_FUND, MIN_FUND, Application, BatchState, DisbursementBatch, FundItem, FundPayment, FundStandard,
+    FundState, Organisation, PartyOrgKind, PaymentKind, Role, Unit, User, db, utcnow,
 )
 
 from . import DomainError, StaleError, bump_version
 from .paging import RowPage, page_or_last, row_page
+from .sheets import file_sheet
 from .zone_time import local_date, local_today
 from .audit import record_event
 
@@ -34,13 +34,7 @@ DEFAULT_STANDARDS = {
     PartyOrgKind.PARTY_COMMITTEE: Decimal("3000"),
 }
 DEFAULT_FROM = date(2020, 1, 1)
-CENT = Decimal("0.01")
 RANGE_MESSAGE = "启动经费须在 1000 元至 3000 元之间"
-
-
-def capital_amount(amount: Decimal) -> str:
-    """The amount in capital characters (金额大写) as written on finance documents: 叁仟元整."""
-    return cn2an.an2cn(format(Decimal(amount).quantize(CENT), "f"), "rmb")
 
 
 def parse_amount(text: str | Decimal | None, field: str = "amount") -> Decimal:
@@ -314,10 +308,11 @@ def submit_batch(batch: DisbursementBatch, *, actor: User, version: int) -> None
 
 
 def approve_batch(batch: DisbursementBatch, *, actor: User, version: int) -> None:
-    """Approve the batch (审批拨付批次) so that finance may pay it."""
+    """Approve the batch (审批拨付批次) so that finance may pay it, and file its PDF sheet as approved."""
     _check_submitted(batch, actor, version, "审批")
     batch.state, batch.approved_by, batch.approved_at = BatchState.APPROVED, actor, utcnow()
-    _bump(batch)
+    _bump(batch)  # first: of two approvals at once, the second stops here rather than render the sheet as well
+    file_sheet(batch, actor=actor)
     record_event("batch.approve", batch, actor, f"审批同意拨付批次{batch.number}")
 
 

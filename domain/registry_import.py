@@ -5,7 +5,6 @@ reason; nothing touches the registry then. Committing runs in a background threa
 context (the page polls the progress), in one transaction: either every row is written, or none.
 """
 import csv
-import hashlib
 import io
 import logging
 import threading
@@ -17,11 +16,12 @@ import sqlalchemy as sa
 from flask import Flask, current_app
 
 from models import (
-    AppState, Application, ImportStatus, Organisation, OrgKind, RegistryImport, Role, StoredFile, Unit, User, db,
+    AppState, Application, ImportStatus, Organisation, OrgKind, RegistryImport, Role, Unit, User, db,
 )
 
 from . import DomainError
 from .audit import record_event
+from .files import keep_file
 from .validators import normalise_credit_code, normalise_phone
 
 log = logging.getLogger(__name__)
@@ -270,8 +270,7 @@ def check_registry_file(filename: str, data: bytes, *, actor: User) -> RegistryI
     errors.sort(key=lambda e: e.line)
     bad_lines = {e.line for e in errors}
     content_type = XLSX_TYPE if data.startswith(XLSX_MAGIC) else "text/csv"
-    stored = StoredFile(filename=(filename or "registry")[-200:], content_type=content_type, size=len(data),
-                        sha256=hashlib.sha256(data).hexdigest(), data=data, created_by=actor)
+    stored = keep_file((filename or "registry")[-200:], content_type, data, actor=actor)
     job = RegistryImport(
         created_by=actor, unit=scope, file=stored, total_rows=total, error_count=len(bad_lines),
         status=ImportStatus.INVALID if errors else ImportStatus.READY,

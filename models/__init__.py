@@ -6,7 +6,8 @@ from .application import (
 from .audit import GENESIS_HASH, AuditChainHead, AuditEvent
 from .document import Document, DocumentCounter, DocumentKind, Setting, VerificationCheck
 from .fund import (
-    BatchState, DisbursementBatch, FundItem, FundPayment, FundStandard, FundState, MAX_FUND, MIN_FUND, PaymentKind,
+    CENT, MAX_FUND, MIN_FUND, BatchState, DisbursementBatch, FundItem, FundPayment, FundStandard, FundState,
+    PaymentKind,
 )
 from .base import LabelledEnum, db, utcnow
 from .guidance import Assignment, ChecklistItem, Delivery, GuidanceVisit, VisitForm
@@ -23,7 +24,7 @@ __all__ = [
     "BatchState", "ChecklistItem", "Delivery", "DisbursementBatch", "Document", "DocumentCounter", "DocumentKind",
     "FundItem", "FundPayment", "FundStandard", "FundState", "GENESIS_HASH", "Gender", "GuidanceVisit", "ImportStatus",
     "Instructor",
-    "LabelledEnum", "LoginSession", "MAX_FUND", "MIN_FUND", "MemberStatus", "Notification", "OrgKind",
+    "CENT", "LabelledEnum", "LoginSession", "MAX_FUND", "MIN_FUND", "MemberStatus", "Notification", "OrgKind",
     "Organisation", "PartyOrgKind",
     "PaymentKind", "RegistryImport", "Role", "Setting", "StoredFile", "Unit", "UnitCategory", "User",
     "VerificationCheck", "VisitForm", "db", "instructor_units", "utcnow",

@@ -9,10 +9,12 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from .application import Application, PartyOrgKind
 from .base import AppendOnly, LabelledEnum, db, enum_type, utcnow
 from .organisation import Organisation
+from .stored_file import StoredFile
 from .user import User
 
 MIN_FUND = Decimal("1000")
 MAX_FUND = Decimal("3000")
+CENT = Decimal("0.01")  # money is exact to the fen (分)
 Money = sa.Numeric(12, 2)
 _IN_RANGE = "amount >= 1000 AND amount <= 3000"
 
@@ -72,6 +74,8 @@ class DisbursementBatch(db.Model):
         sa.UniqueConstraint("year", "serial", name="uq_disbursement_batches_year_serial"),
         sa.CheckConstraint("serial > 0", name="serial_positive"),
         sa.CheckConstraint("approved_by_id IS NOT NULL OR state IN ('draft', 'submitted')", name="approved_has_approver"),
+        sa.CheckConstraint("sheet_file_id IS NULL OR state IN ('approved', 'paid')",
+                           name="sheet_filed_once_approved"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -85,10 +89,13 @@ class DisbursementBatch(db.Model):
     submitted_at: Mapped[datetime | None]
     approved_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     approved_at: Mapped[datetime | None]
+    # The PDF sheet as the zone approved it, filed at the approval (domain/sheets.py): what finance prints and signs.
+    sheet_file_id: Mapped[int | None] = mapped_column(sa.ForeignKey("stored_files.id"), unique=True)
 
     created_by: Mapped[User] = relationship(foreign_keys=[created_by_id], lazy="joined")
     approved_by: Mapped[User | None] = relationship(foreign_keys=[approved_by_id], lazy="joined")
     items: Mapped[list["FundItem"]] = relationship(back_populates="batch", order_by="FundItem.id")
+    sheet_file: Mapped[StoredFile | None] = relationship()
 
     __mapper_args__ = {"version_id_col": version, "version_id_generator": False}
 

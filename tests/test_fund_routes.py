@@ -302,6 +302,34 @@ def test_zone_approves_a_submitted_batch(client, app, login_as, batch):
     assert "已审批同意拨付批次" in page.get_data(as_text=True)
     again = client.post(f"/zone/batches/{batch}/approve", data={"version": version}, follow_redirects=True)
     assert "本次操作未执行" in again.get_data(as_text=True)
+    # The approval filed the sheet: finance downloads that file, not a new render.
+    with app.app_context():
+        filed = db.session.get(DisbursementBatch, batch).sheet_file.data
+    client.post("/auth/logout")
+    login_as(Role.FINANCE)
+    response = client.get(f"/finance/batches/{batch}/sheet.pdf")
+    assert response.status_code == 200, response.get_data(as_text=True)[-800:]
+    assert response.data == filed
+
+
+def test_an_approval_whose_sheet_fails_to_render_says_so_and_changes_nothing(client, app, login_as, batch,
+                                                                             monkeypatch):
+    import os
+
+    from domain import pdf
+
+    version = _move(app, batch, "submit")
+    login_as(Role.ZONE_APPROVER)
+    monkeypatch.setattr(pdf, "HTML", lambda string: os._exit(9))  # the child rendering the sheet dies
+    page = client.post(f"/zone/batches/{batch}/approve", data={"version": version}, follow_redirects=True)
+    assert page.status_code == 200
+    assert "拨付明细表未能生成，批次仍待审批：生成 PDF 的进程意外退出" in page.get_data(as_text=True)
+    with app.app_context():
+        b = db.session.get(DisbursementBatch, batch)
+        assert b.state is BatchState.SUBMITTED and b.version == version and b.sheet_file_id is None
+    monkeypatch.undo()
+    page = client.post(f"/zone/batches/{batch}/approve", data={"version": version}, follow_redirects=True)
+    assert "已审批同意拨付批次" in page.get_data(as_text=True)
 
 
 def test_applicant_enters_the_payee_and_bad_input_is_kept(client, app, login_as, make_fund):

@@ -13,11 +13,14 @@ from openpyxl import load_workbook
 from domain import DomainError, StaleError
 from domain import applications as verbs
 from domain import funds
+from domain.files import keep_file
 from domain.funds import AlreadyPaid, Payee
-from domain.sheets import batch_pdf, batch_xlsx
+from domain import sheets
+from domain.pdf import PdfRenderError
+from domain.sheets import batch_pdf, batch_xlsx, capital_amount
 from models import (
     Application, BatchState, DisbursementBatch, FundItem, FundPayment, FundStandard, FundState, Organisation,
-    PartyOrgKind, PaymentKind, Role, User, db,
+    PartyOrgKind, PaymentKind, Role, StoredFile, User, db,
 )
 from tests.conftest import race, racers, zone_today
 
@@ -143,7 +146,7 @@ def test_zone_confirms_the_standard_or_another_amount_with_a_reason(ctx, make_fu
     ("123456.78", "壹拾贰万叁仟肆佰伍拾陆元柒角捌分"), ("2000.00", "贰仟元整"),
 ])
 def test_capital_character_amounts(amount, capital):
-    assert funds.capital_amount(Decimal(amount)) == capital
+    assert capital_amount(Decimal(amount)) == capital
 
 
 @pytest.mark.parametrize("number, expected", [
@@ -384,6 +387,99 @@ def test_the_pdf_sheet_embeds_cjk_fonts_repeats_its_header_and_totals(app, ctx, 
         assert label in last
     assert "第 1 页" in pages[0] and "第 2 页" in pages[1]
     assert elapsed < 10, f"PDF took {elapsed:.1f} s"
+
+
+def _text(pdf: bytes, tmp_path) -> str:
+    path = tmp_path / "sheet.pdf"
+    path.write_bytes(pdf)
+    return subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True).stdout
+
+
+def test_approving_a_batch_files_its_pdf_sheet_as_approved(app, ctx, make_fund, make_user, tmp_path):
+    items = [db.session.merge(make_fund("checked", amount=a)) for a in ("3000", "1500")]
+    finance, zone = db.session.get(User, make_fund.finance_id[0]), db.session.get(User, make_fund.zone_id[0])
+    batch = funds.create_batch(items, actor=finance)
+    funds.submit_batch(batch, actor=finance, version=batch.version)
+    assert batch.sheet_file is None and "（待审批）" in _text(sheets.sheet_pdf(batch), tmp_path)  # rendered each time
+    funds.approve_batch(batch, actor=zone, version=batch.version)
+    db.session.commit()
+    filed = batch.sheet_file
+    assert filed.content_type == "application/pdf" and filed.data.startswith(b"%PDF-") and filed.size == len(filed.data)
+    assert filed.filename == f"拨付明细表-{batch.number}.pdf" and filed.created_by_id == zone.id
+    text = _text(filed.data, tmp_path)
+    assert f"审批：{zone.name}" in text and "4,500.00" in text and "肆仟伍佰元整" in text
+    # The registry renames an organisation afterwards: the filed sheet still says what was approved.
+    old_name = items[0].organisation.name
+    items[0].organisation.name = "改名后的有限公司"
+    db.session.commit()
+    assert sheets.sheet_pdf(batch) == filed.data
+    assert old_name in _text(sheets.sheet_pdf(batch), tmp_path)
+    # Paid, the batch keeps its sheet; the database refuses a sheet on a batch that is not approved.
+    funds.record_batch_payment(batch, voucher_number="记-1", paid_on=zone_today(), actor=finance,
+                               version=batch.version)
+    db.session.commit()
+    assert batch.state is BatchState.PAID and sheets.sheet_pdf(batch) == filed.data
+    draft = funds.create_batch([db.session.merge(make_fund("checked"))], actor=finance)
+    other = keep_file("另一份.pdf", "application/pdf", b"%PDF-1.7", actor=finance)
+    db.session.flush()
+    with pytest.raises(sa.exc.IntegrityError, match="sheet_filed_once_approved"):
+        db.session.execute(sa.update(DisbursementBatch).where(DisbursementBatch.id == draft.id)
+                           .values(sheet_file_id=other.id))
+    db.session.rollback()
+
+
+def test_a_sheet_that_fails_to_render_leaves_the_batch_to_approve(app, ctx, make_fund, monkeypatch):
+    items = [db.session.merge(make_fund("checked"))]
+    finance, zone = db.session.get(User, make_fund.finance_id[0]), db.session.get(User, make_fund.zone_id[0])
+    batch = funds.create_batch(items, actor=finance)
+    funds.submit_batch(batch, actor=finance, version=batch.version)
+    db.session.commit()
+
+    def dies(_html, **_kwargs):
+        raise PdfRenderError("生成 PDF 的进程意外退出，请稍后重试。")
+    monkeypatch.setattr(sheets, "html_to_pdf", dies)
+    with pytest.raises(DomainError, match="拨付明细表未能生成，批次仍待审批：生成 PDF 的进程意外退出"):
+        funds.approve_batch(batch, actor=zone, version=batch.version)
+    db.session.rollback()
+    batch = db.session.get(DisbursementBatch, batch.id)
+    assert batch.state is BatchState.SUBMITTED and batch.sheet_file_id is None and batch.approved_by_id is None
+
+
+def test_parallel_approvals_file_one_sheet(app, make_fund):
+    """Two tabs, a double click: approvals of one batch at once. One approves and files the sheet; the others
+    stop at the version before rendering anything."""
+    made = [make_fund("checked"), make_fund("checked")]
+    with app.app_context():
+        finance = db.session.get(User, make_fund.finance_id[0])
+        batch = funds.create_batch([db.session.get(FundItem, m.id) for m in made], actor=finance)
+        funds.submit_batch(batch, actor=finance, version=batch.version)
+        db.session.commit()
+        version, batch_id = batch.version, batch.id
+        files_before = db.session.scalar(sa.select(sa.func.count(StoredFile.id)))
+    rendered = []
+    real = sheets.batch_pdf
+
+    def counted(batch):
+        rendered.append(batch.id)
+        return real(batch)
+
+    def attempt(_k, go):
+        batch, zone = db.session.get(DisbursementBatch, batch_id), db.session.get(User, make_fund.zone_id[0])
+        go()
+        funds.approve_batch(batch, actor=zone, version=version)
+        db.session.commit()
+        return "ok"
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(sheets, "batch_pdf", counted)
+        results = race(app, attempt, range(min(racers(app), 8)))
+    assert results.count("ok") == 1, results
+    assert all(isinstance(r, (StaleError, sa.exc.OperationalError)) for r in results if r != "ok"), results
+    assert rendered == [batch_id]  # the losers rendered nothing
+    with app.app_context():
+        batch = db.session.get(DisbursementBatch, batch_id)
+        assert batch.state is BatchState.APPROVED and batch.sheet_file.data.startswith(b"%PDF-")
+        assert db.session.scalar(sa.select(sa.func.count(StoredFile.id))) == files_before + 1
 
 
 def test_overview_by_unit_and_year(ctx, make_fund, make_user):

@@ -17,13 +17,45 @@ document.addEventListener("htmx:sendError", function () {
 });
 
 // <select data-autosubmit> submits its form on change (inline handlers are barred by the CSP).
-// <input type="checkbox" data-check-all> ticks or clears every item of its form: the rows of the page shown.
+// <input type="checkbox" data-check-all> ticks or clears every item of its form: the rows of the page shown; it
+// shows itself ticked, clear or half (indeterminate) as the rows are ticked by hand.
 document.addEventListener("change", function (event) {
   if (event.target.matches("select[data-autosubmit]")) event.target.form.requestSubmit();
+  var form = event.target.form;
+  if (!form) return;
+  var boxes = form.querySelectorAll('input[name="item_ids"]');
   if (event.target.matches("input[data-check-all]")) {
     var checked = event.target.checked;
-    event.target.form.querySelectorAll('input[name="item_ids"]').forEach(function (box) { box.checked = checked; });
+    boxes.forEach(function (box) { box.checked = checked; });
+  } else if (event.target.matches('input[name="item_ids"]')) {
+    var all = form.querySelector("input[data-check-all]");
+    if (!all) return;
+    var ticked = Array.prototype.filter.call(boxes, function (box) { return box.checked; }).length;
+    all.checked = ticked === boxes.length;
+    all.indeterminate = ticked > 0 && ticked < boxes.length;
   }
+});
+
+// <form data-busy="正在…"> whose answer takes seconds (the zone's approval renders the batch's PDF sheet): once
+// sent, its button says so and cannot send it a second time.
+document.addEventListener("submit", function (event) {
+  var form = event.target;
+  if (!form.matches("form[data-busy]") || event.defaultPrevented) return;
+  var button = form.querySelector('button[type="submit"]');
+  if (!button) return;
+  setTimeout(function () {
+    button.dataset.label = button.textContent;
+    button.disabled = true;
+    button.textContent = form.dataset.busy;
+  }, 0);
+});
+// Back to a page the browser kept as it was left (the back button): its sent buttons work again.
+window.addEventListener("pageshow", function (event) {
+  if (!event.persisted) return;
+  document.querySelectorAll("form[data-busy] button[data-label]").forEach(function (button) {
+    button.disabled = false;
+    button.textContent = button.dataset.label;
+  });
 });
 
 // A table too wide for the screen (or too long for a capped height) scrolls inside its .table-responsive wrapper. Keyboard users can only

@@ -3,10 +3,11 @@ from decimal import Decimal
 from io import BytesIO
 
 import pytest
+import sqlalchemy as sa
 from openpyxl import load_workbook
 from playwright.sync_api import Page, expect
 
-from models import User, db
+from models import DisbursementBatch, User, db
 from tests.browser.helpers import log_in
 
 pytestmark = pytest.mark.browser
@@ -22,7 +23,14 @@ def test_finance_builds_a_batch_downloads_sheets_and_records_payment(page: Page,
     log_in(page, live_server, finance)
     expect(page.get_by_role("heading", name="启动经费拨付")).to_be_visible()
     first, second = page.get_by_label("选择通辽旅程甲科技有限公司"), page.get_by_label("选择通辽旅程乙物流有限公司")
-    first.check()
+    every = page.get_by_label("全选本页")
+    first.check()  # one row of two ticked by hand: 全选本页 shows itself half ticked
+    assert every.evaluate("box => box.indeterminate") is True
+    expect(every).not_to_be_checked()
+    second.check()
+    assert every.evaluate("box => box.indeterminate") is False
+    expect(every).to_be_checked()
+    second.uncheck()
     page.get_by_label("全选本页").check()  # static/js/app.js: ticks every row of the page
     expect(first).to_be_checked()
     expect(second).to_be_checked()
@@ -42,6 +50,8 @@ def test_finance_builds_a_batch_downloads_sheets_and_records_payment(page: Page,
     log_in(page, live_server, zone)
     page.get_by_role("link", name="经费核定").click()
     expect(page.get_by_text(number)).to_be_visible()
+    expect(page.get_by_text("审批同意时生成拨付明细表 PDF 并存档")).to_be_visible()
+    page.screenshot(path=shots / "zone-batch-to-approve.png", full_page=True)
     page.get_by_role("button", name="审批同意").click()
     expect(page.get_by_text(f"已审批同意拨付批次 {number}")).to_be_visible()
 
@@ -57,8 +67,11 @@ def test_finance_builds_a_batch_downloads_sheets_and_records_payment(page: Page,
     with page.expect_download() as pdf_download:
         page.get_by_role("link", name="下载拨付明细表（PDF）").click()
     assert pdf_download.value.suggested_filename.endswith(".pdf")
-    with open(pdf_download.value.path(), "rb") as pdf:
-        assert pdf.read(5) == b"%PDF-"
+    with open(pdf_download.value.path(), "rb") as pdf, app.app_context():
+        year, _, serial = number.split("-")
+        filed = db.session.scalar(sa.select(DisbursementBatch).filter_by(year=int(year), serial=int(serial))).sheet_file
+        assert pdf.read() == filed.data  # the sheet filed at the approval, not a new render
+    expect(card).to_contain_text("拨付明细表 PDF 已于审批时存档")
 
     page.evaluate("window.__sameDocument = true")
     card.get_by_label("通辽旅程甲科技有限公司的凭证号").fill("记-2026-0087")
