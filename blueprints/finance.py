@@ -142,9 +142,12 @@ def sheet_xlsx(batch_id: int):
 
 @bp.get("/batches/<int:batch_id>/sheet.pdf")
 def sheet_pdf(batch_id: int):
-    batch = _load(batch_id)
-    return send_file(BytesIO(sheets.sheet_pdf(batch)), as_attachment=True,
-                     download_name=f"拨付明细表-{batch.number}.pdf", mimetype="application/pdf")
+    batch = db.get_or_404(DisbursementBatch, batch_id)
+    pdf = sheets.filed_sheet(batch)
+    if pdf is None:  # not approved yet (or before sheets were filed): rendered now, from the items as they are
+        pdf = sheets.batch_pdf(_load(batch_id))
+    return send_file(BytesIO(pdf), as_attachment=True, download_name=f"拨付明细表-{batch.number}.pdf",
+                     mimetype="application/pdf")
 
 
 @bp.get("/overview")

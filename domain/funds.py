@@ -21,7 +21,7 @@ from models import (
 
 from . import DomainError, StaleError, bump_version
 from .paging import RowPage, page_or_last, row_page
-from .sheets import file_sheet
+from .sheets import approval_sheet, file_sheet
 from .zone_time import local_date, local_today
 from .audit import record_event
 
@@ -311,8 +311,12 @@ def approve_batch(batch: DisbursementBatch, *, actor: User, version: int) -> Non
     """Approve the batch (审批拨付批次) so that finance may pay it, and file its PDF sheet as approved."""
     _check_submitted(batch, actor, version, "审批")
     batch.state, batch.approved_by, batch.approved_at = BatchState.APPROVED, actor, utcnow()
-    _bump(batch)  # first: of two approvals at once, the second stops here rather than render the sheet as well
-    file_sheet(batch, actor=actor)
+    # Rendered before the version's UPDATE, which holds the batch's row (and, on SQLite, the one write lock of
+    # the whole database) until the commit: not for the render's seconds. Of two approvals at once, the second
+    # renders in vain and stops at the version.
+    pdf = approval_sheet(batch)
+    _bump(batch)
+    file_sheet(batch, pdf, actor=actor)
     record_event("batch.approve", batch, actor, f"审批同意拨付批次{batch.number}")
 
 

@@ -49,12 +49,12 @@ document.addEventListener("submit", function (event) {
     button.textContent = form.dataset.busy;
   }, 0);
 });
-// Back to a page the browser kept as it was left (the back button): its sent buttons work again.
-window.addEventListener("pageshow", function (event) {
-  if (!event.persisted) return;
-  document.querySelectorAll("form[data-busy] button[data-label]").forEach(function (button) {
+// Back to the page (the back button, whether the browser kept the page or restored its form state): its sent
+// buttons work again.
+window.addEventListener("pageshow", function () {
+  document.querySelectorAll('form[data-busy] button[type="submit"]').forEach(function (button) {
     button.disabled = false;
-    button.textContent = button.dataset.label;
+    if (button.dataset.label) button.textContent = button.dataset.label;
   });
 });
 
