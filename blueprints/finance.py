@@ -101,10 +101,9 @@ def check_payee(item_id: int):
         show_domain_error(error)
     if item.batch_id:
         return redirect(url_for(".batch", batch_id=item.batch_id))
-    # Back to the list's page and filters, which the row's button carried (only those: url_for reads _anchor,
-    # _external and the like as its own).
-    shown = {name: request.args[name] for name in ("page", "unit_id", "date_from", "date_to") if name in request.args}
-    return redirect(url_for(".home", **shown))
+    # Back to the list's page and filters, which the row's button carried (read through _filter: url_for would
+    # take _anchor, _external or endpoint in the query as its own).
+    return redirect(url_for(".home", page=page_arg(), **_filter().as_args()))
 
 
 @bp.post("/batches/<int:batch_id>/items/<int:item_id>/payment")
@@ -192,9 +191,13 @@ def _valid(form) -> bool:
 def _card(batch_id: int, failed_form=None) -> dict:
     # Not _load: the card reads one page of items (batch_view), not all of them with their payments.
     batch = db.get_or_404(DisbursementBatch, batch_id)
+    draft = batch.state.value == "draft"
+    # A draft's "add" list: the oldest 50 of the items its filter (unit, dates) shows; an action on the card
+    # carries the filter in its URL, so that the card comes back filtered.
+    f = _filter()
     return {"batch": batch, "view": funds.batch_view(batch, page_arg()), "form": EmptyForm(),
-            "failed_form": failed_form, "today": local_today(),
-            "addable": funds.fundable_items(ItemFilter()) if batch.state.value == "draft" else None}
+            "failed_form": failed_form, "today": local_today(), "f": f,
+            "addable": funds.fundable_items(f) if draft else None, "units": list_units() if draft else None}
 
 
 def _act(batch_id: int, verb, done: str, form=None):
@@ -203,7 +206,8 @@ def _act(batch_id: int, verb, done: str, form=None):
     status, refused = run_verb(verb, done, form, conflicts=(StaleError, AlreadyPaid), validate=False)
     failed = form if refused else None
     if not request.headers.get("HX-Request") and status == 200:
-        return redirect(url_for(".batch", batch_id=batch_id, page=page_arg()))  # a row's action carries its page
+        # a row's action carries its page, and the card's actions the "add" list's filter
+        return redirect(url_for(".batch", batch_id=batch_id, page=page_arg(), **_filter().as_args()))
     # A refusal re-renders the page (or the card) with what was typed, so nothing is lost.
     template = "finance/_batch_card.html" if request.headers.get("HX-Request") else "finance/batch.html"
     response = make_response(render_template(template, **_card(batch_id, failed)), status)

@@ -204,6 +204,11 @@ class ItemFilter:
     date_from: date | None = None
     date_to: date | None = None
 
+    def as_args(self) -> dict[str, str]:
+        """The filter as query arguments, those set only: for the pager, and for a POST to come back to it."""
+        args = {"unit_id": self.unit_id, "date_from": self.date_from, "date_to": self.date_to}
+        return {name: str(value) for name, value in args.items() if value}
+
 
 _OLDEST_FIRST = (FundItem.established_on, FundItem.id)
 

@@ -8,7 +8,9 @@ import sqlalchemy as sa
 from openpyxl import load_workbook
 
 from domain import funds
-from models import BatchState, DisbursementBatch, FundItem, FundPayment, FundStandard, FundState, Role, User, db
+from models import (
+    BatchState, DisbursementBatch, FundItem, FundPayment, FundStandard, FundState, Role, Unit, User, db,
+)
 from tests.conftest import zone_today
 
 
@@ -110,7 +112,7 @@ def test_finance_pages_the_items_to_gather_and_keeps_the_filter(client, app, log
     first = client.get(f"/finance/?unit_id={unit}&date_from=2000-01-01").get_data(as_text=True)
     assert "待编批次0有限公司" in first and "待编批次1有限公司" in first and "待编批次2有限公司" not in first
     assert "东城另一家有限公司" not in first and "共 3 条" in first
-    assert f'href="/finance/?unit_id={unit}&amp;date_from=2000-01-01&amp;date_to=&amp;page=2"' in first
+    assert f'href="/finance/?unit_id={unit}&amp;date_from=2000-01-01&amp;page=2"' in first  # filters set only
     assert 'data-check-all' in first and 'aria-label="全选本页"' in first
     second = client.get(f"/finance/?unit_id={unit}&date_from=2000-01-01&page=2").get_data(as_text=True)
     assert "待编批次2有限公司" in second and "待编批次0有限公司" not in second
@@ -159,6 +161,32 @@ def test_draft_batch_actions_swap_the_card_with_htmx(client, app, login_as, batc
     assert added.status_code == 200 and "等待编入批次有限公司" in added.get_data(as_text=True)
     refused = client.post(f"/finance/batches/{batch}/submit", data={"version": version + 2}, headers=hx)
     assert refused.status_code == 422 and "收款账户尚未核验" in refused.get_data(as_text=True)
+
+
+def test_a_draft_batch_filters_what_it_may_add_and_comes_back_filtered(client, app, login_as, batch, make_fund):
+    east = make_fund("approved", unit_code="street_east", name="东城待加入有限公司")
+    login_as(Role.FINANCE)
+    with app.app_context():
+        unit = db.session.scalar(sa.select(Unit.id).filter_by(code="street_east"))
+        version = db.session.get(DisbursementBatch, batch).version
+    page = client.get(f"/finance/batches/{batch}").get_data(as_text=True)
+    assert "东城待加入有限公司" in page and "等待编入批次有限公司" in page
+    page = client.get(f"/finance/batches/{batch}?unit_id={unit}&date_from=bad").get_data(as_text=True)
+    assert "东城待加入有限公司" in page and "等待编入批次有限公司" not in page
+    assert f'<option value="{unit}" selected>' in page
+    # Added from the filtered list: back to it, without htmx (the redirect) and with it (the card).
+    added = client.post(f"/finance/batches/{batch}/items?unit_id={unit}", data={"version": version,
+                                                                              "item_ids": [east.id]})
+    assert added.status_code == 302 and f"unit_id={unit}" in added.headers["Location"]
+    card = client.get(added.headers["Location"], headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "已加入批次" in card and "没有符合筛选条件的待拨付经费" in card and "等待编入批次有限公司" not in card
+    with app.app_context():
+        b = db.session.get(DisbursementBatch, batch)
+        assert east.id in {i.id for i in b.items}
+        first, version = b.items[0].id, b.version
+    removed = client.post(f"/finance/batches/{batch}/items/{first}/remove?unit_id={unit}",
+                          data={"version": version}, headers={"HX-Request": "true"})
+    assert removed.status_code == 200 and f'<option value="{unit}" selected>' in removed.get_data(as_text=True)
 
 
 def test_a_long_batch_pages_its_items_and_an_action_keeps_the_page(client, app, login_as, make_fund, monkeypatch):

@@ -42,6 +42,12 @@ def test_finance_builds_a_batch_downloads_sheets_and_records_payment(page: Page,
     card = page.locator("#batch-card")
     expect(card).to_contain_text("3,234.56")
     number = card.locator("h1").inner_text().split()[1]
+    # The draft's "add" list filters by unit: nothing else of that unit waits (both items are in the batch).
+    card.get_by_label("初审单位").select_option(label="新型工业园区党委")
+    card.get_by_role("button", name="筛选").click()
+    expect(card).to_contain_text("没有符合筛选条件的待拨付经费")
+    assert "unit_id=" in page.url  # the filter is in the address, for a reload
+    page.screenshot(path=shots / "draft-batch.png", full_page=True)
     page.evaluate("window.__sameDocument = true")
     card.get_by_role("button", name="提交党工委审批").click()
     expect(card.locator("h1 .badge")).to_have_text("待审批")
