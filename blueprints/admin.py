@@ -8,6 +8,7 @@ from domain import DomainError
 from domain.accounts import accounts_awaiting_verification, create_official, reset_password, set_account_active
 from domain.documents import revoke_document
 from domain.funds import set_fund_standard, standards_history
+from domain.paging import paginate
 from domain.instructors import (
     IMPORT_COLUMNS, InstructorData, create_instructor, current_loads, import_instructors, set_instructor_active,
     update_instructor,
@@ -29,7 +30,7 @@ def home():
     query = sa.select(User).order_by(User.role, User.username)
     if role in Role._value2member_map_:
         query = query.where(User.role == Role(role))
-    page = db.paginate(query, page=page_arg(), per_page=50, error_out=False)
+    page = paginate(query, page_arg())
     return render_template("admin/home.html", page=page, role=role, roles=Role, form=EmptyForm(),
                            awaiting=accounts_awaiting_verification())
 
@@ -88,8 +89,7 @@ def reset_user_password(user_id: int):
 
 @bp.get("/documents")
 def documents():
-    page = db.paginate(sa.select(Document).order_by(Document.id.desc()),
-                       page=page_arg(), per_page=50, error_out=False)
+    page = paginate(sa.select(Document).order_by(Document.id.desc()), page_arg())
     return render_template("admin/documents.html", page=page, form=EmptyForm())
 
 
@@ -129,7 +129,7 @@ def instructors():
     if q:
         query = query.where(sa.or_(Instructor.name.contains(q, autoescape=True),
                                    Instructor.home_organ.contains(q, autoescape=True)))
-    page = db.paginate(query, page=page_arg(), per_page=50, error_out=False)
+    page = paginate(query, page_arg())
     # The loads of this page's instructors only: the full load table (per unit, every instructor again) was
     # two queries and 61 more objects for one number per row.
     loads = current_loads([i.id for i in page.items])

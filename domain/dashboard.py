@@ -14,6 +14,7 @@ from sqlalchemy.orm import aliased
 from domain.funds import fund_overview
 from models import AppState, Application, ApplicationEvent, Instructor, Organisation, OrgKind, Unit, db, utcnow
 
+from .paging import paginate
 from .registry import name_or_code_matches
 from .sheets import keep_as_text
 from .workflow import STEP_BY_ACTION, WAITING_ON
@@ -250,7 +251,7 @@ def todo_page(f: TodoFilter, scope: Unit | None, per_page: int = 50):
     """One page of 应建未建 or 应联未联 organisations, most formal members first."""
     query = (sa.select(Organisation).where(*_todo_conditions(f, scope))
              .order_by(Organisation.formal_members.desc(), Organisation.name, Organisation.id))
-    return db.paginate(query, page=f.page, per_page=per_page, error_out=False)
+    return paginate(query, f.page, per_page)
 
 
 TODO_HEADERS = ["组织名称", "统一社会信用代码", "组织类别", "初审单位", "地址", "正式党员", "预备党员", "联系人", "联系电话"]

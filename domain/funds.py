@@ -20,7 +20,7 @@ from models import (
 )
 
 from . import DomainError, StaleError, bump_version
-from .paging import RowPage, page_or_last, row_page
+from .paging import RowPage, page_or_last, paginate, row_page
 from .sheets import approval_sheet, file_sheet
 from .zone_time import local_date, local_today
 from .audit import record_event
@@ -466,7 +466,7 @@ def batch_view(batch: DisbursementBatch, page: int = 1) -> BatchView:
     # the payments' users (joined eagerly by default, with their units, organisations and instructors) unread.
     query = (sa.select(FundItem).where(FundItem.batch_id == batch.id)
              .options(selectinload(FundItem.payments).lazyload(FundPayment.actor)).order_by(FundItem.id))
-    items = page_or_last(lambda number: db.paginate(query, page=number, per_page=BATCH_PAGE_SIZE, error_out=False),
+    items = page_or_last(lambda number: paginate(query, number, BATCH_PAGE_SIZE),
                          page)
     total = db.session.scalar(sa.select(sa.func.sum(FundItem.amount)).where(FundItem.batch_id == batch.id))
     ledger = list(db.session.scalars(sa.select(FundPayment).where(FundPayment.batch_id == batch.id)

@@ -10,7 +10,7 @@ from models import (
     AppState, Application, Notification, Organisation, OrgKind, Role, Unit, User, db, utcnow,
 )
 
-from .paging import RowPage, row_page
+from .paging import RowPage, paginate, row_page
 from .registry import name_or_code_matches
 from .workflow import WAITING_ON
 
@@ -116,7 +116,7 @@ def is_overdue(application: Application | sa.Row, days: int) -> bool:
 
 def notifications_of(user: User, page: int = 1):
     query = sa.select(Notification).where(Notification.user_id == user.id).order_by(Notification.id.desc())
-    return db.paginate(query, page=max(page, 1), per_page=50, error_out=False)
+    return paginate(query, max(page, 1))
 
 
 def mark_read(user: User, notification_id: int | None = None) -> int:

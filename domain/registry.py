@@ -6,6 +6,8 @@ import sqlalchemy as sa
 
 from models import Organisation, Unit, db
 
+from .paging import paginate
+
 
 def name_or_code_matches(text: str) -> sa.ColumnElement[bool]:
     """An organisation whose name or credit code contains the fragment (wildcards taken literally)."""
@@ -22,7 +24,7 @@ def search_organisations(*, unit: Unit | None = None, text: str = "", page: int 
         query = query.where(Organisation.unit_id == unit.id)
     if text.strip():
         query = query.where(name_or_code_matches(text))
-    return db.paginate(query, page=page, per_page=per_page, error_out=False)
+    return paginate(query, page, per_page)
 
 
 def unit_summary() -> list[dict]:

@@ -2,8 +2,10 @@
 import enum
 from datetime import datetime, timezone
 
+import psycopg
 import sqlalchemy as sa
 from flask_sqlalchemy import SQLAlchemy
+from psycopg.pq import TransactionStatus
 from sqlalchemy import event
 from sqlalchemy.orm import DeclarativeBase, registry
 
@@ -48,6 +50,38 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
+
+
+# psycopg prepares a statement once a connection has run it five times, after which PostgreSQL neither parses nor
+# plans it again. But psycopg's rollback() forgets every prepared statement, and every request ends its transaction
+# with a rollback (Flask-SQLAlchemy closes the session), so nothing was ever prepared: each query was parsed and
+# planned anew, most of PostgreSQL's work for a page (the login's query: 1.9 of its 2.0 ms of planning). A
+# transaction that has run only SELECTs is therefore ended with COMMIT, which for it is the same thing; psycopg's
+# rollback then finds nothing to undo and keeps its statements. Any other statement (INSERT, UPDATE, DELETE,
+# SAVEPOINT, DDL) marks the transaction, which rolls back as before. No SELECT of ours writes (no nextval(), no
+# SELECT INTO, no function with side effects); one that did would have to mark the transaction too.
+@event.listens_for(sa.Engine, "begin")
+def _transaction_reads_only(conn: sa.Connection) -> None:
+    conn.info["wrote"] = False
+
+
+@event.listens_for(sa.Engine, "before_cursor_execute")
+def _note_write(conn: sa.Connection, _cursor, statement: str, _parameters, _context, _executemany) -> None:
+    if statement != ";" and statement.lstrip()[:6].upper() != "SELECT":  # ";" is the pool's ping
+        conn.info["wrote"] = True
+
+
+@event.listens_for(sa.Engine, "rollback")
+def _commit_reads(conn: sa.Connection) -> None:
+    if conn.dialect.driver != "psycopg" or conn.closed or conn.invalidated or conn.info.get("wrote", True):
+        return
+    dbapi_connection = conn.connection.dbapi_connection
+    # Not a transaction that failed (INERROR): that one rolls back.
+    if dbapi_connection is not None and dbapi_connection.info.transaction_status is TransactionStatus.INTRANS:
+        try:
+            dbapi_connection.commit()
+        except psycopg.Error:  # a lost server: the rollback that follows meets it too, and the pool drops the line
+            pass
 
 
 class LabelledEnum(str, enum.Enum):
