@@ -1,5 +1,6 @@
 """The declarative base, the shared column types and the db handle every model uses."""
 import enum
+import logging
 from datetime import datetime, timezone
 
 import psycopg
@@ -58,8 +59,11 @@ db = SQLAlchemy(model_class=Base)
 # planned anew, most of PostgreSQL's work for a page (the login's query: 1.9 of its 2.0 ms of planning). A
 # transaction that has run only SELECTs is therefore ended with COMMIT, which for it is the same thing; psycopg's
 # rollback then finds nothing to undo and keeps its statements. Any other statement (INSERT, UPDATE, DELETE,
-# SAVEPOINT, DDL) marks the transaction, which rolls back as before. No SELECT of ours writes (no nextval(), no
-# SELECT INTO, no function with side effects); one that did would have to mark the transaction too.
+# SAVEPOINT, WITH, DDL) marks the transaction, which rolls back as before, and so does a failed one.
+# The rule reads the statement's text, so it holds for what goes through SQLAlchemy and begins with SELECT: no
+# SELECT of ours writes or has an effect at commit (nextval, setval, SELECT INTO, pg_notify, set_config, a
+# function that writes), none sends several statements in one text, and none uses the raw DBAPI cursor. One that
+# did would have to mark the transaction itself: conn.info["wrote"] = True.
 @event.listens_for(sa.Engine, "begin")
 def _transaction_reads_only(conn: sa.Connection) -> None:
     conn.info["wrote"] = False
@@ -67,7 +71,7 @@ def _transaction_reads_only(conn: sa.Connection) -> None:
 
 @event.listens_for(sa.Engine, "before_cursor_execute")
 def _note_write(conn: sa.Connection, _cursor, statement: str, _parameters, _context, _executemany) -> None:
-    if statement != ";" and statement.lstrip()[:6].upper() != "SELECT":  # ";" is the pool's ping
+    if statement.lstrip()[:6].upper() != "SELECT":
         conn.info["wrote"] = True
 
 
@@ -80,8 +84,8 @@ def _commit_reads(conn: sa.Connection) -> None:
     if dbapi_connection is not None and dbapi_connection.info.transaction_status is TransactionStatus.INTRANS:
         try:
             dbapi_connection.commit()
-        except psycopg.Error:  # a lost server: the rollback that follows meets it too, and the pool drops the line
-            pass
+        except psycopg.Error as error:  # a lost server: the rollback that follows meets it too and drops the line
+            logging.getLogger(__name__).warning("commit of a read-only transaction failed: %s", error)
 
 
 class LabelledEnum(str, enum.Enum):

@@ -71,6 +71,18 @@ def test_an_unfinished_write_is_rolled_back_when_the_session_closes(app, make_or
     assert _names(app) == ["原名称"]
 
 
+def test_a_request_that_wrote_and_then_failed_leaves_nothing(app):
+    def fails_after_writing():
+        db.session.add(_organisation("失败请求里的组织"))
+        db.session.flush()
+        raise RuntimeError("after the write")
+
+    app.add_url_rule("/fails-after-writing", view_func=fails_after_writing)
+    response = app.test_client().get("/fails-after-writing")
+    assert response.status_code == 500 and "Traceback" not in response.get_data(as_text=True)
+    assert "失败请求里的组织" not in _names(app)
+
+
 def test_a_failed_transaction_rolls_back_and_the_connection_serves_the_next(app, make_org):
     org = make_org()
     with app.app_context():
@@ -86,7 +98,7 @@ def test_a_failed_transaction_rolls_back_and_the_connection_serves_the_next(app,
     assert _names(app) == [org.name]
 
 
-def test_a_savepoint_marks_the_transaction_as_writing(app, request):
+def test_a_write_inside_a_savepoint_is_rolled_back_with_the_transaction(app, request):
     if not _postgresql(app):
         # pysqlite sends no BEGIN before a SAVEPOINT, so a savepoint that opens a transaction is its outermost
         # one on SQLite, and releasing it commits. Seen here while writing this test; not this change's doing.
