@@ -8,11 +8,11 @@ from domain import DomainError
 from domain.accounts import accounts_awaiting_verification, create_official, reset_password, set_account_active
 from domain.documents import revoke_document
 from domain.funds import set_fund_standard, standards_history
-from domain.paging import paginate
 from domain.instructors import (
     IMPORT_COLUMNS, InstructorData, create_instructor, current_loads, import_instructors, set_instructor_active,
     update_instructor,
 )
+from domain.paging import paginate
 from domain.reference import list_units
 from domain.settings import DEFAULTS, LABELS, get_settings, set_seal, update_settings
 from models import Document, Instructor, PartyOrgKind, Role, Unit, User, db

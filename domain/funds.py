@@ -466,8 +466,7 @@ def batch_view(batch: DisbursementBatch, page: int = 1) -> BatchView:
     # the payments' users (joined eagerly by default, with their units, organisations and instructors) unread.
     query = (sa.select(FundItem).where(FundItem.batch_id == batch.id)
              .options(selectinload(FundItem.payments).lazyload(FundPayment.actor)).order_by(FundItem.id))
-    items = page_or_last(lambda number: paginate(query, number, BATCH_PAGE_SIZE),
-                         page)
+    items = page_or_last(lambda number: paginate(query, number, BATCH_PAGE_SIZE), page)
     total = db.session.scalar(sa.select(sa.func.sum(FundItem.amount)).where(FundItem.batch_id == batch.id))
     ledger = list(db.session.scalars(sa.select(FundPayment).where(FundPayment.batch_id == batch.id)
                                      .options(joinedload(FundPayment.item)).order_by(FundPayment.id)))
