@@ -114,8 +114,8 @@ def batch_pdf(batch: DisbursementBatch) -> bytes:
 
 # The sheet of a batch the zone approves (funds.approve_batch) is rendered once, then and there, and filed with it,
 # as the 批复 is: what finance prints, signs and files is what was approved, byte for byte, whatever the registry
-# later does to an organisation's name; and no download waits for the render (1.7 s for 200 rows on this machine,
-# 2.5 s on a slow day).
+# later does to an organisation's name; and no download waits for the render (1.7 s for 200 rows on the bench's
+# machine, 2.5 s on a slow day).
 
 def approval_sheet(batch: DisbursementBatch) -> bytes:
     """The PDF sheet of a batch whose approval is set on it but not yet written: nothing is flushed while it

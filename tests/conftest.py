@@ -58,8 +58,12 @@ def make_test_app(uri: str):
                        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "pool_size": RACERS_PG + 5}})
 
 
+def on_postgresql(app) -> bool:
+    return app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql")
+
+
 def racers(app) -> int:
-    return RACERS_PG if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql") else RACERS_SQLITE
+    return RACERS_PG if on_postgresql(app) else RACERS_SQLITE
 
 
 def race(app, attempt, args: list) -> list:

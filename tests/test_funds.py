@@ -22,7 +22,7 @@ from models import (
     Application, BatchState, DisbursementBatch, FundItem, FundPayment, FundStandard, FundState, Organisation,
     PartyOrgKind, PaymentKind, Role, StoredFile, User, db,
 )
-from tests.conftest import race, racers, zone_today
+from tests.conftest import on_postgresql, race, racers, zone_today
 
 K = PartyOrgKind
 
@@ -204,7 +204,7 @@ def test_parallel_batches_get_distinct_gapless_numbers(app, make_fund):
     # SQLite may refuse a loser on its busy timeout; PostgreSQL waits on the unique index and the loser takes
     # the next number.
     assert all(isinstance(r, sa.exc.OperationalError) for r in results if r != "ok"), results
-    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+    if on_postgresql(app):
         assert results.count("ok") == 6
 
 

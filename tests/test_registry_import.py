@@ -9,7 +9,7 @@ from openpyxl import Workbook, load_workbook
 import domain.registry_import as importer
 from domain.accounts import Registration, register_organisation
 from models import ImportStatus, Organisation, OrgKind, RegistryImport, Role, User, db
-from tests.conftest import valid_credit_code
+from tests.conftest import on_postgresql, valid_credit_code
 
 HEADER = [header for _, header, _ in importer.COLUMNS]
 
@@ -194,7 +194,7 @@ def test_a_running_import_is_left_running(client, app, admin):
         assert latest_job(app).status is ImportStatus.RUNNING
     finally:
         importer._progress.pop(job.id)
-    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+    if not on_postgresql(app):
         return
     # Running in another worker: its transaction holds the job's row lock.
     engine = sa.create_engine(app.config["SQLALCHEMY_DATABASE_URI"])

@@ -10,13 +10,9 @@ from sqlalchemy.exc import IntegrityError
 from domain.paging import paginate, row_page
 from models import Organisation, OrgKind, Role, Unit, db
 
-from .conftest import unit_by_code, valid_credit_code
+from .conftest import on_postgresql, unit_by_code, valid_credit_code
 
 PREPARED = sa.text("SELECT count(*) FROM pg_prepared_statements")
-
-
-def _postgresql(app) -> bool:
-    return app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql")
 
 
 def _organisation(name: str) -> Organisation:
@@ -31,7 +27,7 @@ def _names(app) -> list[str]:
 
 
 def test_read_only_requests_keep_the_prepared_statements(app, client, login_as):
-    if not _postgresql(app):
+    if not on_postgresql(app):
         pytest.skip("psycopg's prepared statements: PostgreSQL only")
     login_as(Role.ZONE_APPROVER)
     for _ in range(7):  # psycopg prepares a statement on its fifth run on one connection
@@ -99,7 +95,7 @@ def test_a_failed_transaction_rolls_back_and_the_connection_serves_the_next(app,
 
 
 def test_a_write_inside_a_savepoint_is_rolled_back_with_the_transaction(app, request):
-    if not _postgresql(app):
+    if not on_postgresql(app):
         # pysqlite sends no BEGIN before a SAVEPOINT, so a savepoint that opens a transaction is its outermost
         # one on SQLite, and releasing it commits. Seen here while writing this test; not this change's doing.
         request.applymarker(pytest.mark.xfail(strict=True, reason="SQLite: releasing a first savepoint commits"))
