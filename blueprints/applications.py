@@ -20,7 +20,7 @@ from domain.applications import ApplicationData, ElectionReport, MemberRow, join
 from domain.documents import documents_of, render_dossier
 from domain import guidance
 from domain.instructors import assignment_history, reassign_instructor, suggest_instructors
-from domain.inbox import InboxFilter, inbox, is_overdue, mark_read, notifications_of
+from domain.inbox import InboxFilter, inbox, is_overdue, mark_read, notifications_of, overdue_ids
 from domain.party_rules import suggested_kind
 from domain.reference import list_units
 from domain.workflow import STEP_BY_ACTION
@@ -68,7 +68,7 @@ def inbox_page():
                     page=page_arg())
     page = inbox(current_user, f, per_page=current_app.config["PAGE_SIZE"])
     overdue_days = current_app.config["OVERDUE_DAYS"]
-    overdue = {a.id for a in page.items if is_overdue(a, overdue_days)}
+    overdue = overdue_ids(page.items, overdue_days)
     return render_partial("applications/inbox.html", "applications/_inbox_table.html", page=page, f=f,
                           overdue=overdue, overdue_days=overdue_days, states=AppState, kinds=OrgKind,
                           units=list_units() if current_user.role is not Role.UNIT_REVIEWER else [])

@@ -20,7 +20,7 @@ from models import (
 )
 
 from . import DomainError, StaleError, bump_version
-from .paging import RowPage, page_or_last, paginate, row_page
+from .paging import RowPage, limited, page_or_last, paginate, row_page
 from .sheets import approval_sheet, file_sheet
 from .zone_time import local_date, local_today
 from .audit import record_event
@@ -247,7 +247,7 @@ def fundable_items(f: ItemFilter, page: int = 1, per_page: int | None = None) ->
         conditions.append(FundItem.established_on <= f.date_to)
     counted = (sa.select(sa.func.count()).select_from(FundItem)
                .join(Organisation, Organisation.id == FundItem.organisation_id).where(*conditions))
-    return row_page(_item_rows_select(*conditions), counted, page, per_page or FUNDABLE_PAGE_SIZE)
+    return row_page(limited(_item_rows_select(*conditions)), counted, page, per_page or FUNDABLE_PAGE_SIZE)
 
 
 def create_batch(items: list[FundItem], *, actor: User, note: str = "", today: date | None = None) -> DisbursementBatch:
@@ -482,8 +482,8 @@ def pending_funds(page: int = 1, per_page: int = 50) -> RowPage:
     """The fund items waiting for the zone to confirm their amount, oldest first, 50 a page: however far behind
     the zone falls, its page shows 50 forms."""
     waiting = FundItem.state == FundState.PENDING
-    return row_page(_item_rows_select(waiting), sa.select(sa.func.count()).select_from(FundItem).where(waiting),
-                    page, per_page)
+    counted = sa.select(sa.func.count()).select_from(FundItem).where(waiting)
+    return row_page(limited(_item_rows_select(waiting)), counted, page, per_page)
 
 
 def fund_row(item_id: int) -> sa.Row | None:

@@ -10,8 +10,8 @@ from models import (
     AppState, Application, Notification, Organisation, OrgKind, Role, Unit, User, db, utcnow,
 )
 
-from .paging import RowPage, paginate, row_page
-from .registry import name_or_code_matches
+from .paging import RowPage, limited, paginate, row_page
+from .registry import fragment_patterns, name_or_code_like
 from .workflow import WAITING_ON
 
 
@@ -63,31 +63,54 @@ class InboxFilter:
     page: int = 1
 
 
-def inbox(user: User, f: InboxFilter, per_page: int = 50) -> RowPage:
-    """One page of the applications this user handles, oldest waiting first, as rows of LIST_COLUMNS."""
+_LINKS = ("id", "unit_id", "instructor_id", "organisation_id")  # what _scoped reads of a user besides the role
+
+
+@cache
+def _inbox_statements(role: Role, state: str, by_unit: bool, by_kind: bool,
+                      by_text: bool) -> tuple[sa.Select, sa.Select]:
+    """The inbox's page of rows and its total, for a role and the shape of a filter: `state` "all", "one" state, or
+    "waiting" on the role; which of unit, kind and text it sets. The user's links and the filter's values are left
+    as parameters (inbox gives them). Built once per shape, as the counters' query is: building both statements
+    and their cache keys on each request cost 0.4 of the inbox's 0.96 ms of CPU (1.2 ms when waiting on me)."""
+    links = SimpleNamespace(role=role, **{name: sa.bindparam(name) for name in _LINKS})
     conditions, by_organisation = [], []
-    if f.state == "all":
-        pass
-    elif f.state in AppState._value2member_map_:
-        conditions.append(Application.state == AppState(f.state))
-    elif waiting := waiting_states(user.role):
-        conditions.append(Application.state.in_(waiting))
-    if f.unit_id:
-        conditions.append(Application.unit_id == f.unit_id)
-    if f.kind in OrgKind._value2member_map_:
-        by_organisation.append(Organisation.kind == OrgKind(f.kind))
-    if f.q.strip():
-        by_organisation.append(name_or_code_matches(f.q))
-    rows = (_scoped(user).with_only_columns(*LIST_COLUMNS).select_from(Application)
+    if state == "one":
+        conditions.append(Application.state == sa.bindparam("state"))
+    elif state == "waiting":
+        conditions.append(Application.state.in_(waiting_states(role)))
+    if by_unit:
+        conditions.append(Application.unit_id == sa.bindparam("filter_unit_id"))
+    if by_kind:
+        by_organisation.append(Organisation.kind == sa.bindparam("kind"))
+    if by_text:
+        by_organisation.append(name_or_code_like(sa.bindparam("name_pattern"), sa.bindparam("code_pattern")))
+    rows = (_scoped(links).with_only_columns(*LIST_COLUMNS).select_from(Application)
             .join(Application.organisation).join(Application.unit)
             .where(*conditions, *by_organisation).order_by(Application.state_changed_at, Application.id))
     # The total joins organisations only when a filter needs them: every application has one, and the join
     # was most of the count's cost (2.4 of 2.5 ms for ?state=all).
-    counted = _scoped(user).join(Application.organisation) if by_organisation else _scoped(user)
-    return row_page(rows, _counted(counted.where(*conditions, *by_organisation)), f.page, per_page)
+    counted = _scoped(links).join(Application.organisation) if by_organisation else _scoped(links)
+    return limited(rows), _counted(counted.where(*conditions, *by_organisation))
 
 
-_LINKS = ("id", "unit_id", "instructor_id", "organisation_id")  # what _scoped reads of a user besides the role
+def inbox(user: User, f: InboxFilter, per_page: int = 50) -> RowPage:
+    """One page of the applications this user handles, oldest waiting first, as rows of LIST_COLUMNS."""
+    params = {name: getattr(user, name) for name in _LINKS}
+    state = "all"
+    if f.state in AppState._value2member_map_:
+        state, params["state"] = "one", AppState(f.state)
+    elif f.state != "all" and waiting_states(user.role):
+        state = "waiting"
+    if f.unit_id:
+        params["filter_unit_id"] = f.unit_id
+    if f.kind in OrgKind._value2member_map_:
+        params["kind"] = OrgKind(f.kind)
+    if f.q.strip():
+        params.update(fragment_patterns(f.q))
+    rows, counted = _inbox_statements(user.role, state, "filter_unit_id" in params, "kind" in params,
+                                      "name_pattern" in params)
+    return row_page(rows, counted, f.page, per_page, params)
 
 
 @cache
@@ -109,9 +132,16 @@ def nav_counts(user: User) -> tuple[int, int]:
     return waiting_n or 0, unread_n or 0
 
 
-def is_overdue(application: Application | sa.Row, days: int) -> bool:
-    """A step that someone other than the applicant owes, waiting longer than the configured days."""
-    return application.state in WAITING_ON and utcnow() - application.state_changed_at > timedelta(days=days)
+def overdue_ids(applications: list[Application | sa.Row], days: int) -> set[int]:
+    """Of these applications, those waiting longer than the configured days on a step that someone other than the
+    applicant owes. One moment for a whole list (the clock read once, not once a row)."""
+    since = utcnow() - timedelta(days=days)
+    return {a.id for a in applications if a.state in WAITING_ON and a.state_changed_at < since}
+
+
+def is_overdue(application: Application, days: int) -> bool:
+    """overdue_ids of one application (its card)."""
+    return application.id in overdue_ids([application], days)
 
 
 def notifications_of(user: User, page: int = 1):

@@ -5,7 +5,9 @@ it (those lists and a batch's items): a page past the end would otherwise say th
 Every page's LIMIT and OFFSET are written into its SQL rather than sent as parameters. PostgreSQL plans a statement
 whose LIMIT is a parameter anew on every run (a generic plan cannot know how few rows are wanted), so a list's
 query, although prepared once per connection (models/base.py), was still planned on each request: 0.75 of the
-inbox query's 1.3 ms. Each page number is then its own statement; the first pages, the ones read, stay prepared."""
+inbox query's 1.3 ms. Each page number is then its own statement; the first pages, the ones read, stay prepared.
+They are written in at execution (`limited`), so that one statement object serves every page: a list whose
+statements are built once (the inbox's) is not built, nor its cache key computed, on each request."""
 from collections.abc import Callable
 
 import sqlalchemy as sa
@@ -15,20 +17,27 @@ from models import db
 
 
 _BIGINT = 2**63 - 1
+_LIMIT = sa.bindparam("page_limit", type_=sa.Integer, literal_execute=True)
+_OFFSET = sa.bindparam("page_offset", type_=sa.Integer, literal_execute=True)
 
 
-def _limited(select: sa.Select, page: Pagination) -> sa.Select:
+def limited(select: sa.Select) -> sa.Select:
+    """`select` as one page of it: the page's LIMIT and OFFSET are written into the SQL when it runs."""
+    return select.limit(_LIMIT).offset(_OFFSET)
+
+
+def _page_params(page: Pagination) -> dict[str, int]:
     if page._query_offset > _BIGINT:  # as a driver refuses such a parameter, and app.py answers 404 for it
         raise OverflowError("a page past any table")
-    return select.limit(sa.literal(page.per_page, literal_execute=True)).offset(
-        sa.literal(page._query_offset, literal_execute=True))
+    return {"page_limit": page.per_page, "page_offset": page._query_offset}
 
 
 class EntityPage(SelectPagination):
     """db.paginate's page of objects, with its LIMIT and OFFSET written into the SQL."""
 
     def _query_items(self) -> list:
-        return list(self._query_args["session"].execute(_limited(self._query_args["select"], self)).unique().scalars())
+        return list(self._query_args["session"].execute(limited(self._query_args["select"]), _page_params(self))
+                    .unique().scalars())
 
 
 def paginate(select: sa.Select, page: int, per_page: int = 50) -> EntityPage:
@@ -39,15 +48,19 @@ def paginate(select: sa.Select, page: int, per_page: int = 50) -> EntityPage:
 
 class RowPage(Pagination):
     """A page of rows: Flask-SQLAlchemy's own pagination, for a select of columns (db.paginate keeps only the
-    first column of each row). The total is the select given as `count_select`. Pagination's documented way to
-    extend it is this pair of methods (SelectPagination is the same with scalars); the version is pinned, and the
-    inbox tests page through 51 rows."""
+    first column of each row). The select is `limited`; the total is the select given as `count_select`; `params`
+    are both statements' other parameters. Pagination's documented way to extend it is this pair of methods
+    (SelectPagination is the same with scalars); the version is pinned, and the inbox tests page through 51 rows."""
 
     def _query_items(self) -> list[sa.Row]:
-        return db.session.execute(_limited(self._query_args["select"], self)).all()
+        params = {**self._query_args["params"], **_page_params(self)}
+        rows = db.session.execute(self._query_args["select"], params).all()
+        if len(rows) > self.per_page:  # a select without `limited` would show every row on each page
+            raise ValueError("row_page's select is not limited()")
+        return rows
 
     def _query_count(self) -> int:
-        return db.session.scalar(self._query_args["count_select"]) or 0
+        return db.session.scalar(self._query_args["count_select"], self._query_args["params"]) or 0
 
 
 def page_or_last(paginate: Callable[[int], Pagination], page: int) -> Pagination:
@@ -57,7 +70,8 @@ def page_or_last(paginate: Callable[[int], Pagination], page: int) -> Pagination
     return paginate(shown.pages) if not shown.items and shown.pages else shown
 
 
-def row_page(select: sa.Select, count_select: sa.Select, page: int, per_page: int = 50) -> RowPage:
-    """One page of `select`'s rows (page_or_last)."""
+def row_page(select: sa.Select, count_select: sa.Select, page: int, per_page: int = 50,
+             params: dict | None = None) -> RowPage:
+    """One page of the rows of `select`, which is `limited` (page_or_last)."""
     return page_or_last(lambda number: RowPage(page=number, per_page=per_page, max_per_page=None, error_out=False,
-                                               select=select, count_select=count_select), page)
+                                               select=select, count_select=count_select, params=params or {}), page)

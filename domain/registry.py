@@ -9,12 +9,23 @@ from models import Organisation, Unit, db
 from .paging import paginate
 
 
+def fragment_patterns(text: str) -> dict[str, str]:
+    """The LIKE patterns of name_or_code_like for a fragment anywhere in the name or the credit code, its
+    wildcards taken literally (credit codes are upper-case)."""
+    pattern = "%" + text.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    return {"name_pattern": pattern, "code_pattern": pattern.upper()}
+
+
+def name_or_code_like(name_pattern, code_pattern) -> sa.ColumnElement[bool]:
+    """An organisation whose name or credit code is like the patterns (strings, or parameters of a statement built
+    once)."""
+    return sa.or_(Organisation.name.like(name_pattern, escape="\\"),
+                  Organisation.credit_code.like(code_pattern, escape="\\"))
+
+
 def name_or_code_matches(text: str) -> sa.ColumnElement[bool]:
     """An organisation whose name or credit code contains the fragment (wildcards taken literally)."""
-    text = text.strip()
-    pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    return sa.or_(Organisation.name.like(pattern, escape="\\"),
-                  Organisation.credit_code.like(pattern.upper(), escape="\\"))
+    return name_or_code_like(**fragment_patterns(text))
 
 
 def search_organisations(*, unit: Unit | None = None, text: str = "", page: int = 1, per_page: int = 50):

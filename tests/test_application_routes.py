@@ -406,6 +406,79 @@ def test_inbox_pages_by_fifty(client, app, login_as, make_org):
     assert "没有符合条件的申请" not in past
 
 
+def test_inbox_filters_each_shape_for_each_user(app, make_application, make_user):
+    """The inbox's statements are built once per role and filter shape (domain/inbox.py): each user's links and
+    each filter's values are parameters, so the second reviewer sees their own unit, not the first one's."""
+    from domain.inbox import InboxFilter, inbox
+    from models import Organisation, OrgKind, Unit
+
+    made = {key: make_application(state, unit_code=unit) for key, state, unit in [
+        ("chem", "submitted", "industrial_park"), ("league", "unit_approved", "street_west"),
+        ("tech", "submitted", "street_west"), ("draft", "draft", "street_west")]}
+    zone, park, west = (make_user(Role.ZONE_APPROVER), make_user(Role.UNIT_REVIEWER, unit_code="industrial_park"),
+                        make_user(Role.UNIT_REVIEWER, unit_code="street_west"))
+    with app.app_context():
+        for key, name, kind in [("chem", "星河化工有限公司", OrgKind.ENTERPRISE),
+                                ("league", "星河_商户联合会", OrgKind.SOCIAL_ORG), ("tech", "蓝天科技", OrgKind.ENTERPRISE)]:
+            org = db.session.get(Organisation, made[key].organisation_id)
+            org.name, org.kind = name, kind
+        db.session.commit()
+        west_id = db.session.scalar(sa.select(Unit.id).filter_by(code="street_west"))
+        tech_code = made["tech"].organisation.credit_code
+
+        def listed(user, **f):
+            page = inbox(db.session.get(User, user.id), InboxFilter(**f))
+            assert page.total == len(page.items)
+            return {key for key, a in made.items() if a.id in {row.id for row in page.items}}
+
+        assert listed(zone) == {"league"}  # waiting on the zone
+        assert listed(zone, state="all") == {"chem", "league", "tech"}  # never the unsubmitted draft
+        assert listed(zone, state="submitted") == {"chem", "tech"}
+        assert listed(zone, state="all", unit_id=west_id) == {"league", "tech"}
+        assert listed(zone, state="all", kind="social_org") == {"league"}
+        assert listed(zone, state="all", q="星河_") == {"league"}  # "_" is a character, not a wildcard
+        assert listed(zone, state="all", q=tech_code[-6:].lower()) == {"tech"}  # codes match in any case
+        assert listed(zone, state="submitted", unit_id=west_id, kind="enterprise", q="蓝天") == {"tech"}
+        assert listed(park, state="all") == {"chem"} and listed(west, state="all") == {"league", "tech"}
+        assert listed(park) == {"chem"} and listed(west) == {"tech"}
+
+
+def test_a_changed_row_of_the_inbox_is_shown_changed(client, app, login_as, make_application):
+    """The inbox's rows are rendered once per content (app.py, cached_rows): a row whose organisation is renamed,
+    whose state moves or which becomes overdue is a new row."""
+    from models import Organisation
+
+    made = make_application("unit_approved")
+    login_as(Role.ZONE_APPROVER)
+    before = client.get("/applications/?state=all").get_data(as_text=True)
+    overdue = '<span class="badge text-bg-danger">超期</span>'
+    assert made.organisation.name in before and overdue not in before
+    with app.app_context():
+        db.session.get(Organisation, made.organisation_id).name = "改名后的企业"
+        db.session.get(Application, made.id).state_changed_at = utcnow() - timedelta(days=30)
+        db.session.commit()
+    after = client.get("/applications/?state=all").get_data(as_text=True)
+    assert "改名后的企业" in after and made.organisation.name not in after and overdue in after
+    with app.app_context():
+        db.session.get(Application, made.id).state = AppState.RETURNED
+        db.session.commit()
+    moved = client.get("/applications/?state=all").get_data(as_text=True)
+    assert f">{AppState.RETURNED.label}</span>" in moved and overdue not in moved
+
+
+def test_overdue_is_measured_from_one_moment_and_only_where_an_official_owes_the_step():
+    from types import SimpleNamespace
+
+    from domain.inbox import overdue_ids
+
+    now = utcnow()
+    rows = [SimpleNamespace(id=1, state=AppState.SUBMITTED, state_changed_at=now - timedelta(days=5, minutes=1)),
+            SimpleNamespace(id=2, state=AppState.SUBMITTED, state_changed_at=now - timedelta(days=4, hours=23)),
+            SimpleNamespace(id=3, state=AppState.RETURNED, state_changed_at=now - timedelta(days=50)),
+            SimpleNamespace(id=4, state=AppState.ELECTION_REPORTED, state_changed_at=now - timedelta(days=6))]
+    assert overdue_ids(rows, 5) == {1, 4}
+
+
 @pytest.mark.parametrize("base_url", ["http://localhost/", "http://localhost/zone/"])  # mounted under a prefix too
 def test_url_for_each_gives_url_for_of_each_value(app, base_url):
     from flask import url_for

@@ -7,7 +7,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from domain.paging import paginate, row_page
+from domain.paging import limited, paginate, row_page
 from models import Organisation, OrgKind, Role, Unit, db
 
 from .conftest import on_postgresql, unit_by_code, valid_credit_code
@@ -119,13 +119,22 @@ def test_pages_write_their_limit_and_offset_into_the_sql(app, make_org):
         try:
             by_name = sa.select(Organisation).order_by(Organisation.name)
             page = paginate(by_name, 2, per_page=2)
-            rows = row_page(sa.select(Organisation.id, Organisation.name).order_by(Organisation.name),
+            rows = row_page(limited(sa.select(Organisation.id, Organisation.name).order_by(Organisation.name)),
                             sa.select(sa.func.count(Organisation.id)), 2, per_page=2)
         finally:
             sa.event.remove(db.engine, "before_cursor_execute", log)
     assert [o.name for o in page.items] == [r.name for r in rows.items] and len(page.items) == 1
     assert (page.total, page.pages, rows.total, rows.pages) == (3, 2, 3, 2)
     assert sum("LIMIT 2 OFFSET 2" in s for s in seen) == 2, seen
+
+
+def test_a_page_of_rows_needs_its_select_limited(app, make_org):
+    """A select given to row_page without `limited` would show every row on every page: it is refused."""
+    for _ in range(3):
+        make_org()
+    with app.app_context():
+        with pytest.raises(ValueError, match="limited"):
+            row_page(sa.select(Organisation.id), sa.select(sa.func.count(Organisation.id)), 1, per_page=2)
 
 
 def test_a_page_past_any_table_is_not_found(client, login_as):
