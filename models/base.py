@@ -88,6 +88,17 @@ def _commit_reads(conn: sa.Connection) -> None:
             logging.getLogger(__name__).warning("commit of a read-only transaction failed: %s", error)
 
 
+# pysqlite (Python's sqlite3 in its default mode) sends BEGIN before an INSERT, UPDATE or DELETE, never before a
+# SAVEPOINT. A savepoint that opened a transaction was then SQLite's outermost one, and releasing it committed: what
+# a request wrote inside its first begin_nested() (a flush that a unique constraint may refuse) outlived the
+# request's rollback, a refused batch its number. The transaction is begun first; BEGIN takes no lock, so it locks
+# when it first writes, as pysqlite's own BEGIN would have.
+@event.listens_for(sa.Engine, "savepoint")
+def _sqlite_begin_before_savepoint(conn: sa.Connection, _name: str) -> None:
+    if conn.dialect.name == "sqlite" and not (dbapi_connection := conn.connection.dbapi_connection).in_transaction:
+        dbapi_connection.execute("BEGIN")
+
+
 class LabelledEnum(str, enum.Enum):
     """A string enum whose members carry their Chinese label: `Role.ADMIN.label`."""
 

@@ -186,6 +186,20 @@ def test_batch_numbers_are_per_year_and_gapless(ctx, make_fund, make_user):
     assert [first.number, second.number, next_year.number] == ["2026-BF-001", "2026-BF-002", "2027-BF-001"]
 
 
+def test_a_refused_batch_leaves_no_number_behind(ctx, make_fund, make_user):
+    """The batch's row is flushed inside a savepoint (the unique serial decides a race). An item it then refuses
+    undoes the whole batch, its number too, on SQLite as on PostgreSQL (models/base.py: a transaction is begun
+    before its first savepoint)."""
+    finance = _user(make_user, Role.FINANCE)
+    pending = db.session.merge(make_fund("pending"))
+    with pytest.raises(DomainError, match="不能加入批次"):
+        funds.create_batch([pending], actor=finance, today=date(2026, 3, 1))
+    db.session.rollback()
+    assert db.session.scalar(sa.select(sa.func.count(DisbursementBatch.id))) == 0
+    item = db.session.merge(make_fund("checked"))
+    assert funds.create_batch([item], actor=finance, today=date(2026, 3, 1)).number == "2026-BF-001"
+
+
 def test_parallel_batches_get_distinct_gapless_numbers(app, make_fund):
     made = [make_fund("checked") for _ in range(6)]
     finance_id = make_fund.finance_id[0]
