@@ -51,7 +51,7 @@ class Config:
     HTMX_SRI = "sha384-2OatzQy1H+Zd/IIrjr1TcuDGqLXeHhbooAyJY1KdQMKnr4LZ22k31GBLdYKHmVjg"
     DISPLAY_TIMEZONE = "Asia/Shanghai"
     PAGE_SIZE = 50
-    # Rendered list rows each worker keeps (app.py, cached_row): about 1.5 KB each, so 6 MB at most.
+    # Rendered list rows each worker keeps (app.py, cached_rows): about 1.5 KB each, so 6 MB at most.
     ROW_CACHE_SIZE = 4096
     OVERDUE_DAYS = 5  # a step waiting longer than this many days is marked overdue
     MAX_CONTENT_LENGTH = 32 * 1024 * 1024  # several 10 MB attachments in one form; each is checked alone

@@ -54,10 +54,7 @@ class RowPage(Pagination):
 
     def _query_items(self) -> list[sa.Row]:
         params = {**self._query_args["params"], **_page_params(self)}
-        rows = db.session.execute(self._query_args["select"], params).all()
-        if len(rows) > self.per_page:  # a select without `limited` would show every row on each page
-            raise ValueError("row_page's select is not limited()")
-        return rows
+        return db.session.execute(self._query_args["select"], params).all()
 
     def _query_count(self) -> int:
         return db.session.scalar(self._query_args["count_select"], self._query_args["params"]) or 0
@@ -73,5 +70,7 @@ def page_or_last(paginate: Callable[[int], Pagination], page: int) -> Pagination
 def row_page(select: sa.Select, count_select: sa.Select, page: int, per_page: int = 50,
              params: dict | None = None) -> RowPage:
     """One page of the rows of `select`, which is `limited` (page_or_last)."""
+    if select._limit_clause is not _LIMIT:  # SQLAlchemy's own attribute (pinned); unlimited, each page shows every row
+        raise ValueError("row_page's select is not limited()")
     return page_or_last(lambda number: RowPage(page=number, per_page=per_page, max_per_page=None, error_out=False,
                                                select=select, count_select=count_select, params=params or {}), page)

@@ -91,11 +91,15 @@ def _commit_reads(conn: sa.Connection) -> None:
 # pysqlite (Python's sqlite3 in its default mode) sends BEGIN before an INSERT, UPDATE or DELETE, never before a
 # SAVEPOINT. A savepoint that opened a transaction was then SQLite's outermost one, and releasing it committed: what
 # a request wrote inside its first begin_nested() (a flush that a unique constraint may refuse) outlived the
-# request's rollback, a refused batch its number. The transaction is begun first; BEGIN takes no lock, so it locks
-# when it first writes, as pysqlite's own BEGIN would have.
+# request's rollback, a refused batch its number. The transaction is begun first, and its write lock now lasts
+# until it ends, as when pysqlite begins one before a first INSERT (every savepoint of ours starts with a write).
+# Not on an AUTOCOMMIT connection (isolation_level None), which must stay without a transaction.
 @event.listens_for(sa.Engine, "savepoint")
 def _sqlite_begin_before_savepoint(conn: sa.Connection, _name: str) -> None:
-    if conn.dialect.name == "sqlite" and not (dbapi_connection := conn.connection.dbapi_connection).in_transaction:
+    if conn.dialect.name != "sqlite":
+        return
+    dbapi_connection = conn.connection.dbapi_connection
+    if dbapi_connection.isolation_level is not None and not dbapi_connection.in_transaction:
         dbapi_connection.execute("BEGIN")
 
 
