@@ -245,8 +245,8 @@ def _register_templating(app: Flask) -> None:
 
     # A list's rows rendered once per content: `row` of `template`, a macro whose output depends on its arguments
     # alone (a query's row and flags, not the time or the user), memoized on them and on the mount point of its
-    # links. The inbox's 50 rows were half of its page's CPU; a row that changes is a new key, rendered anew, and
-    # the old one ages out. Per app, as its filters (the display time zone) are.
+    # links. The inbox's 50 rows were half of its page's rendering (0.9 of 1.7 ms); a row that changes is a new key,
+    # rendered anew, and the old one ages out. Per app, as its filters (the display time zone) are.
     @lru_cache(maxsize=app.config["ROW_CACHE_SIZE"])
     def _row(template: str, script_root: str, args: tuple) -> Markup:
         return app.jinja_env.get_template(template).module.row(*args)
