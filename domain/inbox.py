@@ -66,6 +66,16 @@ class InboxFilter:
 _LINKS = ("id", "unit_id", "instructor_id", "organisation_id")  # what _scoped reads of a user besides the role
 
 
+def _user_as_parameters(role: Role) -> SimpleNamespace:
+    """A user of this role whose links are parameters, for a statement built once per role: the query gives
+    each user's own (_link_values)."""
+    return SimpleNamespace(role=role, **{name: sa.bindparam(name) for name in _LINKS})
+
+
+def _link_values(user: User) -> dict:
+    return {name: getattr(user, name) for name in _LINKS}
+
+
 @cache
 def _inbox_statements(role: Role, state: str, by_unit: bool, by_kind: bool,
                       by_text: bool) -> tuple[sa.Select, sa.Select]:
@@ -73,7 +83,7 @@ def _inbox_statements(role: Role, state: str, by_unit: bool, by_kind: bool,
     "waiting" on the role; which of unit, kind and text it sets. The user's links and the filter's values are left
     as parameters (inbox gives them). Built once per shape, as the counters' query is: building both statements
     and their cache keys on each request cost 0.4 of the inbox's 0.96 ms of CPU (1.2 ms when waiting on me)."""
-    links = SimpleNamespace(role=role, **{name: sa.bindparam(name) for name in _LINKS})
+    links = _user_as_parameters(role)
     conditions, by_organisation = [], []
     if state == "one":
         conditions.append(Application.state == sa.bindparam("state"))
@@ -96,7 +106,7 @@ def _inbox_statements(role: Role, state: str, by_unit: bool, by_kind: bool,
 
 def inbox(user: User, f: InboxFilter, per_page: int = 50) -> RowPage:
     """One page of the applications this user handles, oldest waiting first, as rows of LIST_COLUMNS."""
-    params = {name: getattr(user, name) for name in _LINKS}
+    params = _link_values(user)
     state = "all"
     if f.state in AppState._value2member_map_:
         state, params["state"] = "one", AppState(f.state)
@@ -118,7 +128,7 @@ def _nav_counts_query(role: Role) -> sa.Select:
     """The counters' query of a role, the user's own links left as parameters. Every page of every official runs
     it, so it is built once per role: building it and its cache key anew each time cost as much as running it
     (0.5 of 0.95 ms)."""
-    links = SimpleNamespace(role=role, **{name: sa.bindparam(name) for name in _LINKS})
+    links = _user_as_parameters(role)
     unread = (sa.select(sa.func.count(Notification.id))
               .where(Notification.user_id == links.id, Notification.read_at.is_(None)).scalar_subquery())
     waiting = _waiting(links)
@@ -127,7 +137,7 @@ def _nav_counts_query(role: Role) -> sa.Select:
 
 def nav_counts(user: User) -> tuple[int, int]:
     """The navigation's two counters, waiting and unread, in one query: every page shows them."""
-    params = {name: getattr(user, name) for name in _LINKS}
+    params = _link_values(user)
     waiting_n, unread_n = db.session.execute(_nav_counts_query(user.role), params).one()
     return waiting_n or 0, unread_n or 0
 

@@ -60,11 +60,11 @@ class RowPage(Pagination):
         return db.session.scalar(self._query_args["count_select"], self._query_args["params"]) or 0
 
 
-def page_or_last(paginate: Callable[[int], Pagination], page: int) -> Pagination:
-    """paginate(page), or the last page if that one is past it: a row's action keeps the page it was on, and the
+def page_or_last(page_of: Callable[[int], Pagination], page: int) -> Pagination:
+    """page_of(page), or the last page if that one is past it: a row's action keeps the page it was on, and the
     last row of the last page may just have left the list."""
-    shown = paginate(max(page, 1))
-    return paginate(shown.pages) if not shown.items and shown.pages else shown
+    shown = page_of(max(page, 1))
+    return page_of(shown.pages) if not shown.items and shown.pages else shown
 
 
 def row_page(select: sa.Select, count_select: sa.Select, page: int, per_page: int = 50,
