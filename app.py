@@ -23,7 +23,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import Config, load_config
-from models import AppState, User, db
+from models import AppState, Role, User, db
 
 login_manager = LoginManager()
 csrf = CSRFProtect()
@@ -122,10 +122,10 @@ def create_app(config: str | Config | dict[str, Any] | None = None) -> Flask:
 @login_manager.user_loader
 def _load_user(user_id: str) -> User | None:
     # The signed cookie is not enough: its login must not have ended (logout, a new password, deactivation).
-    from blueprints.auth import LOGIN_TOKEN
+    from blueprints.auth import LOGIN_ROLE, LOGIN_TOKEN
     from domain.accounts import session_user
 
-    return session_user(int(user_id), session.get(LOGIN_TOKEN))
+    return session_user(int(user_id), session.get(LOGIN_TOKEN), Role._value2member_map_.get(session.get(LOGIN_ROLE)))
 
 
 @event.listens_for(Engine, "connect")

@@ -54,6 +54,7 @@ class Config:
     # Rendered list rows each worker keeps (app.py, cached_rows): about 1.5 KB each, so 6 MB at most.
     ROW_CACHE_SIZE = 4096
     OVERDUE_DAYS = 5  # a step waiting longer than this many days is marked overdue
+    UNIT_CHOICES_SECONDS = 60  # how long each worker keeps the units' names for the filters (domain/reference.py)
     MAX_CONTENT_LENGTH = 32 * 1024 * 1024  # several 10 MB attachments in one form; each is checked alone
     REGISTRY_IMPORT_MAX_ROWS = 20000  # the zone has about 11,000 market entities
     # Commit registry imports in a thread while the page polls; tests switch it off to stay deterministic.
@@ -89,6 +90,7 @@ class TestingConfig(Config):
     HTMX_LOCAL_ONLY = True  # the test machines have no internet
     LOGIN_RATE_LIMIT = "1000 per minute"  # the suite logs in hundreds of times; one test sets the real limit
     REGISTRY_IMPORT_IN_BACKGROUND = False
+    UNIT_CHOICES_SECONDS = 0  # read on every request, so that a page's statements do not depend on the one before
 
     def fallback_secret(self) -> str:
         return "testing-secret"

@@ -22,7 +22,7 @@ from domain import guidance
 from domain.instructors import assignment_history, reassign_instructor, suggest_instructors
 from domain.inbox import InboxFilter, inbox, is_overdue, mark_read, notifications_of, overdue_ids
 from domain.party_rules import suggested_kind
-from domain.reference import list_units
+from domain.reference import list_units, unit_choices
 from domain.workflow import STEP_BY_ACTION
 from domain.zone_time import local_today
 from models import (
@@ -71,7 +71,7 @@ def inbox_page():
     overdue = overdue_ids(page.items, overdue_days)
     return render_partial("applications/inbox.html", "applications/_inbox_table.html", page=page, f=f,
                           overdue=overdue, overdue_days=overdue_days, states=AppState, kinds=OrgKind,
-                          units=list_units() if current_user.role is not Role.UNIT_REVIEWER else [])
+                          units=unit_choices() if current_user.role is not Role.UNIT_REVIEWER else [])
 
 
 @bp.get("/badges")

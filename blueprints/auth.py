@@ -15,6 +15,7 @@ from .nav import home_url
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 LOGIN_TOKEN = "login_token"  # the session cookie's key for its login's row (LoginSession)
+LOGIN_ROLE = "login_role"  # and for the role the login started with (domain/accounts.py, _session_user_statement)
 
 
 def sign_in(user) -> None:
@@ -25,7 +26,7 @@ def sign_in(user) -> None:
     token = start_session(user)
     db.session.commit()
     session.permanent = True  # expires after PERMANENT_SESSION_LIFETIME without a request
-    session[LOGIN_TOKEN] = token
+    session[LOGIN_TOKEN], session[LOGIN_ROLE] = token, user.role.value
     login_user(user)
 
 
@@ -85,6 +86,7 @@ def logout():
     end_session(session.get(LOGIN_TOKEN))
     db.session.commit()  # first: if it fails, the browser stays logged in rather than only looking logged out
     session.pop(LOGIN_TOKEN, None)
+    session.pop(LOGIN_ROLE, None)
     logout_user()
     flash("您已退出登录。", "info")
     return redirect(url_for("auth.login"))

@@ -16,7 +16,7 @@ from flask_login import current_user
 from domain import DomainError, StaleError
 from domain import funds, sheets
 from domain.funds import AlreadyPaid, ItemFilter
-from domain.reference import list_units
+from domain.reference import unit_choices
 from domain.zone_time import local_today
 from models import DisbursementBatch, FundItem, FundPayment, Role, db
 
@@ -46,7 +46,7 @@ def _selected_items() -> list[FundItem]:
 @bp.get("/")
 def home():
     f = _filter()
-    return render_template("finance/home.html", fundable=funds.fundable_items(f, page_arg()), f=f, units=list_units(),
+    return render_template("finance/home.html", fundable=funds.fundable_items(f, page_arg()), f=f, units=unit_choices(),
                            batches=funds.batch_rows(request.args.get("state", "")), form=EmptyForm())
 
 
@@ -197,7 +197,7 @@ def _card(batch_id: int, failed_form=None) -> dict:
     f = _filter()
     return {"batch": batch, "view": funds.batch_view(batch, page_arg()), "form": EmptyForm(),
             "failed_form": failed_form, "today": local_today(), "f": f,
-            "addable": funds.fundable_items(f) if draft else None, "units": list_units() if draft else None}
+            "addable": funds.fundable_items(f) if draft else None, "units": unit_choices() if draft else None}
 
 
 def _act(batch_id: int, verb, done: str, form=None):

@@ -10,7 +10,7 @@ from domain import DomainError
 from domain.dashboard import (
     COVERAGE_NOTE, DEFINITION, TODO_LISTS, TodoFilter, build_dashboard, dashboard_xlsx, todo_page, todo_xlsx,
 )
-from domain.reference import list_units
+from domain.reference import unit_choices
 from domain.registry_import import (
     COLUMNS, check_registry_file, import_progress, recent_imports, run_in_background, settle_if_interrupted,
     start_registry_import, template_csv, template_xlsx,
@@ -73,7 +73,7 @@ def todo():
     f = todo_filter()
     page = todo_page(f, scope(), per_page=current_app.config["PAGE_SIZE"])
     return render_partial("registry/todo.html", "registry/_todo_table.html", page=page, f=f, lists=TODO_LISTS,
-                          kinds=OrgKind, units=[] if scope() else list_units())
+                          kinds=OrgKind, units=[] if scope() else unit_choices())
 
 
 @bp.get("/todo.xlsx")

@@ -6,7 +6,7 @@ from flask_login import current_user
 from domain import DomainError, funds
 from domain.guidance import checklist_totals
 from domain.instructors import bulk_assign, instructor_load_table
-from domain.reference import list_units
+from domain.reference import unit_choices
 from domain.registry import search_organisations, unit_summary
 from models import AppState, Application, FundItem, Instructor, Role, db
 from models.application import INSTRUCTED_STATES
@@ -31,7 +31,7 @@ def instructors():
     """The load of every instructor, in total and per unit, sortable, with a bar per instructor."""
     sort = request.args.get("sort", "load")
     rows = instructor_load_table(sort)
-    return render_template("zone/instructors.html", rows=rows, units=list_units(), sort=sort,
+    return render_template("zone/instructors.html", rows=rows, units=unit_choices(), sort=sort,
                            most=max([r["load"] for r in rows] + [r["instructor"].capacity for r in rows] + [1]))
 
 
@@ -61,7 +61,7 @@ def assign():
     instructors = db.session.scalars(sa.select(Instructor).where(Instructor.active).order_by(Instructor.name)).all()
     loads = {r["instructor"].id: r["load"] for r in instructor_load_table()}
     return render_template("zone/assign.html", applications=applications, instructors=instructors, loads=loads,
-                           units=list_units(), unit_id=unit_id, form=EmptyForm(), established=AppState.ESTABLISHED)
+                           units=unit_choices(), unit_id=unit_id, form=EmptyForm(), established=AppState.ESTABLISHED)
 
 
 # ---------------------------------------------------------------- startup funds (启动经费核定、批次审批)

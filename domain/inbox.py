@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import sqlalchemy as sa
 
 from models import (
-    AppState, Application, Notification, Organisation, OrgKind, Role, Unit, User, db, utcnow,
+    AppState, Application, Notification, Organisation, OrgKind, Role, Unit, User, db, read_columns, utcnow,
 )
 
 from .paging import RowPage, limited, paginate, row_page
@@ -138,7 +138,7 @@ def _nav_counts_query(role: Role) -> sa.Select:
 def nav_counts(user: User) -> tuple[int, int]:
     """The navigation's two counters, waiting and unread, in one query: every page shows them."""
     params = _link_values(user)
-    waiting_n, unread_n = db.session.execute(_nav_counts_query(user.role), params).one()
+    waiting_n, unread_n = read_columns(_nav_counts_query(user.role), params).one()
     return waiting_n or 0, unread_n or 0
 
 

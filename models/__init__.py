@@ -9,7 +9,7 @@ from .fund import (
     CENT, MAX_FUND, MIN_FUND, BatchState, DisbursementBatch, FundItem, FundPayment, FundStandard, FundState,
     PaymentKind,
 )
-from .base import LabelledEnum, db, utcnow
+from .base import LabelledEnum, db, read_columns, utcnow
 from .guidance import Assignment, ChecklistItem, Delivery, GuidanceVisit, VisitForm
 from .instructor import Instructor, instructor_units
 from .organisation import Organisation, OrgKind
@@ -27,5 +27,5 @@ __all__ = [
     "CENT", "LabelledEnum", "LoginSession", "MAX_FUND", "MIN_FUND", "MemberStatus", "Notification", "OrgKind",
     "Organisation", "PartyOrgKind",
     "PaymentKind", "RegistryImport", "Role", "Setting", "StoredFile", "Unit", "UnitCategory", "User",
-    "VerificationCheck", "VisitForm", "db", "instructor_units", "utcnow",
+    "VerificationCheck", "VisitForm", "db", "instructor_units", "read_columns", "utcnow",
 ]

@@ -188,6 +188,36 @@ def test_a_new_password_ends_every_login_and_starts_one_for_this_browser(ctx):
     assert end_sessions(user) == 1  # only the new one was still open
 
 
+@pytest.mark.parametrize("role, link", [(Role.UNIT_REVIEWER, "unit"), (Role.APPLICANT, "organisation"),
+                                        (Role.INSTRUCTOR, "instructor"), (Role.ZONE_APPROVER, None)])
+def test_a_login_reads_its_user_with_the_link_of_its_role_and_any_other_when_used(app, make_user, role, link):
+    """The role the login started with (the cookie's) says which link to join: the user and its link in one
+    statement. A role that changed since, or a cookie without one, still gives the user and its link."""
+    made = make_user(role)
+    with app.app_context():
+        token = start_session(db.session.get(User, made.id))
+        db.session.commit()
+    statements = []
+    count = lambda *args: statements.append(args[2])  # noqa: E731 (before_cursor_execute's statement)
+    links = {"unit": made.unit_id, "organisation": made.organisation_id, "instructor": made.instructor_id}
+    for hint in (role, Role.FINANCE if role is not Role.FINANCE else Role.ADMIN, None):
+        with app.app_context():
+            sa.event.listen(db.engine, "before_cursor_execute", count)
+            try:
+                statements.clear()
+                user = session_user(made.id, token, hint)
+                joined = len(statements)
+                loaded = {name: getattr(getattr(user, name), "id", None) for name in links}
+                assert user.organisation is None or user.organisation.unit.name  # the organisation's own join stays
+            finally:
+                sa.event.remove(db.engine, "before_cursor_execute", count)
+        assert user.id == made.id and loaded == links and joined == 1
+        # Its own link came with the user; a wrong role reads it when used; without a role, all three are joined.
+        assert len(statements) == (2 if hint is not role and hint is not None and link else 1), hint
+        if hint is Role.ZONE_APPROVER:
+            assert " units " not in statements[0] and " organisations " not in statements[0]
+
+
 def test_a_login_expires_after_its_maximum_age_however_active(ctx):
     from domain.accounts import LOGIN_MAX_AGE
     from models import LoginSession, utcnow

@@ -466,6 +466,40 @@ def test_a_changed_row_of_the_inbox_is_shown_changed(client, app, login_as, make
     assert f">{AppState.RETURNED.label}</span>" in moved and overdue not in moved
 
 
+def test_the_unit_filter_shows_a_renamed_unit_once_its_names_are_older_than_the_setting(client, app, login_as,
+                                                                                         monkeypatch):
+    """The filters' unit names are kept for UNIT_CHOICES_SECONDS (domain/reference.py, unit_choices)."""
+    import domain.reference
+    from models import Unit
+
+    app.config["UNIT_CHOICES_SECONDS"] = 60
+    clock = [1000.0]
+    monkeypatch.setattr(domain.reference.time, "monotonic", lambda: clock[0])
+    login_as(Role.ZONE_APPROVER)
+    assert ">东城街道区域党工委</option>" in client.get("/applications/?state=all").get_data(as_text=True)
+    with app.app_context():
+        db.session.scalar(sa.select(Unit).filter_by(code="street_east")).name = "东城街道党工委"
+        db.session.commit()
+    clock[0] += 59
+    assert ">东城街道区域党工委</option>" in client.get("/applications/?state=all").get_data(as_text=True)
+    clock[0] += 1
+    renamed = client.get("/applications/?state=all").get_data(as_text=True)
+    assert ">东城街道党工委</option>" in renamed and "东城街道区域党工委" not in renamed
+
+
+def test_a_list_reads_what_this_request_changed_before_it_was_flushed(app, make_user, make_application):
+    """The lists' rows and counters are read past the ORM (models.read_columns), after a flush as the ORM's own
+    reads: a notification added in this request counts at once."""
+    from domain.inbox import nav_counts
+
+    made, application = make_user(Role.ZONE_APPROVER), make_application("submitted")
+    with app.app_context():
+        user = db.session.get(User, made.id)
+        before = nav_counts(user)[1]
+        db.session.add(Notification(user_id=user.id, application_id=application.id, message="新的申请"))
+        assert nav_counts(user)[1] == before + 1
+
+
 def test_overdue_is_measured_from_one_moment_and_only_where_an_official_owes_the_step():
     from types import SimpleNamespace
 

@@ -79,11 +79,17 @@ def test_register_shows_every_field_error_in_one_round(client, make_user):
 
 
 def test_login_logout(client, make_user):
+    from blueprints.auth import LOGIN_ROLE, LOGIN_TOKEN
+
     user = make_user("finance")
     response = client.post("/auth/login", data={"username": user.username, "password": PASSWORD})
     assert response.headers["Location"] == "/finance/"
+    with client.session_transaction() as session:  # the login, and the role it started with (session_user)
+        assert session[LOGIN_TOKEN] and session[LOGIN_ROLE] == "finance"
     assert client.get("/finance/").status_code == 200
     client.post("/auth/logout")
+    with client.session_transaction() as session:
+        assert LOGIN_TOKEN not in session and LOGIN_ROLE not in session
     assert client.get("/finance/").headers["Location"].startswith("/auth/login")
 
 
