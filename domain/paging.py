@@ -48,9 +48,10 @@ def paginate(select: sa.Select, page: int, per_page: int = 50) -> EntityPage:
 
 class RowPage(Pagination):
     """A page of rows: Flask-SQLAlchemy's own pagination, for a select of columns (db.paginate keeps only the
-    first column of each row), read past the ORM (read_columns). The select is `limited`; the total is the select given as `count_select`; `params`
-    are both statements' other parameters. Pagination's documented way to extend it is this pair of methods
-    (SelectPagination is the same with scalars); the version is pinned, and the inbox tests page through 51 rows."""
+    first column of each row), read past the ORM (read_columns). The select is `limited`; the total is the select
+    given as `count_select`; `params` are both statements' other parameters. Pagination's documented way to extend
+    it is this pair of methods (SelectPagination is the same with scalars); the version is pinned, and the inbox
+    tests page through 51 rows."""
 
     def _query_items(self) -> list[sa.Row]:
         params = {**self._query_args["params"], **_page_params(self)}

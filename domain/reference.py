@@ -1,5 +1,5 @@
 """Reference data every installation needs: the nine first-level units."""
-import time
+from time import monotonic
 
 import sqlalchemy as sa
 from flask import current_app
@@ -56,7 +56,7 @@ def unit_choices() -> list[sa.Row]:
     0.25 ms of its CPU. They are reference data that the app never changes: a unit renamed in the database shows in
     the filters within that time, and everywhere else (its applications, documents) at once."""
     kept = current_app.extensions.get("unit_choices")
-    now = time.monotonic()
+    now = monotonic()
     if kept is None or now >= kept[0]:
         rows = read_columns(_CHOICES).all()
         kept = current_app.extensions["unit_choices"] = (now + current_app.config["UNIT_CHOICES_SECONDS"], rows)

@@ -474,7 +474,7 @@ def test_the_unit_filter_shows_a_renamed_unit_once_its_names_are_older_than_the_
 
     app.config["UNIT_CHOICES_SECONDS"] = 60
     clock = [1000.0]
-    monkeypatch.setattr(domain.reference.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(domain.reference, "monotonic", lambda: clock[0])
     login_as(Role.ZONE_APPROVER)
     assert ">东城街道区域党工委</option>" in client.get("/applications/?state=all").get_data(as_text=True)
     with app.app_context():
