@@ -49,6 +49,8 @@ class Config:
     HTMX_LOCAL_ONLY = False
     HTMX_VERSION = "2.0.11"  # the same file as static/vendor/htmx-2.0.11.min.js
     HTMX_SRI = "sha384-2OatzQy1H+Zd/IIrjr1TcuDGqLXeHhbooAyJY1KdQMKnr4LZ22k31GBLdYKHmVjg"
+    # The CDN's copy: the layout's script tag and the CSP's script-src both name this one file.
+    HTMX_CDN_URL = f"https://cdn.jsdelivr.net/npm/htmx.org@{HTMX_VERSION}/dist/htmx.min.js"
     DISPLAY_TIMEZONE = "Asia/Shanghai"
     PAGE_SIZE = 50
     # Rendered list rows each worker keeps (app.py, cached_rows): about 1.5 KB each, so 6 MB at most.

@@ -1,4 +1,4 @@
-"""Accounts and headers: lockout, rate limits, password change, sessions, CSP, and the database going away."""
+"""Accounts and headers: lockout, rate limits, passwords, sessions, CSP, no-store, HSTS, the database going away."""
 import re
 import time
 from pathlib import Path
@@ -8,19 +8,133 @@ import pytest
 import sqlalchemy as sa
 from flask_migrate import upgrade
 
-from models import User, db
+from app import create_app
+from domain.demo import DEMO_PASSWORD
+from models import Role, User, db
 from tests.conftest import PASSWORD, make_test_app
+from tests.test_access_matrix import _urls, world  # noqa: F401 - world is a fixture
 
 TEMPLATES = Path(__file__).parents[1] / "templates"
 
 
+HTMX_CDN_FILE = "https://cdn.jsdelivr.net/npm/htmx.org@2.0.11/dist/htmx.min.js"
+
+
+def csp_directives(response) -> dict[str, str]:
+    return dict(d.strip().partition(" ")[::2] for d in response.headers["Content-Security-Policy"].split(";"))
+
+
 def test_security_headers(client):
     response = client.get("/auth/login")
-    csp = response.headers["Content-Security-Policy"]
-    assert "script-src 'self' https://cdn.jsdelivr.net;" in csp and "frame-ancestors 'none'" in csp
-    assert "unsafe-eval" not in csp and "script-src 'self' 'unsafe-inline'" not in csp
+    csp = csp_directives(response)
+    assert csp["frame-ancestors"] == "'none'" and csp["object-src"] == "'none'" and csp["default-src"] == "'self'"
+    assert "unsafe-eval" not in csp["script-src"] and "unsafe-inline" not in csp["script-src"]
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert response.headers["Referrer-Policy"] == "same-origin"
+
+
+def test_csp_allows_the_htmx_file_on_the_cdn_not_the_whole_cdn(app, client):
+    """The script tag and the policy name the same file, so that nothing else on jsDelivr may run here."""
+    app.config["HTMX_LOCAL_ONLY"] = False
+    response = client.get("/auth/login")
+    assert csp_directives(response)["script-src"] == f"'self' {HTMX_CDN_FILE}"
+    assert f'<script src="{HTMX_CDN_FILE}"' in response.get_data(as_text=True)
+    app.config["HTMX_LOCAL_ONLY"] = True  # served from static/ alone: no CDN in the policy either
+    assert csp_directives(client.get("/auth/login"))["script-src"] == "'self'"
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_every_page_of_a_logged_in_user_is_no_store(client, login_as, role):
+    login_as(role)
+    home = client.get("/", follow_redirects=True)  # the landing page sends each role to its own page
+    assert home.status_code == 200 and home.request.path != "/"
+    assert home.headers["Cache-Control"] == "no-store"
+    # An htmx fragment, an error page and a refusal are answers to a logged-in user too.
+    assert client.get("/applications/badges", headers={"HX-Request": "true"}).headers["Cache-Control"] == "no-store"
+    assert client.get("/applications/999999").headers["Cache-Control"] == "no-store"
+
+
+def test_the_login_answer_is_no_store_and_the_anonymous_pages_are_left_to_the_browser(client, make_user):
+    """Decided: the public pages (home, login, registration) hold nothing of anyone's and carry no Cache-Control;
+    from the login on, every answer is no-store; after the logout the login page is public again."""
+    for url in ("/", "/auth/login", "/auth/register"):
+        assert "Cache-Control" not in client.get(url).headers
+    user = make_user(Role.FINANCE)
+    login = client.post("/auth/login", data={"username": user.username, "password": PASSWORD})
+    assert login.status_code == 302 and login.headers["Cache-Control"] == "no-store"
+    client.post("/auth/logout")
+    assert "Cache-Control" not in client.get("/auth/login").headers
+
+
+def test_static_files_keep_their_caching_for_a_logged_in_user(client, login_as):
+    login_as(Role.ZONE_APPROVER)
+    assert "no-store" not in client.get("/static/css/app.css").headers["Cache-Control"]
+
+
+# Every kind of file the app sends, by endpoint: the walk below must meet each, so that it proves something.
+DOWNLOADS = {
+    "applications.attachment", "applications.delivery_photo", "applications.document_pdf", "applications.dossier_pdf",
+    "finance.sheet_pdf", "finance.sheet_xlsx", "finance.overview_csv", "registry.dashboard_export",
+    "registry.todo_export", "registry.template_download", "registry.template_csv_download",
+    "admin.instructor_template",
+}
+
+
+def test_every_page_and_download_for_every_actor_is_no_store(app, world, monkeypatch):
+    """Every GET route of the URL map, as every logged-in actor of the access matrix (allowed or not, so error
+    pages count too): each answer is no-store, and so is every file, which the walk meets in each kind."""
+    from app import DOWNLOAD_TYPES
+
+    # The dossier's rendering is the PDF module's business (tests/test_documents.py); here only its headers are.
+    monkeypatch.setattr("blueprints.applications.render_dossier", lambda application: b"%PDF-1.7 dossier")
+    ids, logins = world
+    app.config["LOGIN_RATE_LIMIT"] = "10000 per minute"
+    cached, files = [], set()
+    for actor, username in logins.items():
+        if username is None:
+            continue
+        client = app.test_client()
+        assert client.post("/auth/login", data={"username": username, "password": DEMO_PASSWORD}).status_code == 302
+        for endpoint, method, url in _urls(app, ids):
+            if method != "GET" or endpoint == "static":
+                continue
+            response = client.get(url)
+            if response.headers.get("Cache-Control") != "no-store":
+                cached.append(f"{url} as {actor}: {response.status_code} {response.headers.get('Cache-Control')}")
+            if response.status_code == 200 and ("Content-Disposition" in response.headers
+                                                or response.mimetype in DOWNLOAD_TYPES):
+                files.add(endpoint)
+    assert cached == [] and files == DOWNLOADS
+
+
+def test_a_file_is_no_store_whoever_asks(app):
+    """A download needs no login to be no-store: the rule reads the answer too (a disposition, or a file's type)."""
+    from io import BytesIO
+
+    from flask import Response, send_file
+
+    application = create_app({"ENV_NAME": "testing", "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"]})
+    application.add_url_rule("/__sheet.xlsx", "sheet", lambda: send_file(
+        BytesIO(b"PK"), as_attachment=True, download_name="表.xlsx",
+        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))
+    application.add_url_rule("/__bare.pdf", "bare", lambda: Response(b"%PDF-1.7", mimetype="application/pdf"))
+    client = application.test_client()
+    assert client.get("/__sheet.xlsx").headers["Cache-Control"] == "no-store"
+    assert client.get("/__bare.pdf").headers["Cache-Control"] == "no-store"
+    with application.app_context():
+        db.engine.dispose()
+
+
+@pytest.mark.parametrize("env, hsts", [
+    ("production", "max-age=31536000; includeSubDomains"), ("development", None), ("testing", None),
+])
+def test_hsts_only_in_production(app, monkeypatch, env, hsts):
+    monkeypatch.setenv("SECRET_KEY", "k" * 40)  # production refuses to start without one
+    monkeypatch.setenv("AUDIT_KEY", "a" * 64)  # nor, once the audit log is sealed with it, without this
+    application = create_app({"ENV_NAME": env, "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"]})
+    assert application.test_client().get("/auth/login").headers.get("Strict-Transport-Security") == hsts
+    with application.app_context():
+        db.engine.dispose()
 
 
 def test_no_template_has_inline_script_or_handlers():
@@ -58,6 +172,7 @@ def test_production_cookies_are_secure(monkeypatch):
     from config import ProductionConfig
 
     monkeypatch.setenv("SECRET_KEY", "k" * 40)
+    monkeypatch.setenv("AUDIT_KEY", "a" * 64)
     assert ProductionConfig().SESSION_COOKIE_SECURE is True and not getattr(ProductionConfig(), "DEBUG", False)
 
 
