@@ -4,6 +4,7 @@ import secrets
 from pathlib import Path
 
 INSTANCE_DIR = Path(__file__).resolve().parent / "instance"
+MB = 1024 * 1024
 
 
 def database_url(url: str | None) -> str:
@@ -21,6 +22,12 @@ def _env_bool(name: str, default: bool = False) -> bool:
     if value is None:
         return default
     return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _env_megabytes(name: str, default: int) -> int:
+    """A size set in megabytes (MAX_ATTACHMENT_MB_PER_APPLICATION=50), in bytes."""
+    value = os.environ.get(name)
+    return default if value is None else int(value) * MB
 
 
 def _development_secret() -> str:
@@ -58,6 +65,11 @@ class Config:
     OVERDUE_DAYS = 5  # a step waiting longer than this many days is marked overdue
     UNIT_CHOICES_SECONDS = 60  # how long each worker keeps the units' names for the filters (domain/reference.py)
     MAX_CONTENT_LENGTH = 32 * 1024 * 1024  # several 10 MB attachments in one form; each is checked alone
+    # Attachments live in the database (and in every backup): how much one application, and one organisation
+    # across all its applications, may hold (domain/applications.py). Set in megabytes from the environment.
+    MAX_ATTACHMENTS_PER_APPLICATION = 20
+    MAX_ATTACHMENT_BYTES_PER_APPLICATION = 50 * MB
+    MAX_ATTACHMENT_BYTES_PER_ORGANISATION = 200 * MB
     REGISTRY_IMPORT_MAX_ROWS = 20000  # the zone has about 11,000 market entities
     # Commit registry imports in a thread while the page polls; tests switch it off to stay deterministic.
     REGISTRY_IMPORT_IN_BACKGROUND = True
@@ -68,6 +80,12 @@ class Config:
         self.SECRET_KEY = os.environ.get("SECRET_KEY") or self.fallback_secret()
         self.HTMX_LOCAL_ONLY = _env_bool("HTMX_LOCAL_ONLY", self.HTMX_LOCAL_ONLY)
         self.OVERDUE_DAYS = int(os.environ.get("OVERDUE_DAYS", self.OVERDUE_DAYS))
+        self.MAX_ATTACHMENTS_PER_APPLICATION = int(os.environ.get("MAX_ATTACHMENTS_PER_APPLICATION",
+                                                                  self.MAX_ATTACHMENTS_PER_APPLICATION))
+        self.MAX_ATTACHMENT_BYTES_PER_APPLICATION = _env_megabytes("MAX_ATTACHMENT_MB_PER_APPLICATION",
+                                                                   self.MAX_ATTACHMENT_BYTES_PER_APPLICATION)
+        self.MAX_ATTACHMENT_BYTES_PER_ORGANISATION = _env_megabytes("MAX_ATTACHMENT_MB_PER_ORGANISATION",
+                                                                    self.MAX_ATTACHMENT_BYTES_PER_ORGANISATION)
         # The load test's 50 simulated officials share one loopback address, where real ones have their own.
         self.LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", self.LOGIN_RATE_LIMIT)
         self.RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 import sqlalchemy as sa
+from flask import current_app
 
 from models import (
     AppState, Application, ApplicationEvent, ApplicationMember, Attachment, DocumentKind, Gender, Instructor,
@@ -18,7 +19,7 @@ from models import (
 from . import DomainError, StaleError, bump_version
 from .audit import record_event
 from .documents import issue_document
-from .files import store_upload
+from .files import size_text, store_upload
 from .funds import create_fund_item
 from .instructors import assign_instructor
 from .party_rules import check_org_kind
@@ -112,6 +113,7 @@ def add_attachment(application: Application, filename: str, content: bytes, *, a
     _check_editable(application, actor, version)
     if (same := _attached(application, hashlib.sha256(content).hexdigest())) is not None:
         return same  # chosen again (say, beside its kept copy): one attachment is enough
+    _check_attachment_quotas(application, len(content))
     attachment = Attachment(application=application, file=store_upload(filename, content, actor=actor))
     db.session.add(attachment)
     _bump(application)
@@ -120,6 +122,32 @@ def add_attachment(application: Application, filename: str, content: bytes, *, a
 
 def _attached(application: Application, sha256: str) -> Attachment | None:
     return next((a for a in application.attachments if a.file.sha256 == sha256), None)
+
+
+def _check_attachment_quotas(application: Application, size: int) -> None:
+    """Refuse one more file of `size` bytes past the quotas in the config (附件数量与大小上限): files and bytes per
+    application, bytes per organisation across all its applications. Every attachment passes here."""
+    config = current_app.config
+    files_limit = config["MAX_ATTACHMENTS_PER_APPLICATION"]
+    bytes_limit = config["MAX_ATTACHMENT_BYTES_PER_APPLICATION"]
+    organisation_limit = config["MAX_ATTACHMENT_BYTES_PER_ORGANISATION"]
+    if len(application.attachments) + 1 > files_limit:
+        raise DomainError(f"每份申请最多上传 {files_limit} 个附件，保存后将超过这一数量。"
+                          "请删除已上传的附件或取消勾选部分文件后再保存", "attachments")
+    fix = "，保存后将超过这一大小。请删除已上传的附件、取消勾选部分文件或压缩文件后再保存"
+    own = sum(a.file.size for a in application.attachments)
+    if own + size > bytes_limit:
+        raise DomainError(f"每份申请的附件合计不能超过 {size_text(bytes_limit)}{fix}", "attachments")
+    # The organisation's other applications (withdrawn, rejected, established) can no longer be edited: their
+    # attachments count all the same, and the message says how much they take.
+    others = db.session.scalar(
+        sa.select(sa.func.coalesce(sa.func.sum(StoredFile.size), 0))
+        .join(Attachment, Attachment.file_id == StoredFile.id).join(Application)
+        .where(Application.organisation_id == application.organisation_id,
+               Application.id.is_distinct_from(application.id)))
+    if others + own + size > organisation_limit:
+        raise DomainError(f"本单位所有申请的附件合计不能超过 {size_text(organisation_limit)}"
+                          f"（以往申请已占用 {size_text(others)}）{fix}", "attachments")
 
 
 # A kept file never attached (the applicant gave up on the form) is deleted after this long.
@@ -168,6 +196,7 @@ def attach_kept_upload(application: Application, stored: StoredFile, *, actor: U
     if (same := _attached(application, stored.sha256)) is not None:
         db.session.delete(stored)
         return same
+    _check_attachment_quotas(application, stored.size)
     attachment = Attachment(application=application, file=stored)
     db.session.add(attachment)
     _bump(application)

@@ -16,6 +16,14 @@ SIGNATURES = {
 }
 
 
+def size_text(size: int) -> str:
+    """A size as the forms say it: 50 MB, 1.5 KB, 300 字节."""
+    for unit, name in ((1024 * 1024, "MB"), (1024, "KB")):
+        if size >= unit:
+            return f"{size / unit:.1f}".removesuffix(".0") + f" {name}"
+    return f"{size} 字节"
+
+
 def sniff_type(data: bytes) -> tuple[str, str] | None:
     return next((kind for magic, kind in SIGNATURES.items() if data.startswith(magic)), None)
 
