@@ -4,6 +4,7 @@ import secrets
 from pathlib import Path
 
 INSTANCE_DIR = Path(__file__).resolve().parent / "instance"
+AUDIT_KEY_MIN_LENGTH = 32
 MB = 1024 * 1024
 
 
@@ -30,9 +31,9 @@ def _env_megabytes(name: str, default: int) -> int:
     return default if value is None else int(value) * MB
 
 
-def _development_secret() -> str:
-    # Kept under instance/ so sessions survive restarts without anyone choosing a key.
-    path = INSTANCE_DIR / "secret_key"
+def _development_secret(name: str = "secret_key") -> str:
+    # Kept under instance/ so sessions (and the audit chain's seals) survive restarts without anyone choosing a key.
+    path = INSTANCE_DIR / name
     if not path.exists():
         INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
         path.write_text(secrets.token_hex(32))
@@ -78,6 +79,10 @@ class Config:
     def __init__(self):
         self.SQLALCHEMY_DATABASE_URI = database_url(os.environ.get("DATABASE_URL"))
         self.SECRET_KEY = os.environ.get("SECRET_KEY") or self.fallback_secret()
+        # The key of the audit log's HMAC seals (domain/audit.py): whoever can write the database but lacks it
+        # cannot rebuild the chain after changing a row. Kept apart from SECRET_KEY, which signs cookies and may be
+        # rotated; this one may not (every seal made with it would then fail verify-audit).
+        self.AUDIT_KEY = os.environ.get("AUDIT_KEY") or self.fallback_audit_key()
         self.HTMX_LOCAL_ONLY = _env_bool("HTMX_LOCAL_ONLY", self.HTMX_LOCAL_ONLY)
         self.OVERDUE_DAYS = int(os.environ.get("OVERDUE_DAYS", self.OVERDUE_DAYS))
         self.MAX_ATTACHMENTS_PER_APPLICATION = int(os.environ.get("MAX_ATTACHMENTS_PER_APPLICATION",
@@ -99,6 +104,9 @@ class Config:
     def fallback_secret(self) -> str:
         return _development_secret()
 
+    def fallback_audit_key(self) -> str:
+        return _development_secret("audit_key")
+
 
 class DevelopmentConfig(Config):
     pass
@@ -115,13 +123,28 @@ class TestingConfig(Config):
     def fallback_secret(self) -> str:
         return "testing-secret"
 
+    def fallback_audit_key(self) -> str:
+        return "testing-audit-key"
+
 
 class ProductionConfig(Config):
     ENV_NAME = "production"
     SESSION_COOKIE_SECURE = True
 
+    def __init__(self):
+        super().__init__()
+        # A short key can be found by trying keys against any sealed row, which anyone reading the database has.
+        if len(self.AUDIT_KEY) < AUDIT_KEY_MIN_LENGTH:
+            raise RuntimeError(f"生产环境的 AUDIT_KEY 至少需要 {AUDIT_KEY_MIN_LENGTH} 个字符，"
+                               f"如 python3 -c 'import secrets; print(secrets.token_hex(32))' 生成的随机串 "
+                               f"(AUDIT_KEY must be at least {AUDIT_KEY_MIN_LENGTH} characters in production)")
+
     def fallback_secret(self) -> str:
         raise RuntimeError("生产环境必须设置 SECRET_KEY 环境变量 (SECRET_KEY is required in production)")
+
+    def fallback_audit_key(self) -> str:
+        raise RuntimeError("生产环境必须设置 AUDIT_KEY 环境变量，用于封存审计日志；它不能存放在数据库中，"
+                           "丢失后已有的审计记录将无法核验 (AUDIT_KEY is required in production)")
 
 
 CONFIGS = {"development": DevelopmentConfig, "testing": TestingConfig, "production": ProductionConfig}

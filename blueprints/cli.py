@@ -96,11 +96,47 @@ def restore_command(path: Path, yes: bool):
 
 
 @bp.cli.command("verify-audit")
-def verify_audit_command():
-    """Check the audit log's hash chain; name the first row that was changed, removed or inserted."""
-    from domain.audit import verify_chain
+@click.option("--head", "head_text", metavar="SEQ:HMAC",
+              help="The head printed earlier by audit-head, kept outside the database: the chain must still reach it.")
+def verify_audit_command(head_text: str | None):
+    """Check the audit log's keyed hash chain, and the fields that move money against what it recorded for them."""
+    from domain.audit import parse_head, verify_chain
+
+    try:
+        head = parse_head(head_text) if head_text else None
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--head") from None
+    report = verify_chain(head=head)
+    if not report.intact:
+        raise click.ClickException(_chain_failure(report))
+    reaches = f"，仍到达库外保存的第 {head[0]} 条" if head else ""
+    click.echo(f"审计日志完整：共 {report.rows} 条，哈希链首尾相接{reaches}，资金字段与记录一致，未发现改动。")
+
+
+@bp.cli.command("audit-head")
+def audit_head_command():
+    """Print the audit chain's head (seq:HMAC of its last row), once the chain checks out, to keep outside the database.
+
+    A nightly `flask --app app audit-head >> /elsewhere/audit-heads.log` lets `verify-audit --head` later prove
+    that nobody cut the newest rows off and moved the head back."""
+    from domain.audit import format_head, verify_chain
 
     report = verify_chain()
     if not report.intact:
-        raise click.ClickException(f"审计日志校验未通过（已核对 {report.rows} 条）：{report.problem}")
-    click.echo(f"审计日志完整：共 {report.rows} 条，哈希链首尾相接，未发现改动。")
+        raise click.ClickException(_chain_failure(report) + "；链尾未打印")
+    if report.head is None:
+        raise click.ClickException("审计日志还没有任何记录，没有链尾可打印")
+    click.echo(format_head(report.head))
+
+
+def _chain_failure(report) -> str:
+    """The failure in words: the chain's first break, then each covered field that differs (the first 50)."""
+    lines = [f"审计日志校验未通过（已核对 {report.rows} 条）：{report.problem}"] if report.problem else [
+        f"资金字段与审计记录不符（已核对 {report.rows} 条审计记录）："]
+    if report.changes:
+        if report.problem:
+            lines.append("资金字段与审计记录不符：")
+        lines.extend(f"  {change}" for change in report.changes[:50])
+        if len(report.changes) > 50:
+            lines.append(f"  ……另有 {len(report.changes) - 50} 处")
+    return "\n".join(lines)

@@ -44,10 +44,23 @@ def test_seed_demo_refuses_production(app):
 
 def test_production_refuses_to_start_without_a_secret(monkeypatch):
     monkeypatch.delenv("SECRET_KEY", raising=False)
+    monkeypatch.setenv("AUDIT_KEY", "a" * 64)
     with pytest.raises(RuntimeError, match="SECRET_KEY"):
         ProductionConfig()
     monkeypatch.setenv("SECRET_KEY", "x" * 40)
     assert ProductionConfig().SECRET_KEY == "x" * 40
+
+
+def test_production_refuses_to_start_without_a_long_audit_key(monkeypatch):
+    monkeypatch.setenv("SECRET_KEY", "x" * 40)
+    monkeypatch.delenv("AUDIT_KEY", raising=False)
+    with pytest.raises(RuntimeError, match="生产环境必须设置 AUDIT_KEY"):
+        ProductionConfig()
+    monkeypatch.setenv("AUDIT_KEY", "short")
+    with pytest.raises(RuntimeError, match="AUDIT_KEY 至少需要 32 个字符"):
+        ProductionConfig()
+    monkeypatch.setenv("AUDIT_KEY", "a" * 64)
+    assert ProductionConfig().AUDIT_KEY == "a" * 64
 
 
 def test_database_url_spellings():

@@ -15,6 +15,7 @@ from alembic import op
 
 from domain.audit import event_hash
 from models import GENESIS_HASH
+from models.audit import LEGACY_SCHEME
 from models.base import UTCDateTime
 
 revision = 'a7c4e2f9b1d3'
@@ -70,8 +71,9 @@ def _chain_existing_rows() -> tuple[int, str]:
     seq, prev = 0, GENESIS_HASH
     for row in conn.execute(sa.select(_events).order_by(_events.c.id)).mappings():
         seq += 1
+        # Sealed as the chain was then, with the plain SHA-256 (b8d0f2a4c6e8 brought the key and its scheme).
         fields = SimpleNamespace(**{**row, "seq": seq, "prev_hash": prev, "summary": row["summary"] or "",
-                                    "data": row["data"] or {}})
+                                    "data": row["data"] or {}, "scheme": LEGACY_SCHEME})
         prev = event_hash(fields)
         conn.execute(sa.update(_events).where(_events.c.id == row["id"])
                      .values(seq=seq, prev_hash=fields.prev_hash, hash=prev))
