@@ -67,32 +67,45 @@ def seed_scale_command(orgs: int, applications: int):
 @bp.cli.command("backup")
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 def backup_command(path: Path):
-    """Back the whole database up to PATH (uploads and issued documents included)."""
+    """Back the whole database up to PATH (uploads and issued documents included), with PATH.manifest.json."""
     from domain import DomainError
-    from domain.backup import backup_database
+    from domain.backup import backup_database, manifest_path
 
     try:
-        backup_database(path)
+        manifest = backup_database(path)
     except DomainError as error:
         raise click.ClickException(error.message) from None
-    click.echo(f"已备份到 {path}（{path.stat().st_size} 字节）")
+    click.echo(f"已备份到 {path}（{path.stat().st_size} 字节，仅属主可读），清单 {manifest_path(path).name}："
+               f"数据库版本 {manifest['schema_revision']}，审计链尾 {manifest['audit_head'] or '无'}")
 
 
 @bp.cli.command("restore")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--yes", is_flag=True, help="Confirm that the current data is to be replaced.")
-def restore_command(path: Path, yes: bool):
-    """Replace the database's contents with the backup at PATH."""
+@click.option("--force", is_flag=True, help="Restore even though document numbers already issued would be reused.")
+@click.option("--reason", default="", help="Why a forced restore is needed; written to the audit log.")
+def restore_command(path: Path, yes: bool, force: bool, reason: str):
+    """Replace the database's contents with the backup at PATH, once its manifest checks out; then verify the audit
+    log (exit status 1 if the restored data does not check out)."""
     from domain import DomainError
     from domain.backup import restore_database
 
     if not yes:
         raise click.ClickException("恢复会覆盖当前全部数据；确认无误后请加 --yes 再执行")
     try:
-        restore_database(path)
+        outcome = restore_database(path, force=force, reason=reason)
     except DomainError as error:
         raise click.ClickException(error.message) from None
-    click.echo(f"已从 {path} 恢复。")
+    click.echo(f"已从 {path} 恢复（备份于 {outcome.manifest['made_at']}，数据库版本 {outcome.manifest['schema_revision']}）。")
+    if outcome.rewound:
+        click.echo("已按 --force 强制恢复，原因已写入审计日志；发文字号倒退：" + "；".join(outcome.rewound))
+    if outcome.counts_differ:
+        raise click.ClickException("恢复后的行数与备份清单不符：" + "；".join(outcome.counts_differ))
+    if not outcome.report.intact:
+        raise click.ClickException("恢复后的" + _chain_failure(outcome.report))
+    reaches = "，到达备份时的链尾" if outcome.manifest["audit_head"] else ""
+    click.echo(f"恢复后核对通过：行数与备份清单一致；审计日志共 {outcome.report.rows} 条，哈希链完整{reaches}，"
+               "资金字段与记录一致。")
 
 
 @bp.cli.command("verify-audit")
