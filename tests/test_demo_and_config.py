@@ -108,5 +108,7 @@ def test_not_found_page_is_chinese(client):
 def test_create_app_from_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'env.db'}")
     monkeypatch.setenv("SECRET_KEY", "from-env")
+    monkeypatch.setenv("AUDIT_KEY", "audit-from-env")  # else development writes one into the project's instance/
     app = create_app("development")
     assert app.config["SQLALCHEMY_DATABASE_URI"].endswith("env.db") and app.config["SECRET_KEY"] == "from-env"
+    assert app.config["AUDIT_KEY"] == "audit-from-env"
