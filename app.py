@@ -23,6 +23,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import Config, load_config
+from domain.pdf import css_string
 from models import AppState, Role, User, db
 
 login_manager = LoginManager()
@@ -45,15 +46,15 @@ ERROR_MESSAGES = {
 }
 
 
-# C0 control characters other than tab and line breaks, and the bidirectional overrides. Nobody types them;
-# pasted from elsewhere they hide inside names (an override can make a name read backwards in lists, PDFs and
-# sheets), and PostgreSQL refuses NUL in text outright (the request would fail after the user typed everything).
+# C0 control characters other than tab and line breaks, and the bidirectional overrides: taken out of query
+# arguments (a search term, a filter, a link's next=), which have no use for them. Form values are left as they
+# came: a form refuses such text with a message beside the field (domain/text.py), rather than change it unseen.
 _CONTROL_CHARACTERS = str.maketrans("", "", "".join(map(chr, [
     *range(0, 9), 11, 12, *range(14, 32), 127, *range(0x202A, 0x202F), *range(0x2066, 0x206A)])))
 
 
-class FormValues(ImmutableMultiDict):
-    """Form fields and query arguments with control characters removed, once, for every route and form."""
+class QueryValues(ImmutableMultiDict):
+    """Query arguments with control characters removed, once, for every route."""
 
     def __init__(self, mapping=None):
         if isinstance(mapping, list):
@@ -62,7 +63,12 @@ class FormValues(ImmutableMultiDict):
 
 
 class CleanRequest(Request):
-    parameter_storage_class = FormValues
+    parameter_storage_class = QueryValues
+
+    def make_form_data_parser(self):
+        parser = super().make_form_data_parser()
+        parser.cls = ImmutableMultiDict  # form values as typed: the forms check them (domain/text.py)
+        return parser
 
 
 class SessionInterface(SecureCookieSessionInterface):
@@ -253,6 +259,8 @@ def _register_templating(app: Flask) -> None:
     @app.template_filter("local")
     def local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
         return value.astimezone(tz).strftime(fmt) if value else ""
+
+    app.add_template_filter(css_string)  # the PDFs' font names (domain/pdf.py)
 
     @app.template_filter("filesize")
     def filesize(size: int) -> str:

@@ -17,6 +17,7 @@ from sqlalchemy.orm import joinedload
 from domain import DomainError
 from domain import applications as verbs
 from domain.applications import ApplicationData, ElectionReport, MemberRow, join_date_problem
+from domain.text import first_refused, refusal
 from domain.documents import documents_of, render_dossier
 from domain import guidance
 from domain.instructors import assignment_history, reassign_instructor, suggest_instructors
@@ -415,6 +416,8 @@ def _read_application(form: ApplicationForm, rows: list[dict]) -> ApplicationDat
             continue
         if not row["member_name"].strip() or len(row["member_name"]) > 40:
             row["error"], row["error_field"] = "请填写姓名（不超过40个字）", "member_name"
+        elif refused := first_refused(row["member_name"]):
+            row["error"], row["error_field"] = refusal("姓名", refused, multiline=False), "member_name"
         elif problem := join_date_problem(joined):
             row["error"], row["error_field"] = problem, "member_joined"
         elif row["member_gender"] not in Gender._value2member_map_ or \

@@ -11,6 +11,7 @@ from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, Num
 
 from domain import DomainError
 from domain.accounts import check_username_free
+from domain.text import first_refused, refusal
 from domain.validators import check_password_policy, normalise_credit_code, normalise_phone
 from models import OrgKind, PartyOrgKind, Role, VisitForm
 
@@ -28,6 +29,29 @@ def domain_check(check):
             except DomainError as error:
                 raise ValidationError(error.message) from None
     return validate
+
+
+def plain_text(*, multiline: bool):
+    """A field validator of the one rule for control characters (domain/text.py)."""
+
+    def validate(_form, field):
+        ch = first_refused(field.data, multiline=multiline) if isinstance(field.data, str) else None
+        if ch is not None:
+            raise ValidationError(refusal(field.label.text, ch, multiline=multiline))
+    return validate
+
+
+class Form(FlaskForm):
+    """Every form's base. Each text field is held to the rule for control characters without its form having to
+    say so: a textarea as multi-line text, every other text field (names, codes, phones, passwords, hidden
+    values) as one line."""
+
+    def validate(self, extra_validators=None):
+        extra = {name: list(checks) for name, checks in (extra_validators or {}).items()}
+        for name, field in self._fields.items():
+            if isinstance(field, StringField):  # TextAreaField, PasswordField and HiddenField are StringFields
+                extra.setdefault(name, []).append(plain_text(multiline=isinstance(field, TextAreaField)))
+        return super().validate(extra)
 
 
 def options(pairs) -> list[SelectChoice]:
@@ -50,12 +74,12 @@ def count_field(label: str, description: str = "") -> IntegerField:
     )
 
 
-class LoginForm(FlaskForm):
+class LoginForm(Form):
     username = StringField("用户名", [DataRequired(REQUIRED)])
     password = PasswordField("密码", [DataRequired(REQUIRED)])
 
 
-class RegistrationForm(FlaskForm):
+class RegistrationForm(Form):
     org_name = StringField("组织名称", [DataRequired(REQUIRED), Length(max=100, message="名称不超过100个字")],
                            description="与营业执照或登记证书上的名称一致")
     credit_code = StringField("统一社会信用代码", [DataRequired(REQUIRED), domain_check(normalise_credit_code)],
@@ -81,7 +105,7 @@ class RegistrationForm(FlaskForm):
 OFFICIAL_ROLES = options((r.value, r.label) for r in Role if r is not Role.APPLICANT)
 
 
-class OfficialForm(FlaskForm):
+class OfficialForm(Form):
     username = StringField("用户名", USERNAME)
     name = StringField("姓名", [DataRequired(REQUIRED), Length(max=40, message="姓名不超过40个字")])
     role = SelectField("角色", choices=OFFICIAL_ROLES, validators=[DataRequired(REQUIRED)])
@@ -90,21 +114,21 @@ class OfficialForm(FlaskForm):
     password = PasswordField("初始密码", [DataRequired(REQUIRED)], description="至少8位，须同时包含字母和数字")
 
 
-class PasswordChangeForm(FlaskForm):
+class PasswordChangeForm(Form):
     current = PasswordField("当前密码", [DataRequired(REQUIRED)])
     password = PasswordField("新密码", [DataRequired(REQUIRED)], description="至少8位，须同时包含字母和数字")
     password_confirm = PasswordField("确认新密码", [DataRequired(REQUIRED), EqualTo("password", "两次输入的密码不一致")])
 
 
-class PasswordResetForm(FlaskForm):
+class PasswordResetForm(Form):
     password = PasswordField("新密码", [DataRequired(REQUIRED)], description="至少8位，须同时包含字母和数字")
 
 
-class EmptyForm(FlaskForm):
+class EmptyForm(Form):
     """For buttons that only POST: carries the CSRF token."""
 
 
-class ApplicationForm(FlaskForm):
+class ApplicationForm(Form):
     """The application's own fields; the member list is parsed from its rows (see parse_member_rows)."""
 
     version = HiddenField()
@@ -124,7 +148,7 @@ class ApplicationForm(FlaskForm):
     attachments = MultipleFileField("附件", description="PDF、JPG 或 PNG，单个文件不超过 10 MB；如党员组织关系证明、党员名册")
 
 
-class StepForm(FlaskForm):
+class StepForm(Form):
     """A workflow step: the version the page showed, the reason, and what some steps need besides."""
 
     version = HiddenField()
@@ -135,7 +159,7 @@ class StepForm(FlaskForm):
     unit_id = SelectField("转办至", coerce=int, validate_choice=False)
 
 
-class ElectionForm(FlaskForm):
+class ElectionForm(Form):
     version = HiddenField()
     election_date = DateField("党员大会日期", [InputRequired("请选择日期")])
     voters_expected = IntegerField("应到会有选举权的党员人数", [InputRequired("请填写人数"), NumberRange(1, 100000, "请填写正整数")])
@@ -146,12 +170,12 @@ class ElectionForm(FlaskForm):
                                     description="设委员会的填写全部委员姓名，用顿号分隔，如：张三、李四、王五")
 
 
-class RegistryImportForm(FlaskForm):
+class RegistryImportForm(Form):
     file = FileField("摸底表文件", [FileRequired("请选择要导入的 .xlsx 或 .csv 文件")],
                      description="Excel(.xlsx) 或 CSV 文件，最多 20000 行；请使用下方的模板，表头不要改动")
 
 
-class InstructorForm(FlaskForm):
+class InstructorForm(Form):
     name = StringField("姓名", [DataRequired(REQUIRED), Length(max=40, message="姓名不超过40个字")])
     home_organ = StringField("派出单位（机关单位）", [DataRequired(REQUIRED), Length(max=80, message="不超过80个字")])
     phone = StringField("联系电话", [Optional()], description="手机号或带区号的固定电话")
@@ -160,7 +184,7 @@ class InstructorForm(FlaskForm):
                                    option_widget=CheckboxInput(), description="选派时优先推荐负责该单位的指导员")
 
 
-class GuidanceVisitForm(FlaskForm):
+class GuidanceVisitForm(Form):
     visited_on = DateField("指导日期", [InputRequired("请选择日期")])
     form = SelectField("指导方式", choices=options(VisitForm.choices()))
     topics = StringField("指导内容", [DataRequired("请填写指导内容"), Length(max=500, message="不超过500个字")])
@@ -168,17 +192,17 @@ class GuidanceVisitForm(FlaskForm):
     follow_up = TextAreaField("后续跟进", [Optional(), Length(max=2000, message="不超过2000个字")])
 
 
-class DeliveryForm(FlaskForm):
+class DeliveryForm(Form):
     delivered_on = DateField("送达日期", [InputRequired("请选择日期")])
     photo = FileField("照片（可选）")
 
 
-class ReassignForm(FlaskForm):
+class ReassignForm(Form):
     instructor_id = SelectField("改派给", coerce=int, validate_choice=False)
     reason = TextAreaField("改派理由", [DataRequired("改派须填写理由"), Length(max=500, message="不超过500个字")])
 
 
-class FundStandardForm(FlaskForm):
+class FundStandardForm(Form):
     party_org_kind = SelectField("党组织类别", choices=options(PartyOrgKind.choices()), validators=[DataRequired(REQUIRED)])
     amount = StringField("标准金额（元）", [DataRequired(REQUIRED)], description="1000 至 3000 元之间，如 2000")
     effective_from = DateField("生效日期", [InputRequired("请选择生效日期")],
@@ -186,14 +210,14 @@ class FundStandardForm(FlaskForm):
     note = StringField("说明", [Optional(), Length(max=200, message="不超过200个字")])
 
 
-class FundConfirmForm(FlaskForm):
+class FundConfirmForm(Form):
     version = HiddenField()
     amount = StringField("核定金额（元）", [Optional()], description="留空即按标准金额；可在 1000 至 3000 元之间调整")
     reason = StringField("调整理由", [Optional(), Length(max=300, message="不超过300个字")],
                          description="核定金额与标准不同时必填")
 
 
-class PayeeForm(FlaskForm):
+class PayeeForm(Form):
     account_name = StringField("开户名", [DataRequired(REQUIRED), Length(max=100, message="不超过100个字")],
                                description="与银行预留名称一致，一般为单位全称")
     bank_name = StringField("开户行", [DataRequired(REQUIRED), Length(max=100, message="不超过100个字")],
@@ -202,12 +226,12 @@ class PayeeForm(FlaskForm):
                                  description="8至30位数字，可按存折上的分组带空格输入")
 
 
-class PaymentForm(FlaskForm):
+class PaymentForm(Form):
     version = HiddenField()
     voucher_number = StringField("凭证号", [DataRequired(REQUIRED), Length(max=40, message="不超过40个字符")])
     paid_on = DateField("拨付日期", [InputRequired("请选择拨付日期")])
 
 
-class ReversalForm(FlaskForm):
+class ReversalForm(Form):
     version = HiddenField()
     reason = StringField("冲销理由", [DataRequired("冲销须填写理由"), Length(max=300, message="不超过300个字")])

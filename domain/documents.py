@@ -20,6 +20,7 @@ from .audit import record_event
 from .files import keep_file
 from .pdf import html_to_pdf
 from .settings import get_settings, seal_bytes
+from .text import check_text
 from .zone_time import local_date, local_today
 
 # The Party rule each kind rests on, quoted in the approval's body.
@@ -157,6 +158,7 @@ def check_file(document: Document, data: bytes, remote_addr: str) -> bool:
 
 def revoke_document(document: Document, reason: str, *, actor: User) -> None:
     """Revoke a document (撤销文件): it stays, marked revoked with the date and the reason."""
+    check_text(reason, "撤销理由", "reason", multiline=True)
     if not reason.strip():
         raise DomainError("撤销文件须填写理由", "reason")
     if len(reason.strip()) > Document.revoke_reason.type.length:

@@ -22,6 +22,7 @@ from models import (
 from . import DomainError, StaleError, bump_version
 from .paging import RowPage, limited, page_or_last, paginate, row_page
 from .sheets import approval_sheet, file_sheet
+from .text import check_text
 from .zone_time import local_date, local_today
 from .audit import record_event
 
@@ -255,12 +256,13 @@ def create_batch(items: list[FundItem], *, actor: User, note: str = "", today: d
     _require_finance(actor)
     if not items:
         raise DomainError("请至少勾选一笔已核定的经费", "item_ids")
+    note = check_text(note, "备注", "note", multiline=True).strip()[:200]
     year = (today or local_today()).year
     for _ in range(20):
         # Gapless and race-safe: take max + 1; the unique (year, serial) refuses a twin, and we try the next.
         serial = (db.session.scalar(sa.select(sa.func.max(DisbursementBatch.serial))
                                     .where(DisbursementBatch.year == year)) or 0) + 1
-        batch = DisbursementBatch(year=year, serial=serial, created_by=actor, note=note.strip()[:200])
+        batch = DisbursementBatch(year=year, serial=serial, created_by=actor, note=note)
         try:
             with db.session.begin_nested():
                 db.session.add(batch)

@@ -1,11 +1,20 @@
 """HTML to PDF: the one place the app calls WeasyPrint (the 批复, the dossier, the disbursement sheet)."""
+import base64
+import binascii
 import gc
+import logging
+import math
 import multiprocessing
 import signal
 import threading
 import traceback
+from urllib.parse import unquote_to_bytes
 
+from markupsafe import Markup
 from weasyprint import HTML
+from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+log = logging.getLogger(__name__)
 
 _FORK = multiprocessing.get_context("fork")
 # A render in a forked child gives up after this long, under gunicorn's 30-s worker timeout, so that the user gets
@@ -15,6 +24,57 @@ CHILD_TIMEOUT = 25.0
 # WeasyPrint's C libraries (fontconfig, Pango), whose locks it would inherit held, and deadlock on. WeasyPrint holds
 # the GIL for most of a render, so threads of one worker gain nothing by rendering at the same time anyway.
 _render_lock = threading.Lock()
+
+
+# What a document may embed: the seal (PNG), a photo (JPEG) and the QR code (SVG), each as a data: URI.
+ASSET_TYPES = frozenset({"image/png", "image/jpeg", "image/svg+xml"})
+
+
+class AssetFetcher(URLFetcher):
+    """The URL fetcher of every render: it serves the data: URIs of the images the app embeds and refuses every
+    other URL, whatever its scheme (http, https, file, ftp, a data: URI of another type), so that no text in a
+    document, however it got there, can make the server fetch anything. Fonts come from fontconfig by family
+    name, never by URL. A refusal is logged and WeasyPrint leaves the resource out."""
+
+    def __init__(self):
+        super().__init__(allowed_protocols=(), allow_redirects=False)
+
+    def fetch(self, url: str, headers=None) -> URLFetcherResponse:
+        try:
+            media_type, data = read_data_uri(url)
+        except ValueError:
+            log.warning("PDF render refused to fetch %.200r", url)
+            raise
+        return URLFetcherResponse(url, data, {"Content-Type": media_type})
+
+
+def read_data_uri(url: str) -> tuple[str, bytes]:
+    """The media type and bytes of a data: URI of an ASSET_TYPES type; ValueError for anything else."""
+    if url[:5].lower() != "data:" or "," not in url:
+        raise ValueError("not a data: URI")
+    header, _, payload = url[5:].partition(",")
+    media_type, *params = (part.strip().lower() for part in header.split(";"))
+    if media_type not in ASSET_TYPES:
+        raise ValueError(f"data: URI of type {media_type!r}")
+    data = unquote_to_bytes(payload)
+    if "base64" in params:
+        try:
+            data = base64.b64decode(data, validate=True)
+        except binascii.Error:
+            raise ValueError("data: URI with broken base64") from None
+    return media_type, data
+
+
+def css_string(value: str) -> Markup:
+    """Any text as a CSS string literal, quotes included: every character but letters, digits and spaces is written
+    as a hexadecimal escape, so that no quote, brace, backslash, newline or "</style>" can end the string or the
+    style sheet. For the few settings a style sheet must name (the fonts); the text of users never goes there."""
+    escaped = "".join(ch if ch.isalnum() or ch == " " else f"\\{ord(ch):x} " for ch in str(value))
+    return Markup(f'"{escaped}"')
+
+
+def _render(html: str) -> bytes:
+    return HTML(string=html, url_fetcher=AssetFetcher()).write_pdf()
 
 
 class PdfRenderError(RuntimeError):
@@ -62,13 +122,17 @@ def html_to_pdf(html: str, *, in_child: bool = False) -> bytes:
 def _render_in_child(html: str, send) -> None:
     """The child runs WeasyPrint and nothing else. It answers signals as a plain process would, not with the
     handlers of the gunicorn worker it was forked from (which would only mark the worker for a graceful exit), and
-    keeps its collector off: its exit frees everything it allocated at once."""
-    for number in (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2, signal.SIGHUP):
+    keeps its collector off: its exit frees everything it allocated at once. Its own alarm ends it a moment after
+    the parent would have given up on it, so that a child whose worker died first (killed by gunicorn, or by a
+    person) does not render on for nobody."""
+    for number in (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2, signal.SIGHUP,
+                   signal.SIGALRM):
         signal.signal(number, signal.SIG_DFL)
     signal.set_wakeup_fd(-1)
+    signal.alarm(math.ceil(CHILD_TIMEOUT) + 1)  # SIGALRM's default action ends the process, even inside C code
     gc.disable()
     try:
-        send.send((False, HTML(string=html).write_pdf()))
+        send.send((False, _render(html)))
     except Exception as error:  # noqa: BLE001 - reported to the parent, which raises it in the request
         traceback.print_exc()  # the whole traceback in the server's log; the request gets its last line
         send.send((True, f"{type(error).__name__}: {error}"))
@@ -87,7 +151,7 @@ def _render_without_collector(html: str) -> bytes:
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        return HTML(string=html).write_pdf()
+        return _render(html)
     finally:
         if was_enabled:
             gc.enable()

@@ -1,4 +1,5 @@
 """Admin-editable settings (系统设置) with their defaults: the document prefix, the issuing organ, fonts, the seal."""
+import re
 import subprocess
 
 import sqlalchemy as sa
@@ -8,6 +9,7 @@ from models import Setting, StoredFile, User, db
 from . import DomainError
 from .audit import record_event
 from .files import store_upload
+from .text import check_text
 
 DEFAULTS = {
     "doc_prefix": "通开党工字",
@@ -28,6 +30,8 @@ LABELS = {
 }
 NUMERIC = {"instructor_capacity": (1, 100), "visit_interval_days": (1, 365)}
 FONTS = ("body_font", "title_font")
+# A family name as fontconfig lists them ("Noto Serif CJK SC", "方正小标宋_GBK"); the PDFs' style sheets name it.
+FONT_NAME = re.compile(r"^[\w .-]{1,80}$")
 
 
 def installed_font_families() -> set[str] | None:
@@ -54,9 +58,11 @@ def update_settings(values: dict[str, str], *, actor: User) -> None:
     for key, value in values.items():
         if key not in LABELS:
             raise DomainError(f"未知的设置项 {key}")
-        value = (value or "").strip()
+        value = check_text((value or "").strip(), LABELS[key], key)
         if key == "doc_prefix" and (len(value) > 20 or any(c in value for c in "〔〕[]")):
             raise DomainError("发文字号前缀不超过20个字，且不含括号（年份的〔〕由系统加上）", key)
+        if key in FONTS and value and not FONT_NAME.match(value):
+            raise DomainError("字体名称只能包含文字、数字、空格、点、下划线和连字符", key)
         if key in FONTS and value and value != DEFAULTS[key]:
             # An unknown family is not an error to WeasyPrint: it quietly sets the document in a fallback
             # typeface, and an issued document never changes.

@@ -289,7 +289,7 @@ def test_the_collector_is_paused_only_while_a_pdf_renders(monkeypatch):
     from domain import pdf
 
     seen = []
-    monkeypatch.setattr(pdf, "HTML", lambda string: seen.append(gc.isenabled()) or _FakeHtml(string))
+    monkeypatch.setattr(pdf, "HTML", lambda string, **_: seen.append(gc.isenabled()) or _FakeHtml(string))
     assert gc.isenabled()
     assert pdf.html_to_pdf("<p>x</p>") == b"%PDF <p>x</p>"
     assert seen == [False] and gc.isenabled()
@@ -305,7 +305,7 @@ def test_the_collector_is_paused_only_while_a_pdf_renders(monkeypatch):
 
 
 class _FakeHtml:
-    def __init__(self, string: str):
+    def __init__(self, string: str, url_fetcher=None):
         self.string = string
 
     def write_pdf(self) -> bytes:
@@ -334,13 +334,54 @@ def test_a_pdf_rendered_in_a_child_comes_back_and_so_do_its_errors(monkeypatch):
     monkeypatch.setattr(pdf, "HTML", _FakeHtml)  # the child is forked: it renders with the patched class too
     with pytest.raises(pdf.PdfRenderError, match="生成 PDF 失败：ValueError: broken"):
         pdf.html_to_pdf("broken", in_child=True)
-    monkeypatch.setattr(pdf, "HTML", lambda string: os._exit(9))  # killed before it could answer
+    monkeypatch.setattr(pdf, "HTML", lambda string, **_: os._exit(9))  # killed before it could answer
     with pytest.raises(pdf.PdfRenderError, match="生成 PDF 的进程意外退出"):
         pdf.html_to_pdf("<p>x</p>", in_child=True)
-    monkeypatch.setattr(pdf, "HTML", lambda string: time.sleep(30))
+    monkeypatch.setattr(pdf, "HTML", lambda string, **_: time.sleep(30))
     monkeypatch.setattr(pdf, "CHILD_TIMEOUT", 1.0)
     started = time.monotonic()
     with pytest.raises(pdf.PdfRenderError, match="超过 1 秒仍未完成"):
         pdf.html_to_pdf("<p>x</p>", in_child=True)
     assert time.monotonic() - started < 10
     assert multiprocessing.active_children() == []
+
+
+ORPHAN_SCRIPT = """
+import os, sys, threading, time, multiprocessing
+sys.path.insert(0, os.getcwd())
+from domain import pdf
+pdf.CHILD_TIMEOUT = 1.0
+pdf.HTML = lambda string, **_: time.sleep(60)  # a render that would run on for a minute
+threading.Thread(target=pdf.html_to_pdf, args=("<p>x</p>",), kwargs={"in_child": True}, daemon=True).start()
+while not multiprocessing.active_children():
+    time.sleep(0.01)
+with open(sys.argv[1], "w") as out:  # not stdout: the child holds that open until it ends
+    out.write(str(multiprocessing.active_children()[0].pid))
+os._exit(0)  # the worker dies (killed by gunicorn, say) while its child renders
+"""
+
+
+def _gone(pid: int) -> bool:
+    """The process has exited: no such process, or a zombie waiting to be reaped by whoever adopted it."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")
+    except FileNotFoundError:
+        return True
+
+
+def test_a_render_child_whose_worker_died_ends_itself_when_its_time_is_up(tmp_path):
+    import subprocess
+    import sys
+    import time
+
+    started = time.monotonic()
+    subprocess.run([sys.executable, "-c", ORPHAN_SCRIPT, str(tmp_path / "pid")], stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL, timeout=60, check=True)
+    child = int((tmp_path / "pid").read_text())
+    assert not _gone(child)  # orphaned, and still rendering
+    while not _gone(child) and time.monotonic() - started < 30:
+        time.sleep(0.1)
+    assert _gone(child), "the orphaned render child was still running 30 s later"
+    # Its own alarm (CHILD_TIMEOUT + 1 s) ended it, long before its 60-s render would have.
+    assert time.monotonic() - started < 15

@@ -269,7 +269,7 @@ def test_a_sheet_whose_render_dies_says_so_in_chinese(client, login_as, batch, m
     from domain import pdf
 
     login_as(Role.FINANCE)
-    monkeypatch.setattr(pdf, "HTML", lambda string: os._exit(9))
+    monkeypatch.setattr(pdf, "HTML", lambda string, **_: os._exit(9))
     failed = client.get(f"/finance/batches/{batch}/sheet.pdf")
     assert failed.status_code == 503 and "生成 PDF 的进程意外退出，请稍后重试。" in failed.get_data(as_text=True)
     monkeypatch.undo()
@@ -348,7 +348,7 @@ def test_an_approval_whose_sheet_fails_to_render_says_so_and_changes_nothing(cli
 
     version = _move(app, batch, "submit")
     login_as(Role.ZONE_APPROVER)
-    monkeypatch.setattr(pdf, "HTML", lambda string: os._exit(9))  # the child rendering the sheet dies
+    monkeypatch.setattr(pdf, "HTML", lambda string, **_: os._exit(9))  # the child rendering the sheet dies
     page = client.post(f"/zone/batches/{batch}/approve", data={"version": version}, follow_redirects=True)
     assert page.status_code == 200
     assert "拨付明细表未能生成，批次仍待审批：生成 PDF 的进程意外退出" in page.get_data(as_text=True)
