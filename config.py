@@ -72,6 +72,9 @@ class Config:
     MAX_ATTACHMENT_BYTES_PER_APPLICATION = 50 * MB
     MAX_ATTACHMENT_BYTES_PER_ORGANISATION = 200 * MB
     REGISTRY_IMPORT_MAX_ROWS = 20000  # the zone has about 11,000 market entities
+    # The most employees or Party members one registry row may state: a larger count is a slip, not an organisation
+    # of the zone (its biggest employers have a few thousand staff).
+    REGISTRY_COUNT_MAX = 100000
     # Commit registry imports in a thread while the page polls; tests switch it off to stay deterministic.
     REGISTRY_IMPORT_IN_BACKGROUND = True
     FORMATION_RATE_REFERENCE = 84.8  # per cent: the zone's figure in the report the product starts from

@@ -12,7 +12,7 @@ from domain.dashboard import (
 )
 from domain.reference import unit_choices
 from domain.registry_import import (
-    COLUMNS, check_registry_file, import_progress, recent_imports, run_in_background, settle_if_interrupted,
+    COLUMNS, EXPIRED, check_registry_file, import_progress, recent_imports, run_in_background, settle_if_interrupted,
     start_registry_import, template_csv, template_xlsx,
 )
 from models import ImportStatus, OrgKind, RegistryImport, Role, Unit, db
@@ -119,7 +119,8 @@ def show_import(import_id: int):
     if settle_if_interrupted(job):
         db.session.commit()
     return render_partial("registry/import.html", "registry/_import_status.html", job=job,
-                          progress=import_progress(job), form=EmptyForm(), statuses=ImportStatus)
+                          progress=import_progress(job), form=EmptyForm(), statuses=ImportStatus,
+                          expired_message=EXPIRED)
 
 
 @bp.post("/imports/<int:import_id>/commit")

@@ -1,6 +1,4 @@
 """The 61 instructors (党建指导员): managing them, ranking them for an assignment, assigning and reassigning."""
-import csv
-import io
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -12,6 +10,8 @@ from models.application import INSTRUCTED_STATES
 
 from . import DomainError
 from .audit import record_event
+from .spreadsheets import Limits, read_spreadsheet, refused_characters
+from .text import check_text
 from .validators import normalise_phone
 
 IMPORT_COLUMNS = ["姓名", "派出单位", "联系电话", "负责初审单位", "最多指导组织数"]
@@ -86,10 +86,15 @@ def set_instructor_active(instructor: Instructor, active: bool, *, actor: User) 
 def import_instructors(filename: str, content: bytes, units: list[Unit], default_capacity: int, *,
                        actor: User) -> int:
     """Import instructors from XLSX or CSV (批量导入): all rows or none; each bad row named with its line."""
-    rows = read_table(filename, content)
+    if not content:
+        raise DomainError(f"文件“{filename}”是空的，请重新选择")
+    rows = read_table(content)
     by_name = {u.name: u for u in units} | {u.code: u for u in units}
     parsed, problems = [], []
     for line, row in rows:
+        if refused := refused_characters(row):
+            problems.append(f"第 {line} 行：{refused}")
+            continue
         try:
             parsed.append(_parse_row(row, by_name, default_capacity))
         except DomainError as refusal:
@@ -103,26 +108,15 @@ def import_instructors(filename: str, content: bytes, units: list[Unit], default
     return len(parsed)
 
 
-def read_table(filename: str, content: bytes) -> list[tuple[int, list[str]]]:
-    """The data rows of an uploaded XLSX or CSV with their line numbers, the header row skipped."""
-    if content.startswith(b"PK"):
-        from openpyxl import load_workbook
+# The zone has 61 instructors; a file of more rows than this is not an instructor list.
+INSTRUCTOR_ROWS_MAX = 1000
 
-        try:
-            sheet = load_workbook(io.BytesIO(content), read_only=True, data_only=True).active
-        except Exception:
-            raise DomainError("无法读取该 Excel 文件，请使用下载的模板另存为 .xlsx 后再上传") from None
-        lines = [[("" if v is None else str(v)).strip() for v in row] for row in sheet.iter_rows(values_only=True)]
-    else:
-        try:
-            text = content.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            try:
-                text = content.decode("gb18030")  # Excel in Chinese Windows saves CSV this way
-            except UnicodeDecodeError:
-                raise DomainError(f"无法识别文件“{filename}”的编码，请另存为 UTF-8 的 CSV 或 .xlsx") from None
-        lines = [[cell.strip() for cell in row] for row in csv.reader(io.StringIO(text))]
-    return [(number, row) for number, row in enumerate(lines, start=1) if number > 1 and any(row)]
+
+def read_table(content: bytes) -> list[tuple[int, list[str]]]:
+    """The data rows of an uploaded XLSX or CSV with their line numbers, the header row and blank rows skipped;
+    read within bounds (domain/spreadsheets.py)."""
+    rows = read_spreadsheet(content, Limits(rows=INSTRUCTOR_ROWS_MAX + 1, columns=len(IMPORT_COLUMNS) + 10))
+    return [(number, row) for number, row in enumerate(rows, start=1) if number > 1 and any(row)]
 
 
 def _parse_row(row: list[str], units: dict[str, Unit], default_capacity: int) -> InstructorData:
@@ -252,6 +246,7 @@ def bulk_assign(applications: list[Application], instructor: Instructor | None, 
     left alone unless replace is chosen; the skipped ones are returned so the page can name them."""
     if not applications:
         raise DomainError("请至少勾选一个组织")
+    check_text(reason, "理由", "reason", multiline=True)
     done, skipped = [], []
     for application in applications:
         current = current_assignment(application)

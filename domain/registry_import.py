@@ -22,6 +22,7 @@ from models import (
 from . import DomainError
 from .audit import record_event
 from .files import keep_file
+from .spreadsheets import Limits, content_type, read_spreadsheet, refused_characters
 from .validators import normalise_credit_code, normalise_phone
 
 log = logging.getLogger(__name__)
@@ -48,11 +49,11 @@ REQUIRED_KEYS = ("credit_code", "name", "kind", "unit")
 COUNT_KEYS = ("employees", "formal_members", "probationary_members")
 YES = {"是", "有", "已建", "y", "yes", "true", "1"}
 NO = {"否", "无", "未建", "n", "no", "false", "0", ""}
+EXPIRED = "校验结果已超过 24 小时，名录可能已有变化，请重新上传文件校验后再确认导入"
 CHUNK = 1000  # rows per bulk statement: big enough to be fast, small enough to move the progress bar
 
-XLSX_MAGIC = b"PK\x03\x04"
-OLE_MAGIC = b"\xd0\xcf\x11\xe0"  # the old .xls format
-XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+# Columns an upload may have: the template's twelve, and room for a few a unit adds for its own notes.
+REGISTRY_COLUMNS_MAX = 30
 
 # Rows written so far by each running import, for the progress bar. Kept in memory because the import's
 # own transaction is still open (SQLite would make a second writer wait for it); the final counts are
@@ -69,42 +70,11 @@ class RowError:
 
 # ---------------------------------------------------------------- reading the file
 
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))  # Excel stores 12 as 12.0
-    return str(value).strip()
-
-
-def _read_rows(filename: str, data: bytes) -> Iterator[list[str]]:
-    """Every row of the first sheet (XLSX) or of the file (CSV), as stripped strings; the header first."""
-    if data.startswith(OLE_MAGIC):
-        raise DomainError("不支持旧版 .xls 文件，请在 Excel 中“另存为” .xlsx 或 CSV 后再上传", "file")
-    if data.startswith(XLSX_MAGIC):
-        from openpyxl import load_workbook
-
-        try:
-            book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-        except Exception:
-            raise DomainError("无法读取该 Excel 文件，请确认它是 .xlsx 格式且未加密", "file") from None
-        sheet = book.worksheets[0]
-        for row in sheet.iter_rows(values_only=True):
-            yield [_cell(v) for v in row]
-        book.close()
-        return
-    for encoding in ("utf-8-sig", "gb18030"):  # Excel for Chinese Windows saves CSV in GBK
-        try:
-            text = data.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
-        raise DomainError("无法识别文件编码，请上传 .xlsx 文件或 UTF-8 编码的 CSV 文件", "file")
-    if "\x00" in text:
-        raise DomainError("该文件不是 Excel(.xlsx) 或 CSV 文件，请使用下载的模板填写", "file")
-    for row in csv.reader(io.StringIO(text)):
-        yield [_cell(v) for v in row]
+def _read_rows(data: bytes) -> Iterator[list[str]]:
+    """Every row of the file, the header first, bounded while read (domain/spreadsheets.py): the configured
+    number of data rows, plus the header."""
+    limits = Limits(rows=current_app.config["REGISTRY_IMPORT_MAX_ROWS"] + 1, columns=REGISTRY_COLUMNS_MAX)
+    return read_spreadsheet(data, limits)
 
 
 def _header_map(header: list[str]) -> dict[str, int]:
@@ -113,10 +83,35 @@ def _header_map(header: list[str]) -> dict[str, int]:
         key = HEADERS.get(title.replace(" ", "").replace("*", ""))
         if key and key not in positions:
             positions[key] = index
-    missing = [h for k, h, _ in COLUMNS if k not in positions]
+    missing = [h for k, h, _ in COLUMNS if k in REQUIRED_KEYS and k not in positions]
     if missing:
-        raise DomainError("第1行（表头）缺少以下列：" + "、".join(missing) + "。请使用下载的模板，表头不要改动", "file")
-    return positions
+        raise DomainError("第1行（表头）缺少以下必填列：" + "、".join(missing) + "。请使用下载的模板，表头不要改动", "file")
+    return positions  # an optional column the file lacks reads as empty in every row
+
+
+# ---------------------------------------------------------------- the registry as it is
+
+@dataclass(frozen=True)
+class Registered:
+    """What the registry holds of one organisation that an import may not silently undo."""
+    id: int
+    unit_id: int
+    has_party_org: bool
+    joint_branch_code: str | None
+    established: bool  # its Party organisation was founded through this app
+
+    def facts(self) -> list:
+        return [self.has_party_org, self.joint_branch_code, self.established]
+
+
+def registry_now() -> dict[str, Registered]:
+    """Every organisation of the registry by credit code, in two queries."""
+    established = set(db.session.scalars(
+        sa.select(Application.organisation_id).where(Application.state == AppState.ESTABLISHED)))
+    return {code: Registered(id_, unit_id, has_org, joint, id_ in established)
+            for code, id_, unit_id, has_org, joint in db.session.execute(
+                sa.select(Organisation.credit_code, Organisation.id, Organisation.unit_id, Organisation.has_party_org,
+                          Organisation.joint_branch_code))}
 
 
 # ---------------------------------------------------------------- checking
@@ -130,12 +125,10 @@ class _Checker:
         for unit in db.session.scalars(sa.select(Unit)):
             self.units[unit.name] = self.units[unit.code] = unit
         self.kinds = {k.label: k for k in OrgKind} | {k.value: k for k in OrgKind}
-        # code -> (unit_id, has_party_org), one query for the whole registry.
-        self.existing = {code: (unit_id, has_org) for code, unit_id, has_org in db.session.execute(
-            sa.select(Organisation.credit_code, Organisation.unit_id, Organisation.has_party_org))}
-        self.established = set(db.session.scalars(
-            sa.select(Organisation.credit_code).join(Application, Application.organisation_id == Organisation.id)
-            .where(Application.state == AppState.ESTABLISHED)))
+        self.registry = registry_now()
+        # code -> (unit_id, has_party_org)
+        self.existing = {code: (org.unit_id, org.has_party_org) for code, org in self.registry.items()}
+        self.established = {code for code, org in self.registry.items() if org.established}
         self.unit_names = {u.id: u.name for u in self.units.values()}
         self.seen: dict[str, int] = {}
 
@@ -180,14 +173,21 @@ class _Checker:
             problems.append("地址超过200个字")
         row["address"] = raw["address"]
 
+        ceiling = current_app.config["REGISTRY_COUNT_MAX"]
         for key in COUNT_KEYS:
             value = raw[key] or "0"
             title = next(h for k, h, _ in COLUMNS if k == key)
-            if not value.isdecimal() or int(value) > 1_000_000:  # full-width digits count; "²" (a digit to isdigit) not
+            row[key] = 0
+            if not value.isdecimal():  # full-width digits count; "²" (a digit to isdigit) does not
                 problems.append(f"{title}“{raw[key]}”应为非负整数")
-                row[key] = 0
+            elif int(value) > ceiling:
+                problems.append(f"{title} {int(value)} 超过 {ceiling}，请核对是否多填了位数")
             else:
                 row[key] = int(value)
+        members = row["formal_members"] + row["probationary_members"]
+        if row["employees"] and members > row["employees"]:
+            problems.append(f"党员人数（正式 {row['formal_members']} 名、预备 {row['probationary_members']} 名）"
+                            f"多于职工人数 {row['employees']}，请核对")
 
         flag = raw["has_party_org"].lower()
         if flag not in YES | NO:
@@ -242,7 +242,7 @@ def check_registry_file(filename: str, data: bytes, *, actor: User) -> RegistryI
     scope = _import_scope(actor)
     if not data:
         raise DomainError("上传的文件是空的，请重新选择", "file")
-    rows_in = _read_rows(filename, data)
+    rows_in = _read_rows(data)
     header = next(rows_in, None)
     if header is None:
         raise DomainError("文件中没有内容，请使用下载的模板填写", "file")
@@ -258,19 +258,24 @@ def check_registry_file(filename: str, data: bytes, *, actor: User) -> RegistryI
         total += 1
         if total > limit:
             raise DomainError(f"一次最多导入 {limit} 行，请把文件拆分后分批导入", "file")
-        raw = {key: (cells[i] if i < len(cells) else "") for key, i in positions.items()}
+        raw = {key: cells[positions[key]] if positions.get(key, len(cells)) < len(cells) else ""
+               for key, _, _ in COLUMNS}
         row, problems = checker.check(line, raw)
+        if refused := refused_characters(cells):
+            row, problems = None, [refused, *problems]
         if row is None:
             errors.append(RowError(line, raw["credit_code"], "；".join(problems)))
         else:
-            good.append((line, row))
+            # What the registry said of this organisation when the file was checked: the commit writes nothing
+            # if that has changed under a row that would undo it (_conflicts).
+            known = checker.registry.get(row["credit_code"])
+            good.append((line, {**row, "line": line, "seen": known.facts() if known else None}))
     if total == 0:
         raise DomainError("文件只有表头，没有数据行", "file")
     errors += checker.check_joint_branches(good)
     errors.sort(key=lambda e: e.line)
     bad_lines = {e.line for e in errors}
-    content_type = XLSX_TYPE if data.startswith(XLSX_MAGIC) else "text/csv"
-    stored = keep_file((filename or "registry")[-200:], content_type, data, actor=actor)
+    stored = keep_file((filename or "registry")[-200:], content_type(data), data, actor=actor)
     job = RegistryImport(
         created_by=actor, unit=scope, file=stored, total_rows=total, error_count=len(bad_lines),
         status=ImportStatus.INVALID if errors else ImportStatus.READY,
@@ -288,6 +293,8 @@ def start_registry_import(job: RegistryImport, *, actor: User) -> None:
     """Confirm an import (确认导入): only a checked file without errors, and only once."""
     if not job.can_view(actor):
         raise DomainError("您不能确认他人的导入")
+    if job.expired:
+        raise DomainError(EXPIRED)
     if job.status is not ImportStatus.READY:
         raise DomainError("该文件有错误未改正，或已在导入、已导入完成，不能再次确认")
     # A compare-and-set, so two clicks (or two tabs) start one import, not two.
@@ -313,13 +320,27 @@ def run_registry_import(job_id: int) -> None:
         return
     _progress[job_id] = 0
     try:
-        created, updated = _write_rows(job)
+        registry = registry_now()
+        conflicts = _conflicts(job, registry)
+        if conflicts:
+            raise ImportConflicts(conflicts)
+        created, updated = _write_rows(job, registry)
         job.status = ImportStatus.DONE
         job.created_count, job.updated_count = created, updated
         job.processed_rows = job.total_rows
         job.finished_at = datetime.now(timezone.utc)
         job.rows = []  # the file is kept; the checked copy of its rows is not needed any more
         record_event("import_registry", job, job.created_by, f"导入摸底名录：新增 {created} 个，更新 {updated} 个")
+        db.session.commit()
+    except ImportConflicts as found:
+        db.session.rollback()
+        job = db.session.get(RegistryImport, job_id)
+        job.status, job.rows, job.finished_at = ImportStatus.INVALID, [], datetime.now(timezone.utc)
+        job.errors = [{"line": e.line, "code": e.code, "message": e.message} for e in found.errors]
+        job.error_count = len({e.line for e in found.errors})
+        job.message = (f"确认导入时复核：校验之后名录已有变化，有 {job.error_count} 行与名录现状冲突，名录未作任何修改。"
+                       "请按名录现状改正这些行后重新上传校验。")
+        record_event("import_registry_conflicts", job, job.created_by, job.message[:200])
         db.session.commit()
     except Exception as error:
         db.session.rollback()
@@ -334,20 +355,54 @@ def run_registry_import(job_id: int) -> None:
         _progress.pop(job_id, None)
 
 
-def _write_rows(job: RegistryImport) -> tuple[int, int]:
-    # Codes are looked up again now: an organisation may have registered since the file was checked.
-    existing = {code: (org_id, unit_id) for code, org_id, unit_id in db.session.execute(
-        sa.select(Organisation.credit_code, Organisation.id, Organisation.unit_id))}
-    inserts, updates = [], []
+class ImportConflicts(Exception):
+    """Rows that the registry, as it is when the import commits, contradicts."""
+
+    def __init__(self, errors: list[RowError]):
+        super().__init__(f"{len(errors)} conflicts")
+        self.errors = errors
+
+
+def _conflicts(job: RegistryImport, registry: dict[str, Registered]) -> list[RowError]:
+    """Every row checked again against the registry as it is now, in the writing transaction: an organisation
+    organised, established or joined to a branch since the file was checked keeps that, and its row is listed; a
+    joint branch's host must still have its Party organisation; a unit's import still touches only its own."""
+    in_file = {row["credit_code"]: row["has_party_org"] for row in job.rows}
+    hosts = {code for code, org in registry.items() if org.has_party_org}
+    hosts = (hosts - {c for c, has in in_file.items() if not has}) | {c for c, has in in_file.items() if has}
+    errors = []
     for row in job.rows:
+        code, line, seen, now = row["credit_code"], row["line"], row["seen"], registry.get(row["credit_code"])
+        if now is not None:
+            if job.unit_id is not None and now.unit_id != job.unit_id:
+                errors.append(RowError(line, code, "校验之后该组织已被登记到其他单位，本单位不能修改"))
+            before = seen or [False, None, False]
+            if now.facts() != before:  # changed since the check
+                if now.established and not before[2] and not row["has_party_org"]:
+                    errors.append(RowError(line, code, "校验之后该组织已在本系统批准成立党组织，本文件填“否”"))
+                elif now.has_party_org and not before[0] and not row["has_party_org"]:
+                    errors.append(RowError(line, code, "校验之后该组织已建立党组织，本文件填“否”"))
+                if now.joint_branch_code and now.joint_branch_code != before[1] and \
+                        row["joint_branch_code"] != now.joint_branch_code:
+                    errors.append(RowError(line, code, f"校验之后该组织已纳入联合党支部（牵头组织 {now.joint_branch_code}），"
+                                                       "本文件与此不符"))
+        if row["joint_branch_code"] and row["joint_branch_code"] not in hosts:
+            errors.append(RowError(line, code, f"联合党支部牵头组织 {row['joint_branch_code']} 已不在名录中或已无党组织"))
+    return errors
+
+
+def _write_rows(job: RegistryImport, registry: dict[str, Registered]) -> tuple[int, int]:
+    # By the registry as it is now: an organisation may have registered since the file was checked.
+    existing = {code: org.id for code, org in registry.items()}
+    inserts, updates = [], []
+    for checked in job.rows:
+        row = {key: value for key, value in checked.items() if key not in ("line", "seen")}
         values = {**row, "kind": OrgKind(row["kind"])}
         before = existing.get(row["credit_code"])
         if before is None:
             inserts.append(values)
             continue
-        if job.unit_id is not None and before[1] != job.unit_id:
-            raise DomainError(f"组织 {row['credit_code']} 已被登记到其他单位，请重新上传校验")
-        values["id"] = before[0]
+        values["id"] = before
         for key in ("contact_name", "contact_phone"):
             if not values[key]:
                 del values[key]  # a blank cell never erases a contact the organisation registered

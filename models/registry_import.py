@@ -1,5 +1,5 @@
 """A registry import (摸底导入): the uploaded spreadsheet, its checked rows, and the progress of its commit."""
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -22,6 +22,10 @@ class ImportStatus(LabelledEnum):
     def badge(self) -> str:
         return {"invalid": "danger", "ready": "info", "running": "primary", "done": "success",
                 "failed": "danger"}[self.value]
+
+
+# How long a checked file may wait for its confirmation (确认导入).
+CHECK_VALID_FOR = timedelta(hours=24)
 
 
 class RegistryImport(db.Model):
@@ -63,6 +67,11 @@ class RegistryImport(db.Model):
     @property
     def valid_rows(self) -> int:
         return self.total_rows - self.error_count
+
+    @property
+    def expired(self) -> bool:
+        """A checked file not confirmed within CHECK_VALID_FOR: the registry has moved on since, check it again."""
+        return self.status is ImportStatus.READY and utcnow() - self.created_at > CHECK_VALID_FOR
 
     def can_view(self, user: User) -> bool:
         """An admin sees every import; a unit reviewer only their own."""

@@ -1,6 +1,7 @@
 """The registry import (摸底导入): every row checked first, bad rows listed, then all or nothing, by credit code."""
 import csv
 import io
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -8,7 +9,7 @@ from openpyxl import Workbook, load_workbook
 
 import domain.registry_import as importer
 from domain.accounts import Registration, register_organisation
-from models import ImportStatus, Organisation, OrgKind, RegistryImport, Role, User, db
+from models import AppState, Application, ImportStatus, Organisation, OrgKind, RegistryImport, Role, User, db, utcnow
 from tests.conftest import on_postgresql, valid_credit_code
 
 HEADER = [header for _, header, _ in importer.COLUMNS]
@@ -209,7 +210,7 @@ def test_a_running_import_is_left_running(client, app, admin):
 
 def test_missing_columns_and_wrong_files_are_refused_before_anything_is_stored(client, app, admin):
     page = upload(client, csv_bytes([row(valid_credit_code())], header=HEADER[:3])).get_data(as_text=True)
-    assert "缺少以下列：初审单位" in page
+    assert "缺少以下必填列：初审单位" in page
     page = upload(client, b"\xd0\xcf\x11\xe0" + b"\x00" * 100, "old.xls").get_data(as_text=True)
     assert "不支持旧版 .xls 文件" in page
     page = upload(client, csv_bytes([])).get_data(as_text=True)
@@ -282,3 +283,110 @@ def test_the_admin_sees_claimed_registrations_and_opens_one_after_checking(clien
     with app.app_context():
         assert db.session.get(User, user_id).active
     assert "待核实开通的注册" not in client.get("/admin/").get_data(as_text=True)
+
+
+def test_a_file_without_the_optional_columns_imports_them_as_empty(client, app, admin):
+    code = valid_credit_code()
+    required = ["统一社会信用代码", "组织名称", "组织类别", "初审单位"]
+    response = upload(client, csv_bytes([[code, "只填必填列的企业", "非公企业", "新型工业园区党委"]], header=required))
+    assert response.status_code == 302
+    job = latest_job(app)
+    assert job.status is ImportStatus.READY and job.errors == []
+    client.post(f"/registry/imports/{job.id}/commit")
+    org = orgs(app)[code]
+    assert (org.name, org.address, org.employees, org.formal_members, org.has_party_org) == \
+        ("只填必填列的企业", "", 0, 0, False)
+
+
+def test_absurd_counts_are_named_as_such(client, app, admin):
+    app.config["REGISTRY_COUNT_MAX"] = 50000
+    rows = [row(valid_credit_code(), employees="10", formal="8", probationary="5"),  # 13 members, 10 employees
+            row(valid_credit_code(), employees="120000"),
+            row(valid_credit_code(), employees="0", formal="3")]  # no employee count given: nothing to compare
+    upload(client, csv_bytes(rows))
+    reasons = {e["line"]: e["message"] for e in latest_job(app).errors}
+    assert set(reasons) == {2, 3}
+    assert "党员人数（正式 8 名、预备 5 名）多于职工人数 10，请核对" in reasons[2]
+    assert "职工人数 120000 超过 50000，请核对是否多填了位数" in reasons[3] and "非负整数" not in reasons[3]
+
+
+# ---------------------------------------------------------------- the commit checks the registry as it is then
+
+def _checked(client, app, rows) -> RegistryImport:
+    upload(client, csv_bytes(rows))
+    job = latest_job(app)
+    assert job.status is ImportStatus.READY
+    return job
+
+
+def _change(app, code, **values):
+    with app.app_context():
+        org = db.session.scalar(sa.select(Organisation).filter_by(credit_code=code))
+        for key, value in values.items():
+            setattr(org, key, value)
+        db.session.commit()
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"has_party_org": True}, "校验之后该组织已建立党组织，本文件填“否”"),
+    ({"joint_branch_code": "HOST"}, "校验之后该组织已纳入联合党支部（牵头组织 HOST），本文件与此不符"),
+])
+def test_what_changed_after_the_check_is_kept_and_the_row_listed(client, app, admin, make_org, change, message):
+    host = make_org(has_party_org=True, formal_members=5)
+    org, new = make_org(has_party_org=False, formal_members=2), valid_credit_code()
+    job = _checked(client, app, [row(new, name="新企业"), row(org.credit_code, name="改名的企业", formal="2")])
+    change = {k: host.credit_code if v == "HOST" else v for k, v in change.items()}
+    _change(app, org.credit_code, **change)
+    page = client.post(f"/registry/imports/{job.id}/commit", follow_redirects=True).get_data(as_text=True)
+    job = latest_job(app)
+    assert job.status is ImportStatus.INVALID and job.error_count == 1
+    assert job.errors == [{"line": 3, "code": org.credit_code, "message": message.replace("HOST", host.credit_code)}]
+    assert "校验之后名录已有变化，有 1 行与名录现状冲突，名录未作任何修改" in page and "第 3 行" in page
+    found = orgs(app)
+    assert new not in found and found[org.credit_code].name == org.name  # nothing written
+    assert all(getattr(found[org.credit_code], k) == v for k, v in change.items())
+
+
+def test_an_organisation_established_after_the_check_keeps_it(client, app, admin, make_application):
+    made = make_application("election_reported")
+    job = _checked(client, app, [row(made.organisation.credit_code, has_org="否", formal="5")])
+    with app.app_context():  # the zone approves the election meanwhile
+        db.session.execute(sa.update(Application).where(Application.id == made.id).values(state=AppState.ESTABLISHED))
+        db.session.commit()
+    client.post(f"/registry/imports/{job.id}/commit")
+    job = latest_job(app)
+    assert job.status is ImportStatus.INVALID
+    assert job.errors[0]["message"] == "校验之后该组织已在本系统批准成立党组织，本文件填“否”"
+
+
+def test_a_joint_branch_whose_host_lost_its_party_organisation_is_listed(client, app, admin, make_org):
+    host, member = make_org(has_party_org=True, formal_members=5), valid_credit_code()
+    job = _checked(client, app, [row(member, formal="1", joint=host.credit_code)])
+    _change(app, host.credit_code, has_party_org=False)
+    client.post(f"/registry/imports/{job.id}/commit")
+    job = latest_job(app)
+    assert job.status is ImportStatus.INVALID and member not in orgs(app)
+    assert job.errors[0]["message"] == f"联合党支部牵头组织 {host.credit_code} 已不在名录中或已无党组织"
+
+
+def test_a_change_that_contradicts_no_row_lets_the_import_through(client, app, admin, make_org):
+    org = make_org(has_party_org=False, formal_members=2)
+    job = _checked(client, app, [row(org.credit_code, name="导入后的名称", formal="2", has_org="是")])
+    _change(app, org.credit_code, has_party_org=True)  # organised since: the file says so too
+    client.post(f"/registry/imports/{job.id}/commit")
+    assert latest_job(app).status is ImportStatus.DONE
+    assert orgs(app)[org.credit_code].name == "导入后的名称"
+
+
+def test_a_checked_file_expires_after_24_hours(client, app, admin):
+    code = valid_credit_code()
+    job = _checked(client, app, [row(code)])
+    with app.app_context():
+        db.session.execute(sa.update(RegistryImport).where(RegistryImport.id == job.id)
+                           .values(created_at=utcnow() - timedelta(hours=24, minutes=1)))
+        db.session.commit()
+    page = client.get(f"/registry/imports/{job.id}").get_data(as_text=True)
+    assert "校验结果已超过 24 小时" in page and "确认导入</button>" not in page
+    refused = client.post(f"/registry/imports/{job.id}/commit", follow_redirects=True).get_data(as_text=True)
+    assert "校验结果已超过 24 小时，名录可能已有变化，请重新上传文件校验后再确认导入" in refused
+    assert code not in orgs(app) and latest_job(app).status is ImportStatus.READY
