@@ -7,7 +7,9 @@ from wtforms import (
     SelectMultipleField, StringField, TextAreaField,
 )
 from wtforms.widgets import CheckboxInput, ListWidget
-from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
+from wtforms.validators import (
+    DataRequired, EqualTo, InputRequired, Length, NumberRange, Optional, Regexp, StopValidation, ValidationError,
+)
 
 from domain import DomainError
 from domain.accounts import check_username_free
@@ -32,26 +34,29 @@ def domain_check(check):
 
 
 def plain_text(*, multiline: bool):
-    """A field validator of the one rule for control characters (domain/text.py)."""
+    """A field validator of the one rule for control characters (domain/text.py). It stops the field's checks:
+    no later one (a database look-up, a domain check) is given text the rule refuses."""
 
     def validate(_form, field):
         ch = first_refused(field.data, multiline=multiline) if isinstance(field.data, str) else None
         if ch is not None:
-            raise ValidationError(refusal(field.label.text, ch, multiline=multiline))
+            raise StopValidation(refusal(field.label.text, ch, multiline=multiline))
     return validate
 
 
-class Form(FlaskForm):
-    """Every form's base. Each text field is held to the rule for control characters without its form having to
-    say so: a textarea as multi-line text, every other text field (names, codes, phones, passwords, hidden
-    values) as one line."""
+SINGLE_LINE, MULTI_LINE = plain_text(multiline=False), plain_text(multiline=True)
 
-    def validate(self, extra_validators=None):
-        extra = {name: list(checks) for name, checks in (extra_validators or {}).items()}
-        for name, field in self._fields.items():
+
+class Form(FlaskForm):
+    """Every form's base. Each text field is held to the rule for control characters, first of its checks, without
+    its form having to say so: a textarea as multi-line text, every other text field (names, codes, phones,
+    passwords, hidden values) as one line."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self:
             if isinstance(field, StringField):  # TextAreaField, PasswordField and HiddenField are StringFields
-                extra.setdefault(name, []).append(plain_text(multiline=isinstance(field, TextAreaField)))
-        return super().validate(extra)
+                field.validators = [MULTI_LINE if isinstance(field, TextAreaField) else SINGLE_LINE, *field.validators]
 
 
 def options(pairs) -> list[SelectChoice]:

@@ -107,9 +107,13 @@ def outside():
 
 
 def hostile(base: str) -> str:
-    """Text that would end a CSS string, block or style sheet and fetch from base, were it ever placed in CSS."""
-    return (f'甲"乙\'丙}}{{丁\\戊 url({base}/url) @import "{base}/import"; \n}}}}}} html {{ background: url({base}/bg) }} '
-            f'</style><style>body{{background:url({base}/style)}}</style><img src="{base}/img">\x01\x1b[31m\t科技有限公司')
+    """Text that would end a CSS string, block or style sheet and fetch from base, were it ever placed in CSS
+    (at most 100 characters: an organisation's name may have no more)."""
+    return f'甲"\'}}{{\\ @import "{base}";\n}}}}}}*{{background:url({base})}}</style>\x01\x1b\t乙'
+
+
+# The same for the 40 characters of a person's name: it ends the string, the rules and the style sheet.
+SHORT = '丙"}\\\n}}}*{color:red}</style><b>\x01\x1b\t丁'
 
 
 def _printable(text: str) -> str:
@@ -136,8 +140,8 @@ def _render_all(app, made, zone_id: int, instructor_id: int, name: str, fund_ite
     whose organisation, first member, contact, approval comment and issuing organ are named `name`."""
     with app.test_request_context():
         application = db.session.get(Application, made.id)
-        application.organisation.name = application.organisation.contact_name = name
-        application.members[0].name = name
+        application.organisation.name = name
+        application.organisation.contact_name = application.members[0].name = SHORT
         db.session.merge(Setting(key="issuing_organ", value=name))
         verbs.approve_application(application, actor=db.session.get(User, zone_id), version=application.version,
                                   instructor=db.session.get(Instructor, instructor_id), comment=name)
@@ -153,7 +157,7 @@ def test_hostile_text_in_every_pdf_is_printed_literally_and_fetches_nothing(app,
     zone, instructor = make_user(Role.ZONE_APPROVER), make_instructor()
     approval, dossier = _render_all(app, make_application("unit_approved"), zone.id, instructor.id, name)
     # The same text with every character that means something to CSS or HTML, and every control, made a letter.
-    plain = re.sub(r"[^\w ]", "x", name)
+    plain = re.sub(r"[^\w ]", "x", name)  # noqa: the contact and member keep SHORT: the 批复 does not show them
     plain_approval, plain_dossier = _render_all(app, make_application("unit_approved"), zone.id, instructor.id, plain)
     item = make_fund("checked")
     with app.test_request_context():
@@ -166,6 +170,7 @@ def test_hostile_text_in_every_pdf_is_printed_literally_and_fetches_nothing(app,
     assert hits == []  # nothing was fetched, from the parent or from a render's child
     for pdf in (approval, dossier, sheet):
         assert _printable(name) in _printable(_pdf_text(pdf, tmp_path))
+    assert _printable(SHORT) in _printable(_pdf_text(dossier, tmp_path))
     # The layout holds: the 批复 takes as many pages as for the plain text, each PDF sets its text in the same fonts
     # (a style sheet the text had got into could change them), and the dossier has its running header on each page.
     assert _pages(approval, tmp_path) == _pages(plain_approval, tmp_path)
@@ -176,7 +181,7 @@ def test_hostile_text_in_every_pdf_is_printed_literally_and_fetches_nothing(app,
     for page in range(1, _pages(dossier, tmp_path) + 1):
         top = subprocess.run(["pdftotext", "-f", str(page), "-l", str(page), "-y", "0", "-H", "80", "-W", "600",
                               str(path), "-"], capture_output=True, text=True, check=True).stdout
-        assert "申请档案" in top and "科技有限公司" in top, top
+        assert "申请档案" in top and "甲" in top, top
 
 
 @pytest.mark.parametrize("url", [
