@@ -33,11 +33,20 @@ def _env_megabytes(name: str, default: int) -> int:
 
 def _development_secret(name: str = "secret_key") -> str:
     # Kept under instance/ so sessions (and the audit chain's seals) survive restarts without anyone choosing a key.
+    # Written whole under another name and linked into place: of several workers starting at once, the first link
+    # wins and every worker reads that one key (a key per worker would seal the audit chain under different keys).
     path = INSTANCE_DIR / name
     if not path.exists():
         INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_hex(32))
-        path.chmod(0o600)
+        draft = INSTANCE_DIR / f".{name}.{os.getpid()}.{secrets.token_hex(4)}"
+        draft.write_text(secrets.token_hex(32))
+        draft.chmod(0o600)
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
     return path.read_text().strip()
 
 

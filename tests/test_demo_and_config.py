@@ -112,3 +112,18 @@ def test_create_app_from_environment(monkeypatch, tmp_path):
     app = create_app("development")
     assert app.config["SQLALCHEMY_DATABASE_URI"].endswith("env.db") and app.config["SECRET_KEY"] == "from-env"
     assert app.config["AUDIT_KEY"] == "audit-from-env"
+
+
+def test_workers_starting_together_share_one_generated_key(tmp_path, monkeypatch):
+    """gunicorn starts its workers at once: each must read the same development key, or the audit chain would be
+    sealed under several."""
+    import multiprocessing
+
+    import config
+
+    monkeypatch.setattr(config, "INSTANCE_DIR", tmp_path)
+    with multiprocessing.get_context("fork").Pool(8) as pool:
+        keys = pool.map(config._development_secret, ["audit_key"] * 64)
+    assert len(set(keys)) == 1 and len(keys[0]) == 64
+    assert [p.name for p in tmp_path.iterdir()] == ["audit_key"]  # no draft left behind
+    assert (tmp_path / "audit_key").stat().st_mode & 0o777 == 0o600
