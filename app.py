@@ -24,6 +24,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import Config, load_config
 from domain.pdf import css_string
+from domain.text import without_refused
 from models import AppState, Role, User, db
 
 login_manager = LoginManager()
@@ -46,19 +47,14 @@ ERROR_MESSAGES = {
 }
 
 
-# C0 control characters other than tab and line breaks, and the bidirectional overrides: taken out of query
-# arguments (a search term, a filter, a link's next=), which have no use for them. Form values are left as they
-# came: a form refuses such text with a message beside the field (domain/text.py), rather than change it unseen.
-_CONTROL_CHARACTERS = str.maketrans("", "", "".join(map(chr, [
-    *range(0, 9), 11, 12, *range(14, 32), 127, *range(0x202A, 0x202F), *range(0x2066, 0x206A)])))
-
-
 class QueryValues(ImmutableMultiDict):
-    """Query arguments with control characters removed, once, for every route."""
+    """Query arguments (a search term, a filter, a link's next=) without the characters the one-line text rule
+    refuses (domain/text.py), once, for every route: they have no use for them. Form values are left as they came:
+    a form refuses such text with a message beside the field, rather than change it unseen."""
 
     def __init__(self, mapping=None):
         if isinstance(mapping, list):
-            mapping = [(k, v.translate(_CONTROL_CHARACTERS) if isinstance(v, str) else v) for k, v in mapping]
+            mapping = [(k, without_refused(v) if isinstance(v, str) else v) for k, v in mapping]
         super().__init__(mapping)
 
 

@@ -1,11 +1,11 @@
 """Uploaded files: checked by their content, not their name, and kept in the database with a SHA-256."""
 import hashlib
 import re
-import unicodedata
 
 from models import StoredFile, User, db
 
 from . import DomainError
+from .text import without_refused
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 # The first bytes of each accepted type; a renamed .exe starts with MZ and is refused.
@@ -31,7 +31,7 @@ def sniff_type(data: bytes) -> tuple[str, str] | None:
 def clean_filename(name: str, extension: str) -> str:
     """Keep a readable (Chinese) name, drop paths and control characters, and end it in the real type."""
     base = re.split(r"[\\/]", name or "")[-1]
-    base = "".join(ch for ch in base if unicodedata.category(ch)[0] != "C").strip(" .")
+    base = without_refused(base).strip(" .")
     stem = base.rsplit(".", 1)[0] if "." in base else base
     stem = re.sub(r'[<>:"|?*]', "_", stem)[:80] or "附件"
     return stem + extension

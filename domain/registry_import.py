@@ -21,8 +21,8 @@ from models import (
 
 from . import DomainError
 from .audit import record_event
-from .files import keep_file
-from .spreadsheets import Limits, content_type, read_spreadsheet, refused_characters
+from .files import clean_filename, keep_file
+from .spreadsheets import XLSX_TYPE, Limits, content_type, read_spreadsheet, refused_characters
 from .validators import normalise_credit_code, normalise_phone
 
 log = logging.getLogger(__name__)
@@ -101,17 +101,21 @@ class Registered:
     established: bool  # its Party organisation was founded through this app
 
     def facts(self) -> list:
-        return [self.has_party_org, self.joint_branch_code, self.established]
+        """What the check saw, kept with each checked row (JSON): [has_party_org, joint_branch_code, established,
+        unit_id]."""
+        return [self.has_party_org, self.joint_branch_code, self.established, self.unit_id]
 
 
-def registry_now() -> dict[str, Registered]:
-    """Every organisation of the registry by credit code, in two queries."""
+def registry_now(*, lock: bool = False) -> dict[str, Registered]:
+    """Every organisation of the registry by credit code, in two queries. lock: the rows stay locked until the
+    transaction ends (PostgreSQL; SQLite's one writer is the lock there), so that what the import checked them
+    against is what it writes over."""
     established = set(db.session.scalars(
         sa.select(Application.organisation_id).where(Application.state == AppState.ESTABLISHED)))
+    query = sa.select(Organisation.credit_code, Organisation.id, Organisation.unit_id, Organisation.has_party_org,
+                      Organisation.joint_branch_code)
     return {code: Registered(id_, unit_id, has_org, joint, id_ in established)
-            for code, id_, unit_id, has_org, joint in db.session.execute(
-                sa.select(Organisation.credit_code, Organisation.id, Organisation.unit_id, Organisation.has_party_org,
-                          Organisation.joint_branch_code))}
+            for code, id_, unit_id, has_org, joint in db.session.execute(query.with_for_update() if lock else query)}
 
 
 # ---------------------------------------------------------------- checking
@@ -275,7 +279,9 @@ def check_registry_file(filename: str, data: bytes, *, actor: User) -> RegistryI
     errors += checker.check_joint_branches(good)
     errors.sort(key=lambda e: e.line)
     bad_lines = {e.line for e in errors}
-    stored = keep_file((filename or "registry")[-200:], content_type(data), data, actor=actor)
+    kind = content_type(data)
+    stored = keep_file(clean_filename(filename or "摸底表", ".xlsx" if kind == XLSX_TYPE else ".csv"), kind, data,
+                       actor=actor)
     job = RegistryImport(
         created_by=actor, unit=scope, file=stored, total_rows=total, error_count=len(bad_lines),
         status=ImportStatus.INVALID if errors else ImportStatus.READY,
@@ -320,8 +326,8 @@ def run_registry_import(job_id: int) -> None:
         return
     _progress[job_id] = 0
     try:
-        registry = registry_now()
-        conflicts = _conflicts(job, registry)
+        registry = registry_now(lock=True)
+        conflicts = _conflicts(job, registry, dict(db.session.execute(sa.select(Unit.id, Unit.name)).all()))
         if conflicts:
             raise ImportConflicts(conflicts)
         created, updated = _write_rows(job, registry)
@@ -363,32 +369,42 @@ class ImportConflicts(Exception):
         self.errors = errors
 
 
-def _conflicts(job: RegistryImport, registry: dict[str, Registered]) -> list[RowError]:
-    """Every row checked again against the registry as it is now, in the writing transaction: an organisation
-    organised, established or joined to a branch since the file was checked keeps that, and its row is listed; a
-    joint branch's host must still have its Party organisation; a unit's import still touches only its own."""
+def _conflicts(job: RegistryImport, registry: dict[str, Registered], unit_names: dict[int, str]) -> list[RowError]:
+    """Every row checked again against the registry as it is now, in the writing transaction. Whatever changed since
+    the file was checked, in either direction (organised or not, in a joint branch or out of it, moved to another
+    unit, established through the app), is kept: a row that would undo it is listed. A joint branch's host must
+    still have its Party organisation; a unit's import still touches only its own organisations."""
     in_file = {row["credit_code"]: row["has_party_org"] for row in job.rows}
     hosts = {code for code, org in registry.items() if org.has_party_org}
     hosts = (hosts - {c for c, has in in_file.items() if not has}) | {c for c, has in in_file.items() if has}
     errors = []
     for row in job.rows:
-        code, line, seen, now = row["credit_code"], row["line"], row["seen"], registry.get(row["credit_code"])
-        if now is not None:
-            if job.unit_id is not None and now.unit_id != job.unit_id:
-                errors.append(RowError(line, code, "校验之后该组织已被登记到其他单位，本单位不能修改"))
-            before = seen or [False, None, False]
-            if now.facts() != before:  # changed since the check
-                if now.established and not before[2] and not row["has_party_org"]:
-                    errors.append(RowError(line, code, "校验之后该组织已在本系统批准成立党组织，本文件填“否”"))
-                elif now.has_party_org and not before[0] and not row["has_party_org"]:
-                    errors.append(RowError(line, code, "校验之后该组织已建立党组织，本文件填“否”"))
-                if now.joint_branch_code and now.joint_branch_code != before[1] and \
-                        row["joint_branch_code"] != now.joint_branch_code:
-                    errors.append(RowError(line, code, f"校验之后该组织已纳入联合党支部（牵头组织 {now.joint_branch_code}），"
-                                                       "本文件与此不符"))
+        code, line, now = row["credit_code"], row["line"], registry.get(row["credit_code"])
+        problems = _undone(row, now, unit_names) if now is not None else []
+        if now is not None and job.unit_id is not None and now.unit_id != job.unit_id:
+            problems.append("校验之后该组织已被登记到其他单位，本单位不能修改")
         if row["joint_branch_code"] and row["joint_branch_code"] not in hosts:
-            errors.append(RowError(line, code, f"联合党支部牵头组织 {row['joint_branch_code']} 已不在名录中或已无党组织"))
+            problems.append(f"联合党支部牵头组织 {row['joint_branch_code']} 已不在名录中或已无党组织")
+        errors += [RowError(line, code, problem) for problem in problems]
     return errors
+
+
+def _undone(row: dict[str, Any], now: Registered, unit_names: dict[int, str]) -> list[str]:
+    """What the row would undo of the changes made to its organisation since the check."""
+    seen = row["seen"] or [False, None, False, None]  # None: the organisation was not in the registry at the check
+    has_org, joint, established, unit_id = [*seen, None][:4]  # a row checked before units were kept has three
+    problems = []
+    if now.established and not established and not row["has_party_org"]:
+        problems.append("校验之后该组织已在本系统批准成立党组织，本文件填“否”")
+    elif now.has_party_org != has_org and row["has_party_org"] != now.has_party_org:
+        problems.append("校验之后该组织已建立党组织，本文件填“否”" if now.has_party_org
+                        else "校验之后该组织已改为未建立党组织，本文件填“是”")
+    if now.joint_branch_code != joint and row["joint_branch_code"] != now.joint_branch_code:
+        problems.append(f"校验之后该组织已纳入联合党支部（牵头组织 {now.joint_branch_code}），本文件与此不符"
+                        if now.joint_branch_code else f"校验之后该组织已退出联合党支部，本文件仍填写牵头组织 {joint}")
+    if now.unit_id != unit_id and row["unit_id"] != now.unit_id:
+        problems.append(f"校验之后该组织已改属“{unit_names.get(now.unit_id, '其他单位')}”，本文件与此不符")
+    return problems
 
 
 def _write_rows(job: RegistryImport, registry: dict[str, Registered]) -> tuple[int, int]:

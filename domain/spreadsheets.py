@@ -10,6 +10,7 @@ counts every row including empty and skipped ones, and checks the clock between 
 none; they are how entity bombs come). Numbers come back as written (12, not 12.0); dates are not interpreted (no
 import has a date column).
 """
+import codecs
 import csv
 import io
 import re
@@ -32,7 +33,12 @@ _MB = 1024 * 1024
 # its entities. expat holds a whole tag in memory before it calls back, so a one-megabyte attribute would cost a
 # megabyte or more in C and again in Python; nothing in a real sheet comes near this.
 _MAX_MARKUP_GAP = 64 * 1024
-_LONG_GAP = re.compile(rb"[^<]{%d}" % (_MAX_MARKUP_GAP + 1))
+# How deep elements may nest: a sheet's cell is five levels down (worksheet, sheetData, row, c, is/t); expat keeps
+# every open element, so thirteen million nested tags in a 38 KB upload would otherwise cost half a gigabyte.
+_MAX_DEPTH = 16
+# The compression methods a member may use: Python inflates bzip2 and LZMA members whole, before anything counts.
+_COMPRESSIONS = frozenset({zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED})
+_EOCD = b"PK\x05\x06"  # the end of a zip's central directory
 
 
 @dataclass(frozen=True)
@@ -117,17 +123,21 @@ class _Budget:
 # ---------------------------------------------------------------- CSV
 
 def _csv_rows(data: bytes, budget: _Budget) -> Iterator[list[str]]:
-    for encoding in ("utf-8-sig", "gb18030"):  # Excel for Chinese Windows saves CSV in GBK
-        try:
-            text = data.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
-        raise SpreadsheetRefused("无法识别文件编码，请上传 .xlsx 文件或 UTF-8 编码的 CSV 文件")
-    if "\x00" in text:
-        raise SpreadsheetRefused("该文件不是 Excel(.xlsx) 或 CSV 文件，请使用下载的模板填写")
-    reader = csv.reader(io.StringIO(text))
+    """Rows of a CSV, decoded as read and one line at a time: a line longer than a full row could be is refused
+    before the csv module builds it."""
+    limits = budget.limits
+    longest = limits.columns * (limits.cell_chars + 3)  # every cell full, quoted, and a comma after it
+    stream = io.TextIOWrapper(io.BytesIO(data), encoding=_csv_encoding(data, budget), newline="")
+
+    def lines() -> Iterator[str]:
+        number = 0
+        while line := stream.readline(longest + 1):
+            number += 1
+            if len(line) > longest:
+                raise SpreadsheetRefused(f"第 {number} 行超过 {longest} 个字符，不是一行摸底数据，请检查文件内容")
+            yield line
+
+    reader = csv.reader(lines())
     while True:
         try:
             row = next(reader)
@@ -143,17 +153,47 @@ def _csv_rows(data: bytes, budget: _Budget) -> Iterator[list[str]]:
         yield [value.strip() for value in row]
 
 
+def _csv_encoding(data: bytes, budget: _Budget) -> str:
+    """UTF-8 (with or without its BOM), else GB18030, as Excel for Chinese Windows saves a CSV; checked a chunk at a
+    time, so that no copy of the whole file is made to find out."""
+    for encoding in ("utf-8-sig", "gb18030"):
+        decoder = codecs.getincrementaldecoder(encoding)()
+        try:
+            for at in range(0, len(data), _CHUNK):
+                if "\x00" in decoder.decode(data[at:at + _CHUNK]):
+                    raise SpreadsheetRefused("该文件不是 Excel(.xlsx) 或 CSV 文件，请使用下载的模板填写")
+                budget.check_clock()
+            decoder.decode(b"", final=True)
+            return encoding
+        except UnicodeDecodeError:
+            continue
+    raise SpreadsheetRefused("无法识别文件编码，请上传 .xlsx 文件或 UTF-8 编码的 CSV 文件")
+
+
 # ---------------------------------------------------------------- XLSX
 
+def _declared_members(data: bytes) -> int:
+    """How many members the zip's last end-of-directory record declares, read before zipfile parses the directory
+    (which it does whole, into objects of its own); 0xFFFF means a zip64 directory, which no workbook needs."""
+    at = data.rfind(_EOCD, max(0, len(data) - 65_557))  # the record, then a comment of at most 65,535 bytes
+    if at < 0 or at + 22 > len(data):
+        raise SpreadsheetRefused("无法读取该 Excel 文件，请确认它是 .xlsx 格式且未加密")
+    return int.from_bytes(data[at + 10:at + 12], "little")
+
+
 def _xlsx_rows(data: bytes, budget: _Budget) -> Iterator[list[str]]:
+    limits = budget.limits
+    if _declared_members(data) > limits.members:
+        raise SpreadsheetRefused(f"该 Excel 文件包含的部件超过 {limits.members} 个，结构异常，请另存为新的 .xlsx 后再上传")
     try:
         book = zipfile.ZipFile(io.BytesIO(data))
         members = book.infolist()
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError):
         raise SpreadsheetRefused("无法读取该 Excel 文件，请确认它是 .xlsx 格式且未加密") from None
-    limits = budget.limits
-    if len(members) > limits.members:
+    if len(members) > limits.members:  # a directory longer than its end record says
         raise SpreadsheetRefused(f"该 Excel 文件包含的部件超过 {limits.members} 个，结构异常，请另存为新的 .xlsx 后再上传")
+    if any(m.compress_type not in _COMPRESSIONS for m in members):
+        raise SpreadsheetRefused("该 Excel 文件使用了不支持的压缩方式，请在 Excel 中另存为 .xlsx 后再上传")
     for member in members:  # what the directory declares; _inflate counts what actually comes out
         if member.file_size > limits.member_bytes:
             raise SpreadsheetRefused(f"该 Excel 文件解压后有部分超过 {limits.member_bytes // _MB} MB，请拆分后分批导入")
@@ -194,17 +234,30 @@ class _Parser:
     def __init__(self, start: Callable, end: Callable, text: Callable | None = None):
         self.parser = expat.ParserCreate(namespace_separator=" ")
         self.parser.buffer_text = True
-        self.parser.StartElementHandler = lambda tag, attrs: start(tag.rpartition(" ")[2], attrs)
-        self.parser.EndElementHandler = lambda tag: end(tag.rpartition(" ")[2])
+        self.depth = 0
+
+        def opened(tag, attrs):
+            self.depth += 1
+            if self.depth > _MAX_DEPTH:
+                raise SpreadsheetRefused(f"该 Excel 文件的结构嵌套超过 {_MAX_DEPTH} 层，结构异常，请另存为新的 .xlsx 后再上传")
+            start(tag.rpartition(" ")[2], attrs)
+
+        def closed(tag):
+            self.depth -= 1
+            end(tag.rpartition(" ")[2])
+
+        self.parser.StartElementHandler, self.parser.EndElementHandler = opened, closed
         if text is not None:
             self.parser.CharacterDataHandler = text
         self.parser.StartDoctypeDeclHandler = self._refuse_dtd
         self.gap = 0  # bytes since the last "<" of the chunks fed so far
 
     def _check_gap(self, chunk: bytes) -> None:
+        # A chunk is at most _CHUNK (the same 64 KB) long, so a gap within one chunk never passes the limit: only the
+        # run carried over from the chunks before it, and the start of this one, can.
         first = chunk.find(b"<")
         run = self.gap + (len(chunk) if first < 0 else first)
-        if run > _MAX_MARKUP_GAP or (first >= 0 and _LONG_GAP.search(chunk, first)):
+        if run > _MAX_MARKUP_GAP:
             raise SpreadsheetRefused(f"该 Excel 文件中有超过 {_MAX_MARKUP_GAP // 1024} KB 的单个标记或文字，结构异常，"
                                      "请另存为新的 .xlsx 后再上传")
         self.gap = run if first < 0 else len(chunk) - chunk.rfind(b"<") - 1
@@ -293,7 +346,7 @@ def _shared_strings(book, name: str, budget: _Budget) -> list[str]:
     return strings
 
 
-_COLUMN = re.compile(r"^([A-Za-z]{1,3})(\d+)$")
+_COLUMN = re.compile(r"^([A-Za-z]{1,3})([0-9]+)$")
 
 
 def _column_number(reference: str) -> int | None:
@@ -312,12 +365,13 @@ def _sheet_rows(book, name: str, strings: list[str], budget: _Budget) -> Iterato
     ready: list[list[str]] = []
     row: dict[int, str] = {}
     cell: dict = {}
-    state = {"row": 0, "collect": False, "inline": False}
+    state = {"row": 0, "collect": False, "phonetic": 0}
     parts: list[str] = []
 
     def start(tag, attrs):
         if tag == "row":
-            number = int(attrs["r"]) if attrs.get("r", "").isdigit() else state["row"] + 1
+            given = attrs.get("r", "")
+            number = int(given) if given.isascii() and given.isdigit() and len(given) <= 7 else state["row"] + 1
             if number <= state["row"]:
                 raise SpreadsheetRefused("该 Excel 文件的行顺序异常，请另存为新的 .xlsx 后再上传")
             if number > budget.limits.rows:
@@ -332,14 +386,16 @@ def _sheet_rows(book, name: str, strings: list[str], budget: _Budget) -> Iterato
             cell.clear()
             cell.update(column=column, type=attrs.get("t", "n"))
             parts.clear()
-        elif tag in ("v", "t") and cell:
+        elif tag in ("v", "t") and cell and not state["phonetic"]:
             state["collect"] = True
         elif tag == "rPh":
-            state["collect"] = False
+            state["phonetic"] += 1
 
     def end(tag):
         if tag in ("v", "t"):
             state["collect"] = False
+        elif tag == "rPh":
+            state["phonetic"] -= 1
         elif tag == "c" and cell:
             row[cell["column"]] = _cell_value(cell["type"], "".join(parts), strings)
             cell.clear()
@@ -364,6 +420,8 @@ def _sheet_rows(book, name: str, strings: list[str], budget: _Budget) -> Iterato
 def _cell_value(kind: str, raw: str, strings: list[str]) -> str:
     if kind == "s":
         try:
+            if not (raw.isascii() and raw.isdigit()):
+                raise ValueError(raw)
             return strings[int(raw)].strip()
         except (ValueError, IndexError):
             raise SpreadsheetRefused("该 Excel 文件内容已损坏（文字条目缺失），请另存为新的 .xlsx 后再上传") from None

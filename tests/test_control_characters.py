@@ -10,8 +10,12 @@ from models import Application, AppState, FundItem, Organisation, Role, User, db
 from tests.test_application_routes import application_form
 from tests.test_auth_routes import register_form
 
-REFUSED_EVERYWHERE = ["\x00", "\x07", "\x1b[31m", "\x7f", "\u200b", "\u202e", "\u2066", "\ufeff", "\u2028", "\u2029"]
-REFUSED_ON_ONE_LINE = ["\t", "\n", "\r"]
+REFUSED_EVERYWHERE = ["\x00", "\x07", "\x1b[31m", "\x7f", "\x85", "\u202e", "\u2066", "\u200f", "\u2028", "\u2029",
+                      "\ufffe", "\U0010ffff", "\ufdd0"]
+# Invisible in a name (zero-width, fillers that look blank, variation selectors, a BOM), but what emoji typed on a
+# phone are made of, so a comment keeps them.
+REFUSED_ON_ONE_LINE = ["\t", "\n", "\r", "\u200b", "\u200d", "\ufeff", "\u3164", "\u115f", "\uffa0", "\u034f",
+                       "\ufe0f", "\U000e0100", "\u00ad"]
 
 
 @pytest.mark.parametrize("ch", REFUSED_EVERYWHERE + REFUSED_ON_ONE_LINE)
@@ -30,8 +34,19 @@ def test_a_multi_line_value_refuses_all_but_newlines_and_tabs(ch):
 def test_what_people_type_passes():
     assert check_text("长川制靴有限公司（通辽）A-1 №5", "组织名称") == "长川制靴有限公司（通辽）A-1 №5"
     assert check_text("张\ue000明", "姓名") == "张\ue000明"  # a rare character some input methods type as private use
-    text = "第一行\r\n\t第二行\n"
+    text = "第一行\r\n\t第二行 ❤️ 👨\u200d👩\u200d👧\n"
     assert check_text(text, "意见", multiline=True) == text
+
+
+@pytest.mark.parametrize("ch", REFUSED_ON_ONE_LINE)
+def test_a_multi_line_value_keeps_line_breaks_tabs_and_emoji_parts(ch):
+    assert check_text(f"甲{ch}乙", "意见", multiline=True) == f"甲{ch}乙"
+
+
+def test_an_uploaded_file_name_loses_what_the_rule_refuses():
+    from domain.files import clean_filename
+
+    assert clean_filename("\u202egpj.\x1b[31m\u200b摸底表\u2028.csv", ".csv") == "gpj.[31m摸底表.csv"
 
 
 def test_registration_refuses_a_tab_in_the_name_and_keeps_what_was_typed(client, app):

@@ -10,7 +10,7 @@ from openpyxl import Workbook, load_workbook
 import domain.registry_import as importer
 from domain.accounts import Registration, register_organisation
 from models import AppState, Application, ImportStatus, Organisation, OrgKind, RegistryImport, Role, User, db, utcnow
-from tests.conftest import on_postgresql, valid_credit_code
+from tests.conftest import on_postgresql, unit_by_code, valid_credit_code
 
 HEADER = [header for _, header, _ in importer.COLUMNS]
 
@@ -327,15 +327,27 @@ def _change(app, code, **values):
         db.session.commit()
 
 
-@pytest.mark.parametrize("change, message", [
-    ({"has_party_org": True}, "校验之后该组织已建立党组织，本文件填“否”"),
-    ({"joint_branch_code": "HOST"}, "校验之后该组织已纳入联合党支部（牵头组织 HOST），本文件与此不符"),
+@pytest.mark.parametrize("before, cells, change, message", [
+    ({}, {}, {"has_party_org": True}, "校验之后该组织已建立党组织，本文件填“否”"),
+    ({"has_party_org": True}, {"has_org": "是"}, {"has_party_org": False}, "校验之后该组织已改为未建立党组织，本文件填“是”"),
+    ({}, {}, {"joint_branch_code": "HOST"}, "校验之后该组织已纳入联合党支部（牵头组织 HOST），本文件与此不符"),
+    ({"joint_branch_code": "HOST"}, {"joint": "HOST"}, {"joint_branch_code": None},
+     "校验之后该组织已退出联合党支部，本文件仍填写牵头组织 HOST"),
+    ({}, {}, {"unit_id": "LOGISTICS"}, "校验之后该组织已改属“综合物流园区党委”，本文件与此不符"),
 ])
-def test_what_changed_after_the_check_is_kept_and_the_row_listed(client, app, admin, make_org, change, message):
+def test_what_changed_after_the_check_is_kept_and_the_row_listed(client, app, admin, make_org, before, cells, change,
+                                                                 message):
     host = make_org(has_party_org=True, formal_members=5)
-    org, new = make_org(has_party_org=False, formal_members=2), valid_credit_code()
-    job = _checked(client, app, [row(new, name="新企业"), row(org.credit_code, name="改名的企业", formal="2")])
-    change = {k: host.credit_code if v == "HOST" else v for k, v in change.items()}
+
+    def named(values):
+        return {k: host.credit_code if v == "HOST" else logistics if v == "LOGISTICS" else v for k, v in values.items()}
+
+    with app.app_context():
+        logistics = unit_by_code("logistics_park").id
+    org, new = make_org(formal_members=2, **named(before)), valid_credit_code()
+    job = _checked(client, app, [row(new, name="新企业"), row(org.credit_code, name="改名的企业", formal="2",
+                                                              **named(cells))])
+    change = named(change)
     _change(app, org.credit_code, **change)
     page = client.post(f"/registry/imports/{job.id}/commit", follow_redirects=True).get_data(as_text=True)
     job = latest_job(app)

@@ -123,7 +123,8 @@ def test_thousands_of_columns():
     cells = "".join(f"<c><v>{n}</v></c>" for n in range(5000))
     assert "文件超过 20 列" in refused(xlsx(sheet(f'<row r="1">{cells}</row>')))
     assert "文件超过 20 列" in refused(xlsx(sheet('<row r="1"><c r="XFD1"><v>1</v></c></row>')))
-    assert "文件超过 20 列" in refused(("a," * 100_000 + "\n").encode())
+    assert "文件超过 20 列" in refused(("a," * 50 + "\n").encode())
+    assert "第 1 行超过 4060 个字符" in refused(("a," * 100_000 + "\n").encode())  # refused before csv builds it
 
 
 def test_one_inflated_cell():
@@ -132,7 +133,7 @@ def test_one_inflated_cell():
         f'<row r="1"><c r="A1" t="inlineStr"><is><t>{long_text}</t></is></c></row>')))
     assert "有单元格超过 200 个字" in refused(xlsx(sheet('<row r="1"><c r="A1" t="s"><v>0</v></c></row>'),
                                                   f'<sst xmlns="{MAIN}"><si><t>{long_text}</t></si></sst>'.encode()))
-    assert "有单元格超过 200 个字" in refused(("名称\n" + "x" * 5000 + "\n").encode())
+    assert "有单元格超过 200 个字" in refused(("名称\n" + "x" * 1000 + "\n").encode())
 
 
 def test_a_member_that_inflates_past_the_cap():
@@ -215,6 +216,60 @@ def _zip_of(**members: bytes) -> bytes:
         for name, data in members.items():
             book.writestr(name, data)
     return out.getvalue()
+
+
+@pytest.mark.parametrize("method", [zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA])
+def test_members_python_would_inflate_whole_are_refused(method):
+    """zipfile inflates bzip2 and LZMA members in one call, before anything is counted: 1.5 KB of bzip2 made 2 GB."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", method) as book:
+        book.writestr("xl/workbook.xml", WORKBOOK)
+        book.writestr("xl/worksheets/sheet1.xml", b"<!--" + b"0" * (50 * MB) + b"-->")
+    assert "不支持的压缩方式" in refused(out.getvalue())
+
+
+def test_deep_nesting_is_refused_at_its_limit():
+    deep = f'<workbook xmlns="{MAIN}">'.encode() + b"<a>" * 2_000_000  # 6 MB of open tags, zipped to a few KB
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as book:
+        book.writestr("xl/workbook.xml", deep)
+    assert "结构嵌套超过 16 层" in refused(out.getvalue())
+    assert "结构嵌套超过 16 层" in refused(xlsx(sheet('<row r="1"><c r="A1">' + "<x>" * 100_000 + "</c></row>")))
+
+
+def test_a_directory_of_too_many_members_is_refused_before_it_is_parsed():
+    honest = _zip_of(**{f"xl/media/{n}.xml": b"" for n in range(250)}, **{"xl/workbook.xml": WORKBOOK.encode()})
+    assert "部件超过 200 个" in refused(honest)
+    # Only the end record, claiming 205,000 members: the count is read from it before zipfile builds anything.
+    claimed = b"PK\x03\x04" + b"\x00" * 64 + _EOCD_RECORD(205_000 % 65_536)
+    assert "部件超过 200 个" in refused(claimed)
+
+
+def _EOCD_RECORD(entries: int) -> bytes:  # noqa: N802 - a record's layout, as the zip specification names it
+    return b"PK\x05\x06" + struct.pack("<HHHHIIH", 0, 0, entries, entries, 0, 0, 0)
+
+
+def test_odd_attributes_and_indexes_do_not_crash_or_misread():
+    data = xlsx(sheet('<row r="²"><c><v>1</v></c></row><row r="' + "9" * 5000 + '"><c><v>2</v></c></row>'))
+    assert list(read_spreadsheet(data)) == [["1"], ["2"]]  # an unreadable row number: the next row
+    strings = f'<sst xmlns="{MAIN}"><si><t>first</t></si><si><t>LAST</t></si></sst>'.encode()
+    for index in ("-1", " 0 ", "１", "2"):
+        bad = xlsx(sheet(f'<row r="1"><c r="A1" t="s"><v>{index}</v></c></row>'), strings)
+        assert "文字条目缺失" in refused(bad)
+    ruby = xlsx(sheet('<row r="1"><c r="A1" t="inlineStr"><is><t>张三</t><rPh><t>zhang</t></rPh></is></c></row>'))
+    assert list(read_spreadsheet(ruby)) == [["张三"]]
+
+
+def test_a_large_csv_is_read_a_line_at_a_time():
+    emoji = ("a" * (10 * MB - 10) + "😀\n").encode()  # one character that would make the whole text four bytes wide
+    assert "第 1 行超过" in refused(emoji, Limits(file_bytes=11 * MB))
+    commas = ("," * (10 * MB)).encode()
+    assert "第 1 行超过" in refused(commas, Limits(file_bytes=11 * MB))
+
+
+def test_csv_with_old_mac_line_ends_and_a_bom():
+    data = "\ufeff名称,人数\r长川制靴,12\r\"多行\r地址\",3\r".encode()
+    assert list(read_spreadsheet(data)) == [["名称", "人数"], ["长川制靴", "12"], ["多行\r地址", "3"]]
 
 
 def test_the_zip_bomb_is_small_and_really_inflates():
