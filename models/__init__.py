@@ -12,7 +12,8 @@ from .fund import (
 from .base import LabelledEnum, db, read_columns, utcnow
 from .guidance import Assignment, ChecklistItem, Delivery, GuidanceVisit, VisitForm
 from .instructor import Instructor, instructor_units
-from .organisation import Organisation, OrgKind
+from .organisation import COUNTED, Organisation, OrgKind
+from .registration import CLAIM_LAPSES_AFTER, Registration, RegistrationKind, RegistrationStatus
 from .registry_import import ImportStatus, RegistryImport
 from .stored_file import StoredFile
 from .unit import Unit, UnitCategory
@@ -20,7 +21,7 @@ from .user import LoginSession, Role, User
 
 __all__ = [
     "AppState", "Application", "ApplicationEvent", "ApplicationMember", "Assignment", "Attachment", "AuditChainHead",
-    "AuditEvent",
+    "AuditEvent", "CLAIM_LAPSES_AFTER", "COUNTED", "Registration", "RegistrationKind", "RegistrationStatus",
     "BatchState", "ChecklistItem", "Delivery", "DisbursementBatch", "Document", "DocumentCounter", "DocumentKind",
     "FundItem", "FundPayment", "FundStandard", "FundState", "GENESIS_HASH", "Gender", "GuidanceVisit", "ImportStatus",
     "Instructor",

@@ -221,9 +221,10 @@ class Notification(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
     user: Mapped[User] = relationship()
-    application_id: Mapped[int] = mapped_column(sa.ForeignKey("applications.id"))
+    # None for a notice about the account or the organisation itself (a registration verified or refused).
+    application_id: Mapped[int | None] = mapped_column(sa.ForeignKey("applications.id"))
     message: Mapped[str] = mapped_column(sa.String(300))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     read_at: Mapped[datetime | None]
 
-    application: Mapped[Application] = relationship(lazy="joined")
+    application: Mapped[Application | None] = relationship(lazy="joined")

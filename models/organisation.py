@@ -50,6 +50,9 @@ class Organisation(db.Model):
     # rather than a foreign key: the host may be imported in the same file, or not be in the registry yet.
     joint_branch_code: Mapped[str | None] = mapped_column(sa.String(18))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # False while an organisation that registered itself, and is not in the registry, waits for its unit's
+    # verification (or was refused): it then counts nowhere (COUNTED). Imported organisations are verified.
+    verified: Mapped[bool] = mapped_column(server_default=sa.true())
 
     unit: Mapped[Unit] = relationship(lazy="joined")
 
@@ -64,3 +67,7 @@ class Organisation(db.Model):
 
     def __repr__(self) -> str:
         return f"<Organisation {self.credit_code}>"
+
+
+# The one rule of what the figures count: every rate, total, list and export of the registry filters by it.
+COUNTED = Organisation.verified
