@@ -59,8 +59,11 @@ class Config:
     PERMANENT_SESSION_LIFETIME = 8 * 3600  # a working day without a request; then log in again
     SESSION_REFRESH_EACH_REQUEST = False  # renewed every SESSION_RENEW_SECONDS instead (app.SessionInterface)
     SESSION_RENEW_SECONDS = 300
-    LOGIN_LOCKOUT_FAILURES = 5  # wrong passwords in a row before the account waits
+    # Wrong passwords for one username from one address before that address is locked out of it, and for how long
+    # (domain/accounts.py, authenticate: other addresses are slowed down, never locked out).
+    LOGIN_LOCKOUT_FAILURES = 5
     LOGIN_LOCKOUT_MINUTES = 15
+    LOGIN_DELAY_MAX_SECONDS = 60  # the longest wait between attempts that failures from elsewhere impose
     LOGIN_RATE_LIMIT = "20 per minute"  # login attempts per address
     # Intranets without internet: serve htmx only from static/.
     HTMX_LOCAL_ONLY = False
@@ -106,6 +109,8 @@ class Config:
         # The load test's 50 simulated officials share one loopback address, where real ones have their own.
         self.LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", self.LOGIN_RATE_LIMIT)
         self.RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+        # memory:// counts per worker process: with four workers, four times the limit. Production says so itself.
+        self.RATELIMIT_ALLOW_MEMORY = _env_bool("RATELIMIT_ALLOW_MEMORY")
         # Printed into each document's QR code, so it must be the address the public reaches.
         self.PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000")
         # How many reverse proxies (nginx) stand in front and set X-Forwarded-For/-Proto. Behind one, every
@@ -150,6 +155,13 @@ class ProductionConfig(Config):
             raise RuntimeError(f"生产环境的 AUDIT_KEY 至少需要 {AUDIT_KEY_MIN_LENGTH} 个字符，"
                                f"如 python3 -c 'import secrets; print(secrets.token_hex(32))' 生成的随机串 "
                                f"(AUDIT_KEY must be at least {AUDIT_KEY_MIN_LENGTH} characters in production)")
+        # Each worker would keep its own login counts: an address could try the limit once per worker.
+        if self.RATELIMIT_STORAGE_URI.startswith("memory://") and not self.RATELIMIT_ALLOW_MEMORY:
+            raise RuntimeError("生产环境的 RATELIMIT_STORAGE_URI 不能是 memory://：各工作进程会各自计数，登录限速随进程数倍增。"
+                               "请设置 RATELIMIT_STORAGE_URI=redis://127.0.0.1:6379 等共享存储；确实只运行一个工作进程时，"
+                               "设置 RATELIMIT_ALLOW_MEMORY=1 (RATELIMIT_STORAGE_URI=memory:// keeps separate counts in "
+                               "each worker; use shared storage such as redis://, or set RATELIMIT_ALLOW_MEMORY=1 when "
+                               "one worker is intended)")
 
     def fallback_secret(self) -> str:
         raise RuntimeError("生产环境必须设置 SECRET_KEY 环境变量 (SECRET_KEY is required in production)")

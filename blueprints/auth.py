@@ -1,10 +1,13 @@
 """Login, logout and an organisation's self-registration."""
+import re
+from urllib.parse import unquote, urlsplit
+
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
 from domain import DomainError
 from domain.accounts import (
-    Registration, authenticate, change_password, end_session, register_organisation, start_session,
+    LoginLimits, Registration, authenticate, change_password, end_session, register_organisation, start_session,
 )
 from domain.reference import list_units, suggest_unit
 from models import OrgKind, db
@@ -31,10 +34,37 @@ def sign_in(user) -> None:
 
 
 def _safe_next(target: str | None) -> str | None:
-    # Only local paths: an open redirect would let a phishing link pass through our login page.
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return None
+    """`target` if it is a path of this site, else None (the caller then goes to the role's home).
+
+    An open redirect would let a phishing link pass through our login page, and browsers read more as another
+    origin than "//host": a backslash as a slash, tabs and newlines dropped, "https:host" without slashes, and
+    each of these percent-encoded, once or more. So the path (before any ? or #) must start with one slash and hold
+    printable ASCII only (no look-alike such as the full-width solidus), in every decoding of it; and nowhere in the
+    target, decoded or not, may there be a backslash or a control character."""
+    if not target or not target.startswith("/"):
+        return None
+    forms, text = [target], target
+    for _ in range(4):  # %252F%252F is %2F%2F once decoded, and // twice
+        text = unquote(text)
+        if text == forms[-1]:
+            break
+        forms.append(text)
+    else:
+        return None  # still changing: encoded more deeply than any link of ours
+    for form in forms:
+        path = re.split(r"[?#]", form, maxsplit=1)[0]
+        if (not path.startswith("/") or path[1:2] in ("/", "\\") or not _PLAIN_PATH.fullmatch(path)
+                or "\\" in form or _CONTROL.search(form)):
+            return None
+        parts = urlsplit(form)
+        if parts.scheme or parts.netloc:
+            return None
+    return target
+
+
+_PLAIN_PATH = re.compile(r"[!-~]*")  # printable ASCII, no space
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
 
 
 def _limit(rule: str, **kwargs):
@@ -50,10 +80,12 @@ def login():
         return redirect(home_url(current_user))
     form = LoginForm()
     if form.validate_on_submit():
+        config = current_app.config
         try:
-            user = authenticate(form.username.data, form.password.data,
-                                max_failures=current_app.config["LOGIN_LOCKOUT_FAILURES"],
-                                lock_minutes=current_app.config["LOGIN_LOCKOUT_MINUTES"])
+            # remote_addr is the client's own address behind TRUSTED_PROXIES (app.py's ProxyFix), the proxy's otherwise
+            user = authenticate(form.username.data, form.password.data, address=request.remote_addr, limits=LoginLimits(
+                max_failures=config["LOGIN_LOCKOUT_FAILURES"], lock_minutes=config["LOGIN_LOCKOUT_MINUTES"],
+                max_delay_seconds=config["LOGIN_DELAY_MAX_SECONDS"]))
         except DomainError as error:
             db.session.commit()  # keep the failure count
             show_domain_error(error)

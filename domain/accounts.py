@@ -1,14 +1,18 @@
 """Accounts: an organisation's self-registration, officials' accounts, logins, deactivation, passwords."""
+import math
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import cache
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import lazyload
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from models import AuditEvent, Instructor, LoginSession, Organisation, OrgKind, Role, Unit, User, db, utcnow
+from models import LoginFailure
 
 from . import DomainError
 from .audit import record_event
@@ -97,25 +101,100 @@ def _flush_unique(field: str, message: str) -> None:
         raise DomainError(message, field) from None
 
 
-def authenticate(username: str, password: str, *, max_failures: int = 5, lock_minutes: int = 15) -> User:
-    """Check a login (登录). A wrong password counts against the account; too many in a row lock it for a
-    while, so that guessing is slow. The caller commits either way, so the count survives the refusal."""
-    user = db.session.scalar(db.select(User).filter_by(username=(username or "").strip()))
+LOGIN_REFUSED = "用户名或密码错误"
+
+
+@dataclass(frozen=True)
+class LoginLimits:
+    """How wrong passwords are answered (config.py's LOGIN_LOCKOUT_* settings)."""
+
+    max_failures: int = 5  # wrong passwords for one username from one address before that address is locked out
+    lock_minutes: int = 15  # how long; also how long failures count towards the username's slowing down
+    max_delay_seconds: int = 60  # the longest wait between attempts that failures from elsewhere can impose
+
+
+@cache
+def _unknown_user_hash() -> str:
+    # A name nobody has is checked against this, so that its answer costs the same scrypt, and takes the same time,
+    # as a wrong password for an existing account. Made once per process, on the first such login.
+    return generate_password_hash(secrets.token_urlsafe(16))
+
+
+def _failure_key(username: str, address: str | None) -> tuple[str, str]:
+    return username[:64], (address or "")[:64]  # longer names match no account (users.username is 40)
+
+
+def authenticate(username: str, password: str, *, address: str | None, limits: LoginLimits = LoginLimits()) -> User:
+    """Check a login (登录) from `address` (the client's, as request.remote_addr gives it).
+
+    Wrong passwords are counted per username and address (LoginFailure): `max_failures` of them lock that username
+    for that address only, for `lock_minutes`, so a stranger cannot keep an official out by typing wrong passwords
+    from elsewhere. Once other addresses have `max_failures` recent failures for the username, an address that failed
+    must also wait between its attempts, the wait doubling with every further failure anywhere, up to
+    `max_delay_seconds` (refused at once, "请 N 秒后再试": no worker sleeps); an address that has not failed is never
+    kept waiting, so the owner's first try from their own computer always counts. A name nobody has is counted, locked and timed like an existing one, so no
+    answer tells whether an account exists. The caller commits either way, so the count survives the refusal."""
+    name = (username or "").strip()
+    key = _failure_key(name, address)
     now = utcnow()
-    if user is not None and user.locked_until is not None and user.locked_until > now:
-        minutes = max(1, int((user.locked_until - now).total_seconds() // 60) + 1)
-        raise DomainError(f"连续输错密码次数过多，账号已暂时锁定，请 {minutes} 分钟后再试，或联系系统管理员")
-    if user is None or not user.check_password(password or ""):
-        if user is not None:
-            user.failed_logins += 1
-            if user.failed_logins >= max_failures:
-                user.failed_logins, user.locked_until = 0, now + timedelta(minutes=lock_minutes)
-                record_event("lock_user", user, None, f"账号 {user.username} 连续 {max_failures} 次密码错误，锁定 {lock_minutes} 分钟")
-        raise DomainError("用户名或密码错误")
+    _refuse_while_waiting(key, now, limits)
+    user = db.session.scalar(db.select(User).filter_by(username=name))
+    if not check_password_hash(user.password_hash if user else _unknown_user_hash(), password or "") or user is None:
+        _count_failure(key, user, now, limits)
+        raise DomainError(LOGIN_REFUSED)
     if not user.active:
         raise DomainError("该账号已停用，请联系系统管理员")
-    user.failed_logins, user.locked_until, user.last_login_at = 0, None, now
+    db.session.execute(sa.delete(LoginFailure).where(LoginFailure.username == key[0], LoginFailure.address == key[1]))
+    user.last_login_at = now
     return user
+
+
+def _refuse_while_waiting(key: tuple[str, str], now, limits: LoginLimits) -> None:
+    """Refuse, before any password is hashed, an address locked out for this username or one that must still wait."""
+    since = now - timedelta(minutes=limits.lock_minutes)
+    recent_total = (sa.select(sa.func.coalesce(sa.func.sum(LoginFailure.failures), 0))
+                    .where(LoginFailure.username == key[0], LoginFailure.last_failed_at >= since).scalar_subquery())
+    row = db.session.execute(
+        sa.select(LoginFailure.failures, LoginFailure.last_failed_at, LoginFailure.locked_until, recent_total)
+        .where(LoginFailure.username == key[0], LoginFailure.address == key[1])).first()
+    if row is None:
+        return  # this address has not failed: whatever others did, it is answered at once
+    own, last_failed_at, locked_until, total = row
+    if locked_until is not None and locked_until > now:
+        minutes = max(1, int((locked_until - now).total_seconds() // 60) + 1)
+        raise DomainError(f"登录失败次数过多，此用户名已暂停从您当前的网络地址登录，请 {minutes} 分钟后再试，"
+                          "或联系系统管理员")
+    if last_failed_at >= since and total - own >= limits.max_failures:  # others have been guessing: wait too
+        wait = min(limits.max_delay_seconds, 2 ** min(total - limits.max_failures, 16))
+        remaining = (last_failed_at + timedelta(seconds=wait) - now).total_seconds()
+        if remaining > 0:
+            raise DomainError(f"登录尝试过于频繁，请 {math.ceil(remaining)} 秒后再试")
+
+
+def _count_failure(key: tuple[str, str], user: User | None, now, limits: LoginLimits) -> None:
+    """Count one wrong password for this username and address in one statement (INSERT ... ON CONFLICT DO UPDATE
+    ... RETURNING): of parallel wrong guesses each counts, where reading the count and writing it back lost some.
+    A count older than the lock's length starts again."""
+    table = LoginFailure.__table__
+    stale = now - timedelta(minutes=limits.lock_minutes)
+    dialect = postgresql if db.session.connection().dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(table).values(username=key[0], address=key[1], failures=1, last_failed_at=now)
+    statement = statement.on_conflict_do_update(
+        index_elements=[table.c.username, table.c.address],
+        set_={"failures": sa.case((table.c.last_failed_at < stale, 1), else_=table.c.failures + 1),
+              "last_failed_at": now},
+    ).returning(table.c.failures)
+    failures = db.session.execute(statement).scalar_one()
+    if failures < limits.max_failures:
+        return
+    until = now + timedelta(minutes=limits.lock_minutes)
+    locked = db.session.execute(sa.update(LoginFailure).where(
+        LoginFailure.username == key[0], LoginFailure.address == key[1],
+        sa.or_(LoginFailure.locked_until.is_(None), LoginFailure.locked_until <= now)).values(locked_until=until))
+    # Of parallel guesses that passed the limit together, the one that set the lock records it.
+    if locked.rowcount == 1 and user is not None:
+        record_event("lock_user", user, None, f"账号 {user.username} 从地址 {key[1]} 连续 {failures} 次密码错误，"
+                     f"该地址暂停登录 {limits.lock_minutes} 分钟", address=key[1])
 
 
 # However active its browser, a login ends this long after the password was typed (the cookie's own 8 hours are

@@ -17,7 +17,7 @@ from .registration import CLAIM_LAPSES_AFTER, Registration, RegistrationKind, Re
 from .registry_import import ImportStatus, RegistryImport
 from .stored_file import StoredFile
 from .unit import Unit, UnitCategory
-from .user import LoginSession, Role, User
+from .user import LoginFailure, LoginSession, Role, User
 
 __all__ = [
     "AppState", "Application", "ApplicationEvent", "ApplicationMember", "Assignment", "Attachment", "AuditChainHead",
@@ -25,8 +25,8 @@ __all__ = [
     "BatchState", "ChecklistItem", "Delivery", "DisbursementBatch", "Document", "DocumentCounter", "DocumentKind",
     "FundItem", "FundPayment", "FundStandard", "FundState", "GENESIS_HASH", "Gender", "GuidanceVisit", "ImportStatus",
     "Instructor",
-    "CENT", "LabelledEnum", "LoginSession", "MAX_FUND", "MIN_FUND", "MemberStatus", "Notification", "OrgKind",
-    "Organisation", "PartyOrgKind",
+    "CENT", "LabelledEnum", "LoginFailure", "LoginSession", "MAX_FUND", "MIN_FUND", "MemberStatus", "Notification",
+    "OrgKind", "Organisation", "PartyOrgKind",
     "PaymentKind", "RegistryImport", "Role", "Setting", "StoredFile", "Unit", "UnitCategory", "User",
     "VerificationCheck", "VisitForm", "db", "instructor_units", "read_columns", "utcnow",
 ]

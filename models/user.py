@@ -43,9 +43,11 @@ class User(UserMixin, db.Model):
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
-    # Wrong passwords in a row, and until when the account must wait after too many.
-    failed_logins: Mapped[int] = mapped_column(default=0, server_default="0")
-    locked_until: Mapped[datetime | None]
+    # Made by seed-demo, with its published password: a production app refuses to start while one exists.
+    demo: Mapped[bool] = mapped_column(server_default=sa.false())
+    # The password was set by an administrator (a new account, a reset): it serves one login, then the user
+    # chooses their own before any other page opens.
+    must_change_password: Mapped[bool] = mapped_column(server_default=sa.false())
 
     unit: Mapped[Unit | None] = relationship(lazy="joined")
     organisation: Mapped[Organisation | None] = relationship(lazy="joined")
@@ -87,3 +89,18 @@ class LoginSession(db.Model):
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     ended_at: Mapped[datetime | None]
+
+
+class LoginFailure(db.Model):
+    """Wrong passwords typed for one username from one address (登录失败记录). Too many lock that username for that
+    address only, so that a stranger elsewhere cannot keep an official out; the username's failures from all
+    addresses together make every failing address wait longer between attempts. Keyed by the username as typed, not
+    the account: a name nobody has is counted and locked the same way, so the answers do not tell which exist."""
+
+    __tablename__ = "login_failures"
+
+    username: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    address: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    last_failed_at: Mapped[datetime] = mapped_column(index=True)
+    locked_until: Mapped[datetime | None]

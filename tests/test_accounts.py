@@ -91,15 +91,15 @@ def test_unique_constraint_decides_when_the_lookup_misses(ctx, monkeypatch):
 def test_authenticate(ctx):
     user = register_organisation(registration())
     db.session.commit()
-    assert authenticate("wangjg", "secret123") is user
+    assert authenticate("wangjg", "secret123", address="192.0.2.1") is user
     assert user.last_login_at is not None
     with pytest.raises(DomainError, match="用户名或密码错误"):
-        authenticate("wangjg", "wrong-pass1")
+        authenticate("wangjg", "wrong-pass1", address="192.0.2.1")
     with pytest.raises(DomainError, match="用户名或密码错误"):
-        authenticate("nobody", "secret123")
+        authenticate("nobody", "secret123", address="192.0.2.1")
     user.active = False
     with pytest.raises(DomainError, match="已停用"):
-        authenticate("wangjg", "secret123")
+        authenticate("wangjg", "secret123", address="192.0.2.1")
 
 
 def test_create_official_checks_role_links(ctx, make_instructor):

@@ -45,6 +45,7 @@ def test_seed_demo_refuses_production(app):
 def test_production_refuses_to_start_without_a_secret(monkeypatch):
     monkeypatch.delenv("SECRET_KEY", raising=False)
     monkeypatch.setenv("AUDIT_KEY", "a" * 64)
+    monkeypatch.setenv("RATELIMIT_ALLOW_MEMORY", "1")
     with pytest.raises(RuntimeError, match="SECRET_KEY"):
         ProductionConfig()
     monkeypatch.setenv("SECRET_KEY", "x" * 40)
@@ -53,6 +54,7 @@ def test_production_refuses_to_start_without_a_secret(monkeypatch):
 
 def test_production_refuses_to_start_without_a_long_audit_key(monkeypatch):
     monkeypatch.setenv("SECRET_KEY", "x" * 40)
+    monkeypatch.setenv("RATELIMIT_ALLOW_MEMORY", "1")
     monkeypatch.delenv("AUDIT_KEY", raising=False)
     with pytest.raises(RuntimeError, match="生产环境必须设置 AUDIT_KEY"):
         ProductionConfig()

@@ -10,7 +10,7 @@ from flask_migrate import upgrade
 
 from app import create_app
 from domain.demo import DEMO_PASSWORD
-from models import Role, User, db
+from models import LoginFailure, Role, User, db
 from tests.conftest import PASSWORD, make_test_app
 from tests.test_access_matrix import _urls, world  # noqa: F401 - world is a fixture
 
@@ -131,6 +131,7 @@ def test_a_file_is_no_store_whoever_asks(app):
 def test_hsts_only_in_production(app, monkeypatch, env, hsts):
     monkeypatch.setenv("SECRET_KEY", "k" * 40)  # production refuses to start without one
     monkeypatch.setenv("AUDIT_KEY", "a" * 64)  # nor, once the audit log is sealed with it, without this
+    monkeypatch.setenv("RATELIMIT_ALLOW_MEMORY", "1")  # nor with per-worker login counts, unless one worker is meant
     application = create_app({"ENV_NAME": env, "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"]})
     assert application.test_client().get("/auth/login").headers.get("Strict-Transport-Security") == hsts
     with application.app_context():
@@ -173,6 +174,7 @@ def test_production_cookies_are_secure(monkeypatch):
 
     monkeypatch.setenv("SECRET_KEY", "k" * 40)
     monkeypatch.setenv("AUDIT_KEY", "a" * 64)
+    monkeypatch.setenv("RATELIMIT_STORAGE_URI", "redis://127.0.0.1:6379")
     assert ProductionConfig().SESSION_COOKIE_SECURE is True and not getattr(ProductionConfig(), "DEBUG", False)
 
 
@@ -182,9 +184,9 @@ def test_lockout_after_five_wrong_passwords(client, app, make_user):
         page = client.post("/auth/login", data={"username": user.username, "password": "wrong-pass-1"})
         assert "用户名或密码错误" in page.get_data(as_text=True)
     locked = client.post("/auth/login", data={"username": user.username, "password": PASSWORD})
-    assert "账号已暂时锁定" in locked.get_data(as_text=True)
+    assert "此用户名已暂停从您当前的网络地址登录，请 15 分钟后再试" in locked.get_data(as_text=True)
     with app.app_context():
-        db.session.execute(sa.update(User).values(locked_until=None))  # the quarter hour has passed
+        db.session.execute(sa.update(LoginFailure).values(locked_until=None))  # the quarter hour has passed
         db.session.commit()
     assert client.post("/auth/login", data={"username": user.username, "password": PASSWORD}).status_code == 302
 
