@@ -66,6 +66,21 @@ _PLAIN_PATH = re.compile(r"[!-~]*")  # printable ASCII, no space
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
+@bp.before_app_request
+def _own_password_first():
+    """An account whose password an administrator set (a new account, a reset) opens nothing but the password change
+    and the logout until its owner has chosen their own."""
+    if request.endpoint in ("static", "auth.password", "auth.logout") or not current_user.is_authenticated:
+        return None
+    if not current_user.must_change_password:
+        return None
+    message = "管理员为您设置的密码只能使用一次，请先设置您自己的新密码，再继续使用系统。"
+    if request.headers.get("HX-Request"):
+        return render_template("errors/_alert.html", code=403, message=message), 403
+    flash(message, "warning")
+    return redirect(url_for("auth.password"))
+
+
 
 def _limit(rule: str, **kwargs):
     from app import limiter
@@ -91,6 +106,8 @@ def login():
             show_domain_error(error)
         else:
             sign_in(user)
+            if user.must_change_password:
+                return redirect(url_for("auth.password"))  # _own_password_first says why
             return redirect(_safe_next(request.args.get("next")) or home_url(user))
     return render_template("auth/login.html", form=form)
 

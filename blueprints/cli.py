@@ -23,12 +23,36 @@ def seed_reference_command():
     click.echo("参考数据已就绪（九个初审单位、启动经费标准）。")
 
 
+@bp.cli.command("create-admin")
+@click.argument("username")
+@click.option("--name", default="系统管理员", show_default=True, help="The name shown for the account.")
+def create_admin_command(username: str, name: str):
+    """Create an active administrator, e.g. a new installation's first: the password is typed twice without echo, or
+    read from ADMIN_PASSWORD when that is set (for automation)."""
+    import os
+
+    from domain import DomainError
+    from domain.accounts import create_admin
+
+    password = os.environ.get("ADMIN_PASSWORD")
+    if password is None:
+        password = click.prompt("密码", hide_input=True, confirmation_prompt="再次输入密码")
+    try:
+        user = create_admin(username, password, name=name)
+        db.session.commit()
+    except DomainError as error:
+        db.session.rollback()
+        raise click.ClickException(error.message) from None
+    click.echo(f"已创建系统管理员 {user.username}，可用该密码登录。")
+
+
 @bp.cli.command("seed-demo")
 @click.option("--if-empty", is_flag=True, help="Only seed a database that has no accounts yet.")
 def seed_demo_command(if_empty: bool):
     """Create the demo data and accounts; running it again changes nothing."""
-    if current_app.config["ENV_NAME"] == "production":
-        raise click.ClickException("生产环境禁止写入演示数据 (seed-demo refuses a production configuration)")
+    if current_app.config["ENV_NAME"] not in ("development", "testing"):
+        raise click.ClickException("生产环境禁止写入演示数据：只有 APP_ENV 为 development 或 testing 时才能执行 "
+                                   "(seed-demo runs only in development and testing)")
     if if_empty and db.session.scalar(sa.select(User.id).limit(1)) is not None:
         click.echo("数据库中已有账号，跳过演示数据。")
         return

@@ -12,7 +12,7 @@ from sqlalchemy.orm import lazyload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from models import AuditEvent, Instructor, LoginSession, Organisation, OrgKind, Role, Unit, User, db, utcnow
-from models import LoginFailure
+from models import LoginFailure, Notification
 
 from . import DomainError
 from .audit import record_event
@@ -269,9 +269,26 @@ def change_password(user: User, current: str, new: str) -> str:
         raise DomainError("新密码不能与当前密码相同", "password")
     check_password_policy(new)
     user.set_password(new)
+    user.must_change_password = False
     end_sessions(user)
     record_event("change_password", user, user, f"{user.username} 修改了密码")
     return start_session(user)
+
+
+# Roles that approve, pay or administer: an account given one is told to the administrators and the zone approvers,
+# so that an account made by someone who should not have made it is seen.
+PRIVILEGED_ROLES = (Role.ZONE_APPROVER, Role.FINANCE, Role.ADMIN)
+
+
+def _announce_privileged_account(user: User, actor: User | None, what: str) -> None:
+    """Notify (站内通知) every other active administrator and zone approver that `user` now holds a privileged role."""
+    by = f"{actor.name}（{actor.username}）" if actor is not None else "服务器命令行"
+    message = f"{by}{what}：{user.username}（{user.name}），角色为{user.role.label}。如非您所知的安排，请立即核查。"
+    recipients = db.session.scalars(sa.select(User).where(
+        User.active.is_(True), User.role.in_((Role.ADMIN, Role.ZONE_APPROVER)), User.id != user.id,
+        *([User.id != actor.id] if actor is not None else [])))
+    db.session.add_all(Notification(user=recipient, application=None, message=message[:300])
+                       for recipient in recipients)
 
 
 def create_official(
@@ -293,12 +310,41 @@ def create_official(
         username=username, name=name, role=role,
         unit=unit if role is Role.UNIT_REVIEWER else None,
         instructor=instructor if role is Role.INSTRUCTOR else None,
+        must_change_password=True,  # the administrator knows it: it opens the account once, for its owner to replace
     )
     user.set_password(password)
     db.session.add(user)
     _flush_unique("username", "该用户名已被使用，请换一个")
-    record_event("create_user", user, actor, f"创建账号 {username}（{role.label}）")
+    record_event("create_user", user, actor, f"创建账号 {username}（{role.label}）", role=role.value)
+    if role in PRIVILEGED_ROLES:
+        _announce_privileged_account(user, actor, "创建了账号")
     return user
+
+
+def create_admin(username: str, password: str, *, name: str = "系统管理员") -> User:
+    """Create an active administrator from the server's command line (创建管理员: `flask create-admin`), the way a
+    new installation gets its first one. The password is the one typed there, so it need not be changed."""
+    from .demo import DEMO_PASSWORD
+
+    username = (username or "").strip()
+    if not username or len(username) > 40:
+        raise DomainError("用户名不能为空，且不超过40个字符", "username")
+    if password == DEMO_PASSWORD:
+        raise DomainError(f"不能使用演示密码 {DEMO_PASSWORD}：它公开在说明文档中，任何人都能用它登录", "password")
+    check_password_policy(password)
+    check_username_free(username)
+    user = User(username=username, name=name, role=Role.ADMIN)
+    user.set_password(password)
+    db.session.add(user)
+    _flush_unique("username", "该用户名已被使用，请换一个")
+    record_event("create_admin", user, None, f"从服务器命令行创建系统管理员账号 {username}", role=Role.ADMIN.value)
+    _announce_privileged_account(user, None, "创建了系统管理员账号")
+    return user
+
+
+def demo_accounts() -> list[str]:
+    """The usernames of the accounts seed-demo made (演示账号): their password is published in the README."""
+    return list(db.session.scalars(sa.select(User.username).where(User.demo.is_(True)).order_by(User.username)))
 
 
 def set_account_active(user: User, active: bool, *, actor: User) -> None:
@@ -320,5 +366,6 @@ def reset_password(user: User, new_password: str, *, actor: User) -> None:
         raise DomainError("请在“修改密码”页修改自己的密码（须输入当前密码）", "password")
     check_password_policy(new_password)
     user.set_password(new_password)
+    user.must_change_password = True  # the administrator knows it too: it serves one login, then the owner's own
     end_sessions(user)
     record_event("reset_password", user, actor, f"重置账号 {user.username} 的密码")

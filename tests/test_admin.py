@@ -14,8 +14,11 @@ def test_admin_creates_a_unit_reviewer(client, app, login_as):
         "instructor_id": 0, "password": "westpass1"}, follow_redirects=True)
     assert "已创建账号 west-reviewer" in response.get_data(as_text=True)
     client.post("/auth/logout")
+    # The password the admin chose serves one login: the reviewer's own comes first (tests/test_first_admin.py).
     assert client.post("/auth/login", data={"username": "west-reviewer", "password": "westpass1"}).headers[
-        "Location"] == "/applications/"
+        "Location"] == "/auth/password"
+    assert client.post("/auth/password", data={"current": "westpass1", "password": "westown-22",
+                                               "password_confirm": "westown-22"}).headers["Location"] == "/applications/"
     assert "西城街道区域党工委" in client.get("/review/").get_data(as_text=True)
 
 
