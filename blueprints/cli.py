@@ -106,7 +106,8 @@ def backup_command(path: Path):
 @bp.cli.command("restore")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--yes", is_flag=True, help="Confirm that the current data is to be replaced.")
-@click.option("--force", is_flag=True, help="Restore even though document numbers already issued would be reused.")
+@click.option("--force", is_flag=True, help="Restore even though document numbers already issued would be reused, "
+                                           "or audit rows the live database has would be lost.")
 @click.option("--reason", default="", help="Why a forced restore is needed; written to the audit log.")
 def restore_command(path: Path, yes: bool, force: bool, reason: str):
     """Replace the database's contents with the backup at PATH, once its manifest checks out; then verify the audit
@@ -123,6 +124,8 @@ def restore_command(path: Path, yes: bool, force: bool, reason: str):
     click.echo(f"已从 {path} 恢复（备份于 {outcome.manifest['made_at']}，数据库版本 {outcome.manifest['schema_revision']}）。")
     if outcome.rewound:
         click.echo("已按 --force 强制恢复，原因已写入审计日志；发文字号倒退：" + "；".join(outcome.rewound))
+    if outcome.audit_dropped:
+        click.echo(f"已按 --force 强制恢复，原因和恢复前的审计链尾已写入审计日志；{outcome.audit_dropped}")
     if outcome.counts_differ:
         raise click.ClickException("恢复后的行数与备份清单不符：" + "；".join(outcome.counts_differ))
     if not outcome.report.intact:

@@ -206,3 +206,119 @@ def test_pg_dump_and_pg_restore_never_see_the_password_on_their_command_line(app
     assert all("not-on-the-command-line" not in " ".join(command) and env == "not-on-the-command-line"
                for command, env in calls)
 
+
+
+def _events(app, n: int) -> str:
+    """Record n audit events (as any verb would) and return the chain's head."""
+    from domain.audit import record_event
+
+    with app.app_context():
+        org = db.session.scalars(sa.select(Organisation).limit(1)).one()
+        for i in range(n):
+            record_event("test", org, None, f"第{i}件事")
+        db.session.commit()
+    return app.test_cli_runner().invoke(args=["audit-head"]).output.strip()
+
+
+def test_a_restore_that_would_cut_the_audit_log_back_needs_force_and_a_reason(app, tmp_path, make_org):
+    make_org()
+    backed_up = _events(app, 2)
+    path, _ = _backup_then_change(app, tmp_path)
+    live = _events(app, 3)  # the document counters stay as they were: only the audit log runs past the backup
+    with app.app_context():
+        now = fingerprint()
+    runner = app.test_cli_runner()
+    refused = runner.invoke(args=["restore", str(path), "--yes"])
+    assert refused.exit_code == 1
+    assert "恢复会让审计日志倒退：当前审计日志已到第 5 条，备份中只到第 2 条（第 3 至 5 条会丢失）" in refused.output
+    assert "--force --reason" in refused.output
+    with app.app_context():
+        assert fingerprint() == now  # nothing replaced
+
+    result = runner.invoke(args=["restore", str(path), "--yes", "--force", "--reason", "审计日志之外的数据损坏，回到昨晚"])
+    assert result.exit_code == 0, result.output
+    assert "恢复前的审计链尾已写入审计日志" in result.output and "恢复后核对通过" in result.output
+    with app.app_context():
+        last = db.session.scalar(sa.select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(1))
+        assert (last.seq, last.action, last.data["reason"], last.data["live_audit_head"]) == (
+            3, "backup.restore_forced", "审计日志之外的数据损坏，回到昨晚", live)
+    assert runner.invoke(args=["verify-audit", "--head", backed_up]).exit_code == 0
+
+
+def test_a_restore_of_the_same_audit_log_needs_no_force(app, tmp_path, make_org):
+    make_org()
+    _events(app, 2)
+    path, _ = _backup_then_change(app, tmp_path)
+    result = app.test_cli_runner().invoke(args=["restore", str(path), "--yes"])
+    assert result.exit_code == 0 and "恢复后核对通过" in result.output, result.output
+
+
+@pytest.mark.parametrize("name", ["zone.backup.partial", "zone.backup.manifest.json.partial"])
+def test_a_symlink_planted_as_the_temporary_file_is_refused_not_followed(app, tmp_path, make_org, name):
+    make_org()
+    victim = tmp_path / "victim.conf"
+    victim.write_text("someone else's file")
+    victim.chmod(0o644)
+    (tmp_path / name).symlink_to(victim)
+    result = app.test_cli_runner().invoke(args=["backup", str(tmp_path / "zone.backup")])
+    assert result.exit_code == 1 and f"临时文件 {tmp_path / name} 已存在" in result.output
+    assert (victim.read_text(), _mode(victim), (tmp_path / name).is_symlink()) == ("someone else's file", 0o644, True)
+
+
+def test_a_restore_restores_the_bytes_it_checked_even_if_the_file_changes_after(app, tmp_path, make_org, monkeypatch):
+    """The file swapped between the hash and the restore (a race in a shared folder): the restore reads its own
+    private copy of what it hashed, not the file by name again."""
+    org = make_org()
+    path, _ = _backup_then_change(app, tmp_path)
+    with app.app_context():
+        db.session.execute(sa.update(Organisation).values(name="冒名顶替的备份"))
+        db.session.commit()
+    forged = tmp_path / "forged.backup"
+    assert app.test_cli_runner().invoke(args=["backup", str(forged)]).exit_code == 0
+    with app.app_context():
+        db.session.execute(sa.update(Organisation).values(name="恢复之前"))
+        db.session.commit()
+    real_replace, restored_from = backup._replace_database, []
+
+    def swap_then_replace(source):
+        path.write_bytes(forged.read_bytes())  # after the hash, before the restore reads the file
+        restored_from.append(source)
+        real_replace(source)
+
+    monkeypatch.setattr(backup, "_replace_database", swap_then_replace)
+    result = app.test_cli_runner().invoke(args=["restore", str(path), "--yes"])
+    assert result.exit_code == 0, result.output
+    assert restored_from[0] != path and not restored_from[0].exists()  # a private copy, removed afterwards
+    with app.app_context():
+        assert list(db.session.scalars(sa.select(Organisation.name))) == [org.name]  # the backup's, not the forgery's
+
+
+def test_the_manifest_seal_is_labelled_so_an_unlabelled_hmac_is_refused(app, tmp_path, make_org):
+    """The audit chain's seals are HMACs of unlabelled JSON under the same key: such a seal over the manifest's own
+    text does not pass as the manifest's."""
+    import hashlib
+    import hmac
+
+    make_org()
+    path, now = _backup_then_change(app, tmp_path)
+    manifest = json.loads(manifest_path(path).read_text())
+    del manifest["mac"]
+    with app.app_context():
+        text = json.dumps(manifest, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
+        unlabelled = hmac.new(app.config["AUDIT_KEY"].encode(), text, hashlib.sha256).hexdigest()
+        assert manifest["format"] == 2 and seal_manifest(manifest) == hmac.new(
+            app.config["AUDIT_KEY"].encode(), b"backup-manifest\n" + text, hashlib.sha256).hexdigest()
+    manifest_path(path).write_text(json.dumps({**manifest, "mac": unlabelled}))
+    result = app.test_cli_runner().invoke(args=["restore", str(path), "--yes"])
+    assert result.exit_code == 1 and "校验码不符" in result.output
+    with app.app_context():
+        assert fingerprint() == now
+
+
+def test_a_manifest_written_before_the_label_still_restores(app, tmp_path, make_org):
+    make_org()
+    path, _ = _backup_then_change(app, tmp_path)
+    with app.app_context():
+        _rewrite_manifest(path, reseal=True, format=1)  # sealed as format 1 was: without the label
+    result = app.test_cli_runner().invoke(args=["restore", str(path), "--yes"])
+    assert result.exit_code == 0 and "恢复后核对通过" in result.output, result.output
