@@ -81,7 +81,6 @@ def _own_password_first():
     return redirect(url_for("auth.password"))
 
 
-
 def _limit(rule: str, **kwargs):
     from app import limiter
 
