@@ -198,10 +198,11 @@ def _sqlite_pragmas(dbapi_connection, _record):
 
 def _register_blueprints(app: Flask) -> None:
     from blueprints import (
-        admin, applicant, applications, auth, cli, finance, instructor, public, registry, review, zone,
+        admin, applicant, applications, auth, cli, finance, instructor, public, registry, review, verifications, zone,
     )
 
-    for module in (public, auth, applications, applicant, review, zone, registry, instructor, finance, admin, cli):
+    for module in (public, auth, applications, applicant, review, verifications, zone, registry, instructor, finance,
+                   admin, cli):
         app.register_blueprint(module.bp)
 
 

@@ -59,6 +59,7 @@ class Config:
     PERMANENT_SESSION_LIFETIME = 8 * 3600  # a working day without a request; then log in again
     SESSION_REFRESH_EACH_REQUEST = False  # renewed every SESSION_RENEW_SECONDS instead (app.SessionInterface)
     SESSION_RENEW_SECONDS = 300
+    REGISTER_RATE_LIMIT = "10 per hour"  # registrations per client address
     # Wrong passwords for one username from one address before that address is locked out of it, and for how long
     # (domain/accounts.py, authenticate: other addresses are slowed down, never locked out).
     LOGIN_LOCKOUT_FAILURES = 5
@@ -108,6 +109,7 @@ class Config:
                                                                     self.MAX_ATTACHMENT_BYTES_PER_ORGANISATION)
         # The load test's 50 simulated officials share one loopback address, where real ones have their own.
         self.LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", self.LOGIN_RATE_LIMIT)
+        self.REGISTER_RATE_LIMIT = os.environ.get("REGISTER_RATE_LIMIT", self.REGISTER_RATE_LIMIT)
         self.RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
         # memory:// counts per worker process: with four workers, four times the limit. Production says so itself.
         self.RATELIMIT_ALLOW_MEMORY = _env_bool("RATELIMIT_ALLOW_MEMORY")
@@ -134,6 +136,7 @@ class TestingConfig(Config):
     TESTING = True
     HTMX_LOCAL_ONLY = True  # the test machines have no internet
     LOGIN_RATE_LIMIT = "1000 per minute"  # the suite logs in hundreds of times; one test sets the real limit
+    REGISTER_RATE_LIMIT = "1000 per minute"
     REGISTRY_IMPORT_IN_BACKGROUND = False
     UNIT_CHOICES_SECONDS = 0  # read on every request, so that a page's statements do not depend on the one before
 

@@ -5,7 +5,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from domain import DomainError
-from domain.accounts import accounts_awaiting_verification, create_official, reset_password, set_account_active
+from domain.accounts import create_official, reset_password, set_account_active
 from domain.documents import revoke_document
 from domain.funds import set_fund_standard, standards_history
 from domain.instructors import (
@@ -31,8 +31,7 @@ def home():
     if role in Role._value2member_map_:
         query = query.where(User.role == Role(role))
     page = paginate(query, page_arg())
-    return render_template("admin/home.html", page=page, role=role, roles=Role, form=EmptyForm(),
-                           awaiting=accounts_awaiting_verification())
+    return render_template("admin/home.html", page=page, role=role, roles=Role, form=EmptyForm())
 
 
 @bp.route("/users/new", methods=["GET", "POST"])

@@ -6,6 +6,7 @@ from flask_login import current_user
 from domain import DomainError
 from domain.applications import open_application_of
 from domain.funds import Payee, fund_of, set_payee
+from domain.registrations import registration_of
 from models import Application, Role, db
 
 from . import role_wall, show_domain_error
@@ -22,7 +23,8 @@ def home():
         sa.select(Application).where(Application.organisation_id == org.id).order_by(Application.id.desc())).all()
     fund = fund_of(org.id)
     return render_template("applicant/home.html", org=org, current=open_application_of(org),
-                           applications=applications, fund=fund, payee_form=PayeeForm(obj=fund))
+                           applications=applications, fund=fund, payee_form=PayeeForm(obj=fund),
+                           review=None if org.verified else registration_of(current_user))
 
 
 @bp.post("/fund/payee")

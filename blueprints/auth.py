@@ -141,6 +141,7 @@ def logout():
 
 
 @bp.route("/register", methods=["GET", "POST"])
+@_limit(lambda: current_app.config["REGISTER_RATE_LIMIT"], methods=["POST"])  # per address, like the login
 def register():
     if current_user.is_authenticated:  # registering would replace the login this browser has
         return redirect(home_url(current_user))
@@ -157,6 +158,7 @@ def register():
                 contact_phone=form.contact_phone.data, employees=form.employees.data,
                 formal_members=form.formal_members.data, probationary_members=form.probationary_members.data,
                 has_party_org=form.has_party_org.data, username=form.username.data, password=form.password.data,
+                position=form.position.data, certificate=(form.certificate.data.filename, form.certificate.data.read()),
             ))
         except DomainError as error:
             db.session.rollback()
@@ -165,9 +167,9 @@ def register():
             db.session.commit()
             if not user.active:
                 flash("账号已创建，待核实后开通：该组织已在开发区的摸底名录中，为防止他人冒用，"
-                      "须由系统管理员与所属初审单位核实后开通账号。", "info")
+                      "须由所属初审单位对照您上传的证照核实后开通账号。", "info")
                 return redirect(url_for("auth.login"))
             sign_in(user)
-            flash(f"注册成功，欢迎您，{user.name}。", "success")
+            flash(f"注册成功，欢迎您，{user.name}。所属初审单位核实您上传的证照后，即可提交申请。", "success")
             return redirect(home_url(user))
     return render_template("auth/register.html", form=form)

@@ -94,8 +94,13 @@ class RegistrationForm(Form):
                           description="按组织所在园区、街道或主管部门选择；不确定时选“按组织类别自动分配”")
     address = StringField("地址", [Optional(), Length(max=200, message="地址不超过200个字")])
     contact_name = StringField("联系人", [DataRequired(REQUIRED), Length(max=40, message="姓名不超过40个字")])
+    position = StringField("职务", [DataRequired(REQUIRED), Length(max=40, message="职务不超过40个字")],
+                           description="您在本单位的职务，如 党支部书记、办公室主任")
     contact_phone = StringField("联系电话", [DataRequired(REQUIRED), domain_check(normalise_phone)],
                                 description="手机号或带区号的固定电话")
+    certificate = FileField("营业执照或登记证书", [FileRequired("请上传营业执照或登记证书")],
+                            description="图片（JPG、PNG）或 PDF，不超过 10 MB；所属初审单位据此核实。"
+                                        "如本页提示有误，请重新选择文件")
     employees = count_field("职工人数")
     formal_members = count_field("正式党员人数", "已转正的党员；预备党员不计入")
     probationary_members = count_field("预备党员人数")

@@ -15,15 +15,16 @@ HOME_ENDPOINT = {
 
 NAV = {
     Role.APPLICANT: [("applicant.home", "我的组织")],
-    Role.UNIT_REVIEWER: [("applications.inbox_page", "待办"), ("review.home", "本单位组织"),
-                         ("registry.dashboard", "组建率"), ("registry.todo", "应建应联"), ("registry.imports", "摸底导入")],
+    Role.UNIT_REVIEWER: [("applications.inbox_page", "待办"), ("verifications.queue", "注册核实"),
+                         ("review.home", "本单位组织"), ("registry.dashboard", "组建率"), ("registry.todo", "应建应联"),
+                         ("registry.imports", "摸底导入")],
     Role.ZONE_APPROVER: [("applications.inbox_page", "待办"), ("zone.home", "全区概况"), ("zone.instructors", "指导员"),
                          ("zone.funds_page", "经费核定"), ("registry.dashboard", "组建率"), ("registry.todo", "应建应联")],
     Role.INSTRUCTOR: [("instructor.home", "我的工作台")],
     Role.FINANCE: [("finance.home", "经费拨付"), ("finance.overview", "经费统计")],
-    Role.ADMIN: [("admin.home", "账号管理"), ("admin.instructors", "指导员"), ("admin.documents", "印发文件"),
-                 ("admin.settings", "系统设置"), ("admin.fund_standards", "经费标准"), ("registry.dashboard", "组建率"),
-                 ("registry.todo", "应建应联"), ("registry.imports", "摸底导入")],
+    Role.ADMIN: [("admin.home", "账号管理"), ("verifications.queue", "注册核实"), ("admin.instructors", "指导员"),
+                 ("admin.documents", "印发文件"), ("admin.settings", "系统设置"), ("admin.fund_standards", "经费标准"),
+                 ("registry.dashboard", "组建率"), ("registry.todo", "应建应联"), ("registry.imports", "摸底导入")],
 }
 
 
@@ -37,5 +38,6 @@ def nav_context() -> dict:
         return {"nav_items": []}
     from domain.inbox import nav_counts
 
-    waiting, unread = nav_counts(current_user)
-    return {"nav_items": NAV[current_user.role], "waiting": waiting, "unread": unread}
+    counts = nav_counts(current_user)
+    return {"nav_items": NAV[current_user.role], "waiting": counts.waiting, "unread": counts.unread,
+            "to_verify": counts.to_verify}

@@ -11,17 +11,21 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import lazyload
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from models import AuditEvent, Instructor, LoginSession, Organisation, OrgKind, Role, Unit, User, db, utcnow
-from models import LoginFailure, Notification
+from models import (
+    AuditEvent, Instructor, LoginFailure, LoginSession, Notification, Organisation, OrgKind, RegistrationKind,
+    RegistrationReview, RegistrationStatus, Role, Unit, User, db, utcnow,
+)
 
 from . import DomainError
 from .audit import record_event
+from .files import store_upload
+from .text import check_text
 from .validators import check_password_policy, normalise_credit_code, normalise_phone
 
 
 @dataclass
 class Registration:
-    """What an organisation's contact types on the registration page."""
+    """What an organisation's contact types on the registration page, and the certificate they upload."""
 
     org_name: str
     credit_code: str
@@ -36,6 +40,8 @@ class Registration:
     has_party_org: bool
     username: str
     password: str
+    position: str = ""  # the contact's position in the organisation (职务)
+    certificate: tuple[str, bytes] | None = None  # the business licence or registration certificate (filename, bytes)
 
 
 def check_username_free(username: str) -> None:
@@ -44,52 +50,58 @@ def check_username_free(username: str) -> None:
 
 
 def register_organisation(reg: Registration) -> User:
-    """Register an organisation (企业/社会组织注册) and its contact's applicant account."""
+    """Register an organisation (企业/社会组织注册) and its contact's applicant account, with the certificate its unit
+    will verify it by (注册核实, domain/registrations.py).
+
+    An organisation the registry does not hold is created unverified: its contact may log in and draft, but it
+    counts nowhere and cannot submit until its unit verifies it. A claim of an organisation the registry holds leaves
+    the officials' record as it is and the account closed until the unit verifies the claim: the credit code is
+    printed on every business licence, so knowing it proves nothing. Claims that wait, or were refused, stop nobody
+    else from claiming; an organisation whose contact is already verified is taken."""
     code = normalise_credit_code(reg.credit_code)
     phone = normalise_phone(reg.contact_phone)
-    check_password_policy(reg.password)
+    position = check_text(reg.position.strip(), "职务", "position")
+    if not position or len(position) > 40:
+        raise DomainError("请填写您在本单位的职务（不超过40个字）", "position")
+    if reg.certificate is None or not reg.certificate[1]:
+        raise DomainError("请上传营业执照或登记证书（图片或 PDF）", "certificate")
     org = db.session.scalar(db.select(Organisation).filter_by(credit_code=code))
-    if org is not None and db.session.scalar(db.select(User.id).filter_by(organisation_id=org.id)):
+    if org is not None and db.session.scalar(db.select(User.id).filter_by(organisation_id=org.id, active=True)):
         raise DomainError("该统一社会信用代码已注册。如需找回账号，请联系所属初审单位或系统管理员", "credit_code")
     check_username_free(reg.username)
+    check_password_policy(reg.password)
+    try:
+        certificate = store_upload(*reg.certificate, actor=None)
+    except DomainError as refused:
+        raise DomainError(refused.message, "certificate") from None
     claimed = org is not None
-    if claimed:
-        # Imported by the officials (摸底): the credit code is printed on every business licence, so knowing it
-        # proves nothing. The account waits inactive until the admin has checked the person with the unit,
-        # and the officials' record (contact, kind, unit, members) stands.
-        pass
-    else:
+    if not claimed:
         org = Organisation(
             name=reg.org_name.strip(), credit_code=code, kind=reg.kind, unit=reg.unit,
             address=reg.address.strip(), contact_name=reg.contact_name.strip(), contact_phone=phone,
             employees=reg.employees, formal_members=reg.formal_members,
-            probationary_members=reg.probationary_members, has_party_org=reg.has_party_org,
+            probationary_members=reg.probationary_members, has_party_org=reg.has_party_org, verified=False,
         )
     user = User(username=reg.username, name=reg.contact_name.strip(), role=Role.APPLICANT, organisation=org,
                 active=not claimed)
-    user.set_password(reg.password)
-    db.session.add_all([org, user])
+    user.set_password(reg.password)  # last: a refused registration costs no password hashing
+    review = RegistrationReview(kind=RegistrationKind.CLAIM if claimed else RegistrationKind.NEW,
+                                status=RegistrationStatus.PENDING, organisation=org, user=user, certificate=certificate,
+                                position=position, phone=phone)
+    db.session.add_all([org, user, review])
     _flush_unique("credit_code", "该统一社会信用代码已注册")
-    record_event("register", org, user, f"{org.name} 注册账号 {user.username}"
-                 + (f"（名录中已有该组织，待核实开通；联系电话 {phone}）" if claimed else ""), phone=phone)
+    certificate.created_by = user
+    record_event("register", org, user, f"{org.name} 注册账号 {user.username}（{position}，{phone}），"
+                 + ("认领名录中的组织，待核实开通" if claimed else "新登记组织，待所属初审单位核实"), phone=phone)
     return user
 
 
-@dataclass
-class AwaitingVerification:
-    user: User
-    phone: str  # as the registrant gave it: the registry's contact may be someone else
+def closed_account_message(user: User) -> str:
+    """Why an inactive account cannot log in, said once its password was right: a registration still waiting, or
+    refused, or lapsed (domain/registrations.py), or a deactivation."""
+    from .registrations import login_refusal
 
-
-def accounts_awaiting_verification() -> list[AwaitingVerification]:
-    """Registrations that claimed an organisation already in the registry (待核实开通): inactive applicant
-    accounts that have never logged in, with the phone the registrant gave, oldest first (one query)."""
-    rows = db.session.execute(
-        sa.select(User, AuditEvent.data)
-        .join(AuditEvent, sa.and_(AuditEvent.actor_id == User.id, AuditEvent.action == "register"))
-        .where(User.role == Role.APPLICANT, User.active.is_(False), User.last_login_at.is_(None))
-        .order_by(User.created_at, User.id))
-    return [AwaitingVerification(user, (data or {}).get("phone", "")) for user, data in rows]
+    return login_refusal(user) or "该账号已停用，请联系系统管理员"
 
 
 def _flush_unique(field: str, message: str) -> None:
@@ -143,7 +155,7 @@ def authenticate(username: str, password: str, *, address: str | None, limits: L
         _count_failure(key, user, now, limits)
         raise DomainError(LOGIN_REFUSED)
     if not user.active:
-        raise DomainError("该账号已停用，请联系系统管理员")
+        raise DomainError(closed_account_message(user))
     db.session.execute(sa.delete(LoginFailure).where(LoginFailure.username == key[0], LoginFailure.address == key[1]))
     user.last_login_at = now
     return user
@@ -353,6 +365,10 @@ def set_account_active(user: User, active: bool, *, actor: User) -> None:
         raise DomainError("不能停用自己的账号")
     if user.active == active:
         return
+    if active and user.role is Role.APPLICANT and db.session.scalar(
+            sa.select(RegistrationReview.id).where(RegistrationReview.user_id == user.id,
+                                                   RegistrationReview.status != RegistrationStatus.VERIFIED)):
+        raise DomainError("该账号的注册尚未核实通过，请在“注册核实”中对照证照核实，不能直接启用")
     user.active = active
     if not active:  # or reactivating would bring its old logins back
         end_sessions(user)

@@ -222,6 +222,8 @@ def open_application_of(org: Organisation) -> Application | None:
 def problems_before_submission(application: Application) -> list[str]:
     """What still keeps this application from being submitted, in the applicant's words."""
     problems = []
+    if not application.organisation.verified:
+        problems.append("本组织的注册信息尚待所属初审单位核实（或未通过核实），核实通过后才能提交申请")
     formal = sum(1 for m in application.members if m.status is MemberStatus.FORMAL)
     probationary = len(application.members) - formal
     if (formal, probationary) != (application.formal_members, application.probationary_members):

@@ -12,7 +12,9 @@ from flask import current_app
 from sqlalchemy.orm import aliased
 
 from domain.funds import fund_overview
-from models import AppState, Application, ApplicationEvent, Instructor, Organisation, OrgKind, Unit, db, utcnow
+from models import (
+    COUNTED, AppState, Application, ApplicationEvent, Instructor, Organisation, OrgKind, Unit, db, utcnow,
+)
 
 from .paging import paginate
 from .registry import name_or_code_matches
@@ -81,6 +83,9 @@ def _rate_columns():
 
 
 def _in_scope(query: sa.Select, unit: Unit | None) -> sa.Select:
+    """The organisations a figure counts (COUNTED: an organisation that registered itself counts once its unit has
+    verified it), of the zone or one unit."""
+    query = query.where(COUNTED)
     return query if unit is None else query.where(Organisation.unit_id == unit.id)
 
 
@@ -136,6 +141,8 @@ def _rates_by_month(unit: Unit | None, with_members: int) -> list[dict]:
 
 
 def _app_scope(query: sa.Select, unit: Unit | None) -> sa.Select:
+    """Applications of counted organisations (an unverified one may only draft), of the zone or one unit."""
+    query = query.where(Application.organisation_id.not_in(sa.select(Organisation.id).where(sa.not_(COUNTED))))
     return query if unit is None else query.where(Application.unit_id == unit.id)
 
 
@@ -236,7 +243,7 @@ class TodoFilter:
 
 
 def _todo_conditions(f: TodoFilter, scope: Unit | None) -> list:
-    conditions = [TODO_LISTS.get(f.list, TODO_LISTS["build"])[1]]
+    conditions = [TODO_LISTS.get(f.list, TODO_LISTS["build"])[1], COUNTED]
     unit_id = scope.id if scope is not None else f.unit_id
     if unit_id:
         conditions.append(Organisation.unit_id == unit_id)

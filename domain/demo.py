@@ -10,12 +10,13 @@ import sqlalchemy as sa
 
 from models import (
     AppState, Application, ChecklistItem, DisbursementBatch, FundState, Gender, Instructor, MemberStatus, Organisation,
-    OrgKind, Role, User, VisitForm, db,
+    OrgKind, RegistrationKind, RegistrationReview, RegistrationStatus, Role, User, VisitForm, db,
 )
 
 from . import applications as verbs
 from . import funds, guidance
 from .applications import ApplicationData, ElectionReport, MemberRow
+from .files import keep_file
 from .party_rules import suggested_kind
 from .settings import get_settings, set_seal
 
@@ -144,7 +145,52 @@ def seed_demo() -> int:
     db.session.flush()
     created += funds.ensure_fund_standards()
     created += _seed_applications(orgs, add_user)
+    created += _seed_waiting_registration(units["industrial_park"], add_user)
     return created + _seed_funds()
+
+
+# An organisation that registered itself and waits for the industrial park's reviewer (注册核实).
+_WAITING = ("通辽星河电子商务有限公司", "applicant-new", "赵晓东", "办公室主任")
+
+
+def _seed_waiting_registration(unit, add_user) -> int:
+    name, username, contact, position = _WAITING
+    if db.session.scalar(db.select(User.id).filter_by(username=username)):
+        return 0
+    code = demo_credit_code(90, OrgKind.ENTERPRISE)
+    org = Organisation(name=name, credit_code=code, kind=OrgKind.ENTERPRISE, unit=unit, address="通辽经济技术开发区新河路8号",
+                       contact_name=contact, contact_phone="13847509090", employees=42, formal_members=4,
+                       probationary_members=1, verified=False)
+    db.session.add(org)
+    add_user(username, contact, Role.APPLICANT, organisation=org)
+    db.session.flush()
+    user = db.session.scalar(db.select(User).filter_by(username=username))
+    certificate = keep_file("营业执照.png", "image/png", _certificate_png(name, code), actor=user)
+    db.session.add(RegistrationReview(kind=RegistrationKind.NEW, status=RegistrationStatus.PENDING, organisation=org,
+                                      user=user, certificate=certificate, position=position, phone="13847509090"))
+    return 2
+
+
+def _certificate_png(name: str, code: str) -> bytes:
+    """A plain picture standing for the demo's business licence, with its name and code (a CJK font if there is)."""
+    from io import BytesIO
+
+    from PIL import Image, ImageDraw, ImageFont
+
+    image = Image.new("RGB", (720, 480), "white")
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((12, 12, 707, 467), outline=(200, 30, 30), width=6)
+    try:
+        big, small = (ImageFont.truetype("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc", size)
+                      for size in (44, 24))
+    except OSError:  # no CJK font on this machine: the picture still stands for the certificate
+        big = small = ImageFont.load_default()
+    draw.text((250, 50), "营业执照", fill=(200, 30, 30), font=big)
+    for line, text in enumerate([f"统一社会信用代码 {code}", f"名称 {name}", "类型 有限责任公司", "（演示数据）"]):
+        draw.text((70, 170 + 60 * line), text, fill="black", font=small)
+    out = BytesIO()
+    image.save(out, "PNG")
+    return out.getvalue()
 
 
 # The demo's applications, one organisation each: every state of the workflow has examples.

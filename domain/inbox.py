@@ -3,14 +3,17 @@ from dataclasses import dataclass
 from datetime import timedelta
 from functools import cache
 from types import SimpleNamespace
+from typing import NamedTuple
 
 import sqlalchemy as sa
 
 from models import (
-    AppState, Application, Notification, Organisation, OrgKind, Role, Unit, User, db, read_columns, utcnow,
+    AppState, Application, Notification, Organisation, OrgKind, RegistrationReview, Role, Unit, User, db, read_columns,
+    utcnow,
 )
 
 from .paging import RowPage, limited, paginate, row_page
+from .registrations import lapse_cutoff, waiting_for
 from .registry import fragment_patterns, name_or_code_like
 from .workflow import WAITING_ON
 
@@ -132,14 +135,23 @@ def _nav_counts_query(role: Role) -> sa.Select:
     unread = (sa.select(sa.func.count(Notification.id))
               .where(Notification.user_id == links.id, Notification.read_at.is_(None)).scalar_subquery())
     waiting = _waiting(links)
-    return sa.select(sa.literal(0) if waiting is None else waiting.scalar_subquery(), unread)
+    to_verify = sa.literal(0)
+    if role in (Role.UNIT_REVIEWER, Role.ADMIN):
+        to_verify = (sa.select(sa.func.count()).select_from(RegistrationReview)
+                     .where(*waiting_for(role, links.unit_id, sa.bindparam("lapse_cutoff"))).scalar_subquery())
+    return sa.select(sa.literal(0) if waiting is None else waiting.scalar_subquery(), unread, to_verify)
 
 
-def nav_counts(user: User) -> tuple[int, int]:
-    """The navigation's two counters, waiting and unread, in one query: every page shows them."""
-    params = _link_values(user)
-    waiting_n, unread_n = read_columns(_nav_counts_query(user.role), params).one()
-    return waiting_n or 0, unread_n or 0
+class NavCounts(NamedTuple):
+    waiting: int  # applications waiting on this user
+    unread: int  # notifications
+    to_verify: int  # registrations waiting for this official's verification (注册核实)
+
+
+def nav_counts(user: User) -> NavCounts:
+    """The navigation's counters in one query: every page shows them."""
+    params = {**_link_values(user), "lapse_cutoff": lapse_cutoff()}
+    return NavCounts(*(n or 0 for n in read_columns(_nav_counts_query(user.role), params).one()))
 
 
 def overdue_ids(applications: list[Application | sa.Row], days: int) -> set[int]:

@@ -4,7 +4,7 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
-from models import Organisation, Unit, db
+from models import COUNTED, Organisation, Unit, db
 
 from .paging import paginate
 
@@ -30,7 +30,7 @@ def name_or_code_matches(text: str) -> sa.ColumnElement[bool]:
 
 def search_organisations(*, unit: Unit | None = None, text: str = "", page: int = 1, per_page: int = 50):
     """One page of organisations, optionally of one unit and matching a name or credit-code fragment."""
-    query = sa.select(Organisation).order_by(Organisation.name, Organisation.id)
+    query = sa.select(Organisation).where(COUNTED).order_by(Organisation.name, Organisation.id)
     if unit is not None:
         query = query.where(Organisation.unit_id == unit.id)
     if text.strip():
@@ -48,7 +48,7 @@ def unit_summary() -> list[dict]:
             sa.func.count(Organisation.id).filter(members > 0),
             sa.func.count(Organisation.id).filter(Organisation.has_party_org),
         )
-        .outerjoin(Organisation, Organisation.unit_id == Unit.id)
+        .outerjoin(Organisation, sa.and_(Organisation.unit_id == Unit.id, COUNTED))
         .group_by(Unit.id)
         .order_by(Unit.sort_order)
     )
@@ -78,7 +78,8 @@ def resolve_partners(text: str, host: Organisation) -> Partners:
     codes = {t.upper() for t in tokens if _CODE.match(t.upper())}
     names = {t for t in tokens if t.upper() not in codes}
     rows = list(db.session.scalars(sa.select(Organisation).where(
-        sa.or_(Organisation.credit_code.in_(codes), Organisation.name.in_(names)), Organisation.id != host.id)))
+        sa.or_(Organisation.credit_code.in_(codes), Organisation.name.in_(names)), Organisation.id != host.id,
+        COUNTED)))
     by_code = {o.credit_code: o for o in rows}
     by_name: dict[str, list[Organisation]] = {}
     for o in rows:

@@ -13,7 +13,7 @@ from .base import LabelledEnum, db, read_columns, utcnow
 from .guidance import Assignment, ChecklistItem, Delivery, GuidanceVisit, VisitForm
 from .instructor import Instructor, instructor_units
 from .organisation import COUNTED, Organisation, OrgKind
-from .registration import CLAIM_LAPSES_AFTER, Registration, RegistrationKind, RegistrationStatus
+from .registration import CLAIM_LAPSES_AFTER, RegistrationKind, RegistrationReview, RegistrationStatus
 from .registry_import import ImportStatus, RegistryImport
 from .stored_file import StoredFile
 from .unit import Unit, UnitCategory
@@ -21,7 +21,7 @@ from .user import LoginFailure, LoginSession, Role, User
 
 __all__ = [
     "AppState", "Application", "ApplicationEvent", "ApplicationMember", "Assignment", "Attachment", "AuditChainHead",
-    "AuditEvent", "CLAIM_LAPSES_AFTER", "COUNTED", "Registration", "RegistrationKind", "RegistrationStatus",
+    "AuditEvent", "CLAIM_LAPSES_AFTER", "COUNTED", "RegistrationKind", "RegistrationReview", "RegistrationStatus",
     "BatchState", "ChecklistItem", "Delivery", "DisbursementBatch", "Document", "DocumentCounter", "DocumentKind",
     "FundItem", "FundPayment", "FundStandard", "FundState", "GENESIS_HASH", "Gender", "GuidanceVisit", "ImportStatus",
     "Instructor",

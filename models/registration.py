@@ -29,7 +29,7 @@ class RegistrationStatus(LabelledEnum):
         return {"pending": "warning", "verified": "success", "refused": "danger"}[self.value]
 
 
-class Registration(db.Model):
+class RegistrationReview(db.Model):
     """One registration's evidence and its decision: the business licence or registration certificate, the
     contact's position, and who verified or refused it, when and why."""
 

@@ -14,7 +14,7 @@ from domain.registry_import import check_registry_file, template_csv
 from tests.conftest import sign_in_directly, valid_credit_code, zone_today
 from models import (
     AppState, Application, Attachment, Delivery, DisbursementBatch, Document, FundItem, FundPayment, Instructor,
-    RegistryImport, Role, StoredFile, User, db,
+    RegistrationReview, RegistryImport, Role, StoredFile, User, db,
 )
 
 ACTORS = ["anonymous", "applicant", "other_applicant", "reviewer", "other_reviewer", "zone", "instructor", "finance",
@@ -39,6 +39,9 @@ ACCESS = {
     "applications.dossier_pdf": VIEWERS - {"applicant"}, "applications.reassign": {"zone"},
     "applications.reassign_options": {"zone"},
     "review.home": {"reviewer", "other_reviewer"},
+    "verifications.queue": {"reviewer", "other_reviewer", "admin"}, "verifications.certificate": {"reviewer", "admin"},
+    "verifications.verify": {"reviewer", "admin"}, "verifications.refuse": {"reviewer", "admin"},
+    "verifications.detach": {"admin"},
     "zone.home": {"zone"}, "zone.instructors": {"zone"}, "zone.assign": {"zone"}, "zone.funds_page": {"zone"},
     "zone.confirm_fund": {"zone"}, "zone.decide_batch": {"zone"},
     "instructor.home": {"instructor"},
@@ -87,6 +90,8 @@ def world(app):
                              version=item.version)
         row = f"\n{valid_credit_code()},矩阵测试有限公司,非公企业,{reviewer.unit.name},,10,1,0,否,,,"
         spare = User(username="matrix-spare", name="备用", role=Role.FINANCE, password_hash="x")
+        waiting = db.session.scalar(sa.select(RegistrationReview))  # the demo's registration, moved to this unit
+        waiting.organisation.unit_id = reviewer.unit_id
         db.session.add(spare)
         job = check_registry_file("r.csv", template_csv() + row.encode(), actor=reviewer)
         db.session.commit()
@@ -101,6 +106,7 @@ def world(app):
             "user_id": spare.id,  # not an actor: the admin's POSTs deactivate this account
             "instructor_id": db.session.scalar(sa.select(Instructor.id)),
             "document_id": db.session.scalar(sa.select(Document.id)), "filename_static": "css/app.css",
+            "review_id": waiting.id,
         }
         ids["item_id"] = db.session.scalar(sa.select(FundItem.id).where(FundItem.batch_id == batch.id))
         logins = {"anonymous": None, "applicant": contact.username, "other_applicant": "applicant",

@@ -19,7 +19,8 @@ def registration(**overrides) -> Registration:
         org_name="通辽示例科技有限公司", credit_code=valid_credit_code(), kind=OrgKind.ENTERPRISE,
         unit=unit_by_code("industrial_park"), address="开发区创业路1号", contact_name="王建国",
         contact_phone="13912345678", employees=80, formal_members=4, probationary_members=1,
-        has_party_org=False, username="wangjg", password="secret123",
+        has_party_org=False, username="wangjg", password="secret123", position="办公室主任",
+        certificate=("营业执照.png", b"\x89PNG\r\n\x1a\n" + b"\x00" * 16),
     )
     values.update(overrides)
     return Registration(**values)

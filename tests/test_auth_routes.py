@@ -1,4 +1,5 @@
 """Registration, login and logout through the Flask client, and CSRF on every POST."""
+import io
 import re
 
 import pytest
@@ -8,11 +9,16 @@ from models import Organisation, db
 from tests.conftest import PASSWORD, valid_credit_code
 
 
+def certificate():
+    """A business licence to upload (a file object is read once: each post needs its own)."""
+    return io.BytesIO(b"\x89PNG\r\n\x1a\n" + b"\x00" * 32), "营业执照.png"
+
+
 def register_form(**overrides):
     form = dict(org_name="通辽测试物流有限公司", credit_code=valid_credit_code(), kind="enterprise", unit_id="0",
-                address="物流园区1号", contact_name="李丽娜", contact_phone="0475-8123456", employees="30",
-                formal_members="3", probationary_members="0", username="lilina", password="goodpass1",
-                password_confirm="goodpass1")
+                address="物流园区1号", contact_name="李丽娜", position="办公室主任", contact_phone="0475-8123456",
+                employees="30", formal_members="3", probationary_members="0", username="lilina", password="goodpass1",
+                password_confirm="goodpass1", certificate=certificate())
     form.update(overrides)
     return form
 
@@ -41,7 +47,7 @@ def test_register_twice_with_one_code_is_refused(client):
     form = register_form()
     client.post("/auth/register", data=form)
     client.post("/auth/logout")
-    response = client.post("/auth/register", data={**form, "username": "another"})
+    response = client.post("/auth/register", data={**form, "username": "another", "certificate": certificate()})
     assert "该统一社会信用代码已注册" in response.get_data(as_text=True)
 
 

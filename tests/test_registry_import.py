@@ -9,7 +9,10 @@ from openpyxl import Workbook, load_workbook
 
 import domain.registry_import as importer
 from domain.accounts import Registration, register_organisation
-from models import AppState, Application, ImportStatus, Organisation, OrgKind, RegistryImport, Role, User, db, utcnow
+from models import (
+    AppState, Application, ImportStatus, Organisation, OrgKind, RegistrationReview, RegistryImport, Role, User, db,
+    utcnow,
+)
 from tests.conftest import on_postgresql, unit_by_code, valid_credit_code
 
 HEADER = [header for _, header, _ in importer.COLUMNS]
@@ -241,29 +244,34 @@ def test_the_template_downloads_and_imports_as_is(client, app, admin):
     assert client.get("/registry/imports/template.csv").data.decode("utf-8-sig").startswith("统一社会信用代码,")
 
 
+CERTIFICATE = ("营业执照.png", b"\x89PNG\r\n\x1a\n" + b"\x00" * 16)
+
+
 def test_the_contact_of_an_imported_organisation_registers_and_claims_it(client, app, admin, ctx):
     code = valid_credit_code()
     upload(client, csv_bytes([row(code, formal="3")]))
     client.post(f"/registry/imports/{latest_job(app).id}/commit")
     unit = db.session.scalar(sa.select(Organisation)).unit
-    user = register_organisation(Registration(
-        org_name="别的名字", credit_code=code, kind=OrgKind.ENTERPRISE, unit=unit, address="", contact_name="王五",
-        contact_phone="13800000003", employees=1, formal_members=9, probationary_members=0, has_party_org=False,
-        username="wangwu", password="secret123"))
+
+    def claim(username: str, contact: str) -> User:
+        return register_organisation(Registration(
+            org_name="别的名字", credit_code=code, kind=OrgKind.ENTERPRISE, unit=unit, address="", contact_name=contact,
+            contact_phone="13800000003", employees=1, formal_members=9, probationary_members=0, has_party_org=False,
+            username=username, password="secret123", position="经理", certificate=CERTIFICATE))
+
+    user = claim("wangwu", "王五")
     db.session.commit()
     org = db.session.scalar(sa.select(Organisation))
     assert db.session.scalar(sa.select(sa.func.count(Organisation.id))) == 1
-    # Knowing a public credit code is not proof: the account waits for the admin, and the record stands.
+    # Knowing a public credit code is not proof: the account waits for the unit, and the record stands.
     assert user.organisation_id == org.id and not user.active and org.contact_name != "王五" and org.formal_members == 3
-    with pytest.raises(Exception, match="已注册"):
-        register_organisation(Registration(
-            org_name="x", credit_code=code, kind=OrgKind.ENTERPRISE, unit=unit, address="", contact_name="赵六",
-            contact_phone="13800000004", employees=1, formal_members=0, probationary_members=0,
-            has_party_org=False, username="zhaoliu", password="secret123"))
-    assert db.session.scalar(sa.select(sa.func.count(User.id)).where(User.organisation_id == org.id)) == 1
+    claim("zhaoliu", "赵六")  # a claim that waits blocks nobody: both wait for the unit to decide
+    db.session.commit()
+    assert db.session.scalar(sa.select(sa.func.count(User.id)).where(User.organisation_id == org.id,
+                                                                     User.active.is_(False))) == 2
 
 
-def test_the_admin_sees_claimed_registrations_and_opens_one_after_checking(client, app, admin):
+def test_the_unit_sees_claimed_registrations_beside_the_registry_and_opens_one(client, app, admin):
     code = valid_credit_code()
     upload(client, csv_bytes([row(code, name="名录里的企业", formal="3", contact="李经理", phone="13800000009")]))
     client.post(f"/registry/imports/{latest_job(app).id}/commit")
@@ -272,17 +280,17 @@ def test_the_admin_sees_claimed_registrations_and_opens_one_after_checking(clien
         user = register_organisation(Registration(
             org_name="名录里的企业", credit_code=code, kind=OrgKind.ENTERPRISE, unit=unit, address="",
             contact_name="王五", contact_phone="13800000003", employees=1, formal_members=3, probationary_members=0,
-            has_party_org=False, username="wangwu", password="secret123"))
+            has_party_org=False, username="wangwu", password="secret123", position="经理", certificate=CERTIFICATE))
         db.session.commit()
         user_id = user.id
-    page = client.get("/admin/").get_data(as_text=True)
-    panel = page[page.index("待核实开通的注册"):page.index("</section>")]
+        review_id = db.session.scalar(sa.select(RegistrationReview.id).filter_by(user_id=user_id))
+    page = client.get("/verifications/").get_data(as_text=True)
     # Both phones side by side: the one the registrant gave and the registry's contact.
-    assert "名录里的企业" in panel and "13800000003" in panel and "李经理 13800000009" in panel
-    client.post(f"/admin/users/{user_id}/active", data={"active": "1"})
+    assert "名录里的企业" in page and "13800000003" in page and "李经理 13800000009" in page
+    client.post(f"/verifications/{review_id}/verify")
     with app.app_context():
         assert db.session.get(User, user_id).active
-    assert "待核实开通的注册" not in client.get("/admin/").get_data(as_text=True)
+    assert f"/verifications/{review_id}/verify" not in client.get("/verifications/").get_data(as_text=True)
 
 
 def test_a_file_without_the_optional_columns_imports_them_as_empty(client, app, admin):

@@ -1,0 +1,125 @@
+"""Verifying self-registrations (注册核实): the unit's reviewer, or the admin, sees the certificate beside what was
+typed and verifies or refuses; the contact is told. A new organisation counts once verified; a claim's account
+opens once verified."""
+import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
+
+from models import (
+    CLAIM_LAPSES_AFTER, Notification, Organisation, RegistrationKind, RegistrationReview, RegistrationStatus, Role,
+    User, db, utcnow,
+)
+
+from . import DomainError
+from .accounts import end_sessions
+from .audit import record_event
+from .text import check_text
+
+
+def waiting_for(role: Role, unit_id, lapse_cutoff) -> list:
+    """The conditions of the registrations an official of this role (and unit) may decide: pending, not a claim
+    older than the cutoff, of their unit. unit_id and lapse_cutoff may be values or bound parameters: the
+    navigation's counter (domain/inbox.py) builds its statement once per role."""
+    lapsed = sa.and_(RegistrationReview.kind == RegistrationKind.CLAIM, RegistrationReview.created_at < lapse_cutoff)
+    conditions = [RegistrationReview.status == RegistrationStatus.PENDING, sa.not_(lapsed)]
+    if role is Role.UNIT_REVIEWER:
+        conditions.append(RegistrationReview.organisation_id.in_(
+            sa.select(Organisation.id).where(Organisation.unit_id == unit_id)))
+    elif role is not Role.ADMIN:
+        conditions.append(sa.false())
+    return conditions
+
+
+def lapse_cutoff():
+    """Claims made before this moment have lapsed."""
+    return utcnow() - CLAIM_LAPSES_AFTER
+
+
+def verification_queue(user: User) -> list[RegistrationReview]:
+    """The registrations waiting for this official's decision, oldest first (核实队列)."""
+    return list(db.session.scalars(sa.select(RegistrationReview)
+                                   .where(*waiting_for(user.role, user.unit_id, lapse_cutoff()))
+                                   .options(selectinload(RegistrationReview.certificate))
+                                   .order_by(RegistrationReview.created_at, RegistrationReview.id)))
+
+
+def registration_of(user: User) -> RegistrationReview | None:
+    """The user's own registration, if they registered themselves."""
+    return db.session.scalar(sa.select(RegistrationReview).filter_by(user_id=user.id))
+
+
+def verify_registration(review: RegistrationReview, *, actor: User) -> None:
+    """Verify a registration (核实通过): a new organisation counts from now on; a claim's account opens."""
+    _check_decidable(review, actor)
+    org = review.organisation
+    if review.kind is RegistrationKind.CLAIM and db.session.scalar(
+            sa.select(User.id).where(User.organisation_id == org.id, User.active, User.id != review.user_id)):
+        raise DomainError("该组织已有开通的联系人账号。如需更换联系人，请由系统管理员先解除原联系人，再核实本次认领")
+    review.status, review.decided_by, review.decided_at = RegistrationStatus.VERIFIED, actor, utcnow()
+    org.verified = True  # a claim's certificate proves the organisation too, were it one that registered itself
+    review.user.active = True
+    _tell(review.user, f"您提交的{org.name}注册信息已由{_decider(actor)}核实通过。"
+          + ("现在可以提交成立党组织的申请。" if review.kind is RegistrationKind.NEW else "账号已开通。"))
+    record_event("verify_registration", org, actor, f"核实通过：{org.name}（{review.kind.label}），联系人 "
+                 f"{review.user.name}（{review.position}）")
+
+
+def refuse_registration(review: RegistrationReview, reason: str, *, actor: User) -> None:
+    """Refuse a registration (核实不通过) with the reason the contact is told. A new organisation stays out of every
+    figure; a claim's account stays closed."""
+    _check_decidable(review, actor)
+    reason = check_text((reason or "").strip(), "理由", "reason", multiline=True)
+    if not reason:
+        raise DomainError("不通过核实须填写理由，联系人会看到这一理由", "reason")
+    if len(reason) > RegistrationReview.reason.type.length:
+        raise DomainError(f"理由不能超过 {RegistrationReview.reason.type.length} 字", "reason")
+    review.status, review.decided_by, review.decided_at = RegistrationStatus.REFUSED, actor, utcnow()
+    review.reason = reason
+    if review.kind is RegistrationKind.NEW:
+        _tell(review.user, f"您提交的{review.organisation.name}注册信息未通过核实：{reason}"[:300])
+    record_event("refuse_registration", review.organisation, actor,
+                 f"核实不通过：{review.organisation.name}（{review.kind.label}）：{reason}", reason=reason)
+
+
+def detach_contact(contact: User, reason: str, *, actor: User) -> None:
+    """Detach a contact from their organisation (解除联系人), with a reason: the account closes and its logins end,
+    so that another person's claim can be verified."""
+    if actor.role is not Role.ADMIN:
+        raise DomainError("只有系统管理员可以解除联系人")
+    if contact.role is not Role.APPLICANT:
+        raise DomainError("只能解除企业/社会组织联系人")
+    reason = check_text((reason or "").strip(), "理由", "reason", multiline=True)
+    if not reason:
+        raise DomainError("解除联系人须填写理由", "reason")
+    contact.active = False
+    end_sessions(contact)
+    record_event("detach_contact", contact.organisation, actor,
+                 f"解除{contact.organisation.name}的联系人 {contact.username}：{reason}"[:500], reason=reason)
+
+
+def login_refusal(user: User) -> str | None:
+    """Why an inactive applicant who registered cannot log in yet, in words for them; None if that is not why."""
+    review = registration_of(user)
+    if review is None or review.kind is RegistrationKind.NEW or review.status is RegistrationStatus.VERIFIED:
+        return None  # a new organisation's contact logs in while it waits: closed, it was deactivated
+    if review.status is RegistrationStatus.REFUSED:
+        return f"您的账号认领未通过核实：{review.reason}。如有疑问，请联系所属初审单位。"
+    if review.lapsed:
+        return "您的账号认领超过30天未获核实，已失效。如仍需使用，请重新注册。"
+    return "您的账号正在等待所属初审单位核实，核实通过后即可登录。"
+
+
+def _check_decidable(review: RegistrationReview, actor: User) -> None:
+    if review.status is not RegistrationStatus.PENDING:
+        raise DomainError(f"该注册{review.status.label}，不能再次处理")
+    if review.lapsed:
+        raise DomainError("该认领已超过30天未处理，已失效；申请人需重新注册")
+    if not review.can_decide(actor):
+        raise DomainError("只有该组织所属初审单位或系统管理员可以核实")
+
+
+def _decider(actor: User) -> str:
+    return actor.unit.name if actor.role is Role.UNIT_REVIEWER and actor.unit else "系统管理员"
+
+
+def _tell(user: User, message: str) -> None:
+    db.session.add(Notification(user=user, application_id=None, message=message[:300]))
