@@ -16,7 +16,8 @@ import sqlalchemy as sa
 from flask import Flask, current_app
 
 from models import (
-    AppState, Application, ImportStatus, Organisation, OrgKind, RegistryImport, Role, Unit, User, db,
+    AppState, Application, ImportStatus, Organisation, OrgKind, RegistrationKind, RegistrationReview, RegistryImport,
+    Role, Unit, User, db,
 )
 
 from . import DomainError
@@ -327,10 +328,11 @@ def run_registry_import(job_id: int) -> None:
     _progress[job_id] = 0
     try:
         registry = registry_now(lock=True)
-        conflicts = _conflicts(job, registry, dict(db.session.execute(sa.select(Unit.id, Unit.name)).all()))
+        unit_names = dict(db.session.execute(sa.select(Unit.id, Unit.name)).all())
+        conflicts = _conflicts(job, registry, unit_names)
         if conflicts:
             raise ImportConflicts(conflicts)
-        created, updated = _write_rows(job, registry)
+        created, updated = _write_rows(job, registry, unit_names)
         job.status = ImportStatus.DONE
         job.created_count, job.updated_count = created, updated
         job.processed_rows = job.total_rows
@@ -407,10 +409,46 @@ def _undone(row: dict[str, Any], now: Registered, unit_names: dict[int, str]) ->
     return problems
 
 
-def _write_rows(job: RegistryImport, registry: dict[str, Registered]) -> tuple[int, int]:
+# What an import compares with an organisation that registered itself, by the names the page gives them.
+MERGED_FIELDS = {"name": "组织名称", "kind": "组织类别", "unit_id": "初审单位", "address": "地址", "employees": "职工人数",
+                 "formal_members": "正式党员人数", "probationary_members": "预备党员人数", "has_party_org": "已建党组织",
+                 "joint_branch_code": "所在联合党支部牵头组织代码"}
+
+
+def _self_registered() -> dict[int, dict[str, Any]]:
+    """The organisations that registered themselves (not imported), by id, with the values they registered."""
+    columns = [getattr(Organisation, name) for name in MERGED_FIELDS]
+    query = sa.select(Organisation.id, *columns).where(Organisation.id.in_(
+        sa.select(RegistrationReview.organisation_id).where(RegistrationReview.kind == RegistrationKind.NEW)))
+    return {row[0]: dict(zip(MERGED_FIELDS, row[1:])) for row in db.session.execute(query)}
+
+
+def _shown(key: str, value: Any, unit_names: dict[int, str]) -> str:
+    if key == "kind":
+        return OrgKind(value).label if value else "（空）"
+    if key == "unit_id":
+        return unit_names.get(value, "（空）")
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    return "（空）" if value in (None, "") else str(value)
+
+
+def _differences(line: int, written: dict[str, Any], registered: dict[str, Any], unit_names: dict[int, str]) -> list:
+    """Each field where what is written and what the organisation registered differ, both as the page shows them."""
+    shown = {key: (_shown(key, registered[key], unit_names), _shown(key, written.get(key, registered[key]), unit_names))
+             for key in MERGED_FIELDS}
+    return [{"line": line, "code": written["credit_code"], "field": MERGED_FIELDS[key], "registered": before,
+             "imported": after} for key, (before, after) in shown.items() if before != after]
+
+
+def _write_rows(job: RegistryImport, registry: dict[str, Registered], unit_names: dict[int, str]) -> tuple[int, int]:
+    """Write the rows in bulk. An organisation that registered itself is merged into: its verification and its
+    contact stay, the file's values are written, and every field where they differed is listed on the import
+    (job.differences) for the unit to settle with the organisation."""
     # By the registry as it is now: an organisation may have registered since the file was checked.
     existing = {code: org.id for code, org in registry.items()}
-    inserts, updates = [], []
+    registered = _self_registered()
+    inserts, updates, differences = [], [], []
     for checked in job.rows:
         row = {key: value for key, value in checked.items() if key not in ("line", "seen")}
         values = {**row, "kind": OrgKind(row["kind"])}
@@ -420,9 +458,14 @@ def _write_rows(job: RegistryImport, registry: dict[str, Registered]) -> tuple[i
             continue
         values["id"] = before
         for key in ("contact_name", "contact_phone"):
-            if not values[key]:
-                del values[key]  # a blank cell never erases a contact the organisation registered
+            if not values[key] or before in registered:
+                del values[key]  # a blank cell never erases a contact, nor does a file replace one who registered
+        if before in registered:
+            if not values["address"]:
+                del values["address"]  # nor a blank cell an address the organisation gave
+            differences += _differences(checked["line"], values, registered[before], unit_names)
         updates.append(values)
+    job.differences = differences
     done = 0
     for batch in _chunks(inserts):
         db.session.execute(sa.insert(Organisation), batch)

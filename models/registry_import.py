@@ -57,6 +57,9 @@ class RegistryImport(db.Model):
     # The checked, normalised rows the commit writes; deferred because 11,000 of them weigh megabytes.
     rows: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON, default=list, deferred=True)
     message: Mapped[str] = mapped_column(sa.String(500), default="")
+    # [{"line", "code", "field", "registered", "imported"}]: where the file differed from what an organisation that
+    # registered itself had typed (the file's value was written); for the unit to settle with the organisation.
+    differences: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON, default=list, server_default="[]")
     started_at: Mapped[datetime | None]  # confirmed (确认导入)
     finished_at: Mapped[datetime | None]
 

@@ -221,3 +221,22 @@ def test_registrations_are_rate_limited_per_address(client, app):
     app.config["REGISTER_RATE_LIMIT"] = "2 per minute"
     codes = [register(client, credit_code="91150500MA0000001A").status_code for _ in range(3)]
     assert codes == [200, 200, 429]
+
+
+def test_a_registry_import_merges_into_a_self_registered_organisation_and_lists_the_differences(
+        client, app, new_org, login_as):
+    from tests.test_registry_import import csv_bytes, latest_job, row, upload
+
+    login_as(Role.ADMIN)
+    upload(client, csv_bytes([row(new_org, name="通辽测试物流有限公司", unit="综合物流园区党委", formal="5",
+                                  employees="30", contact="名录联系人", phone="13800000001")]))
+    job = latest_job(app)
+    page = client.post(f"/registry/imports/{job.id}/commit", follow_redirects=True).get_data(as_text=True)
+    with app.app_context():
+        org = db.session.scalar(sa.select(Organisation).filter_by(credit_code=new_org))
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Organisation)) == 1  # merged, not doubled
+        assert (org.formal_members, org.unit.code) == (5, "logistics_park")  # the file's values are written
+        assert (org.contact_name, org.contact_phone, org.verified) == ("李丽娜", "0475-8123456", False)  # kept
+        fields = {d["field"]: (d["registered"], d["imported"]) for d in latest_job(app).differences}
+    assert fields == {"初审单位": ("新型工业园区党委", "综合物流园区党委"), "正式党员人数": ("3", "5")}
+    assert "有 2 项与组织自行注册时填写的不同" in page and "新型工业园区党委" in page
