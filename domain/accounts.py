@@ -44,6 +44,16 @@ class Registration:
     certificate: tuple[str, bytes] | None = None  # the business licence or registration certificate (filename, bytes)
 
 
+def settled_contacts(organisation_id: int, *, besides: int | None = None) -> sa.Select:
+    """The active contacts of an organisation whose account is settled: verified by the unit, or made without a
+    self-registration (by the admin, or the demo). One holds the organisation: another registers only as a claim
+    once the admin has detached them. A contact still waiting, or refused, holds nothing."""
+    unsettled = sa.select(RegistrationReview.user_id).where(RegistrationReview.status != RegistrationStatus.VERIFIED)
+    query = sa.select(User.id).where(User.organisation_id == organisation_id, User.role == Role.APPLICANT, User.active,
+                                     User.id.not_in(unsettled))
+    return query if besides is None else query.where(User.id != besides)
+
+
 def check_username_free(username: str) -> None:
     if db.session.scalar(db.select(User.id).filter_by(username=username)):
         raise DomainError("该用户名已被使用，请换一个", "username")
@@ -66,7 +76,7 @@ def register_organisation(reg: Registration) -> User:
     if reg.certificate is None or not reg.certificate[1]:
         raise DomainError("请上传营业执照或登记证书（图片或 PDF）", "certificate")
     org = db.session.scalar(db.select(Organisation).filter_by(credit_code=code))
-    if org is not None and db.session.scalar(db.select(User.id).filter_by(organisation_id=org.id, active=True)):
+    if org is not None and db.session.scalar(settled_contacts(org.id)):
         raise DomainError("该统一社会信用代码已注册。如需找回账号，请联系所属初审单位或系统管理员", "credit_code")
     check_username_free(reg.username)
     check_password_policy(reg.password)
@@ -369,6 +379,9 @@ def set_account_active(user: User, active: bool, *, actor: User) -> None:
             sa.select(RegistrationReview.id).where(RegistrationReview.user_id == user.id,
                                                    RegistrationReview.status != RegistrationStatus.VERIFIED)):
         raise DomainError("该账号的注册尚未核实通过，请在“注册核实”中对照证照核实，不能直接启用")
+    if active and user.role is Role.APPLICANT and db.session.scalar(settled_contacts(user.organisation_id,
+                                                                                     besides=user.id)):
+        raise DomainError("该组织已有开通的联系人账号，不能再启用另一个；如需更换，请先解除现联系人")
     user.active = active
     if not active:  # or reactivating would bring its old logins back
         end_sessions(user)

@@ -12,8 +12,8 @@ from flask import current_app
 
 from models import (
     AppState, Application, ApplicationEvent, ApplicationMember, Attachment, DocumentKind, Gender, Instructor,
-    MemberStatus,
-    Notification, Organisation, PartyOrgKind, Role, StoredFile, Unit, User, db, utcnow,
+    MemberStatus, Notification, Organisation, PartyOrgKind, RegistrationStatus, Role, StoredFile, Unit, User, db,
+    utcnow,
 )
 
 from . import DomainError, StaleError, bump_version
@@ -23,6 +23,7 @@ from .files import size_text, store_upload
 from .funds import create_fund_item
 from .instructors import assign_instructor
 from .party_rules import check_org_kind
+from .registrations import registration_of
 from .registry import Partners, resolve_partners
 from .workflow import STEP_BY_ACTION, Step
 from .zone_time import local_today
@@ -251,6 +252,8 @@ def problems_before_submission(application: Application) -> list[str]:
 def submit_application(application: Application, *, actor: User, version: int) -> None:
     """Submit (提交) a draft or returned application to its unit for first review."""
     step = _check_step(application, "submit", actor, version)
+    if (review := registration_of(actor)) is not None and review.status is not RegistrationStatus.VERIFIED:
+        raise DomainError("您的注册尚待所属初审单位核实，核实通过后才能提交申请")
     if problems := problems_before_submission(application):
         raise DomainError("尚不能提交：" + "；".join(problems))
     _move(application, step, actor)

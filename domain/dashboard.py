@@ -173,11 +173,10 @@ def _events_with_previous() -> sa.Subquery:
 def _step_days(unit: Unit | None) -> list[dict]:
     """Average days from the previous event of an application to each step (平均办理天数)."""
     events = _events_with_previous()
-    query = (sa.select(events.c.action, sa.func.avg(_days_between(events.c.at, events.c.previous)), sa.func.count())
-             .where(events.c.previous.is_not(None)).group_by(events.c.action))
-    if unit is not None:
-        query = query.join(Application, Application.id == events.c.application_id).where(
-            Application.unit_id == unit.id)
+    query = _app_scope(
+        sa.select(events.c.action, sa.func.avg(_days_between(events.c.at, events.c.previous)), sa.func.count())
+        .join(Application, Application.id == events.c.application_id)
+        .where(events.c.previous.is_not(None)).group_by(events.c.action), unit)
     found = {action: (avg, n) for action, avg, n in db.session.execute(query)}
     return [{"action": step.action, "label": step.label, "days": round(float(found[step.action][0]), 1),
              "count": found[step.action][1]} for step in STEP_BY_ACTION.values() if step.action in found]

@@ -10,7 +10,7 @@ from models import (
 )
 
 from . import DomainError
-from .accounts import end_sessions
+from .accounts import end_sessions, settled_contacts
 from .audit import record_event
 from .text import check_text
 
@@ -51,9 +51,8 @@ def verify_registration(review: RegistrationReview, *, actor: User) -> None:
     """Verify a registration (核实通过): a new organisation counts from now on; a claim's account opens."""
     _check_decidable(review, actor)
     org = review.organisation
-    if review.kind is RegistrationKind.CLAIM and db.session.scalar(
-            sa.select(User.id).where(User.organisation_id == org.id, User.active, User.id != review.user_id)):
-        raise DomainError("该组织已有开通的联系人账号。如需更换联系人，请由系统管理员先解除原联系人，再核实本次认领")
+    if db.session.scalar(settled_contacts(org.id, besides=review.user_id)):
+        raise DomainError("该组织已有开通的联系人账号。如需更换联系人，请由系统管理员先解除原联系人，再核实本次注册")
     review.status, review.decided_by, review.decided_at = RegistrationStatus.VERIFIED, actor, utcnow()
     org.verified = True  # a claim's certificate proves the organisation too, were it one that registered itself
     review.user.active = True
@@ -72,17 +71,23 @@ def refuse_registration(review: RegistrationReview, reason: str, *, actor: User)
         raise DomainError("不通过核实须填写理由，联系人会看到这一理由", "reason")
     if len(reason) > RegistrationReview.reason.type.length:
         raise DomainError(f"理由不能超过 {RegistrationReview.reason.type.length} 字", "reason")
-    review.status, review.decided_by, review.decided_at = RegistrationStatus.REFUSED, actor, utcnow()
-    review.reason = reason
-    if review.kind is RegistrationKind.NEW:
-        _tell(review.user, f"您提交的{review.organisation.name}注册信息未通过核实：{reason}"[:300])
+    _close(review, reason, actor)
     record_event("refuse_registration", review.organisation, actor,
                  f"核实不通过：{review.organisation.name}（{review.kind.label}）：{reason}", reason=reason)
 
 
+def _close(review: RegistrationReview, reason: str, actor: User) -> None:
+    """A registration refused: its account closes (a refused registrant holds nothing: the real contact registers as
+    a claim), its logins end, and the login says why."""
+    review.status, review.decided_by, review.decided_at = RegistrationStatus.REFUSED, actor, utcnow()
+    review.reason = reason
+    review.user.active = False
+    end_sessions(review.user)
+
+
 def detach_contact(contact: User, reason: str, *, actor: User) -> None:
     """Detach a contact from their organisation (解除联系人), with a reason: the account closes and its logins end,
-    so that another person's claim can be verified."""
+    so that another person's claim can be verified; a registration of theirs still waiting is refused with it."""
     if actor.role is not Role.ADMIN:
         raise DomainError("只有系统管理员可以解除联系人")
     if contact.role is not Role.APPLICANT:
@@ -92,6 +97,9 @@ def detach_contact(contact: User, reason: str, *, actor: User) -> None:
         raise DomainError("解除联系人须填写理由", "reason")
     contact.active = False
     end_sessions(contact)
+    review = registration_of(contact)
+    if review is not None and review.status is RegistrationStatus.PENDING:
+        _close(review, f"联系人已被解除：{reason}"[:300], actor)
     record_event("detach_contact", contact.organisation, actor,
                  f"解除{contact.organisation.name}的联系人 {contact.username}：{reason}"[:500], reason=reason)
 
@@ -99,10 +107,12 @@ def detach_contact(contact: User, reason: str, *, actor: User) -> None:
 def login_refusal(user: User) -> str | None:
     """Why an inactive applicant who registered cannot log in yet, in words for them; None if that is not why."""
     review = registration_of(user)
-    if review is None or review.kind is RegistrationKind.NEW or review.status is RegistrationStatus.VERIFIED:
-        return None  # a new organisation's contact logs in while it waits: closed, it was deactivated
+    if review is None or review.status is RegistrationStatus.VERIFIED:
+        return None
     if review.status is RegistrationStatus.REFUSED:
-        return f"您的账号认领未通过核实：{review.reason}。如有疑问，请联系所属初审单位。"
+        return f"您的注册未通过所属初审单位核实：{review.reason}。如有疑问，请联系所属初审单位。"
+    if review.kind is RegistrationKind.NEW:
+        return None  # a new organisation's contact logs in while it waits: closed, it was deactivated
     if review.lapsed:
         return "您的账号认领超过30天未获核实，已失效。如仍需使用，请重新注册。"
     return "您的账号正在等待所属初审单位核实，核实通过后即可登录。"

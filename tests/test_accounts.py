@@ -48,9 +48,15 @@ def test_register_refuses_bad_credit_codes(ctx, code, message):
     assert message in refused.value.message and refused.value.field == "credit_code"
 
 
-def test_register_refuses_a_registered_credit_code(ctx):
+def test_register_refuses_a_credit_code_whose_contact_is_verified(ctx):
+    from domain.registrations import verify_registration
+    from models import RegistrationReview
+
     code = valid_credit_code()
-    register_organisation(registration(credit_code=code))
+    first = register_organisation(registration(credit_code=code))
+    admin = User(username="admin-v", name="管理员", role=Role.ADMIN, password_hash="x")
+    db.session.add(admin)
+    verify_registration(db.session.scalar(sa.select(RegistrationReview).filter_by(user_id=first.id)), actor=admin)
     db.session.commit()
     with pytest.raises(DomainError, match="已注册"):
         register_organisation(registration(credit_code=code, username="other"))

@@ -43,11 +43,18 @@ def test_register_with_a_bad_check_digit_keeps_what_was_typed(client):
     assert 'value="通辽测试物流有限公司"' in page and 'value="0475-8123456"' in page
 
 
-def test_register_twice_with_one_code_is_refused(client):
+def test_register_twice_with_one_code_waits_as_a_claim_until_verified(client, app, make_org, make_user):
+    """A registration still waiting holds nothing: a second one of the code is a claim, for the unit to decide; an
+    organisation whose contact is settled is taken."""
     form = register_form()
     client.post("/auth/register", data=form)
     client.post("/auth/logout")
-    response = client.post("/auth/register", data={**form, "username": "another", "certificate": certificate()})
+    claim = client.post("/auth/register", data={**form, "username": "another", "certificate": certificate()},
+                        follow_redirects=True)
+    assert "账号已创建，待核实后开通" in claim.get_data(as_text=True)
+    taken = make_org()
+    make_user("applicant", organisation=taken)
+    response = client.post("/auth/register", data=register_form(credit_code=taken.credit_code, username="third"))
     assert "该统一社会信用代码已注册" in response.get_data(as_text=True)
 
 

@@ -117,9 +117,8 @@ def test_a_refusal_needs_a_reason_and_the_contact_sees_it(client, app, new_org, 
     assert "不通过核实须填写理由" in bare.get_data(as_text=True)
     client.post(f"/verifications/{review_id}/refuse", data={"reason": "证照上的名称与填写的不一致"})
     client.post("/auth/logout")
-    client.post("/auth/login", data={"username": "newcontact", "password": "goodpass1"})
-    home = client.get("/applicant/").get_data(as_text=True)
-    assert "未通过新型工业园区党委核实：证照上的名称与填写的不一致" in home
+    login = client.post("/auth/login", data={"username": "newcontact", "password": "goodpass1"}, follow_redirects=True)
+    assert "您的注册未通过所属初审单位核实：证照上的名称与填写的不一致" in login.get_data(as_text=True)
     with app.app_context():
         assert review_of("newcontact").status is RegistrationStatus.REFUSED
         assert formation_rate().organisations == 0
@@ -240,3 +239,77 @@ def test_a_registry_import_merges_into_a_self_registered_organisation_and_lists_
         fields = {d["field"]: (d["registered"], d["imported"]) for d in latest_job(app).differences}
     assert fields == {"初审单位": ("新型工业园区党委", "综合物流园区党委"), "正式党员人数": ("3", "5")}
     assert "有 2 项与组织自行注册时填写的不同" in page and "新型工业园区党委" in page
+
+
+def test_a_refused_registrant_holds_nothing_and_the_real_contact_claims(client, app, new_org, make_user):
+    """A stranger registering a real organisation's public code first: refused, they block nobody, and the real
+    contact's claim, once verified, makes the organisation count."""
+    admin_id = make_user(Role.ADMIN).id
+    with app.app_context():
+        refuse_registration(review_of("newcontact"), "证照与本组织不符", actor=db.session.get(User, admin_id))
+        db.session.commit()
+    assert register(client, credit_code=new_org, username="realone").status_code == 302
+    with app.app_context():
+        admin = db.session.get(User, admin_id)
+        claim = review_of("realone")
+        assert claim.kind is RegistrationKind.CLAIM and not claim.user.active
+        verify_registration(claim, actor=admin)
+        db.session.commit()
+        assert review_of("realone").user.active and formation_rate().organisations == 1
+        assert not review_of("newcontact").user.active
+
+
+def test_a_detached_contacts_waiting_registration_cannot_be_verified_later(client, app, new_org, make_user):
+    with app.app_context():
+        admin = db.session.get(User, make_user(Role.ADMIN).id)
+        detach_contact(review_of("newcontact").user, "冒用他人名义注册", actor=admin)
+        db.session.commit()
+        assert review_of("newcontact").status is RegistrationStatus.REFUSED
+        with pytest.raises(DomainError, match="该注册未通过核实，不能再次处理"):
+            verify_registration(review_of("newcontact"), actor=admin)
+
+
+def test_only_one_settled_contact_and_a_waiting_one_cannot_submit(client, app, new_org, make_user):
+    """A waiting registrant and a claimant of the same new organisation: verifying the claim makes the organisation
+    count, but the other registrant, still unverified, submits nothing and cannot be verified beside it."""
+    assert register(client, credit_code=new_org, username="claimant").status_code == 302
+    with app.app_context():
+        admin = db.session.get(User, make_user(Role.ADMIN).id)
+        verify_registration(review_of("claimant"), actor=admin)
+        db.session.commit()
+        first = review_of("newcontact")
+        application = verbs.start_application(first.organisation, complete_data(formal=3, probationary=0),
+                                              actor=first.user)
+        db.session.commit()
+        with pytest.raises(DomainError, match="您的注册尚待所属初审单位核实"):
+            verbs.submit_application(application, actor=review_of("newcontact").user, version=application.version)
+        db.session.rollback()
+        with pytest.raises(DomainError, match="已有开通的联系人账号"):
+            verify_registration(review_of("newcontact"), actor=admin)
+
+
+def test_a_detached_contact_is_not_reactivated_beside_the_new_one(client, app, make_org, make_user, login_as):
+    org = make_org()
+    old = make_user(Role.APPLICANT, organisation=org, username="oldcontact")
+    admin_id = make_user(Role.ADMIN).id
+    with app.app_context():
+        detach_contact(db.session.get(User, old.id), "离职", actor=db.session.get(User, admin_id))
+        db.session.commit()
+    assert register(client, credit_code=org.credit_code, username="newclaim").status_code == 302
+    with app.app_context():
+        verify_registration(review_of("newclaim"), actor=db.session.get(User, admin_id))
+        db.session.commit()
+    login_as(Role.ADMIN)
+    page = client.post(f"/admin/users/{old.id}/active", data={"active": "1"}, follow_redirects=True)
+    assert "该组织已有开通的联系人账号，不能再启用另一个" in page.get_data(as_text=True)
+
+
+def test_an_unverified_organisations_steps_are_not_in_the_average_days(app, new_org):
+    with app.app_context():
+        review = review_of("newcontact")
+        for _ in range(2):
+            application = verbs.start_application(review.organisation, complete_data(formal=3, probationary=0),
+                                                  actor=review.user)
+            verbs.withdraw_application(application, actor=review.user, version=application.version)
+            db.session.commit()
+        assert build_dashboard().step_days == []
