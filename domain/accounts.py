@@ -133,6 +133,10 @@ class LoginLimits:
     max_failures: int = 5  # wrong passwords for one username from one address before that address is locked out
     lock_minutes: int = 15  # how long; also how long failures count towards the username's slowing down
     max_delay_seconds: int = 60  # the longest wait between attempts that failures from elsewhere can impose
+    # Recent failures for one username, from all addresses together, past which an address that has not failed
+    # waits too: guesses spread one or two to an address (an IPv6 range has millions) are slowed like the rest. A
+    # stranger at one address locks only that address long before this, so the owner's first try still counts.
+    spread_failures: int = 20
 
 
 @cache
@@ -153,8 +157,10 @@ def authenticate(username: str, password: str, *, address: str | None, limits: L
     for that address only, for `lock_minutes`, so a stranger cannot keep an official out by typing wrong passwords
     from elsewhere. Once other addresses have `max_failures` recent failures for the username, an address that failed
     must also wait between its attempts, the wait doubling with every further failure anywhere, up to
-    `max_delay_seconds` (refused at once, "请 N 秒后再试": no worker sleeps); an address that has not failed is never
-    kept waiting, so the owner's first try from their own computer always counts. A name nobody has is counted, locked and timed like an existing one, so no
+    `max_delay_seconds` (refused at once, "请 N 秒后再试": no worker sleeps). An address that has not failed is kept
+    waiting only once `spread_failures` have come from all addresses together, counted from the last of them: guesses
+    spread one to an address are slowed too, and the owner is never locked out. A name nobody has is counted, locked
+    and timed like an existing one, so no
     answer tells whether an account exists. The caller commits either way, so the count survives the refusal."""
     name = (username or "").strip()
     key = _failure_key(name, address)
@@ -174,23 +180,30 @@ def authenticate(username: str, password: str, *, address: str | None, limits: L
 def _refuse_while_waiting(key: tuple[str, str], now, limits: LoginLimits) -> None:
     """Refuse, before any password is hashed, an address locked out for this username or one that must still wait."""
     since = now - timedelta(minutes=limits.lock_minutes)
-    recent_total = (sa.select(sa.func.coalesce(sa.func.sum(LoginFailure.failures), 0))
-                    .where(LoginFailure.username == key[0], LoginFailure.last_failed_at >= since).scalar_subquery())
+    recent = sa.and_(LoginFailure.username == key[0], LoginFailure.last_failed_at >= since)
+    recent_total = sa.select(sa.func.coalesce(sa.func.sum(LoginFailure.failures), 0)).where(recent).scalar_subquery()
+    last_anywhere = sa.select(sa.func.max(LoginFailure.last_failed_at)).where(recent).scalar_subquery()
     row = db.session.execute(
         sa.select(LoginFailure.failures, LoginFailure.last_failed_at, LoginFailure.locked_until, recent_total)
         .where(LoginFailure.username == key[0], LoginFailure.address == key[1])).first()
     if row is None:
-        return  # this address has not failed: whatever others did, it is answered at once
+        total, last = db.session.execute(sa.select(recent_total, last_anywhere)).one()
+        if total >= limits.spread_failures:  # guesses from many addresses: a new one waits its turn too
+            _refuse_until(last, min(limits.max_delay_seconds, 2 ** min(total - limits.spread_failures, 16)), now)
+        return  # otherwise an address that has not failed is answered at once, whatever others did
     own, last_failed_at, locked_until, total = row
     if locked_until is not None and locked_until > now:
         minutes = max(1, int((locked_until - now).total_seconds() // 60) + 1)
         raise DomainError(f"登录失败次数过多，此用户名已暂停从您当前的网络地址登录，请 {minutes} 分钟后再试，"
                           "或联系系统管理员")
     if last_failed_at >= since and total - own >= limits.max_failures:  # others have been guessing: wait too
-        wait = min(limits.max_delay_seconds, 2 ** min(total - limits.max_failures, 16))
-        remaining = (last_failed_at + timedelta(seconds=wait) - now).total_seconds()
-        if remaining > 0:
-            raise DomainError(f"登录尝试过于频繁，请 {math.ceil(remaining)} 秒后再试")
+        _refuse_until(last_failed_at, min(limits.max_delay_seconds, 2 ** min(total - limits.max_failures, 16)), now)
+
+
+def _refuse_until(last_failed_at, wait_seconds: float, now) -> None:
+    remaining = (last_failed_at + timedelta(seconds=wait_seconds) - now).total_seconds()
+    if remaining > 0:
+        raise DomainError(f"登录尝试过于频繁，请 {math.ceil(remaining)} 秒后再试")
 
 
 def _count_failure(key: tuple[str, str], user: User | None, now, limits: LoginLimits) -> None:

@@ -178,8 +178,9 @@ def test_other_addresses_slow_down_with_every_failure_but_are_not_locked_by_othe
 def test_the_wait_is_capped(app, make_user, clock):
     user = make_user("zone_approver")
     with app.app_context():
+        now = accounts.utcnow()  # the test's clock
         db.session.add_all(LoginFailure(username=user.username, address=f"203.0.113.{i}", failures=5,
-                                        last_failed_at=utcnow(), locked_until=utcnow() + timedelta(minutes=15))
+                                        last_failed_at=now, locked_until=now + timedelta(minutes=15))
                            for i in range(10))
         db.session.commit()
     client = app.test_client()
@@ -229,3 +230,17 @@ def test_production_refuses_per_worker_rate_limit_counts_unless_one_worker_is_me
             ProductionConfig()
     else:
         assert ProductionConfig().RATELIMIT_STORAGE_URI == storage
+
+
+def test_guesses_spread_over_many_addresses_are_slowed_too(app, make_user, clock):
+    """One wrong guess from each of many addresses (an IPv6 range has millions): past LoginLimits.spread_failures
+    from all of them together, a new address waits its turn as well, and the owner gets in once the wait is over."""
+    user = make_user("zone_approver")
+    answers = [_page(_login(app.test_client(), user.username, "wrong-pass-1", address=f"2001:db8::{n:x}"),
+                     user.username) for n in range(30)]
+    guessed = sum("用户名或密码错误" in page for page in answers)
+    assert guessed == 20 and all("请 1 秒后再试" in page for page in answers[20:])  # 20 checked, then a wait
+    waiting = _login(app.test_client(), user.username, address=OWN)
+    assert "登录尝试过于频繁" in waiting.get_data(as_text=True)  # slowed like everyone, never locked out
+    clock(2)
+    assert _login(app.test_client(), user.username, address=OWN).headers["Location"] == "/applications/"
