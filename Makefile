@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 PORT   ?= 5000
+# The address printed into the documents' QR codes: the one `make run` serves on, unless PUBLIC_BASE_URL says another.
+export PUBLIC_BASE_URL ?= http://127.0.0.1:$(PORT)
 FLASK  := $(BIN)/flask --app app
 
 # Debian/Ubuntu packages: the PDFs need the CJK fonts and HarfBuzz's subsetter (50x faster PDFs);
@@ -16,6 +18,7 @@ TEST_PACKAGES := $(RUN_PACKAGES) chromium poppler-utils zbar-tools
 run: venv system-packages-run migrate seed
 	@echo ""
 	@echo "  开发区党组织组建管理系统: http://127.0.0.1:$(PORT)"
+	@echo "  批复二维码中的核验地址 (PUBLIC_BASE_URL): $(PUBLIC_BASE_URL)"
 	@echo "  演示账号（密码均为 demo-2026）: applicant reviewer zone instructor finance admin"
 	@echo "  其他初审单位: reviewer-logistics reviewer-federation reviewer-civil reviewer-market"
 	@echo "                reviewer-east reviewer-west reviewer-south reviewer-north"

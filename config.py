@@ -1,7 +1,9 @@
 """Configuration read from the environment, with an embedded default that needs nothing running."""
+import ipaddress
 import os
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
 INSTANCE_DIR = Path(__file__).resolve().parent / "instance"
 AUDIT_KEY_MIN_LENGTH = 32
@@ -48,6 +50,23 @@ def _development_secret(name: str = "secret_key") -> str:
         finally:
             draft.unlink()
     return path.read_text().strip()
+
+
+def public_address(url: str) -> bool:
+    """Whether url is an http(s) address that readers other than the server itself can reach: a host that is not
+    localhost, a loopback or an unspecified address."""
+    try:
+        parts = urlsplit(url.strip())
+        host = parts.hostname or ""
+    except ValueError:
+        return False
+    if parts.scheme not in ("http", "https") or not host or host == "localhost" or host.endswith(".localhost"):
+        return False
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return True  # a name
+    return not (address.is_loopback or address.is_unspecified)
 
 
 class Config:
@@ -165,6 +184,13 @@ class ProductionConfig(Config):
                                "设置 RATELIMIT_ALLOW_MEMORY=1 (RATELIMIT_STORAGE_URI=memory:// keeps separate counts in "
                                "each worker; use shared storage such as redis://, or set RATELIMIT_ALLOW_MEMORY=1 when "
                                "one worker is intended)")
+
+        # Printed into every issued document's QR code and link, which never change: an address only the server can
+        # reach would leave every 批复 unverifiable by its readers.
+        if not public_address(os.environ.get("PUBLIC_BASE_URL", "")):
+            raise RuntimeError("生产环境必须把 PUBLIC_BASE_URL 设为公众能访问的地址（如 https://dj.example.gov.cn），"
+                               "它会印在每份批复的二维码和核验链接上，印发后不能更改 (PUBLIC_BASE_URL must be set "
+                               "to the public http(s) address in production: not localhost or a loopback address)")
 
     def fallback_secret(self) -> str:
         raise RuntimeError("生产环境必须设置 SECRET_KEY 环境变量 (SECRET_KEY is required in production)")

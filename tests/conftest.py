@@ -132,6 +132,17 @@ def app(database, tmp_path):
 
 
 @pytest.fixture
+def production_env(monkeypatch):
+    """What a production configuration needs from the environment to start, each test then taking away or changing
+    the one it is about: the keys, the public address, and rate-limit counts kept per worker (one worker meant)."""
+    monkeypatch.setenv("SECRET_KEY", "k" * 40)
+    monkeypatch.setenv("AUDIT_KEY", "a" * 64)
+    monkeypatch.setenv("RATELIMIT_ALLOW_MEMORY", "1")
+    monkeypatch.setenv("PUBLIC_BASE_URL", "https://dj.example.gov.cn")
+    return monkeypatch
+
+
+@pytest.fixture
 def client(app):
     return app.test_client()
 

@@ -42,19 +42,17 @@ def test_seed_demo_refuses_production(app):
     assert result.exit_code != 0 and "生产环境禁止" in result.output
 
 
-def test_production_refuses_to_start_without_a_secret(monkeypatch):
+def test_production_refuses_to_start_without_a_secret(production_env):
+    monkeypatch = production_env
     monkeypatch.delenv("SECRET_KEY", raising=False)
-    monkeypatch.setenv("AUDIT_KEY", "a" * 64)
-    monkeypatch.setenv("RATELIMIT_ALLOW_MEMORY", "1")
     with pytest.raises(RuntimeError, match="SECRET_KEY"):
         ProductionConfig()
     monkeypatch.setenv("SECRET_KEY", "x" * 40)
     assert ProductionConfig().SECRET_KEY == "x" * 40
 
 
-def test_production_refuses_to_start_without_a_long_audit_key(monkeypatch):
-    monkeypatch.setenv("SECRET_KEY", "x" * 40)
-    monkeypatch.setenv("RATELIMIT_ALLOW_MEMORY", "1")
+def test_production_refuses_to_start_without_a_long_audit_key(production_env):
+    monkeypatch = production_env
     monkeypatch.delenv("AUDIT_KEY", raising=False)
     with pytest.raises(RuntimeError, match="生产环境必须设置 AUDIT_KEY"):
         ProductionConfig()
@@ -63,6 +61,35 @@ def test_production_refuses_to_start_without_a_long_audit_key(monkeypatch):
         ProductionConfig()
     monkeypatch.setenv("AUDIT_KEY", "a" * 64)
     assert ProductionConfig().AUDIT_KEY == "a" * 64
+
+
+@pytest.mark.parametrize("url", [None, "", "http://127.0.0.1:5000", "http://localhost:8000", "https://[::1]/",
+                                 "http://0.0.0.0", "ftp://dj.example.gov.cn", "dj.example.gov.cn", "https://"])
+def test_production_refuses_an_address_its_documents_readers_cannot_reach(production_env, url):
+    if url is None:
+        production_env.delenv("PUBLIC_BASE_URL")
+    else:
+        production_env.setenv("PUBLIC_BASE_URL", url)
+    with pytest.raises(RuntimeError, match="生产环境必须把 PUBLIC_BASE_URL 设为公众能访问的地址"):
+        ProductionConfig()
+
+
+@pytest.mark.parametrize("url", ["https://dj.example.gov.cn", "http://10.20.1.5:8000"])  # an intranet's too
+def test_production_takes_a_public_or_intranet_address(production_env, url):
+    production_env.setenv("PUBLIC_BASE_URL", url)
+    assert ProductionConfig().PUBLIC_BASE_URL == url
+
+
+def test_make_run_prints_the_port_it_serves_on_into_documents():
+    import os
+    import subprocess
+
+    env = {k: v for k, v in os.environ.items() if k not in ("PUBLIC_BASE_URL", "MAKEFLAGS", "MFLAGS")}
+    dry = subprocess.run(["make", "-n", "run", "PORT=5123"], capture_output=True, text=True, env=env).stdout
+    assert "核验地址 (PUBLIC_BASE_URL): http://127.0.0.1:5123" in dry
+    env["PUBLIC_BASE_URL"] = "https://dj.example.gov.cn"  # a deployment's own stands
+    dry = subprocess.run(["make", "-n", "run", "PORT=5123"], capture_output=True, text=True, env=env).stdout
+    assert "核验地址 (PUBLIC_BASE_URL): https://dj.example.gov.cn" in dry
 
 
 def test_database_url_spellings():

@@ -80,34 +80,32 @@ def test_seed_demo_marks_every_account_it_makes(app, make_user):
     assert len(marked) > 14 and set(marked.values()) == {True}
 
 
-def _production(uri: str, monkeypatch):
-    monkeypatch.setenv("SECRET_KEY", "k" * 40)
-    monkeypatch.setenv("AUDIT_KEY", "a" * 64)
-    monkeypatch.setenv("RATELIMIT_ALLOW_MEMORY", "1")
+def _production(uri: str):
     return create_app({"ENV_NAME": "production", "SQLALCHEMY_DATABASE_URI": uri})
 
 
-def test_production_refuses_to_start_while_a_demo_account_exists(app, make_user, monkeypatch):
+def test_production_refuses_to_start_while_a_demo_account_exists(app, make_user, production_env):
     make_user("admin", username="boss")
     demo = make_user("zone_approver", username="zone")
     with app.app_context():
         db.session.execute(sa.update(User).where(User.id == demo.id).values(demo=True))
         db.session.commit()
     with pytest.raises(RuntimeError, match="演示数据创建的账号（密码公开在说明文档中）：zone。.*seed-demo"):
-        _production(app.config["SQLALCHEMY_DATABASE_URI"], monkeypatch)
+        _production(app.config["SQLALCHEMY_DATABASE_URI"])
     with app.app_context():
         db.session.execute(sa.update(User).values(demo=False))
         db.session.commit()
-    started = _production(app.config["SQLALCHEMY_DATABASE_URI"], monkeypatch)
+    started = _production(app.config["SQLALCHEMY_DATABASE_URI"])
     assert started.test_client().get("/auth/login").status_code == 200
     with started.app_context():
         db.engine.dispose()
 
 
-def test_a_fresh_install_migrates_with_the_production_app_and_then_checks_at_the_first_request(tmp_path, monkeypatch):
+def test_a_fresh_install_migrates_with_the_production_app_and_then_checks_at_the_first_request(tmp_path,
+                                                                                              production_env):
     """`flask db upgrade` builds the production app before users.demo exists: it starts, and the check waits for a
     request that can make it."""
-    application = _production(f"sqlite:///{tmp_path / 'fresh.db'}", monkeypatch)
+    application = _production(f"sqlite:///{tmp_path / 'fresh.db'}")
     with application.app_context():
         upgrade()
         db.session.add(User(username="zone", name="演示", role=Role.ZONE_APPROVER, password_hash="x", demo=True))

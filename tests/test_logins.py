@@ -214,12 +214,11 @@ def test_a_successful_login_clears_its_addresss_failures_only(app, make_user):
 @pytest.mark.parametrize("storage, allow, refused", [
     ("memory://", None, True), ("memory://", "1", False), ("redis://127.0.0.1:6379", None, False),
 ])
-def test_production_refuses_per_worker_rate_limit_counts_unless_one_worker_is_meant(monkeypatch, storage, allow,
+def test_production_refuses_per_worker_rate_limit_counts_unless_one_worker_is_meant(production_env, storage, allow,
                                                                                     refused):
     from config import ProductionConfig
 
-    monkeypatch.setenv("SECRET_KEY", "k" * 40)
-    monkeypatch.setenv("AUDIT_KEY", "a" * 64)
+    monkeypatch = production_env
     monkeypatch.setenv("RATELIMIT_STORAGE_URI", storage)
     if allow is None:
         monkeypatch.delenv("RATELIMIT_ALLOW_MEMORY", raising=False)

@@ -128,10 +128,7 @@ def test_a_file_is_no_store_whoever_asks(app):
 @pytest.mark.parametrize("env, hsts", [
     ("production", "max-age=31536000; includeSubDomains"), ("development", None), ("testing", None),
 ])
-def test_hsts_only_in_production(app, monkeypatch, env, hsts):
-    monkeypatch.setenv("SECRET_KEY", "k" * 40)  # production refuses to start without one
-    monkeypatch.setenv("AUDIT_KEY", "a" * 64)  # nor, once the audit log is sealed with it, without this
-    monkeypatch.setenv("RATELIMIT_ALLOW_MEMORY", "1")  # nor with per-worker login counts, unless one worker is meant
+def test_hsts_only_in_production(app, production_env, env, hsts):
     application = create_app({"ENV_NAME": env, "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"]})
     assert application.test_client().get("/auth/login").headers.get("Strict-Transport-Security") == hsts
     with application.app_context():
@@ -169,12 +166,10 @@ def test_session_cookie_flags(client, make_user, app):
         assert "Set-Cookie" not in client.get("/finance/").headers
 
 
-def test_production_cookies_are_secure(monkeypatch):
+def test_production_cookies_are_secure(production_env):
     from config import ProductionConfig
 
-    monkeypatch.setenv("SECRET_KEY", "k" * 40)
-    monkeypatch.setenv("AUDIT_KEY", "a" * 64)
-    monkeypatch.setenv("RATELIMIT_STORAGE_URI", "redis://127.0.0.1:6379")
+    production_env.setenv("RATELIMIT_STORAGE_URI", "redis://127.0.0.1:6379")
     assert ProductionConfig().SESSION_COOKIE_SECURE is True and not getattr(ProductionConfig(), "DEBUG", False)
 
 
