@@ -60,6 +60,14 @@ class RegistrationReview(db.Model):
     decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
 
     @property
+    def is_claim(self) -> bool:
+        return self.kind is RegistrationKind.CLAIM
+
+    @property
+    def refused(self) -> bool:
+        return self.status is RegistrationStatus.REFUSED
+
+    @property
     def lapsed(self) -> bool:
         """An undecided claim older than CLAIM_LAPSES_AFTER: no longer in the queue, and the account stays closed."""
         return (self.status is RegistrationStatus.PENDING and self.kind is RegistrationKind.CLAIM
