@@ -14,6 +14,10 @@ from .text import check_text
 DEFAULTS = {
     "doc_prefix": "通开党工字",
     "issuing_organ": "中共通辽经济技术开发区工作委员会",
+    "zone_name": "通辽经济技术开发区",
+    "printing_office": "中共通辽经济技术开发区工作委员会办公室",
+    "copy_to": "",
+    "sheet_compiler": "中共通辽经济技术开发区工作委员会组织部",
     "body_font": "Noto Serif CJK SC",
     "title_font": "Noto Serif CJK SC",
     "seal_file_id": "",
@@ -23,6 +27,10 @@ DEFAULTS = {
 LABELS = {
     "doc_prefix": "发文字号前缀",
     "issuing_organ": "发文机关名称（用于发文机关标志和署名）",
+    "zone_name": "开发区全称（用于拨付明细表和导出表格的标题）",
+    "printing_office": "印发机关（版记中的“…印发”）",
+    "copy_to": "抄送机关（版记的抄送栏，多个机关用顿号隔开；留空则不印抄送栏）",
+    "sheet_compiler": "拨付明细表的编制单位",
     "body_font": "正文字体（仿宋类，须已安装在服务器上）",
     "title_font": "标题及发文机关标志字体（小标宋类）",
     "instructor_capacity": "新增指导员的默认最多指导组织数",
