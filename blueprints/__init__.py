@@ -1,9 +1,15 @@
 """One blueprint per actor or area. Each is walled off to its roles by `role_wall`."""
-from flask import Blueprint, abort, flash, make_response, render_template, request
+import mimetypes
+import re
+from io import BytesIO
+from urllib.parse import quote
+
+from flask import Blueprint, abort, flash, make_response, render_template, request, send_file
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
 from domain import DomainError, StaleError
+from domain.files import clean_filename
 from models import Role
 
 
@@ -82,3 +88,27 @@ def run_verb(verb, done: str, form: FlaskForm | None = None, conflicts: tuple = 
         db.session.rollback()
         show_domain_error(error, form)
         return 422, True
+
+
+def content_disposition(name: str, fallback: str, *, inline: bool = False) -> str:
+    """The Content-Disposition of a file called `name` (RFC 6266): `fallback` plus name's extension as the ASCII
+    `filename` for old clients, and the real, Chinese name as RFC 5987's `filename*`. Parts of a name come from
+    what users typed (an organisation's name, an uploaded file's): quotes, slashes, control characters and line
+    breaks never reach the header."""
+    match = re.search(r"\.[A-Za-z0-9]{1,5}$", name)
+    extension = match.group() if match else ""
+    name = clean_filename(re.sub(r"[\\/]", "_", name), extension)
+    fallback = (re.sub(r"[^A-Za-z0-9_-]+", "_", fallback).strip("_") or "download") + extension
+    # RFC 5987's attr-chars stay as they are; everything else (Chinese, %, ;, space) is percent-encoded UTF-8.
+    encoded = quote(name, safe="!#$&+-.^_`|~")
+    return f"{'inline' if inline else 'attachment'}; filename=\"{fallback}\"; filename*=UTF-8''{encoded}"
+
+
+def send_download(data: bytes, name: str, *, fallback: str, mimetype: str | None = None, inline: bool = False,
+                  etag: str | None = None):
+    """Send bytes as the file `name` (Chinese is welcome): every download of the app goes through here. `fallback`
+    is an ASCII stem for clients that cannot read `filename*`; `inline` lets a browser show the file in place."""
+    mimetype = mimetype or mimetypes.guess_type(name)[0] or "application/octet-stream"
+    response = send_file(BytesIO(data), mimetype=mimetype, etag=etag or False)
+    response.headers["Content-Disposition"] = content_disposition(name, fallback, inline=inline)
+    return response

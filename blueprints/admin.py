@@ -17,7 +17,7 @@ from domain.reference import list_units
 from domain.settings import DEFAULTS, LABELS, get_settings, set_seal, update_settings
 from models import Document, Instructor, PartyOrgKind, Role, Unit, User, db
 
-from . import page_arg, role_wall, run_verb, show_domain_error
+from . import page_arg, role_wall, run_verb, send_download, show_domain_error
 from .forms import EmptyForm, FundStandardForm, InstructorForm, OfficialForm, PasswordResetForm, options
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -196,7 +196,6 @@ def import_instructors_page():
 def instructor_template():
     from io import BytesIO
 
-    from flask import send_file
     from openpyxl import Workbook
 
     book = Workbook()
@@ -208,9 +207,7 @@ def instructor_template():
         sheet.column_dimensions[column].width = width
     out = BytesIO()
     book.save(out)
-    out.seek(0)
-    return send_file(out, download_name="党建指导员导入模板.xlsx",
-                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    return send_download(out.getvalue(), "党建指导员导入模板.xlsx", fallback="instructor-template")
 
 
 @bp.route("/fund-standards", methods=["GET", "POST"])

@@ -4,12 +4,11 @@ A step is one POST to /applications/<id>/steps/<action>. htmx swaps the card in 
 `counts-changed` so the navigation's counters refresh; without JavaScript the same POST redirects.
 """
 from datetime import date
-from io import BytesIO
 from uuid import uuid4
 
 import sqlalchemy as sa
 from flask import (
-    Blueprint, abort, current_app, flash, make_response, redirect, render_template, request, send_file, url_for,
+    Blueprint, abort, current_app, flash, make_response, redirect, render_template, request, url_for,
 )
 from flask_login import current_user
 from sqlalchemy.orm import joinedload
@@ -31,7 +30,9 @@ from models import (
     OrgKind, PartyOrgKind, Role, Unit, VisitForm, db,
 )
 
-from . import form_version, page_arg, posted_ids, render_partial, role_wall, run_verb, show_domain_error
+from . import (
+    form_version, page_arg, posted_ids, render_partial, role_wall, run_verb, send_download, show_domain_error,
+)
 from .forms import (
     ApplicationForm, DeliveryForm, ElectionForm, GuidanceVisitForm, ReassignForm, StepForm, options,
 )
@@ -312,8 +313,8 @@ def delivery_photo(application_id: int, delivery_id: int):
     delivery = db.get_or_404(Delivery, delivery_id)
     if delivery.application_id != application.id or delivery.photo is None:
         abort(404)
-    return send_file(BytesIO(delivery.photo.data), mimetype=delivery.photo.content_type,
-                     download_name=delivery.photo.filename)
+    return send_download(delivery.photo.data, delivery.photo.filename, fallback=f"delivery-{delivery.id}",
+                         mimetype=delivery.photo.content_type, inline=True)
 
 
 # ---------------------------------------------------------------- documents
@@ -323,8 +324,8 @@ def document_pdf(application_id: int, kind: str):
     """An issued document: the stored bytes, the same on every download."""
     application = load(application_id)
     document = db.first_or_404(sa.select(Document).filter_by(application_id=application.id, kind=DocumentKind(kind)))
-    return send_file(BytesIO(document.file.data), mimetype="application/pdf", download_name=document.file.filename,
-                     etag=document.file.sha256)
+    return send_download(document.file.data, document.file.filename, fallback=f"{kind}-{application.id}",
+                         inline=True, etag=document.file.sha256)
 
 
 @bp.get("/<int:application_id>/dossier.pdf")
@@ -333,8 +334,8 @@ def dossier_pdf(application_id: int):
     application = load(application_id)
     if not current_user.is_official:
         abort(404)
-    return send_file(BytesIO(render_dossier(application)), mimetype="application/pdf",
-                     download_name=f"{application.organisation.name}-申请档案.pdf")
+    return send_download(render_dossier(application), f"{application.organisation.name}-申请档案.pdf",
+                         fallback=f"dossier-{application.id}", inline=True)
 
 
 # ---------------------------------------------------------------- attachments
@@ -345,8 +346,8 @@ def attachment(application_id: int, attachment_id: int, filename: str):
     item = db.get_or_404(Attachment, attachment_id)
     if item.application_id != application.id:
         abort(404)
-    return send_file(BytesIO(item.file.data), mimetype=item.file.content_type, as_attachment=True,
-                     download_name=item.file.filename, etag=item.file.sha256)
+    return send_download(item.file.data, item.file.filename, fallback=f"attachment-{item.id}",
+                         mimetype=item.file.content_type, etag=item.file.sha256)
 
 
 @bp.post("/<int:application_id>/attachments/<int:attachment_id>/delete")

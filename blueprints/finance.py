@@ -5,11 +5,11 @@ A refusal answers 422, a second attempt or a stale page 409, each with the card 
 """
 import csv
 from datetime import date
-from io import BytesIO, StringIO
+from io import StringIO
 
 import sqlalchemy as sa
 from flask import (
-    Blueprint, abort, flash, make_response, redirect, render_template, request, send_file, url_for,
+    Blueprint, abort, flash, make_response, redirect, render_template, request, url_for,
 )
 from flask_login import current_user
 
@@ -20,7 +20,7 @@ from domain.reference import unit_choices
 from domain.zone_time import local_today
 from models import DisbursementBatch, FundItem, FundPayment, Role, db
 
-from . import page_arg, posted_ids, render_partial, role_wall, run_verb, show_domain_error
+from . import page_arg, posted_ids, render_partial, role_wall, run_verb, send_download, show_domain_error
 from .forms import EmptyForm, PaymentForm, ReversalForm
 
 bp = Blueprint("finance", __name__, url_prefix="/finance")
@@ -135,8 +135,7 @@ def reverse_payment(payment_id: int):
 @bp.get("/batches/<int:batch_id>/sheet.xlsx")
 def sheet_xlsx(batch_id: int):
     batch = _load(batch_id)
-    return send_file(BytesIO(sheets.batch_xlsx(batch)), as_attachment=True, download_name=f"拨付明细表-{batch.number}.xlsx",
-                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    return send_download(sheets.batch_xlsx(batch), f"拨付明细表-{batch.number}.xlsx", fallback=f"sheet-{batch.number}")
 
 
 @bp.get("/batches/<int:batch_id>/sheet.pdf")
@@ -145,8 +144,7 @@ def sheet_pdf(batch_id: int):
     pdf = sheets.filed_sheet(batch)
     if pdf is None:  # not approved yet (or before sheets were filed): rendered now, from the items as they are
         pdf = sheets.batch_pdf(_load(batch_id))
-    return send_file(BytesIO(pdf), as_attachment=True, download_name=f"拨付明细表-{batch.number}.pdf",
-                     mimetype="application/pdf")
+    return send_download(pdf, f"拨付明细表-{batch.number}.pdf", fallback=f"sheet-{batch.number}")
 
 
 @bp.get("/overview")
@@ -162,10 +160,8 @@ def overview_csv():
     for r in funds.fund_overview():
         writer.writerow([r.unit, r.year, r.items, r.approved, r.in_batches, r.paid])
     # The BOM lets Excel on Windows open the UTF-8 file without garbling the Chinese.
-    response = make_response("\ufeff" + out.getvalue())
-    response.headers["Content-Type"] = "text/csv; charset=utf-8"
-    response.headers["Content-Disposition"] = "attachment; filename*=UTF-8''fund-overview.csv"
-    return response
+    return send_download(("\ufeff" + out.getvalue()).encode(), "启动经费总览.csv", fallback="fund-overview",
+                         mimetype="text/csv; charset=utf-8")
 
 
 # ---------------------------------------------------------------- helpers

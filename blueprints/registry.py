@@ -10,30 +10,30 @@ from domain import DomainError
 from domain.dashboard import (
     COVERAGE_NOTE, DEFINITION, TODO_LISTS, TodoFilter, build_dashboard, dashboard_xlsx, todo_page, todo_xlsx,
 )
+from domain.documents import chinese_date
 from domain.reference import unit_choices
+from domain.zone_time import local_today
 from domain.registry_import import (
     COLUMNS, EXPIRED, check_registry_file, import_progress, recent_imports, run_in_background, settle_if_interrupted,
     start_registry_import, template_csv, template_xlsx,
 )
 from models import ImportStatus, OrgKind, RegistryImport, Role, Unit, db
 
-from . import page_arg, render_partial, role_wall, show_domain_error
+from . import page_arg, render_partial, role_wall, send_download, show_domain_error
 from .forms import EmptyForm, RegistryImportForm
 
 bp = Blueprint("registry", __name__, url_prefix="/registry")
 role_wall(bp, Role.UNIT_REVIEWER, Role.ZONE_APPROVER, Role.ADMIN)
-
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
 
 def scope() -> Unit | None:
     """The unit whose figures the user sees: a reviewer's own, or None for the whole zone."""
     return current_user.unit if current_user.role is Role.UNIT_REVIEWER else None
 
 
-def download(data: bytes, filename: str, mimetype: str = XLSX):
-    return current_app.response_class(data, mimetype=mimetype, headers={
-        "Content-Disposition": f"attachment; filename*=UTF-8''{filename}"})
+def export_name(*parts: str, extension: str = ".xlsx") -> tuple[str, str]:
+    """An export's file name ending in the zone's date (组建率-2026年12月5日.xlsx), and that date for its fallback."""
+    today = local_today()
+    return "-".join([*filter(None, parts), chinese_date(today)]) + extension, today.isoformat()
 
 
 def may_import() -> None:
@@ -59,7 +59,9 @@ def dashboard():
 
 @bp.get("/dashboard.xlsx")
 def dashboard_export():
-    return download(dashboard_xlsx(build_dashboard(scope())), "dashboard.xlsx")
+    unit = scope()
+    name, day = export_name("组建率", unit.name if unit else "")
+    return send_download(dashboard_xlsx(build_dashboard(unit)), name, fallback=f"dashboard-{day}")
 
 
 def todo_filter() -> TodoFilter:
@@ -79,7 +81,10 @@ def todo():
 @bp.get("/todo.xlsx")
 def todo_export():
     f = todo_filter()
-    return download(todo_xlsx(f, scope()), f"todo-{f.list}.xlsx")
+    unit = scope() or (db.session.get(Unit, f.unit_id) if f.unit_id else None)
+    key = f.list if f.list in TODO_LISTS else "build"
+    name, day = export_name(TODO_LISTS[key][0], unit.name if unit else "")
+    return send_download(todo_xlsx(f, scope()), name, fallback=f"todo-{key}-{day}")
 
 
 # ---------------------------------------------------------------- imports
@@ -104,13 +109,14 @@ def imports():
 @bp.get("/imports/template.xlsx")
 def template_download():
     may_import()
-    return download(template_xlsx(), "registry-template.xlsx")
+    return send_download(template_xlsx(), "摸底表模板.xlsx", fallback="registry-template")
 
 
 @bp.get("/imports/template.csv")
 def template_csv_download():
     may_import()
-    return download(template_csv(), "registry-template.csv", "text/csv; charset=utf-8")
+    return send_download(template_csv(), "摸底表模板.csv", fallback="registry-template",
+                         mimetype="text/csv; charset=utf-8")
 
 
 @bp.get("/imports/<int:import_id>")

@@ -1,14 +1,13 @@
 """注册核实: the unit reviewer's (and the admin's) queue of self-registrations, each decided beside its certificate;
 and the admin's detaching of a contact."""
-from io import BytesIO
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from domain.registrations import detach_contact, refuse_registration, verification_queue, verify_registration
 from models import RegistrationReview, Role, User, db
 
-from . import role_wall, run_verb
+from . import role_wall, run_verb, send_download
 from .forms import EmptyForm
 
 bp = Blueprint("verifications", __name__, url_prefix="/verifications")
@@ -34,8 +33,8 @@ def certificate(review_id: int):
     stored = _load(review_id).certificate
     if stored is None:
         abort(404)
-    return send_file(BytesIO(stored.data), mimetype=stored.content_type, download_name=stored.filename,
-                     etag=stored.sha256)
+    return send_download(stored.data, stored.filename, fallback=f"certificate-{review_id}", mimetype=stored.content_type,
+                         inline=True, etag=stored.sha256)
 
 
 @bp.post("/<int:review_id>/verify")

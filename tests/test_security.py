@@ -80,16 +80,21 @@ DOWNLOADS = {
 }
 
 
+DISPOSITION = re.compile(r"(attachment|inline); filename=\"[A-Za-z0-9_-]+\.[a-z]+\"; "
+                         r"filename\*=UTF-8''[A-Za-z0-9%!#$&+.^_`|~-]+")
+
+
 def test_every_page_and_download_for_every_actor_is_no_store(app, world, monkeypatch):
     """Every GET route of the URL map, as every logged-in actor of the access matrix (allowed or not, so error
-    pages count too): each answer is no-store, and so is every file, which the walk meets in each kind."""
+    pages count too): each answer is no-store, and so is every file, which the walk meets in each kind; every file
+    is named as RFC 6266 says, an ASCII fallback beside the UTF-8 name."""
     from app import DOWNLOAD_TYPES
 
     # The dossier's rendering is the PDF module's business (tests/test_documents.py); here only its headers are.
     monkeypatch.setattr("blueprints.applications.render_dossier", lambda application: b"%PDF-1.7 dossier")
     ids, logins = world
     app.config["LOGIN_RATE_LIMIT"] = "10000 per minute"
-    cached, files = [], set()
+    cached, files, named = [], set(), []
     for actor, username in logins.items():
         if username is None:
             continue
@@ -104,7 +109,10 @@ def test_every_page_and_download_for_every_actor_is_no_store(app, world, monkeyp
             if response.status_code == 200 and ("Content-Disposition" in response.headers
                                                 or response.mimetype in DOWNLOAD_TYPES):
                 files.add(endpoint)
-    assert cached == [] and files == DOWNLOADS
+                # Each through blueprints.send_download: an ASCII fallback and the real name, RFC 6266 and 5987.
+                if not DISPOSITION.fullmatch(response.headers.get("Content-Disposition", "")):
+                    named.append(f"{url}: {response.headers.get('Content-Disposition')}")
+    assert cached == [] and files == DOWNLOADS and named == []
 
 
 def test_a_file_is_no_store_whoever_asks(app):
