@@ -138,7 +138,7 @@ def render_dossier(application: Application) -> bytes:
                                         .order_by(Document.id)))
     html = render_template("pdf/dossier.html", application=application, documents=documents,
                            org_name=party_org_name(application), settings=get_settings(),
-                           printed=chinese_date(local_today()))
+                           printed=chinese_date(local_today()), date_text=chinese_date, local_date=local_date)
     return html_to_pdf(html, in_child=True)  # its render would leave the worker bigger (domain/pdf.py)
 
 
