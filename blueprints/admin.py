@@ -13,12 +13,12 @@ from domain.instructors import (
     update_instructor,
 )
 from domain.paging import paginate
-from domain.reference import list_units
+from domain.reference import list_units, update_unit
 from domain.settings import DEFAULTS, LABELS, get_settings, set_seal, update_settings
 from models import Document, Instructor, PartyOrgKind, Role, Unit, User, db
 
 from . import page_arg, role_wall, run_verb, send_download, show_domain_error
-from .forms import EmptyForm, FundStandardForm, InstructorForm, OfficialForm, PasswordResetForm, options
+from .forms import EmptyForm, FundStandardForm, InstructorForm, OfficialForm, PasswordResetForm, UnitForm, options
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 role_wall(bp, Role.ADMIN)
@@ -117,6 +117,27 @@ def settings():
             show_domain_error(error)
             values.update({key: request.form.get(key, "") for key in LABELS})
     return render_template("admin/settings.html", values=values, labels=LABELS, defaults=DEFAULTS, form=EmptyForm())
+
+
+# ---------------------------------------------------------------- units
+
+@bp.get("/units")
+def units():
+    return render_template("admin/units.html", units=list_units(), issuing_organ=get_settings()["issuing_organ"])
+
+
+@bp.route("/units/<int:unit_id>/edit", methods=["GET", "POST"])
+def unit_form(unit_id: int):
+    unit = db.get_or_404(Unit, unit_id)
+    form = UnitForm(obj=unit)
+    status, _ = 200, False
+    if request.method == "POST":
+        status, _ = run_verb(lambda: update_unit(unit, form.name.data or "", form.superior.data or "",
+                                                 actor=current_user), "已保存初审单位。", form)
+        if status == 200:
+            return redirect(url_for("admin.units"))
+    return render_template("admin/unit_form.html", form=form, unit=unit,
+                           issuing_organ=get_settings()["issuing_organ"]), status
 
 
 # ---------------------------------------------------------------- instructors

@@ -194,6 +194,13 @@ class InstructorForm(Form):
                                    option_widget=CheckboxInput(), description="选派时优先推荐负责该单位的指导员")
 
 
+class UnitForm(Form):
+    name = StringField("单位名称", [DataRequired(REQUIRED), Length(max=80, message="不超过80个字")])
+    superior = StringField("上级党组织", [Optional(), Length(max=80, message="不超过80个字")],
+                           description="领导经本单位成立的党组织的党委（全称，如：中共××委员会），批复将发给它并写明隶属它领导；"
+                                       "留空表示由党工委直接领导。党组（如工商联党组）不能领导党支部，请填写相应的党委。")
+
+
 class GuidanceVisitForm(Form):
     visited_on = DateField("指导日期", [InputRequired("请选择日期")])
     form = SelectField("指导方式", choices=options(VisitForm.choices()))

@@ -25,6 +25,7 @@ from .instructors import assign_instructor
 from .party_rules import check_org_kind
 from .registrations import registration_of
 from .registry import Partners, resolve_partners
+from .text import name_list
 from .workflow import STEP_BY_ACTION, Step
 from .zone_time import local_today
 
@@ -481,7 +482,7 @@ def _election_problems(application: Application, report: ElectionReport) -> list
     elif not any(m.name == report.secretary_name.strip() and m.status is MemberStatus.FORMAL
                  for m in application.members):
         problems.append(f"当选书记“{report.secretary_name.strip()}”应是党员名单中的正式党员")
-    names = [n for n in report.committee_members.replace("，", "、").replace(",", "、").split("、") if n.strip()]
+    names = name_list(report.committee_members)
     if application.requested_kind.has_committee and len(names) < 3:
         problems.append(f"{application.requested_kind.label}须选举产生委员会，请填写至少3名委员（用顿号分隔）")
     return problems

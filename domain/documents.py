@@ -20,29 +20,47 @@ from .audit import record_event
 from .files import keep_file
 from .pdf import html_to_pdf
 from .settings import get_settings, seal_bytes
-from .text import check_text
+from .text import check_text, name_list
 from .zone_time import local_date, local_today
 
-# The Party rule each kind rests on, quoted in the approval's body.
-RULES = {
-    PartyOrgKind.JOINT_BRANCH: "正式党员不足3人的单位，可以与邻近单位的党员联合成立党支部",
-    PartyOrgKind.BRANCH: "有正式党员3人以上的，应当成立党支部",
-    PartyOrgKind.BRANCH_COMMITTEE: "正式党员7人以上的党支部，设立党支部委员会",
-    PartyOrgKind.GENERAL_BRANCH: "党员人数超过50人的，经上级党组织批准，可以成立党的总支部委员会",
-    PartyOrgKind.PARTY_COMMITTEE: "党员人数100人以上的，经上级党组织批准，可以成立党的基层委员会",
+@dataclass(frozen=True)
+class KindWording:
+    """How the documents speak of one kind of Party organisation."""
+    suffix: str    # after the unit's name in the full name: 中共XX有限公司 + 支部委员会
+    short: str     # how the body names it once founded: 该党支部
+    basis: str     # the rule the approval rests on, cited before the decision
+    election: str  # what its first members' meeting elects, and who then elects the secretary
+
+
+_BRANCH_RULE = "《中国共产党章程》第三十条和《中国共产党支部工作条例（试行）》关于“{}”的规定"
+_LEVELS_RULE = ("《中国共产党章程》第三十条关于“党的基层组织，根据工作需要和党员人数，经上级党组织批准，"
+                "分别设立党的基层委员会、总支部委员会、支部委员会”的规定")
+# A joint branch has a committee only with 7 or more formal members; its founder has fewer than 3 (party_rules.py),
+# and the others' members are not counted here: its name and its election are those of a branch without one.
+WORDING = {
+    PartyOrgKind.JOINT_BRANCH: KindWording(
+        "等单位联合支部", "该联合党支部",
+        _BRANCH_RULE.format("正式党员不足3人的单位，应当按照地域相邻、行业相近、规模适当、便于管理的原则，成立联合党支部"),
+        "召开党员大会，选举产生联合党支部书记（必要时选举副书记）"),
+    PartyOrgKind.BRANCH: KindWording(
+        "支部", "该党支部", _BRANCH_RULE.format("有正式党员3人以上的，都应当成立党支部"),
+        "召开党员大会，选举产生党支部书记（必要时选举副书记）"),
+    PartyOrgKind.BRANCH_COMMITTEE: KindWording(
+        "支部委员会", "该党支部", _BRANCH_RULE.format("正式党员7人以上的党支部，设立党支部委员会"),
+        "召开党员大会，选举产生党支部委员会委员，由支部委员会选举产生书记、副书记"),
+    PartyOrgKind.GENERAL_BRANCH: KindWording(
+        "总支部委员会", "该党总支", _LEVELS_RULE,
+        "召开党员大会，选举产生党的总支部委员会委员，由总支部委员会选举产生书记、副书记"),
+    PartyOrgKind.PARTY_COMMITTEE: KindWording(
+        "委员会", "该党委", _LEVELS_RULE,
+        "召开党员大会，选举产生党的基层委员会委员，由委员会全体会议选举产生书记、副书记"),
 }
-_SUFFIX = {
-    PartyOrgKind.JOINT_BRANCH: "等单位联合支部委员会",
-    PartyOrgKind.BRANCH: "支部",
-    PartyOrgKind.BRANCH_COMMITTEE: "支部委员会",
-    PartyOrgKind.GENERAL_BRANCH: "总支部委员会",
-    PartyOrgKind.PARTY_COMMITTEE: "委员会",
-}
+ELECTION_RULE = "《中国共产党基层组织选举工作条例》"
 
 
 def party_org_name(application: Application) -> str:
     """The new organisation's full name: 中共XX有限公司支部委员会."""
-    return f"中共{application.organisation.name}{_SUFFIX[application.requested_kind]}"
+    return f"中共{application.organisation.name}{WORDING[application.requested_kind].suffix}"
 
 
 def format_number(prefix: str, year: int, serial: int) -> str:
@@ -55,34 +73,81 @@ def chinese_date(day: date) -> str:
     return f"{day.year}年{day.month}月{day.day}日"
 
 
+def member_count(formal: int, probationary: int) -> str:
+    """The members in 名, zero counts left out: 党员6名，其中正式党员5名、预备党员1名 / 正式党员5名."""
+    if formal and probationary:
+        return f"党员{formal + probationary}名，其中正式党员{formal}名、预备党员{probationary}名"
+    return f"正式党员{formal}名" if formal else f"预备党员{probationary}名"
+
+
+@dataclass(frozen=True)
+class Addressee:
+    """Whom a 批复 answers: the 上级党组织 that forwarded the 请示, or, where the 党工委 leads the new organisation
+    itself, the organisation that sent it."""
+    name: str
+    you: str       # 你委 / 你单位
+    forwarded: bool
+
+
+def superior_of(application: Application, issuing_organ: str) -> str:
+    """The new organisation's 上级党组织: its unit's (models/unit.py), or the 党工委 where the unit names none."""
+    return application.unit.superior or issuing_organ
+
+
+def addressee_of(application: Application, issuing_organ: str) -> Addressee:
+    superior = superior_of(application, issuing_organ)
+    if superior == issuing_organ:
+        return Addressee(application.organisation.name, "你单位", forwarded=False)
+    return Addressee(superior, "你委" if superior.endswith("委员会") or superior.endswith("委") else "你单位",
+                     forwarded=True)
+
+
 # The body is 3号 (16 pt) with 28 characters to the 156 mm line: a glyph of 5.644 mm closed up by letter-spacing
-# to a pitch of 156/28 mm (templates/pdf/document.html). The standard places the signature in characters.
+# to a pitch just under 156/28 mm (templates/pdf/document.html). The standard places the signature in characters.
 CHAR_MM = 156 / 28
 GLYPH_MM = 16 * 25.4 / 72
+LETTER_SPACING_MM = -0.08
 SEAL_MM = 42
+TITLE_GLYPH_MM = 22 * 25.4 / 72  # 2号
+TYPE_WIDTH_MM = 156
 
 
-def text_width_mm(text: str) -> float:
-    """Printed width: CJK (wide) characters are one glyph, digits and Latin letters about half of one."""
-    glyphs = sum(1.0 if unicodedata.east_asian_width(c) in "WF" else 0.5 for c in text)
-    return glyphs * GLYPH_MM - len(text) * (GLYPH_MM - CHAR_MM)
+def text_width_mm(text: str, glyph: float = GLYPH_MM, spacing: float = LETTER_SPACING_MM) -> float:
+    """Printed width, near enough to place text by: a CJK (wide) character is one glyph, a digit or Latin letter
+    a little over half of one, each followed by the letter-spacing."""
+    glyphs = sum(1.0 if unicodedata.east_asian_width(c) in "WF" else 0.55 for c in text)
+    return glyphs * glyph + len(text) * spacing
+
+
+def title_lines(pieces: list[str]) -> list[str]:
+    """The title's lines, broken only between its pieces (关于同意成立 / 中共XX有限公司 / 支部的批复), each line as
+    full as the 156 mm allows: a word is never cut, and no line starts with 的. A piece wider than a line is left
+    to the renderer to wrap."""
+    lines: list[str] = []
+    for piece in pieces:
+        if lines and text_width_mm(lines[-1] + piece, TITLE_GLYPH_MM, 0) <= TYPE_WIDTH_MM:
+            lines[-1] += piece
+        else:
+            lines.append(piece)
+    return lines
 
 
 @dataclass
 class SignatureLayout:
-    """Right offsets from the type area's right edge, in mm."""
-    name_right: float
-    date_right: float
+    """Offsets from the type area's right edge, in mm: of the block that holds the 署名 over the date, each line
+    centred in it, and of the seal."""
+    block_right: float
     seal_right: float
 
 
 def signature_layout(organ: str, date_text: str) -> SignatureLayout:
-    """GB/T 9704-2012 7.3.5.1: the date four characters from the right; the organ's name centred on the date,
-    but never past the type area's right edge (a long name moves left); the seal centred on the date."""
-    date_right = 4 * CHAR_MM
-    centre = date_right + text_width_mm(date_text) / 2
-    return SignatureLayout(name_right=round(max(0.0, centre - text_width_mm(organ) / 2), 2),
-                           date_right=round(date_right, 2), seal_right=round(centre - SEAL_MM / 2, 2))
+    """GB/T 9704-2012 7.3.5.1: the date four characters from the right, the organ's name centred over it, the seal
+    centred on both. A name too long to be centred so without passing the type area's right edge moves both left,
+    until the name ends at the edge, still centred over the date."""
+    date_width, name_width = text_width_mm(date_text), text_width_mm(organ)
+    block_right = max(0.0, 4 * CHAR_MM - max(0.0, name_width - date_width) / 2)
+    centre = block_right + max(name_width, date_width) / 2
+    return SignatureLayout(block_right=round(block_right, 2), seal_right=round(centre - SEAL_MM / 2, 2))
 
 
 def take_number(year: int) -> int:
@@ -118,18 +183,38 @@ def issue_document(application: Application, kind: DocumentKind, *, actor: User)
 
 
 def render_document(document: Document, settings: dict[str, str], day: date) -> bytes:
-    """The document as PDF in the GB/T 9704-2012 layout (templates/pdf/document.html)."""
+    """The document as PDF in the GB/T 9704-2012 layout (templates/pdf/document.html).
+
+    Its 版记 (抄送, 印发) ends the last page, which must be an even one (the back of the sheet). Laid out after the
+    text, it lands at the foot of the page where the text ends; where that page is odd, or the 版记 did not fit
+    on it and went on alone, the document is laid out once more with the 版记 on a page of its own, the next
+    even one: a page so left blank and the 版记's own page carry no page number (GB/T 9704-2012 7.5)."""
     application = document.application
     seal = seal_bytes(settings)
-    qr = segno.make(verification_url(document.token), error="m")
-    html = render_template(
-        "pdf/document.html", document=document, application=application, settings=settings,
-        org_name=party_org_name(application), rule=RULES[application.requested_kind], date_text=chinese_date(day),
-        signature=signature_layout(settings["issuing_organ"], chinese_date(day)),
-        seal_uri="data:image/png;base64," + base64.b64encode(seal).decode() if seal else None,
-        qr_uri=qr.svg_data_uri(scale=4, border=0), verify_url=verification_url(document.token),
-        submitted_on=_first_submission(application))
-    return html_to_pdf(html)
+    date_text = chinese_date(day)
+    submitted = _first_submission(application)
+
+    def page(banji_alone: bool) -> str:
+        return render_template(
+            "pdf/document.html", document=document, application=application, settings=settings,
+            org_name=party_org_name(application), wording=WORDING[application.requested_kind],
+            addressee=addressee_of(application, settings["issuing_organ"]),
+            superior=superior_of(application, settings["issuing_organ"]),
+            members=member_count(application.formal_members, application.probationary_members),
+            title_lines=title_lines(_title_pieces(application, document.kind)), date_text=date_text,
+            signature=signature_layout(settings["issuing_organ"], date_text),
+            submitted_on=chinese_date(submitted) if submitted else "",
+            election_day=chinese_date(application.election_date) if application.election_date else "",
+            committee=_committee(application) if document.kind is DocumentKind.ELECTION_APPROVAL else [],
+            election_rule=ELECTION_RULE, banji_alone=banji_alone,
+            seal_uri="data:image/png;base64," + base64.b64encode(seal).decode() if seal else None,
+            qr_uri=segno.make(verification_url(document.token), error="m").svg_data_uri(scale=4, border=0),
+            verify_base=verification_url(""))
+
+    def banji_placed(pages) -> bool:
+        return len(pages) % 2 == 0 and "end-of-text" in pages[-1].anchors
+
+    return html_to_pdf(page(banji_alone=False), relayout=lambda pages: None if banji_placed(pages) else page(True))
 
 
 def render_dossier(application: Application) -> bytes:
@@ -174,10 +259,22 @@ def documents_of(application: Application) -> list[Document]:
                                    .order_by(Document.id)))
 
 
-def _title(application: Application, kind: DocumentKind) -> str:
+def _title_pieces(application: Application, kind: DocumentKind) -> list[str]:
+    """The title in the pieces a line may break between."""
+    organisation, suffix = f"中共{application.organisation.name}", WORDING[application.requested_kind].suffix
     if kind is DocumentKind.APPROVAL:
-        return f"关于同意成立{party_org_name(application)}的批复"
-    return f"关于{party_org_name(application)}选举结果的批复"
+        return ["关于同意成立", organisation, f"{suffix}的批复"]
+    return ["关于", organisation, f"{suffix}选举结果的批复"]
+
+
+def _title(application: Application, kind: DocumentKind) -> str:
+    return "".join(_title_pieces(application, kind))
+
+
+def _committee(application: Application) -> list[str]:
+    """The elected committee's members, the secretary first (the report lists them all, separated by 、)."""
+    secretary = (application.secretary_name or "").strip()
+    return [secretary] + [n for n in name_list(application.committee_members or "") if n != secretary]
 
 
 def _first_submission(application: Application) -> date | None:

@@ -73,17 +73,23 @@ def css_string(value: str) -> Markup:
     return Markup(f'"{escaped}"')
 
 
-def _render(html: str) -> bytes:
-    return HTML(string=html, url_fetcher=AssetFetcher()).write_pdf()
+def _render(html: str, relayout=None) -> bytes:
+    document = HTML(string=html, url_fetcher=AssetFetcher()).render()
+    if relayout is not None and (again := relayout(document.pages)) is not None:
+        document = HTML(string=again, url_fetcher=AssetFetcher()).render()
+    return document.write_pdf()
 
 
 class PdfRenderError(RuntimeError):
     """A PDF rendered in a child process did not come back: the child failed, died or ran out of time."""
 
 
-def html_to_pdf(html: str, *, in_child: bool = False) -> bytes:
+def html_to_pdf(html: str, *, in_child: bool = False, relayout=None) -> bytes:
     """The PDF of an HTML document. in_child: rendered in a child process forked for it, which sends the PDF
     back through a pipe and exits, for a document whose render would otherwise leave the worker bigger.
+    relayout: for a document that must see where its pages fell before it is written (the 批复's 版记), called
+    with the laid-out pages (WeasyPrint's, each with the .anchors of its elements' ids); it returns the HTML to
+    lay out instead, or None to write these pages.
 
     The disbursement sheet and the dossier are rendered so. WeasyPrint peaks at 286 MB on a 200-row sheet, and in
     the worker most of that heap stayed afterwards (a worker of 118 MB grew to 168 MB after one sheet, 257 MB after
@@ -95,7 +101,8 @@ def html_to_pdf(html: str, *, in_child: bool = False) -> bytes:
     """
     if not in_child:
         with _render_lock:
-            return _render_without_collector(html)
+            return _render_without_collector(html, relayout)
+    assert relayout is None, "a relayout runs in the process that asks for it"
     # The pipe is made and its sending end closed here under the lock too: a child forked meanwhile for another
     # thread's render would otherwise inherit this sending end and hold it open, and a death of this child would
     # be noticed only when that other child exits.
@@ -140,7 +147,7 @@ def _render_in_child(html: str, send) -> None:
         send.close()
 
 
-def _render_without_collector(html: str) -> bytes:
+def _render_without_collector(html: str, relayout=None) -> bytes:
     """Python's cyclic garbage collector off for the render, back on afterwards if it was on.
 
     WeasyPrint allocates hundreds of thousands of objects for a long document (styles, boxes, lines, glyph runs)
@@ -151,7 +158,7 @@ def _render_without_collector(html: str) -> bytes:
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        return _render(html)
+        return _render(html, relayout)
     finally:
         if was_enabled:
             gc.enable()

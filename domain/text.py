@@ -66,3 +66,8 @@ def check_text(value: str, label: str, field: str | None = None, *, multiline: b
     if ch is not None:
         raise DomainError(refusal(label, ch, multiline=multiline), field)
     return value
+
+
+def name_list(value: str) -> list[str]:
+    """The names of a list typed as 张三、李四，王五 (顿号, or a comma of either width), blanks dropped."""
+    return [name.strip() for name in value.replace("，", "、").replace(",", "、").split("、") if name.strip()]

@@ -19,7 +19,7 @@ class Char:
     x1: float
     top: float
     bottom: float
-    size: float  # points
+    size: float  # points, to 0.1
     font: str
     colour: tuple
 
@@ -83,7 +83,8 @@ class Page:
     height: float
     lines: list[Line]
     rules: list[Rule]
-    images: list[Box]
+    images: list[Box]  # raster images
+    marks: list[Box]   # every drawn shape (rectangles, lines, curves: a QR code in SVG, rules, borders)
 
     def find(self, fragment: str) -> Line:
         """The first line that contains fragment; AssertionError naming the page's lines if none does."""
@@ -109,7 +110,7 @@ def measure(pdf: bytes) -> list[Page]:
     pages = []
     with pdfplumber.open(BytesIO(pdf)) as document:
         for n, page in enumerate(document.pages, start=1):
-            chars = sorted((Char(c["text"], c["x0"] * MM, c["x1"] * MM, c["top"] * MM, c["bottom"] * MM, c["size"],
+            chars = sorted((Char(c["text"], c["x0"] * MM, c["x1"] * MM, c["top"] * MM, c["bottom"] * MM, round(c["size"], 1),
                                  c["fontname"], _colour(c.get("non_stroking_color")))
                             for c in page.chars if c["text"].strip()), key=lambda c: (round(c.bottom, 0), c.x0))
             lines: list[Line] = []
@@ -128,6 +129,8 @@ def measure(pdf: bytes) -> list[Page]:
                            _colour(r.get("non_stroking_color")))
                       for r in page.rects if r["bottom"] - r["top"] < 2 and r["x1"] - r["x0"] > 20]
             images = [Box(i["x0"] * MM, i["x1"] * MM, i["top"] * MM, i["bottom"] * MM) for i in page.images]
+            marks = [Box(o["x0"] * MM, o["x1"] * MM, o["top"] * MM, o["bottom"] * MM)
+                     for o in (*page.rects, *page.lines, *page.curves)]
             pages.append(Page(n, page.width * MM, page.height * MM, lines, sorted(rules, key=lambda r: r.top),
-                              images))
+                              images, marks))
     return pages

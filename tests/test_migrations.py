@@ -71,3 +71,23 @@ def test_submitted_at_is_filled_from_the_history(tmp_path):
         db.engine.dispose()
     assert [found[i] is not None for i in (1, 2, 3, 4)] == [True, True, False, False]
     assert found[1].startswith("2026-03-01") and found[2].startswith("2026-03-09")
+
+
+def test_the_nine_units_get_their_superior_party_organisations(tmp_path):
+    """The upgrade that adds units.superior gives the seeded units theirs (工商联党组 is led by the 非公经济组织
+    综合党委, not by itself) and leaves a unit of another code blank: the 党工委 leads it."""
+    from models.unit import Unit
+
+    app = make_test_app(f"sqlite:///{tmp_path / 'old.db'}")
+    with app.app_context():
+        upgrade(revision="3041cb016592")
+        with db.engine.begin() as conn:
+            for i, code in enumerate(("federation", "industrial_park", "added_later"), start=1):
+                conn.execute(sa.insert(Unit.__table__).values(
+                    id=i, code=code, name=f"单位{i}", category="park", sort_order=i))
+        upgrade()
+        with db.engine.connect() as conn:
+            found = dict(conn.execute(sa.text("SELECT code, superior FROM units")).all())
+        db.engine.dispose()
+    assert found == {"federation": "中共通辽经济技术开发区非公有制经济组织综合委员会",
+                     "industrial_park": "中共通辽经济技术开发区新型工业园区委员会", "added_later": ""}
