@@ -1,4 +1,5 @@
 """The disbursement sheet (拨付明细表) of a batch, as XLSX for the accounts and as PDF to sign and file."""
+import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal
 from io import BytesIO
@@ -7,19 +8,51 @@ import cn2an
 import sqlalchemy as sa
 from flask import render_template
 from openpyxl import Workbook
-from openpyxl.styles import Alignment, Border, Font, Side
-from openpyxl.utils import get_column_letter
+from openpyxl.styles import Alignment, Border, Side
 
-from models import CENT, DisbursementBatch, StoredFile, User, db
+from models import CENT, Application, BatchState, DisbursementBatch, StoredFile, User, db
 
 from . import DomainError
+from .documents import chinese_date, party_org_name
 from .files import keep_file
 from .pdf import PdfRenderError, html_to_pdf
+from .settings import get_settings
+from .workbooks import cjk_font, keep_as_text, setup_print, write_title
+from .zone_time import local_date
 
-COLUMNS = [("序号", 6), ("组织名称", 30), ("统一社会信用代码", 22), ("组织类别", 14), ("开户名", 28),
-           ("开户行", 28), ("账号", 26), ("金额", 14), ("金额大写", 26), ("备注", 18)]
 YUAN_FORMAT = '"¥"#,##0.00'
-TITLE = "开发区新建党组织启动经费拨付明细表"
+TITLE = "新建党组织启动经费拨付明细表"
+SIGNERS = ("经办人", "审核人", "负责人", "分管领导")
+
+
+@dataclass(frozen=True)
+class Column:
+    label: str
+    mm: float  # of the PDF's 269-mm line (A4 landscape between 14-mm margins)
+    kind: str  # text: wraps anywhere; account: 8 pt, never wraps; num: right, never wraps; index: centred
+
+
+# The PDF prints the credit code under the organisation's name, in one cell: ten columns do not fit the page
+# at a size that reads. The account column holds 30 digits (the most set_payee takes) at 8 pt, 0.555 em each:
+# 47.0 mm inside its padding.
+PDF_COLUMNS = (
+    Column("序号", 9, "index"),
+    Column("单位名称", 36, "text"),  # and 统一社会信用代码 on a line of its own
+    Column("党组织名称", 38, "text"),
+    Column("开户名", 34, "text"),
+    Column("开户行", 34, "text"),
+    Column("账号", 50, "account"),
+    Column("金额", 20, "num"),
+    Column("金额大写", 24, "text"),
+    Column("备注", 24, "text"),
+)
+# The XLSX keeps one value to a cell, for the accounts to sort and import; widths in Excel's units
+# (workbooks.DIGIT_PX pixels each): the code's 18 characters and the account's 30 digits each on one line.
+XLSX_COLUMNS = (("序号", 5), ("单位名称", 15), ("党组织名称", 17), ("统一社会信用代码", 19), ("开户名", 14),
+                ("开户行", 14), ("账号", 31), ("金额", 13), ("金额大写", 11), ("备注", 10))
+AMOUNT_COLUMN = 8  # 1-based, in the XLSX
+ACCOUNT_COLUMN = 7
+WRAPPED = {2, 3, 5, 6, 9, 10}  # the XLSX's columns of text that may take more than a line
 
 
 def capital_amount(amount: Decimal) -> str:
@@ -27,12 +60,17 @@ def capital_amount(amount: Decimal) -> str:
     return cn2an.an2cn(format(Decimal(amount).quantize(CENT), "f"), "rmb")
 
 
+def amount_in_words(amount: Decimal) -> str:
+    """A total as the sheet writes it in words: 人民币叁仟元整."""
+    return "人民币" + capital_amount(amount)
+
+
 @dataclass
 class SheetRow:
     index: int
     name: str
+    party_org: str
     credit_code: str
-    kind: str
     account_name: str
     bank_name: str
     account_number: str
@@ -40,75 +78,232 @@ class SheetRow:
     capital: str
     note: str
 
+    def cells(self) -> tuple:
+        """The row's values in the order of XLSX_COLUMNS."""
+        return (self.index, self.name, self.party_org, self.credit_code, self.account_name, self.bank_name,
+                self.account_number, self.amount, self.capital, self.note)
+
+
+@dataclass
+class SheetPage:
+    """One printed page of the PDF sheet: its rows, and the sum of the pages before it (承前页)."""
+    rows: list[SheetRow]
+    carried: Decimal
+
+    @property
+    def subtotal(self) -> Decimal:
+        """本页小计."""
+        return sum((r.amount for r in self.rows), Decimal("0.00"))
+
+
+@dataclass
+class Sheet:
+    """Everything both files print, computed once from the batch."""
+    title: str
+    compiler: str  # 编制单位
+    number: str
+    approval: str  # "张三 2026年3月5日", or "（待审批）"
+    watermark: str | None  # 草稿 or 待审批 until the zone approves; None after
+    rows: list[SheetRow]
+    total: Decimal
+    words: str  # the total: 人民币…元整
+
 
 def sheet_rows(batch: DisbursementBatch) -> list[SheetRow]:
-    return [SheetRow(n, i.organisation.name, i.organisation.credit_code, i.party_org_kind.label, i.account_name,
-                     i.bank_name, i.account_number, i.amount, capital_amount(i.amount), i.amount_reason)
-            for n, i in enumerate(batch.items, start=1)]
+    """The batch's items as the sheet's rows, numbered from 1."""
+    items = batch.items
+    # Each row names its Party organisation from its application: load them in one query, not one per row.
+    missing = [i.application_id for i in items if "application" not in i.__dict__ and i.application_id is not None]
+    if missing:
+        db.session.scalars(sa.select(Application).where(Application.id.in_(missing))).all()
+    return [SheetRow(n, i.organisation.name, party_org_name(i.application), i.organisation.credit_code,
+                     i.account_name, i.bank_name, i.account_number, i.amount, capital_amount(i.amount), i.amount_reason)
+            for n, i in enumerate(items, start=1)]
 
 
-def keep_as_text(cell) -> None:
-    """openpyxl stores any string that begins with "=" as a formula. What users typed (names, notes) is text
-    whatever it begins with: as a string cell Excel shows it as written and never runs it. (In XLSX only "="
-    makes a formula; + - @ need no escaping there, so no apostrophe shows in "+86..." or "-".)"""
-    if cell.data_type == "f":
-        cell.data_type = "s"
-
-
-def batch_xlsx(batch: DisbursementBatch) -> bytes:
-    """The batch as an XLSX workbook: title, header, one row per item, and a SUM total."""
+def disbursement_sheet(batch: DisbursementBatch) -> Sheet:
+    """The sheet of a batch (拨付明细表): title with the zone's name and year, 编制单位, rows, total in words."""
+    settings = get_settings()
+    approved = batch.state in (BatchState.APPROVED, BatchState.PAID)
+    approved_on = local_date(batch.approved_at) if batch.approved_at else None
+    # The year of the funds is the year the zone approved their payment; a batch not yet approved has the year
+    # it was opened in, that of its number.
+    year = approved_on.year if approved_on else batch.year
     rows = sheet_rows(batch)
     total = sum((r.amount for r in rows), Decimal("0.00"))
+    signed = approved and batch.approved_by and approved_on
+    approval = f"{batch.approved_by.name} {chinese_date(approved_on)}" if signed else "（待审批）"
+    return Sheet(title=f"{settings['zone_name']}{year}年度{TITLE}", compiler=settings["sheet_compiler"],
+                 number=batch.number, approval=approval, watermark=None if approved else batch.state.label,
+                 rows=rows, total=total, words=amount_in_words(total))
+
+
+# ---------------------------------------------------------------- XLSX
+
+def batch_xlsx(batch: DisbursementBatch) -> bytes:
+    """The batch as an XLSX workbook that prints as the PDF does: title, 编制单位, header, one row per item, a SUM
+    total with the same total in words, signature rows; on A4 landscape at 100 %."""
+    sheet = disbursement_sheet(batch)
     wb = Workbook()
     ws = wb.active
     ws.title = batch.number
-    last_col = get_column_letter(len(COLUMNS))
-    ws.append([f"{TITLE}（批次 {batch.number}）"])
-    ws.merge_cells(f"A1:{last_col}1")
-    ws["A1"].font = Font(size=14, bold=True)
-    ws["A1"].alignment = Alignment(horizontal="center")
-    ws.append([name for name, _ in COLUMNS])
-    thin = Side(style="thin")
+    width = len(XLSX_COLUMNS)
+    write_title(ws, sheet.title, columns=width)
+    ws.append([f"编制单位：{sheet.compiler}", None, None, None, f"批次编号：{sheet.number}", None,
+               f"审批：{sheet.approval}", None, None, "单位：元"])
+    ws.merge_cells(start_row=2, start_column=1, end_row=2, end_column=4)
+    ws.merge_cells(start_row=2, start_column=5, end_row=2, end_column=6)
+    ws.merge_cells(start_row=2, start_column=7, end_row=2, end_column=9)
     for cell in ws[2]:
-        cell.font = Font(bold=True)
-        cell.alignment = Alignment(horizontal="center", vertical="center")
-    for r in rows:
-        ws.append([r.index, r.name, r.credit_code, r.kind, r.account_name, r.bank_name, r.account_number,
-                   r.amount, r.capital, r.note])
+        keep_as_text(cell)
+    ws.cell(2, width).alignment = Alignment(horizontal="right")
+    header = 3
+    ws.append([label for label, _ in XLSX_COLUMNS])
+    for cell in ws[header]:
+        cell.font = cjk_font(bold=True)
+        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+    wrap = Alignment(vertical="center", wrap_text=True)
+    for r in sheet.rows:
+        ws.append(list(r.cells()))
         for cell in ws[ws.max_row]:
             keep_as_text(cell)
-    first, last = 3, 2 + len(rows)
-    ws.append(["合计", None, None, None, None, None, None,
-               f"=SUM(H{first}:H{last})" if rows else 0, capital_amount(total) if rows else "零元整", None])
+            if cell.column in WRAPPED:
+                cell.alignment = wrap
+    first, last = header + 1, header + len(sheet.rows)
+    amount = ws.cell(header, AMOUNT_COLUMN).column_letter
+    # The words are written from the Decimal sum of the rows the formula adds up, so the two cannot disagree.
+    ws.append([f"合计（{len(sheet.rows)} 笔）", *[None] * (AMOUNT_COLUMN - 2),
+               f"=SUM({amount}{first}:{amount}{last})" if sheet.rows else 0, sheet.words])
     total_row = ws.max_row
-    ws.merge_cells(f"A{total_row}:G{total_row}")
+    ws.merge_cells(start_row=total_row, start_column=1, end_row=total_row, end_column=AMOUNT_COLUMN - 1)
+    ws.merge_cells(start_row=total_row, start_column=AMOUNT_COLUMN + 1, end_row=total_row, end_column=width)
     for cell in ws[total_row]:
-        cell.font = Font(bold=True)
-    for row in ws.iter_rows(min_row=2, max_row=total_row):
+        cell.font = cjk_font(bold=True)
+    ws.cell(total_row, 1).alignment = Alignment(horizontal="center")
+    thin = Side(style="thin")
+    for row in ws.iter_rows(min_row=header, max_row=total_row, max_col=width):
         for cell in row:
             cell.border = Border(left=thin, right=thin, top=thin, bottom=thin)
     for row in range(first, total_row + 1):
-        ws.cell(row=row, column=8).number_format = YUAN_FORMAT
-        ws.cell(row=row, column=7).number_format = "@"  # account numbers are text: no 1.23E+18
-    for n, (_, width) in enumerate(COLUMNS, start=1):
-        ws.column_dimensions[get_column_letter(n)].width = width
-    ws.freeze_panes = "A3"
-    ws.print_title_rows = "2:2"
-    ws.page_setup.orientation = "landscape"
-    ws.page_setup.paperSize = ws.PAPERSIZE_A4
-    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
+        ws.cell(row, AMOUNT_COLUMN).number_format = YUAN_FORMAT
+        ws.cell(row, ACCOUNT_COLUMN).number_format = "@"  # account numbers are text: no 1.23E+18
+    ws.append([])
+    # Signature rows: a label in every other pair of columns, the space to sign beside it.
+    ws.append(["经办人：", None, "审核人：", None, "负责人：", None, "分管领导："])
+    ws.append([])
+    ws.append([None, None, None, None, "单位（盖章）：", None, None, "日期：　　年　　月　　日"])
+    sign = ws.max_row - 2
+    for row in (sign, sign + 2):
+        ws.row_dimensions[row].height = 24
+    setup_print(ws, landscape=True, header_row=header, widths=[units for _, units in XLSX_COLUMNS])
     out = BytesIO()
     wb.save(out)
     return out.getvalue()
 
 
+# ---------------------------------------------------------------- PDF
+
+@dataclass(frozen=True)
+class Layout:
+    """The PDF's measures, in mm and pt: the style sheet is written from these, and the pages are planned by them.
+    WeasyPrint has no per-page sums, so the rows are cut into pages here, each with its own table, 承前页 at the
+    top of every page after the first and 本页小计 at the bottom; for that, no page may overflow into another."""
+    margin_top: float = 18
+    margin_side: float = 14
+    margin_bottom: float = 20
+    font_pt: float = 9
+    code_pt: float = 8
+    line: float = 4.0  # every line box of the table, whatever its text
+    pad: float = 1.2  # a cell's padding, each side
+    rule: float = 0.21  # 0.6 pt
+    head: float = 18  # the title and the 编制单位 line, first page only
+    sign: float = 30  # the signature block, last page only
+    slack: float = 4  # what the estimate may be short by
+
+    @property
+    def body(self) -> float:
+        return 210 - self.margin_top - self.margin_bottom
+
+
+LAYOUT = Layout()
+PT_MM = 25.4 / 72
+
+
+def _em(ch: str) -> float:
+    """A character's advance in em, rounded up, in Noto Sans CJK SC: CJK and full-width forms 1, digits 0.555,
+    other ASCII at most 0.9 (W is 0.878)."""
+    if "0" <= ch <= "9":
+        return 0.555
+    if ch < "\x7f":
+        return 0.9
+    return 1.0 if unicodedata.east_asian_width(ch) in "WFA" else 0.9
+
+
+def text_lines(text: str, width_mm: float, pt: float, layout: Layout = LAYOUT) -> int:
+    """How many lines text takes in a cell width_mm wide, broken anywhere (word-break: break-all), with one em
+    to spare on each line for the characters that may not end or begin one (（ and ）, ，and 。)."""
+    room = width_mm - 2 * layout.pad - pt * PT_MM
+    lines, used = 1, 0.0
+    for ch in str(text):
+        advance = _em(ch) * pt * PT_MM
+        if used and used + advance > room:
+            lines, used = lines + 1, 0.0
+        used += advance
+    return lines
+
+
+def row_height(row: SheetRow, layout: Layout = LAYOUT) -> float:
+    """The height of a row of the PDF's table: its tallest cell's lines (the name's cell has the code under it)."""
+    name, party, account_name, bank, _, _, capital, note = (c.mm for c in PDF_COLUMNS[1:])
+    pt = layout.font_pt
+    lines = max(text_lines(row.name, name, pt, layout) + 1, text_lines(row.party_org, party, pt, layout),
+                text_lines(row.account_name, account_name, pt, layout), text_lines(row.bank_name, bank, pt, layout),
+                text_lines(row.capital, capital, pt, layout), text_lines(row.note, note, pt, layout))
+    return lines * layout.line + 2 * layout.pad + layout.rule
+
+
+def plan_pages(heights: list[float], *, first: float, later: float, last_extra: float) -> list[range]:
+    """Cut rows of these heights into pages: the first page holds `first` mm of rows, the others `later`, and the
+    last must also hold `last_extra` (the total and the signatures). A row taller than a page gets one alone."""
+    pages, start, used, room = [], 0, 0.0, first
+    for n, height in enumerate(heights):
+        if n > start and used + height > room:
+            pages.append(range(start, n))
+            start, used, room = n, 0.0, later
+        used += height
+    if heights and used + last_extra > room and len(heights) - start > 1:
+        # The total and signatures would not fit under the last rows: the last row goes over with them, so that
+        # the signed page is never without a row.
+        pages.append(range(start, len(heights) - 1))
+        start = len(heights) - 1
+    pages.append(range(start, len(heights)))
+    return pages
+
+
+def paginate(sheet: Sheet, layout: Layout = LAYOUT) -> list[SheetPage]:
+    """The sheet's rows on pages that do not overflow, each page with the sum of the pages before it."""
+    one_line = 1 * layout.line + 2 * layout.pad + layout.rule
+    header = 2 * layout.line + 2 * layout.pad + layout.rule  # 单位名称 over 统一社会信用代码
+    words = text_lines("大写：" + sheet.words, sum(c.mm for c in PDF_COLUMNS[2:6]), layout.font_pt, layout)
+    total = words * layout.line + 2 * layout.pad + layout.rule
+    # Every page: its header, 承前页 (not on the first), 本页小计; the first also the title, the last the total.
+    room = layout.body - layout.slack - header - one_line
+    ranges = plan_pages([row_height(r, layout) for r in sheet.rows], first=room - layout.head,
+                        later=room - one_line, last_extra=total + layout.sign)
+    pages, carried = [], Decimal("0.00")
+    for span in ranges:
+        page = SheetPage(sheet.rows[span.start:span.stop], carried)
+        pages.append(page)
+        carried += page.subtotal
+    return pages
+
+
 def batch_pdf(batch: DisbursementBatch) -> bytes:
-    """The batch as a signed-and-filed PDF (WeasyPrint): header on every page, totals, signature lines."""
-    rows = sheet_rows(batch)
-    total = sum((r.amount for r in rows), Decimal("0.00"))
-    html = render_template("pdf/batch_sheet.html", batch=batch, rows=rows, total=total,
-                           total_capital=capital_amount(total) if rows else "零元整", title=TITLE)
+    """The batch as a signed-and-filed PDF (WeasyPrint): a table per page with 承前页 and 本页小计, the total in
+    words and the signatures on the last; 草稿/待审批 across every page until the zone approves."""
+    sheet = disbursement_sheet(batch)
+    html = render_template("pdf/batch_sheet.html", sheet=sheet, pages=paginate(sheet), layout=LAYOUT,
+                           columns=PDF_COLUMNS, signers=SIGNERS)
     return html_to_pdf(html, in_child=True)  # its render would leave the worker bigger (domain/pdf.py)
 
 

@@ -255,7 +255,7 @@ def test_sheet_downloads(client, app, login_as, batch):
     xlsx = client.get(f"/finance/batches/{batch}/sheet.xlsx")
     assert xlsx.status_code == 200 and xlsx.mimetype.endswith("spreadsheetml.sheet")
     ws = load_workbook(BytesIO(xlsx.data)).active
-    assert Decimal(str(ws["H3"].value)) == Decimal("1234.56") and ws["H5"].value == "=SUM(H3:H4)"
+    assert Decimal(str(ws["H4"].value)) == Decimal("1234.56") and ws["H6"].value == "=SUM(H4:H5)"
     pdf = client.get(f"/finance/batches/{batch}/sheet.pdf")
     assert pdf.status_code == 200 and pdf.mimetype == "application/pdf" and pdf.data.startswith(b"%PDF")
     assert ".pdf" in pdf.headers["Content-Disposition"]

@@ -360,21 +360,23 @@ def test_the_xlsx_sheet_reads_back_with_totals_that_add_up(app, ctx, make_fund, 
     with app.test_request_context():
         wb = load_workbook(BytesIO(batch_xlsx(batch)))
     ws = wb.active
-    assert ws["A1"].value.startswith("开发区新建党组织启动经费拨付明细表") and batch.number in ws["A1"].value
-    assert [c.value for c in ws[2]] == ["序号", "组织名称", "统一社会信用代码", "组织类别", "开户名", "开户行", "账号",
+    assert ws["A1"].value == f"通辽经济技术开发区{zone_today().year}年度新建党组织启动经费拨付明细表"
+    assert batch.number in ws["E2"].value
+    assert [c.value for c in ws[3]] == ["序号", "单位名称", "党组织名称", "统一社会信用代码", "开户名", "开户行", "账号",
                                         "金额", "金额大写", "备注"]
-    body = list(ws.iter_rows(min_row=3, max_row=2 + len(amounts), values_only=True))
+    body = list(ws.iter_rows(min_row=4, max_row=3 + len(amounts), values_only=True))
     assert [Decimal(str(r[7])) for r in body] == [Decimal(a) for a in amounts]
     assert all(isinstance(r[7], (int, float)) for r in body)  # numbers, not text, so the SUM works
     assert body[0][8] == "壹仟贰佰叁拾肆元伍角陆分"
-    assert body[1][1].startswith("=HYPERLINK") and ws["B4"].data_type == "s"  # a formula-looking name stays text
-    total_row = 3 + len(amounts)
-    assert ws.cell(total_row, 1).value == "合计" and ws.cell(total_row, 8).value == f"=SUM(H3:H{total_row - 1})"
+    assert body[1][1].startswith("=HYPERLINK") and ws["B5"].data_type == "s"  # a formula-looking name stays text
+    assert body[1][2].startswith("中共=HYPERLINK") and body[1][2].endswith("支部")  # 5 formal members: a 支部
+    total_row = 4 + len(amounts)
+    assert ws.cell(total_row, 1).value == "合计（4 笔）" and ws.cell(total_row, 8).value == f"=SUM(H4:H{total_row - 1})"
     assert sum(Decimal(str(r[7])) for r in body) == batch.total == Decimal("7734.57")
-    assert ws.cell(total_row, 9).value == "柒仟柒佰叁拾肆元伍角柒分"
-    assert "¥" in ws.cell(3, 8).number_format
-    assert ws.freeze_panes == "A3" and ws.page_setup.orientation == "landscape" and int(ws.page_setup.paperSize) == 9
-    assert ws.column_dimensions["B"].width >= 20
+    assert ws.cell(total_row, 9).value == "人民币柒仟柒佰叁拾肆元伍角柒分"
+    assert "¥" in ws.cell(4, 8).number_format
+    assert ws.freeze_panes == "A4" and ws.page_setup.orientation == "landscape" and int(ws.page_setup.paperSize) == 9
+    assert ws.column_dimensions["B"].width >= 15
 
 
 def test_the_pdf_sheet_embeds_cjk_fonts_repeats_its_header_and_totals(app, ctx, make_fund, make_user, tmp_path):

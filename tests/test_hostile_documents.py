@@ -61,7 +61,7 @@ def test_markup_and_formulas_in_the_disbursement_sheets(app, ctx, make_fund, tmp
     with app.test_request_context():
         ws = load_workbook(BytesIO(batch_xlsx(batch))).active
         pdf = batch_pdf(batch)
-    rows = list(ws.iter_rows(min_row=3, max_row=2 + len(names), values_only=True))
+    rows = list(ws.iter_rows(min_row=4, max_row=3 + len(names), values_only=True))
     cells = {row[1] for row in rows} | {row[9] for row in rows}
     assert MARKUP + "甲公司" in cells
     assert {f + "有限公司" for f in FORMULAS} <= cells and "=1+1" in cells  # as typed: no apostrophe
