@@ -7,6 +7,7 @@ from flask_login import current_user
 from domain import DomainError
 from domain.accounts import create_official, reset_password, set_account_active
 from domain.documents import revoke_document
+from domain.fonts import ROLE_LABELS, ROLES, fonts_in_use, remove_document_font, set_document_font
 from domain.funds import set_fund_standard, standards_history
 from domain.instructors import (
     IMPORT_COLUMNS, InstructorData, create_instructor, current_loads, import_instructors, set_instructor_active,
@@ -18,7 +19,9 @@ from domain.settings import DEFAULTS, LABELS, get_settings, set_seal, update_set
 from models import Document, Instructor, PartyOrgKind, Role, Unit, User, db
 
 from . import page_arg, role_wall, run_verb, send_download, show_domain_error
-from .forms import EmptyForm, FundStandardForm, InstructorForm, OfficialForm, PasswordResetForm, UnitForm, options
+from .forms import (
+    EmptyForm, FontUploadForm, FundStandardForm, InstructorForm, OfficialForm, PasswordResetForm, UnitForm, options,
+)
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 role_wall(bp, Role.ADMIN)
@@ -116,7 +119,37 @@ def settings():
             db.session.rollback()
             show_domain_error(error)
             values.update({key: request.form.get(key, "") for key in LABELS})
-    return render_template("admin/settings.html", values=values, labels=LABELS, defaults=DEFAULTS, form=EmptyForm())
+    return _settings_page(values)
+
+
+@bp.post("/settings/fonts/<any(body, title):role>")
+def upload_font(role: str):
+    form = FontUploadForm()
+    if form.validate():
+        upload = form.font.data
+        try:
+            stored, note = set_document_font(role, upload.filename, upload.read(), actor=current_user)
+            db.session.commit()
+            flash(f"已上传{ROLE_LABELS[role]}字体“{stored.filename.rsplit('.', 1)[0]}”，新印发的文件将使用该字体；"
+                  f"已印发的文件不变。{note}", "success")
+            return redirect(url_for("admin.settings"))
+        except DomainError as error:
+            db.session.rollback()
+            show_domain_error(error, form)
+    return _settings_page(get_settings(), {role: form}), 422
+
+
+@bp.post("/settings/fonts/<any(body, title):role>/remove")
+def remove_font(role: str):
+    run_verb(lambda: remove_document_font(role, actor=current_user),
+             f"已停用上传的{ROLE_LABELS[role]}字体，新印发的文件将使用替代字体。", EmptyForm())
+    return redirect(url_for("admin.settings"))
+
+
+def _settings_page(values: dict[str, str], font_forms: dict | None = None):
+    font_forms = {role: FontUploadForm(formdata=None) for role in ROLES} | (font_forms or {})
+    return render_template("admin/settings.html", values=values, labels=LABELS, defaults=DEFAULTS, form=EmptyForm(),
+                           fonts=fonts_in_use(values), font_forms=font_forms, role_labels=ROLE_LABELS)
 
 
 # ---------------------------------------------------------------- units

@@ -134,6 +134,12 @@ class PasswordResetForm(Form):
     password = PasswordField("新密码", [DataRequired(REQUIRED)], description="至少8位，须同时包含字母和数字")
 
 
+class FontUploadForm(Form):
+    """One document font (公文字体) uploaded in 系统设置; domain/fonts.py reads and checks it."""
+    font = FileField("字体文件", [FileRequired("请选择字体文件")],
+                     description="TrueType 或 OpenType 字体（.ttf、.otf、.ttc），不超过 25 MB")
+
+
 class EmptyForm(Form):
     """For buttons that only POST: carries the CSRF token."""
 

@@ -8,11 +8,16 @@ import multiprocessing
 import signal
 import threading
 import traceback
+from typing import TYPE_CHECKING
 from urllib.parse import unquote_to_bytes
 
 from markupsafe import Markup
-from weasyprint import HTML
+from weasyprint import CSS, HTML
+from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+if TYPE_CHECKING:
+    from .fonts import DocumentFonts
 
 log = logging.getLogger(__name__)
 
@@ -28,18 +33,24 @@ _render_lock = threading.Lock()
 
 # What a document may embed: the seal (PNG), a photo (JPEG) and the QR code (SVG), each as a data: URI.
 ASSET_TYPES = frozenset({"image/png", "image/jpeg", "image/svg+xml"})
+# The URL of a font face the render was handed (domain/fonts.py): this scheme, then the SHA-256 of its bytes.
+FONT_SCHEME = "zone-font:"
 
 
 class AssetFetcher(URLFetcher):
-    """The URL fetcher of every render: it serves the data: URIs of the images the app embeds and refuses every
-    other URL, whatever its scheme (http, https, file, ftp, a data: URI of another type), so that no text in a
-    document, however it got there, can make the server fetch anything. Fonts come from fontconfig by family
-    name, never by URL. A refusal is logged and WeasyPrint leaves the resource out."""
+    """The URL fetcher of every render: it serves the data: URIs of the images the app embeds, and the fonts the
+    render was handed as bytes (zone-font:<sha256>, domain/fonts.py), and refuses every other URL, whatever its
+    scheme (http, https, file, ftp, a data: URI of another type, a zone-font: URL of bytes it was not handed), so
+    that no text in a document, however it got there, can make the server fetch or read anything. A refusal is
+    logged and WeasyPrint leaves the resource out."""
 
-    def __init__(self):
+    def __init__(self, fonts: dict[str, bytes] | None = None):
         super().__init__(allowed_protocols=(), allow_redirects=False)
+        self._fonts = fonts or {}
 
     def fetch(self, url: str, headers=None) -> URLFetcherResponse:
+        if url.startswith(FONT_SCHEME) and url[len(FONT_SCHEME):] in self._fonts:
+            return URLFetcherResponse(url, self._fonts[url[len(FONT_SCHEME):]], {"Content-Type": "font/sfnt"})
         try:
             media_type, data = read_data_uri(url)
         except ValueError:
@@ -73,23 +84,61 @@ def css_string(value: str) -> Markup:
     return Markup(f'"{escaped}"')
 
 
-def _render(html: str, relayout=None) -> bytes:
-    document = HTML(string=html, url_fetcher=AssetFetcher()).render()
-    if relayout is not None and (again := relayout(document.pages)) is not None:
-        document = HTML(string=again, url_fetcher=AssetFetcher()).render()
-    return document.write_pdf()
+def _render(html: str, relayout=None, fonts: "DocumentFonts | None" = None) -> bytes:
+    fetcher = AssetFetcher(fonts.files() if fonts is not None else None)
+    # Per render, and only for faces: it writes them to a temporary folder of its own.
+    font_config = FontConfiguration() if fonts is not None and fonts.face_list else None
+    try:
+        options = {}
+        if font_config is not None:
+            with _FaceFailures() as failures:
+                faces = CSS(string=fonts.faces, font_config=font_config, url_fetcher=fetcher)
+            if failures:
+                # WeasyPrint would set the text in the next family of the list, and an issued document never changes.
+                raise PdfRenderError(f"字体无法加载：{'；'.join(failures)}")
+            options = {"stylesheets": [faces], "font_config": font_config}
+        document = HTML(string=html, url_fetcher=fetcher).render(**options)
+        if relayout is not None and (again := relayout(document.pages)) is not None:
+            document = HTML(string=again, url_fetcher=fetcher).render(**options)
+        return document.write_pdf()
+    finally:
+        if font_config is not None:
+            # Its finaliser removes that folder (7 MB for FandolFang). Called now: a forked child ends with
+            # os._exit, which runs no finaliser, and would leave the folder behind at every dossier.
+            font_config.__del__()
+
+
+class _FaceFailures(logging.Handler):
+    """Collects WeasyPrint's "Font-face … cannot be loaded" while the faces load (WeasyPrint only logs them)."""
+
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.failures: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if str(record.msg).startswith("Font-face"):
+            self.failures.append(record.getMessage())
+
+    def __enter__(self) -> list[str]:
+        logging.getLogger("weasyprint").addHandler(self)
+        return self.failures
+
+    def __exit__(self, *exc) -> None:
+        logging.getLogger("weasyprint").removeHandler(self)
 
 
 class PdfRenderError(RuntimeError):
     """A PDF rendered in a child process did not come back: the child failed, died or ran out of time."""
 
 
-def html_to_pdf(html: str, *, in_child: bool = False, relayout=None) -> bytes:
+def html_to_pdf(html: str, *, in_child: bool = False, relayout=None, fonts: "DocumentFonts | None" = None) -> bytes:
     """The PDF of an HTML document. in_child: rendered in a child process forked for it, which sends the PDF
     back through a pipe and exits, for a document whose render would otherwise leave the worker bigger.
     relayout: for a document that must see where its pages fell before it is written (the 批复's 版记), called
     with the laid-out pages (WeasyPrint's, each with the .anchors of its elements' ids); it returns the HTML to
-    lay out instead, or None to write these pages.
+    lay out instead, or None to write these pages. fonts: the faces of domain.fonts.document_fonts, which the HTML
+    names through fonts.body and fonts.title (the 批复 and the dossier; the disbursement sheet keeps its system
+    font, and no 7-MB face to load).
 
     The disbursement sheet and the dossier are rendered so. WeasyPrint peaks at 286 MB on a 200-row sheet, and in
     the worker most of that heap stayed afterwards (a worker of 118 MB grew to 168 MB after one sheet, 257 MB after
@@ -101,14 +150,14 @@ def html_to_pdf(html: str, *, in_child: bool = False, relayout=None) -> bytes:
     """
     if not in_child:
         with _render_lock:
-            return _render_without_collector(html, relayout)
+            return _render_without_collector(html, relayout, fonts)
     assert relayout is None, "a relayout runs in the process that asks for it"
     # The pipe is made and its sending end closed here under the lock too: a child forked meanwhile for another
     # thread's render would otherwise inherit this sending end and hold it open, and a death of this child would
     # be noticed only when that other child exits.
     with _render_lock:
         receive, send = _FORK.Pipe(duplex=False)
-        child = _FORK.Process(target=_render_in_child, args=(html, send), name="pdf-render", daemon=True)
+        child = _FORK.Process(target=_render_in_child, args=(html, fonts, send), name="pdf-render", daemon=True)
         child.start()
         send.close()  # only the child holds the sending end now: if it dies, recv() ends with EOFError
     try:
@@ -126,7 +175,7 @@ def html_to_pdf(html: str, *, in_child: bool = False, relayout=None) -> bytes:
     return payload
 
 
-def _render_in_child(html: str, send) -> None:
+def _render_in_child(html: str, fonts, send) -> None:
     """The child runs WeasyPrint and nothing else. It answers signals as a plain process would, not with the
     handlers of the gunicorn worker it was forked from (which would only mark the worker for a graceful exit), and
     keeps its collector off: its exit frees everything it allocated at once. Its own alarm ends it a moment after
@@ -139,7 +188,7 @@ def _render_in_child(html: str, send) -> None:
     signal.alarm(math.ceil(CHILD_TIMEOUT) + 1)  # SIGALRM's default action ends the process, even inside C code
     gc.disable()
     try:
-        send.send((False, _render(html)))
+        send.send((False, _render(html, fonts=fonts)))
     except Exception as error:  # noqa: BLE001 - reported to the parent, which raises it in the request
         traceback.print_exc()  # the whole traceback in the server's log; the request gets its last line
         send.send((True, f"{type(error).__name__}: {error}"))
@@ -147,7 +196,7 @@ def _render_in_child(html: str, send) -> None:
         send.close()
 
 
-def _render_without_collector(html: str, relayout=None) -> bytes:
+def _render_without_collector(html: str, relayout=None, fonts=None) -> bytes:
     """Python's cyclic garbage collector off for the render, back on afterwards if it was on.
 
     WeasyPrint allocates hundreds of thousands of objects for a long document (styles, boxes, lines, glyph runs)
@@ -158,7 +207,7 @@ def _render_without_collector(html: str, relayout=None) -> bytes:
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        return _render(html, relayout)
+        return _render(html, relayout, fonts)
     finally:
         if was_enabled:
             gc.enable()

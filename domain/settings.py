@@ -21,6 +21,9 @@ DEFAULTS = {
     "body_font": "Noto Serif CJK SC",
     "title_font": "Noto Serif CJK SC",
     "seal_file_id": "",
+    # The zone's licensed fonts uploaded in 系统设置 (domain/fonts.py): StoredFile ids, blank for none.
+    "body_font_file_id": "",
+    "title_font_file_id": "",
     "instructor_capacity": "3",
     "visit_interval_days": "30",
 }
@@ -31,8 +34,8 @@ LABELS = {
     "printing_office": "印发机关（版记中的“…印发”）",
     "copy_to": "抄送机关（版记的抄送栏，多个机关用顿号隔开；留空则不印抄送栏）",
     "sheet_compiler": "拨付明细表的编制单位",
-    "body_font": "正文字体（仿宋类，须已安装在服务器上）",
-    "title_font": "标题及发文机关标志字体（小标宋类）",
+    "body_font": "正文的系统字体（未上传字体文件时使用；须已安装在服务器上）",
+    "title_font": "标题及发文机关标志的系统字体（未上传字体文件时使用；须已安装在服务器上）",
     "instructor_capacity": "新增指导员的默认最多指导组织数",
     "visit_interval_days": "指导间隔天数（超过即标为逾期未指导）",
 }
@@ -82,8 +85,8 @@ def update_settings(values: dict[str, str], *, actor: User) -> None:
             low, high = NUMERIC[key]
             if not value.isdecimal() or not low <= int(value) <= high:
                 raise DomainError(f"{LABELS[key]}应为 {low} 到 {high} 之间的整数", key)
-        _put(key, value or DEFAULTS[key])
-    record_event("update_settings", _row("doc_prefix"), actor, "修改系统设置", **values)
+        put_setting(key, value or DEFAULTS[key])
+    record_event("update_settings", setting_row("doc_prefix"), actor, "修改系统设置", **values)
 
 
 def set_seal(filename: str, data: bytes, *, actor: User) -> StoredFile:
@@ -92,8 +95,8 @@ def set_seal(filename: str, data: bytes, *, actor: User) -> StoredFile:
     if stored.content_type != "image/png":
         raise DomainError("印章须为背景透明的 PNG 图片", "seal")
     db.session.flush()
-    _put("seal_file_id", str(stored.id))
-    record_event("set_seal", _row("seal_file_id"), actor, f"上传印章图片 {stored.filename}")
+    put_setting("seal_file_id", str(stored.id))
+    record_event("set_seal", setting_row("seal_file_id"), actor, f"上传印章图片 {stored.filename}")
     return stored
 
 
@@ -104,11 +107,13 @@ def seal_bytes(settings: dict[str, str]) -> bytes | None:
     return stored.data if stored else None
 
 
-def _row(key: str) -> Setting:
-    return db.session.get(Setting, key) or _put(key, DEFAULTS[key])
+def setting_row(key: str) -> Setting:
+    """The row of a setting, made with its default if it has none yet (an event needs a subject)."""
+    return db.session.get(Setting, key) or put_setting(key, DEFAULTS[key])
 
 
-def _put(key: str, value: str) -> Setting:
+def put_setting(key: str, value: str) -> Setting:
+    """Store one setting's value, for the verbs that set a file (the seal, the fonts)."""
     row = db.session.get(Setting, key)
     if row is None:
         row = Setting(key=key, value=value)

@@ -59,7 +59,7 @@ for endpoint in ("finance.home", "finance.create_batch", "finance.batch", "finan
 for endpoint in ("admin.home", "admin.documents", "admin.revoke", "admin.fund_standards", "admin.instructors",
                  "admin.instructor_active", "admin.instructor_form", "admin.import_instructors_page",
                  "admin.instructor_template", "admin.settings", "admin.units", "admin.unit_form", "admin.toggle_active",
-                 "admin.reset_user_password", "admin.new_user"):
+                 "admin.reset_user_password", "admin.new_user", "admin.upload_font", "admin.remove_font"):
     ACCESS[endpoint] = {"admin"}
 
 
@@ -106,7 +106,7 @@ def world(app):
             "user_id": spare.id,  # not an actor: the admin's POSTs deactivate this account
             "instructor_id": db.session.scalar(sa.select(Instructor.id)),
             "document_id": db.session.scalar(sa.select(Document.id)), "filename_static": "css/app.css",
-            "review_id": waiting.id, "unit_id": reviewer.unit_id,
+            "review_id": waiting.id, "unit_id": reviewer.unit_id, "role": "body",
         }
         ids["item_id"] = db.session.scalar(sa.select(FundItem.id).where(FundItem.batch_id == batch.id))
         logins = {"anonymous": None, "applicant": contact.username, "other_applicant": "applicant",
