@@ -13,9 +13,17 @@ RUN_PACKAGES  := fonts-noto-cjk fontconfig libharfbuzz-subset0
 TEST_PACKAGES := $(RUN_PACKAGES) chromium poppler-utils zbar-tools
 
 
-.PHONY: run test venv system-packages-run system-packages-test migrate seed bench screenshots clean
+# The free 仿宋 that the 批复 and the dossier use until the zone uploads its licensed fonts (domain/fonts.py):
+# FandolFang (GPL with the font exception), one 7-MB file taken out of Debian's texlive-lang-chinese. The package
+# is a 49-MB download that installs 97 MB and pulls in TeX Live's base, so `make` downloads the .deb, keeps the one
+# file in the git-ignored instance/fonts/ and deletes the rest; the app never downloads anything while it runs.
+FONT_DIR := instance/fonts
+FANDOL   := $(FONT_DIR)/FandolFang-Regular.otf
+FANDOL_IN_DEB := ./usr/share/texlive/texmf-dist/fonts/opentype/public/fandol/FandolFang-Regular.otf
 
-run: venv system-packages-run migrate seed
+.PHONY: run test venv system-packages-run system-packages-test fonts migrate seed bench screenshots clean
+
+run: venv system-packages-run fonts migrate seed
 	@echo ""
 	@echo "  开发区党组织组建管理系统: http://127.0.0.1:$(PORT)"
 	@echo "  批复二维码中的核验地址 (PUBLIC_BASE_URL): $(PUBLIC_BASE_URL)"
@@ -25,7 +33,7 @@ run: venv system-packages-run migrate seed
 	@echo ""
 	$(FLASK) run --host 127.0.0.1 --port $(PORT)
 
-test: venv system-packages-test
+test: venv system-packages-test fonts
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 venv: $(VENV)/.installed
@@ -58,6 +66,26 @@ system-packages-run:
 
 system-packages-test:
 	$(call apt_ensure,$(TEST_PACKAGES),exit 1)
+
+# Without apt (or with no way to reach it) the documents are set in Noto Serif CJK SC instead: said, not fatal.
+fonts: $(FANDOL)
+
+$(FANDOL):
+	@mkdir -p $(FONT_DIR); tmp=$$(mktemp -d); chmod 755 $$tmp; \
+	get() { (cd $$tmp && apt-get download -qq texlive-lang-chinese) >/dev/null 2>&1; }; \
+	if command -v apt-get >/dev/null && command -v dpkg-deb >/dev/null; then \
+		echo "下载免费仿宋字体 FandolFang (texlive-lang-chinese, 49 MB, 只保留其中 7 MB 的字体文件)"; \
+		get || { if [ "$$(id -u)" = 0 ]; then apt-get update -qq && get; \
+		         elif sudo -n true 2>/dev/null; then sudo apt-get update -qq && get; else false; fi; }; \
+	fi; \
+	deb=$$(ls $$tmp/texlive-lang-chinese_*.deb 2>/dev/null | head -1); \
+	if [ -n "$$deb" ] && dpkg-deb --fsys-tarfile "$$deb" | tar -x -C $$tmp $(FANDOL_IN_DEB) \
+		&& mv $$tmp/$(FANDOL_IN_DEB) $@.part && mv $@.part $@; then \
+		echo "已保存 $@"; \
+	else \
+		echo "未能取得 FandolFang：公文将用 Noto Serif CJK SC 排版，或由管理员在系统设置中上传字体"; \
+	fi; \
+	rm -rf $$tmp
 
 migrate: venv
 	$(FLASK) db upgrade
