@@ -18,6 +18,7 @@ from models import (
 from . import DomainError, insert_if_absent
 from .audit import record_event
 from .files import keep_file
+from .fonts import document_fonts
 from .pdf import html_to_pdf
 from .settings import get_settings, seal_bytes
 from .text import check_text, name_list
@@ -193,10 +194,11 @@ def render_document(document: Document, settings: dict[str, str], day: date) -> 
     seal = seal_bytes(settings)
     date_text = chinese_date(day)
     submitted = _first_submission(application)
+    fonts = document_fonts(settings)
 
     def page(banji_alone: bool) -> str:
         return render_template(
-            "pdf/document.html", document=document, application=application, settings=settings,
+            "pdf/document.html", document=document, application=application, settings=settings, fonts=fonts,
             org_name=party_org_name(application), wording=WORDING[application.requested_kind],
             addressee=addressee_of(application, settings["issuing_organ"]),
             superior=superior_of(application, settings["issuing_organ"]),
@@ -214,7 +216,8 @@ def render_document(document: Document, settings: dict[str, str], day: date) -> 
     def banji_placed(pages) -> bool:
         return len(pages) % 2 == 0 and "end-of-text" in pages[-1].anchors
 
-    return html_to_pdf(page(banji_alone=False), relayout=lambda pages: None if banji_placed(pages) else page(True))
+    return html_to_pdf(page(banji_alone=False), relayout=lambda pages: None if banji_placed(pages) else page(True),
+                       fonts=fonts)
 
 
 def render_dossier(application: Application) -> bytes:

@@ -3,6 +3,10 @@ character's pitch is, where the rules and images are. Built on pdfplumber (pdfmi
 
 Every figure is in mm from the page's top-left corner. A "line" is the run of characters sharing a baseline,
 in reading order, so `line.text` is what a reader sees on that line of the page.
+
+A character's top and bottom are those of the ideographic em box, the square a 字 fills in a 公文's grid: from
+0.88 em above the baseline to 0.12 em below it, whatever the font (fonts' own ascent and descent differ, by a
+millimetre at 3号, and would make the same layout measure differently in 仿宋_GB2312, FandolFang or Noto).
 """
 from dataclasses import dataclass, field
 from io import BytesIO
@@ -110,7 +114,9 @@ def measure(pdf: bytes) -> list[Page]:
     pages = []
     with pdfplumber.open(BytesIO(pdf)) as document:
         for n, page in enumerate(document.pages, start=1):
-            chars = sorted((Char(c["text"], c["x0"] * MM, c["x1"] * MM, c["top"] * MM, c["bottom"] * MM, round(c["size"], 1),
+            chars = sorted((Char(c["text"], c["x0"] * MM, c["x1"] * MM,
+                                 (page.height - c["matrix"][5] - 0.88 * c["size"]) * MM,
+                                 (page.height - c["matrix"][5] + 0.12 * c["size"]) * MM, round(c["size"], 1),
                                  c["fontname"], _colour(c.get("non_stroking_color")))
                             for c in page.chars if c["text"].strip()), key=lambda c: (round(c.bottom, 0), c.x0))
             lines: list[Line] = []

@@ -162,8 +162,24 @@ def test_the_title_breaks_between_words_and_no_line_starts_with_de(ctx):
 
 # ---------------------------------------------------------------- the 版头
 
-def test_the_organ_mark_number_and_red_rule_stand_where_the_standard_puts_them(ctx):
-    page = render().pages[0]
+@pytest.fixture(params=["FandolFang", "Noto Serif CJK SC"])
+def body_face(request, app, tmp_path):
+    """The free substitute that `make` fetches, or none (an empty font folder): the system's Noto."""
+    from domain.fonts import font_dir
+
+    if request.param == "FandolFang":
+        with app.app_context():
+            if not (font_dir() / "FandolFang-Regular.otf").exists():
+                pytest.skip("FandolFang is not in instance/fonts (make fonts)")
+    else:
+        app.config["FONT_DIR"] = str(tmp_path)
+    return request.param.replace(" ", "-")
+
+
+def test_the_organ_mark_number_and_red_rule_stand_where_the_standard_puts_them(ctx, body_face):
+    made = render()
+    page = made.pages[0]
+    assert body_face in page.find("你委").chars[0].font  # the face the case is about
     mark = page.find(ORGAN)
     assert mark.size == 24 and mark.chars[0].colour == (0.9, 0.0, 0.07)  # red
     assert mark.top == pytest.approx(TOP + 35, abs=0.3)  # its top 35 mm below the type area's
@@ -268,7 +284,7 @@ def test_without_a_copy_line_the_banji_has_two_thick_rules(ctx):
     assert [round(r.width, 2) for r in last.rules if r.x1 - r.x0 > WIDTH - 1] == [0.35, 0.35]
 
 
-def test_page_numbers_sit_7_mm_below_the_type_area_outside_edge_in(ctx):
+def test_page_numbers_sit_7_mm_below_the_type_area_outside_edge_in(ctx, body_face):
     made = render()
     for page in made.pages:
         number = page.find(f"—{page.number}—")
