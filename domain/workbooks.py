@@ -7,10 +7,21 @@
 `setup_print` sets A4, the orientation, the margins, "第 1 页，共 3 页" in the footer, one CJK font on every cell,
 the header frozen and repeated on each printed page, and the column widths; it refuses widths wider than the
 paper, so a sheet never prints shrunk to fit. Call it last: it sets the font of the cells that exist then.
-"""
-from collections.abc import Sequence
 
-from openpyxl.styles import Alignment, Font
+A write-only sheet (streamed, for the 11,000-row exports) writes its columns and panes before its first row, so
+there `setup_print` comes first, and its cells take their font from the named styles of `add_styles`:
+
+    add_styles(book)
+    widths, landscape = fit_widths([column_width(header, values) for ...], wrap={0, 4})
+    setup_print(ws, landscape=landscape, header_row=3, widths=widths)
+    ws.append([styled(ws, value, "正文") for value in row]) ...
+"""
+import math
+import unicodedata
+from collections.abc import Iterable, Sequence
+
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Alignment, Border, Font, NamedStyle, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
@@ -30,6 +41,9 @@ TOP_MARGIN_IN, BOTTOM_MARGIN_IN = 0.6, 0.6  # room for the footer (at 0.3) under
 # a column of n units holds n digits.
 DIGIT_PX = 7
 PX_MM = 25.4 / 96
+# A character in BODY_SIZE 宋体, in those units: a Chinese one is 13.3 px (two digits), a digit or letter one.
+WIDE, NARROW = 2.0, 1.0
+NARROWEST_WRAP = 12  # a wrapping column is never narrowed below six Chinese characters
 
 
 def keep_as_text(cell) -> None:
@@ -69,14 +83,15 @@ def setup_print(ws: Worksheet, *, landscape: bool, header_row: int, widths: Sequ
     """Make the sheet print on A4 at 100 %: orientation, margins, page-number footer, CJK_FONT on every cell
     (sizes and bold set in CJK_FONT are kept, any other font becomes BODY_SIZE), rows above and including
     header_row frozen, header_row repeated on every page, and the columns' widths. ValueError if the widths are
-    wider than the paper: shrinking to fit would print every sheet at another size."""
+    wider than the paper: shrinking to fit would print every sheet at another size. A write-only sheet: call it
+    before its first row; its cells bring their font (add_styles)."""
     printed, room = columns_width_mm(widths), printable_width_mm(landscape=landscape)
     if printed > room:
         raise ValueError(f"columns {printed:.1f} mm wide, the page has {room:.1f} mm")
     for n, width in enumerate(widths, start=1):
         ws.column_dimensions[get_column_letter(n)].width = width
     fonts: dict = {}  # one Font per look, not one per cell: an export of 11,000 rows has 100,000 cells
-    for row in ws.iter_rows():
+    for row in ws.iter_rows() if isinstance(ws, Worksheet) else ():  # a write-only sheet's cells have their styles
         for cell in row:
             font = cell.font
             own = font.name == CJK_FONT
@@ -87,7 +102,7 @@ def setup_print(ws: Worksheet, *, landscape: bool, header_row: int, widths: Sequ
                 fonts[look] = Font(name=CJK_FONT, size=size, bold=bold, italic=italic, underline=underline, color=color)
             cell.font = fonts[look]
     setup = ws.page_setup
-    setup.paperSize = ws.PAPERSIZE_A4
+    setup.paperSize = Worksheet.PAPERSIZE_A4
     setup.orientation = "landscape" if landscape else "portrait"
     setup.scale = 100
     ws.sheet_properties.pageSetUpPr.fitToPage = False
@@ -97,5 +112,68 @@ def setup_print(ws: Worksheet, *, landscape: bool, header_row: int, widths: Sequ
     ws.print_options.horizontalCentered = True
     footer = ws.oddFooter.center
     footer.text, footer.font, footer.size = FOOTER, CJK_FONT, 9
-    ws.freeze_panes = ws.cell(row=header_row + 1, column=1).coordinate
+    ws.freeze_panes = f"A{header_row + 1}"
     ws.print_title_rows = f"{header_row}:{header_row}"
+
+
+# ---------------------------------------------------------------- streamed (write-only) sheets
+
+def add_styles(book) -> None:
+    """Give a workbook the named styles a streamed cell takes by name, far cheaper than a font per cell:
+    标题 (the title), 说明 (the line under it), 表头, 正文, 换行 (wrapped) and 百分比 (0.0%). Made anew for each
+    workbook: a named style belongs to the workbook it is added to."""
+    thin = Side(style="thin")
+    grid = Border(left=thin, right=thin, top=thin, bottom=thin)
+    top = Alignment(vertical="top")
+    for style in [
+        NamedStyle("标题", font=cjk_font(size=TITLE_SIZE, bold=True),
+                   alignment=Alignment(horizontal="center", vertical="center", wrap_text=True)),
+        NamedStyle("说明", font=cjk_font(), alignment=Alignment(vertical="center", wrap_text=True)),
+        NamedStyle("表头", font=cjk_font(bold=True), border=grid,
+                   alignment=Alignment(horizontal="center", vertical="center", wrap_text=True)),
+        NamedStyle("正文", font=cjk_font(), border=grid, alignment=top),
+        NamedStyle("换行", font=cjk_font(), border=grid, alignment=Alignment(vertical="top", wrap_text=True)),
+        NamedStyle("百分比", font=cjk_font(), border=grid, alignment=top, number_format="0.0%"),
+    ]:
+        book.add_named_style(style)
+
+
+def styled(ws, value, style: str) -> WriteOnlyCell:
+    """A cell for a streamed row, in one of add_styles' named styles; text never becomes a formula."""
+    cell = WriteOnlyCell(ws, value=value)
+    keep_as_text(cell)
+    cell.style = style
+    return cell
+
+
+def text_width(value) -> float:
+    """The width of a value in column units, in BODY_SIZE 宋体."""
+    text = "" if value is None else str(value)
+    return sum(WIDE if unicodedata.east_asian_width(ch) in "WFA" else NARROW for ch in text)
+
+
+def column_width(header: str, values: Iterable, *, most: float = 60) -> float:
+    """A column wide enough for its widest value, and for its header on at most two lines of two characters or more
+    (正式/党员, never 地/址), with a margin; at most `most` units."""
+    widest = max([text_width(header) / 2, text_width(header[:2]), *(text_width(v) for v in values)])
+    return min(math.ceil(widest + 1.5), most)
+
+
+def lines(text: str, width: float, *, size: float = BODY_SIZE) -> int:
+    """How many lines text at `size` points takes, wrapped in a cell `width` units wide."""
+    return max(1, math.ceil(text_width(text) * size / BODY_SIZE / max(width - 1, 1)))
+
+
+def fit_widths(widths: Sequence[float], wrap: Iterable[int] = ()) -> tuple[list[float], bool]:
+    """Widths that print on A4 at 100 %, and whether landscape: portrait when they fit as they are, else landscape,
+    the widest wrapping column narrowed a unit at a time until they fit. ValueError if they cannot."""
+    widths, wrap = list(widths), list(wrap)
+    for landscape in (False, True):
+        if columns_width_mm(widths) <= printable_width_mm(landscape=landscape):
+            return widths, landscape
+    while columns_width_mm(widths) > printable_width_mm(landscape=True):
+        widest = max(wrap, key=lambda n: widths[n], default=None)
+        if widest is None or widths[widest] <= NARROWEST_WRAP:
+            raise ValueError(f"columns {columns_width_mm(widths):.1f} mm wide even wrapped: more than A4 landscape")
+        widths[widest] -= 1
+    return widths, True
