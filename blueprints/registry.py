@@ -8,7 +8,8 @@ from flask_login import current_user
 
 from domain import DomainError
 from domain.dashboard import (
-    COVERAGE_NOTE, DEFINITION, TODO_LISTS, TodoFilter, build_dashboard, dashboard_xlsx, todo_page, todo_xlsx,
+    COVERAGE_NOTE, DEFINITION, TODO_LISTS, TodoFilter, build_dashboard, dashboard_xlsx, todo_page, todo_unit,
+    todo_xlsx,
 )
 from domain.documents import chinese_date
 from domain.reference import unit_choices
@@ -81,7 +82,7 @@ def todo():
 @bp.get("/todo.xlsx")
 def todo_export():
     f = todo_filter()
-    unit = scope() or (db.session.get(Unit, f.unit_id) if f.unit_id else None)
+    unit = todo_unit(f, scope())
     key = f.list if f.list in TODO_LISTS else "build"
     name, day = export_name(TODO_LISTS[key][0], unit.name if unit else "")
     return send_download(todo_xlsx(f, scope()), name, fallback=f"todo-{key}-{day}")

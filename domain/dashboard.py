@@ -16,10 +16,16 @@ from models import (
     COUNTED, AppState, Application, ApplicationEvent, Instructor, Organisation, OrgKind, Unit, db, utcnow,
 )
 
+from .documents import chinese_date
 from .paging import paginate
 from .registry import name_or_code_matches
-from .sheets import keep_as_text
+from .settings import get_settings
+from .text import without_refused
+from .workbooks import (
+    BODY_SIZE, TITLE_SIZE, add_styles, column_width, fit_widths, lines, setup_print, styled, text_width,
+)
 from .workflow import STEP_BY_ACTION, WAITING_ON
+from .zone_time import local_today
 
 MEMBERS = Organisation.formal_members + Organisation.probationary_members
 # Covered by a Party organisation: its own (founded here or before), or a joint branch it belongs to.
@@ -263,64 +269,129 @@ def todo_page(f: TodoFilter, scope: Unit | None, per_page: int = 50):
 TODO_HEADERS = ["组织名称", "统一社会信用代码", "组织类别", "初审单位", "地址", "正式党员", "预备党员", "联系人", "联系电话"]
 
 
+def todo_unit(f: TodoFilter, scope: Unit | None) -> Unit | None:
+    """The unit a to-do list is of: a reviewer's own, or the one the filter names (None: the whole zone)."""
+    return scope or (db.session.get(Unit, f.unit_id) if f.unit_id else None)
+
+
 def todo_xlsx(f: TodoFilter, scope: Unit | None) -> bytes:
-    """The whole filtered 应建未建/应联未联 list as XLSX, streamed from plain rows (no ORM objects)."""
+    """The whole filtered 应建未建/应联未联 list as XLSX: plain rows (no ORM objects), read once to size the columns,
+    then streamed into a write-only sheet."""
     query = (sa.select(Organisation.name, Organisation.credit_code, Organisation.kind, Unit.name,
                        Organisation.address, Organisation.formal_members, Organisation.probationary_members,
                        Organisation.contact_name, Organisation.contact_phone)
              .join(Unit, Unit.id == Organisation.unit_id).where(*_todo_conditions(f, scope))
              .order_by(Organisation.formal_members.desc(), Organisation.name))
-    title = TODO_LISTS.get(f.list, TODO_LISTS["build"])[0]
-    rows = ([name, code, kind.label, unit, address, formal, prob, contact, phone]
-            for name, code, kind, unit, address, formal, prob, contact, phone in db.session.execute(query))
-    return _workbook([(title, TODO_HEADERS, rows)])
+    label = TODO_LISTS.get(f.list, TODO_LISTS["build"])[0]
+    rows = [[name, code, kind.label, unit, address, formal, prob, contact, phone]
+            for name, code, kind, unit, address, formal, prob, contact, phone in db.session.execute(query)]
+    unit = todo_unit(f, scope)
+    filters = [f"初审单位：{unit.name if unit else '全部'}",
+               f"组织类别：{OrgKind(f.kind).label if f.kind in OrgKind._value2member_map_ else '全部'}"]
+    if f.q.strip():
+        filters.append(f"名称或代码含：{without_refused(f.q.strip())}")
+    title = f"{get_settings()['zone_name']}{label}组织清单"
+    return _workbook([Table(label, title, TODO_HEADERS, rows, wrap=(0, 4))], _as_of("；".join(filters)))
+
+
+def _share(part: int, whole: int) -> float | None:
+    """A share as a ratio for a percent-formatted cell (0.5 shows as 50.0%), or None when there is no whole."""
+    return part / whole if whole else None
 
 
 def dashboard_xlsx(d: Dashboard) -> bytes:
     """The dashboard's tables as one workbook (组建率看板导出)."""
-    rate_headers = ["范围", "组织数", "有党员的组织", "其中已覆盖", "组建率(%)", "名录覆盖率(%)", "应建未建", "应联未联"]
+    heading = f"{get_settings()['zone_name']}党组织组建率看板"
 
-    def rate_rows(rates):
-        return ([r.label, r.organisations, r.with_members, r.covered_with_members, r.rate, r.coverage,
-                 r.should_build, r.should_join] for r in rates)
+    def table(name, headers, rows, **columns) -> Table:
+        return Table(name, f"{heading}：{name}", headers, rows, **columns)
+
+    def rates(name, items) -> Table:
+        return table(name, ["范围", "组织数", "有党员的组织", "其中已覆盖", "组建率", "名录覆盖率", "应建未建", "应联未联"],
+                     [[r.label, r.organisations, r.with_members, r.covered_with_members,
+                       _share(r.covered_with_members, r.with_members), _share(r.covered, r.organisations),
+                       r.should_build, r.should_join] for r in items], percent=(4, 5))
 
     return _workbook([
-        ("概况", ["说明"], [[DEFINITION], [COVERAGE_NOTE], [f"参考值：{d.reference}%"]]),
-        ("组建率", rate_headers, rate_rows([d.zone])),
-        ("按初审单位", rate_headers, rate_rows(d.by_unit)),
-        ("按组织类别", rate_headers, rate_rows(d.by_kind)),
-        ("按月", ["月份", "当月新增覆盖", "累计覆盖", "组建率(%)"],
-         ([m["month"], m["new"], m["total"], m["rate"]] for m in d.by_month)),
-        ("申请流程", ["状态", "申请数"], ([s.label, n] for s, n in d.states)),
-        ("平均办理天数", ["环节", "平均天数", "次数"], ([s["label"], s["days"], s["count"]] for s in d.step_days)),
-        ("超期", ["等待环节", f"超过{d.overdue_days}天的申请数"], ([s.label, n] for s, n in d.overdue)),
-        ("指导员工作量", ["指导员", "派出单位", "指导组织数", "建议上限"],
-         ([i["name"], i["organ"], i["load"], i["capacity"]] for i in d.instructors)),
-    ])
+        table("概况", ["指标", "数值", "说明"],
+              [["组建率", _share(d.zone.covered_with_members, d.zone.with_members), DEFINITION],
+               ["名录覆盖率", _share(d.zone.covered, d.zone.organisations), COVERAGE_NOTE],
+               ["参考值", d.reference / 100, "组建率的参考值，看板的图中以参考线标出。"]], percent=(1,), wrap=(2,)),
+        rates("组建率", [d.zone]),
+        rates("按初审单位", d.by_unit),
+        rates("按组织类别", d.by_kind),
+        table("按月", ["月份", "当月新增覆盖", "累计覆盖", "组建率"],
+              [[_month_label(m["month"]), m["new"], m["total"], _share(m["total"], d.zone.with_members)]
+               for m in d.by_month], percent=(3,)),
+        table("申请流程", ["状态", "申请数"], [[s.label, n] for s, n in d.states]),
+        table("平均办理天数", ["环节", "平均天数", "次数"], [[s["label"], s["days"], s["count"]] for s in d.step_days]),
+        table("超期", ["等待环节", f"超过{d.overdue_days}天的申请数"], [[s.label, n] for s, n in d.overdue]),
+        table("指导员工作量", ["指导员", "派出单位", "指导组织数", "建议上限"],
+              [[i["name"], i["organ"], i["load"], i["capacity"]] for i in d.instructors]),
+    ], _as_of(f"范围：{d.scope.name if d.scope else '全区'}"))
 
 
-def _workbook(sheets) -> bytes:
+def _month_label(month: str) -> str:
+    """A month as the sheets write one: "2026-03" becomes 2026年3月."""
+    year, number = month.split("-")
+    return f"{year}年{int(number)}月"
+
+
+def _as_of(filters: str) -> str:
+    """The line under an export's title: the zone's date it was taken on, and what it was filtered by."""
+    return f"截至{chinese_date(local_today())}　{filters}"
+
+
+@dataclass
+class Table:
+    """One sheet of an export: its tab name, title, header and rows, which columns hold ratios (shown as per cent)
+    and which hold long text (wrapped, and narrowed as far as the page needs)."""
+
+    name: str
+    title: str
+    headers: list[str]
+    rows: list[list]
+    percent: tuple[int, ...] = ()
+    wrap: tuple[int, ...] = ()
+
+
+HEADER_ROW = 3  # the title, the as-of line, then the header
+
+
+def _workbook(tables: list[Table], as_of: str) -> bytes:
     import io
+    import math
 
     from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
 
     book = Workbook(write_only=True)  # streams rows: 11,000 of them stay cheap
-    for title, headers, rows in sheets:
-        sheet = book.create_sheet(title)
-        bold = []
-        for header in headers:
-            cell = WriteOnlyCell(sheet, value=header)
-            cell.font = Font(bold=True)
-            bold.append(cell)
-        sheet.append(bold)
-        for row in rows:
-            # Names, addresses and contacts come from imported registers: never let one run as a formula.
-            cells = [WriteOnlyCell(sheet, value=value) for value in row]
-            for cell in cells:
-                keep_as_text(cell)
-            sheet.append(cells)
+    add_styles(book)
+    for table in tables:
+        sheet = book.create_sheet(table.name)
+        widths = [column_width(header, ["100.0%"] if n in table.percent else [row[n] for row in table.rows])
+                  for n, header in enumerate(table.headers)]
+        # A table narrower than its title is widened alike, so that the title stands on one line.
+        title_width = text_width(table.title) * TITLE_SIZE / BODY_SIZE + 2
+        if sum(widths) < title_width:
+            widths = [math.ceil(w * title_width / sum(widths)) for w in widths]
+        widths, landscape = fit_widths(widths, table.wrap)
+        setup_print(sheet, landscape=landscape, header_row=HEADER_ROW, widths=widths)
+        last = get_column_letter(len(table.headers))
+        for row in (1, 2):
+            sheet.merged_cells.add(f"A{row}:{last}{row}")
+        # Merged cells do not grow to their text: the title and the as-of line get their lines' height.
+        sheet.row_dimensions[1].height = 2 * TITLE_SIZE * lines(table.title, sum(widths), size=TITLE_SIZE)
+        sheet.row_dimensions[2].height = 1.5 * BODY_SIZE * lines(as_of, sum(widths))
+        sheet.append([styled(sheet, table.title, "标题")])
+        sheet.append([styled(sheet, as_of, "说明")])
+        sheet.append([styled(sheet, header, "表头") for header in table.headers])
+        # Names, addresses and contacts come from imported registers: styled() keeps each as text, never a formula.
+        styles = ["百分比" if n in table.percent else "换行" if n in table.wrap else "正文"
+                  for n in range(len(table.headers))]
+        for row in table.rows:
+            sheet.append([styled(sheet, value, style) for value, style in zip(row, styles)])
+        sheet.auto_filter.ref = f"A{HEADER_ROW}:{last}{HEADER_ROW + len(table.rows)}"
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

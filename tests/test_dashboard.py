@@ -133,7 +133,7 @@ def test_a_reviewer_sees_only_their_unit(client, login_as, registry):
     todo = client.get("/registry/todo?list=join").get_data(as_text=True)
     assert "庚协会" in todo and "丙公司" not in todo
     sheet = load_workbook(io.BytesIO(client.get("/registry/todo.xlsx?list=join").data)).active
-    assert [r[0] for r in sheet.iter_rows(min_row=2, values_only=True)] == ["庚协会"]
+    assert [r[0] for r in sheet.iter_rows(min_row=4, values_only=True)] == ["庚协会"]  # under title, as-of, header
 
 
 def test_the_zone_dashboard_shows_definition_tables_and_exports(client, login_as, registry):
@@ -144,7 +144,7 @@ def test_the_zone_dashboard_shows_definition_tables_and_exports(client, login_as
     assert 'id="funds"' in page
     book = load_workbook(io.BytesIO(client.get("/registry/dashboard.xlsx").data))
     assert book.sheetnames[:4] == ["概况", "组建率", "按初审单位", "按组织类别"]
-    assert list(book["组建率"].iter_rows(min_row=2, values_only=True))[0][:5] == ("全区", 7, 6, 3, 50.0)
+    assert list(book["组建率"].iter_rows(min_row=4, values_only=True))[0][:5] == ("全区", 7, 6, 3, 0.5)
     partial = client.get("/registry/todo?list=build", headers={"HX-Request": "true"}).get_data(as_text=True)
     assert "乙公司" in partial and "<html" not in partial
 
