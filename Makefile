@@ -21,7 +21,7 @@ FONT_DIR := instance/fonts
 FANDOL   := $(FONT_DIR)/FandolFang-Regular.otf
 FANDOL_IN_DEB := ./usr/share/texlive/texmf-dist/fonts/opentype/public/fandol/FandolFang-Regular.otf
 
-.PHONY: run test venv system-packages-run system-packages-test fonts migrate seed bench screenshots clean
+.PHONY: run test venv dev-venv system-packages-run system-packages-test fonts migrate seed bench screenshots clean
 
 run: venv system-packages-run fonts migrate seed
 	@echo ""
@@ -33,10 +33,16 @@ run: venv system-packages-run fonts migrate seed
 	@echo ""
 	$(FLASK) run --host 127.0.0.1 --port $(PORT)
 
-test: venv system-packages-test fonts
+test: dev-venv system-packages-test fonts
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 venv: $(VENV)/.installed
+# The tests' and benchmarks' tools, over what the app needs to run.
+dev-venv: $(VENV)/.installed-dev
+
+$(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@touch $@
 
 $(VENV)/.installed: requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -98,11 +104,11 @@ seed: venv
 #   make bench BENCH_PG=postgresql+psycopg://postgres@127.0.0.1:5432/zone_bench_load
 # Prints the table, writes bench/results.json and bench/RESULTS.md. Never part of `make test`.
 BENCH_PG ?=
-bench: venv
+bench: dev-venv
 	$(BIN)/python bench/run.py --pg "$(BENCH_PG)"
 
 # Each role's main page at 375 and 1440 px into docs/screenshots/ (the README shows them).
-screenshots: venv system-packages-test
+screenshots: dev-venv system-packages-test
 	$(BIN)/python docs/make_screenshots.py
 
 clean:
