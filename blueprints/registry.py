@@ -66,8 +66,13 @@ def dashboard_export():
 
 
 def todo_filter() -> TodoFilter:
-    return TodoFilter(list=request.args.get("list", "build"), unit_id=request.args.get("unit_id", type=int),
-                      kind=request.args.get("kind", ""), q=request.args.get("q", ""),
+    """The to-do list's filters from the query: a value that is none of those offered means no filter."""
+    unit_id = request.args.get("unit_id", type=int)
+    listed = request.args.get("list", "build")
+    kind = request.args.get("kind", "")
+    return TodoFilter(list=listed if listed in TODO_LISTS else "build",
+                      unit_id=unit_id if unit_id in {u.id for u in unit_choices()} else None,
+                      kind=kind if kind in OrgKind._value2member_map_ else "", q=request.args.get("q", ""),
                       page=page_arg())
 
 

@@ -126,3 +126,15 @@ def test_eleven_thousand_organisations_export_whole(ctx):
     names = [row[0] for row in ws.iter_rows(min_row=4, values_only=True)]
     assert len(names) == 11000 and len(set(names)) == 11000
     assert ws.auto_filter.ref == "A3:I11003"
+
+
+def test_filter_values_that_are_not_offered_mean_no_filter(client, login_as, make_org):
+    """An unknown unit, kind or list is the default (the whole zone, every kind, 应建未建), said as such."""
+    make_org(name="乙公司", formal_members=4)
+    login_as(Role.ZONE_APPROVER)
+    ws = workbook(client, "/registry/todo.xlsx?list=nope&unit_id=999999&kind=robot").active
+    assert ws["A1"].value == "通辽经济技术开发区应建未建组织清单"
+    assert ws["A2"].value == f"截至{today()}　初审单位：全部；组织类别：全部"
+    assert ws["A4"].value == "乙公司"
+    page = client.get("/registry/todo?unit_id=999999&kind=robot").get_data(as_text=True)
+    assert "乙公司" in page
