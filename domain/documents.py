@@ -224,10 +224,12 @@ def render_dossier(application: Application) -> bytes:
     """The application dossier (申请档案) for the archive: data, members, attachments, documents, timeline."""
     documents = list(db.session.scalars(sa.select(Document).where(Document.application_id == application.id)
                                         .order_by(Document.id)))
+    settings = get_settings()
+    fonts = document_fonts(settings)
     html = render_template("pdf/dossier.html", application=application, documents=documents,
-                           org_name=party_org_name(application), settings=get_settings(),
+                           org_name=party_org_name(application), settings=settings, fonts=fonts,
                            printed=chinese_date(local_today()), date_text=chinese_date, local_date=local_date)
-    return html_to_pdf(html, in_child=True)  # its render would leave the worker bigger (domain/pdf.py)
+    return html_to_pdf(html, in_child=True, fonts=fonts)  # in a child: it would leave the worker bigger (pdf.py)
 
 
 def log_view(document: Document, remote_addr: str) -> None:

@@ -15,9 +15,10 @@ from fontTools.ttLib import TTCollection, TTFont
 
 from config import INSTANCE_DIR
 from domain import DomainError, fonts
+from domain.documents import render_dossier
 from domain.pdf import AssetFetcher, html_to_pdf
 from domain.settings import get_settings
-from models import AuditEvent, Document, Role, StoredFile, db
+from models import Application, AuditEvent, Document, Role, StoredFile, db
 from tests.test_documents import approve
 
 ACTORS = ["applicant", "unit_reviewer", "zone_approver", "instructor", "finance"]
@@ -276,13 +277,10 @@ def test_the_real_fandolfang_covers_the_documents(ctx, required):
     assert checked.postscript == "FandolFang-Regular" and checked.note == ""
 
 
-def test_an_issued_approval_embeds_the_uploaded_font(app, client, login_as, required, tmp_path, no_substitute,
-                                                     make_application, make_instructor, make_user):
-    """The 批复 as issued, through the documents' own path (tests/test_documents.py's approve)."""
-    with app.app_context():
-        source = app.jinja_loader.get_source(app.jinja_env, "pdf/document.html")[0]
-    if "fonts.body" not in source:
-        pytest.skip("templates/pdf/document.html does not use document_fonts yet")
+def test_an_issued_approval_and_the_dossier_embed_the_uploaded_font(app, client, login_as, required, tmp_path,
+                                                                    no_substitute, make_application, make_instructor,
+                                                                    make_user):
+    """The 批复 as issued, through the documents' own path (tests/test_documents.py's approve), and the dossier."""
     login_as("admin")
     assert upload(client, "body", build_font(required, family="BodyFang", chinese="正文仿宋")).status_code == 302
     made = make_application("unit_approved")
@@ -290,6 +288,9 @@ def test_an_issued_approval_embeds_the_uploaded_font(app, client, login_as, requ
     with app.app_context():
         pdf = db.session.scalar(sa.select(Document).filter_by(application_id=made.id)).file.data
     assert "zone-body-BodyFang-Regular" in _pdffonts(pdf, tmp_path)
+    with app.test_request_context():
+        dossier = render_dossier(db.session.get(Application, made.id))
+    assert "zone-body-BodyFang-Regular" in _pdffonts(dossier, tmp_path)
 
 
 def test_posting_no_file_asks_for_one(client, login_as):
