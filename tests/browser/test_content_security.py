@@ -3,6 +3,7 @@
 There is no internet here, so Playwright stands in for the CDN: once it cannot be reached (htmx comes from the
 local fallback), once it serves its htmx file (the same bytes as static/vendor/, so the SRI hash holds) and, at
 any other path on the same host, a script the policy must refuse."""
+import time
 from pathlib import Path
 
 import pytest
@@ -95,4 +96,28 @@ def test_the_policy_allows_the_htmx_file_on_the_cdn_and_nothing_else_there(brows
     assert [outcome, page.evaluate("window.__elsewhere === undefined")] == [
         f"script-src-elem {ELSEWHERE_ON_THE_CDN}", True]
     assert set(served) == {HTMX_CDN_FILE}  # one request a page
+    page.context.close()
+
+
+@pytest.mark.parametrize("path", ["/auth/login", "/applicant/", "/applications/new"])
+def test_a_cdn_that_never_answers_holds_no_page(browser: Browser, live_server, applicant, path):
+    """The CDN's request held open (an intranet dropping packets): the page shows at once, and htmx comes from the
+    local copy within 2 s and works."""
+    page = browser.new_context().new_page()
+    page.route("https://cdn.jsdelivr.net/**", lambda route: route.abort("internetdisconnected"))
+    if path != "/auth/login":
+        log_in(page, live_server, applicant.username)
+    page.unroute_all()
+    held = []
+    page.route("https://cdn.jsdelivr.net/**", lambda route: held.append(route))  # never fulfilled, never aborted
+    started = time.monotonic()
+    page.goto(live_server + path, wait_until="domcontentloaded")
+    expect(page.locator("main h1, main h2").first).to_be_visible(timeout=1000)
+    shown = time.monotonic() - started
+    page.wait_for_function("() => window.htmx !== undefined", timeout=2000)
+    loaded = time.monotonic() - started
+    assert held and shown < 1 and loaded < 2, (shown, loaded)
+    if path == "/applications/new":
+        add_a_member_row(page)  # htmx started, though the page's load event is still waiting for the CDN
+    page.unroute_all(behavior="ignoreErrors")
     page.context.close()
