@@ -112,12 +112,12 @@ class Sheet:
 def sheet_rows(batch: DisbursementBatch) -> list[SheetRow]:
     """The batch's items as the sheet's rows, numbered from 1."""
     items = batch.items
-    # Each row names its Party organisation from its application: load them in one query, not one per row.
-    missing = [i.application_id for i in items if "application" not in i.__dict__ and i.application_id is not None]
-    if missing:
-        db.session.scalars(sa.select(Application).where(Application.id.in_(missing))).all()
-    return [SheetRow(n, i.organisation.name, party_org_name(i.application), i.organisation.credit_code,
-                     i.account_name, i.bank_name, i.account_number, i.amount, capital_amount(i.amount), i.amount_reason)
+    # Each row names its Party organisation from its application: all of them in one query, not one per row.
+    ids = [i.application_id for i in items if i.application_id is not None]
+    applications = {a.id: a for a in db.session.scalars(sa.select(Application).where(Application.id.in_(ids)))}
+    return [SheetRow(n, i.organisation.name, party_org_name(applications.get(i.application_id) or i.application),
+                     i.organisation.credit_code, i.account_name, i.bank_name, i.account_number, i.amount,
+                     capital_amount(i.amount), i.amount_reason)
             for n, i in enumerate(items, start=1)]
 
 

@@ -1,8 +1,8 @@
 """Printable XLSX worksheets (openpyxl): what every export needs to print on A4 as it stands, at 100 %.
 
-    ws.append(...)  # the rows, title and header first
     write_title(ws, "通辽经济技术开发区……明细表", columns=8)       # row 1, merged and centred
-    setup_print(ws, landscape=True, header_row=3, widths=[6, 30, ...])
+    ws.append([...])  # the header (row 2), then the rows, each cell through keep_as_text if users typed it
+    setup_print(ws, landscape=True, header_row=2, widths=[6, 30, ...])
 
 `setup_print` sets A4, the orientation, the margins, "第 1 页，共 3 页" in the footer, one CJK font on every cell,
 the header frozen and repeated on each printed page, and the column widths; it refuses widths wider than the
@@ -22,6 +22,7 @@ from collections.abc import Iterable, Sequence
 
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Border, Font, NamedStyle, Side
+from openpyxl.styles.cell_style import StyleArray
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
@@ -79,6 +80,26 @@ def columns_width_mm(widths: Sequence[float]) -> float:
     return sum(int(w * DIGIT_PX) for w in widths) * PX_MM
 
 
+def _set_cjk_fonts(ws: Worksheet) -> None:
+    """CJK_FONT on every cell, keeping each cell's bold, italic, underline, and its size and colour where they were
+    set in CJK_FONT already. Each font is turned into its CJK twin once and the twin's index written to the cells:
+    `cell.font = ...` would hash a Font again for each of an export's 100,000 cells."""
+    book_fonts = ws.parent._fonts  # openpyxl's list of the workbook's fonts, which a cell's fontId indexes
+    cjk_ids: dict[int, int] = {}  # a font's index: its CJK twin's
+    for row in ws.iter_rows():
+        for cell in row:
+            if cell._style is None:  # a cell never styled shares the default style, font 0
+                cell._style = StyleArray()
+            style = cell._style
+            if style.fontId not in cjk_ids:
+                font = book_fonts[style.fontId]
+                own = font.name == CJK_FONT
+                cjk_ids[style.fontId] = book_fonts.add(Font(
+                    name=CJK_FONT, size=font.size if own else BODY_SIZE, bold=font.bold, italic=font.italic,
+                    underline=font.underline, color=font.color if own else None))
+            style.fontId = cjk_ids[style.fontId]
+
+
 def setup_print(ws: Worksheet, *, landscape: bool, header_row: int, widths: Sequence[float]) -> None:
     """Make the sheet print on A4 at 100 %: orientation, margins, page-number footer, CJK_FONT on every cell
     (sizes and bold set in CJK_FONT are kept, any other font becomes BODY_SIZE), rows above and including
@@ -90,17 +111,8 @@ def setup_print(ws: Worksheet, *, landscape: bool, header_row: int, widths: Sequ
         raise ValueError(f"columns {printed:.1f} mm wide, the page has {room:.1f} mm")
     for n, width in enumerate(widths, start=1):
         ws.column_dimensions[get_column_letter(n)].width = width
-    fonts: dict = {}  # one Font per look, not one per cell: an export of 11,000 rows has 100,000 cells
-    for row in ws.iter_rows() if isinstance(ws, Worksheet) else ():  # a write-only sheet's cells have their styles
-        for cell in row:
-            font = cell.font
-            own = font.name == CJK_FONT
-            look = (font.size if own else BODY_SIZE, font.bold, font.italic, font.underline,
-                    font.color if own else None)
-            if look not in fonts:
-                size, bold, italic, underline, color = look
-                fonts[look] = Font(name=CJK_FONT, size=size, bold=bold, italic=italic, underline=underline, color=color)
-            cell.font = fonts[look]
+    if isinstance(ws, Worksheet):  # a write-only sheet's cells have their styles
+        _set_cjk_fonts(ws)
     setup = ws.page_setup
     setup.paperSize = Worksheet.PAPERSIZE_A4
     setup.orientation = "landscape" if landscape else "portrait"
@@ -111,7 +123,9 @@ def setup_print(ws: Worksheet, *, landscape: bool, header_row: int, widths: Sequ
     ws.page_margins.header = ws.page_margins.footer = 0.3
     ws.print_options.horizontalCentered = True
     footer = ws.oddFooter.center
-    footer.text, footer.font, footer.size = FOOTER, CJK_FONT, 9
+    # No font code (&"name,style"): its style name is localised ("Regular", "常规"); Excel links CJK text to a CJK
+    # font in the default one.
+    footer.text, footer.size = FOOTER, 9
     ws.freeze_panes = f"A{header_row + 1}"
     ws.print_title_rows = f"{header_row}:{header_row}"
 

@@ -6,7 +6,8 @@ from decimal import Decimal
 from io import BytesIO
 
 import pytest
-from openpyxl import load_workbook
+from openpyxl import Workbook, load_workbook
+from openpyxl.styles import Font
 
 from domain import sheets, workbooks
 from domain.documents import party_org_name
@@ -238,3 +239,36 @@ def test_the_xlsx_words_say_what_its_sum_adds_up(workbook):
     assert ws.cell(total_row, 8).value == f"=SUM(H{first}:H{last})"
     added = sum(Decimal(str(ws.cell(r, 8).value)) for r in range(first, last + 1))
     assert ws.cell(total_row, 9).value == sheets.amount_in_words(added) == sheets.amount_in_words(batch.total)
+
+
+# ---------------------------------------------------------------- workbooks.setup_print, for any export
+
+def test_setup_print_sets_one_cjk_font_and_keeps_bold_and_the_title_size():
+    wb = Workbook()
+    ws = wb.active
+    ws.append([None])
+    ws.append(["名称", "数量"])
+    ws.append(["甲公司", 3])
+    workbooks.write_title(ws, "某某表", columns=2)
+    ws["A2"].font = Font(bold=True)  # a header set bold in the default font
+    workbooks.setup_print(ws, landscape=False, header_row=2, widths=[20, 10])
+    ws = load_workbook(BytesIO(_saved(wb))).active
+    assert {(c.coordinate, c.font.name, c.font.sz, bool(c.font.b)) for c in (ws["A1"], ws["A2"], ws["B3"])} == {
+        ("A1", "宋体", workbooks.TITLE_SIZE, True), ("A2", "宋体", workbooks.BODY_SIZE, True),
+        ("B3", "宋体", workbooks.BODY_SIZE, False)}
+    assert ws.page_setup.orientation == "portrait" and ws.print_title_rows == "$2:$2" and ws.freeze_panes == "A3"
+
+
+def test_setup_print_refuses_columns_wider_than_the_paper():
+    ws = Workbook().active
+    room = workbooks.printable_width_mm(landscape=False)  # 197.3 mm: 745 pixels, 106 units of 7
+    with pytest.raises(ValueError, match="mm wide"):
+        workbooks.setup_print(ws, landscape=False, header_row=1, widths=[60, 50])
+    workbooks.setup_print(ws, landscape=False, header_row=1, widths=[60, 46])
+    assert workbooks.columns_width_mm([60, 46]) <= room
+
+
+def _saved(wb) -> bytes:
+    out = BytesIO()
+    wb.save(out)
+    return out.getvalue()
