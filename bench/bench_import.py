@@ -39,7 +39,7 @@ def rows(seed: int) -> list[list]:
         body = f"93150500MA{i:07d}"
         formal = rng.choice([0] * 12 + [1, 2, 3, 4, 5, 8])
         out.append([body + uscc.calc_check_digit(body), f"导入压测企业{i}", rng.choice([k.label for k in OrgKind]),
-                    rng.choice(UNITS)[1], f"开发区{i}号", rng.randint(1, 500), formal, rng.randint(0, 1),
+                    rng.choice(UNITS)[1], f"开发区{i}号", rng.randint(10, 500), formal, rng.randint(0, 1),
                     "是" if formal >= 3 and rng.random() < 0.6 else "否", "", "", ""])
     return out
 
