@@ -224,8 +224,14 @@ def _fill_step_choices(form) -> None:
 def _card(application: Application, failed_action: str | None = None, failed_form=None,
           reassign_open: bool = False) -> dict:
     steps = verbs.available_steps(application, current_user)
+    guide = _guidance(application, reassign_open or failed_action == "reassign")
+    # A refused step whose panel is on the card shows its refusal beside its button; any other refusal on top.
+    panels = {s.action for s in steps if s.action not in ("submit", "withdraw")}
+    panels |= ({"reassign"} if guide["can_reassign"] else set()) | ({"visit"} if guide.get("can_visit") else set())
+    inline = failed_action in panels or (failed_action or "").startswith("deliver-") and guide["can_guide"]
     return {
         "application": application,
+        "refusal_inline": bool(inline),
         "steps": steps,
         "can_edit": verbs.can_edit(application, current_user),
         "suggestions": suggest_instructors(application) if any(s.action == "approve" for s in steps) else [],
@@ -236,7 +242,7 @@ def _card(application: Application, failed_action: str | None = None, failed_for
         "today": local_today(),
         "overdue": is_overdue(application, current_app.config["OVERDUE_DAYS"]),
         "documents": documents_of(application),
-        **_guidance(application, reassign_open or failed_action == "reassign"),
+        **guide,
     }
 
 

@@ -88,7 +88,7 @@ class RegistrationForm(Form):
     org_name = StringField("组织名称", [DataRequired(REQUIRED), Length(max=100, message="名称不超过100个字")],
                            description="与营业执照或登记证书上的名称一致")
     credit_code = StringField("统一社会信用代码", [DataRequired(REQUIRED), domain_check(normalise_credit_code)],
-                              description="18位，由数字和大写字母组成，见营业执照或登记证书，如 91150500MA0N123456")
+                              description="18位，由数字和大写字母组成，见营业执照或登记证书，如 91150500MA0N12345F")
     kind = SelectField("组织类别", choices=options(OrgKind.choices()), validators=[DataRequired(REQUIRED)])
     unit_id = SelectField("所属初审单位", coerce=int,
                           description="按组织所在园区、街道或主管部门选择；不确定时选“按组织类别自动分配”")
@@ -97,7 +97,7 @@ class RegistrationForm(Form):
     position = StringField("职务", [DataRequired(REQUIRED), Length(max=40, message="职务不超过40个字")],
                            description="您在本单位的职务，如 党支部书记、办公室主任")
     contact_phone = StringField("联系电话", [DataRequired(REQUIRED), domain_check(normalise_phone)],
-                                description="手机号或带区号的固定电话")
+                                description="手机号或带区号的固定电话", render_kw={"inputmode": "tel"})
     certificate = FileField("营业执照或登记证书", [FileRequired("请上传营业执照或登记证书")],
                             description="图片（JPG、PNG）或 PDF，不超过 10 MB；所属初审单位据此核实。"
                                         "如本页提示有误，请重新选择文件")
@@ -194,7 +194,8 @@ class RegistryImportForm(Form):
 class InstructorForm(Form):
     name = StringField("姓名", [DataRequired(REQUIRED), Length(max=40, message="姓名不超过40个字")])
     home_organ = StringField("派出单位（机关单位）", [DataRequired(REQUIRED), Length(max=80, message="不超过80个字")])
-    phone = StringField("联系电话", [Optional()], description="手机号或带区号的固定电话")
+    phone = StringField("联系电话", [Optional()], description="手机号或带区号的固定电话",
+                        render_kw={"inputmode": "tel"})
     capacity = IntegerField("最多指导组织数", [InputRequired("请填写人数"), NumberRange(1, 100, "请填写 1 到 100 之间的整数")])
     unit_ids = SelectMultipleField("负责的初审单位", coerce=int, widget=ListWidget(prefix_label=False),
                                    option_widget=CheckboxInput(), description="选派时优先推荐负责该单位的指导员")
@@ -246,7 +247,8 @@ class PayeeForm(Form):
     bank_name = StringField("开户行", [DataRequired(REQUIRED), Length(max=100, message="不超过100个字")],
                             description="写到支行，如：中国工商银行通辽开发区支行")
     account_number = StringField("账号", [DataRequired(REQUIRED), Length(max=60, message="账号过长")],
-                                 description="8至30位数字，可按存折上的分组带空格输入")
+                                 description="8至30位数字，可按存折上的分组带空格输入",
+                                 render_kw={"inputmode": "numeric", "autocomplete": "off"})
 
 
 class PaymentForm(Form):

@@ -619,3 +619,15 @@ def test_garbage_versions_and_huge_ids_are_not_crashes(client, login_as, make_ap
     forward = client.post(f"/applications/{made.id}/steps/forward",
                           data={"version": 1, "unit_id": "99999999999999999999", "comment": "x"}, headers=HX)
     assert forward.status_code in (404, 422)
+
+
+def test_the_credit_code_example_passes_its_own_check_digit():
+    """A hint's example is one the form would accept (python-stdnum checks the 统一社会信用代码)."""
+    import re
+
+    from stdnum.cn import uscc
+
+    from blueprints.forms import RegistrationForm
+
+    examples = re.findall(r"[0-9A-Z]{18}", str(RegistrationForm.credit_code.kwargs["description"]))
+    assert examples and all(uscc.is_valid(e) for e in examples)

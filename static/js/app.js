@@ -78,3 +78,130 @@ function markScrollingTables() {
 document.addEventListener("DOMContentLoaded", markScrollingTables);
 document.addEventListener("htmx:afterSettle", markScrollingTables);
 window.addEventListener("resize", markScrollingTables);
+
+// Errors where the user is. After a refused form (a full page after a POST, or a card swapped in by htmx) the
+// page scrolls to the first error and focuses it: the error summary when the form has one, else the first invalid
+// field, else a refusal shown beside a button. A form with errors on several fields gets a summary at its top
+// linking to each, unless the server already wrote one.
+function errorSummaryOf(form) {
+  var invalid = Array.prototype.filter.call(form.querySelectorAll(".is-invalid, [aria-invalid=true]"), function (el) {
+    return el.id && el.type !== "hidden";
+  });
+  if (invalid.length < 2 || form.querySelector(".error-summary")) return form.querySelector(".error-summary");
+  var box = document.createElement("div");
+  box.className = "alert alert-danger error-summary";
+  box.setAttribute("role", "alert");
+  box.tabIndex = -1;
+  var title = document.createElement("p");
+  title.className = "mb-1";
+  title.textContent = "有 " + invalid.length + " 处需要修改：";
+  var list = document.createElement("ul");
+  list.className = "mb-0";
+  invalid.forEach(function (el) {
+    var label = form.querySelector('label[for="' + el.id + '"]');
+    var feedback = el.parentElement.querySelector(".invalid-feedback");
+    var item = document.createElement("li");
+    var link = document.createElement("a");
+    link.href = "#" + el.id;
+    link.textContent = (label ? label.textContent.replace(/\s*\*\s*$/, "").trim() + "：" : "") +
+      (feedback ? feedback.textContent.trim() : "请检查");
+    item.appendChild(link);
+    list.appendChild(item);
+  });
+  box.appendChild(title);
+  box.appendChild(list);
+  form.insertBefore(box, form.firstChild);
+  return box;
+}
+function showFirstError(root) {
+  var first = null;
+  root.querySelectorAll("form").forEach(function (form) {
+    var summary = errorSummaryOf(form);
+    if (!first && summary) first = summary;
+  });
+  first = first || root.querySelector(".error-summary, .is-invalid, [aria-invalid=true], .refusal, .invalid-feedback.d-block");
+  if (!first) return;
+  if (!first.matches("input, select, textarea, a, button") && !first.hasAttribute("tabindex")) first.tabIndex = -1;
+  first.scrollIntoView({block: "center"});
+  first.focus({preventScroll: true});
+}
+// A link of the summary focuses its field (the browser only scrolls to it).
+document.addEventListener("click", function (event) {
+  var link = event.target.closest(".error-summary a[href^='#']");
+  if (!link) return;
+  var field = document.getElementById(link.getAttribute("href").slice(1));
+  if (!field) return;
+  event.preventDefault();
+  field.scrollIntoView({block: "center"});
+  field.focus({preventScroll: true});
+});
+var errorsShown = false;  // htmx-fallback.js may fire DOMContentLoaded a second time
+document.addEventListener("DOMContentLoaded", function () {
+  if (errorsShown) return;
+  errorsShown = true;
+  showFirstError(document);
+});
+document.addEventListener("htmx:afterSettle", function (event) {
+  var xhr = event.detail.xhr;
+  if (xhr && xhr.status === 422 && event.detail.elt) showFirstError(event.detail.elt.isConnected ? event.detail.elt : document);
+});
+
+// The app's own messages, in Chinese, for every form: the browser's "Please fill out this field" never shows.
+function noNativeValidation(root) {
+  root.querySelectorAll("form:not([novalidate])").forEach(function (form) { form.noValidate = true; });
+}
+document.addEventListener("DOMContentLoaded", function () { noNativeValidation(document); });
+document.addEventListener("htmx:afterSettle", function (event) { noNativeValidation(event.detail.elt.parentElement || document); });
+
+// The member list of the application form grows to the declared counts (正式 + 预备) with blank rows, and gives up
+// its trailing blank rows when the counts go down (a filled row is never dropped: the user deletes it). New rows
+// take the category still missing. Each row has its delete button.
+var memberSeq = 0;
+function memberRows() { return document.querySelectorAll("#member-rows .member-row"); }
+function rowIsBlank(row) {
+  return Array.prototype.every.call(row.querySelectorAll("input"), function (input) { return !input.value.trim(); });
+}
+function showRowButtons(root) {
+  root.querySelectorAll("[data-remove-row][hidden]").forEach(function (button) { button.hidden = false; });
+}
+function fitMemberRows() {
+  var template = document.getElementById("member-row-template");
+  var formal = document.getElementById("formal_members");
+  var probationary = document.getElementById("probationary_members");
+  if (!template || !formal || !probationary) return;
+  var wanted = (parseInt(formal.value, 10) || 0) + (parseInt(probationary.value, 10) || 0);
+  if (wanted > 200) return;  // a typo, not a list to draw
+  var body = document.getElementById("member-rows");
+  var rows = memberRows();
+  for (var i = rows.length - 1; i >= wanted && rows.length > wanted; i--) {
+    if (rowIsBlank(rows[i])) { rows[i].remove(); rows = memberRows(); }
+  }
+  while (memberRows().length < wanted) {
+    var formalRows = Array.prototype.filter.call(memberRows(), function (row) {
+      return row.querySelector('select[name="member_status"]').value === "formal";
+    }).length;
+    var html = template.innerHTML.replace(/__INDEX__/g, "js" + (++memberSeq));
+    body.insertAdjacentHTML("beforeend", html);
+    var added = body.lastElementChild;
+    added.querySelector('select[name="member_status"]').value = formalRows < (parseInt(formal.value, 10) || 0) ? "formal" : "probationary";
+    showRowButtons(added);
+  }
+}
+document.addEventListener("DOMContentLoaded", function () {
+  showRowButtons(document);
+  if (document.getElementById("member-row-template")) fitMemberRows();
+});
+document.addEventListener("htmx:afterSettle", function (event) { showRowButtons(event.detail.elt.parentElement || document); });
+document.addEventListener("input", function (event) {
+  if (event.target.id === "formal_members" || event.target.id === "probationary_members") fitMemberRows();
+});
+document.addEventListener("click", function (event) {
+  var button = event.target.closest("[data-remove-row]");
+  if (!button) return;
+  var row = button.closest(".member-row");
+  var next = row.nextElementSibling || row.previousElementSibling;
+  row.remove();
+  // Focus stays in the list: on the next row's name, or the add button when the list is empty.
+  var target = next ? next.querySelector("input") : document.querySelector("[hx-get$=\"member-row\"]");
+  if (target) target.focus();
+});

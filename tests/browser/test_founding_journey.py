@@ -72,8 +72,10 @@ def test_the_whole_founding_journey(page: Page, live_server, make_org, make_user
     log_in(page, live_server, contact.username)
     expect(page.locator("#bell-count")).to_have_text("未读通知1")
     page.get_by_role("link", name="查看和办理申请").click()
-    expect(page.get_by_text("请补充党员组织关系转接证明")).to_be_visible()
+    # The return reason first, at the top of the card and again of the edit form.
+    expect(page.get_by_role("note", name="退回理由")).to_contain_text("请补充党员组织关系转接证明")
     page.get_by_role("link", name="修改申请").click()
+    expect(page.get_by_role("note", name="退回理由")).to_contain_text("请补充党员组织关系转接证明")
     page.get_by_label("附件").set_input_files([{"name": "组织关系证明.pdf", "mimeType": "application/pdf",
                                               "buffer": b"%PDF-1.4\n%proof\n"}])
     page.get_by_role("button", name="保存并提交").click()

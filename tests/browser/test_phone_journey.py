@@ -92,7 +92,8 @@ def test_the_applicant_applies_and_follows_on_a_phone(browser, live_server, app,
 
     # The save fails on the missing date: what was typed and both files are still there.
     page.get_by_role("button", name="保存并提交").click()
-    expect(page.get_by_text("请填写入党日期，格式如 2015-07-01")).to_be_visible()
+    expect(page.get_by_text("请填写入党日期，格式如 2015-07-01", exact=True)).to_be_visible()
+    expect(page.locator(".error-summary")).to_be_focused()  # the summary at the top links to the row
     # The field the message is about is marked, and a screen reader reads the message with it.
     missing = page.locator(".member-row").nth(4).get_by_label("入党日期")
     expect(missing).to_have_attribute("aria-invalid", "true")

@@ -1,0 +1,106 @@
+"""Errors where the user is (issue 29): after a refused form the first error is on screen and focused, beside its
+field or button, with a summary linking to each error when there are several; the browser's own validation
+bubbles never show; number fields open the number pad. At 375 px (a phone) and 1366 px."""
+import pytest
+from playwright.sync_api import Page, expect
+
+from models import Role
+from tests.browser.helpers import log_in
+
+pytestmark = pytest.mark.browser
+PHONE = {"width": 375, "height": 812}
+DESK = {"width": 1366, "height": 768}
+
+IN_VIEW = """el => { const r = el.getBoundingClientRect();
+  return r.top >= 0 && r.bottom <= window.innerHeight && r.height > 0; }"""
+
+
+def focused_in_view(page: Page) -> bool:
+    """The focused element is on screen (waiting a moment for the page to settle after a reload)."""
+    page.wait_for_function(f"() => document.activeElement !== document.body && ({IN_VIEW})(document.activeElement)",
+                           timeout=3000)
+    return True
+
+
+@pytest.mark.parametrize("viewport", [PHONE, DESK], ids=["375", "1366"])
+def test_the_election_form_shows_its_errors_where_the_button_is(browser, live_server, make_application, make_user,
+                                                               viewport, shots):
+    made = make_application("approved")
+    applicant = make_user(Role.APPLICANT, organisation=made.organisation)
+    page = browser.new_context(viewport=viewport, locale="zh-CN").new_page()
+    log_in(page, live_server, applicant.username)
+    page.goto(f"{live_server}/applications/{made.id}")
+    card = page.locator("#application-card")
+    card.locator("summary", has_text="报告选举结果").click()
+    card.get_by_label("应到人数").fill("")
+    card.get_by_label("当选书记").fill("")
+    button = card.get_by_role("button", name="确认报告选举结果")
+    button.scroll_into_view_if_needed()
+    button.click()  # no browser bubble: the form is sent and the server answers in Chinese
+    summary = card.locator(".error-summary")
+    expect(summary).to_be_visible()
+    expect(summary).to_be_focused()
+    assert focused_in_view(page)
+    expect(summary.get_by_role("link")).to_have_count(5)  # date, expected, present, secretary, votes
+    expect(card.get_by_label("党员大会日期")).to_have_attribute("aria-invalid", "true")
+    assert card.get_by_label("应到人数").get_attribute("inputmode") == "numeric"
+    # Only this panel's errors: the card's top shows no refusal.
+    assert page.locator("#application-card > .card-body > .alert-danger").all_inner_texts() == []
+    page.screenshot(path=shots / f"election-errors-{viewport['width']}.png")
+    summary.get_by_role("link").first.click()
+    expect(card.get_by_label("党员大会日期")).to_be_focused()
+    page.context.close()
+
+
+@pytest.mark.parametrize("viewport", [PHONE, DESK], ids=["375", "1366"])
+def test_a_refused_step_says_why_beside_its_button(browser, live_server, make_application, make_user, viewport,
+                                                 shots):
+    made = make_application("submitted")
+    reviewer = make_user(Role.UNIT_REVIEWER)
+    page = browser.new_context(viewport=viewport, locale="zh-CN").new_page()
+    log_in(page, live_server, reviewer.username)
+    page.goto(f"{live_server}/applications/{made.id}")
+    card = page.locator("#application-card")
+    card.locator("summary", has_text="退回修改").click()
+    card.get_by_role("button", name="确认退回修改").click()  # no reason given
+    error = card.locator("#return-comment-error")
+    expect(error).to_contain_text("理由")
+    expect(card.locator("#return-comment")).to_be_focused()
+    assert focused_in_view(page)
+    page.screenshot(path=shots / f"return-refused-{viewport['width']}.png")
+    page.context.close()
+
+
+@pytest.mark.parametrize("viewport", [PHONE, DESK], ids=["375", "1366"])
+def test_the_payee_form_brings_its_error_into_view_after_the_reload(browser, live_server, make_fund, make_user, app,
+                                                                    viewport, shots):
+    from models import FundItem, db
+
+    item = make_fund("approved")
+    with app.app_context():
+        org = db.session.get(FundItem, item.id).application.organisation
+        applicant = db.session.query(type(make_user(Role.APPLICANT, organisation=org))).filter_by(
+            organisation_id=org.id).first()
+    page = browser.new_context(viewport=viewport, locale="zh-CN").new_page()
+    log_in(page, live_server, applicant.username)
+    page.goto(live_server + "/applicant/")
+    account = page.get_by_label("账号")
+    assert account.get_attribute("inputmode") == "numeric" and account.get_attribute("type") == "text"
+    page.get_by_label("开户行").fill("中国工商银行通辽开发区支行")
+    page.get_by_role("button", name="保存收款账户").click()
+    page.wait_for_load_state()
+    expect(page.locator(".is-invalid").first).to_be_visible()
+    assert focused_in_view(page), page.evaluate("[document.activeElement.outerHTML.slice(0, 200), JSON.stringify(document.activeElement.getBoundingClientRect()), window.scrollY]")
+    page.screenshot(path=shots / f"payee-errors-{viewport['width']}.png")
+    page.context.close()
+
+
+def test_no_form_uses_the_browsers_own_validation(browser, live_server, make_application, make_user):
+    made = make_application("submitted")
+    reviewer = make_user(Role.UNIT_REVIEWER)
+    page = browser.new_context(viewport=DESK).new_page()
+    log_in(page, live_server, reviewer.username)
+    for path in [f"/applications/{made.id}", "/applications/", "/auth/password"]:
+        page.goto(live_server + path)
+        assert page.evaluate("[...document.forms].filter(f => !f.noValidate).length") == 0, path
+    page.context.close()
