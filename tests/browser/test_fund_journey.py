@@ -74,8 +74,8 @@ def test_finance_builds_a_batch_downloads_sheets_and_records_payment(page: Page,
     assert xlsx_download.value.suggested_filename == f"拨付明细表-{number}.xlsx"
     with open(xlsx_download.value.path(), "rb") as xlsx:
         ws = load_workbook(BytesIO(xlsx.read())).active  # the saved download has no extension for openpyxl to read
-    assert sum(Decimal(str(ws.cell(r, 8).value)) for r in (3, 4)) == Decimal("3234.56")
-    assert ws.cell(5, 8).value == "=SUM(H3:H4)"
+    assert sum(Decimal(str(ws.cell(r, 8).value)) for r in (4, 5)) == Decimal("3234.56")
+    assert ws.cell(6, 8).value == "=SUM(H4:H5)"
     with page.expect_download() as pdf_download:
         page.get_by_role("link", name="下载拨付明细表（PDF）").click()
     assert pdf_download.value.suggested_filename.endswith(".pdf")
