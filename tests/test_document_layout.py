@@ -331,3 +331,14 @@ def test_the_layout_helpers():
     assert short.block_right == pytest.approx(4 * PITCH, abs=0.01)
     long = signature_layout(ORGAN, "2026年12月5日")
     assert long.block_right == 0.0
+
+
+def test_a_long_unbroken_run_of_letters_stays_within_the_type_area(ctx):
+    """Names are typed by applicants: a run of Latin letters with no break opportunity wraps inside the type area
+    rather than running off the paper (seen: 2,962 mm)."""
+    made = render(org_kind=PartyOrgKind.JOINT_BRANCH, formal=2, probationary=0, name="W" * 100,
+                  partners="W" * 480, committee="党员1、" + "W" * 480)
+    for page in made.pages:
+        for line in page.lines:
+            if line.size == 16:
+                assert line.x1 <= RIGHT + 0.3, line.text

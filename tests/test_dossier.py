@@ -57,3 +57,14 @@ def test_one_date_style_throughout(dossier):
     assert len(re.findall(r"\d{4}年\d{1,2}月\d{1,2}日\s*\d{2}:\d{2}", text)) == 3  # submitted, passed, approved
     assert not re.search(r"\d{4}-\d{2}-\d{2}|\d{4}/\d{1,2}/\d{1,2}|年0\d月|月0\d日", text)
     assert f"{day.year}年{day.month}月{day.day}日撤销，理由：文号登记有误" in text.replace("\n", "")
+
+
+def test_a_long_unbroken_run_of_letters_stays_on_the_paper(app, make_application):
+    made = make_application("submitted")
+    with app.test_request_context():
+        application = db.session.get(Application, made.id)
+        application.organisation.name = "W" * 100
+        application.partner_organisations = "W" * 480
+        pages = measure(render_dossier(application))
+        db.session.rollback()
+    assert max(line.x1 for page in pages for line in page.lines) <= 210 - 20 + 0.3  # the right margin is 20 mm
