@@ -5,7 +5,11 @@ import gc
 import logging
 import math
 import multiprocessing
+import os
+import resource
+import shutil
 import signal
+import tempfile
 import threading
 import traceback
 from typing import TYPE_CHECKING
@@ -152,48 +156,82 @@ def html_to_pdf(html: str, *, in_child: bool = False, relayout=None, fonts: "Doc
         with _render_lock:
             return _render_without_collector(html, relayout, fonts)
     assert relayout is None, "a relayout runs in the process that asks for it"
-    # The pipe is made and its sending end closed here under the lock too: a child forked meanwhile for another
-    # thread's render would otherwise inherit this sending end and hold it open, and a death of this child would
-    # be noticed only when that other child exits.
-    with _render_lock:
-        receive, send = _FORK.Pipe(duplex=False)
-        child = _FORK.Process(target=_render_in_child, args=(html, fonts, send), name="pdf-render", daemon=True)
-        child.start()
-        send.close()  # only the child holds the sending end now: if it dies, recv() ends with EOFError
+    return run_in_child(_render, html, None, fonts)
+
+
+class ChildTimeout(PdfRenderError):
+    """The child ran out of time and was stopped."""
+
+
+def run_in_child(work, *args, timeout: float | None = None, memory_bytes: int | None = None):
+    """work(*args) in a child process forked for it, its result sent back through a pipe: the one fork of the app,
+    for the renders (html_to_pdf) and the check of an uploaded font (domain/fonts.py). The child gives all of its
+    heap back when it exits, and a crash in C code (FreeType, HarfBuzz) ends it, not the worker. timeout: seconds
+    (CHILD_TIMEOUT by default) before the parent stops it (ChildTimeout). memory_bytes: how much address space the
+    child may add to what it inherits (RLIMIT_AS), past which its allocations fail with MemoryError.
+
+    The temporary folder the child writes to (WeasyPrint copies each face into one) is made here and removed here
+    after the child is gone, however it ended: a child killed at its timeout, or by a crash, runs no clean-up."""
+    timeout = CHILD_TIMEOUT if timeout is None else timeout
+    folder = tempfile.mkdtemp(prefix="zone-child-")
     try:
-        if not receive.poll(CHILD_TIMEOUT):
-            child.kill()
-            raise PdfRenderError(f"生成 PDF 超过 {CHILD_TIMEOUT:.0f} 秒仍未完成，已停止，请稍后重试。")
-        failed, payload = receive.recv()
-    except EOFError:
-        raise PdfRenderError("生成 PDF 的进程意外退出，请稍后重试。") from None
+        # The pipe is made and its sending end closed here under the lock too: a child forked meanwhile for another
+        # thread's render would otherwise inherit this sending end and hold it open, and a death of this child
+        # would be noticed only when that other child exits.
+        with _render_lock:
+            receive, send = _FORK.Pipe(duplex=False)
+            child = _FORK.Process(target=_work_in_child, args=(work, args, send, folder, timeout, memory_bytes),
+                                  name="pdf-render", daemon=True)
+            child.start()
+            send.close()  # only the child holds the sending end now: if it dies, recv() ends with EOFError
+        try:
+            if not receive.poll(timeout):
+                child.kill()
+                raise ChildTimeout(f"生成 PDF 超过 {timeout:.0f} 秒仍未完成，已停止，请稍后重试。")
+            failed, payload = receive.recv()
+        except EOFError:
+            raise PdfRenderError("生成 PDF 的进程意外退出，请稍后重试。") from None
+        finally:
+            receive.close()
+            child.join()
     finally:
-        receive.close()
-        child.join()
+        shutil.rmtree(folder, ignore_errors=True)
     if failed:  # the child's error, as text: an exception object may not survive the trip through the pipe
         raise PdfRenderError(f"生成 PDF 失败：{payload}")
     return payload
 
 
-def _render_in_child(html: str, fonts, send) -> None:
-    """The child runs WeasyPrint and nothing else. It answers signals as a plain process would, not with the
-    handlers of the gunicorn worker it was forked from (which would only mark the worker for a graceful exit), and
-    keeps its collector off: its exit frees everything it allocated at once. Its own alarm ends it a moment after
-    the parent would have given up on it, so that a child whose worker died first (killed by gunicorn, or by a
-    person) does not render on for nobody."""
+def _work_in_child(work, args, send, folder: str, timeout: float, memory_bytes: int | None) -> None:
+    """The child runs work and nothing else. It answers signals as a plain process would, not with the handlers of
+    the gunicorn worker it was forked from (which would only mark the worker for a graceful exit), and keeps its
+    collector off: its exit frees everything it allocated at once. Its own alarm ends it a moment after the parent
+    would have given up on it, so that a child whose worker died first (killed by gunicorn, or by a person) does not
+    work on for nobody. Its temporary files go to the parent's folder."""
     for number in (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2, signal.SIGHUP,
                    signal.SIGALRM):
         signal.signal(number, signal.SIG_DFL)
     signal.set_wakeup_fd(-1)
-    signal.alarm(math.ceil(CHILD_TIMEOUT) + 1)  # SIGALRM's default action ends the process, even inside C code
+    signal.alarm(math.ceil(timeout) + 1)  # SIGALRM's default action ends the process, even inside C code
     gc.disable()
+    tempfile.tempdir = folder
+    os.environ["TMPDIR"] = folder  # for C libraries that make files of their own
+    if memory_bytes is not None:
+        limit = _address_space() + memory_bytes
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     try:
-        send.send((False, _render(html, fonts=fonts)))
+        result = work(*args)
+        send.send((False, result))
     except Exception as error:  # noqa: BLE001 - reported to the parent, which raises it in the request
         traceback.print_exc()  # the whole traceback in the server's log; the request gets its last line
         send.send((True, f"{type(error).__name__}: {error}"))
     finally:
         send.close()
+
+
+def _address_space() -> int:
+    """The bytes of address space this process holds now (VmSize), which RLIMIT_AS counts from."""
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[0]) * resource.getpagesize()
 
 
 def _render_without_collector(html: str, relayout=None, fonts=None) -> bytes:

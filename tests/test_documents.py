@@ -308,6 +308,46 @@ def test_a_pdf_rendered_in_a_child_comes_back_and_so_do_its_errors(monkeypatch):
     assert multiprocessing.active_children() == []
 
 
+
+def test_a_render_child_stopped_at_its_timeout_leaves_no_temporary_folder(monkeypatch):
+    """WeasyPrint copies each face into a temporary folder of its own; a child killed at CHILD_TIMEOUT runs no
+    clean-up, so the parent makes the folder the child writes into, and removes it after the child, however it
+    ended."""
+    import glob
+    import hashlib
+    import os
+    import tempfile
+    import time
+
+    from domain import fonts, pdf
+    from tests.test_fonts import build_font
+
+    data = build_font("仿宋小标宋〔〕１")
+    face = fonts.FontFace("zone-body-x", hashlib.sha256(data).hexdigest(), data)
+    chosen = fonts.DocumentFonts(body=pdf.css_string(face.family), title=pdf.css_string(face.family),
+                                 face_list=(face,), in_use=())
+    pattern = os.path.join(tempfile.gettempdir(), "*")
+    before = set(glob.glob(pattern))
+    real_html = pdf.HTML
+
+    def slow_html(string, **options):  # the faces are loaded (and copied) by now; the layout never ends
+        time.sleep(30)
+        return real_html(string=string, **options)
+
+    monkeypatch.setattr(pdf, "HTML", slow_html)
+    monkeypatch.setattr(pdf, "CHILD_TIMEOUT", 0.5)
+    with pytest.raises(pdf.PdfRenderError, match="仍未完成"):
+        pdf.html_to_pdf("<p>仿宋</p>", fonts=chosen, in_child=True)
+    assert {path for path in set(glob.glob(pattern)) - before
+            if os.path.basename(path).startswith(("weasyprint-", "zone-child-"))} == set()
+    # And a render that ends well leaves nothing behind either.
+    monkeypatch.setattr(pdf, "HTML", real_html)
+    monkeypatch.setattr(pdf, "CHILD_TIMEOUT", 25.0)
+    assert pdf.html_to_pdf("<p>仿宋</p>", fonts=chosen, in_child=True).startswith(b"%PDF-")
+    assert {path for path in set(glob.glob(pattern)) - before
+            if os.path.basename(path).startswith(("weasyprint-", "zone-child-"))} == set()
+
+
 ORPHAN_SCRIPT = """
 import os, sys, threading, time, multiprocessing
 sys.path.insert(0, os.getcwd())
