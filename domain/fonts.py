@@ -28,7 +28,7 @@ from models import StoredFile, User, db
 from . import DomainError
 from .audit import record_event
 from .files import clean_filename, keep_file, size_text
-from .pdf import FONT_SCHEME, PdfRenderError, css_string, html_to_pdf
+from .pdf import FONT_SCHEME, ChildTimeout, PdfRenderError, css_string, render_here, run_in_child
 from .settings import DEFAULTS, get_settings, put_setting, setting_row
 from .zone_time import local_date
 
@@ -51,6 +51,14 @@ SFNT_MAGIC = (b"\x00\x01\x00\x00", b"true", b"OTTO")
 COLLECTION_MAGIC = b"ttcf"
 # The documents' fixed punctuation, on top of the characters of the templates' own text.
 PUNCTUATION = "0123456789〔〕（）、，。：；“”"
+# The check of an upload runs in a child (pdf.run_in_child) with this much address space on top of what it inherits,
+# and this long. A collection whose faces share one small cmap claiming every code point makes fontTools build a
+# dict of 1.1 million entries per face (about 75 MB): 12 faces in 752 bytes took 1.1 GB in the worker.
+CHECK_MEMORY_BYTES = 1024 * 1024 * 1024
+CHECK_TIMEOUT = 20.0
+# A .ttc of the zone's fonts holds a few faces (宋体/新宋体, a family's weights); more is no font we would use.
+MAX_COLLECTION_FACES = 16
+TOO_COMPLEX = "字体文件“{}”过于复杂，无法在限定的时间和内存内读取，请上传单个字体文件（.ttf 或 .otf）"
 
 
 @dataclass(frozen=True)
@@ -143,8 +151,12 @@ def required_characters() -> frozenset[str]:
 
 
 def check_font(filename: str, data: bytes, required: frozenset[str]) -> CheckedFont:
-    """Read an uploaded file as a font by its content and check that it covers `required`; DomainError, in words an
-    administrator understands, for anything else (an image renamed .ttf, a truncated or broken font, a zip)."""
+    """Read an uploaded file as a font by its content, check that it covers `required` and that WeasyPrint sets every
+    one of those characters with it; DomainError, in words an administrator understands, for anything else (an image
+    renamed .ttf, a truncated or broken font, a zip, a file that would take too much memory or time to read).
+
+    All the reading happens in a child (pdf.run_in_child) with a memory limit and a timeout: a hostile file makes
+    fontTools, FreeType or HarfBuzz spend gigabytes or crash there, and the worker only hears the refusal."""
     if not data:
         raise DomainError(f"文件“{filename}”是空的，请重新选择", "font")
     if len(data) > MAX_FONT_BYTES:
@@ -154,8 +166,47 @@ def check_font(filename: str, data: bytes, required: frozenset[str]) -> CheckedF
     if magic not in SFNT_MAGIC and magic != COLLECTION_MAGIC:
         raise DomainError(f"文件“{filename}”不是 TrueType 或 OpenType 字体（按文件内容判断），"
                           "请上传 .ttf、.otf 或 .ttc 字体文件", "font")
+    if magic == COLLECTION_MAGIC and len(data) >= 12 and int.from_bytes(data[8:12], "big") > MAX_COLLECTION_FACES:
+        raise DomainError(f"字体集合“{filename}”包含 {int.from_bytes(data[8:12], 'big')} 个字体，超过上限 "
+                          f"{MAX_COLLECTION_FACES} 个，请上传单个字体文件（.ttf 或 .otf）", "font")
     try:
-        if magic == COLLECTION_MAGIC:
+        refused, result = run_in_child(_check_in_child, filename, data, required, timeout=CHECK_TIMEOUT,
+                                       memory_bytes=CHECK_MEMORY_BYTES)
+    except ChildTimeout:
+        log.info("font upload %r refused: its check ran out of time", filename)
+        raise DomainError(TOO_COMPLEX.format(filename), "font") from None
+    except PdfRenderError as error:  # the child died (a crash in C code, or out of memory there) or failed
+        log.info("font upload %r refused: its check ended so: %s", filename, error)
+        if "MemoryError" in str(error):
+            raise DomainError(TOO_COMPLEX.format(filename), "font") from None
+        raise DomainError(f"字体“{filename}”无法用于生成 PDF（排版程序无法加载该字体），请换一个字体文件", "font") from None
+    if refused:
+        raise DomainError(result, "font")
+    return result
+
+
+def _check_in_child(filename: str, data: bytes, required: frozenset[str]) -> tuple[bool, CheckedFont | str]:
+    """check_font's work, in its child: (False, the checked font), or (True, why it is refused)."""
+    try:
+        checked = _read_font(filename, data, required)
+    except DomainError as error:
+        return True, error.message
+    except MemoryError:
+        return True, TOO_COMPLEX.format(filename)
+    try:
+        _check_renders(checked, required)
+    except MemoryError:
+        return True, TOO_COMPLEX.format(filename)
+    except Exception as error:  # noqa: BLE001 - whatever WeasyPrint raised, the font cannot be used
+        log.info("font upload %r refused by the renderer: %s: %s", filename, type(error).__name__, error)
+        return True, f"字体“{filename}”无法用于生成 PDF（排版程序无法加载该字体），请换一个字体文件"
+    return False, checked
+
+
+def _read_font(filename: str, data: bytes, required: frozenset[str]) -> CheckedFont:
+    """fontTools' half of the check: the file parses, its tables are intact, it covers `required`."""
+    try:
+        if data[:4] == COLLECTION_MAGIC:
             return _check_collection(filename, data, required)
         font = TTFont(io.BytesIO(data), lazy=True)
         _check_intact(font, len(data))
@@ -163,7 +214,7 @@ def check_font(filename: str, data: bytes, required: frozenset[str]) -> CheckedF
         if missing:
             raise DomainError(_missing_message(filename, missing), "font")
         return _checked(font, data, "")
-    except DomainError:
+    except (DomainError, MemoryError):
         raise
     except Exception as error:  # noqa: BLE001 - fontTools raises many kinds on a broken file; all mean "broken"
         log.info("font upload %r refused: %s: %s", filename, type(error).__name__, error)
@@ -252,10 +303,6 @@ def set_document_font(role: str, filename: str, data: bytes, *, actor: User) -> 
     if role not in ROLES:
         raise DomainError("未知的字体用途", "font")
     checked = check_font(filename, data, required_characters())
-    face = FontFace(family=_family_alias(role, checked.postscript, hashlib.sha256(checked.data).hexdigest()),
-                    sha256=hashlib.sha256(checked.data).hexdigest(), data=checked.data,
-                    weight=700 if role == "title" else None)
-    _check_renders(face, filename)
     stored = keep_file(clean_filename(checked.name, checked.extension), "font/sfnt", checked.data, actor=actor)
     db.session.flush()
     key = FILE_SETTINGS[role]
@@ -277,17 +324,15 @@ def remove_document_font(role: str, *, actor: User) -> None:
     record_event("remove_document_font", setting_row(key), actor, f"停用上传的{ROLE_LABELS[role]}字体")
 
 
-def _check_renders(face: FontFace, filename: str) -> None:
-    """fontTools read the file; now let fontconfig and HarfBuzz, which set the documents, load it too."""
-    fonts = DocumentFonts(body=css_string(face.family), title=css_string(face.family), face_list=(face,),
-                          in_use=())
-    try:
-        # In a child: a font that crashes FreeType or HarfBuzz ends that child, not the worker.
-        html_to_pdf(f"<p style='font-family: {fonts.body}; font-weight: {face.weight or 400}'>仿宋小标宋〔〕１</p>",
-                    fonts=fonts, in_child=True)
-    except PdfRenderError as error:
-        log.info("font upload %r refused by the renderer: %s", filename, error)
-        raise DomainError(f"字体“{filename}”无法用于生成 PDF（排版程序无法加载该字体），请换一个字体文件", "font") from None
+def _check_renders(checked: CheckedFont, required: frozenset[str]) -> None:
+    """fontTools read the file; now let fontconfig, FreeType and HarfBuzz, which set the documents, load it and set
+    every character the documents may use, so that a glyph that crashes them does so here, not when a 批复 is issued."""
+    sha256 = hashlib.sha256(checked.data).hexdigest()
+    family = _family_alias("check", checked.postscript, sha256)
+    face = FontFace(family=family, sha256=sha256, data=checked.data)
+    fonts = DocumentFonts(body=css_string(family), title=css_string(family), face_list=(face,), in_use=())
+    text = "".join(sorted(required))
+    render_here(f"<p style='font-family: {fonts.body}'>{text}</p>", fonts=fonts)
 
 
 # ------------------------------------------------------------------ choosing the fonts of a render

@@ -234,6 +234,12 @@ def _address_space() -> int:
         return int(statm.read().split()[0]) * resource.getpagesize()
 
 
+def render_here(html: str, fonts: "DocumentFonts | None" = None) -> bytes:
+    """The PDF of an HTML document, rendered in the calling process without taking the render lock: for work that
+    already runs in a child of run_in_child (which inherits the lock held, as the fork happens under it)."""
+    return _render(html, fonts=fonts)
+
+
 def _render_without_collector(html: str, relayout=None, fonts=None) -> bytes:
     """Python's cyclic garbage collector off for the render, back on afterwards if it was on.
 

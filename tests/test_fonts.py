@@ -4,6 +4,10 @@ The fonts uploaded here are built by the test with fontTools: every character th
 square glyph (a few KB, built in milliseconds). Subsetting a real CJK font takes 7-11 s, and no font file is kept
 in the repository."""
 import io
+import multiprocessing
+import os
+import resource
+import struct
 import subprocess
 import zipfile
 
@@ -12,6 +16,7 @@ import sqlalchemy as sa
 from fontTools.fontBuilder import FontBuilder
 from fontTools.pens.ttGlyphPen import TTGlyphPen
 from fontTools.ttLib import TTCollection, TTFont
+from fontTools.ttLib.tables.DefaultTable import DefaultTable
 
 from config import INSTANCE_DIR
 from domain import DomainError, fonts
@@ -170,6 +175,78 @@ def _collection_of(*faces: bytes) -> bytes:
     out = io.BytesIO()
     collection.save(out)
     return out.getvalue()
+
+
+
+def _claiming_everything_but(ch: str) -> bytes:
+    """A 1-glyph TrueType font whose cmap (format 13, 12 bytes a range) maps every code point but ch to its glyph:
+    fontTools decodes it into a dict of 1.1 million entries, about 75 MB."""
+    font = TTFont(io.BytesIO(build_font("A")))
+    groups = [(0, ord(ch) - 1, 1), (ord(ch) + 1, 0x10FFFF, 1)]
+    subtable = struct.pack(">HHLLL", 13, 0, 16 + 12 * len(groups), 0, len(groups))
+    subtable += b"".join(struct.pack(">LLL", *group) for group in groups)
+    cmap = DefaultTable("cmap")
+    cmap.data = struct.pack(">HH", 0, 1) + struct.pack(">HHL", 3, 10, 12) + subtable
+    font["cmap"] = cmap
+    out = io.BytesIO()
+    font.save(out)
+    return out.getvalue()
+
+
+def _faces_sharing_one_font(face: bytes, count: int) -> bytes:
+    """A .ttc of count faces that all point at the same table directory: a few hundred bytes, whatever count."""
+    header = 12 + 4 * count
+    tables = bytearray(face)
+    for index in range(struct.unpack(">H", face[4:6])[0]):
+        at = 12 + 16 * index + 8
+        tables[at:at + 4] = struct.pack(">L", struct.unpack(">L", face[at:at + 4])[0] + header)
+    return b"ttcf" + struct.pack(">HHL", 1, 0, count) + struct.pack(">L", header) * count + bytes(tables)
+
+
+def test_a_collection_built_to_exhaust_memory_is_refused_without_the_worker_growing(app, client, login_as,
+                                                                                  no_substitute):
+    """16 faces (the most a collection may have) sharing one cmap that claims all of Unicode but 一: 16 x 75 MB of
+    decoded cmap, from a file under 1 KB. The check's child hits its memory limit; the worker stays as it was."""
+    bomb = _faces_sharing_one_font(_claiming_everything_but("一"), fonts.MAX_COLLECTION_FACES)
+    assert len(bomb) < 1024
+    login_as("admin")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    response = upload(client, "body", bomb, "bomb.ttc")
+    assert response.status_code == 422
+    assert "过于复杂，无法在限定的时间和内存内读取" in response.get_data(as_text=True)
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - peak < 50 * 1024  # KiB: it would be 1 GB
+    with app.app_context():
+        assert get_settings()["body_font_file_id"] == ""
+
+
+def test_a_collection_of_too_many_faces_is_refused_before_any_is_read(ctx, required, monkeypatch):
+    monkeypatch.setattr(fonts, "run_in_child", lambda *a, **k: pytest.fail("the faces were read"))
+    bomb = _faces_sharing_one_font(_claiming_everything_but("一"), fonts.MAX_COLLECTION_FACES + 1)
+    with pytest.raises(DomainError, match="包含 17 个字体，超过上限 16 个"):
+        fonts.check_font("bomb.ttc", bomb, required)
+
+
+def test_a_check_that_runs_out_of_time_or_crashes_is_refused(ctx, required, good_font, monkeypatch):
+    monkeypatch.setattr(fonts, "CHECK_TIMEOUT", 0.01)
+    with pytest.raises(DomainError, match="过于复杂"):
+        fonts.check_font("x.ttf", good_font, required)
+    monkeypatch.setattr(fonts, "CHECK_TIMEOUT", 20.0)
+    monkeypatch.setattr(fonts, "render_here", lambda html, fonts: os._exit(11))  # HarfBuzz ended the child
+    with pytest.raises(DomainError, match="排版程序无法加载该字体"):
+        fonts.check_font("x.ttf", good_font, required)
+    assert multiprocessing.active_children() == []
+
+
+def test_the_check_sets_every_character_the_documents_need(ctx, required, good_font, monkeypatch):
+    """So that a glyph that crashes FreeType or HarfBuzz does so in the check's child, at upload, not in the worker
+    that issues a 批复."""
+    def render(html, fonts):
+        if not required <= set(html):
+            raise ValueError(f"not set: {''.join(sorted(required - set(html)))[:20]}")
+        return b"%PDF-"
+
+    monkeypatch.setattr(fonts, "render_here", render)
+    assert fonts.check_font("x.ttf", good_font, required).name == "测试仿宋"
 
 
 def test_a_font_restricting_embedding_is_taken_with_a_warning(ctx, required):
