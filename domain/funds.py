@@ -226,6 +226,7 @@ def _item_rows_select(*conditions, order_by=_OLDEST_FIRST) -> sa.Select:
                        FundItem.established_on, FundItem.standard_amount, FundItem.amount, FundItem.amount_reason,
                        FundItem.account_name, FundItem.bank_name, FundItem.account_number,
                        FundItem.has_payee.label("has_payee"), FundItem.payee_checked.label("payee_checked"),
+                       FundItem.stage.label("stage"),
                        Organisation.name.label("org_name"), Unit.name.label("unit_name"))
              .join(Organisation, Organisation.id == FundItem.organisation_id)
              .join(Unit, Unit.id == Organisation.unit_id)

@@ -6,8 +6,8 @@ from .application import (
 from .audit import GENESIS_HASH, AuditChainHead, AuditEvent
 from .document import Document, DocumentCounter, DocumentKind, Setting, VerificationCheck
 from .fund import (
-    CENT, MAX_FUND, MIN_FUND, BatchState, DisbursementBatch, FundItem, FundPayment, FundStandard, FundState,
-    PaymentKind,
+    CENT, MAX_FUND, MIN_FUND, BatchState, DisbursementBatch, FundItem, FundPayment, FundStage, FundStandard,
+    FundState, PaymentKind, fund_stage,
 )
 from .base import LabelledEnum, db, read_columns, utcnow
 from .guidance import Assignment, ChecklistItem, Delivery, GuidanceVisit, VisitForm
@@ -23,8 +23,8 @@ __all__ = [
     "AppState", "Application", "ApplicationEvent", "ApplicationMember", "Assignment", "Attachment", "AuditChainHead",
     "AuditEvent", "CLAIM_LAPSES_AFTER", "COUNTED", "RegistrationKind", "RegistrationReview", "RegistrationStatus",
     "BatchState", "ChecklistItem", "Delivery", "DisbursementBatch", "Document", "DocumentCounter", "DocumentKind",
-    "FundItem", "FundPayment", "FundStandard", "FundState", "GENESIS_HASH", "Gender", "GuidanceVisit", "ImportStatus",
-    "Instructor",
+    "FundItem", "FundPayment", "FundStage", "FundStandard", "FundState", "GENESIS_HASH", "Gender", "GuidanceVisit",
+    "ImportStatus", "Instructor", "fund_stage",
     "CENT", "LabelledEnum", "LoginFailure", "LoginSession", "MAX_FUND", "MIN_FUND", "MemberStatus", "Notification",
     "OrgKind", "Organisation", "PartyOrgKind",
     "PaymentKind", "RegistryImport", "Role", "Setting", "StoredFile", "Unit", "UnitCategory", "User",

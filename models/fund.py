@@ -66,6 +66,35 @@ class BatchState(LabelledEnum):
         return {"draft": "secondary", "submitted": "info", "approved": "primary", "paid": "success"}[self.value]
 
 
+class FundStage(LabelledEnum):
+    """What a fund item's badge says (经费进度): its own state, and once it is in a batch, the batch's. An item in an
+    approved batch is not merely 已核定: the money is on its way."""
+    PENDING = "pending", "待核定"
+    APPROVED = "approved", "已核定"
+    IN_BATCH = "in_batch", "在批次中"
+    BATCH_APPROVED = "batch_approved", "已审批待拨付"
+    PAID = "paid", "已拨付"
+
+    @property
+    def badge(self) -> str:
+        return {"pending": "warning", "approved": "primary", "in_batch": "info", "batch_approved": "primary",
+                "paid": "success"}[self.value]
+
+
+# The one rule for the stage shown: an item's own state, except an approved (unpaid) item in a batch, which takes
+# its stage from the batch's state. FundItem.stage reads it on an item, and as SQL in the lists' rows.
+_STAGE_OF_STATE = {FundState.PENDING: FundStage.PENDING, FundState.PAID: FundStage.PAID}
+_STAGE_IN_BATCH = {BatchState.DRAFT: FundStage.IN_BATCH, BatchState.SUBMITTED: FundStage.IN_BATCH,
+                   BatchState.APPROVED: FundStage.BATCH_APPROVED, BatchState.PAID: FundStage.BATCH_APPROVED}
+
+
+def fund_stage(state: FundState, batch_state: BatchState | None) -> FundStage:
+    """The stage shown for an item in this state, in a batch in this state (None: in no batch)."""
+    if state in _STAGE_OF_STATE:
+        return _STAGE_OF_STATE[state]
+    return FundStage.APPROVED if batch_state is None else _STAGE_IN_BATCH[batch_state]
+
+
 class DisbursementBatch(db.Model):
     """拨付批次: approved fund items that finance pays together, numbered 2026-BF-003 (per year, gapless)."""
 
@@ -170,6 +199,21 @@ class FundItem(db.Model):
     @classmethod
     def _payee_checked_expression(cls):
         return cls.payee_checked_at.is_not(None)
+
+    @hybrid_property
+    def stage(self) -> FundStage:
+        return fund_stage(self.state, self.batch.state if self.batch is not None else None)
+
+    @stage.inplace.expression
+    @classmethod
+    def _stage_expression(cls):
+        # fund_stage's tables as a CASE, so that the lists' rows carry the same stage an item's card shows.
+        batch_state = (sa.select(DisbursementBatch.state).where(DisbursementBatch.id == cls.batch_id)
+                       .scalar_subquery())
+        whens = [(cls.state == state, stage.value) for state, stage in _STAGE_OF_STATE.items()]
+        whens.append((cls.batch_id.is_(None), FundStage.APPROVED.value))
+        whens += [(batch_state == state, stage.value) for state, stage in _STAGE_IN_BATCH.items()]
+        return sa.type_coerce(sa.case(*whens), enum_type(FundStage, "fund_stage"))
 
 
 class PaymentKind(LabelledEnum):

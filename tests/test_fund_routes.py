@@ -448,3 +448,18 @@ def test_list_pages_do_not_query_per_row(client, app, login_as, make_fund, url, 
     few = _statements(app, client, url)
     grow(6)
     assert _statements(app, client, url) == few
+
+
+def test_an_item_in_an_approved_batch_shows_so_everywhere(client, app, login_as, batch):
+    """Not 已核定: the applicant's card and finance's batch card say the batch's progress."""
+    _move(app, batch, "submit", "approve")
+    with app.app_context():
+        item = db.session.get(DisbursementBatch, batch).items[0]
+        org = item.organisation
+    login_as(Role.FINANCE)
+    card = client.get(f"/finance/batches/{batch}").get_data(as_text=True)
+    assert card.count(">已审批待拨付</span>") == 2 and ">已核定</span>" not in card
+    client.post("/auth/logout")
+    login_as(Role.APPLICANT, organisation=org)
+    page = client.get("/applicant/").get_data(as_text=True)
+    assert ">已审批待拨付</span>" in page and ">已核定</span>" not in page

@@ -621,3 +621,31 @@ def test_a_payee_edited_while_its_batch_is_submitted_is_refused(app, make_fund):
     with app.app_context():
         item = db.session.get(FundItem, made.id)
         assert item.payee_checked and item.account_name != "另一个户名"
+
+
+# ---------------------------------------------------------------- the stage shown (经费进度)
+
+def test_the_stage_shown_follows_the_batch_and_rows_agree_with_items(ctx, make_fund, make_user, monkeypatch):
+    """One rule (models.fund.fund_stage): an approved item in a batch shows the batch's progress, not 已核定; the
+    lists' rows compute the same stage in SQL as the card does on the item."""
+    from models import FundStage
+
+    monkeypatch.setattr(funds, "approval_sheet", lambda batch: b"%PDF-1.7 stand-in")
+    finance, zone = _user(make_user, Role.FINANCE), _user(make_user, Role.ZONE_APPROVER)
+    pending = db.session.merge(make_fund("pending"))
+    loose = db.session.merge(make_fund("approved"))
+    drafted, submitted = db.session.merge(make_fund("checked")), db.session.merge(make_fund("checked"))
+    approved, paid = db.session.merge(make_fund("checked")), db.session.merge(make_fund("checked"))
+    funds.create_batch([drafted], actor=finance)
+    waiting = funds.create_batch([submitted], actor=finance)
+    funds.submit_batch(waiting, actor=finance, version=waiting.version)
+    batch = funds.create_batch([approved, paid], actor=finance)
+    funds.submit_batch(batch, actor=finance, version=batch.version)
+    funds.approve_batch(batch, actor=zone, version=batch.version)
+    funds.record_payment(paid, voucher_number="记-1", paid_on=zone_today(), actor=finance, version=paid.version)
+    db.session.flush()
+    expected = {pending: FundStage.PENDING, loose: FundStage.APPROVED, drafted: FundStage.IN_BATCH,
+                submitted: FundStage.IN_BATCH, approved: FundStage.BATCH_APPROVED, paid: FundStage.PAID}
+    for item, stage in expected.items():
+        assert item.stage is stage and funds.fund_row(item.id).stage is stage, item.id
+    assert [FundStage.IN_BATCH.label, FundStage.BATCH_APPROVED.label] == ["在批次中", "已审批待拨付"]
