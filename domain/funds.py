@@ -21,7 +21,7 @@ from models import (
 
 from . import DomainError, StaleError, bump_version
 from .paging import RowPage, limited, page_or_last, paginate, row_page
-from .sheets import approval_sheet, file_sheet
+from .sheets import approval_sheet, capital_amount, file_sheet
 from .text import check_text
 from .zone_time import local_date, local_today
 from .audit import record_event
@@ -130,9 +130,21 @@ def create_fund_item(application: Application, *, actor: User, on: date | None =
     return item
 
 
-def confirm_fund(item: FundItem, *, actor: User, version: int, amount: Decimal | str | None = None,
-                 reason: str = "") -> None:
-    """Confirm the fund amount (核定启动经费): the standard, or another amount within range with a reason."""
+@dataclass
+class FundConfirmation:
+    """What confirming a fund would record, for the zone to read before it does (核定前确认)."""
+    item: FundItem
+    amount: Decimal
+    reason: str
+
+    @property
+    def capital(self) -> str:
+        return capital_amount(self.amount)
+
+
+def fund_confirmation(item: FundItem, *, actor: User, version: int, amount: Decimal | str | None = None,
+                      reason: str = "") -> FundConfirmation:
+    """Check a confirmation as confirm_fund will, change nothing, and say what it would record."""
     if actor.role is not Role.ZONE_APPROVER:
         raise DomainError("只有开发区党工委可以核定启动经费")
     _check_version(item, version)
@@ -141,11 +153,18 @@ def confirm_fund(item: FundItem, *, actor: User, version: int, amount: Decimal |
     amount = item.standard_amount if amount in (None, "") else parse_amount(amount)
     if amount != item.standard_amount and not reason.strip():
         raise DomainError(f"核定金额与标准（{item.standard_amount} 元）不同，须填写理由", "reason")
-    item.amount, item.amount_reason = amount, reason.strip()[:300]
+    return FundConfirmation(item, amount, reason.strip()[:300])
+
+
+def confirm_fund(item: FundItem, *, actor: User, version: int, amount: Decimal | str | None = None,
+                 reason: str = "") -> None:
+    """Confirm the fund amount (核定启动经费): the standard, or another amount within range with a reason."""
+    facts = fund_confirmation(item, actor=actor, version=version, amount=amount, reason=reason)
+    item.amount, item.amount_reason = facts.amount, facts.reason
     item.state, item.confirmed_by, item.confirmed_at = FundState.APPROVED, actor, utcnow()
     _bump(item)
-    record_event("fund.confirm", item, actor, f"核定{item.organisation.name}启动经费{amount}元", amount=str(amount),
-                 reason=item.amount_reason)
+    record_event("fund.confirm", item, actor, f"核定{item.organisation.name}启动经费{facts.amount}元",
+                 amount=str(facts.amount), reason=item.amount_reason)
 
 
 ACCOUNT_NUMBER = re.compile(r"^\d{8,30}$")
@@ -313,6 +332,11 @@ def submit_batch(batch: DisbursementBatch, *, actor: User, version: int) -> None
         item.version += 1
     _bump(batch)
     record_event("batch.submit", batch, actor, f"提交拨付批次{batch.number}，合计{batch.total}元")
+
+
+def check_batch_approval(batch: DisbursementBatch, *, actor: User, version: int) -> None:
+    """Check that this approval may go ahead (批次审批前确认), changing nothing: the zone reads the facts first."""
+    _check_submitted(batch, actor, version, "审批")
 
 
 def approve_batch(batch: DisbursementBatch, *, actor: User, version: int) -> None:

@@ -301,7 +301,7 @@ def test_zone_confirms_with_htmx_and_sees_refusals_by_the_field(client, app, log
                                                                         "reason": "x"})
     assert out_of_range.status_code == 422 and "1000 元至 3000 元" in out_of_range.get_data(as_text=True)
     done = client.post(f"/zone/funds/{item.id}/confirm", data={"version": item.version, "amount": "2600",
-                                                               "reason": "场地较大"}, headers=hx)
+                                                               "reason": "场地较大", "confirmed": "1"}, headers=hx)
     assert done.status_code == 200 and "已核定" in done.get_data(as_text=True)
     with app.app_context():
         assert db.session.get(FundItem, item.id).amount == Decimal("2600")
@@ -317,7 +317,7 @@ def test_zone_funds_page_keeps_its_page_through_a_confirmation(client, app, logi
                           headers={"HX-Request": "true"})
     assert refused.status_code == 422 and f'hx-post="/zone/funds/{item.id}/confirm?page=3"' in refused.get_data(
         as_text=True)
-    done = client.post(f"/zone/funds/{item.id}/confirm?page=3", data={"version": item.version})
+    done = client.post(f"/zone/funds/{item.id}/confirm?page=3", data={"version": item.version, "confirmed": "1"})
     assert done.status_code == 302 and done.headers["Location"].endswith("/zone/funds?page=3")
     assert "没有待核定的启动经费" in client.get(done.headers["Location"]).get_data(as_text=True)
 
@@ -326,9 +326,11 @@ def test_zone_approves_a_submitted_batch(client, app, login_as, batch):
     version = _move(app, batch, "submit")
     login_as(Role.ZONE_APPROVER)
     assert "待审批的拨付批次" in client.get("/zone/funds").get_data(as_text=True)
-    page = client.post(f"/zone/batches/{batch}/approve", data={"version": version}, follow_redirects=True)
+    page = client.post(f"/zone/batches/{batch}/approve", data={"version": version, "confirmed": "1"},
+                       follow_redirects=True)
     assert "已审批同意拨付批次" in page.get_data(as_text=True)
-    again = client.post(f"/zone/batches/{batch}/approve", data={"version": version}, follow_redirects=True)
+    again = client.post(f"/zone/batches/{batch}/approve", data={"version": version, "confirmed": "1"},
+                        follow_redirects=True)
     assert "本次操作未执行" in again.get_data(as_text=True)
     # The approval filed the sheet: finance downloads that file, not a new render.
     with app.app_context():
@@ -349,14 +351,16 @@ def test_an_approval_whose_sheet_fails_to_render_says_so_and_changes_nothing(cli
     version = _move(app, batch, "submit")
     login_as(Role.ZONE_APPROVER)
     monkeypatch.setattr(pdf, "HTML", lambda string, **_: os._exit(9))  # the child rendering the sheet dies
-    page = client.post(f"/zone/batches/{batch}/approve", data={"version": version}, follow_redirects=True)
+    page = client.post(f"/zone/batches/{batch}/approve", data={"version": version, "confirmed": "1"},
+                       follow_redirects=True)
     assert page.status_code == 200
     assert "拨付明细表未能生成，批次仍待审批：生成 PDF 的进程意外退出" in page.get_data(as_text=True)
     with app.app_context():
         b = db.session.get(DisbursementBatch, batch)
         assert b.state is BatchState.SUBMITTED and b.version == version and b.sheet_file_id is None
     monkeypatch.undo()
-    page = client.post(f"/zone/batches/{batch}/approve", data={"version": version}, follow_redirects=True)
+    page = client.post(f"/zone/batches/{batch}/approve", data={"version": version, "confirmed": "1"},
+                       follow_redirects=True)
     assert "已审批同意拨付批次" in page.get_data(as_text=True)
 
 
@@ -463,3 +467,70 @@ def test_an_item_in_an_approved_batch_shows_so_everywhere(client, app, login_as,
     login_as(Role.APPLICANT, organisation=org)
     page = client.get("/applicant/").get_data(as_text=True)
     assert ">已审批待拨付</span>" in page and ">已核定</span>" not in page
+
+
+def test_the_zone_confirms_an_amount_after_reading_it_with_the_payee(client, app, login_as, make_fund):
+    """The first POST shows the amount, the payee and the full account number and changes nothing; the second,
+    which carries `confirmed`, records what was shown. Without htmx (the whole page) and with it (the row)."""
+    item = make_fund("pending", name="确认面板有限公司")
+    with app.app_context():
+        fund = db.session.get(FundItem, item.id)
+        contact = db.session.scalar(sa.select(User).where(User.organisation_id == fund.organisation_id))
+        funds.set_payee(fund, funds.Payee("确认面板有限公司", "中国银行通辽分行", "6222 0206 1234 5678 901"),
+                        actor=contact)
+        db.session.commit()
+        version = fund.version
+    login_as(Role.ZONE_APPROVER)
+    data = {"version": version, "amount": "2600", "reason": "场地较大"}
+    for headers in ({}, {"HX-Request": "true"}):
+        shown = client.post(f"/zone/funds/{item.id}/confirm", data=data, headers=headers)
+        html = shown.get_data(as_text=True)
+        assert shown.status_code == 200 and "请核对后确认核定" in html
+        assert "2,600.00 元" in html and "贰仟陆佰元整" in html and "6222020612345678901" in html
+        assert "中国银行通辽分行" in html and 'name="confirmed" value="1"' in html and 'value="2600.00"' in html
+        if headers:
+            assert html.lstrip().startswith(f'<tr id="fund-{item.id}"')
+        with app.app_context():
+            assert db.session.get(FundItem, item.id).state is FundState.PENDING
+    done = client.post(f"/zone/funds/{item.id}/confirm", data={**data, "amount": "2600.00", "confirmed": "1"})
+    assert done.status_code == 302
+    with app.app_context():
+        fund = db.session.get(FundItem, item.id)
+        assert fund.state is FundState.APPROVED and fund.amount == Decimal("2600")
+
+
+def test_a_payee_changed_after_the_confirmation_was_shown_is_not_confirmed(client, app, login_as, make_fund):
+    item = make_fund("pending")
+    login_as(Role.ZONE_APPROVER)
+    assert "请核对后确认核定" in client.post(f"/zone/funds/{item.id}/confirm",
+                                             data={"version": item.version}).get_data(as_text=True)
+    with app.app_context():
+        fund = db.session.get(FundItem, item.id)
+        contact = db.session.scalar(sa.select(User).where(User.organisation_id == fund.organisation_id))
+        funds.set_payee(fund, funds.Payee("另一家公司", "某银行", "6222020600000000"), actor=contact)
+        db.session.commit()
+    stale = client.post(f"/zone/funds/{item.id}/confirm", data={"version": item.version, "confirmed": "1"})
+    assert stale.status_code == 409 and "本次操作未执行" in stale.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(FundItem, item.id).state is FundState.PENDING
+
+
+def test_the_zone_approves_a_batch_after_reading_every_account_number(client, app, login_as, batch):
+    version = _move(app, batch, "submit")
+    with app.app_context():
+        numbers = [i.account_number for i in db.session.get(DisbursementBatch, batch).items]
+    login_as(Role.ZONE_APPROVER)
+    shown = client.post(f"/zone/batches/{batch}/approve", data={"version": version})
+    html = shown.get_data(as_text=True)
+    assert shown.status_code == 200 and "请逐笔核对金额、收款人和完整账号后确认审批" in html
+    assert all(number in html for number in numbers) and "3,234.56" in html and "叁仟贰佰叁拾肆元伍角陆分" in html
+    assert "确认审批同意（合计 3,234.56 元）" in html
+    with app.app_context():
+        assert db.session.get(DisbursementBatch, batch).state is BatchState.SUBMITTED
+    stale = client.post(f"/zone/batches/{batch}/approve", data={"version": version - 1}, follow_redirects=True)
+    assert "本次操作未执行" in stale.get_data(as_text=True) and "请逐笔核对" not in stale.get_data(as_text=True)
+    done = client.post(f"/zone/batches/{batch}/approve", data={"version": version, "confirmed": "1"},
+                       follow_redirects=True)
+    assert "已审批同意拨付批次" in done.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(DisbursementBatch, batch).state is BatchState.APPROVED

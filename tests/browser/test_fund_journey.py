@@ -56,15 +56,24 @@ def test_finance_builds_a_batch_downloads_sheets_and_records_payment(page: Page,
     log_in(page, live_server, zone)
     page.get_by_role("link", name="经费核定").click()
     expect(page.get_by_text(number)).to_be_visible()
-    expect(page.get_by_text("审批同意时生成拨付明细表 PDF 并存档")).to_be_visible()
+    expect(page.get_by_text("确认后生成拨付明细表 PDF 并存档", exact=False)).to_be_visible()
     page.screenshot(path=shots / "zone-batch-to-approve.png", full_page=True)
-    # Once sent, the button says the approval is working and cannot be pressed again (a 200-row sheet takes
+    # 审批同意 first shows every amount, payee and full account number, rendered by the server; the second button
+    # approves. Once sent, it says the approval is working and cannot be pressed again (a 200-row sheet takes
     # seconds). Seen here on a submission stopped after app.js has handled it: a listener added after app.js's.
+    page.get_by_role("button", name="审批同意").click()
+    confirmation = page.get_by_role("table", name="请逐笔核对金额、收款人和完整账号后确认审批")
+    expect(confirmation).to_contain_text("通辽旅程甲科技有限公司")
+    expect(confirmation).to_contain_text("1,234.56")
+    expect(confirmation).to_contain_text("62220206")  # the full account number (make_fund's), not a masked one
+    expect(page.get_by_role("button", name="确认审批同意（合计 3,234.56 元）")).to_be_focused()
+    page.screenshot(path=shots / "zone-batch-confirm.png", full_page=True)
     page.evaluate("document.addEventListener('submit', event => event.preventDefault())")
-    page.get_by_role("button", name="审批同意").click()
+    page.get_by_role("button", name="确认审批同意（合计 3,234.56 元）").click()
     expect(page.get_by_role("button", name="正在审批并生成拨付明细表…")).to_be_disabled()
-    page.reload()
+    page.goto(f"{live_server}/zone/funds")
     page.get_by_role("button", name="审批同意").click()
+    page.get_by_role("button", name="确认审批同意（合计 3,234.56 元）").click()
     expect(page.get_by_text(f"已审批同意拨付批次 {number}")).to_be_visible()
 
     log_in(page, live_server, finance)
