@@ -30,6 +30,7 @@ from .audit import record_event
 from .files import clean_filename, keep_file, size_text
 from .pdf import FONT_SCHEME, ChildTimeout, PdfRenderError, css_string, render_here, run_in_child
 from .settings import DEFAULTS, get_settings, put_setting, setting_row
+from .text import without_refused
 from .zone_time import local_date
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,8 @@ SFNT_MAGIC = (b"\x00\x01\x00\x00", b"true", b"OTTO")
 COLLECTION_MAGIC = b"ttcf"
 # The documents' fixed punctuation, on top of the characters of the templates' own text.
 PUNCTUATION = "0123456789〔〕（）、，。：；“”"
+# A font's full name runs to 20-odd characters (方正小标宋_GBK, FandolFang Regular); a longer one is cut here.
+MAX_NAME_LENGTH = 60
 # The check of an upload runs in a child (pdf.run_in_child) with this much address space on top of what it inherits,
 # and this long. A collection whose faces share one small cmap claiming every code point makes fontTools build a
 # dict of 1.1 million entries per face (about 75 MB): 12 faces in 752 bytes took 1.1 GB in the worker.
@@ -278,15 +281,18 @@ def _checked(font: TTFont, data: bytes, note: str) -> CheckedFont:
 
 
 def _display_name(font: TTFont) -> str:
-    """The font's full name, in Chinese where it has one (仿宋_GB2312, 方正小标宋_GBK)."""
+    """The font's full name, in Chinese where it has one (仿宋_GB2312, 方正小标宋_GBK), as the audit trail, the
+    settings page and the stored file's name may show it: the name table is the uploader's text, so the characters
+    the single-line rule refuses (bidi controls, NUL, which PostgreSQL refuses to store) go, and so does what runs
+    past MAX_NAME_LENGTH."""
     names = font["name"]
     for name_id in (4, 1):
-        for record in names.names:
-            if record.nameID == name_id and record.platformID == 3 and record.langID in (0x804, 0x404, 0xC04):
-                return record.toUnicode().strip()
-        text = names.getDebugName(name_id)
-        if text:
-            return text.strip()
+        candidates = [record.toUnicode() for record in names.names
+                      if record.nameID == name_id and record.platformID == 3 and record.langID in (0x804, 0x404, 0xC04)]
+        for text in candidates + [names.getDebugName(name_id) or ""]:
+            text = without_refused(text).strip()[:MAX_NAME_LENGTH].strip()
+            if text:
+                return text
     return "未命名字体"
 
 

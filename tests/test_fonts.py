@@ -109,6 +109,25 @@ def test_admin_uploads_and_removes_a_font(app, client, login_as, good_font, no_s
     assert "尚未上传正文字体" in again
 
 
+
+def test_a_font_name_with_controls_is_cleaned_and_cut_before_it_is_shown_or_stored(app, client, login_as, required,
+                                                                                  no_substitute):
+    """The name table is the uploader's text: a right-to-left override, a NUL (which PostgreSQL refuses in a text
+    column) and 300 characters reach neither the audit trail, nor the stored file's name, nor the page."""
+    hostile = "\u202e仿宋\x00GB2312" + "宋" * 300
+    login_as("admin")
+    response = upload(client, "body", build_font(required, chinese=hostile), "fs.ttf")
+    assert response.status_code == 302, response.get_data(as_text=True)
+    clean = ("仿宋GB2312" + "宋" * 300)[:fonts.MAX_NAME_LENGTH]
+    page = client.get("/admin/settings").get_data(as_text=True)
+    assert f"已上传正文字体“{clean}”" in page and "\u202e" not in page and "\x00" not in page
+    with app.app_context():
+        summary = db.session.scalar(sa.select(AuditEvent.summary).where(AuditEvent.action == "set_document_font"))
+        assert summary == f"上传正文字体 {clean}（文件 fs.ttf）"
+        stored = db.session.get(StoredFile, int(get_settings()["body_font_file_id"]))
+        assert stored.filename == f"{clean}.ttf"
+
+
 @pytest.mark.parametrize("role", ACTORS)
 def test_only_the_admin_may_upload_or_remove_a_font(client, login_as, role, good_font):
     login_as(role)
