@@ -61,13 +61,15 @@ def test_the_applicant_applies_and_follows_on_a_phone(browser, live_server, app,
     expect(page.get_by_role("heading", name=org.name)).to_be_visible()
     fits_the_phone(page, shots, "03-home")
 
-    # The navigation folds into the menu button, and opens.
-    page.get_by_role("button", name="展开导航").click()
+    # The notices stay in sight; the rest of the navigation folds into the menu button, and opens.
     expect(page.get_by_role("link", name="通知")).to_be_visible()
+    expect(page.get_by_role("link", name="我的组织")).to_be_hidden()
+    page.get_by_role("button", name="展开导航").click()
+    expect(page.get_by_role("link", name="我的组织")).to_be_visible()
     expect(page.locator("#nav-main.collapse.show")).to_be_visible()  # the opening animation is over
     fits_the_phone(page, shots, "04-menu")
     page.get_by_role("button", name="展开导航").click()
-    expect(page.get_by_role("link", name="通知")).to_be_hidden()
+    expect(page.get_by_role("link", name="我的组织")).to_be_hidden()
 
     page.get_by_role("link", name="申请成立党组织").click()
     expect(page.get_by_role("heading", name="申请成立党组织")).to_be_visible()  # the form has loaded

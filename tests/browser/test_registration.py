@@ -2,6 +2,7 @@
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.browser.helpers import log_out
 from tests.conftest import valid_credit_code
 
 pytestmark = pytest.mark.browser
@@ -35,7 +36,7 @@ def test_register_log_out_log_in(page: Page, live_server, shots):
     page.get_by_label("确认密码").fill("browser-pass-1")
     page.get_by_role("button", name="注册").click()
     expect(page.get_by_text("注册成功")).to_be_visible()
-    page.get_by_role("button", name="退出登录").click()
+    log_out(page)
     expect(page.get_by_text("您已退出登录")).to_be_visible()
 
     page.get_by_label("用户名").fill("bater")

@@ -3,7 +3,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from models import Role
-from tests.browser.helpers import log_in
+from tests.browser.helpers import log_in, open_account_menu
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -15,13 +15,15 @@ def test_a_new_password_signs_out_the_other_computer(page: Page, browser: Browse
     log_in(other, live_server, official.username)
     log_in(page, live_server, official.username)
 
-    page.get_by_title("修改密码").click()
+    open_account_menu(page)
+    page.get_by_role("link", name="修改密码").click()
     page.get_by_label("当前密码").fill(PASSWORD)
     page.get_by_label("新密码", exact=True).fill("moved-desk-8")
     page.get_by_label("确认新密码").fill("moved-desk-8")
     page.get_by_role("button", name="修改密码").click()
     expect(page.locator("#flash-area")).to_contain_text("其他浏览器或设备上的登录已退出")
     page.screenshot(path=shots / "password-changed.png")
+    open_account_menu(page)
     expect(page.get_by_role("button", name="退出登录")).to_be_visible()  # this computer stays logged in
 
     other.get_by_role("link", name="待办").click()
