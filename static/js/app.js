@@ -205,3 +205,21 @@ document.addEventListener("click", function (event) {
   var target = next ? next.querySelector("input") : document.querySelector("[hx-get$=\"member-row\"]");
   if (target) target.focus();
 });
+
+// One action panel open at a time on the card. The panels share a <details name>, which modern browsers keep
+// exclusive themselves; this covers the others.
+document.addEventListener("toggle", function (event) {
+  var opened = event.target;
+  if (!opened.matches || !opened.matches("details[name='card-action']") || !opened.open) return;
+  document.querySelectorAll("details[name='card-action'][open]").forEach(function (other) {
+    if (other !== opened) other.open = false;
+  });
+}, true);
+// A fresh card may come with a panel open (the refused one). The old card's open panel, still in the page while the
+// new one goes in, would close it (they share the name): close the old ones first.
+document.addEventListener("htmx:beforeSwap", function (event) {
+  var target = event.detail.target;
+  if (target && target.querySelectorAll) {
+    target.querySelectorAll("details[name='card-action'][open]").forEach(function (d) { d.open = false; });
+  }
+});
