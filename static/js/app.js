@@ -219,7 +219,7 @@ document.addEventListener("toggle", function (event) {
 // new one goes in, would close it (they share the name): close the old ones first.
 document.addEventListener("htmx:beforeSwap", function (event) {
   var target = event.detail.target;
-  if (target && target.querySelectorAll) {
+  if (event.detail.shouldSwap && target && target.querySelectorAll) {
     target.querySelectorAll("details[name='card-action'][open]").forEach(function (d) { d.open = false; });
   }
 });
