@@ -122,7 +122,7 @@ def edit(application_id: int):
         return render_template("applications/edit.html", form=form, rows=_rows_for_form(rows),
                                org=application.organisation, application=application, kept=[])
     files, kept_ids = _uploaded(form), posted_ids(request.form.getlist("kept_file"))
-    if (data := _read_application(form, rows)) is not None:
+    if (data := _read_application(form, rows, application)) is not None:
         try:
             verbs.save_application(application, data, actor=current_user, version=form_version(form.version.data))
             _attach_uploads(application, files, kept_ids)
@@ -409,7 +409,8 @@ def _rows_for_form(rows: list[dict]) -> list[dict]:
     return rows + [{}, {}]
 
 
-def _read_application(form: ApplicationForm, rows: list[dict]) -> ApplicationData | None:
+def _read_application(form: ApplicationForm, rows: list[dict],
+                      application: Application | None = None) -> ApplicationData | None:
     """Parse the form and its member rows; put each row's problem next to it. None if anything is wrong."""
     members, ok = [], form.validate()
     for row in rows:
@@ -425,7 +426,8 @@ def _read_application(form: ApplicationForm, rows: list[dict]) -> ApplicationDat
             row["error"], row["error_field"] = "请填写姓名（不超过40个字）", "member_name"
         elif refused := first_refused(row["member_name"]):
             row["error"], row["error_field"] = refusal("姓名", refused, multiline=False), "member_name"
-        elif problem := join_date_problem(joined):
+        elif problem := join_date_problem(joined, MemberStatus._value2member_map_.get(row["member_status"]),
+                                           getattr(application, "submitted_at", None)):
             row["error"], row["error_field"] = problem, "member_joined"
         elif row["member_gender"] not in Gender._value2member_map_ or \
                 row["member_status"] not in MemberStatus._value2member_map_:

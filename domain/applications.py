@@ -5,13 +5,13 @@ state, appends a history row and notifications, and flushes; the request commits
 """
 import hashlib
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
 
 from models import (
-    AppState, Application, ApplicationEvent, ApplicationMember, Attachment, DocumentKind, Gender, Instructor,
+    AppState, Application, ApplicationEvent, ApplicationMember, Attachment, Document, DocumentKind, Gender, Instructor,
     MemberStatus, Notification, Organisation, PartyOrgKind, RegistrationStatus, Role, StoredFile, Unit, User, db,
     utcnow,
 )
@@ -19,6 +19,7 @@ from models import (
 from . import DomainError, StaleError, bump_version
 from .audit import record_event
 from .documents import issue_document
+from .facts import check_date, chinese_date, date_problem
 from .files import size_text, store_upload
 from .funds import create_fund_item
 from .instructors import assign_instructor
@@ -27,7 +28,7 @@ from .registrations import registration_of
 from .registry import Partners, resolve_partners
 from .text import name_list
 from .workflow import STEP_BY_ACTION, Step
-from .zone_time import local_today
+from .zone_time import local_date, local_today
 
 EDITABLE_STATES = frozenset({AppState.DRAFT, AppState.RETURNED})
 
@@ -43,14 +44,24 @@ class MemberRow:
 PARTY_FOUNDED = date(1921, 7, 1)  # no one joined before: an earlier date is a slip of the year
 
 
-def join_date_problem(joined_on: date) -> str | None:
+def join_date_problem(joined_on: date, status: MemberStatus | None = None,
+                      submitted_at: datetime | None = None) -> str | None:
     """What is wrong with a member's join date (入党日期), or None: the form shows it beside the row, and saving
-    refuses it."""
-    if joined_on > local_today():
-        return "入党日期不能晚于今天"
+    refuses it. A member joined before the application was first submitted, and a formal member has served the
+    one-year probation (预备期一年, 党章第七条)."""
     if joined_on < PARTY_FOUNDED:
         return "入党日期不能早于1921年7月1日（中国共产党成立）"
+    submitted = ("申请的首次提交日期", local_date(submitted_at)) if submitted_at is not None else None
+    if problem := date_problem(joined_on, "入党日期", before=submitted):
+        return problem
+    latest = (local_date(submitted_at) if submitted_at is not None else local_today())
+    if status is MemberStatus.FORMAL and joined_on > (year_before := _year_before(latest)):
+        return f"正式党员须已满一年预备期，入党日期应不晚于{chinese_date(year_before)}；未满一年的请选“预备党员”"
     return None
+
+
+def _year_before(day: date) -> date:
+    return day.replace(year=day.year - 1) if (day.month, day.day) != (2, 29) else date(day.year - 1, 2, 28)
 
 
 @dataclass
@@ -307,9 +318,17 @@ def reject_application(application: Application, *, actor: User, version: int, c
     _move(application, _check_step(application, "reject", actor, version, comment), actor, comment, internal_note)
 
 
+def approval_issued_on(application: Application) -> date | None:
+    """The zone's date the approval 批复 was issued: the members' meeting that elects comes after it."""
+    issued = db.session.scalar(sa.select(Document.issued_at).where(
+        Document.application_id == application.id, Document.kind == DocumentKind.APPROVAL))
+    return local_date(issued) if issued is not None else None
+
+
 def report_election(application: Application, report: ElectionReport, *, actor: User, version: int) -> None:
     """Report the election result (报告选举结果) of the approved organisation's members' meeting."""
     step = _check_step(application, "report_election", actor, version)
+    check_date(report.election_date, "选举日期", "election_date", after=("成立批复的印发日期", approval_issued_on(application)))
     if problems := _election_problems(application, report):
         raise DomainError("选举结果不符合要求：" + "；".join(problems))
     for name in ("election_date", "voters_expected", "voters_present", "secretary_name", "secretary_votes"):
@@ -358,7 +377,7 @@ def can_edit(application: Application, user: User) -> bool:
 
 def _apply_data(application: Application, data: ApplicationData) -> None:
     for m in data.members:
-        if problem := join_date_problem(m.joined_on):
+        if problem := join_date_problem(m.joined_on, m.status, application.submitted_at):
             raise DomainError(f"{m.name.strip()}：{problem}")
     application.requested_kind = data.requested_kind
     application.formal_members = data.formal_members
@@ -464,8 +483,6 @@ def _join_partners(application: Application, actor: User) -> None:
 
 def _election_problems(application: Application, report: ElectionReport) -> list[str]:
     problems = []
-    if report.election_date > local_today():
-        problems.append("选举日期不能晚于今天")
     if report.voters_expected <= 0 or report.voters_present > report.voters_expected:
         problems.append("实到人数不能超过应到人数，应到人数须大于0")
     # 选举时有选举权的到会人数须超过应到会人数的五分之四，会议方为有效。

@@ -4,7 +4,7 @@ Idempotent: every record is looked up by its natural key first, so running it tw
 """
 from stdnum.cn import uscc
 
-from datetime import date, timedelta
+from datetime import date
 
 import sqlalchemy as sa
 
@@ -289,7 +289,8 @@ def _demo_step(application, action, contact, reviewer, zone, instructor) -> None
         members = application.members
         committee = "、".join(m.name for m in members[:3]) if application.requested_kind.has_committee else ""
         verbs.report_election(application, ElectionReport(
-            election_date=local_today() - timedelta(days=3), voters_expected=application.formal_members,
+            # The demo approves today; its election cannot come before the approval.
+            election_date=local_today(), voters_expected=application.formal_members,
             voters_present=application.formal_members, secretary_name=application.proposed_secretary,
             secretary_votes=application.formal_members, committee_members=committee), actor=contact, version=version)
     elif action == "establish":

@@ -20,6 +20,7 @@ from models import (
 )
 
 from . import DomainError, StaleError, bump_version
+from .facts import check_date
 from .paging import RowPage, limited, page_or_last, paginate, row_page
 from .sheets import approval_sheet, capital_amount, file_sheet
 from .text import check_text
@@ -595,16 +596,14 @@ def _check_voucher(voucher_number: str, paid_on: date | None) -> str:
         raise DomainError("请填写凭证号（不超过40个字符）", "voucher_number")
     if paid_on is None:
         raise DomainError("请填写拨付日期", "paid_on")
-    if paid_on > local_today():
-        raise DomainError("拨付日期不能晚于今天", "paid_on")
     return voucher_number
 
 
 def _check_paid_after_approval(batch: DisbursementBatch, paid_on: date) -> None:
     # Money leaves after the zone approves the batch; an earlier date is a typing slip (a wrong year, say) that
     # would put the payment in the wrong year's accounts.
-    if batch.approved_at is not None and paid_on < (approved_on := local_date(batch.approved_at)):
-        raise DomainError(f"拨付日期不能早于批次的审批日期（{approved_on:%Y-%m-%d}）", "paid_on")
+    check_date(paid_on, "拨付日期", "paid_on",
+               after=("批次的审批日期", local_date(batch.approved_at) if batch.approved_at else None))
 
 
 def _already_paid(item: FundItem) -> str:

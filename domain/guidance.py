@@ -4,10 +4,13 @@ from datetime import date
 
 import sqlalchemy as sa
 
-from models import AppState, Application, ChecklistItem, Delivery, GuidanceVisit, Role, User, VisitForm, db
+from models import (
+    AppState, Application, ApplicationEvent, ChecklistItem, Delivery, GuidanceVisit, Role, User, VisitForm, db,
+)
 
 from . import DomainError
 from .audit import record_event
+from .facts import check_date
 from .files import store_upload
 from .instructors import current_assignment
 from .settings import get_settings
@@ -35,11 +38,9 @@ def record_visit(application: Application, data: VisitData, *, actor: User) -> G
     """Record a guidance visit (记录指导) to an organisation the actor guides."""
     if not can_guide(application, actor) or actor.role is not Role.INSTRUCTOR:
         raise DomainError("只有该组织的党建指导员可以记录指导情况")
-    if data.visited_on > local_today():
-        raise DomainError("指导日期不能晚于今天", "visited_on")
     assignment = current_assignment(application)
-    if assignment is not None and data.visited_on < local_date(assignment.assigned_at):
-        raise DomainError("指导日期不能早于选派日期", "visited_on")
+    check_date(data.visited_on, "指导日期", "visited_on",
+               after=("选派党建指导员的日期", local_date(assignment.assigned_at) if assignment else None))
     if not data.topics.strip():
         raise DomainError("请填写指导内容", "topics")
     visit = GuidanceVisit(application_id=application.id, instructor_id=application.instructor_id,
@@ -50,6 +51,13 @@ def record_visit(application: Application, data: VisitData, *, actor: User) -> G
     return visit
 
 
+def established_on(application: Application) -> date | None:
+    """The zone's date the organisation was established (批准选举结果): the 六建六送 follow it."""
+    at = db.session.scalar(sa.select(sa.func.max(ApplicationEvent.at)).where(
+        ApplicationEvent.application_id == application.id, ApplicationEvent.to_state == AppState.ESTABLISHED))
+    return local_date(at) if at is not None else None
+
+
 def tick_delivery(application: Application, item: ChecklistItem, delivered_on: date, *, actor: User,
                   photo: tuple[str, bytes] | None = None) -> Delivery:
     """Confirm one 六建六送 item delivered (确认送达), with an optional photo."""
@@ -57,8 +65,7 @@ def tick_delivery(application: Application, item: ChecklistItem, delivered_on: d
         raise DomainError("党组织正式成立后才能登记“六建六送”")
     if not can_guide(application, actor):
         raise DomainError("只有该组织的党建指导员或党工委可以确认“六建六送”")
-    if delivered_on > local_today():
-        raise DomainError("送达日期不能晚于今天", "delivered_on")
+    check_date(delivered_on, "送达日期", "delivered_on", after=("党组织成立的日期", established_on(application)))
     if db.session.scalar(sa.select(Delivery.id).filter_by(application_id=application.id, item=item)):
         raise DomainError(f"“{item.label}”已确认过，无需重复登记")
     delivery = Delivery(application_id=application.id, item=item, delivered_on=delivered_on, confirmed_by=actor)

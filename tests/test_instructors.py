@@ -188,7 +188,7 @@ def test_a_visit_may_not_predate_the_assignment_by_the_zone_calendar(ctx, make_a
     mine.instructor_id = application.instructor_id
     assignment = db.session.scalar(sa.select(Assignment).filter_by(application_id=application.id, ended_at=None))
     assignment.assigned_at = datetime(2026, 3, 10, 17, 0, tzinfo=timezone.utc)
-    with pytest.raises(DomainError, match="不能早于选派日期"):
+    with pytest.raises(DomainError, match="指导日期不能早于选派党建指导员的日期（2026年3月11日）"):
         guidance.record_visit(application, guidance.VisitData(date(2026, 3, 10), guidance.VisitForm.PHONE, "x"),
                               actor=mine)
     guidance.record_visit(application, guidance.VisitData(date(2026, 3, 11), guidance.VisitForm.PHONE, "首次走访"),
