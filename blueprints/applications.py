@@ -330,7 +330,10 @@ def document_pdf(application_id: int, kind: str):
     """An issued document: the stored bytes, the same on every download."""
     application = load(application_id)
     document = db.first_or_404(sa.select(Document).filter_by(application_id=application.id, kind=DocumentKind(kind)))
-    return send_download(document.file.data, document.file.filename, fallback=f"{kind}-{application.id}",
+    # The ASCII name says which 批复 it is, as its number does: pifu-2026-7.pdf for 通开党工字〔2026〕7号.
+    stem = "pifu" if document.kind is DocumentKind.APPROVAL else "xuanju-pifu"
+    return send_download(document.file.data, document.file.filename,
+                         fallback=f"{stem}-{document.year}-{document.serial}",
                          inline=True, etag=document.file.sha256)
 
 

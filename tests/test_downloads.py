@@ -112,7 +112,9 @@ def test_an_issued_document_opens_in_place_under_its_number(app, client, login_a
     made = make_application("unit_approved")
     approve(app, made, make_user(Role.ZONE_APPROVER).id, make_instructor().id)
     with app.app_context():
-        number = db.session.scalar(sa.select(Document.number).filter_by(application_id=made.id))
+        number, year, serial = db.session.execute(sa.select(Document.number, Document.year, Document.serial)
+                                                  .filter_by(application_id=made.id)).one()
     login_as(Role.ZONE_APPROVER)
     response = client.get(f"/applications/{made.id}/approval.pdf")
-    assert response.headers["Content-Disposition"] == disposition("inline", f"approval-{made.id}.pdf", f"{number}.pdf")
+    assert response.headers["Content-Disposition"] == disposition("inline", f"pifu-{year}-{serial}.pdf",
+                                                                  f"{number}.pdf")
