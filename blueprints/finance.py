@@ -3,9 +3,7 @@
 Every action is a POST. htmx swaps the batch card in place; without JavaScript the same POST redirects.
 A refusal answers 422, a second attempt or a stale page 409, each with the card and the reason.
 """
-import csv
 from datetime import date
-from io import StringIO
 
 import sqlalchemy as sa
 from flask import (
@@ -17,6 +15,7 @@ from domain import DomainError, StaleError
 from domain import funds, sheets
 from domain.funds import AlreadyPaid, ItemFilter
 from domain.reference import unit_choices
+from domain.workbooks import csv_bytes
 from domain.zone_time import local_today
 from models import DisbursementBatch, FundItem, FundPayment, Role, db
 
@@ -154,13 +153,9 @@ def overview():
 
 @bp.get("/overview.csv")
 def overview_csv():
-    out = StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["初审单位", "年度", "笔数", "已核定金额", "在批次中未拨付", "已拨付金额"])
-    for r in funds.fund_overview():
-        writer.writerow([r.unit, r.year, r.items, r.approved, r.in_batches, r.paid])
-    # The BOM lets Excel on Windows open the UTF-8 file without garbling the Chinese.
-    return send_download(("\ufeff" + out.getvalue()).encode(), "启动经费总览.csv", fallback="fund-overview",
+    header = ["初审单位", "年度", "笔数", "已核定金额", "在批次中未拨付", "已拨付金额"]
+    rows = [[r.unit, r.year, r.items, r.approved, r.in_batches, r.paid] for r in funds.fund_overview()]
+    return send_download(csv_bytes([header, *rows]), "启动经费总览.csv", fallback="fund-overview",
                          mimetype="text/csv; charset=utf-8")
 
 

@@ -4,7 +4,6 @@ Checking happens in the upload request and is stored as a RegistryImport with ev
 reason; nothing touches the registry then. Committing runs in a background thread with its own app
 context (the page polls the progress), in one transaction: either every row is written, or none.
 """
-import csv
 import io
 import logging
 import threading
@@ -25,6 +24,7 @@ from .audit import record_event
 from .files import clean_filename, keep_file
 from .spreadsheets import XLSX_TYPE, Limits, content_type, read_spreadsheet, refused_characters
 from .validators import normalise_credit_code, normalise_phone
+from .workbooks import csv_bytes
 
 log = logging.getLogger(__name__)
 
@@ -565,6 +565,4 @@ def template_xlsx() -> bytes:
 
 def template_csv() -> bytes:
     """The same template as UTF-8 CSV (with a BOM, so Excel opens the Chinese correctly)."""
-    out = io.StringIO()
-    csv.writer(out).writerow([header for _, header, _ in COLUMNS])
-    return ("\ufeff" + out.getvalue()).encode("utf-8")
+    return csv_bytes([[header for _, header, _ in COLUMNS]])

