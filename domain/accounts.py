@@ -12,13 +12,14 @@ from sqlalchemy.orm import lazyload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from models import (
-    AuditEvent, Instructor, LoginFailure, LoginSession, Notification, Organisation, OrgKind, RegistrationKind,
+    AuditEvent, Instructor, LoginFailure, LoginSession, Organisation, OrgKind, RegistrationKind,
     RegistrationReview, RegistrationStatus, Role, Unit, User, db, utcnow,
 )
 
 from . import DomainError
 from .audit import record_event
 from .files import store_upload
+from .notices import notify
 from .text import check_text
 from .validators import check_password_policy, normalise_credit_code, normalise_phone
 
@@ -322,8 +323,7 @@ def _announce_privileged_account(user: User, actor: User | None, what: str) -> N
     recipients = db.session.scalars(sa.select(User).where(
         User.active.is_(True), User.role.in_((Role.ADMIN, Role.ZONE_APPROVER)), User.id != user.id,
         *([User.id != actor.id] if actor is not None else [])))
-    db.session.add_all(Notification(user=recipient, application=None, message=message[:300])
-                       for recipient in recipients)
+    notify(recipients, message)
 
 
 def create_official(

@@ -12,7 +12,7 @@ from flask import current_app
 
 from models import (
     AppState, Application, ApplicationEvent, ApplicationMember, Attachment, Document, DocumentKind, Gender, Instructor,
-    MemberStatus, Notification, Organisation, PartyOrgKind, RegistrationStatus, Role, StoredFile, Unit, User, db,
+    MemberStatus, Organisation, PartyOrgKind, RegistrationStatus, Role, StoredFile, Unit, User, db,
     utcnow,
 )
 
@@ -23,6 +23,7 @@ from .facts import check_date, chinese_date, date_problem
 from .files import size_text, store_upload
 from .funds import create_fund_item
 from .instructors import assign_instructor
+from .notices import notify
 from .party_rules import check_org_kind
 from .registrations import registration_of
 from .registry import Partners, resolve_partners
@@ -455,8 +456,7 @@ def _notify(application: Application, step: Step, comment: str) -> None:
     message = f"{application.organisation.name}的成立党组织申请：{step.label}"
     if comment.strip() and step.notify == "applicant":
         message += f"。{comment.strip()}"
-    for user in _recipients(application, step.notify):
-        db.session.add(Notification(user=user, application=application, message=message[:300]))
+    notify(_recipients(application, step.notify), message, application=application)
 
 
 def _partner_problems(partners: Partners) -> list[str]:

@@ -20,7 +20,8 @@ from models import (
 )
 
 from . import DomainError, StaleError, bump_version
-from .facts import check_date
+from . import notices
+from .facts import check_date, chinese_date
 from .paging import RowPage, limited, page_or_last, paginate, row_page
 from .sheets import approval_sheet, capital_amount, file_sheet
 from .text import check_text
@@ -166,6 +167,8 @@ def confirm_fund(item: FundItem, *, actor: User, version: int, amount: Decimal |
     _bump(item)
     record_event("fund.confirm", item, actor, f"核定{item.organisation.name}启动经费{facts.amount}元",
                  amount=str(facts.amount), reason=item.amount_reason)
+    notices.notify(notices.contacts_of(item.organisation_id), f"启动经费已核定 {facts.amount} 元" + (
+        "，请填报收款账户" if not item.has_payee else "，财务核验收款账户后拨付"), link=notices.APPLICANT_HOME)
 
 
 ACCOUNT_NUMBER = re.compile(r"^\d{8,30}$")
@@ -333,6 +336,8 @@ def submit_batch(batch: DisbursementBatch, *, actor: User, version: int) -> None
         item.version += 1
     _bump(batch)
     record_event("batch.submit", batch, actor, f"提交拨付批次{batch.number}，合计{batch.total}元")
+    notices.notify(notices.with_role(Role.ZONE_APPROVER), f"拨付批次{batch.number}（{len(batch.items)}笔，合计"
+                   f"{batch.total}元）已提交，请审批", link=notices.ZONE_FUNDS)
 
 
 def check_batch_approval(batch: DisbursementBatch, *, actor: User, version: int) -> None:
@@ -351,6 +356,8 @@ def approve_batch(batch: DisbursementBatch, *, actor: User, version: int) -> Non
     _bump(batch)
     file_sheet(batch, pdf, actor=actor)
     record_event("batch.approve", batch, actor, f"审批同意拨付批次{batch.number}")
+    notices.notify(notices.with_role(Role.FINANCE), f"拨付批次{batch.number}已审批同意，请拨付并登记凭证",
+                   link=notices.batch_page(batch))
 
 
 def return_batch(batch: DisbursementBatch, *, actor: User, version: int) -> None:
@@ -359,6 +366,8 @@ def return_batch(batch: DisbursementBatch, *, actor: User, version: int) -> None
     batch.state, batch.submitted_at = BatchState.DRAFT, None
     _bump(batch)
     record_event("batch.return", batch, actor, f"退回拨付批次{batch.number}")
+    notices.notify(notices.with_role(Role.FINANCE), f"拨付批次{batch.number}被党工委退回，请调整后重新提交",
+                   link=notices.batch_page(batch))
 
 
 def _check_submitted(batch: DisbursementBatch, actor: User, version: int, doing: str) -> None:
@@ -625,4 +634,6 @@ def _pay(item: FundItem, voucher_number: str, paid_on: date, actor: User) -> Fun
     # that the batch is now fully paid; the later one is refused and told to look again.
     _bump(batch)
     record_event("fund.pay", item, actor, f"登记拨付{item.amount}元，凭证号{voucher_number}", paid_on=paid_on.isoformat())
+    notices.notify(notices.contacts_of(item.organisation_id), f"启动经费 {item.amount} 元已于{chinese_date(paid_on)}"
+                   f"拨付（凭证号 {voucher_number}），请留意到账", link=notices.APPLICANT_HOME)
     return payment

@@ -8,8 +8,8 @@ from typing import NamedTuple
 import sqlalchemy as sa
 
 from models import (
-    AppState, Application, Notification, Organisation, OrgKind, RegistrationReview, Role, Unit, User, db, read_columns,
-    utcnow,
+    AppState, Application, BatchState, DisbursementBatch, Notification, Organisation, OrgKind, RegistrationReview,
+    Role, Unit, User, db, read_columns, utcnow,
 )
 
 from .paging import RowPage, limited, paginate, row_page
@@ -139,7 +139,11 @@ def _nav_counts_query(role: Role) -> sa.Select:
     if role in (Role.UNIT_REVIEWER, Role.ADMIN):
         to_verify = (sa.select(sa.func.count()).select_from(RegistrationReview)
                      .where(*waiting_for(role, links.unit_id, sa.bindparam("lapse_cutoff"))).scalar_subquery())
-    return sa.select(sa.literal(0) if waiting is None else waiting.scalar_subquery(), unread, to_verify)
+    waiting = sa.literal(0) if waiting is None else waiting.scalar_subquery()
+    if role is Role.ZONE_APPROVER:  # a batch submitted for approval waits on the zone too (拨付批次待审批)
+        waiting = waiting + (sa.select(sa.func.count(DisbursementBatch.id))
+                             .where(DisbursementBatch.state == BatchState.SUBMITTED).scalar_subquery())
+    return sa.select(waiting, unread, to_verify)
 
 
 class NavCounts(NamedTuple):

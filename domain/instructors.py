@@ -10,6 +10,7 @@ from models.application import INSTRUCTED_STATES
 
 from . import DomainError
 from .audit import record_event
+from .notices import instructor_accounts, notify
 from .spreadsheets import Limits, read_spreadsheet, refused_characters
 from .text import check_text
 from .validators import normalise_phone
@@ -219,6 +220,8 @@ def assign_instructor(application: Application, instructor: Instructor | None, *
                             reason=reason.strip(), over_capacity=over)
     db.session.add(assignment)
     application.instructor = instructor
+    notify(instructor_accounts(instructor.id), f"您已被选派为{application.organisation.name}的党建指导员，请及时联系并开展指导",
+           application=application)
     db.session.flush()
     return assignment
 

@@ -5,13 +5,14 @@ import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
 from models import (
-    CLAIM_LAPSES_AFTER, Notification, Organisation, RegistrationKind, RegistrationReview, RegistrationStatus, Role,
+    CLAIM_LAPSES_AFTER, Organisation, RegistrationKind, RegistrationReview, RegistrationStatus, Role,
     User, db, utcnow,
 )
 
 from . import DomainError
 from .accounts import end_sessions, settled_contacts
 from .audit import record_event
+from .notices import notify
 from .text import check_text
 
 
@@ -132,4 +133,4 @@ def _decider(actor: User) -> str:
 
 
 def _tell(user: User, message: str) -> None:
-    db.session.add(Notification(user=user, application_id=None, message=message[:300]))
+    notify([user], message)

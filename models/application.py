@@ -224,6 +224,8 @@ class Notification(db.Model):
     # None for a notice about the account or the organisation itself (a registration verified or refused).
     application_id: Mapped[int | None] = mapped_column(sa.ForeignKey("applications.id"))
     message: Mapped[str] = mapped_column(sa.String(300))
+    # Where the notice asks its reader to go (a path in this app); empty: the application's card, if any.
+    link: Mapped[str] = mapped_column(sa.String(200), default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     read_at: Mapped[datetime | None]
 
