@@ -40,4 +40,4 @@ def test_instructor_visit_and_checklist(page: Page, live_server, app, make_appli
     page.goto(live_server + "/zone/")
     row = page.locator("tr", has_text="建阵地送党旗")
     expect(row).to_contain_text("1 / 1")
-    expect(page.get_by_text("已成立党组织 1 个")).to_be_visible()
+    expect(page.get_by_text("经本系统批准成立的党组织 1 个", exact=False)).to_be_visible()
