@@ -88,7 +88,7 @@ def css_string(value: str) -> Markup:
     return Markup(f'"{escaped}"')
 
 
-def _render(html: str, relayout=None, fonts: "DocumentFonts | None" = None) -> bytes:
+def _render(html: str, relayout=None, fonts: "DocumentFonts | None" = None, relayouts: int = 1) -> bytes:
     fetcher = AssetFetcher(fonts.files() if fonts is not None else None)
     # Per render, and only for faces: it writes them to a temporary folder of its own.
     font_config = FontConfiguration() if fonts is not None and fonts.face_list else None
@@ -102,7 +102,9 @@ def _render(html: str, relayout=None, fonts: "DocumentFonts | None" = None) -> b
                 raise PdfRenderError(f"字体无法加载：{'；'.join(failures)}")
             options = {"stylesheets": [faces], "font_config": font_config}
         document = HTML(string=html, url_fetcher=fetcher).render(**options)
-        if relayout is not None and (again := relayout(document.pages)) is not None:
+        for _ in range(relayouts if relayout is not None else 0):
+            if (again := relayout(document.pages)) is None:
+                break
             document = HTML(string=again, url_fetcher=fetcher).render(**options)
         return document.write_pdf()
     finally:
@@ -135,14 +137,17 @@ class PdfRenderError(RuntimeError):
     """A PDF rendered in a child process did not come back: the child failed, died or ran out of time."""
 
 
-def html_to_pdf(html: str, *, in_child: bool = False, relayout=None, fonts: "DocumentFonts | None" = None) -> bytes:
+def html_to_pdf(html: str, *, in_child: bool = False, relayout=None, relayouts: int = 1,
+                fonts: "DocumentFonts | None" = None) -> bytes:
     """The PDF of an HTML document. in_child: rendered in a child process forked for it, which sends the PDF
     back through a pipe and exits, for a document whose render would otherwise leave the worker bigger.
     relayout: for a document that must see where its pages fell before it is written (the 批复's 版记), called
     with the laid-out pages (WeasyPrint's, each with the .anchors of its elements' ids); it returns the HTML to
-    lay out instead, or None to write these pages. fonts: the faces of domain.fonts.document_fonts, which the HTML
-    names through fonts.body and fonts.title (the 批复 and the dossier; the disbursement sheet keeps its system
-    font, and no 7-MB face to load).
+    lay out instead, or None to write these pages. It is called on each layout it asked for too, `relayouts` times
+    at most: a document that must check its last layout passes one more than the layouts it may ask for, and
+    raises on that last call rather than return HTML. A render in a child calls it there (forked: a closure does).
+    fonts: the faces of domain.fonts.document_fonts, which the HTML names through fonts.body and fonts.title (the
+    批复 and the dossier; the disbursement sheet keeps its system font, and no 7-MB face to load).
 
     The disbursement sheet and the dossier are rendered so. WeasyPrint peaks at 286 MB on a 200-row sheet, and in
     the worker most of that heap stayed afterwards (a worker of 118 MB grew to 168 MB after one sheet, 257 MB after
@@ -154,9 +159,8 @@ def html_to_pdf(html: str, *, in_child: bool = False, relayout=None, fonts: "Doc
     """
     if not in_child:
         with _render_lock:
-            return _render_without_collector(html, relayout, fonts)
-    assert relayout is None, "a relayout runs in the process that asks for it"
-    return run_in_child(_render, html, None, fonts)
+            return _render_without_collector(html, relayout, fonts, relayouts)
+    return run_in_child(_render, html, relayout, fonts, relayouts)
 
 
 class ChildTimeout(PdfRenderError):
@@ -240,7 +244,7 @@ def render_here(html: str, fonts: "DocumentFonts | None" = None) -> bytes:
     return _render(html, fonts=fonts)
 
 
-def _render_without_collector(html: str, relayout=None, fonts=None) -> bytes:
+def _render_without_collector(html: str, relayout=None, fonts=None, relayouts: int = 1) -> bytes:
     """Python's cyclic garbage collector off for the render, back on afterwards if it was on.
 
     WeasyPrint allocates hundreds of thousands of objects for a long document (styles, boxes, lines, glyph runs)
@@ -251,7 +255,7 @@ def _render_without_collector(html: str, relayout=None, fonts=None) -> bytes:
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        return _render(html, relayout, fonts)
+        return _render(html, relayout, fonts, relayouts)
     finally:
         if was_enabled:
             gc.enable()

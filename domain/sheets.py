@@ -1,4 +1,5 @@
 """The disbursement sheet (拨付明细表) of a batch, as XLSX for the accounts and as PDF to sign and file."""
+import math
 import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal
@@ -6,7 +7,7 @@ from io import BytesIO
 
 import cn2an
 import sqlalchemy as sa
-from flask import render_template
+from flask import current_app
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Side
 
@@ -77,6 +78,10 @@ class SheetRow:
     amount: Decimal
     capital: str
     note: str
+
+    def printed_note(self, layout: "Layout") -> str:
+        """The note as the PDF prints it: layout.note_lines lines at most, cut with "…"."""
+        return clip_lines(self.note, PDF_COLUMNS[-1].mm, layout.note_lines, layout)
 
     def cells(self) -> tuple:
         """The row's values in the order of XLSX_COLUMNS."""
@@ -207,7 +212,9 @@ def batch_xlsx(batch: DisbursementBatch) -> bytes:
 class Layout:
     """The PDF's measures, in mm and pt: the style sheet is written from these, and the pages are planned by them.
     WeasyPrint has no per-page sums, so the rows are cut into pages here, each with its own table, 承前页 at the
-    top of every page after the first and 本页小计 at the bottom; for that, no page may overflow into another."""
+    top of every page after the first and 本页小计 at the bottom; for that, no page may overflow into another.
+    The plan estimates each row's height from its characters; batch_pdf then checks where the pages really
+    ended, and plans once more from the heights the layout measured where the estimate fell short."""
     margin_top: float = 18
     margin_side: float = 14
     margin_bottom: float = 20
@@ -219,6 +226,10 @@ class Layout:
     head: float = 18  # the title and the 编制单位 line, first page only
     sign: float = 30  # the signature block, last page only
     slack: float = 4  # what the estimate may be short by
+    # The most lines a cell prints (the style sheet discards the rest), so that a row of any text fits on any
+    # page, even alone with the total and the signatures; a name has its credit code under it in one of them.
+    cell_lines: int = 22
+    note_lines: int = 8  # a longer 备注 is cut with "…": the XLSX and the app have all of it
 
     @property
     def body(self) -> float:
@@ -227,6 +238,7 @@ class Layout:
 
 LAYOUT = Layout()
 PT_MM = 25.4 / 72
+PX_MM = 25.4 / 96  # WeasyPrint's CSS pixel, the unit of its anchors
 
 
 def _em(ch: str) -> float:
@@ -252,14 +264,33 @@ def text_lines(text: str, width_mm: float, pt: float, layout: Layout = LAYOUT) -
     return lines
 
 
+def clip_lines(text: str, width_mm: float, lines: int, layout: Layout = LAYOUT) -> str:
+    """text as a cell width_mm wide prints it in at most `lines` lines by the estimate: all of it, or as much as
+    leaves room for "…" after it. (WeasyPrint's own ellipsis needs a word to end, which a run of 汉字 has not.)"""
+    if text_lines(text, width_mm, layout.font_pt, layout) <= lines:
+        return text
+    fits, too_long = 0, len(text)  # text[:fits] + "…" takes `lines` lines or fewer, text[:too_long] + "…" more
+    while too_long - fits > 1:
+        middle = (fits + too_long) // 2
+        if text_lines(text[:middle] + "…", width_mm, layout.font_pt, layout) <= lines:
+            fits = middle
+        else:
+            too_long = middle
+    return text[:fits] + "…"
+
+
 def row_height(row: SheetRow, layout: Layout = LAYOUT) -> float:
-    """The height of a row of the PDF's table: its tallest cell's lines (the name's cell has the code under it)."""
+    """The estimated height of a row of the PDF's table: its tallest cell's lines (the name's cell has the code
+    under it), none more than the style sheet prints."""
     name, party, account_name, bank, _, _, capital, note = (c.mm for c in PDF_COLUMNS[1:])
-    pt = layout.font_pt
-    lines = max(text_lines(row.name, name, pt, layout) + 1, text_lines(row.party_org, party, pt, layout),
-                text_lines(row.account_name, account_name, pt, layout), text_lines(row.bank_name, bank, pt, layout),
-                text_lines(row.capital, capital, pt, layout), text_lines(row.note, note, pt, layout))
-    return lines * layout.line + 2 * layout.pad + layout.rule
+
+    def lines(text: str, width_mm: float, most: int = layout.cell_lines) -> int:
+        return min(text_lines(text, width_mm, layout.font_pt, layout), most)
+
+    tallest = max(lines(row.name, name, layout.cell_lines - 1) + 1, lines(row.party_org, party),
+                  lines(row.account_name, account_name), lines(row.bank_name, bank), lines(row.capital, capital),
+                  lines(row.printed_note(layout), note, layout.note_lines))
+    return tallest * layout.line + 2 * layout.pad + layout.rule
 
 
 def plan_pages(heights: list[float], *, first: float, later: float, last_extra: float) -> list[range]:
@@ -280,16 +311,37 @@ def plan_pages(heights: list[float], *, first: float, later: float, last_extra: 
     return pages
 
 
-def paginate(sheet: Sheet, layout: Layout = LAYOUT) -> list[SheetPage]:
-    """The sheet's rows on pages that do not overflow, each page with the sum of the pages before it."""
+@dataclass(frozen=True)
+class Rooms:
+    """The mm of rows a page of the sheet holds."""
+    first: float
+    later: float
+    last_extra: float  # what the last page holds besides its rows: the total and the signatures
+
+    @property
+    def tightest(self) -> float:
+        """The tallest row that fits on every page: alone on the first and last, as in a sheet of one row."""
+        return self.first - self.last_extra
+
+
+def page_rooms(sheet: Sheet, layout: Layout = LAYOUT) -> Rooms:
+    """What each page of this sheet has room for, once its header, 承前页 and 本页小计 are in."""
     one_line = 1 * layout.line + 2 * layout.pad + layout.rule
     header = 2 * layout.line + 2 * layout.pad + layout.rule  # 单位名称 over 统一社会信用代码
     words = text_lines("大写：" + sheet.words, sum(c.mm for c in PDF_COLUMNS[2:6]), layout.font_pt, layout)
     total = words * layout.line + 2 * layout.pad + layout.rule
     # Every page: its header, 承前页 (not on the first), 本页小计; the first also the title, the last the total.
     room = layout.body - layout.slack - header - one_line
-    ranges = plan_pages([row_height(r, layout) for r in sheet.rows], first=room - layout.head,
-                        later=room - one_line, last_extra=total + layout.sign)
+    return Rooms(first=room - layout.head, later=room - one_line, last_extra=total + layout.sign)
+
+
+def paginate(sheet: Sheet, layout: Layout = LAYOUT, heights: list[float] | None = None) -> list[SheetPage]:
+    """The sheet's rows on pages that do not overflow, each page with the sum of the pages before it; planned
+    from the rows' estimated heights, or from those given (mm, as a layout measured them)."""
+    rooms = page_rooms(sheet, layout)
+    if heights is None:
+        heights = [row_height(r, layout) for r in sheet.rows]
+    ranges = plan_pages(heights, first=rooms.first, later=rooms.later, last_extra=rooms.last_extra)
     pages, carried = [], Decimal("0.00")
     for span in ranges:
         page = SheetPage(sheet.rows[span.start:span.stop], carried)
@@ -298,13 +350,59 @@ def paginate(sheet: Sheet, layout: Layout = LAYOUT) -> list[SheetPage]:
     return pages
 
 
-def batch_pdf(batch: DisbursementBatch) -> bytes:
+def printed_as_planned(pages: list[SheetPage], printed) -> bool:
+    """Whether each planned page is exactly one page of the layout (WeasyPrint's pages): as many of them, each
+    with the start and the end of its own <section> (ids page-N and page-N-end) and so every row between."""
+    return len(printed) == len(pages) and all({f"page-{n}", f"page-{n}-end"} <= page.anchors.keys()
+                                              for n, page in enumerate(printed, start=1))
+
+
+def measured_heights(sheet: Sheet, printed) -> list[float]:
+    """Each row's height in mm as the layout set it: the box of its 序号 cell (id row-N; every cell of a row is as
+    tall as the row), whose anchor WeasyPrint gives as (left, top, right, bottom). A row broken over two pages is
+    infinitely tall: no page holds it."""
+    heights: dict[int, float] = {}
+    for page in printed:
+        for name, (_, top, _, bottom) in page.anchors.items():
+            if name.startswith("row-"):
+                index = int(name.removeprefix("row-"))
+                heights[index] = math.inf if index in heights else (bottom - top) * PX_MM
+    return [heights[r.index] for r in sheet.rows]
+
+
+def batch_pdf(batch: DisbursementBatch, layout: Layout = LAYOUT) -> bytes:
     """The batch as a signed-and-filed PDF (WeasyPrint): a table per page with 承前页 and 本页小计, the total in
-    words and the signatures on the last; 草稿/待审批 across every page until the zone approves."""
+    words and the signatures on the last; 草稿/待审批 across every page until the zone approves.
+
+    The pages are planned by estimate and laid out; if a planned page did not come out as one printed page (a
+    font drew some character wider than estimated), they are planned again from the heights the layout
+    measured, laid out once more and checked again. What still does not hold is refused, never filed with its
+    subtotals on the wrong pages."""
     sheet = disbursement_sheet(batch)
-    html = render_template("pdf/batch_sheet.html", sheet=sheet, pages=paginate(sheet), layout=LAYOUT,
-                           columns=PDF_COLUMNS, signers=SIGNERS)
-    return html_to_pdf(html, in_child=True)  # its render would leave the worker bigger (domain/pdf.py)
+    # Jinja alone, not render_template: a second plan is rendered in the forked child, which must not run the
+    # app's context processors (a query there would use the parent's database connection).
+    template = current_app.jinja_env.get_template("pdf/batch_sheet.html")
+    plans = [paginate(sheet, layout)]
+
+    def html(pages: list[SheetPage]) -> str:
+        return template.render(sheet=sheet, pages=pages, layout=layout, columns=PDF_COLUMNS, signers=SIGNERS)
+
+    def relayout(printed) -> str | None:
+        if printed_as_planned(plans[-1], printed):
+            return None
+        if len(plans) > 1:
+            raise PdfRenderError("拨付明细表按实测行高重新分页后仍有一页排不下，未生成；请联系系统管理员。")
+        heights = measured_heights(sheet, printed)
+        tightest = page_rooms(sheet, layout).tightest
+        for row, height in zip(sheet.rows, heights):
+            if height > tightest:
+                raise PdfRenderError(f"拨付明细表第 {row.index} 笔（{row.name[:20]}）一行高于一页，无法分页，"
+                                     "未生成；请核对该笔的单位名称、开户名、开户行和备注。")
+        plans.append(paginate(sheet, layout, heights))
+        return html(plans[-1])
+
+    # Two calls of relayout at most: one that may plan again, one that checks the second layout.
+    return html_to_pdf(html(plans[0]), in_child=True, relayout=relayout, relayouts=2)
 
 
 # The sheet of a batch the zone approves (funds.approve_batch) is rendered once, then and there, and filed with it,

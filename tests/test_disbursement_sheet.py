@@ -12,6 +12,7 @@ from openpyxl.styles import Font
 from domain import sheets, workbooks
 from domain.documents import party_org_name
 from domain.settings import update_settings
+from domain.pdf import PdfRenderError
 from domain.sheets import PDF_COLUMNS, XLSX_COLUMNS, batch_pdf, batch_xlsx, disbursement_sheet, paginate, plan_pages
 from models import (
     Application, BatchState, DisbursementBatch, FundItem, Organisation, PartyOrgKind, Role, User, db,
@@ -187,6 +188,130 @@ def test_dates_are_written_without_leading_zeros(app, ctx):
     with app.test_request_context():
         (page,) = measure(batch_pdf(_batch(1, state=BatchState.APPROVED)))
     assert page.has("审批：王审批2026年3月5日") and not page.has("03月")
+
+
+
+# ---------------------------------------------------------------- text the estimate cannot know
+
+def _one_long_note(n: int) -> DisbursementBatch:
+    batch = _batch(n)
+    batch.items[n // 2].amount_reason = "经党工委会议研究" * 37 + "核定"  # 300 characters, the column's most
+    return batch
+
+
+# Each case beat the estimated plan before the layout was checked: a glyph the fallback font draws 1.8 em wide
+# where the estimate counts 0.9 (U+2031, U+1676), and notes of 300 characters.
+HOSTILE = {
+    "per-ten-thousand signs": lambda: _batch(12, name="‱" * 30),
+    "Canadian syllabics": lambda: _batch(12, name="ᙶ" * 30),
+    "three 300-character notes": lambda: _batch(3, note="经党工委会议研究，" * 33 + "核定金"),
+    "one 300-character note": lambda: _one_long_note(30),
+}
+
+
+def _assert_each_page_adds_up(pdf: bytes, batch: DisbursementBatch) -> list:
+    """Every page with rows ends with its 本页小计 (the last also with 合计), every page after the first starts
+    with 承前页 carrying the rows of the pages before it, and each row is printed once, in order."""
+    pages = measure(pdf)
+    many = len(pages) > 1
+    carried, printed = Decimal("0"), []
+    for n, page in enumerate(pages):
+        rows = [l for l in page.lines if _column(l, "序号").isdigit()]
+        assert rows, f"page {n + 1} has no row"
+        amounts = [_amount(l) for l in rows]
+        printed += [int(_column(l, "序号")) for l in rows]
+        if n:
+            carry = page.find("承前页")
+            assert carry.bottom < rows[0].top and _amount(carry) == carried, (n + 1, page.text)
+        else:
+            assert not page.has("承前页")
+        if many:
+            subtotal = page.find("本页小计")
+            assert subtotal.top > rows[-1].bottom and _amount(subtotal) == sum(amounts), (n + 1, page.text)
+            assert f"（{len(rows)}笔）" in subtotal.text  # measure() reads no spaces
+        else:
+            assert not page.has("本页小计")
+        carried += sum(amounts)
+        assert page.has("合计") == (n == len(pages) - 1)
+    assert printed == list(range(1, len(batch.items) + 1))
+    total = pages[-1].find("合计")
+    assert total.top > max(l.bottom for l in pages[-1].lines if _column(l, "序号").isdigit())
+    assert _amount(total) == carried == sum(i.amount for i in batch.items)
+    return pages
+
+
+@pytest.fixture
+def layouts(monkeypatch):
+    """How many times WeasyPrint laid a document out, in this process or a render's child (forked: the counter
+    is in memory both share)."""
+    import multiprocessing
+
+    from domain import pdf
+    count = multiprocessing.get_context("fork").Value("i", 0)
+    real = pdf.HTML
+
+    class Counted(real):
+        def render(self, *args, **kwargs):
+            with count.get_lock():
+                count.value += 1
+            return real.render(self, *args, **kwargs)
+
+    monkeypatch.setattr(pdf, "HTML", Counted)
+    return count
+
+
+@pytest.mark.parametrize("case", HOSTILE)
+def test_each_planned_page_is_one_printed_page_whatever_the_text(app, ctx, layouts, case):
+    batch = HOSTILE[case]()
+    with app.test_request_context():
+        pdf = batch_pdf(batch)
+    _assert_each_page_adds_up(pdf, batch)
+    assert layouts.value <= 2  # the estimate's plan, and at most one from the measured heights
+
+
+def test_a_sheet_the_estimate_plans_right_is_laid_out_once(app, ctx, layouts):
+    batch = _batch(40, name=LONG_NAME, note="经党工委会议研究，按实际需要调整金额")
+    with app.test_request_context():
+        pages = _assert_each_page_adds_up(batch_pdf(batch), batch)
+    assert layouts.value == 1 and len(pages) == len(paginate(disbursement_sheet(batch)))
+
+
+def test_a_long_note_is_cut_with_an_ellipsis_in_the_pdf_only(app, ctx):
+    batch = _one_long_note(3)
+    note = batch.items[1].amount_reason
+    with app.test_request_context():
+        (page,) = measure(batch_pdf(batch))
+        ws = load_workbook(BytesIO(batch_xlsx(batch))).active
+    assert ws.cell(5, 10).value == note  # all of it in the XLSX
+    row = page.find("1,007.01")
+    printed = "".join(_column(l, "备注") for l in page.lines if row.top - 25 < l.top < row.bottom + 25)
+    assert printed.endswith("…") and note.startswith(printed[:-1])
+    assert len(printed) - 1 == len(disbursement_sheet(batch).rows[1].printed_note(sheets.LAYOUT)) - 1 < len(note)
+
+
+def test_no_cell_prints_more_lines_than_a_page_holds(ctx):
+    """The estimate is capped where the style sheet cuts: a row of the longest texts fits a page even alone with
+    the total and the signatures; the 备注 is cut with "…" to its few lines."""
+    layout = sheets.LAYOUT
+    batch = _batch(1, name="通" * 100, note="核" * 300)
+    item = batch.items[0]
+    item.account_name = item.bank_name = "通" * 100
+    sheet = disbursement_sheet(batch)
+    (row,) = sheet.rows
+    assert sheets.row_height(row) <= sheets.page_rooms(sheet).tightest
+    assert layout.cell_lines * layout.line + 2 * layout.pad + layout.rule <= sheets.page_rooms(sheet).tightest
+    note = row.printed_note(layout)
+    assert note.endswith("…") and sheets.text_lines(note, PDF_COLUMNS[-1].mm, layout.font_pt) == layout.note_lines
+    assert row.printed_note(layout)[:-1] + "核" != note and len(note) < 300
+    short = _batch(1, note="按实际需要调整").items[0].amount_reason
+    assert disbursement_sheet(_batch(1, note=short)).rows[0].printed_note(layout) == short
+
+
+def test_a_row_taller_than_a_page_is_refused_not_printed(app, ctx):
+    # The style sheet's cut is what keeps a row within a page: without it, a 300-character note is taller.
+    tall = sheets.Layout(note_lines=300)
+    with app.test_request_context(), pytest.raises(PdfRenderError, match="第 2 笔（甲乙科技有限公司2）一行高于一页"):
+        batch_pdf(_one_long_note(3), layout=tall)
 
 
 # ---------------------------------------------------------------- the XLSX, read back
