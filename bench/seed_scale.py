@@ -30,7 +30,7 @@ from domain.reference import ensure_units
 from models import (
     MAX_FUND, AppState, Application, ApplicationEvent, Assignment, BatchState, ChecklistItem, Delivery,
     DisbursementBatch, Document, DocumentCounter, DocumentKind, FundItem, FundPayment, FundState, GuidanceVisit,
-    Instructor, Organisation, OrgKind, PaymentKind, Role, StoredFile, User, VisitForm, db,
+    Instructor, Organisation, OrgKind, PayeeCheckMethod, PaymentKind, Role, StoredFile, User, VisitForm, db,
 )
 
 KINDS = [(OrgKind.ENTERPRISE, 0.78), (OrgKind.SOCIAL_ORG, 0.10), (OrgKind.BUILDING, 0.03),
@@ -259,14 +259,15 @@ def _funds(rng: random.Random, app_rows: list[dict], orgs: dict[int, dict], acto
                           confirmed_at=a["state_changed_at"] + timedelta(days=3),
                           account_name=org["name"], bank_name=rng.choice(BANKS),
                           account_number=f"{rng.randint(10**18, 10**19 - 1)}", payee_checked_by_id=finance.id,
-                          payee_checked_at=a["state_changed_at"] + timedelta(days=5), batch_id=None,
+                          payee_checked_at=a["state_changed_at"] + timedelta(days=5),
+                          payee_check_method=PayeeCheckMethod.RETYPED, batch_id=None,
                           created_at=a["state_changed_at"]))
     # Newest first: 6% still to confirm (half without a payee yet), then 6% confirmed and in no batch yet.
     pending = max(1, len(items) * 6 // 100) if items else 0
     loose = len(items) * 6 // 100
     for item in items[len(items) - pending:]:
         item.update(state=FundState.PENDING, version=1, confirmed_by_id=None, confirmed_at=None,
-                    payee_checked_by_id=None, payee_checked_at=None)
+                    payee_checked_by_id=None, payee_checked_at=None, payee_check_method=None)
         if rng.random() < 0.5:
             item.update(account_name="", bank_name="", account_number="")
     batched = items[:len(items) - pending - loose]

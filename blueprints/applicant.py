@@ -9,7 +9,7 @@ from domain.funds import Payee, fund_of, set_payee
 from domain.registrations import registration_of
 from models import Application, Role, db
 
-from . import role_wall, show_domain_error
+from . import role_wall, send_download, show_domain_error
 from .forms import PayeeForm
 
 bp = Blueprint("applicant", __name__, url_prefix="/applicant")
@@ -35,10 +35,12 @@ def payee():
     form = PayeeForm()
     if form.validate():
         try:
+            upload = form.bank_document.data
+            document = (upload.filename, upload.read()) if upload and upload.filename else None
             set_payee(fund, Payee(form.account_name.data, form.bank_name.data, form.account_number.data),
-                      actor=current_user)
+                      actor=current_user, document=document)
             db.session.commit()
-            flash("收款账户已保存，财务核验后即可拨付。", "success")
+            flash("收款账户已保存，财务核验后即可编入拨付批次。", "success")
             return redirect(url_for(".home"))
         except DomainError as error:
             db.session.rollback()
@@ -48,3 +50,13 @@ def payee():
         sa.select(Application).where(Application.organisation_id == org.id).order_by(Application.id.desc())).all()
     return render_template("applicant/home.html", org=org, current=open_application_of(org),
                            applications=applications, fund=fund_of(org.id), payee_form=form), 422
+
+
+@bp.get("/fund/bank-document")
+def payee_document():
+    """The bank document (开户许可证/银行回单) attached to the organisation's own payee."""
+    fund = fund_of(current_user.organisation_id)
+    if fund is None or fund.payee_document is None:
+        abort(404)
+    file = fund.payee_document
+    return send_download(file.data, file.filename, fallback=f"bank-document-{fund.id}", inline=True)

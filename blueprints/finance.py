@@ -17,10 +17,10 @@ from domain.funds import AlreadyPaid, ItemFilter
 from domain.reference import unit_choices
 from domain.workbooks import csv_bytes
 from domain.zone_time import local_today
-from models import DisbursementBatch, FundItem, FundPayment, Role, db
+from models import DisbursementBatch, FundItem, FundPayment, PayeeCheckMethod, Role, db
 
 from . import page_arg, posted_ids, render_partial, role_wall, run_verb, send_download, show_domain_error
-from .forms import EmptyForm, PaymentForm, ReversalForm
+from .forms import EmptyForm, PayeeCheckForm, PayeeReturnForm, PaymentForm, ReversalForm
 
 bp = Blueprint("finance", __name__, url_prefix="/finance")
 role_wall(bp, Role.FINANCE)
@@ -88,20 +88,64 @@ def submit_batch(batch_id: int):
                 "已提交党工委审批。")
 
 
+@bp.get("/items/<int:item_id>/payee")
+def payee(item_id: int):
+    """One payee to check (核验收款账户) or send back (退回更正), with the bank document beside it."""
+    return _payee_page(db.get_or_404(FundItem, item_id))
+
+
 @bp.post("/items/<int:item_id>/check-payee")
 def check_payee(item_id: int):
+    item, form = db.get_or_404(FundItem, item_id), PayeeCheckForm()
+    upload = form.bank_document.data
+    document = (upload.filename, upload.read()) if upload and upload.filename else None
+    status, _ = run_verb(lambda: funds.check_payee(
+        item, actor=current_user, version=_version(), method=request.form.get("method"),
+        confirmed=request.form.getlist("confirmed"), retyped_account=form.retyped_account.data or "",
+        document=document), f"已核验{item.organisation.name}的收款账户。", form, validate=False)
+    if status == 422:
+        return _payee_page(item, check_form=form, status=422)
+    return _back_from_payee(item)
+
+
+@bp.post("/items/<int:item_id>/return-payee")
+def return_payee(item_id: int):
+    item, form = db.get_or_404(FundItem, item_id), PayeeReturnForm()
+    batch_id = item.batch_id
+    status, _ = run_verb(lambda: funds.return_payee(item, actor=current_user, version=_version(),
+                                                    reason=form.reason.data or ""),
+                         f"已将{item.organisation.name}的收款账户退回单位更正。", form)
+    if status == 422:
+        return _payee_page(item, return_form=form, status=422)
+    if status == 200 and batch_id:
+        flash("该笔经费已移出草稿批次，单位更正、财务复核后可再加入批次。", "info")
+        return redirect(url_for(".batch", batch_id=batch_id))
+    return _back_from_payee(item)
+
+
+@bp.get("/items/<int:item_id>/bank-document")
+def payee_document(item_id: int):
     item = db.get_or_404(FundItem, item_id)
-    try:
-        funds.check_payee(item, actor=current_user, version=_version())
-        db.session.commit()
-        flash(f"已核验{item.organisation.name}的收款账户。", "success")
-    except DomainError as error:
-        db.session.rollback()
-        show_domain_error(error)
+    if item.payee_document is None:
+        abort(404)
+    file = item.payee_document
+    return send_download(file.data, file.filename, fallback=f"bank-document-{item.id}", inline=True)
+
+
+def _payee_page(item: FundItem, check_form=None, return_form=None, status: int = 200):
+    back = dict(page=page_arg(), **_filter().as_args())
+    return render_template("finance/payee.html", item=item, back=back, today=local_today(),
+                           check_form=check_form or PayeeCheckForm(formdata=None),
+                           return_form=return_form or PayeeReturnForm(formdata=None),
+                           methods=[m for m in PayeeCheckMethod if m is not PayeeCheckMethod.UNRECORDED],
+                           fields=funds.PAYEE_FIELDS, ticked=request.form.getlist("confirmed")), status
+
+
+def _back_from_payee(item: FundItem):
+    """To the batch the item is in, or to the list's page and filters the payee page was opened from (read through
+    _filter: url_for would take _anchor, _external or endpoint in the query as its own)."""
     if item.batch_id:
         return redirect(url_for(".batch", batch_id=item.batch_id))
-    # Back to the list's page and filters, which the row's button carried (read through _filter: url_for would
-    # take _anchor, _external or endpoint in the query as its own).
     return redirect(url_for(".home", page=page_arg(), **_filter().as_args()))
 
 

@@ -249,6 +249,25 @@ class PayeeForm(Form):
     account_number = StringField("账号", [DataRequired(REQUIRED), Length(max=60, message="账号过长")],
                                  description="8至30位数字，可按存折上的分组带空格输入",
                                  render_kw={"inputmode": "numeric", "autocomplete": "off"})
+    bank_document = FileField("开户许可证或银行回单（可选）",
+                              description="图片或 PDF，不超过 10 MB；财务据此核对开户名、开户行和账号，可加快核验")
+
+
+class PayeeCheckForm(Form):
+    """Finance's check of a payee (核验收款账户): the domain verb reads and refuses the fields, beside each."""
+    version = HiddenField()
+    method = HiddenField()  # two radio buttons in the template; funds.check_payee refuses anything else
+    confirmed = HiddenField()  # checkboxes in the template, read with getlist; here for the errors beside them
+    retyped_account = StringField("再次录入账号", description="对照单位提供的账户信息录入，须与单位填报的一致",
+                                  render_kw={"inputmode": "numeric", "autocomplete": "off"})
+    bank_document = FileField("上传开户许可证或银行回单", description="单位未上传或需更换时上传；图片或 PDF，不超过 10 MB")
+
+
+class PayeeReturnForm(Form):
+    version = HiddenField()
+    reason = StringField("退回理由", [DataRequired("请写明退回理由（单位将看到这段话）"),
+                                   Length(max=300, message="不超过300个字")],
+                         description="单位将看到这段话，如：开户名与开户许可证不一致，请按开户许可证填写")
 
 
 class PaymentForm(Form):

@@ -344,7 +344,8 @@ def _seed_funds() -> int:
             funds.set_payee(item, funds.Payee(item.organisation.name, "中国工商银行通辽开发区支行",
                                               f"0605 0215 0920 0{n:03d} 888"), actor=contact)
         if item.has_payee and not item.payee_checked:
-            funds.check_payee(item, actor=users["finance"], version=item.version)
+            funds.check_payee(item, actor=users["finance"], version=item.version, method="retyped",
+                              confirmed=("account_name", "bank_name"), retyped_account=item.account_number)
             items.append(item)
     if items:
         batch = funds.create_batch(items, actor=users["finance"], note="演示批次")

@@ -6,6 +6,7 @@ two tabs or two finance users cannot record one payment twice.
 """
 import re
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
@@ -16,7 +17,7 @@ from sqlalchemy.orm import joinedload, raiseload, selectinload
 
 from models import (
     CENT, MAX_FUND, MIN_FUND, Application, BatchState, DisbursementBatch, FundItem, FundPayment, FundStandard,
-    FundState, Organisation, PartyOrgKind, PaymentKind, Role, Unit, User, db, utcnow,
+    FundState, Organisation, PartyOrgKind, PayeeCheckMethod, PaymentKind, Role, StoredFile, Unit, User, db, utcnow,
 )
 
 from . import DomainError, StaleError, bump_version
@@ -27,6 +28,7 @@ from .sheets import approval_sheet, capital_amount, file_sheet
 from .text import check_text
 from .zone_time import local_date, local_today
 from .audit import record_event
+from .files import store_upload
 
 # *design* defaults (DOMAIN.md): the admin edits them; these seed a new installation.
 DEFAULT_STANDARDS = {
@@ -194,30 +196,104 @@ def normalise_payee(payee: Payee) -> Payee:
     return Payee(name, bank, number)
 
 
-def set_payee(item: FundItem, payee: Payee, *, actor: User) -> None:
-    """Enter the payee account (填报收款账户); finance must check it again afterwards."""
+def set_payee(item: FundItem, payee: Payee, *, actor: User, document: tuple[str, bytes] | None = None) -> None:
+    """Enter the payee account (填报收款账户), with the bank document if one is given; finance checks it again."""
     if actor.role is not Role.APPLICANT or actor.organisation_id != item.organisation_id:
         raise DomainError("只有本单位联系人可以填报收款账户")
-    if item.state is FundState.PAID or (item.batch is not None and item.batch.state is not BatchState.DRAFT):
+    if not item.payee_editable:
         raise DomainError("经费已进入拨付审批或已拨付，收款账户不能再修改；如需更正请联系财务")
     payee = normalise_payee(payee)
+    if document is not None:
+        item.payee_document = _bank_document(document, actor)
     item.account_name, item.bank_name, item.account_number = payee.account_name, payee.bank_name, payee.account_number
-    item.payee_checked_by_id, item.payee_checked_at = None, None
+    # A payee sent back stays so (payee_returned_at) until finance checks it again: the correction is not the check.
+    item.payee_checked_by_id, item.payee_checked_at, item.payee_check_method = None, None, None
+    item.payee_entered_at = utcnow()
     _bump(item)
-    record_event("fund.payee", item, actor, "填报收款账户", bank=payee.bank_name)
+    record_event("fund.payee", item, actor, "更正收款账户" if item.payee_returned else "填报收款账户",
+                 bank=payee.bank_name, document=item.payee_document_id)
 
 
-def check_payee(item: FundItem, *, actor: User, version: int) -> None:
-    """Check the payee account (核验收款账户) against the organisation's documents."""
+# What a check compares, with the words the form and its refusals use.
+PAYEE_FIELDS = {"account_name": "开户名", "bank_name": "开户行", "account_number": "账号"}
+
+
+def check_payee(item: FundItem, *, actor: User, version: int, method: PayeeCheckMethod | str | None,
+                confirmed: Iterable[str] = (), retyped_account: str = "",
+                document: tuple[str, bytes] | None = None) -> None:
+    """Check the payee account (核验收款账户) and record how: name, bank and account against the bank document
+    (开户许可证/银行回单), or name and bank ticked and the account number typed a second time by finance."""
     _require_finance(actor)
     _check_version(item, version)
     if not item.has_payee:
         raise DomainError("该单位尚未填报收款账户，无法核验")
     if item.payee_checked:
         raise DomainError("收款账户已核验，无需重复核验")
-    item.payee_checked_by_id, item.payee_checked_at = actor.id, utcnow()
+    try:
+        method = PayeeCheckMethod(method)
+    except ValueError:
+        method = None
+    if method not in (PayeeCheckMethod.DOCUMENT, PayeeCheckMethod.RETYPED):
+        raise DomainError("请选择核验方式：对照银行凭证，或再次录入账号", "method")
+    if document is not None:
+        item.payee_document = _bank_document(document, actor)
+    confirmed = set(confirmed)
+    wanted = list(PAYEE_FIELDS) if method is PayeeCheckMethod.DOCUMENT else ["account_name", "bank_name"]
+    if method is PayeeCheckMethod.DOCUMENT and item.payee_document is None:
+        raise DomainError("单位未上传开户许可证或银行回单：请上传凭证后对照核验，或改用再次录入账号", "bank_document")
+    if missing := [PAYEE_FIELDS[f] for f in wanted if f not in confirmed]:
+        raise DomainError(f"请逐项核对后勾选：{'、'.join(missing)}未勾选。如与凭证不符，请退回单位更正", "confirmed")
+    if method is PayeeCheckMethod.RETYPED:
+        typed = re.sub(r"\s+", "", retyped_account or "")
+        if not typed:
+            raise DomainError("请对照单位提供的账户信息再录入一遍账号", "retyped_account")
+        if typed != item.account_number:
+            raise DomainError("两次录入的账号不一致，未核验。请对照单位提供的账户信息重新录入；如单位填报有误，请退回单位更正",
+                              "retyped_account")
+    item.payee_checked_by_id, item.payee_checked_at, item.payee_check_method = actor.id, utcnow(), method
+    item.payee_returned_at, item.payee_returned_by_id, item.payee_return_reason = None, None, ""
     _bump(item)
-    record_event("fund.payee_check", item, actor, "核验收款账户")
+    db.session.flush()
+    record_event("fund.payee_check", item, actor, f"核验收款账户（{method.label}）", method=method.value,
+                 compared=wanted + (["account_number"] if method is PayeeCheckMethod.RETYPED else []),
+                 document=item.payee_document_id,
+                 sha256=item.payee_document.sha256 if item.payee_document is not None else None)
+
+
+def return_payee(item: FundItem, *, actor: User, version: int, reason: str) -> DisbursementBatch | None:
+    """Send a wrong payee back to the applicant (退回收款账户) with a reason; a draft batch lets the item go. Returns
+    the batch it left, if any."""
+    _require_finance(actor)
+    _check_version(item, version)
+    reason = check_text(reason or "", "退回理由", "reason", multiline=True).strip()
+    if not reason:
+        raise DomainError("请写明退回理由（单位将看到这段话），如：开户名与开户许可证不一致", "reason")
+    if len(reason) > 300:
+        raise DomainError("退回理由不超过300个字", "reason")
+    if not item.has_payee:
+        raise DomainError("该单位尚未填报收款账户，无需退回")
+    if not item.payee_editable:
+        raise DomainError("经费已进入拨付审批或已拨付，收款账户不能再退回")
+    left = item.batch
+    if left is not None:
+        item.batch = None
+        _bump(left)
+    item.payee_checked_by_id, item.payee_checked_at, item.payee_check_method = None, None, None
+    item.payee_returned_at, item.payee_returned_by_id, item.payee_return_reason = utcnow(), actor.id, reason
+    _bump(item)
+    record_event("fund.payee_return", item, actor, f"退回收款账户：{reason}", reason=reason,
+                 batch=left.id if left is not None else None)
+    notices.notify(notices.contacts_of(item.organisation_id), f"财务退回了收款账户，请更正后重新保存：{reason}",
+                   link=notices.APPLICANT_HOME)
+    return left
+
+
+def _bank_document(document: tuple[str, bytes], actor: User) -> StoredFile:
+    filename, data = document
+    try:
+        return store_upload(filename, data, actor=actor)
+    except DomainError as error:
+        raise DomainError(error.message, "bank_document") from None
 
 
 # ---------------------------------------------------------------- batches (拨付批次)
@@ -249,7 +325,8 @@ def _item_rows_select(*conditions, order_by=_OLDEST_FIRST) -> sa.Select:
                        FundItem.established_on, FundItem.standard_amount, FundItem.amount, FundItem.amount_reason,
                        FundItem.account_name, FundItem.bank_name, FundItem.account_number,
                        FundItem.has_payee.label("has_payee"), FundItem.payee_checked.label("payee_checked"),
-                       FundItem.stage.label("stage"),
+                       FundItem.stage.label("stage"), FundItem.payee_returned.label("payee_returned"),
+                       FundItem.payee_check_method, FundItem.payee_return_reason,
                        Organisation.name.label("org_name"), Unit.name.label("unit_name"))
              .join(Organisation, Organisation.id == FundItem.organisation_id)
              .join(Unit, Unit.id == Organisation.unit_id)
@@ -593,6 +670,8 @@ def _join(batch: DisbursementBatch, items: list[FundItem]) -> None:
     for item in items:
         if item.state is not FundState.APPROVED:
             raise DomainError(f"{item.organisation.name}的经费当前为“{item.state.label}”，不能加入批次")
+        if item.payee_returned:
+            raise DomainError(f"{item.organisation.name}的收款账户已退回单位更正，须财务重新核验后才能加入批次")
         if item.batch_id is not None and item.batch_id != batch.id:
             raise DomainError(f"{item.organisation.name}的经费已在批次{item.batch.number}中")
         item.batch = batch

@@ -29,9 +29,9 @@ read on from where they were left (`_Records`), so a batch of 200 items costs on
 
 A statement on the raw connection (not through the session's ORM) escapes the recording; verify-audit then reports its
 change like anybody else's, and the app refuses to build on it. Rows written before this existed get a baseline from
-the migrations that brought the fields (b8d0f2a4c6e8, then d6f8a0c2e4b6 for the fields added later, recorded beside
-the earlier records rather than over them): their values at the upgrade are taken as they were, which is all anyone
-can say of them. A row with no record at all is reported as never recorded, not accepted.
+the migrations that brought the fields (b8d0f2a4c6e8, then d6f8a0c2e4b6 and c7e9a1b3d5f7 for the fields added later,
+recorded beside the earlier records rather than over them): their values at the upgrade are taken as they were, which
+is all anyone can say of them. A row with no record at all is reported as never recorded, not accepted.
 """
 import enum
 import logging
@@ -59,7 +59,7 @@ log = logging.getLogger(__name__)
 # verify-audit names each row's field as not yet recorded and the app refuses to change the row.
 COVERED: dict[type, tuple[str, ...]] = {
     FundItem: ("amount", "account_name", "bank_name", "account_number", "batch_id", "state", "payee_checked_by_id",
-               "payee_checked_at"),
+               "payee_checked_at", "payee_check_method", "payee_document_id", "payee_returned_at"),
     FundPayment: ("fund_item_id", "kind", "amount", "voucher_number", "paid_on", "batch_id", "reverses_id"),
     DisbursementBatch: ("state", "approved_by_id", "approved_at"),
 }
@@ -69,7 +69,8 @@ FIELD_LABELS = {
     "batch_id": "所在批次", "fund_item_id": "所付经费", "kind": "拨付或冲销", "voucher_number": "凭证号",
     "paid_on": "拨付日期", "state": "状态", "payee_checked_by_id": "收款账户核验人",
     "payee_checked_at": "收款账户核验时间", "reverses_id": "所冲销的拨付", "approved_by_id": "审批人",
-    "approved_at": "审批时间",
+    "approved_at": "审批时间", "payee_check_method": "收款账户核验方式", "payee_document_id": "核验所依据的银行凭证",
+    "payee_returned_at": "收款账户退回时间",
 }
 VALUES_ACTION = "audit.values"
 _TOUCHED, _BULK, _NEW, _LOADED, _FRESH = (

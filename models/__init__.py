@@ -7,7 +7,7 @@ from .audit import GENESIS_HASH, AuditChainHead, AuditEvent
 from .document import Document, DocumentCounter, DocumentKind, Setting, VerificationCheck
 from .fund import (
     CENT, MAX_FUND, MIN_FUND, BatchState, DisbursementBatch, FundItem, FundPayment, FundStage, FundStandard,
-    FundState, PaymentKind, fund_stage,
+    FundState, PayeeCheckMethod, PaymentKind, fund_stage,
 )
 from .base import LabelledEnum, db, read_columns, utcnow
 from .guidance import Assignment, ChecklistItem, Delivery, GuidanceVisit, VisitForm
@@ -26,7 +26,7 @@ __all__ = [
     "FundItem", "FundPayment", "FundStage", "FundStandard", "FundState", "GENESIS_HASH", "Gender", "GuidanceVisit",
     "ImportStatus", "Instructor", "fund_stage",
     "CENT", "LabelledEnum", "LoginFailure", "LoginSession", "MAX_FUND", "MIN_FUND", "MemberStatus", "Notification",
-    "OrgKind", "Organisation", "PartyOrgKind",
+    "OrgKind", "Organisation", "PartyOrgKind", "PayeeCheckMethod",
     "PaymentKind", "RegistryImport", "Role", "Setting", "StoredFile", "Unit", "UnitCategory", "User",
     "VerificationCheck", "VisitForm", "db", "instructor_units", "read_columns", "utcnow",
 ]

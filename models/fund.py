@@ -66,6 +66,14 @@ class BatchState(LabelledEnum):
         return {"draft": "secondary", "submitted": "info", "approved": "primary", "paid": "success"}[self.value]
 
 
+class PayeeCheckMethod(LabelledEnum):
+    """How finance checked a payee (收款账户核验方式): name, bank and account against the organisation's bank document,
+    or the account number typed a second time by finance."""
+    DOCUMENT = "document", "对照开户许可证或银行回单"
+    RETYPED = "retyped", "财务二次录入账号"
+    UNRECORDED = "unrecorded", "未记录（核验记录功能上线前的核验）"
+
+
 class FundStage(LabelledEnum):
     """What a fund item's badge says (经费进度): its own state, and once it is in a batch, the batch's. An item in an
     approved batch is not merely 已核定: the money is on its way."""
@@ -146,6 +154,9 @@ class FundItem(db.Model):
         sa.CheckConstraint("standard_amount >= 1000 AND standard_amount <= 3000", name="standard_in_range"),
         sa.CheckConstraint("state = 'pending' OR confirmed_by_id IS NOT NULL", name="confirmed_has_confirmer"),
         sa.CheckConstraint("state <> 'paid' OR batch_id IS NOT NULL", name="paid_in_batch"),
+        sa.CheckConstraint("(payee_checked_at IS NULL) = (payee_check_method IS NULL)", name="payee_check_has_method"),
+        sa.CheckConstraint("payee_returned_at IS NULL OR payee_checked_at IS NULL", name="returned_payee_unchecked"),
+        sa.CheckConstraint("payee_returned_at IS NULL OR batch_id IS NULL", name="returned_payee_not_in_batch"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -167,6 +178,15 @@ class FundItem(db.Model):
     account_number: Mapped[str] = mapped_column(sa.String(30), default="")
     payee_checked_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     payee_checked_at: Mapped[datetime | None]
+    # What the check compared (核验记录): the method, and the bank document (开户许可证/银行回单) if there is one.
+    payee_check_method: Mapped[PayeeCheckMethod | None] = mapped_column(
+        enum_type(PayeeCheckMethod, "payee_check_method"))
+    payee_document_id: Mapped[int | None] = mapped_column(sa.ForeignKey("stored_files.id"))
+    payee_entered_at: Mapped[datetime | None]
+    # Sent back to the applicant (退回更正): until finance checks it again, the item joins no batch.
+    payee_returned_at: Mapped[datetime | None]
+    payee_returned_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    payee_return_reason: Mapped[str] = mapped_column(sa.String(300), server_default="")
 
     batch_id: Mapped[int | None] = mapped_column(sa.ForeignKey("disbursement_batches.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -175,6 +195,9 @@ class FundItem(db.Model):
     application: Mapped[Application] = relationship()
     batch: Mapped[DisbursementBatch | None] = relationship(back_populates="items")
     confirmed_by: Mapped[User | None] = relationship(foreign_keys=[confirmed_by_id])
+    payee_checked_by: Mapped[User | None] = relationship(foreign_keys=[payee_checked_by_id], viewonly=True)
+    payee_returned_by: Mapped[User | None] = relationship(foreign_keys=[payee_returned_by_id], viewonly=True)
+    payee_document: Mapped[StoredFile | None] = relationship()
     payments: Mapped[list["FundPayment"]] = relationship(
         back_populates="item", order_by="FundPayment.id", viewonly=True)
 
@@ -199,6 +222,26 @@ class FundItem(db.Model):
     @classmethod
     def _payee_checked_expression(cls):
         return cls.payee_checked_at.is_not(None)
+
+    @hybrid_property
+    def payee_returned(self) -> bool:
+        return self.payee_returned_at is not None
+
+    @payee_returned.inplace.expression
+    @classmethod
+    def _payee_returned_expression(cls):
+        return cls.payee_returned_at.is_not(None)
+
+    @property
+    def payee_editable(self) -> bool:
+        """The payee may still change, be checked or be sent back: unpaid, and in no batch past its draft."""
+        return self.state is not FundState.PAID and (self.batch is None or self.batch.state is BatchState.DRAFT)
+
+    @property
+    def payee_corrected(self) -> bool:
+        """Sent back, and entered again since: finance's to check again (已更正待复核)."""
+        return (self.payee_returned_at is not None and self.payee_entered_at is not None
+                and self.payee_entered_at > self.payee_returned_at)
 
     @hybrid_property
     def stage(self) -> FundStage:

@@ -338,7 +338,9 @@ def make_fund(app, make_application, make_user):
             if state == "checked":
                 funds.set_payee(item, funds.Payee(application.organisation.name, "中国工商银行通辽开发区支行",
                                                   f"6222 0206 {item.id:08d}"), actor=db.session.get(User, contact.id))
-                funds.check_payee(item, actor=db.session.get(User, finance_id[0]), version=item.version)
+                funds.check_payee(item, actor=db.session.get(User, finance_id[0]), version=item.version,
+                                  method="retyped", confirmed=("account_name", "bank_name"),
+                                  retyped_account=item.account_number)
             db.session.commit()
             return _detached(db.session.get(FundItem, item.id))
 

@@ -30,6 +30,7 @@ ACCESS = {
     "auth.login": EVERYONE, "auth.register": EVERYONE, "auth.logout": LOGGED_IN, "auth.password": LOGGED_IN,
     # The other applicant's organisation has no startup fund yet, so its payee form answers 404.
     "applicant.home": {"applicant", "other_applicant"}, "applicant.payee": {"applicant"},
+    "applicant.payee_document": {"applicant"},
     "applications.inbox_page": LOGGED_IN, "applications.badges": LOGGED_IN, "applications.member_row": LOGGED_IN,
     "applications.notifications": LOGGED_IN, "applications.read_notifications": LOGGED_IN,
     "applications.new": {"applicant", "other_applicant"},
@@ -54,7 +55,7 @@ ACCESS = {
 for endpoint in ("finance.home", "finance.create_batch", "finance.batch", "finance.add_items", "finance.pay_item",
                  "finance.remove_item", "finance.pay_batch", "finance.sheet_pdf", "finance.sheet_xlsx",
                  "finance.submit_batch", "finance.check_payee", "finance.overview", "finance.overview_csv",
-                 "finance.reverse_payment"):
+                 "finance.reverse_payment", "finance.payee", "finance.return_payee", "finance.payee_document"):
     ACCESS[endpoint] = {"finance"}
 for endpoint in ("admin.home", "admin.documents", "admin.revoke", "admin.fund_standards", "admin.instructors",
                  "admin.instructor_active", "admin.instructor_form", "admin.import_instructors_page",
@@ -85,6 +86,9 @@ def world(app):
         db.session.scalar(sa.select(Delivery).filter_by(application_id=target.id)).photo = photo
         batch = db.session.scalar(sa.select(DisbursementBatch))
         funds.approve_batch(batch, actor=users["zone"], version=batch.version)
+        for fund in db.session.scalars(sa.select(FundItem)):  # the bank documents (开户许可证) the payees came with
+            fund.payee_document = StoredFile(filename="开户许可证.png", content_type="image/png", size=len(png),
+                                             sha256=f"{fund.id:064d}", data=png)
         item = batch.items[0]
         funds.record_payment(item, voucher_number="记-001", paid_on=zone_today(), actor=users["finance"],
                              version=item.version)

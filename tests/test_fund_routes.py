@@ -42,11 +42,13 @@ def _move(app, batch_id, *steps):
 GETS = {
     "/finance/": Role.FINANCE, "/finance/overview": Role.FINANCE, "/finance/overview.csv": Role.FINANCE,
     "/finance/batches/{batch}": Role.FINANCE, "/finance/batches/{batch}/sheet.xlsx": Role.FINANCE,
+    "/finance/items/{item}/payee": Role.FINANCE,
     "/zone/funds": Role.ZONE_APPROVER, "/admin/fund-standards": Role.ADMIN,
 }
 POSTS = {
     "/finance/batches": Role.FINANCE, "/finance/batches/{batch}/submit": Role.FINANCE,
     "/finance/batches/{batch}/payment": Role.FINANCE, "/finance/items/{item}/check-payee": Role.FINANCE,
+    "/finance/items/{item}/return-payee": Role.FINANCE,
     "/zone/funds/{item}/confirm": Role.ZONE_APPROVER, "/zone/batches/{batch}/approve": Role.ZONE_APPROVER,
     "/applicant/fund/payee": Role.APPLICANT, "/admin/fund-standards": Role.ADMIN,
 }
@@ -54,9 +56,11 @@ POSTS = {
 
 @pytest.mark.parametrize("role", list(Role))
 @pytest.mark.parametrize("url, owner", list(GETS.items()))
-def test_pages_answer_their_role_only(client, login_as, batch, role, url, owner):
+def test_pages_answer_their_role_only(client, app, login_as, batch, role, url, owner):
     login_as(role)
-    response = client.get(url.format(batch=batch))
+    with app.app_context():
+        item = db.session.scalar(sa.select(FundItem.id).limit(1))
+    response = client.get(url.format(batch=batch, item=item))
     assert response.status_code == (200 if role is owner else 403)
 
 
@@ -135,13 +139,109 @@ def test_checking_a_payee_comes_back_to_the_page_and_filter_shown(client, app, l
         unit, version = fund.organisation.unit_id, fund.version
     login_as(Role.FINANCE)
     page = client.get(f"/finance/?unit_id={unit}&page=2").get_data(as_text=True)
-    action = re.search(r'formaction="(/finance/items/%d/check-payee\?[^"]*)"' % item.id, page).group(1)
+    link = re.search(r'href="(/finance/items/%d/payee\?[^"]*)"' % item.id, page).group(1).replace("&amp;", "&")
+    form = client.get(link).get_data(as_text=True)
+    assert "核验收款账户：" in form and "核验回页有限公司" in form and "6222020612345678" in form and "单位未上传" in form
+    action = re.search(r'action="(/finance/items/%d/check-payee\?[^"]*)"' % item.id, form).group(1)
     # Whatever else the query holds is not passed on (url_for would read "_external" or "endpoint" as its own).
-    checked = client.post(action.replace("&amp;", "&") + "&endpoint=x&_external=1", data={"version": version})
+    checked = client.post(action.replace("&amp;", "&") + "&endpoint=x&_external=1", data={
+        "version": version, "method": "retyped", "confirmed": ["account_name", "bank_name"],
+        "retyped_account": "6222 0206 1234 5678"})
     assert checked.status_code == 302
     back = checked.headers["Location"]
     assert back.startswith("/finance/?") and f"unit_id={unit}" in back and "page=2" in back
     assert "已核验" in client.get(back).get_data(as_text=True)
+
+
+def _payee_entered(app, make_fund, document: bool = False):
+    item = make_fund("approved", name="退回测试有限公司")
+    with app.app_context():
+        fund = db.session.get(FundItem, item.id)
+        contact = db.session.scalar(sa.select(User).where(User.organisation_id == fund.organisation_id))
+        funds.set_payee(fund, funds.Payee("退回测试有限公司", "中国银行通辽分行", "6222020612345678"), actor=contact,
+                        document=("开户许可证.png", b"\x89PNG\r\n\x1a\n" + b"\x00" * 8) if document else None)
+        db.session.commit()
+        return fund.id, fund.version, fund.organisation
+
+
+def test_finance_refusals_land_by_their_fields_and_keep_what_was_ticked(client, app, login_as, make_fund):
+    item_id, version, _ = _payee_entered(app, make_fund)
+    login_as(Role.FINANCE)
+    wrong = client.post(f"/finance/items/{item_id}/check-payee", data={
+        "version": version, "method": "retyped", "confirmed": ["account_name", "bank_name"],
+        "retyped_account": "6222020612345670"})
+    html = wrong.get_data(as_text=True)
+    assert wrong.status_code == 422 and "两次录入的账号不一致" in html and 'value="6222020612345670"' in html
+    assert 'id="confirmed-bank_name" checked' in html and 'id="method-retyped" checked' in html
+    unticked = client.post(f"/finance/items/{item_id}/check-payee", data={"version": version, "method": "document"})
+    html = unticked.get_data(as_text=True)
+    assert unticked.status_code == 422 and "单位未上传开户许可证或银行回单" in html
+    # With the document uploaded by finance, ticks missing are named.
+    png = (BytesIO(b"\x89PNG\r\n\x1a\n" + b"\x00" * 8), "回单.png")
+    partly = client.post(f"/finance/items/{item_id}/check-payee", data={
+        "version": version, "method": "document", "confirmed": ["account_name"], "bank_document": png},
+        content_type="multipart/form-data")
+    assert partly.status_code == 422 and "开户行、账号未勾选" in partly.get_data(as_text=True)
+    png = (BytesIO(b"\x89PNG\r\n\x1a\n" + b"\x00" * 8), "回单.png")
+    done = client.post(f"/finance/items/{item_id}/check-payee", data={
+        "version": version, "method": "document", "confirmed": list(funds.PAYEE_FIELDS), "bank_document": png},
+        content_type="multipart/form-data", follow_redirects=True)
+    assert "已核验退回测试有限公司的收款账户" in done.get_data(as_text=True)
+    page = client.get(f"/finance/items/{item_id}/payee").get_data(as_text=True)
+    assert "方式：对照开户许可证或银行回单" in page and "回单.png" in page
+    document = client.get(f"/finance/items/{item_id}/bank-document")
+    assert document.status_code == 200 and document.mimetype == "image/png"
+
+
+def test_finance_sends_a_payee_back_and_the_applicant_corrects_it(client, app, login_as, make_fund):
+    item_id, version, org = _payee_entered(app, make_fund, document=True)
+    login_as(Role.FINANCE)
+    empty = client.post(f"/finance/items/{item_id}/return-payee", data={"version": version, "reason": ""})
+    assert empty.status_code == 422 and "请写明退回理由" in empty.get_data(as_text=True)
+    sent = client.post(f"/finance/items/{item_id}/return-payee",
+                       data={"version": version, "reason": "开户名与开户许可证不一致"}, follow_redirects=True)
+    home = sent.get_data(as_text=True)
+    assert "已将退回测试有限公司的收款账户退回单位更正" in home and "已退回" in home
+    assert f'value="{item_id}" id="pick-{item_id}"' not in home  # no box to tick into a batch
+    refused = client.post("/finance/batches", data={"item_ids": [item_id]}, follow_redirects=True)
+    assert "须财务重新核验后才能加入批次" in refused.get_data(as_text=True)
+    client.post("/auth/logout")
+
+    login_as(Role.APPLICANT, organisation=org)
+    card = client.get("/applicant/").get_data(as_text=True)
+    assert "退回了收款账户，请更正" in card and "开户名与开户许可证不一致" in card and "已退回待更正" in card
+    assert client.get("/applicant/fund/bank-document").status_code == 200
+    fixed = client.post("/applicant/fund/payee", data={"account_name": "退回测试有限公司（更正）",
+                                                       "bank_name": "中国银行通辽分行",
+                                                       "account_number": "6222020612345678"}, follow_redirects=True)
+    card = fixed.get_data(as_text=True)
+    assert "收款账户已保存" in card and "已更正待复核" in card
+    client.post("/auth/logout")
+
+    login_as(Role.FINANCE)
+    with app.app_context():
+        version = db.session.get(FundItem, item_id).version
+    page = client.get(f"/finance/items/{item_id}/payee").get_data(as_text=True)
+    assert "单位已更正，请复核" in page and "退回测试有限公司（更正）" in page
+    client.post(f"/finance/items/{item_id}/check-payee", data={
+        "version": version, "method": "document", "confirmed": list(funds.PAYEE_FIELDS)})
+    with app.app_context():
+        fund = db.session.get(FundItem, item_id)
+        assert fund.payee_checked and not fund.payee_returned
+    assert client.post("/finance/batches", data={"item_ids": [item_id]}).status_code == 302
+
+
+def test_a_payee_sent_back_from_a_draft_batch_leaves_it(client, app, login_as, batch):
+    with app.app_context():
+        item = db.session.get(DisbursementBatch, batch).items[0]
+        item_id, version = item.id, item.version
+    login_as(Role.FINANCE)
+    card = client.get(f"/finance/batches/{batch}").get_data(as_text=True)
+    assert f'href="/finance/items/{item_id}/payee"' in card
+    sent = client.post(f"/finance/items/{item_id}/return-payee", data={"version": version, "reason": "账号少一位"})
+    assert sent.status_code == 302 and sent.headers["Location"] == f"/finance/batches/{batch}"
+    page = client.get(sent.headers["Location"]).get_data(as_text=True)
+    assert "该笔经费已移出草稿批次" in page and "共 1 笔" in page
 
 
 def test_draft_batch_actions_swap_the_card_with_htmx(client, app, login_as, batch, make_fund):

@@ -649,3 +649,125 @@ def test_the_stage_shown_follows_the_batch_and_rows_agree_with_items(ctx, make_f
     for item, stage in expected.items():
         assert item.stage is stage and funds.fund_row(item.id).stage is stage, item.id
     assert [FundStage.IN_BATCH.label, FundStage.BATCH_APPROVED.label] == ["在批次中", "已审批待拨付"]
+
+
+# ---------------------------------------------------------------- the payee check record, and sending a payee back
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 16
+
+
+def _with_payee(make_fund, number="6222 0206 1234 5678"):
+    """An approved item whose contact entered its payee; returns (item, contact, finance) in this session."""
+    item = db.session.merge(make_fund("approved"))
+    contact = db.session.scalar(sa.select(User).where(User.organisation_id == item.organisation_id))
+    funds.set_payee(item, Payee(item.organisation.name, "中国工商银行通辽开发区支行", number), actor=contact)
+    return item, contact, db.session.get(User, make_fund.finance_id[0])
+
+
+def test_a_check_against_the_bank_document_records_method_who_when(ctx, make_fund):
+    from models import AuditEvent, PayeeCheckMethod
+
+    item, contact, finance = _with_payee(make_fund)
+    with pytest.raises(DomainError, match="单位未上传开户许可证或银行回单") as refused:
+        funds.check_payee(item, actor=finance, version=item.version, method="document",
+                          confirmed=list(funds.PAYEE_FIELDS))
+    assert refused.value.field == "bank_document"
+    funds.set_payee(item, Payee(item.organisation.name, "中国工商银行通辽开发区支行", "6222020612345678"),
+                    actor=contact, document=("开户许可证.png", PNG))
+    with pytest.raises(DomainError, match="账号未勾选") as refused:
+        funds.check_payee(item, actor=finance, version=item.version, method="document",
+                          confirmed=["account_name", "bank_name"])
+    assert refused.value.field == "confirmed" and not item.payee_checked
+    funds.check_payee(item, actor=finance, version=item.version, method="document",
+                      confirmed=list(funds.PAYEE_FIELDS))
+    assert item.payee_checked and item.payee_check_method is PayeeCheckMethod.DOCUMENT
+    assert item.payee_checked_by_id == finance.id and item.payee_document.filename == "开户许可证.png"
+    db.session.commit()  # the audit events are written at the commit
+    event = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "fund.payee_check"))
+    assert event.data["method"] == "document" and event.data["document"] == item.payee_document_id
+    assert sorted(event.data["compared"]) == sorted(funds.PAYEE_FIELDS)
+
+
+def test_a_check_by_typing_the_account_again_must_match(ctx, make_fund):
+    from models import PayeeCheckMethod
+
+    item, _, finance = _with_payee(make_fund)
+    for method in ("", "unrecorded", "bogus"):
+        with pytest.raises(DomainError, match="请选择核验方式"):
+            funds.check_payee(item, actor=finance, version=item.version, method=method)
+    ticks = ("account_name", "bank_name")
+    with pytest.raises(DomainError, match="两次录入的账号不一致") as refused:
+        funds.check_payee(item, actor=finance, version=item.version, method="retyped", confirmed=ticks,
+                          retyped_account="6222020612345679")
+    assert refused.value.field == "retyped_account" and not item.payee_checked
+    with pytest.raises(DomainError, match="开户行未勾选"):
+        funds.check_payee(item, actor=finance, version=item.version, method="retyped", confirmed=["account_name"],
+                          retyped_account="6222020612345678")
+    funds.check_payee(item, actor=finance, version=item.version, method="retyped", confirmed=ticks,
+                      retyped_account="6222 0206 1234 5678")
+    assert item.payee_check_method is PayeeCheckMethod.RETYPED and item.payee_document is None
+
+
+def test_finance_uploads_the_document_with_its_check_and_a_bad_file_is_refused_by_the_field(ctx, make_fund):
+    item, _, finance = _with_payee(make_fund)
+    with pytest.raises(DomainError, match="不是 PDF、JPG 或 PNG") as refused:
+        funds.check_payee(item, actor=finance, version=item.version, method="document",
+                          confirmed=list(funds.PAYEE_FIELDS), document=("回单.exe", b"MZ\x90\x00"))
+    assert refused.value.field == "bank_document"
+    funds.check_payee(item, actor=finance, version=item.version, method="document",
+                      confirmed=list(funds.PAYEE_FIELDS), document=("银行回单.png", PNG))
+    assert item.payee_document.created_by_id == finance.id
+
+
+def test_a_payee_sent_back_is_told_and_joins_no_batch_until_checked_again(ctx, make_fund):
+    item, contact, finance = _with_payee(make_fund)
+    funds.check_payee(item, actor=finance, version=item.version, method="retyped",
+                      confirmed=("account_name", "bank_name"), retyped_account=item.account_number)
+    batch = funds.create_batch([item], actor=finance)
+    batch_version = batch.version
+    with pytest.raises(DomainError, match="请写明退回理由") as refused:
+        funds.return_payee(item, actor=finance, version=item.version, reason="  ")
+    assert refused.value.field == "reason"
+    left = funds.return_payee(item, actor=finance, version=item.version, reason="开户名与开户许可证不一致")
+    # Out of the draft batch, unchecked, and the reason kept for the applicant.
+    assert left is batch and item.batch is None and batch.version == batch_version + 1
+    assert item.payee_returned and not item.payee_checked and item.payee_return_reason == "开户名与开户许可证不一致"
+    assert not item.payee_corrected
+    from models import Notification
+    told = db.session.scalars(sa.select(Notification).where(Notification.user_id == contact.id)).all()
+    assert [n.message for n in told if "退回" in n.message] == ["财务退回了收款账户，请更正后重新保存：开户名与开户许可证不一致"]
+    with pytest.raises(DomainError, match="已退回单位更正，须财务重新核验后才能加入批次"):
+        funds.add_to_batch(batch, [item], actor=finance, version=batch.version)
+    # The applicant corrects it: still sent back (the correction is not the check), now corrected.
+    funds.set_payee(item, Payee("更正后的户名", "中国工商银行通辽开发区支行", "6222020612345678"), actor=contact)
+    assert item.payee_returned and item.payee_corrected
+    with pytest.raises(DomainError, match="须财务重新核验后才能加入批次"):
+        funds.add_to_batch(batch, [item], actor=finance, version=batch.version)
+    funds.check_payee(item, actor=finance, version=item.version, method="retyped",
+                      confirmed=("account_name", "bank_name"), retyped_account="6222020612345678")
+    assert not item.payee_returned and item.payee_return_reason == ""
+    funds.add_to_batch(batch, [item], actor=finance, version=batch.version)
+    assert item.batch_id == batch.id
+
+
+def test_a_payee_past_the_draft_cannot_be_sent_back_and_only_finance_sends_back(ctx, make_fund, make_user):
+    finance = _user(make_user, Role.FINANCE)
+    item = db.session.merge(make_fund("checked"))
+    with pytest.raises(DomainError, match="只有财务人员"):
+        funds.return_payee(item, actor=_user(make_user, Role.ZONE_APPROVER), version=item.version, reason="x")
+    batch = funds.create_batch([item], actor=finance)
+    funds.submit_batch(batch, actor=finance, version=batch.version)
+    with pytest.raises(DomainError, match="不能再退回"):
+        funds.return_payee(item, actor=finance, version=item.version, reason="账号错误")
+
+
+def test_the_database_holds_a_check_to_its_method_and_a_returned_payee_out_of_batches(ctx, make_fund):
+    item = db.session.merge(make_fund("checked"))
+    with pytest.raises(sa.exc.IntegrityError), db.session.begin_nested():
+        item.payee_check_method = None
+        db.session.flush()
+    db.session.rollback()
+    item = db.session.merge(make_fund("checked"))
+    with pytest.raises(sa.exc.IntegrityError), db.session.begin_nested():
+        item.payee_returned_at = item.payee_checked_at
+        db.session.flush()

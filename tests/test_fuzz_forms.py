@@ -28,7 +28,8 @@ NOT_FUZZED = {"auth.logout", "verifications.detach", "admin.remove_font"}
 NOT_PAGES = {"static", "auth.logout", "applications.document_pdf", "applications.attachment",
              "applications.delivery_photo", "applications.dossier_pdf", "finance.sheet_pdf", "finance.sheet_xlsx",
              "finance.overview_csv", "registry.dashboard_export", "registry.todo_export",
-             "registry.template_download", "registry.template_csv_download", "admin.instructor_template"}
+             "registry.template_download", "registry.template_csv_download", "admin.instructor_template",
+             "finance.payee_document", "applicant.payee_document"}
 
 NASTY = [
     "",
@@ -123,6 +124,7 @@ def every_form(app, world, make_fund):  # noqa: F811
         extra = [url_for_("applications.show", application_id=i) for i in db.session.scalars(sa.select(Application.id))]
         extra += [url_for_("applications.edit", application_id=i) for i in db.session.scalars(sa.select(Application.id))]
         extra += [url_for_("finance.batch", batch_id=i) for i in db.session.scalars(sa.select(DisbursementBatch.id))]
+        extra += [url_for_("finance.payee", item_id=i) for i in (payee_set.id, to_draft.id, made["checked"].id)]
         # Every active account is an actor but the spare, which the admin's forms reset and deactivate.
         users = {u.username: u.id for u in db.session.scalars(
             sa.select(User).where(User.active, User.username != "matrix-spare"))}

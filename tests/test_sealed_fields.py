@@ -227,10 +227,11 @@ def test_a_payee_checked_by_sql_shows_and_is_not_acted_on(app, ctx, make_fund):
     item_id = make_fund("approved").id
     finance_id = make_fund.finance_id[0]
     _tamper(f"UPDATE fund_items SET account_name = '某公司', bank_name = '某银行', account_number = '62220000123456', "
-            f"payee_checked_by_id = {finance_id}, payee_checked_at = '2026-01-01 00:00:00' WHERE id = {item_id}",
-            table=None)
+            f"payee_checked_by_id = {finance_id}, payee_checked_at = '2026-01-01 00:00:00', "
+            f"payee_check_method = 'retyped' WHERE id = {item_id}", table=None)
     named = [c.split("行的 ")[1].split("（")[0] for c in verify_chain().changes]
-    assert named == ["account_name", "bank_name", "account_number", "payee_checked_by_id", "payee_checked_at"]
+    assert named == ["account_name", "bank_name", "account_number", "payee_checked_by_id", "payee_checked_at",
+                     "payee_check_method"]
     with pytest.raises(DomainError, match=_REFUSED):
         funds.create_batch([db.session.get(FundItem, item_id)], actor=db.session.get(User, finance_id))
 
@@ -341,3 +342,19 @@ def test_the_upgrade_adds_the_payment_gates_beside_the_records_without_launderin
         assert verify_chain().changes[1] == (
             "disbursement_batches（拨付批次）第 1 行的 state（状态）被改动：记录为 draft，现为 submitted")
         db.engine.dispose()
+
+
+def test_a_payee_sent_back_and_let_in_again_by_sql_is_named(app, ctx, make_fund):
+    """Sending a payee back keeps its item out of batches; clearing that by SQL shows and is not acted on."""
+    item_id = make_fund("approved").id
+    item = db.session.get(FundItem, item_id)
+    contact = db.session.scalar(sa.select(User).where(User.organisation_id == item.organisation_id))
+    finance = db.session.get(User, make_fund.finance_id[0])
+    funds.set_payee(item, funds.Payee("某公司", "某银行", "62220000123456"), actor=contact)
+    funds.return_payee(item, actor=finance, version=item.version, reason="开户名不符")
+    db.session.commit()
+    assert verify_chain().intact
+    _tamper(f"UPDATE fund_items SET payee_returned_at = NULL WHERE id = {item_id}", table=None)
+    assert [c.split("行的 ")[1].split("（")[0] for c in verify_chain().changes] == ["payee_returned_at"]
+    with pytest.raises(DomainError, match=_REFUSED):
+        funds.create_batch([db.session.get(FundItem, item_id)], actor=finance)

@@ -108,3 +108,43 @@ def test_finance_builds_a_batch_downloads_sheets_and_records_payment(page: Page,
     expect(card).to_contain_text("凭证号 记-2026-0088")
     assert page.evaluate("window.__sameDocument") is True, "recording the payment reloaded the page"
     page.screenshot(path=shots / "batch-paid.png", full_page=True)
+
+
+def test_finance_sends_a_payee_back_and_checks_the_correction(page: Page, app, live_server, make_fund, shots):
+    """Finance reads the payee, sends it back with a reason; the applicant reads the reason and corrects it; finance
+    checks the correction by typing the account number a second time."""
+    from domain import funds
+    from models import FundItem
+
+    made = make_fund("approved", name="通辽退回更正有限公司")
+    with app.app_context():
+        item = db.session.get(FundItem, made.id)
+        contact = db.session.scalar(sa.select(User).where(User.organisation_id == item.organisation_id))
+        contact.username = "payee-contact"
+        funds.set_payee(item, funds.Payee("通辽退回更正有限公", "中国银行通辽分行", "6222020612345678"), actor=contact)
+        db.session.commit()
+        finance = db.session.get(User, make_fund.finance_id[0]).username
+    log_in(page, live_server, finance)
+    page.get_by_role("link", name="核验或退回通辽退回更正有限公司的收款账户").click()
+    page.get_by_label("退回理由").fill("开户名少一个“司”字，请按开户许可证填写")
+    page.get_by_role("button", name="退回单位更正").click()
+    expect(page.get_by_text("已将通辽退回更正有限公司的收款账户退回单位更正")).to_be_visible()
+    expect(page.get_by_label("选择通辽退回更正有限公司")).to_have_count(0)
+
+    log_in(page, live_server, "payee-contact")
+    expect(page.get_by_text("开户名少一个“司”字，请按开户许可证填写")).to_be_visible()
+    page.get_by_label("开户名").fill("通辽退回更正有限公司")
+    page.get_by_role("button", name="保存更正后的收款账户").click()
+    expect(page.get_by_text("已更正待复核").first).to_be_visible()
+    page.screenshot(path=shots / "payee-corrected.png", full_page=True)
+
+    log_in(page, live_server, finance)
+    page.get_by_role("link", name="核验或退回通辽退回更正有限公司的收款账户").click()
+    page.get_by_label("财务二次录入账号").check()
+    page.get_by_label("开户名与凭据一致").check()
+    page.get_by_label("开户行与凭据一致").check()
+    page.get_by_label("再次录入账号").fill("6222 0206 1234 5678")
+    page.screenshot(path=shots / "payee-check.png", full_page=True)
+    page.get_by_role("button", name="核验通过").click()
+    expect(page.get_by_text("已核验通辽退回更正有限公司的收款账户")).to_be_visible()
+    expect(page.get_by_label("选择通辽退回更正有限公司")).to_be_visible()
