@@ -48,10 +48,13 @@ def parse_amount(text: str | Decimal | None, field: str = "amount") -> Decimal:
         amount = Decimal(str(text).replace(",", "").replace("，", "").strip())
     except (InvalidOperation, ValueError):
         raise DomainError("请填写金额（元），如 2500 或 2500.00", field) from None
-    if not amount.is_finite() or amount != amount.quantize(CENT):
-        raise DomainError("金额最多保留两位小数（到分）", field)
+    if not amount.is_finite():
+        raise DomainError("请填写金额（元），如 2500 或 2500.00", field)
+    # The range first: quantizing 1e309 to the cent is itself an error (more digits than Decimal's precision).
     if not MIN_FUND <= amount <= MAX_FUND:
         raise DomainError(RANGE_MESSAGE, field)
+    if amount != amount.quantize(CENT):
+        raise DomainError("金额最多保留两位小数（到分）", field)
     return amount.quantize(CENT)
 
 

@@ -771,3 +771,18 @@ def test_the_database_holds_a_check_to_its_method_and_a_returned_payee_out_of_ba
     with pytest.raises(sa.exc.IntegrityError), db.session.begin_nested():
         item.payee_returned_at = item.payee_checked_at
         db.session.flush()
+
+
+@pytest.mark.parametrize("typed, message", [
+    ("1e309", "启动经费须在 1000 元至 3000 元之间"), ("-1e309", "启动经费须在 1000 元至 3000 元之间"),
+    ("Infinity", "请填写金额（元），如 2500 或 2500.00"), ("NaN", "请填写金额（元），如 2500 或 2500.00"),
+    ("2500.001", "金额最多保留两位小数（到分）"), ("两千", "请填写金额（元），如 2500 或 2500.00"),
+])
+def test_an_amount_is_read_or_refused_with_a_message(typed, message):
+    """Found by the form fuzzer: 1e309 made quantizing to the cent raise (a 500) before the range was checked."""
+    from domain.funds import parse_amount
+
+    with pytest.raises(DomainError) as refused:
+        parse_amount(typed)
+    assert refused.value.message == message
+    assert parse_amount("2,500.5") == Decimal("2500.50")
