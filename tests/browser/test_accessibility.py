@@ -34,6 +34,7 @@ NOT_PAGES = {
     "registry.template_csv_download": "a CSV download", "admin.instructor_template": "an XLSX download",
     "applications.attachment": "an uploaded file", "applications.delivery_photo": "an uploaded photo",
     "verifications.certificate": "an uploaded certificate",
+    "applicant.payee_document": "an uploaded bank document", "finance.payee_document": "an uploaded bank document",
     # htmx partials: each is part of a whole page checked here (the counters are in every page's navbar,
     # a member row is in the application form, the 改派 options in the card, whose forms are opened here).
     "applications.badges": "htmx partial of the navbar", "applications.member_row": "htmx partial of the form",
