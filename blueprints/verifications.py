@@ -1,7 +1,7 @@
 """注册核实: the unit reviewer's (and the admin's) queue of self-registrations, each decided beside its certificate;
 and the admin's detaching of a contact."""
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from domain.registrations import detach_contact, refuse_registration, verification_queue, verify_registration

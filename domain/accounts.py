@@ -12,7 +12,7 @@ from sqlalchemy.orm import lazyload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from models import (
-    AuditEvent, Instructor, LoginFailure, LoginSession, Organisation, OrgKind, RegistrationKind,
+    Instructor, LoginFailure, LoginSession, Organisation, OrgKind, RegistrationKind,
     RegistrationReview, RegistrationStatus, Role, Unit, User, db, utcnow,
 )
 

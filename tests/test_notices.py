@@ -6,7 +6,7 @@ from domain import funds, notices
 from domain import applications as verbs
 from domain.facts import chinese_date
 from domain.inbox import nav_counts
-from models import Application, DisbursementBatch, FundItem, Instructor, Notification, Role, User, db
+from models import Application, FundItem, Instructor, Notification, Role, User, db
 from tests.conftest import zone_today
 
 
