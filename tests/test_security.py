@@ -76,7 +76,7 @@ DOWNLOADS = {
     "applications.attachment", "applications.delivery_photo", "applications.document_pdf", "applications.dossier_pdf",
     "finance.sheet_pdf", "finance.sheet_xlsx", "finance.overview_csv", "registry.dashboard_export",
     "registry.todo_export", "registry.template_download", "registry.template_csv_download",
-    "admin.instructor_template", "verifications.certificate",
+    "admin.instructor_template", "verifications.certificate", "applicant.payee_document", "finance.payee_document",
 }
 
 
