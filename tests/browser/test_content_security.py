@@ -54,6 +54,9 @@ def add_a_member_row(page: Page) -> None:
     """htmx at work: 添加一行 fetches a blank row from the server and appends it."""
     rows = page.locator(".member-row")
     before = rows.count()
+    # htmx loads async (from the CDN or, failing that, the local copy): a click before it has started does nothing,
+    # as for a person who clicks in that moment. Wait for it, as they would try again.
+    page.wait_for_function("() => window.htmx !== undefined", timeout=5000)
     page.get_by_role("button", name="添加一行").click()
     expect(rows).to_have_count(before + 1)
 
