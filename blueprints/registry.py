@@ -88,9 +88,8 @@ def todo():
 def todo_export():
     f = todo_filter()
     unit = todo_unit(f, scope())
-    key = f.list if f.list in TODO_LISTS else "build"
-    name, day = export_name(TODO_LISTS[key][0], unit.name if unit else "")
-    return send_download(todo_xlsx(f, scope()), name, fallback=f"todo-{key}-{day}")
+    name, day = export_name(TODO_LISTS[f.list][0], unit.name if unit else "")
+    return send_download(todo_xlsx(f, scope()), name, fallback=f"todo-{f.list}-{day}")
 
 
 # ---------------------------------------------------------------- imports

@@ -248,7 +248,7 @@ class TodoFilter:
 
 
 def _todo_conditions(f: TodoFilter, scope: Unit | None) -> list:
-    conditions = [TODO_LISTS.get(f.list, TODO_LISTS["build"])[1], COUNTED]
+    conditions = [TODO_LISTS[f.list][1], COUNTED]
     unit_id = scope.id if scope is not None else f.unit_id
     if unit_id:
         conditions.append(Organisation.unit_id == unit_id)
@@ -282,7 +282,7 @@ def todo_xlsx(f: TodoFilter, scope: Unit | None) -> bytes:
                        Organisation.contact_name, Organisation.contact_phone)
              .join(Unit, Unit.id == Organisation.unit_id).where(*_todo_conditions(f, scope))
              .order_by(Organisation.formal_members.desc(), Organisation.name))
-    label = TODO_LISTS.get(f.list, TODO_LISTS["build"])[0]
+    label = TODO_LISTS[f.list][0]
     rows = [[name, code, kind.label, unit, address, formal, prob, contact, phone]
             for name, code, kind, unit, address, formal, prob, contact, phone in db.session.execute(query)]
     unit = todo_unit(f, scope)
