@@ -76,7 +76,8 @@ class Config:
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     PERMANENT_SESSION_LIFETIME = 8 * 3600  # a working day without a request; then log in again
-    SESSION_REFRESH_EACH_REQUEST = False  # renewed every SESSION_RENEW_SECONDS instead (app.SessionInterface)
+    # Renewed every SESSION_RENEW_SECONDS instead (blueprints/web/requests.py, SessionInterface).
+    SESSION_REFRESH_EACH_REQUEST = False
     SESSION_RENEW_SECONDS = 300
     REGISTER_RATE_LIMIT = "10 per hour"  # registrations per client address
     # Wrong passwords for one username from one address before that address is locked out of it, and for how long
@@ -93,7 +94,8 @@ class Config:
     HTMX_CDN_URL = f"https://cdn.jsdelivr.net/npm/htmx.org@{HTMX_VERSION}/dist/htmx.min.js"
     DISPLAY_TIMEZONE = "Asia/Shanghai"
     PAGE_SIZE = 50
-    # Rendered list rows each worker keeps (app.py, cached_rows): about 1.5 KB each, so 6 MB at most.
+    # Rendered list rows each worker keeps (blueprints/web/templating.py, cached_rows): about 1.5 KB each, so 6 MB at
+    # most.
     ROW_CACHE_SIZE = 4096
     OVERDUE_DAYS = 5  # a step waiting longer than this many days is marked overdue
     UNIT_CHOICES_SECONDS = 60  # how long each worker keeps the units' names for the filters (domain/reference.py)

@@ -10,6 +10,7 @@ from flask_wtf import FlaskForm
 
 from domain import DomainError, StaleError
 from domain.files import clean_filename
+from extensions import db, login_manager
 from models import Role
 
 
@@ -18,8 +19,6 @@ def role_wall(bp: Blueprint, *roles: Role) -> None:
 
     @bp.before_request
     def _wall():
-        from app import login_manager
-
         if not current_user.is_authenticated:
             if request.headers.get("HX-Request"):
                 # htmx would follow the redirect to the login page and swap that whole page into the card,
@@ -42,7 +41,7 @@ def show_domain_error(error: DomainError, form: FlaskForm | None = None) -> None
 
 def page_arg() -> int:
     """The page of a list this request asks for (?page=; 1 when absent or not a number). A page past the last, or a
-    number too large for the database, is each list's to handle (domain/paging.py, app.py's DataError handler)."""
+    number too large for the database, is each list's to handle (domain/paging.py, web/errors.py's DataError handler)."""
     return request.args.get("page", 1, type=int)
 
 
@@ -71,8 +70,6 @@ def run_verb(verb, done: str, form: FlaskForm | None = None, conflicts: tuple = 
              validate: bool = True) -> tuple[int, bool]:
     """Validate the form, run one domain verb, commit, and say how it went, for every action route:
     (200, False) done; (409, False) someone acted first; (422, True) refused, the form keeps what was typed."""
-    from models import db
-
     if validate and form is not None and not form.validate():
         return 422, True
     try:

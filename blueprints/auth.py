@@ -7,10 +7,12 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from domain import DomainError
 from domain.accounts import (
-    LoginLimits, Registration, authenticate, change_password, end_session, register_organisation, start_session,
+    LoginLimits, Registration, authenticate, change_password, end_session, register_organisation, session_user,
+    start_session,
 )
 from domain.reference import list_units, suggest_unit
-from models import OrgKind, db
+from extensions import limiter, login_manager
+from models import OrgKind, Role, db
 
 from . import show_domain_error
 from .forms import LoginForm, PasswordChangeForm, RegistrationForm, options
@@ -19,6 +21,12 @@ from .nav import home_url
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 LOGIN_TOKEN = "login_token"  # the session cookie's key for its login's row (LoginSession)
 LOGIN_ROLE = "login_role"  # and for the role the login started with (domain/accounts.py, _session_user_statement)
+
+
+@login_manager.user_loader
+def _load_user(user_id: str):
+    # The signed cookie is not enough: its login must not have ended (logout, a new password, deactivation).
+    return session_user(int(user_id), session.get(LOGIN_TOKEN), Role._value2member_map_.get(session.get(LOGIN_ROLE)))
 
 
 def sign_in(user) -> None:
@@ -81,14 +89,8 @@ def _own_password_first():
     return redirect(url_for("auth.password"))
 
 
-def _limit(rule: str, **kwargs):
-    from app import limiter
-
-    return limiter.limit(rule, **kwargs)
-
-
 @bp.route("/login", methods=["GET", "POST"])
-@_limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])  # per address, besides the lockout
+@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])  # per address, besides the lockout
 def login():
     if current_user.is_authenticated:
         return redirect(home_url(current_user))
@@ -96,7 +98,7 @@ def login():
     if form.validate_on_submit():
         config = current_app.config
         try:
-            # remote_addr is the client's own address behind TRUSTED_PROXIES (app.py's ProxyFix), the proxy's otherwise
+            # remote_addr is the client's own address behind TRUSTED_PROXIES (ProxyFix), the proxy's otherwise
             user = authenticate(form.username.data, form.password.data, address=request.remote_addr, limits=LoginLimits(
                 max_failures=config["LOGIN_LOCKOUT_FAILURES"], lock_minutes=config["LOGIN_LOCKOUT_MINUTES"],
                 max_delay_seconds=config["LOGIN_DELAY_MAX_SECONDS"]))
@@ -141,7 +143,7 @@ def logout():
 
 
 @bp.route("/register", methods=["GET", "POST"])
-@_limit(lambda: current_app.config["REGISTER_RATE_LIMIT"], methods=["POST"])  # per address, like the login
+@limiter.limit(lambda: current_app.config["REGISTER_RATE_LIMIT"], methods=["POST"])  # per address, like the login
 def register():
     if current_user.is_authenticated:  # registering would replace the login this browser has
         return redirect(home_url(current_user))

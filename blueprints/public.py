@@ -4,6 +4,7 @@ from flask import Blueprint, flash, redirect, render_template, request
 from flask_login import current_user
 
 from domain.documents import check_file, log_view
+from extensions import limiter
 from models import Document, db
 
 from .nav import home_url
@@ -18,14 +19,8 @@ def index():
     return render_template("public/index.html")
 
 
-def _limit(rule: str):
-    from app import limiter
-
-    return limiter.limit(rule)
-
-
 @bp.route("/verify/<token>", methods=["GET", "POST"])
-@_limit("30 per minute")
+@limiter.limit("30 per minute")
 def verify(token: str):
     """The public verification page behind each document's QR code: no login, rate-limited."""
     document = db.session.scalar(sa.select(Document).filter_by(token=token))

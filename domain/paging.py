@@ -27,7 +27,7 @@ def limited(select: sa.Select) -> sa.Select:
 
 
 def _page_params(page: Pagination) -> dict[str, int]:
-    if page._query_offset > _BIGINT:  # as a driver refuses such a parameter, and app.py answers 404 for it
+    if page._query_offset > _BIGINT:  # as a driver refuses such a parameter, and web/errors.py answers 404 for it
         raise OverflowError("a page past any table")
     return {"page_limit": page.per_page, "page_offset": page._query_offset}
 

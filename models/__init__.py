@@ -1,4 +1,7 @@
 """All models, imported here so that Alembic and the app see the whole metadata."""
+# The db handle is made in extensions.py; it is named here too, beside the models every query names with it.
+from extensions import db
+
 from .application import (
     AppState, Application, ApplicationEvent, ApplicationMember, Attachment, Gender, MemberStatus, Notification,
     PartyOrgKind,
@@ -9,7 +12,7 @@ from .fund import (
     CENT, MAX_FUND, MIN_FUND, BatchState, DisbursementBatch, FundItem, FundPayment, FundStage, FundStandard,
     FundState, PayeeCheckMethod, PaymentKind, fund_stage,
 )
-from .base import LabelledEnum, db, read_columns, utcnow
+from .base import LabelledEnum, read_columns, utcnow
 from .guidance import Assignment, ChecklistItem, Delivery, GuidanceVisit, VisitForm
 from .instructor import Instructor, instructor_units
 from .organisation import COUNTED, Organisation, OrgKind

@@ -4,7 +4,9 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import AppendOnly, LabelledEnum, db, enum_type, utcnow
+from extensions import db
+
+from .base import AppendOnly, LabelledEnum, enum_type, utcnow
 from .instructor import Instructor
 from .organisation import Organisation
 from .stored_file import StoredFile

@@ -5,7 +5,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import AppendOnly, db, utcnow
+from extensions import db
+
+from .base import AppendOnly, utcnow
 from .user import User
 
 # The prev_hash of the first row: nothing came before it.

@@ -1,56 +1,20 @@
-"""The declarative base, the shared column types and the db handle every model uses."""
+"""What every model shares: the db handle (extensions.py), labelled enums, append-only tables, and how the engine
+begins and ends its transactions."""
 import enum
 import logging
 from datetime import datetime, timezone
 
 import psycopg
 import sqlalchemy as sa
-from flask_sqlalchemy import SQLAlchemy
 from psycopg.pq import TransactionStatus
 from sqlalchemy import event
-from sqlalchemy.orm import DeclarativeBase, registry
 
-# Named constraints: SQLite migrations (batch mode) cannot add or drop unnamed ones.
-NAMING_CONVENTION = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
+# UTCDateTime is imported from here by the migrations that name it.
+from extensions import UTCDateTime, db  # noqa: F401
 
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
-
-
-class UTCDateTime(sa.TypeDecorator):
-    """A timestamp stored in UTC and always read back timezone-aware (SQLite drops the zone)."""
-
-    impl = sa.DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value, dialect):
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to a UTC column")
-        return value.astimezone(timezone.utc)
-
-    def process_result_value(self, value, dialect):
-        if value is not None and value.tzinfo is None:
-            return value.replace(tzinfo=timezone.utc)
-        return value
-
-
-class Base(DeclarativeBase):
-    registry = registry(
-        metadata=sa.MetaData(naming_convention=NAMING_CONVENTION),
-        type_annotation_map={datetime: UTCDateTime()},
-    )
-
-
-db = SQLAlchemy(model_class=Base)
 
 
 def read_columns(statement: sa.Select, params: dict | None = None) -> sa.CursorResult:
@@ -98,6 +62,15 @@ def _commit_reads(conn: sa.Connection) -> None:
             dbapi_connection.commit()
         except psycopg.Error as error:  # a lost server: the rollback that follows meets it too and drops the line
             logging.getLogger(__name__).warning("commit of a read-only transaction failed: %s", error)
+
+
+@event.listens_for(sa.Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, _record):
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=15000")
+        cursor.close()
 
 
 # pysqlite (Python's sqlite3 in its default mode) sends BEGIN before an INSERT, UPDATE or DELETE, never before a

@@ -4,8 +4,10 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from extensions import db
+
 from .application import Application
-from .base import AppendOnly, LabelledEnum, db, enum_type, utcnow
+from .base import AppendOnly, LabelledEnum, enum_type, utcnow
 from .stored_file import StoredFile
 from .user import User
 

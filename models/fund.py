@@ -6,8 +6,10 @@ import sqlalchemy as sa
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from extensions import db
+
 from .application import Application, PartyOrgKind
-from .base import AppendOnly, LabelledEnum, db, enum_type, utcnow
+from .base import AppendOnly, LabelledEnum, enum_type, utcnow
 from .organisation import Organisation
 from .stored_file import StoredFile
 from .user import User

@@ -4,8 +4,10 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from extensions import db
+
 from .application import Application
-from .base import LabelledEnum, db, enum_type, utcnow
+from .base import LabelledEnum, enum_type, utcnow
 from .instructor import Instructor
 from .stored_file import StoredFile
 from .user import User

@@ -4,7 +4,9 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import LabelledEnum, db, enum_type, utcnow
+from extensions import db
+
+from .base import LabelledEnum, enum_type, utcnow
 from .unit import Unit
 
 

@@ -5,7 +5,9 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import LabelledEnum, db, enum_type, utcnow
+from extensions import db
+
+from .base import LabelledEnum, enum_type, utcnow
 from .organisation import Organisation
 from .stored_file import StoredFile
 from .user import User

@@ -5,7 +5,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import LabelledEnum, db, enum_type, utcnow
+from extensions import db
+
+from .base import LabelledEnum, enum_type, utcnow
 from .stored_file import StoredFile
 from .unit import Unit
 from .user import User

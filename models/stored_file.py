@@ -4,7 +4,9 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import db, utcnow
+from extensions import db
+
+from .base import utcnow
 
 
 class StoredFile(db.Model):

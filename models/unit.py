@@ -2,7 +2,9 @@
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .base import LabelledEnum, db, enum_type
+from extensions import db
+
+from .base import LabelledEnum, enum_type
 
 
 class UnitCategory(LabelledEnum):

@@ -6,7 +6,9 @@ from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from .base import LabelledEnum, db, enum_type, utcnow
+from extensions import db
+
+from .base import LabelledEnum, enum_type, utcnow
 from .instructor import Instructor
 from .organisation import Organisation
 from .unit import Unit

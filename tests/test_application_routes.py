@@ -444,7 +444,7 @@ def test_inbox_filters_each_shape_for_each_user(app, make_application, make_user
 
 
 def test_a_changed_row_of_the_inbox_is_shown_changed(client, app, login_as, make_application):
-    """The inbox's rows are rendered once per content (app.py, cached_rows): a row whose organisation is renamed,
+    """The inbox's rows are rendered once per content (cached_rows): a row whose organisation is renamed,
     whose state moves or which becomes overdue is a new row."""
     from models import Organisation
 
@@ -517,7 +517,7 @@ def test_overdue_is_measured_from_one_moment_and_only_where_an_official_owes_the
 def test_url_for_each_gives_url_for_of_each_value(app, base_url):
     from flask import url_for
 
-    from app import url_for_each
+    from blueprints.web.templating import url_for_each
 
     with app.test_request_context("/", base_url=base_url):
         show = url_for_each("applications.show", "application_id")

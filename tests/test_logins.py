@@ -51,8 +51,8 @@ def test_a_next_that_leaves_the_site_falls_back_to_the_roles_home(app, make_user
 
 @pytest.mark.parametrize("target", HOSTILE_NEXT)
 def test_the_next_check_holds_without_the_query_cleaning(target):
-    """app.py strips control characters from query arguments before a view sees them; the check does not count on
-    that."""
+    """The request class strips control characters from query arguments before a view sees them; the check does not
+    count on that."""
     assert _safe_next(target) is None
 
 

@@ -88,7 +88,7 @@ def test_every_page_and_download_for_every_actor_is_no_store(app, world, monkeyp
     """Every GET route of the URL map, as every logged-in actor of the access matrix (allowed or not, so error
     pages count too): each answer is no-store, and so is every file, which the walk meets in each kind; every file
     is named as RFC 6266 says, an ASCII fallback beside the UTF-8 name."""
-    from app import DOWNLOAD_TYPES
+    from blueprints.web.headers import DOWNLOAD_TYPES
 
     # The dossier's rendering is the PDF module's business (tests/test_documents.py); here only its headers are.
     monkeypatch.setattr("blueprints.applications.render_dossier", lambda application: b"%PDF-1.7 dossier")
@@ -167,7 +167,7 @@ def test_session_cookie_flags(client, make_user, app):
     client.get("/finance/")  # the first page adds the CSRF token to the session, a change that is sent
     assert "Set-Cookie" not in client.get("/finance/").headers
     renewed = time.time() + app.config["SESSION_RENEW_SECONDS"]
-    with patch("app.time.time", return_value=renewed):
+    with patch("blueprints.web.requests.time.time", return_value=renewed):
         assert "Set-Cookie" not in client.get("/static/favicon.svg").headers
         cookie = client.get("/finance/").headers["Set-Cookie"]
         assert "Expires=" in cookie
