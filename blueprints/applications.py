@@ -23,6 +23,7 @@ from domain.instructors import assignment_history, reassign_instructor, suggest_
 from domain.inbox import InboxFilter, inbox, is_overdue, mark_read, notifications_of, overdue_ids
 from domain.party_rules import suggested_kind
 from domain.reference import list_units, unit_choices
+from domain.revisions import resubmission_of
 from domain.workflow import STEP_BY_ACTION
 from domain.zone_time import local_today
 from models import (
@@ -242,6 +243,7 @@ def _card(application: Application, failed_action: str | None = None, failed_for
         "today": local_today(),
         "overdue": is_overdue(application, current_app.config["OVERDUE_DAYS"]),
         "documents": documents_of(application),
+        "resubmission": resubmission_of(application) if current_user.is_official else None,
         **guide,
     }
 

@@ -27,6 +27,7 @@ from .notices import notify
 from .party_rules import check_org_kind
 from .registrations import registration_of
 from .registry import Partners, resolve_partners
+from .revisions import snapshot_of
 from .text import name_list
 from .workflow import STEP_BY_ACTION, Step
 from .zone_time import local_date, local_today
@@ -288,7 +289,8 @@ def return_application(application: Application, *, actor: User, version: int, c
     """Return (退回修改) to the applicant with reasons; resubmission goes through the unit again."""
     action = "zone_return" if actor.role is Role.ZONE_APPROVER else "return"
     step = _check_step(application, action, actor, version, comment)
-    _move(application, step, actor, comment, internal_note)
+    # What they saw, so that the resubmission can show them what changed (domain/revisions.py).
+    _move(application, step, actor, comment, internal_note, snapshot=snapshot_of(application))
 
 
 def forward_application(application: Application, *, actor: User, version: int, unit: Unit | None, comment: str,
@@ -423,7 +425,8 @@ def _bump(application: Application) -> None:
     bump_version(application, "该申请刚刚被他人处理，本次操作未执行。请查看最新状态。")
 
 
-def _move(application: Application, step: Step, actor: User, comment: str = "", internal_note: str = "") -> None:
+def _move(application: Application, step: Step, actor: User, comment: str = "", internal_note: str = "",
+          snapshot: dict | None = None) -> None:
     previous = application.state
     application.state = step.target
     application.state_changed_at = utcnow()
@@ -432,7 +435,7 @@ def _move(application: Application, step: Step, actor: User, comment: str = "", 
     _bump(application)  # the race is decided here, before the history and notices are written
     db.session.add(ApplicationEvent(
         application=application, actor=actor, actor_role=actor.role, action=step.action, from_state=previous,
-        to_state=step.target, comment=comment.strip(), internal_note=internal_note.strip()))
+        to_state=step.target, comment=comment.strip(), internal_note=internal_note.strip(), snapshot=snapshot))
     # Also in the zone-wide, hash-chained audit log, beside the application's own history.
     record_event(step.action, application, actor, f"{step.label}：{previous.label} → {step.target.label}")
     _notify(application, step, comment)

@@ -209,6 +209,9 @@ class ApplicationEvent(AppendOnly, db.Model):
     comment: Mapped[str] = mapped_column(sa.Text, default="")
     # Officials' note to each other; the applicant never sees it.
     internal_note: Mapped[str] = mapped_column(sa.Text, default="")
+    # On a return (退回修改): the application as the returning official saw it (domain/revisions.py), so that the
+    # resubmission can show them what changed. None on every other step.
+    snapshot: Mapped[dict | None] = mapped_column(sa.JSON)
 
     application: Mapped[Application] = relationship(back_populates="history")
     actor: Mapped[User] = relationship(lazy="joined")
