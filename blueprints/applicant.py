@@ -4,9 +4,9 @@ from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 
 from domain import DomainError
+from domain.accounts import registration_of
 from domain.applications import open_application_of
 from domain.funds import Payee, fund_of, set_payee
-from domain.registrations import registration_of
 from models import Application, Role, db
 
 from . import role_wall, send_download, show_domain_error

@@ -107,12 +107,29 @@ def register_organisation(reg: Registration) -> User:
     return user
 
 
+def registration_of(user: User) -> RegistrationReview | None:
+    """The user's own registration, if they registered themselves."""
+    return db.session.scalar(sa.select(RegistrationReview).filter_by(user_id=user.id))
+
+
 def closed_account_message(user: User) -> str:
     """Why an inactive account cannot log in, said once its password was right: a registration still waiting, or
     refused, or lapsed (domain/registrations.py), or a deactivation."""
-    from .registrations import login_refusal
+    return _registration_refusal(user) or "该账号已停用，请联系系统管理员"
 
-    return login_refusal(user) or "该账号已停用，请联系系统管理员"
+
+def _registration_refusal(user: User) -> str | None:
+    """Why an inactive applicant who registered cannot log in yet, in words for them; None if that is not why."""
+    review = registration_of(user)
+    if review is None or review.status is RegistrationStatus.VERIFIED:
+        return None
+    if review.status is RegistrationStatus.REFUSED:
+        return f"您的注册未通过所属初审单位核实：{review.reason}。如有疑问，请联系所属初审单位。"
+    if review.kind is RegistrationKind.NEW:
+        return None  # a new organisation's contact logs in while it waits: closed, it was deactivated
+    if review.lapsed:
+        return "您的账号认领超过30天未获核实，已失效。如仍需使用，请重新注册。"
+    return "您的账号正在等待所属初审单位核实，核实通过后即可登录。"
 
 
 def _flush_unique(field: str, message: str) -> None:
@@ -359,8 +376,6 @@ def create_official(
 def create_admin(username: str, password: str, *, name: str = "系统管理员") -> User:
     """Create an active administrator from the server's command line (创建管理员: `flask create-admin`), the way a
     new installation gets its first one. The password is the one typed there, so it need not be changed."""
-    from .demo import DEMO_PASSWORD
-
     username = (username or "").strip()
     if not username or len(username) > 40:
         raise DomainError("用户名不能为空，且不超过40个字符", "username")
@@ -375,6 +390,10 @@ def create_admin(username: str, password: str, *, name: str = "系统管理员")
     record_event("create_admin", user, None, f"从服务器命令行创建系统管理员账号 {username}", role=Role.ADMIN.value)
     _announce_privileged_account(user, None, "创建了系统管理员账号")
     return user
+
+
+# The demo accounts' password (seed-demo), published in the README: no account created by hand may have it.
+DEMO_PASSWORD = "demo-2026"
 
 
 def demo_accounts() -> list[str]:

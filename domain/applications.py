@@ -17,6 +17,7 @@ from models import (
 )
 
 from . import DomainError, StaleError, bump_version
+from .accounts import registration_of
 from .audit import record_event
 from .documents import issue_document
 from .facts import check_date, chinese_date, date_problem
@@ -25,7 +26,6 @@ from .funds import create_fund_item
 from .instructors import assign_instructor
 from .notices import notify
 from .party_rules import check_org_kind
-from .registrations import registration_of
 from .registry import Partners, resolve_partners
 from .revisions import snapshot_of
 from .text import name_list

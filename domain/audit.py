@@ -20,17 +20,12 @@ without it (the whole log rewritten without the key), is refused.
 The fields that move money are recorded in the same chain when the app changes them (domain/sealed_fields.py), and
 verify_chain compares the tables with the last values recorded.
 """
-import hashlib
-import hmac
-import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import timezone
 from typing import Any
 
 import sqlalchemy as sa
-from flask import current_app
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
@@ -39,6 +34,7 @@ from models.audit import HMAC_SCHEME, LEGACY_SCHEME
 
 from . import insert_if_absent
 from . import sealed_fields
+from .seal import audit_key, event_hash
 
 _QUEUE, _MARKS = "audit_queue", "audit_savepoints"
 REKEY_ACTION = "audit.rekey"
@@ -57,28 +53,6 @@ def record_event(action: str, obj: Any, actor: User | None, summary: str = "", *
     # The object may be new: its id exists only after the flush at commit, so keep the object, not the id.
     session.info.setdefault(_QUEUE, []).append((event_, obj))
     return event_
-
-
-def audit_key() -> bytes:
-    return current_app.config["AUDIT_KEY"].encode()
-
-
-def event_hash(row: Any, key: bytes | None = None) -> str:
-    """The row's seal: HMAC-SHA256 under AUDIT_KEY over its content and the previous row's hash, in one fixed text
-    form; a row of the old scheme keeps the plain SHA-256 it was given."""
-    content = {
-        "seq": row.seq, "at": row.at.astimezone(timezone.utc).isoformat(timespec="microseconds"), "actor_id": row.actor_id,
-        "action": row.action, "object_type": row.object_type, "object_id": row.object_id,
-        "summary": row.summary, "data": row.data, "prev_hash": row.prev_hash,
-    }
-    if row.scheme == LEGACY_SCHEME:
-        return hashlib.sha256(_canonical(content)).hexdigest()
-    content["scheme"] = row.scheme  # sealed too: a row cannot be moved to the old scheme without breaking its seal
-    return hmac.new(key or audit_key(), _canonical(content), hashlib.sha256).hexdigest()
-
-
-def _canonical(content: dict[str, Any]) -> bytes:
-    return json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 @event.listens_for(Session, "before_commit")

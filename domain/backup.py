@@ -327,7 +327,7 @@ def _write_private(path: Path, text: str) -> None:
 def seal_manifest(manifest: dict[str, Any]) -> str:
     """The manifest's HMAC under AUDIT_KEY (over everything but the seal itself), its text labelled as a manifest's
     (format 1, from before the label, without it)."""
-    from .audit import audit_key
+    from .seal import audit_key
 
     text = json.dumps(manifest, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
     label = b"" if manifest.get("format") == 1 else MANIFEST_LABEL

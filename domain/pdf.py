@@ -12,7 +12,7 @@ import signal
 import tempfile
 import threading
 import traceback
-from typing import TYPE_CHECKING
+from typing import Protocol
 from urllib.parse import unquote_to_bytes
 
 from markupsafe import Markup
@@ -20,10 +20,20 @@ from weasyprint import CSS, HTML
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
-if TYPE_CHECKING:
-    from .fonts import DocumentFonts
-
 log = logging.getLogger(__name__)
+
+
+class Faces(Protocol):
+    """What a render needs of the fonts it is handed (domain/fonts.py, DocumentFonts): the faces, their @font-face
+    rules, and the bytes those rules name."""
+
+    face_list: tuple
+
+    @property
+    def faces(self) -> str: ...
+
+    def files(self) -> dict[str, bytes]: ...
+
 
 _FORK = multiprocessing.get_context("fork")
 # A render in a forked child gives up after this long, under gunicorn's 30-s worker timeout, so that the user gets
@@ -88,7 +98,7 @@ def css_string(value: str) -> Markup:
     return Markup(f'"{escaped}"')
 
 
-def _render(html: str, relayout=None, fonts: "DocumentFonts | None" = None, relayouts: int = 1) -> bytes:
+def _render(html: str, relayout=None, fonts: Faces | None = None, relayouts: int = 1) -> bytes:
     fetcher = AssetFetcher(fonts.files() if fonts is not None else None)
     # Per render, and only for faces: it writes them to a temporary folder of its own.
     font_config = FontConfiguration() if fonts is not None and fonts.face_list else None
@@ -138,7 +148,7 @@ class PdfRenderError(RuntimeError):
 
 
 def html_to_pdf(html: str, *, in_child: bool = False, relayout=None, relayouts: int = 1,
-                fonts: "DocumentFonts | None" = None) -> bytes:
+                fonts: Faces | None = None) -> bytes:
     """The PDF of an HTML document. in_child: rendered in a child process forked for it, which sends the PDF
     back through a pipe and exits, for a document whose render would otherwise leave the worker bigger.
     relayout: for a document that must see where its pages fell before it is written (the 批复's 版记), called
@@ -238,7 +248,7 @@ def _address_space() -> int:
         return int(statm.read().split()[0]) * resource.getpagesize()
 
 
-def render_here(html: str, fonts: "DocumentFonts | None" = None) -> bytes:
+def render_here(html: str, fonts: Faces | None = None) -> bytes:
     """The PDF of an HTML document, rendered in the calling process without taking the render lock: for work that
     already runs in a child of run_in_child (which inherits the lock held, as the fork happens under it)."""
     return _render(html, fonts=fonts)

@@ -10,7 +10,7 @@ from models import (
 )
 
 from . import DomainError
-from .accounts import end_sessions, settled_contacts
+from .accounts import end_sessions, registration_of, settled_contacts
 from .audit import record_event
 from .notices import notify
 from .text import check_text
@@ -41,11 +41,6 @@ def verification_queue(user: User) -> list[RegistrationReview]:
                                    .where(*waiting_for(user.role, user.unit_id, lapse_cutoff()))
                                    .options(selectinload(RegistrationReview.certificate))
                                    .order_by(RegistrationReview.created_at, RegistrationReview.id)))
-
-
-def registration_of(user: User) -> RegistrationReview | None:
-    """The user's own registration, if they registered themselves."""
-    return db.session.scalar(sa.select(RegistrationReview).filter_by(user_id=user.id))
 
 
 def verify_registration(review: RegistrationReview, *, actor: User) -> None:
@@ -103,20 +98,6 @@ def detach_contact(contact: User, reason: str, *, actor: User) -> None:
         _close(review, f"联系人已被解除：{reason}"[:300], actor)
     record_event("detach_contact", contact.organisation, actor,
                  f"解除{contact.organisation.name}的联系人 {contact.username}：{reason}"[:500], reason=reason)
-
-
-def login_refusal(user: User) -> str | None:
-    """Why an inactive applicant who registered cannot log in yet, in words for them; None if that is not why."""
-    review = registration_of(user)
-    if review is None or review.status is RegistrationStatus.VERIFIED:
-        return None
-    if review.status is RegistrationStatus.REFUSED:
-        return f"您的注册未通过所属初审单位核实：{review.reason}。如有疑问，请联系所属初审单位。"
-    if review.kind is RegistrationKind.NEW:
-        return None  # a new organisation's contact logs in while it waits: closed, it was deactivated
-    if review.lapsed:
-        return "您的账号认领超过30天未获核实，已失效。如仍需使用，请重新注册。"
-    return "您的账号正在等待所属初审单位核实，核实通过后即可登录。"
 
 
 def _check_decidable(review: RegistrationReview, actor: User) -> None:

@@ -51,6 +51,7 @@ from models import CENT, AuditEvent, DisbursementBatch, FundItem, FundPayment
 from models.audit import HMAC_SCHEME
 
 from . import DomainError, StaleError
+from .seal import audit_key, event_hash
 
 log = logging.getLogger(__name__)
 
@@ -286,8 +287,6 @@ _EVENT_COLUMNS = [AuditEvent.__table__.c[name] for name in (
 
 def _read_on(conn: sa.Connection, records: _Records) -> None:
     """Fold in the `audit.values` events sealed since records.seq, each one's seal checked (one query)."""
-    from .audit import audit_key, event_hash
-
     key = audit_key()
     def since(seq: int) -> sa.Result:
         return conn.execute(sa.select(*_EVENT_COLUMNS).where(AuditEvent.action == VALUES_ACTION, AuditEvent.seq >= seq)

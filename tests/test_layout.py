@@ -1,0 +1,123 @@
+"""The rooms of the code: which module may import which, and the README's map of the tree.
+
+The import graph counts every import in a file, at its top or inside a function: a cycle through a deferred import
+still means two modules that cannot be understood (or moved) one without the other."""
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+# The application's own code. Entry points (tests, bench/, docs/, migrations/, gunicorn.conf.py) build or drive the
+# app from outside and are not part of it.
+SOURCES = ["app.py", "extensions.py", "config.py", "models", "domain", "blueprints", "seeding"]
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def _project_modules() -> dict[str, Path]:
+    files = []
+    for source in SOURCES:
+        path = ROOT / source
+        files += sorted(path.rglob("*.py")) if path.is_dir() else [path] if path.exists() else []
+    return {_module_name(path): path for path in files}
+
+
+def _imported(node: ast.Import | ast.ImportFrom, module: str, is_package: bool) -> list[str]:
+    """The names of the modules an import statement reads, as dotted names (a relative import resolved)."""
+    if isinstance(node, ast.Import):
+        return [alias.name for alias in node.names]
+    base = node.module or ""
+    if node.level:
+        package = module.split(".") if is_package else module.split(".")[:-1]
+        package = package[:len(package) - (node.level - 1)]
+        base = ".".join([*package, base] if base else package)
+    # `from pkg import name` reads pkg.name when that is a module, pkg otherwise.
+    return [f"{base}.{alias.name}" for alias in node.names] + [base]
+
+
+def import_graph() -> dict[str, set[str]]:
+    """Module -> the project's modules it imports anywhere in its file."""
+    modules = _project_modules()
+    graph: dict[str, set[str]] = {name: set() for name in modules}
+    for name, path in modules.items():
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        is_package = path.name == "__init__.py"
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Import | ast.ImportFrom):
+                continue
+            targets = _imported(node, name, is_package)
+            if isinstance(node, ast.ImportFrom):
+                # A submodule named in the import is the target; its package only when no name is a module.
+                submodules = [t for t in targets[:-1] if t in modules]
+                targets = submodules or [targets[-1]]
+            graph[name] |= {t for t in targets if t in modules and t != name}
+    return graph
+
+
+def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    """One cycle of the graph, as the list of modules around it (the first repeated at the end), or None."""
+    state: dict[str, int] = {}  # 1 on the current path, 2 done
+    path: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        path.append(node)
+        for target in sorted(graph[node]):
+            if state.get(target) == 1:
+                return path[path.index(target):] + [target]
+            if target not in state and (cycle := visit(target)):
+                return cycle
+        path.pop()
+        state[node] = 2
+        return None
+
+    for node in sorted(graph):
+        if node not in state and (cycle := visit(node)):
+            return cycle
+    return None
+
+
+def test_the_graph_sees_deferred_and_relative_imports():
+    graph = import_graph()
+    assert "models.base" in graph["models.application"]  # from .base import ...
+    assert "domain.accounts" in graph["blueprints.auth"]
+    assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert find_cycle({"a": {"b"}, "b": set()}) is None
+
+
+def test_no_import_cycle():
+    cycle = find_cycle(import_graph())
+    assert cycle is None, "import cycle: " + " -> ".join(cycle)
+
+
+def test_nothing_imports_the_app_module():
+    """app.py is the factory: the entry points build the app; no module of the app reaches back into it."""
+    importers = sorted(name for name, targets in import_graph().items() if "app" in targets)
+    assert importers == []
+
+
+@pytest.mark.parametrize(("lower", "upper"), [("models", "domain"), ("models", "blueprints"),
+                                              ("domain", "blueprints"), ("models", "seeding"),
+                                              ("domain", "seeding")])
+def test_a_layer_does_not_import_the_one_above(lower, upper):
+    graph = import_graph()
+    reaching = sorted(f"{name} -> {target}" for name, targets in graph.items()
+                      if name.split(".")[0] == lower for target in targets | _raw_imports(name)
+                      if target.split(".")[0] == upper)
+    assert reaching == []
+
+
+def _raw_imports(module: str) -> set[str]:
+    """Every dotted name the module imports, the project's or not (bench/ is outside the graph's modules)."""
+    path = _project_modules()[module]
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            names |= set(_imported(node, module, path.name == "__init__.py"))
+    return names
