@@ -223,3 +223,20 @@ document.addEventListener("htmx:beforeSwap", function (event) {
     target.querySelectorAll("details[name='card-action'][open]").forEach(function (d) { d.open = false; });
   }
 });
+
+// The over-capacity reason of the approval panel (<select data-capacity-reason="id of its group">) is asked for only
+// while the chosen instructor is full (its <option data-full>). Hidden, it is also disabled, so a reason typed for a
+// full instructor is kept on the page but not sent with another one. Without JavaScript it always shows, with a hint.
+function fitCapacityReason(select) {
+  var group = document.getElementById(select.dataset.capacityReason);
+  if (!group) return;
+  var option = select.options[select.selectedIndex];
+  group.hidden = !(option && option.hasAttribute("data-full"));
+  group.querySelectorAll("textarea").forEach(function (field) { field.disabled = group.hidden; });
+}
+function fitCapacityReasons(root) { root.querySelectorAll("select[data-capacity-reason]").forEach(fitCapacityReason); }
+document.addEventListener("DOMContentLoaded", function () { fitCapacityReasons(document); });
+document.addEventListener("htmx:afterSettle", function (event) { fitCapacityReasons(event.detail.elt.parentElement || document); });
+document.addEventListener("change", function (event) {
+  if (event.target.matches("select[data-capacity-reason]")) fitCapacityReason(event.target);
+});
