@@ -205,7 +205,7 @@ class FundItem(db.Model):
 
     __mapper_args__ = {"version_id_col": version, "version_id_generator": False}
 
-    # Hybrids: the lists select these as columns of their rows (domain/funds.py item_rows), the verbs read them
+    # Hybrids: the lists select these as columns of their rows (domain/funds/queries.py item_rows), the verbs read them
     # on an item; one definition serves both.
     @hybrid_property
     def has_payee(self) -> bool:

@@ -107,7 +107,7 @@ def test_finance_builds_a_batch_from_the_filtered_list(client, app, login_as, ma
 
 
 def test_finance_pages_the_items_to_gather_and_keeps_the_filter(client, app, login_as, make_fund, monkeypatch):
-    monkeypatch.setattr(funds, "FUNDABLE_PAGE_SIZE", 2)
+    monkeypatch.setattr(funds.queries, "FUNDABLE_PAGE_SIZE", 2)
     made = [make_fund("approved", name=f"待编批次{n}有限公司") for n in range(3)]
     make_fund("approved", unit_code="street_east", name="东城另一家有限公司")
     with app.app_context():
@@ -128,7 +128,7 @@ def test_finance_pages_the_items_to_gather_and_keeps_the_filter(client, app, log
 
 
 def test_checking_a_payee_comes_back_to_the_page_and_filter_shown(client, app, login_as, make_fund, monkeypatch):
-    monkeypatch.setattr(funds, "FUNDABLE_PAGE_SIZE", 1)
+    monkeypatch.setattr(funds.queries, "FUNDABLE_PAGE_SIZE", 1)
     make_fund("approved")
     item = make_fund("approved")  # the newer: on page 2
     with app.app_context():
@@ -290,7 +290,7 @@ def test_a_draft_batch_filters_what_it_may_add_and_comes_back_filtered(client, a
 
 
 def test_a_long_batch_pages_its_items_and_an_action_keeps_the_page(client, app, login_as, make_fund, monkeypatch):
-    monkeypatch.setattr(funds, "BATCH_PAGE_SIZE", 2)
+    monkeypatch.setattr(funds.queries, "BATCH_PAGE_SIZE", 2)
     made = [make_fund("checked", name=f"分页测试{n}有限公司", amount=f"{1000 + n}") for n in range(3)]
     with app.app_context():
         batch = funds.create_batch([db.session.get(FundItem, m.id) for m in made],

@@ -630,7 +630,7 @@ def test_the_stage_shown_follows_the_batch_and_rows_agree_with_items(ctx, make_f
     lists' rows compute the same stage in SQL as the card does on the item."""
     from models import FundStage
 
-    monkeypatch.setattr(funds, "approval_sheet", lambda batch: b"%PDF-1.7 stand-in")
+    monkeypatch.setattr(funds.batches, "approval_sheet", lambda batch: b"%PDF-1.7 stand-in")
     finance, zone = _user(make_user, Role.FINANCE), _user(make_user, Role.ZONE_APPROVER)
     pending = db.session.merge(make_fund("pending"))
     loose = db.session.merge(make_fund("approved"))

@@ -1,0 +1,22 @@
+"""The startup-fund verbs (启动经费): standards, the fund item of each new organisation, batches and payments.
+
+Like the founding verbs, each public function checks who may act, changes state, writes the audit log and
+flushes; the request commits. The modules: standards, items (the item and its payee), batches, payments,
+queries (what the pages read); guards holds the checks they share. Callers import from `domain.funds`.
+"""
+from .batches import (
+    add_to_batch, approve_batch, check_batch_approval, create_batch, remove_from_batch, return_batch, submit_batch,
+)
+from .items import (
+    PAYEE_FIELDS, FundConfirmation, Payee, check_payee, confirm_fund, create_fund_item, fund_confirmation,
+    normalise_payee, return_payee, set_payee,
+)
+from .payments import AlreadyPaid, record_batch_payment, record_payment, reverse_payment
+from .queries import (
+    BatchRow, BatchView, ItemFilter, OverviewRow, batch_rows, batch_view, batches_to_approve, fund_of, fund_overview,
+    fund_row, fundable_items, item_rows, load_batch, pending_funds,
+)
+from .standards import (
+    DEFAULT_FROM, DEFAULT_STANDARDS, RANGE_MESSAGE, ensure_fund_standards, parse_amount, set_fund_standard,
+    standard_amount, standard_for, standards_history,
+)
