@@ -54,8 +54,8 @@ def load(application_id: int) -> Application:
     """The application, or 404 for one this user may not see (the same answer as for one that does not exist)."""
     # The history comes in the same query: the card always shows it, and it is the one collection joined
     # (joining a second would multiply the rows).
-    application = db.session.get(Application, application_id, options=[joinedload(Application.history)])
-    if application is None or not application.can_view(current_user):
+    application = verbs.visible_application(application_id, current_user, joinedload(Application.history))
+    if application is None:
         abort(404)
     return application
 

@@ -8,9 +8,9 @@ from domain.guidance import checklist_totals
 from domain.instructors import bulk_assign, instructor_load_table
 from domain.reference import unit_choices
 from domain.sheets import capital_amount
+from domain.workflow import INSTRUCTED_STATES
 from domain.registry import search_organisations, unit_summary
 from models import AppState, Application, FundItem, Instructor, Role, db
-from models.application import INSTRUCTED_STATES
 
 from . import form_version, page_arg, render_partial, role_wall, run_verb, show_domain_error
 from .forms import EmptyForm, FundConfirmForm

@@ -29,10 +29,8 @@ from .party_rules import check_org_kind
 from .registry import Partners, resolve_partners
 from .revisions import snapshot_of
 from .text import name_list
-from .workflow import STEP_BY_ACTION, Step
+from .workflow import EDITABLE_STATES, STEP_BY_ACTION, Step, steps_from
 from .zone_time import local_date, local_today
-
-EDITABLE_STATES = frozenset({AppState.DRAFT, AppState.RETURNED})
 
 
 @dataclass
@@ -364,16 +362,45 @@ def return_election(application: Application, *, actor: User, version: int, comm
 
 # ---------------------------------------------------------------- queries the pages need
 
+def visible_application(application_id: int, user: User, *options) -> Application | None:
+    """The application, if this user may see it (Application.visible_to); None as for one that does not exist."""
+    return db.session.execute(sa.select(Application).where(Application.id == application_id,
+                                                           Application.visible_to(user)).options(*options)
+                              ).unique().scalar_one_or_none()
+
+
+def step_refusal(application: Application, step: Step, user: User, version: int | None = None) -> str | None:
+    """Why this user may not take `step` now, in their words, or None. The card shows a step's button only where
+    this says None (available_steps), and the step's verb refuses with its answer: one rule for both. With the
+    version of the page a verb was sent from, a page older than the application raises StaleError."""
+    if user.role is not step.role or not application.can_view(user):
+        return f"您无权对该申请执行“{step.label}”"
+    if version is not None:
+        _check_version(application, version)
+    if application.state not in step.sources:
+        return f"申请当前为“{application.state.label}”，不能{step.label}"
+    return None
+
+
 def available_steps(application: Application, user: User) -> list[Step]:
-    """The steps this user may take now: what the page shows as buttons."""
-    if not application.in_scope_of(user):
-        return []
-    return [s for s in STEP_BY_ACTION.values() if application.state in s.sources and s.role is user.role]
+    """The steps this user may take now: what the card shows as buttons."""
+    return [s for s in steps_from(application.state, user.role) if step_refusal(application, s, user) is None]
+
+
+def edit_refusal(application: Application, user: User, version: int | None = None) -> str | None:
+    """Why this user may not change the application now (修改), or None: the card's 修改 and every editing verb
+    ask this. `version` as for step_refusal."""
+    if user.role is not Role.APPLICANT or not application.can_view(user):
+        return "只有本单位联系人可以修改申请"
+    if version is not None:
+        _check_version(application, version)
+    if application.state not in EDITABLE_STATES:
+        return f"申请当前为“{application.state.label}”，不能再修改"
+    return None
 
 
 def can_edit(application: Application, user: User) -> bool:
-    return (user.role is Role.APPLICANT and application.in_scope_of(user)
-            and application.state in EDITABLE_STATES)
+    return edit_refusal(application, user) is None
 
 
 # ---------------------------------------------------------------- internals
@@ -396,11 +423,8 @@ def _apply_data(application: Application, data: ApplicationData) -> None:
 
 
 def _check_editable(application: Application, actor: User, version: int) -> None:
-    if actor.role is not Role.APPLICANT or not application.in_scope_of(actor):
-        raise DomainError("只有本单位联系人可以修改申请")
-    _check_version(application, version)
-    if application.state not in EDITABLE_STATES:
-        raise DomainError(f"申请当前为“{application.state.label}”，不能再修改")
+    if (refusal := edit_refusal(application, actor, version)) is not None:
+        raise DomainError(refusal)
 
 
 def _check_version(application: Application, version: int) -> None:
@@ -411,11 +435,8 @@ def _check_version(application: Application, version: int) -> None:
 
 def _check_step(application: Application, action: str, actor: User, version: int, comment: str = "") -> Step:
     step = STEP_BY_ACTION[action]
-    if actor.role is not step.role or not application.in_scope_of(actor):
-        raise DomainError(f"您无权对该申请执行“{step.label}”")
-    _check_version(application, version)
-    if application.state not in step.sources:
-        raise DomainError(f"申请当前为“{application.state.label}”，不能{step.label}")
+    if (refusal := step_refusal(application, step, actor, version)) is not None:
+        raise DomainError(refusal)
     if step.needs_reason and not comment.strip():
         raise DomainError(f"{step.label}须填写理由", "comment")
     return step

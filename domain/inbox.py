@@ -24,19 +24,7 @@ def waiting_states(role: Role) -> list[AppState]:
 
 
 def _scoped(user: User) -> sa.Select:
-    query = sa.select(Application)
-    if user.role in (Role.UNIT_REVIEWER, Role.ZONE_APPROVER, Role.INSTRUCTOR):
-        # The applicant's own until submitted, and a draft withdrawn unsubmitted stays so (Application.was_submitted).
-        query = query.where(Application.submitted_at.is_not(None))
-    if user.role is Role.UNIT_REVIEWER:
-        return query.where(Application.unit_id == user.unit_id)
-    if user.role is Role.INSTRUCTOR:
-        return query.where(Application.instructor_id == user.instructor_id)
-    if user.role is Role.APPLICANT:
-        return query.where(Application.organisation_id == user.organisation_id)
-    if user.role is Role.FINANCE:
-        return query.where(sa.false())  # finance sees funds, not applications
-    return query
+    return sa.select(Application).where(Application.visible_to(user))
 
 
 def _counted(query: sa.Select) -> sa.Select:

@@ -6,7 +6,6 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from models import Application, Assignment, Instructor, Role, Unit, User, db, instructor_units, utcnow
-from models.application import INSTRUCTED_STATES
 
 from . import DomainError
 from .audit import record_event
@@ -14,6 +13,7 @@ from .notices import instructor_accounts, notify
 from .spreadsheets import Limits, read_spreadsheet, refused_characters
 from .text import check_text
 from .validators import normalise_phone
+from .workflow import INSTRUCTED_STATES
 
 IMPORT_COLUMNS = ["姓名", "派出单位", "联系电话", "负责初审单位", "最多指导组织数"]
 
@@ -231,7 +231,7 @@ def reassign_instructor(application: Application, instructor: Instructor | None,
     """Reassign (改派) the organisation to another instructor, with the reason."""
     if actor.role is not Role.ZONE_APPROVER:
         raise DomainError("只有党工委可以改派指导员")
-    if application.state.value not in INSTRUCTED_STATES:
+    if application.state not in INSTRUCTED_STATES:
         raise DomainError("只有已批准成立的组织才能改派指导员")
     if not reason.strip():
         raise DomainError("改派须填写理由", "reason")

@@ -47,12 +47,18 @@ STEPS: tuple[Step, ...] = (
 )
 STEP_BY_ACTION = {step.action: step for step in STEPS}
 FINAL_STATES = frozenset({S.REJECTED, S.WITHDRAWN, S.ESTABLISHED})
+# Where the applicant may still change what the application says (修改): the states it is submitted from.
+EDITABLE_STATES = STEP_BY_ACTION["submit"].sources
+# Where an instructor guides the organisation: from the approval on (the applications table's
+# instructed_states_have_instructor constraint says the same in SQL).
+INSTRUCTED_STATES = frozenset({S.APPROVED, S.ELECTION_REPORTED, S.ESTABLISHED})
 # Where someone other than the applicant owes the next move, and so where waiting can be overdue.
 WAITING_ON = {S.SUBMITTED: Role.UNIT_REVIEWER, S.UNIT_APPROVED: Role.ZONE_APPROVER,
               S.ELECTION_REPORTED: Role.ZONE_APPROVER}
 
 
 def steps_from(state: AppState, role: Role | None = None) -> list[Step]:
+    """The steps that leave `state`, those of `role` only if given, in the table's order."""
     return [s for s in STEPS if state in s.sources and (role is None or s.role is role)]
 
 

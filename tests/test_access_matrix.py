@@ -185,3 +185,56 @@ def test_every_post_refuses_a_missing_or_wrong_csrf_token(app, world):
             if response.status_code != 400 or "CSRF" not in response.get_data(as_text=True):
                 accepted.append(f"{url}: {response.status_code}")
     assert accepted == [] and len(posts) >= 30
+
+
+def _visible_ids(user: User) -> set[int]:
+    return set(db.session.scalars(sa.select(Application.id).where(Application.visible_to(user))))
+
+
+def test_the_matrix_viewers_are_those_the_rule_lets_see_the_application(app, world):
+    """VIEWERS above, which the route walk holds every application page to, is what Application.visible_to says."""
+    ids, logins = world
+    with app.app_context():
+        seeing = set()
+        for actor, username in logins.items():
+            user = db.session.scalar(sa.select(User).filter_by(username=username)) if username else None
+            if user is not None and ids["application_id"] in _visible_ids(user):
+                seeing.add(actor)
+    assert seeing == VIEWERS
+
+
+def test_who_sees_which_application(ctx, make_application, make_user, make_instructor):
+    """One user of every role, and of two units, two organisations and two instructors, against applications in
+    the states that change who sees them: the rule's SQL answer is the set written out here by hand."""
+    made = {name: make_application(state, unit_code=unit) for name, state, unit in (
+        ("draft", "draft", "industrial_park"), ("withdrawn_unsent", "withdrawn", "industrial_park"),
+        ("submitted", "submitted", "industrial_park"), ("withdrawn_sent", "submitted", "industrial_park"),
+        ("east", "unit_approved", "street_east"), ("established", "established", "industrial_park"))}
+    apps = {name: db.session.get(Application, a.id) for name, a in made.items()}
+    apps["withdrawn_sent"].state = AppState.WITHDRAWN  # withdrawn after officials had it: they keep seeing it
+    guide = make_user(Role.INSTRUCTOR)
+    apps["established"].instructor_id = guide.instructor_id
+    db.session.commit()
+    contact = {name: make_user(Role.APPLICANT, organisation=apps[name].organisation) for name in apps}
+    users = {
+        **{f"applicant of {name}": user for name, user in contact.items()},
+        "reviewer, industrial park": make_user(Role.UNIT_REVIEWER, unit_code="industrial_park"),
+        "reviewer, east street": make_user(Role.UNIT_REVIEWER, unit_code="street_east"),
+        "reviewer, logistics park": make_user(Role.UNIT_REVIEWER, unit_code="logistics_park"),
+        "zone": make_user(Role.ZONE_APPROVER), "finance": make_user(Role.FINANCE), "admin": make_user(Role.ADMIN),
+        "instructor without organisations": make_user(Role.INSTRUCTOR), "instructor of the established": guide,
+    }
+    sent = {"submitted", "withdrawn_sent", "east", "established"}
+    expected = {
+        **{f"applicant of {name}": {name} for name in apps},
+        "reviewer, industrial park": {"submitted", "withdrawn_sent", "established"},
+        "reviewer, east street": {"east"}, "reviewer, logistics park": set(),
+        "zone": sent, "finance": set(), "admin": set(apps),
+        "instructor without organisations": set(), "instructor of the established": {"established"},
+    }
+    name_of = {a.id: name for name, a in apps.items()}
+    for who, user in users.items():
+        user = db.session.get(User, user.id)
+        seen = {name_of[i] for i in _visible_ids(user) if i in name_of}
+        assert seen == expected[who], who
+        assert {name for name, a in apps.items() if a.can_view(user)} == expected[who], who
