@@ -3,7 +3,7 @@
     .venv/bin/python bench/bench_dashboard.py                    # SQLite, in a temporary file
     DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/zone_registry_bench .venv/bin/python bench/bench_dashboard.py
 
-Seeds the database once (bulk, see seed_scale.py) when it has fewer organisations than asked, then times
+Seeds the database once (bulk, see seeding/scale.py) when it has fewer organisations than asked, then times
 whole requests through the Flask test client (routing, auth, every query, template) and prints the
 median and p95 per page. Target: the dashboard under 150 ms.
 """
@@ -55,7 +55,7 @@ def main() -> None:
         upgrade()
         have = db.session.scalar(sa.select(sa.func.count(Organisation.id)))
         if have < args.orgs:
-            from bench.seed_scale import seed_scale
+            from seeding.scale import seed_scale
 
             started = time.perf_counter()
             counts = seed_scale(args.orgs - have, args.applications)

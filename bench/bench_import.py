@@ -23,11 +23,11 @@ from openpyxl import Workbook  # noqa: E402
 from stdnum.cn import uscc  # noqa: E402
 
 from app import create_app  # noqa: E402
-from bench.seed_scale import bench_account  # noqa: E402
 from config import database_url  # noqa: E402
 from domain.reference import UNITS, ensure_units  # noqa: E402
 from domain.registry_import import COLUMNS, check_registry_file, run_registry_import, start_registry_import  # noqa: E402
 from models import ImportStatus, Organisation, OrgKind, RegistryImport, Role, User, db  # noqa: E402
+from seeding.scale import bench_account  # noqa: E402
 
 ROWS = 11000
 

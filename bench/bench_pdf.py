@@ -40,7 +40,7 @@ def main() -> None:
         with app.app_context(), app.test_request_context():
             from flask_migrate import upgrade
 
-            from domain.demo import seed_demo
+            from seeding.demo import seed_demo
             from domain.documents import render_document, render_dossier
             from domain.settings import get_settings
             from models import Document, db

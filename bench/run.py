@@ -1,6 +1,6 @@
 """Every benchmark at the zone's scale, on SQLite and (with --pg) PostgreSQL: `make bench [BENCH_PG=...]`.
 
-Per database: seed 11,000 organisations and 5,000 applications (seed_scale.py), time each page warm through the
+Per database: seed 11,000 organisations and 5,000 applications (seeding/scale.py), time each page warm through the
 Flask test client logged in as the role that uses it (median and p95 of --runs samples), the 批复 PDF and the
 dossier, then (PostgreSQL only) the load test of bench/load.py, then the registry import. Prints one table,
 writes bench/results.json and the table in bench/RESULTS.md. Each figure also shows its ratio to the same-run
@@ -40,7 +40,7 @@ HERE = Path(__file__).resolve().parent
 PASSWORD = "bench-2026"
 LIST_MEDIAN, LIST_P95 = 25.0, 60.0
 # (figure, role, path, median target ms, p95 target ms); {app} is an established application with history,
-# {batch} the approved disbursement batch of 200 items (seed_scale.SHEET_BATCH).
+# {batch} the approved disbursement batch of 200 items (seeding/scale.py, SHEET_BATCH).
 PAGES = [
     ("inbox, zone", Role.ZONE_APPROVER, "/applications/", LIST_MEDIAN, LIST_P95),
     ("inbox, unit reviewer", Role.UNIT_REVIEWER, "/applications/", LIST_MEDIAN, LIST_P95),
@@ -124,7 +124,7 @@ def prepare(url: str):
     app = create_app({"ENV_NAME": "testing", "SQLALCHEMY_DATABASE_URI": url, "WTF_CSRF_ENABLED": False})
     with app.app_context():
         upgrade()
-        from bench.seed_scale import seed_scale
+        from seeding.scale import seed_scale
 
         started = time.perf_counter()
         counts = seed_scale(11000, 5000)

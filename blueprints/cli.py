@@ -2,14 +2,14 @@
 from pathlib import Path
 
 import click
+import sqlalchemy as sa
 from flask import Blueprint, current_app
 
-from domain.demo import DEMO_PASSWORD, seed_demo
+from domain.accounts import DEMO_PASSWORD
 from domain.funds import ensure_fund_standards
 from domain.reference import ensure_units
-import sqlalchemy as sa
-
 from models import User, db
+from seeding.demo import seed_demo
 
 bp = Blueprint("cli", __name__, cli_group=None)
 
@@ -81,7 +81,7 @@ def seed_scale_command(orgs: int, applications: int):
     one (rendering thousands takes minutes; bench/bench_pdf.py times the real rendering)."""
     if current_app.config["ENV_NAME"] == "production":
         raise click.ClickException("生产环境禁止写入压测数据 (seed-scale refuses a production configuration)")
-    from bench.seed_scale import seed_scale
+    from seeding.scale import seed_scale
 
     counts = seed_scale(orgs, applications)
     db.session.commit()

@@ -30,8 +30,9 @@ def main() -> None:
         with app.app_context():
             from flask_migrate import upgrade
 
-            from domain.demo import DEMO_PASSWORD, seed_demo
+            from domain.accounts import DEMO_PASSWORD
             from models import db
+            from seeding.demo import seed_demo
 
             upgrade()
             seed_demo()

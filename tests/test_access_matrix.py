@@ -9,8 +9,9 @@ import pytest
 import sqlalchemy as sa
 
 from domain import funds
-from domain.demo import DEMO_PASSWORD, seed_demo
+from domain.accounts import DEMO_PASSWORD
 from domain.registry_import import check_registry_file, template_csv
+from seeding.demo import seed_demo
 from tests.conftest import sign_in_directly, valid_credit_code, zone_today
 from models import (
     AppState, Application, Attachment, Delivery, DisbursementBatch, Document, FundItem, FundPayment, Instructor,

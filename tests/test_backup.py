@@ -9,8 +9,8 @@ import sqlalchemy as sa
 
 from domain import backup
 from domain.backup import fingerprint, manifest_path, seal_manifest
-from domain.demo import seed_demo
 from models import AuditEvent, DocumentCounter, Organisation, StoredFile, db
+from seeding.demo import seed_demo
 from tests.conftest import make_test_app, on_postgresql
 from tests.test_audit_chain import _tamper
 

@@ -4,8 +4,9 @@ import sqlalchemy as sa
 
 from app import create_app
 from config import ProductionConfig, database_url
-from domain.demo import DEMO_PASSWORD, demo_instructor_names
+from domain.accounts import DEMO_PASSWORD
 from models import Instructor, Organisation, User, db
+from seeding.demo import demo_instructor_names
 
 
 def test_seed_demo_is_idempotent_and_every_account_logs_in(app):

@@ -5,7 +5,7 @@ import sqlalchemy as sa
 from flask_migrate import upgrade
 
 from app import create_app
-from domain.demo import DEMO_PASSWORD
+from domain.accounts import DEMO_PASSWORD
 from models import AuditEvent, Notification, Role, User, db
 from tests.conftest import PASSWORD, make_test_app
 

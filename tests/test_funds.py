@@ -587,7 +587,7 @@ def test_the_fundable_items_come_a_page_at_a_time(ctx, make_fund):
 
 
 def test_demo_seeds_funds_and_one_batch_idempotently(ctx):
-    from domain.demo import seed_demo
+    from seeding.demo import seed_demo
 
     seed_demo()
     db.session.commit()

@@ -104,7 +104,8 @@ def test_nothing_imports_the_app_module():
 
 @pytest.mark.parametrize(("lower", "upper"), [("models", "domain"), ("models", "blueprints"),
                                               ("domain", "blueprints"), ("models", "seeding"),
-                                              ("domain", "seeding")])
+                                              ("domain", "seeding"), ("seeding", "blueprints"),
+                                              ("blueprints", "bench")])
 def test_a_layer_does_not_import_the_one_above(lower, upper):
     graph = import_graph()
     reaching = sorted(f"{name} -> {target}" for name, targets in graph.items()

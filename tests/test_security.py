@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from flask_migrate import upgrade
 
 from app import create_app
-from domain.demo import DEMO_PASSWORD
+from domain.accounts import DEMO_PASSWORD
 from models import LoginFailure, Role, db
 from tests.conftest import PASSWORD, make_test_app
 from tests.test_access_matrix import _urls, world  # noqa: F401 - world is a fixture

@@ -16,7 +16,7 @@ from flask import url_for
 from playwright.sync_api import Browser, expect
 
 from domain import applications as verbs
-from domain.demo import DEMO_PASSWORD
+from domain.accounts import DEMO_PASSWORD
 from models import AppState, Application, Role, User, db
 from tests.browser.helpers import log_in
 from tests.browser.test_phone_journey import OVERFLOW, PHONE

@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 from playwright.sync_api import Page
 
-from domain.demo import DEMO_PASSWORD
+from domain.accounts import DEMO_PASSWORD
 from models import Application, ApplicationMember, Instructor, Organisation, User, db
 from tests.browser.helpers import log_in
 from tests.test_access_matrix import ACCESS, _urls, world  # noqa: F401 (world is a fixture)

@@ -15,8 +15,8 @@ items (the disbursement sheet the benchmark times), one submitted and one draft 
 batch holds yet, and the newest still waiting for the zone to confirm their amount.
 """
 import hashlib
-import secrets
 import random
+import secrets
 from datetime import datetime, timedelta, timezone
 
 import sqlalchemy as sa
@@ -25,8 +25,8 @@ from stdnum.cn import uscc
 from domain.documents import format_number
 from domain.funds import DEFAULT_STANDARDS, ensure_fund_standards
 from domain.party_rules import suggested_kind
-from domain.settings import get_settings
 from domain.reference import ensure_units
+from domain.settings import get_settings
 from models import (
     MAX_FUND, AppState, Application, ApplicationEvent, Assignment, BatchState, ChecklistItem, Delivery,
     DisbursementBatch, Document, DocumentCounter, DocumentKind, FundItem, FundPayment, FundState, GuidanceVisit,

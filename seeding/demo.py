@@ -2,27 +2,25 @@
 
 Idempotent: every record is looked up by its natural key first, so running it twice creates nothing.
 """
-from stdnum.cn import uscc
-
 from datetime import date
 
 import sqlalchemy as sa
+from stdnum.cn import uscc
 
 from models import (
     AppState, Application, ChecklistItem, DisbursementBatch, FundState, Gender, Instructor, MemberStatus, Organisation,
     OrgKind, RegistrationKind, RegistrationReview, RegistrationStatus, Role, User, VisitForm, db,
 )
 
-from . import applications as verbs
-from . import funds, guidance
-from .accounts import DEMO_PASSWORD
-from .applications import ApplicationData, ElectionReport, MemberRow
-from .files import keep_file
-from .party_rules import suggested_kind
-from .settings import get_settings, set_seal
-
-from .reference import ensure_units
-from .zone_time import local_today
+from domain import applications as verbs
+from domain import funds, guidance
+from domain.accounts import DEMO_PASSWORD
+from domain.applications import ApplicationData, ElectionReport, MemberRow
+from domain.files import keep_file
+from domain.party_rules import suggested_kind
+from domain.reference import ensure_units
+from domain.settings import get_settings, set_seal
+from domain.zone_time import local_today
 
 _SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕苏卢蒋蔡贾丁魏薛叶阎余潘杜戴夏钟汪田任姜范方石姚谭廖邹熊金陆郝孔白崔康毛邱秦江史顾侯邵孟龙万段雷钱汤尹黎易常武乔贺赖龚文"
 _GIVEN = ["建国", "海燕", "志强", "丽娜", "文博", "晓东", "桂兰", "春生", "雅琴", "宏伟", "秀英", "立新",
