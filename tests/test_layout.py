@@ -3,6 +3,8 @@
 The import graph counts every import in a file, at its top or inside a function: a cycle through a deferred import
 still means two modules that cannot be understood (or moved) one without the other."""
 import ast
+import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -122,3 +124,23 @@ def _raw_imports(module: str) -> set[str]:
         if isinstance(node, ast.Import | ast.ImportFrom):
             names |= set(_imported(node, module, path.name == "__init__.py"))
     return names
+
+
+def _layout_table() -> list[str]:
+    """The paths of the README's layout table, as written (`models/`, `static/`, `app.py`)."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text.split("\n## Layout\n", 1)[1].split("\n## ", 1)[0]
+    return [match.group(1) for match in re.finditer(r"^\| `([^`]+)` \|", section, re.MULTILINE)]
+
+
+def _top_level() -> set[str]:
+    """The repository's top level as git tracks it, without hidden entries and the README itself; a folder ends in /."""
+    names = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    return {name.split("/")[0] + ("/" if "/" in name else "") for name in names
+            if not name.startswith(".") and name != "README.md"}
+
+
+def test_the_readme_layout_table_matches_the_top_level():
+    entries = _layout_table()
+    assert len(entries) == len(set(entries))
+    assert sorted(entries) == sorted(_top_level())
