@@ -244,6 +244,9 @@ def _card(application: Application, failed_action: str | None = None, failed_for
         "overdue": is_overdue(application, current_app.config["OVERDUE_DAYS"]),
         "documents": documents_of(application),
         "resubmission": resubmission_of(application) if current_user.is_official else None,
+        # The election date's earliest day (the date picker's min): the meeting comes after the approval 批复.
+        "election_earliest": verbs.approval_issued_on(application)
+        if any(s.action == "report_election" for s in steps) else None,
         **guide,
     }
 
