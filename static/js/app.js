@@ -1,4 +1,6 @@
 // Small glue around htmx: show refusals from the server where the user looks, keep buttons honest.
+// Styles that need this script (the file pickers' own button) hang on this class.
+document.documentElement.classList.add("js");
 document.addEventListener("htmx:responseError", function (event) {
   // The server answers errors with an alert fragment in Chinese; show it above the content.
   var area = document.getElementById("flash-area");
@@ -239,4 +241,20 @@ document.addEventListener("DOMContentLoaded", function () { fitCapacityReasons(d
 document.addEventListener("htmx:afterSettle", function (event) { fitCapacityReasons(event.detail.elt.parentElement || document); });
 document.addEventListener("change", function (event) {
   if (event.target.matches("select[data-capacity-reason]")) fitCapacityReason(event.target);
+});
+
+// The file pickers (_macros.html file_input) name the chosen files in Chinese, whatever the browser's language.
+function showChosenFiles(input) {
+  var status = document.getElementById(input.id + "-chosen");
+  if (!status) return;
+  var names = Array.prototype.map.call(input.files || [], function (file) { return file.name; });
+  status.textContent = names.length === 0 ? "未选择文件"
+    : names.length === 1 ? "已选择：" + names[0] : "已选择 " + names.length + " 个文件：" + names.join("、");
+}
+document.addEventListener("change", function (event) {
+  if (event.target.matches("input.file-picker-input")) showChosenFiles(event.target);
+});
+// A page restored by the back button may come back with its files cleared (or, in some browsers, kept).
+window.addEventListener("pageshow", function () {
+  document.querySelectorAll("input.file-picker-input").forEach(showChosenFiles);
 });
