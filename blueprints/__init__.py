@@ -1,4 +1,4 @@
-"""One blueprint per actor or area. Each is walled off to its roles by `role_wall`."""
+"""One blueprint per actor or area. Each is walled off to its roles by `role_wall`, as nav.py's AREAS declares."""
 import mimetypes
 import re
 from io import BytesIO
@@ -11,11 +11,13 @@ from flask_wtf import FlaskForm
 from domain import DomainError, StaleError
 from domain.files import clean_filename
 from extensions import db, login_manager
-from models import Role
+
+from .nav import AREAS
 
 
-def role_wall(bp: Blueprint, *roles: Role) -> None:
-    """Let only logged-in users of these roles into any route of bp (the outer wall)."""
+def role_wall(bp: Blueprint) -> None:
+    """Let only logged-in users of the roles bp's area admits (nav.py, AREAS) into any route of bp (the outer wall)."""
+    roles = frozenset(AREAS[bp.name].roles)
 
     @bp.before_request
     def _wall():

@@ -24,7 +24,7 @@ from .forms import (
 )
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
-role_wall(bp, Role.ADMIN)
+role_wall(bp)
 
 
 @bp.get("/")

@@ -7,13 +7,13 @@ from domain import DomainError
 from domain.accounts import registration_of
 from domain.applications import open_application_of
 from domain.funds import Payee, fund_of, set_payee
-from models import Application, Role, db
+from models import Application, db
 
 from . import role_wall, send_download, show_domain_error
 from .forms import PayeeForm
 
 bp = Blueprint("applicant", __name__, url_prefix="/applicant")
-role_wall(bp, Role.APPLICANT)
+role_wall(bp)
 
 
 @bp.get("/")

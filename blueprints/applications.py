@@ -39,7 +39,7 @@ from .forms import (
 )
 
 bp = Blueprint("applications", __name__, url_prefix="/applications")
-role_wall(bp, *Role)
+role_wall(bp)
 
 MEMBER_FIELDS = ("member_name", "member_gender", "member_joined", "member_status")
 

@@ -17,13 +17,13 @@ from domain.funds import AlreadyPaid, ItemFilter
 from domain.reference import unit_choices
 from domain.workbooks import csv_bytes
 from domain.zone_time import local_today
-from models import DisbursementBatch, FundItem, FundPayment, PayeeCheckMethod, Role, db
+from models import DisbursementBatch, FundItem, FundPayment, PayeeCheckMethod, db
 
 from . import page_arg, posted_ids, render_partial, role_wall, run_verb, send_download, show_domain_error
 from .forms import EmptyForm, PayeeCheckForm, PayeeReturnForm, PaymentForm, ReversalForm
 
 bp = Blueprint("finance", __name__, url_prefix="/finance")
-role_wall(bp, Role.FINANCE)
+role_wall(bp)
 
 
 def _filter() -> ItemFilter:

@@ -7,12 +7,12 @@ from domain import guidance
 from domain.inbox import InboxFilter, inbox
 from domain.instructors import assigned_since
 from domain.zone_time import local_date, local_today
-from models import AppState, Role
+from models import AppState
 
 from . import page_arg, role_wall
 
 bp = Blueprint("instructor", __name__, url_prefix="/instructor")
-role_wall(bp, Role.INSTRUCTOR)
+role_wall(bp)
 
 
 @bp.get("/")

@@ -10,13 +10,13 @@ from domain.reference import unit_choices
 from domain.sheets import capital_amount
 from domain.workflow import INSTRUCTED_STATES
 from domain.registry import search_organisations, unit_summary
-from models import AppState, Application, FundItem, Instructor, Role, db
+from models import AppState, Application, FundItem, Instructor, db
 
 from . import form_version, page_arg, render_partial, role_wall, run_verb, show_domain_error
 from .forms import EmptyForm, FundConfirmForm
 
 bp = Blueprint("zone", __name__, url_prefix="/zone")
-role_wall(bp, Role.ZONE_APPROVER)
+role_wall(bp)
 
 
 @bp.get("/")
