@@ -144,3 +144,65 @@ def test_the_readme_layout_table_matches_the_top_level():
     entries = _layout_table()
     assert len(entries) == len(set(entries))
     assert sorted(entries) == sorted(_top_level())
+
+
+# ---------------------------------------------------------------- what the requirements pin
+
+# Pinned for what they run, not for an import: the production server, the pytest plugin that gives the browser tests
+# their `browser` and `page` fixtures, and the profiler bench/RESULTS.md's findings came from (run by hand).
+RUN_NOT_IMPORTED = {"gunicorn"}
+DEV_NOT_IMPORTED = {"pytest-playwright", "pyinstrument"}
+
+
+def _pins(name: str) -> set[str]:
+    from packaging.requirements import Requirement
+
+    lines = (ROOT / name).read_text(encoding="utf-8").splitlines()
+    return {_normal(Requirement(line).name) for line in (line.split("#")[0].strip() for line in lines)
+            if line and not line.startswith("-")}
+
+
+def _normal(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _imported_distributions(folders: list[str]) -> set[str]:
+    from importlib.metadata import packages_distributions
+
+    distributions = packages_distributions()
+    names = set()
+    for folder in folders:
+        path = ROOT / folder
+        for file in sorted(path.rglob("*.py")) if path.is_dir() else [path]:
+            for node in ast.walk(ast.parse(file.read_text(encoding="utf-8"))):
+                if isinstance(node, ast.Import):
+                    names |= {alias.name.split(".")[0] for alias in node.names}
+                elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                    names.add(node.module.split(".")[0])
+    return {_normal(dist) for name in names for dist in distributions.get(name, [])}
+
+
+def _required_by(pins: set[str]) -> set[str]:
+    """The distributions the pinned ones depend on, as installed (any extra counted)."""
+    from importlib.metadata import PackageNotFoundError, requires
+
+    from packaging.requirements import Requirement
+
+    needed = set()
+    for pin in pins:
+        try:
+            needed |= {_normal(Requirement(text).name) for text in requires(pin) or []}
+        except PackageNotFoundError:
+            pass
+    return needed
+
+
+def test_requirements_pin_nothing_unused():
+    """Each pin of requirements.txt is imported by the app (or run, RUN_NOT_IMPORTED), or needed by another pin; so
+    is each pin of requirements-dev.txt by the tests, the benchmarks or the docs' script."""
+    run = _pins("requirements.txt")
+    app_imports = _imported_distributions([*SOURCES, "migrations", "gunicorn.conf.py"])
+    assert sorted(run - app_imports - RUN_NOT_IMPORTED - _required_by(run)) == []
+    dev = _pins("requirements-dev.txt")
+    dev_imports = _imported_distributions(["tests", "bench", "docs"])
+    assert sorted(dev - dev_imports - DEV_NOT_IMPORTED - _required_by(dev | run)) == []
