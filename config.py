@@ -98,7 +98,6 @@ class Config:
     # most.
     ROW_CACHE_SIZE = 4096
     OVERDUE_DAYS = 5  # a step waiting longer than this many days is marked overdue
-    UNIT_CHOICES_SECONDS = 60  # how long each worker keeps the units' names for the filters (domain/reference.py)
     MAX_CONTENT_LENGTH = 32 * 1024 * 1024  # several 10 MB attachments in one form; each is checked alone
     # Attachments live in the database (and in every backup): how much one application, and one organisation
     # across all its applications, may hold (domain/applications.py). Set in megabytes from the environment.
@@ -159,7 +158,6 @@ class TestingConfig(Config):
     LOGIN_RATE_LIMIT = "1000 per minute"  # the suite logs in hundreds of times; one test sets the real limit
     REGISTER_RATE_LIMIT = "1000 per minute"
     REGISTRY_IMPORT_IN_BACKGROUND = False
-    UNIT_CHOICES_SECONDS = 0  # read on every request, so that a page's statements do not depend on the one before
 
     def fallback_secret(self) -> str:
         return "testing-secret"

@@ -12,7 +12,7 @@ from domain.accounts import (
 )
 from domain.reference import list_units, suggest_unit
 from extensions import limiter, login_manager
-from models import OrgKind, Role, db
+from models import OrgKind, db
 
 from . import show_domain_error
 from .forms import LoginForm, PasswordChangeForm, RegistrationForm, options
@@ -20,13 +20,12 @@ from .nav import home_url
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 LOGIN_TOKEN = "login_token"  # the session cookie's key for its login's row (LoginSession)
-LOGIN_ROLE = "login_role"  # and for the role the login started with (domain/accounts.py, _session_user_statement)
 
 
 @login_manager.user_loader
 def _load_user(user_id: str):
     # The signed cookie is not enough: its login must not have ended (logout, a new password, deactivation).
-    return session_user(int(user_id), session.get(LOGIN_TOKEN), Role._value2member_map_.get(session.get(LOGIN_ROLE)))
+    return session_user(int(user_id), session.get(LOGIN_TOKEN))
 
 
 def sign_in(user) -> None:
@@ -37,7 +36,7 @@ def sign_in(user) -> None:
     token = start_session(user)
     db.session.commit()
     session.permanent = True  # expires after PERMANENT_SESSION_LIFETIME without a request
-    session[LOGIN_TOKEN], session[LOGIN_ROLE] = token, user.role.value
+    session[LOGIN_TOKEN] = token
     login_user(user)
 
 
@@ -136,7 +135,6 @@ def logout():
     end_session(session.get(LOGIN_TOKEN))
     db.session.commit()  # first: if it fails, the browser stays logged in rather than only looking logged out
     session.pop(LOGIN_TOKEN, None)
-    session.pop(LOGIN_ROLE, None)
     logout_user()
     flash("您已退出登录。", "info")
     return redirect(url_for("auth.login"))

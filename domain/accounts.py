@@ -266,37 +266,22 @@ def start_session(user: User) -> str:
     return token
 
 
-# Built once: every request of a logged-in user runs it, and building it anew each time cost a tenth of a ms.
+# Every request of a logged-in user runs this, so it is built once, its values left as parameters. A user has at
+# most one link (User's check constraints). The unit comes with the user (the model joins it): a few columns, and
+# a reviewer's every page names it. The organisation and the instructor, wider and used by a few pages of their
+# own roles, are read when a page first uses them.
 _SESSION_USER = (sa.select(User).join(LoginSession, LoginSession.user_id == User.id)
                  .where(User.id == sa.bindparam("user_id"), User.active.is_(True),
                         LoginSession.token == sa.bindparam("token"), LoginSession.ended_at.is_(None),
-                        LoginSession.started_at > sa.bindparam("since")))
+                        LoginSession.started_at > sa.bindparam("since"))
+                 .options(lazyload(User.organisation), lazyload(User.instructor)))
 
 
-# The link that scopes each role (User's check constraints: that one and no other), which its pages read.
-_LINK_OF_ROLE = {Role.UNIT_REVIEWER: User.unit, Role.APPLICANT: User.organisation, Role.INSTRUCTOR: User.instructor}
-
-
-@cache
-def _session_user_statement(role: Role | None) -> sa.Select:
-    """_SESSION_USER joining, besides the user, only the link of `role`: the role the login started with, which the
-    session cookie carries. The model joins all three links (lazy="joined"): 44 columns, where a user has at most
-    one link (a zone official's row alone is 13), and reading them all on every request cost 0.24 ms of CPU more.
-    Without the role (a cookie from before it was kept) all three are joined. Had the role changed since the
-    login, a link not joined is read when first used: one query more, never a wrong page."""
-    if role is None:
-        return _SESSION_USER
-    link = _LINK_OF_ROLE.get(role)
-    return _SESSION_USER.options(*(lazyload(other) for other in _LINK_OF_ROLE.values() if other is not link))
-
-
-def session_user(user_id: int, token: str | None, role: Role | None = None) -> User | None:
-    """The account a session cookie names, if that login has not ended or expired and the account is active.
-    `role`: the one the login started with (_session_user_statement)."""
+def session_user(user_id: int, token: str | None) -> User | None:
+    """The account a session cookie names, if that login has not ended or expired and the account is active."""
     if not token:
         return None
-    return db.session.scalar(_session_user_statement(role),
-                             {"user_id": user_id, "token": token, "since": utcnow() - LOGIN_MAX_AGE})
+    return db.session.scalar(_SESSION_USER, {"user_id": user_id, "token": token, "since": utcnow() - LOGIN_MAX_AGE})
 
 
 def end_session(token: str | None) -> None:

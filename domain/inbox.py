@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from models import (
     AppState, Application, BatchState, DisbursementBatch, Notification, Organisation, OrgKind, RegistrationReview,
-    Role, Unit, User, db, read_columns, utcnow,
+    Role, Unit, User, db, utcnow,
 )
 
 from .paging import RowPage, limited, paginate, row_page
@@ -143,7 +143,7 @@ class NavCounts(NamedTuple):
 def nav_counts(user: User) -> NavCounts:
     """The navigation's counters in one query: every page shows them."""
     params = {**_link_values(user), "lapse_cutoff": lapse_cutoff()}
-    return NavCounts(*(n or 0 for n in read_columns(_nav_counts_query(user.role), params).one()))
+    return NavCounts(*(n or 0 for n in db.session.execute(_nav_counts_query(user.role), params).one()))
 
 
 def overdue_ids(applications: list[Application | sa.Row], days: int) -> set[int]:

@@ -13,7 +13,7 @@ from collections.abc import Callable
 import sqlalchemy as sa
 from flask_sqlalchemy.pagination import Pagination, SelectPagination
 
-from models import db, read_columns
+from models import db
 
 
 _BIGINT = 2**63 - 1
@@ -48,17 +48,16 @@ def paginate(select: sa.Select, page: int, per_page: int = 50) -> EntityPage:
 
 class RowPage(Pagination):
     """A page of rows: Flask-SQLAlchemy's own pagination, for a select of columns (db.paginate keeps only the
-    first column of each row), read past the ORM (read_columns). The select is `limited`; the total is the select
-    given as `count_select`; `params` are both statements' other parameters. Pagination's documented way to extend
-    it is this pair of methods (SelectPagination is the same with scalars); the version is pinned, and the inbox
-    tests page through 51 rows."""
+    first column of each row). The select is `limited`; the total is the select given as `count_select`; `params`
+    are both statements' other parameters. Pagination's documented way to extend it is this pair of methods
+    (SelectPagination is the same with scalars); the version is pinned, and the inbox tests page through 51 rows."""
 
     def _query_items(self) -> list[sa.Row]:
         params = {**self._query_args["params"], **_page_params(self)}
-        return read_columns(self._query_args["select"], params).all()
+        return db.session.execute(self._query_args["select"], params).all()
 
     def _query_count(self) -> int:
-        return read_columns(self._query_args["count_select"], self._query_args["params"]).scalar() or 0
+        return db.session.execute(self._query_args["count_select"], self._query_args["params"]).scalar() or 0
 
 
 def page_or_last(page_of: Callable[[int], Pagination], page: int) -> Pagination:

@@ -1,10 +1,7 @@
 """Reference data every installation needs: the nine first-level units."""
-from time import monotonic
-
 import sqlalchemy as sa
-from flask import current_app
 
-from models import OrgKind, Unit, UnitCategory, db, read_columns
+from models import OrgKind, Unit, UnitCategory, db
 
 from . import DomainError
 from .audit import record_event
@@ -58,16 +55,8 @@ _CHOICES = sa.select(Unit.id, Unit.name).order_by(Unit.sort_order)
 
 
 def unit_choices() -> list[sa.Row]:
-    """The units' ids and names, in order, for the lists' filters and columns: kept by each app (each worker) for
-    UNIT_CHOICES_SECONDS. The inbox of every official showed them, and reading them cost a query and nine objects,
-    0.25 ms of its CPU. They are reference data that the app never changes: a unit renamed in the database shows in
-    the filters within that time, and everywhere else (its applications, documents) at once."""
-    kept = current_app.extensions.get("unit_choices")
-    now = monotonic()
-    if kept is None or now >= kept[0]:
-        rows = read_columns(_CHOICES).all()
-        kept = current_app.extensions["unit_choices"] = (now + current_app.config["UNIT_CHOICES_SECONDS"], rows)
-    return kept[1]
+    """The units' ids and names, in order, for the lists' filters and columns."""
+    return db.session.execute(_CHOICES).all()
 
 
 def suggest_unit(kind: OrgKind) -> Unit | None:

@@ -12,7 +12,7 @@ from .fund import (
     CENT, MAX_FUND, MIN_FUND, BatchState, DisbursementBatch, FundItem, FundPayment, FundStage, FundStandard,
     FundState, PayeeCheckMethod, PaymentKind, fund_stage,
 )
-from .base import LabelledEnum, read_columns, utcnow
+from .base import LabelledEnum, utcnow
 from .guidance import Assignment, ChecklistItem, Delivery, GuidanceVisit, VisitForm
 from .instructor import Instructor, instructor_units
 from .organisation import COUNTED, Organisation, OrgKind
@@ -31,5 +31,5 @@ __all__ = [
     "CENT", "LabelledEnum", "LoginFailure", "LoginSession", "MAX_FUND", "MIN_FUND", "MemberStatus", "Notification",
     "OrgKind", "Organisation", "PartyOrgKind", "PayeeCheckMethod",
     "PaymentKind", "RegistryImport", "Role", "Setting", "StoredFile", "Unit", "UnitCategory", "User",
-    "VerificationCheck", "VisitForm", "db", "instructor_units", "read_columns", "utcnow",
+    "VerificationCheck", "VisitForm", "db", "instructor_units", "utcnow",
 ]

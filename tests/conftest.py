@@ -241,16 +241,15 @@ def login_as(client, make_user):
 def sign_in_directly(app, client, user_id: int) -> None:
     """Log a test client in without the login form (which needs a CSRF token and a scrypt check): a login row,
     and the session keys the real login sets."""
-    from blueprints.auth import LOGIN_ROLE, LOGIN_TOKEN
+    from blueprints.auth import LOGIN_TOKEN
     from domain.accounts import start_session
 
     with app.app_context():
         user = db.session.get(User, user_id)
-        token, role = start_session(user), user.role.value
+        token = start_session(user)
         db.session.commit()
     with client.session_transaction() as session:
         session["_user_id"], session["_fresh"], session[LOGIN_TOKEN] = str(user_id), True, token
-        session[LOGIN_ROLE] = role
 
 
 def member_rows(formal: int, probationary: int = 0) -> list:

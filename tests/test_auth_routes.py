@@ -93,33 +93,18 @@ def test_register_shows_every_field_error_in_one_round(client, make_user):
 
 
 def test_login_logout(client, make_user):
-    from blueprints.auth import LOGIN_ROLE, LOGIN_TOKEN
+    from blueprints.auth import LOGIN_TOKEN
 
     user = make_user("finance")
     response = client.post("/auth/login", data={"username": user.username, "password": PASSWORD})
     assert response.headers["Location"] == "/finance/"
-    with client.session_transaction() as session:  # the login, and the role it started with (session_user)
-        assert session[LOGIN_TOKEN] and session[LOGIN_ROLE] == "finance"
+    with client.session_transaction() as session:  # the login (session_user)
+        assert session[LOGIN_TOKEN]
     assert client.get("/finance/").status_code == 200
     client.post("/auth/logout")
     with client.session_transaction() as session:
-        assert LOGIN_TOKEN not in session and LOGIN_ROLE not in session
+        assert LOGIN_TOKEN not in session
     assert client.get("/finance/").headers["Location"].startswith("/auth/login")
-
-
-@pytest.mark.parametrize("hint", [None, "bogus", "zone_approver"])
-def test_a_cookie_without_the_logins_role_or_with_another_still_shows_the_users_pages(client, login_as, hint):
-    """Cookies from before the role was kept have none; the role only chooses what is joined (session_user)."""
-    from blueprints.auth import LOGIN_ROLE
-
-    user = login_as("applicant")
-    with client.session_transaction() as session:
-        if hint is None:
-            del session[LOGIN_ROLE]
-        else:
-            session[LOGIN_ROLE] = hint
-    page = client.get("/applicant/")
-    assert page.status_code == 200 and user.organisation.name in page.get_data(as_text=True)
 
 
 def test_login_wrong_password_and_deactivated_account(client, make_user):
