@@ -6,8 +6,10 @@ from dotenv import load_dotenv
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+import jobs
 from blueprints import (
-    admin, applicant, applications, auth, cli, finance, instructor, public, registry, review, verifications, zone,
+    admin, applicant, applications, auth, cli, finance, instructor, job_queue, public, registry, review, verifications,
+    zone,
 )
 from blueprints.web.demo_guard import refuse_demo_accounts
 from blueprints.web.errors import register_errors
@@ -18,7 +20,7 @@ from config import Config, load_config
 from extensions import csrf, db, limiter, login_manager, migrate
 
 BLUEPRINTS = (public, auth, applications, applicant, review, verifications, zone, registry, instructor, finance, admin,
-              cli)
+              job_queue, cli)
 
 
 def create_app(config: str | Config | dict[str, Any] | None = None) -> Flask:
@@ -41,6 +43,7 @@ def create_app(config: str | Config | dict[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     login_manager.init_app(app)
     limiter.init_app(app)
+    jobs.init_app(app)
 
     for module in BLUEPRINTS:
         app.register_blueprint(module.bp)

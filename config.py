@@ -108,8 +108,12 @@ class Config:
     # The most employees or Party members one registry row may state: a larger count is a slip, not an organisation
     # of the zone (its biggest employers have a few thousand staff).
     REGISTRY_COUNT_MAX = 100000
-    # Commit registry imports in a thread while the page polls; tests switch it off to stay deterministic.
-    REGISTRY_IMPORT_IN_BACKGROUND = True
+    # The job queue (jobs/): where it lives (JOBS_URL: sqlite:///, postgresql://, redis://), whether tasks run at
+    # once in the caller instead (the tests), and when a long task's heartbeat counts as stopped (its consumer died).
+    JOBS_URL = "sqlite:///instance/jobs.db"
+    JOBS_IMMEDIATE = False
+    JOBS_HEARTBEAT_SECONDS = 5
+    JOBS_STALE_SECONDS = 120
     FORMATION_RATE_REFERENCE = 84.8  # per cent: the zone's figure in the report the product starts from
 
     def __init__(self):
@@ -139,6 +143,8 @@ class Config:
         # request would otherwise come from the proxy's address, and the whole zone would share one login
         # limit. 0 (the default) trusts no header: a client could then write its own.
         self.TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", 0))
+        self.JOBS_URL = os.environ.get("JOBS_URL", self.JOBS_URL)
+        self.JOBS_STALE_SECONDS = int(os.environ.get("JOBS_STALE_SECONDS", self.JOBS_STALE_SECONDS))
 
     def fallback_secret(self) -> str:
         return _development_secret()
@@ -157,7 +163,7 @@ class TestingConfig(Config):
     HTMX_LOCAL_ONLY = True  # the test machines have no internet
     LOGIN_RATE_LIMIT = "1000 per minute"  # the suite logs in hundreds of times; one test sets the real limit
     REGISTER_RATE_LIMIT = "1000 per minute"
-    REGISTRY_IMPORT_IN_BACKGROUND = False
+    JOBS_IMMEDIATE = True  # one test drives a real consumer process (tests/test_jobs.py)
 
     def fallback_secret(self) -> str:
         return "testing-secret"

@@ -55,6 +55,7 @@ AREAS = {
     "registry": Area((REVIEWER, ZONE, ADMIN), (
         Page("registry.dashboard", "组建率"), Page("registry.todo", "应建应联", more=(ZONE, ADMIN)),
         Page("registry.imports", "摸底导入", roles=(REVIEWER, ADMIN), more=(REVIEWER, ADMIN)))),
+    "job_queue": Area((ADMIN,), (Page("job_queue.overview", "后台任务", more=(ADMIN,)),)),
 }
 
 

@@ -15,7 +15,7 @@ from domain.documents import chinese_date
 from domain.reference import unit_choices
 from domain.zone_time import local_today
 from domain.registry_import import (
-    COLUMNS, EXPIRED, check_registry_file, import_progress, recent_imports, run_in_background, settle_if_interrupted,
+    COLUMNS, EXPIRED, check_registry_file, enqueue_registry_import, import_progress, recent_imports,
     start_registry_import, template_csv, template_xlsx,
 )
 from models import ImportStatus, OrgKind, RegistryImport, Role, Unit, db
@@ -127,8 +127,6 @@ def template_csv_download():
 @bp.get("/imports/<int:import_id>")
 def show_import(import_id: int):
     job = load_import(import_id)
-    if settle_if_interrupted(job):
-        db.session.commit()
     return render_partial("registry/import.html", "registry/_import_status.html", job=job,
                           progress=import_progress(job), form=EmptyForm(), statuses=ImportStatus,
                           expired_message=EXPIRED)
@@ -146,5 +144,5 @@ def commit_import(import_id: int):
         show_domain_error(error)
     else:
         db.session.commit()
-        run_in_background(current_app._get_current_object(), job.id)
+        enqueue_registry_import(job)
     return redirect(url_for("registry.show_import", import_id=import_id))

@@ -1,8 +1,9 @@
 """The registry import (摸底导入): check a whole spreadsheet first, then write it all or nothing, in bulk.
 
 Checking happens in the upload request and is stored as a RegistryImport with every bad row and its
-reason; nothing touches the registry then. Committing runs in a background thread with its own app
-context (the page polls the progress), in one transaction: either every row is written, or none.
+reason; nothing touches the registry then. Committing runs as a task on the job queue (jobs/), in one
+transaction: either every row is written, or none; its progress and result are in the import's row, which
+the page polls.
 """
 import io
 import logging
@@ -14,6 +15,8 @@ from typing import Any, Iterator
 import sqlalchemy as sa
 from flask import Flask, current_app
 
+from jobs.queue import crontab, periodic, queue, task, task_name
+from jobs.runs import interrupt_runs
 from models import (
     AppState, Application, ImportStatus, Organisation, OrgKind, RegistrationKind, RegistrationReview, RegistryImport,
     Role, Unit, User, db,
@@ -56,10 +59,6 @@ CHUNK = 1000  # rows per bulk statement: big enough to be fast, small enough to 
 # Columns an upload may have: the template's twelve, and room for a few a unit adds for its own notes.
 REGISTRY_COLUMNS_MAX = 30
 
-# Rows written so far by each running import, for the progress bar. Kept in memory because the import's
-# own transaction is still open (SQLite would make a second writer wait for it); the final counts are
-# committed in the same transaction as the rows.
-_progress: dict[int, int] = {}
 
 
 @dataclass
@@ -297,7 +296,8 @@ def check_registry_file(filename: str, data: bytes, *, actor: User) -> RegistryI
 # ---------------------------------------------------------------- committing
 
 def start_registry_import(job: RegistryImport, *, actor: User) -> None:
-    """Confirm an import (确认导入): only a checked file without errors, and only once."""
+    """Confirm an import (确认导入): only a checked file without errors, and only once. The caller commits, then
+    enqueues its writing (enqueue_registry_import)."""
     if not job.can_view(actor):
         raise DomainError("您不能确认他人的导入")
     if job.expired:
@@ -311,56 +311,131 @@ def start_registry_import(job: RegistryImport, *, actor: User) -> None:
         .execution_options(synchronize_session=False)).rowcount
     if flipped != 1:
         raise DomainError("该导入已经开始，请勿重复确认")
-    _progress[job.id] = 0  # running from now on, as far as this process's pages are concerned
     db.session.refresh(job)
 
 
+def enqueue_registry_import(job: RegistryImport) -> None:
+    """Put a confirmed, committed import on the job queue: a consumer writes it (write_registry_import)."""
+    write_registry_import(job.id)
+
+
+@task("摸底导入：写入名录")
+def write_registry_import(job_id: int) -> None:
+    run_registry_import(job_id)
+
+
+# An import is taken up at most this often: once, and once more after its consumer died in the middle.
+MAX_ATTEMPTS = 2
+
+
 def run_registry_import(job_id: int) -> None:
-    """Write a confirmed import (写入摸底名录) in bulk, in one transaction: every row or none."""
-    # The job's row stays locked until this transaction ends: that is how another worker tells a running
-    # import from one whose worker died (settle_if_interrupted).
-    db.session.execute(sa.select(RegistryImport.id).where(RegistryImport.id == job_id).with_for_update())
-    job = db.session.get(RegistryImport, job_id)
-    if job is None or job.status is not ImportStatus.RUNNING:
-        db.session.rollback()
-        _progress.pop(job_id, None)
+    """Write a confirmed import (写入摸底名录) in bulk, in one transaction: every row or none. Idempotent: an import
+    that is done, or that another consumer is writing (its heartbeat is fresh), is left alone; one whose consumer
+    died is written from nothing, its first transaction having died with that consumer."""
+    attempt = _claim(job_id)
+    if attempt is None:
         return
-    _progress[job_id] = 0
-    try:
-        registry = registry_now(lock=True)
-        unit_names = dict(db.session.execute(sa.select(Unit.id, Unit.name)).all())
-        conflicts = _conflicts(job, registry, unit_names)
-        if conflicts:
-            raise ImportConflicts(conflicts)
-        created, updated = _write_rows(job, registry, unit_names)
-        job.status = ImportStatus.DONE
-        job.created_count, job.updated_count = created, updated
-        job.processed_rows = job.total_rows
-        job.finished_at = datetime.now(timezone.utc)
-        job.rows = []  # the file is kept; the checked copy of its rows is not needed any more
-        record_event("import_registry", job, job.created_by, f"导入摸底名录：新增 {created} 个，更新 {updated} 个")
-        db.session.commit()
-    except ImportConflicts as found:
-        db.session.rollback()
-        job = db.session.get(RegistryImport, job_id)
-        job.status, job.rows, job.finished_at = ImportStatus.INVALID, [], datetime.now(timezone.utc)
-        job.errors = [{"line": e.line, "code": e.code, "message": e.message} for e in found.errors]
-        job.error_count = len({e.line for e in found.errors})
-        job.message = (f"确认导入时复核：校验之后名录已有变化，有 {job.error_count} 行与名录现状冲突，名录未作任何修改。"
-                       "请按名录现状改正这些行后重新上传校验。")
-        record_event("import_registry_conflicts", job, job.created_by, job.message[:200])
-        db.session.commit()
-    except Exception as error:
-        db.session.rollback()
-        log.exception("registry import %s failed", job_id)
-        job = db.session.get(RegistryImport, job_id)
-        job.status = ImportStatus.FAILED
-        job.message = ("导入失败，名录未作任何修改：" + (error.args[0] if isinstance(error, DomainError)
-                                                       else "数据库写入出错，请稍后重新上传校验"))[:500]
-        job.finished_at = datetime.now(timezone.utc)
-        db.session.commit()
-    finally:
-        _progress.pop(job_id, None)
+    with _Heartbeat(current_app._get_current_object(), job_id, attempt) as beat:
+        try:
+            job = db.session.get(RegistryImport, job_id)
+            registry = registry_now(lock=True)
+            unit_names = dict(db.session.execute(sa.select(Unit.id, Unit.name)).all())
+            conflicts = _conflicts(job, registry, unit_names)
+            if conflicts:
+                raise ImportConflicts(conflicts)
+            created, updated, differences = _write_rows(job, registry, unit_names, beat)
+            if not _still_mine(job_id, attempt):
+                db.session.rollback()  # taken up by another consumer meanwhile: its transaction writes it
+                return
+            job.status = ImportStatus.DONE
+            job.created_count, job.updated_count, job.differences = created, updated, differences
+            job.processed_rows = job.total_rows
+            job.finished_at = job.heartbeat_at = datetime.now(timezone.utc)
+            job.rows = []  # the file is kept; the checked copy of its rows is not needed any more
+            record_event("import_registry", job, job.created_by, f"导入摸底名录：新增 {created} 个，更新 {updated} 个")
+            db.session.commit()
+        except ImportConflicts as found:
+            db.session.rollback()
+            if job := _still_mine(job_id, attempt):
+                job.status, job.rows, job.finished_at = ImportStatus.INVALID, [], datetime.now(timezone.utc)
+                job.errors = [{"line": e.line, "code": e.code, "message": e.message} for e in found.errors]
+                job.error_count = len({e.line for e in found.errors})
+                job.message = (f"确认导入时复核：校验之后名录已有变化，有 {job.error_count} 行与名录现状冲突，名录未作任何修改。"
+                               "请按名录现状改正这些行后重新上传校验。")
+                record_event("import_registry_conflicts", job, job.created_by, job.message[:200])
+            db.session.commit()
+        except Exception as error:
+            db.session.rollback()
+            log.exception("registry import %s failed", job_id)
+            if job := _still_mine(job_id, attempt):
+                job.status = ImportStatus.FAILED
+                job.message = ("导入失败，名录未作任何修改：" + (error.args[0] if isinstance(error, DomainError)
+                                                               else "数据库写入出错，请稍后重新上传校验"))[:500]
+                job.finished_at = datetime.now(timezone.utc)
+            db.session.commit()
+
+
+def _claim(job_id: int) -> int | None:
+    """Take a running import up, in a transaction of its own: its attempt's number, or None when it is not running,
+    another consumer's heartbeat on it is fresh, or it was taken up MAX_ATTEMPTS times already."""
+    now = datetime.now(timezone.utc)
+    stale = now - timedelta(seconds=current_app.config["JOBS_STALE_SECONDS"])
+    attempt = db.session.execute(
+        sa.update(RegistryImport)
+        .where(RegistryImport.id == job_id, RegistryImport.status == ImportStatus.RUNNING,
+               RegistryImport.attempts < MAX_ATTEMPTS,
+               sa.or_(RegistryImport.heartbeat_at.is_(None), RegistryImport.heartbeat_at < stale))
+        .values(attempts=RegistryImport.attempts + 1, heartbeat_at=now, processed_rows=0)
+        .returning(RegistryImport.attempts).execution_options(synchronize_session=False)).scalar()
+    db.session.commit()
+    return attempt
+
+
+def _still_mine(job_id: int, attempt: int) -> RegistryImport | None:
+    """The import, locked, if no other consumer has taken it up since this one did (attempt)."""
+    job = db.session.scalar(sa.select(RegistryImport).where(RegistryImport.id == job_id)
+                            .with_for_update(of=RegistryImport).execution_options(populate_existing=True))
+    return job if job is not None and job.attempts == attempt and job.status is ImportStatus.RUNNING else None
+
+
+class _Heartbeat:
+    """Writes the import's heartbeat and the rows written so far (its progress bar, on every worker and host) every
+    JOBS_HEARTBEAT_SECONDS, from a connection of its own: the import's rows wait in their one transaction.
+
+    Not on SQLite, whose one writer at a time is the import: a second connection's write would wait for the
+    import's transaction to end, or, holding the file's reserved lock, make the import's own first write fail
+    (SQLite gives up at once on such a deadlock). There the claim's heartbeat is the only one; writing the zone's
+    whole registry takes seconds, far less than JOBS_STALE_SECONDS, and the bar goes from 0 to done."""
+
+    def __init__(self, app: Flask, job_id: int, attempt: int):
+        self.app, self.job_id, self.attempt = app, job_id, attempt
+        self.done = 0  # rows written so far, set by _write_rows
+        self.stopped = threading.Event()
+        self.thread = None
+
+    def __enter__(self) -> "_Heartbeat":
+        if db.engine.dialect.name != "sqlite":
+            self.thread = threading.Thread(target=self.run, name=f"import-heartbeat-{self.job_id}", daemon=True)
+            self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stopped.set()
+        if self.thread is not None:
+            self.thread.join()
+
+    def run(self) -> None:
+        with self.app.app_context():
+            while not self.stopped.wait(self.app.config["JOBS_HEARTBEAT_SECONDS"]):
+                try:
+                    with db.engine.begin() as connection:
+                        connection.execute(
+                            sa.update(RegistryImport)
+                            .where(RegistryImport.id == self.job_id, RegistryImport.attempts == self.attempt,
+                                   RegistryImport.status == ImportStatus.RUNNING)
+                            .values(heartbeat_at=datetime.now(timezone.utc), processed_rows=self.done))
+                except Exception:
+                    log.warning("registry import %s: heartbeat not written", self.job_id, exc_info=True)
 
 
 class ImportConflicts(Exception):
@@ -441,10 +516,12 @@ def _differences(line: int, written: dict[str, Any], registered: dict[str, Any],
              "imported": after} for key, (before, after) in shown.items() if before != after]
 
 
-def _write_rows(job: RegistryImport, registry: dict[str, Registered], unit_names: dict[int, str]) -> tuple[int, int]:
+def _write_rows(job: RegistryImport, registry: dict[str, Registered], unit_names: dict[int, str],
+                beat: "_Heartbeat") -> tuple[int, int, list]:
     """Write the rows in bulk. An organisation that registered itself is merged into: its verification and its
-    contact stay, the file's values are written, and every field where they differed is listed on the import
-    (job.differences) for the unit to settle with the organisation."""
+    contact stay, the file's values are written, and every field where they differed is returned, to be listed on the
+    import (job.differences) for the unit to settle with the organisation. The job's row is not touched here: a
+    heartbeat updates it meanwhile from another connection."""
     # By the registry as it is now: an organisation may have registered since the file was checked.
     existing = {code: org.id for code, org in registry.items()}
     registered = _self_registered()
@@ -465,17 +542,13 @@ def _write_rows(job: RegistryImport, registry: dict[str, Registered], unit_names
                 del values["address"]  # nor a blank cell an address the organisation gave
             differences += _differences(checked["line"], values, registered[before], unit_names)
         updates.append(values)
-    job.differences = differences
-    done = 0
     for batch in _chunks(inserts):
         db.session.execute(sa.insert(Organisation), batch)
-        done += len(batch)
-        _progress[job.id] = done
+        beat.done += len(batch)
     for batch in _chunks(updates):
         db.session.execute(sa.update(Organisation), batch)
-        done += len(batch)
-        _progress[job.id] = done
-    return len(inserts), len(updates)
+        beat.done += len(batch)
+    return len(inserts), len(updates), differences
 
 
 def _chunks(items: list) -> Iterator[list]:
@@ -483,50 +556,42 @@ def _chunks(items: list) -> Iterator[list]:
         yield items[start:start + CHUNK]
 
 
-def run_in_background(app: Flask, job_id: int) -> None:
-    """Run the import in a thread with its own app context, or now when the config says so (tests)."""
-    if not app.config["REGISTRY_IMPORT_IN_BACKGROUND"]:
-        run_registry_import(job_id)
-        return
-
-    def work():
-        with app.app_context():
-            run_registry_import(job_id)
-
-    threading.Thread(target=work, name=f"registry-import-{job_id}", daemon=True).start()
+INTERRUPTED = "导入中断（后台任务进程两次在写入时退出），名录未作任何修改。请重新上传校验后再确认导入。"
 
 
-START_GRACE = timedelta(seconds=30)
-INTERRUPTED = "导入中断（服务重启或进程退出），名录未作任何修改。请重新上传校验后再确认导入。"
+@periodic(crontab(minute="*"), "摸底导入：接续中断的导入", at_start=True)
+def requeue_stale_imports() -> None:
+    for job_id in take_up_stale_imports():
+        write_registry_import(job_id)
 
 
-def settle_if_interrupted(job: RegistryImport) -> bool:
-    """Mark an import failed whose worker is gone (killed, restarted) while it showed as running, so that its
-    page stops polling and says so. Its rows were in the one transaction that died: the registry is unchanged.
-    Returns whether it did."""
-    if job.status is not ImportStatus.RUNNING or job.id in _progress:
-        return False  # not running, or running in this very process
-    if job.started_at is None or datetime.now(timezone.utc) - job.started_at < START_GRACE:
-        return False  # just confirmed: the worker (maybe another process) may not have taken its lock yet
-    if db.session.connection().dialect.name == "postgresql":
-        # A live import holds its job's row lock (run_registry_import); if the lock is free, no one runs it.
-        try:
-            with db.session.begin_nested():
-                db.session.execute(sa.select(RegistryImport.id).where(RegistryImport.id == job.id)
-                                   .with_for_update(nowait=True))
-        except sa.exc.OperationalError:
-            return False
-    # (SQLite is served by one process, whose running imports are all in _progress.)
-    job.status, job.message, job.finished_at = ImportStatus.FAILED, INTERRUPTED, datetime.now(timezone.utc)
-    record_event("import_registry.interrupted", job, None, "摸底导入中断，已标记为失败")
-    return True
+def take_up_stale_imports() -> list[int]:
+    """Imports whose consumer died (接续中断的导入): running, with a heartbeat (or, never taken up, a confirmation)
+    older than JOBS_STALE_SECONDS and no task waiting for them. One taken up fewer than MAX_ATTEMPTS times is
+    returned, to be enqueued once this is committed; one taken up that often is marked failed (its transactions died
+    with their consumers: the registry is unchanged). Commits."""
+    stale = datetime.now(timezone.utc) - timedelta(seconds=current_app.config["JOBS_STALE_SECONDS"])
+    name = task_name(write_registry_import)
+    waiting = {t.args[0] for t in queue.pending() if queue._registry.task_to_string(type(t)) == name and t.args}
+    again = []
+    for job in db.session.scalars(sa.select(RegistryImport).where(
+            RegistryImport.status == ImportStatus.RUNNING,
+            sa.func.coalesce(RegistryImport.heartbeat_at, RegistryImport.started_at) < stale)):
+        if job.id in waiting:
+            continue
+        interrupt_runs(name, [job.id], "执行中断：消费进程退出，心跳已停止")
+        if job.attempts >= MAX_ATTEMPTS:
+            job.status, job.message, job.finished_at = ImportStatus.FAILED, INTERRUPTED, datetime.now(timezone.utc)
+            record_event("import_registry.interrupted", job, None, "摸底导入两次中断，已标记为失败")
+        else:
+            again.append(job.id)
+    db.session.commit()
+    return again
 
 
 def import_progress(job: RegistryImport) -> int:
-    """Rows written so far: live from the running thread, or the committed figure."""
-    if job.status is ImportStatus.RUNNING:
-        return _progress.get(job.id, 0)
-    return job.processed_rows
+    """Rows written so far, as the import's heartbeat last wrote them (every worker reads the same)."""
+    return job.total_rows if job.status is ImportStatus.DONE else job.processed_rows
 
 
 def recent_imports(user: User, limit: int = 10) -> list[RegistryImport]:

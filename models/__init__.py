@@ -15,6 +15,7 @@ from .fund import (
 from .base import LabelledEnum, utcnow
 from .guidance import Assignment, ChecklistItem, Delivery, GuidanceVisit, VisitForm
 from .instructor import Instructor, instructor_units
+from .job_run import JobRun, RunStatus
 from .organisation import COUNTED, Organisation, OrgKind
 from .registration import CLAIM_LAPSES_AFTER, RegistrationKind, RegistrationReview, RegistrationStatus
 from .registry_import import ImportStatus, RegistryImport
@@ -27,7 +28,7 @@ __all__ = [
     "AuditEvent", "CLAIM_LAPSES_AFTER", "COUNTED", "RegistrationKind", "RegistrationReview", "RegistrationStatus",
     "BatchState", "ChecklistItem", "Delivery", "DisbursementBatch", "Document", "DocumentCounter", "DocumentKind",
     "FundItem", "FundPayment", "FundStage", "FundStandard", "FundState", "GENESIS_HASH", "Gender", "GuidanceVisit",
-    "ImportStatus", "Instructor", "fund_stage",
+    "ImportStatus", "Instructor", "JobRun", "RunStatus", "fund_stage",
     "CENT", "LabelledEnum", "LoginFailure", "LoginSession", "MAX_FUND", "MIN_FUND", "MemberStatus", "Notification",
     "OrgKind", "Organisation", "PartyOrgKind", "PayeeCheckMethod",
     "PaymentKind", "RegistryImport", "Role", "Setting", "StoredFile", "Unit", "UnitCategory", "User",

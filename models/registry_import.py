@@ -63,6 +63,11 @@ class RegistryImport(db.Model):
     # registered itself had typed (the file's value was written); for the unit to settle with the organisation.
     differences: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON, default=list, server_default="[]")
     started_at: Mapped[datetime | None]  # confirmed (确认导入)
+    # The commit runs as a task (domain/registry_import.py): each consumer that takes it up counts an attempt, and
+    # beats this while it writes; a heartbeat gone stale means its consumer died, and the import is taken up again
+    # (once) from nothing, its first attempt's transaction having died with it.
+    attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    heartbeat_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
 
     created_by: Mapped[User] = relationship(lazy="joined")

@@ -15,7 +15,7 @@ from seeding.demo import seed_demo
 from tests.conftest import sign_in_directly, valid_credit_code, zone_today
 from models import (
     AppState, Application, Attachment, Delivery, DisbursementBatch, Document, FundItem, FundPayment, Instructor,
-    RegistrationReview, RegistryImport, Role, StoredFile, User, db,
+    JobRun, RegistrationReview, RegistryImport, Role, RunStatus, StoredFile, User, db,
 )
 
 ACTORS = ["anonymous", "applicant", "other_applicant", "reviewer", "other_reviewer", "zone", "instructor", "finance",
@@ -61,7 +61,8 @@ for endpoint in ("finance.home", "finance.create_batch", "finance.batch", "finan
 for endpoint in ("admin.home", "admin.documents", "admin.revoke", "admin.fund_standards", "admin.instructors",
                  "admin.instructor_active", "admin.instructor_form", "admin.import_instructors_page",
                  "admin.instructor_template", "admin.settings", "admin.units", "admin.unit_form", "admin.toggle_active",
-                 "admin.reset_user_password", "admin.new_user", "admin.upload_font", "admin.remove_font"):
+                 "admin.reset_user_password", "admin.new_user", "admin.upload_font", "admin.remove_font",
+                 "job_queue.overview", "job_queue.retry"):
     ACCESS[endpoint] = {"admin"}
 
 
@@ -97,7 +98,9 @@ def world(app):
         spare = User(username="matrix-spare", name="备用", role=Role.FINANCE, password_hash="x")
         waiting = db.session.scalar(sa.select(RegistrationReview))  # the demo's registration, moved to this unit
         waiting.organisation.unit_id = reviewer.unit_id
-        db.session.add(spare)
+        failed_run = JobRun(task_id="matrix-run", name="domain.registry_import.write_registry_import", args=[0],
+                            status=RunStatus.FAILED, error="RuntimeError: 测试")
+        db.session.add_all([spare, failed_run])
         job = check_registry_file("r.csv", template_csv() + row.encode(), actor=reviewer)
         db.session.commit()
         ids = {
@@ -111,7 +114,7 @@ def world(app):
             "user_id": spare.id,  # not an actor: the admin's POSTs deactivate this account
             "instructor_id": db.session.scalar(sa.select(Instructor.id)),
             "document_id": db.session.scalar(sa.select(Document.id)), "filename_static": "css/app.css",
-            "review_id": waiting.id, "unit_id": reviewer.unit_id, "role": "body",
+            "review_id": waiting.id, "unit_id": reviewer.unit_id, "role": "body", "run_id": failed_run.id,
         }
         ids["item_id"] = db.session.scalar(sa.select(FundItem.id).where(FundItem.batch_id == batch.id))
         logins = {"anonymous": None, "applicant": contact.username, "other_applicant": "applicant",

@@ -163,52 +163,55 @@ def test_a_failure_while_writing_leaves_the_registry_untouched(client, app, admi
     assert set(found) == {existing.credit_code} and found[existing.credit_code].formal_members == 1
 
 
-def _running_without_a_worker(client, app, seconds_ago: int = 60) -> RegistryImport:
-    """An import confirmed by a worker that died before writing (its status committed as running)."""
-    from datetime import datetime, timedelta, timezone
+def _running(client, app, *, attempts: int, seconds_ago: int = 600) -> RegistryImport:
+    """An import confirmed and taken up `attempts` times, whose last heartbeat (or confirmation) was seconds_ago."""
+    from datetime import datetime, timezone
 
-    upload(client, csv_bytes([row(valid_credit_code())]))
+    upload(client, csv_bytes([row(valid_credit_code()), row(valid_credit_code())]))
     job = latest_job(app)
+    then = datetime.now(timezone.utc) - timedelta(seconds=seconds_ago)
     with app.app_context():
         db.session.execute(sa.update(RegistryImport).where(RegistryImport.id == job.id).values(
-            status=ImportStatus.RUNNING, started_at=datetime.now(timezone.utc) - timedelta(seconds=seconds_ago)))
+            status=ImportStatus.RUNNING, started_at=then, attempts=attempts, heartbeat_at=then if attempts else None))
         db.session.commit()
     return job
 
 
-def test_an_import_whose_worker_died_is_shown_as_interrupted(client, app, admin):
-    job = _running_without_a_worker(client, app)
+def test_an_import_whose_consumer_died_is_written_again_once(client, app, admin):
+    job = _running(client, app, attempts=1)
+    with app.app_context():
+        importer.requeue_stale_imports.call_local()  # runs the import at once (JOBS_IMMEDIATE)
+    job = latest_job(app)
+    assert job.status is ImportStatus.DONE and job.attempts == 2 and job.created_count == 2 and len(orgs(app)) == 2
+    with app.app_context():
+        assert importer.take_up_stale_imports() == []  # done: nothing to take up, ever again
+
+
+def test_an_import_interrupted_twice_is_marked_failed(client, app, admin):
+    job = _running(client, app, attempts=importer.MAX_ATTEMPTS)
+    with app.app_context():
+        assert importer.take_up_stale_imports() == []
     page = client.get(f"/registry/imports/{job.id}").get_data(as_text=True)
     assert "导入中断" in page and "名录未作任何修改" in page
     assert latest_job(app).status is ImportStatus.FAILED and orgs(app) == {}
 
 
-def test_a_just_confirmed_import_is_given_time_to_start(client, app, admin):
-    # Its worker, perhaps in another process, may not have taken the job's lock yet.
-    job = _running_without_a_worker(client, app, seconds_ago=1)
-    client.get(f"/registry/imports/{job.id}")
-    assert latest_job(app).status is ImportStatus.RUNNING
+def test_a_confirmed_import_waits_for_its_consumer(client, app, admin):
+    # Just confirmed, its task perhaps still in the queue: not taken up by the sweep.
+    job = _running(client, app, attempts=0, seconds_ago=1)
+    with app.app_context():
+        assert importer.take_up_stale_imports() == []
+    assert "正在排队等待后台任务处理" in client.get(f"/registry/imports/{job.id}").get_data(as_text=True)
 
 
-def test_a_running_import_is_left_running(client, app, admin):
-    job = _running_without_a_worker(client, app)
-    importer._progress[job.id] = 0  # running in this process
-    try:
-        client.get(f"/registry/imports/{job.id}")
-        assert latest_job(app).status is ImportStatus.RUNNING
-    finally:
-        importer._progress.pop(job.id)
-    if not on_postgresql(app):
-        return
-    # Running in another worker: its transaction holds the job's row lock.
-    engine = sa.create_engine(app.config["SQLALCHEMY_DATABASE_URI"])
-    with engine.begin() as other_worker:
-        other_worker.execute(sa.select(RegistryImport.id).where(RegistryImport.id == job.id).with_for_update())
-        client.get(f"/registry/imports/{job.id}")
-        assert latest_job(app).status is ImportStatus.RUNNING
-    engine.dispose()
-    client.get(f"/registry/imports/{job.id}")  # the lock is gone, and so is the worker
-    assert latest_job(app).status is ImportStatus.FAILED
+def test_an_import_with_a_live_heartbeat_is_left_to_its_consumer(client, app, admin):
+    job = _running(client, app, attempts=1, seconds_ago=1)
+    with app.app_context():
+        assert importer.take_up_stale_imports() == []
+        importer.run_registry_import(job.id)  # a second copy of its task finds it taken
+    job = latest_job(app)
+    assert job.status is ImportStatus.RUNNING and job.attempts == 1 and orgs(app) == {}
+    assert "已写入 0 / 2 行" in client.get(f"/registry/imports/{job.id}").get_data(as_text=True)
 
 
 def test_missing_columns_and_wrong_files_are_refused_before_anything_is_stored(client, app, admin):
