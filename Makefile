@@ -21,7 +21,7 @@ FONT_DIR := instance/fonts
 FANDOL   := $(FONT_DIR)/FandolFang-Regular.otf
 FANDOL_IN_DEB := ./usr/share/texlive/texmf-dist/fonts/opentype/public/fandol/FandolFang-Regular.otf
 
-.PHONY: run test venv dev-venv system-packages-run system-packages-test fonts migrate seed bench screenshots clean
+.PHONY: run serve test venv dev-venv system-packages-run system-packages-test fonts migrate seed bench screenshots clean
 
 run: venv system-packages-run fonts migrate seed
 	@echo ""
@@ -31,7 +31,23 @@ run: venv system-packages-run fonts migrate seed
 	@echo "  其他初审单位: reviewer-logistics reviewer-federation reviewer-civil reviewer-market"
 	@echo "                reviewer-east reviewer-west reviewer-south reviewer-north"
 	@echo ""
-	$(FLASK) run --host 127.0.0.1 --port $(PORT)
+	@$(call with_consumer,$(FLASK) run --host 127.0.0.1 --port $(PORT))
+
+# The production shape, locally: gunicorn's WORKERS processes plus one consumer of the job queue, on PORT, against
+# DATABASE_URL (and JOBS_URL). No demo data: create the first admin with `.venv/bin/flask --app app create-admin`.
+# Several hosts: README, Production.
+WORKERS ?= 2
+HOST    ?= 127.0.0.1
+serve: venv system-packages-run fonts migrate
+	@$(call with_consumer,$(BIN)/gunicorn --workers $(WORKERS) --bind $(HOST):$(PORT) 'app:create_app()')
+
+# Run $(1) with one consumer of the job queue (jobs/) beside it, as one command: the consumer stops when $(1) does
+# (Ctrl-C included), and by itself if this shell is killed (--exit-with-parent).
+define with_consumer
+$(FLASK) jobs consume --exit-with-parent & consumer=$$!; \
+	trap 'kill $$consumer 2>/dev/null; wait $$consumer' EXIT INT TERM; \
+	$(1)
+endef
 
 test: dev-venv system-packages-test fonts
 	$(BIN)/pytest $(PYTEST_ARGS)
