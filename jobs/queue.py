@@ -1,5 +1,6 @@
 """The queue itself: the Huey instance, its storage from JOBS_URL, and the decorators that declare tasks."""
 import functools
+import logging
 import os
 import re
 import socket
@@ -7,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import psycopg
 from flask import Flask, current_app, has_app_context
 from huey import crontab  # noqa: F401  (re-exported: the tasks' modules import it from here)
 from huey.api import Huey
@@ -47,7 +49,13 @@ def bind(app: Flask) -> None:
     storage_class, kwargs = storage_for(app.config["JOBS_URL"])
     queue.storage_class, queue.storage_kwargs = storage_class, kwargs
     queue._immediate = app.config["JOBS_IMMEDIATE"]  # the setter would not rebuild a storage it thinks unchanged
-    queue.storage = queue.create_storage()
+    try:
+        queue.storage = queue.create_storage()
+    except psycopg.OperationalError as error:
+        # PostgreSQL's storage creates its tables as it is made. The app must start while the database is down
+        # (its pages then answer 503 until it is back): the tables are created by the next process that reaches it.
+        logging.getLogger(__name__).warning("job queue: PostgreSQL unreachable, its tables not checked: %s", error)
+        queue.storage = queue.get_storage(**kwargs, create_tables=False)
 
 
 def task_app() -> Flask:

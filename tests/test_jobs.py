@@ -32,6 +32,15 @@ def test_a_relative_sqlite_queue_lives_in_the_project_and_a_wrong_url_is_named()
         jobs.storage_for("mysql://localhost/jobs")
 
 
+def test_the_app_starts_while_the_queues_postgresql_is_down(app):
+    from app import create_app
+
+    down = create_app({"ENV_NAME": "testing", "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
+                       "JOBS_IMMEDIATE": False, "JOBS_URL": "postgresql://postgres@127.0.0.1:1/zone"})
+    assert isinstance(jobs.queue.storage, PostgresStorage) and down.config["JOBS_URL"].endswith(":1/zone")
+    jobs.init_app(app)  # the app's own queue again (at once, as the tests run it)
+
+
 def _wait_for(what, seconds: float = 60):
     deadline = time.monotonic() + seconds
     while not (found := what()):
