@@ -15,13 +15,13 @@ from sqlalchemy.orm import joinedload
 
 from domain import DomainError
 from domain import applications as verbs
-from domain.applications import ApplicationData, ElectionReport, MemberRow, join_date_problem
+from domain.applications import ApplicationData, Elected, ElectionReport, MemberRow, join_date_problem
 from domain.text import first_refused, refusal
 from domain.documents import documents_of, render_dossier
 from domain import guidance
 from domain.instructors import assignment_history, reassign_instructor, suggest_instructors
 from domain.inbox import InboxFilter, inbox, is_overdue, mark_read, notifications_of, overdue_ids
-from domain.party_rules import suggested_kind
+from domain.party_rules import COMMITTEE_SIZE, suggested_kind
 from domain.reference import list_units, unit_choices
 from domain.revisions import resubmission_of
 from domain.workflow import STEP_BY_ACTION
@@ -211,9 +211,27 @@ STEP_VERBS = {
     "report_election": lambda a, f: verbs.report_election(a, ElectionReport(
         election_date=f.election_date.data, voters_expected=f.voters_expected.data,
         voters_present=f.voters_present.data, secretary_name=f.secretary_name.data,
-        secretary_votes=f.secretary_votes.data, committee_members=f.committee_members.data or ""),
+        secretary_votes=f.secretary_votes.data, committee=_elected_rows()),
         actor=current_user, **_step_args(f)),
 }
+
+
+def _committee_rows(application: Application) -> list[tuple[str, str]]:
+    """The election form's 委员 rows: what was typed (after a refusal), then blank ones up to the most the kind's
+    committee may have, so the form works without JavaScript."""
+    if not application.requested_kind.has_committee or application.state is not AppState.APPROVED:
+        return []
+    typed = [(n, v) for n, v in zip(request.form.getlist("committee_name"), request.form.getlist("committee_votes"))
+             if n.strip() or v.strip()] if request.method == "POST" else []
+    return typed + [("", "")] * max(0, COMMITTEE_SIZE[application.requested_kind][1] - len(typed))
+
+
+def _elected_rows() -> tuple[Elected, ...]:
+    """The 委员 rows of the election form (name, votes); blank rows dropped, votes that are no number None (the
+    domain names the row)."""
+    rows = zip(request.form.getlist("committee_name"), request.form.getlist("committee_votes"))
+    return tuple(Elected(name.strip(), int(votes) if votes.strip().isascii() and votes.strip().isdigit() and len(votes.strip()) < 7 else None)
+                 for name, votes in rows if name.strip())
 
 
 def _fill_step_choices(form) -> None:
@@ -247,6 +265,8 @@ def _card(application: Application, failed_action: str | None = None, failed_for
         # The election date's earliest day (the date picker's min): the meeting comes after the approval 批复.
         "election_earliest": verbs.approval_issued_on(application)
         if any(s.action == "report_election" for s in steps) else None,
+        "committee_rows": _committee_rows(application),
+        "committee_size": COMMITTEE_SIZE.get(application.requested_kind),
         **guide,
     }
 

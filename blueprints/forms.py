@@ -182,8 +182,7 @@ class ElectionForm(Form):
     voters_present = IntegerField("实到会人数", [InputRequired("请填写人数"), NumberRange(0, 100000, "请填写0或正整数")])
     secretary_name = StringField("当选书记", [DataRequired(REQUIRED), Length(max=40, message="姓名不超过40个字")])
     secretary_votes = IntegerField("书记得票数", [InputRequired("请填写票数"), NumberRange(0, 100000, "请填写0或正整数")])
-    committee_members = StringField("当选委员", [Optional(), Length(max=500, message="不超过500个字")],
-                                    description="设委员会的填写全部委员姓名，用顿号分隔，如：张三、李四、王五")
+    # A committee's 委员 and their votes come as rows (committee_name, committee_votes), read by the route.
 
 
 class RegistryImportForm(Form):

@@ -25,10 +25,10 @@ from .files import size_text, store_upload
 from .funds import create_fund_item
 from .instructors import assign_instructor
 from .notices import notify
-from .party_rules import check_org_kind
+from .party_rules import COMMITTEE_SIZE, check_org_kind
 from .registry import Partners, resolve_partners
+from .text import first_refused
 from .revisions import snapshot_of
-from .text import name_list
 from .workflow import EDITABLE_STATES, STEP_BY_ACTION, Step, steps_from
 from .zone_time import local_date, local_today
 
@@ -78,16 +78,26 @@ class ApplicationData:
     members: list[MemberRow] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class Elected:
+    """A 委员 elected by the members' meeting, with the votes they received (得票数); votes None: not a number."""
+
+    name: str
+    votes: int | None
+
+
 @dataclass
 class ElectionReport:
-    """The members' meeting that elected the secretary (and committee)."""
+    """The members' meeting (党员大会) and what it elected, as the kind's WORDING says (domain/documents.py): without a
+    committee it elects the secretary; with one it elects the 委员 (committee), who elect the secretary from among
+    themselves, secretary_votes being then the committee's votes."""
 
     election_date: date
     voters_expected: int
     voters_present: int
     secretary_name: str
     secretary_votes: int
-    committee_members: str = ""
+    committee: tuple[Elected, ...] = ()
 
 
 # ---------------------------------------------------------------- the applicant's own edits
@@ -332,10 +342,17 @@ def report_election(application: Application, report: ElectionReport, *, actor: 
     check_date(report.election_date, "选举日期", "election_date", after=("成立批复的印发日期", approval_issued_on(application)))
     if problems := _election_problems(application, report):
         raise DomainError("选举结果不符合要求：" + "；".join(problems))
-    for name in ("election_date", "voters_expected", "voters_present", "secretary_name", "secretary_votes"):
+    for name in ("election_date", "voters_expected", "voters_present", "secretary_votes"):
         setattr(application, name, getattr(report, name))
-    application.committee_members = report.committee_members.strip()
-    _move(application, step, actor, f"{report.election_date:%Y年%-m月%-d日}召开党员大会，选举{report.secretary_name}为书记")
+    application.secretary_name = report.secretary_name.strip()
+    committee = [e for e in report.committee if e.name.strip()] if application.requested_kind.has_committee else []
+    application.committee_members = "、".join(e.name.strip() for e in committee)
+    application.committee_votes = [{"name": e.name.strip(), "votes": e.votes} for e in committee] or None
+    if committee:
+        what = f"选举{application.committee_members}为委员，委员会选举{application.secretary_name}为书记"
+    else:
+        what = f"选举{application.secretary_name}为书记"
+    _move(application, step, actor, f"{report.election_date:%Y年%-m月%-d日}召开党员大会，{what}")
 
 
 def establish_organisation(application: Application, *, actor: User, version: int, comment: str = "",
@@ -512,18 +529,52 @@ def _election_problems(application: Application, report: ElectionReport) -> list
     # 选举时有选举权的到会人数须超过应到会人数的五分之四，会议方为有效。
     elif report.voters_present * 5 <= report.voters_expected * 4:
         problems.append("到会有选举权的党员须超过应到人数的五分之四，选举方为有效")
-    if report.secretary_votes * 2 <= report.voters_present:
-        problems.append("书记当选须获得超过实到人数一半的赞成票")
-    if report.secretary_votes > report.voters_present:
-        problems.append("书记得票数不能超过实到人数")
     if report.voters_expected != application.formal_members:
         problems.append(f"应到会有选举权的党员应为正式党员人数 {application.formal_members} 名（预备党员没有表决权和选举权）")
-    if not report.secretary_name.strip():
+    formal = {m.name for m in application.members if m.status is MemberStatus.FORMAL}
+    secretary = report.secretary_name.strip()
+    if application.requested_kind.has_committee:
+        problems += _committee_problems(application.requested_kind, report, formal)
+    else:
+        if report.secretary_votes * 2 <= report.voters_present:
+            problems.append("书记当选须获得超过实到人数一半的赞成票")
+        if report.secretary_votes > report.voters_present:
+            problems.append("书记得票数不能超过实到人数")
+        if secretary and secretary not in formal:
+            problems.append(f"当选书记“{secretary}”应是党员名单中的正式党员")
+    if not secretary:
         problems.append("请填写当选书记的姓名")
-    elif not any(m.name == report.secretary_name.strip() and m.status is MemberStatus.FORMAL
-                 for m in application.members):
-        problems.append(f"当选书记“{report.secretary_name.strip()}”应是党员名单中的正式党员")
-    names = name_list(report.committee_members)
-    if application.requested_kind.has_committee and len(names) < 3:
-        problems.append(f"{application.requested_kind.label}须选举产生委员会，请填写至少3名委员（用顿号分隔）")
+    return problems
+
+
+def _committee_problems(kind: PartyOrgKind, report: ElectionReport, formal: set[str]) -> list[str]:
+    """The 委员 the members' meeting elected and the secretary the committee elected from them: each 委员 a formal
+    member elected by more than half of those present, as many as the kind's committee has."""
+    problems = []
+    elected = [e for e in report.committee if e.name.strip()]
+    names = [e.name.strip() for e in elected]
+    least, most = COMMITTEE_SIZE[kind]
+    if not least <= len(names) <= most:
+        problems.append(f"{kind.label}须选举产生委员{least}至{most}名，已填写 {len(names)} 名")
+    if duplicates := sorted({n for n in names if names.count(n) > 1}):
+        problems.append(f"委员“{'、'.join(duplicates)}”填写了不止一次")
+    for e in elected:
+        name = e.name.strip()
+        if len(name) > 40 or first_refused(name):
+            problems.append("委员姓名须为一行文字，不超过40个字")
+        elif name not in formal:
+            problems.append(f"委员“{name}”应是党员名单中的正式党员")
+        if e.votes is None or e.votes < 0:
+            problems.append(f"请填写委员“{name}”的得票数（0或正整数）")
+        elif e.votes > report.voters_present:
+            problems.append(f"委员“{name}”的得票数 {e.votes} 超过了实到人数 {report.voters_present}")
+        elif e.votes * 2 <= report.voters_present:
+            problems.append(f"委员“{name}”的得票数 {e.votes} 未超过实到人数的一半，不能当选")
+    secretary = report.secretary_name.strip()
+    if secretary and names and secretary not in names:
+        problems.append(f"书记由委员会从委员中选举产生，“{secretary}”不在当选委员中")
+    if names and report.secretary_votes > len(names):
+        problems.append(f"委员会选举书记的得票数不能超过委员人数 {len(names)}")
+    elif names and report.secretary_votes * 2 <= len(names):
+        problems.append(f"书记须获得超过委员会委员半数的赞成票（委员 {len(names)} 名）")
     return problems

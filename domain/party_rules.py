@@ -39,3 +39,12 @@ def suggested_kind(formal: int, probationary: int) -> PartyOrgKind:
     if total > 50:
         return PartyOrgKind.GENERAL_BRANCH
     return PartyOrgKind.BRANCH_COMMITTEE if formal >= 7 else PartyOrgKind.BRANCH
+
+
+# How many 委员 a committee has (《中国共产党基层组织选举工作条例》第九条): the members' meeting elects them, and they
+# elect the 书记 from among themselves. (least, most)
+COMMITTEE_SIZE = {
+    PartyOrgKind.BRANCH_COMMITTEE: (3, 7),   # 支部委员会由3至5人组成，一般不超过7人
+    PartyOrgKind.GENERAL_BRANCH: (5, 9),     # 总支部委员会由5至7人组成，最多不超过9人
+    PartyOrgKind.PARTY_COMMITTEE: (5, 11),   # 党的基层委员会由5至9人组成，最多不超过11人
+}

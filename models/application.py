@@ -113,7 +113,11 @@ class Application(db.Model):
     voters_present: Mapped[int | None]
     secretary_name: Mapped[str | None] = mapped_column(sa.String(40))
     secretary_votes: Mapped[int | None]
+    # The 委员 in the order the 批复 names them, separated by 、; with each one's votes at the members' meeting in
+    # committee_votes ([{"name": ..., "votes": ...}], the same order). Both empty for a kind without a committee, whose
+    # meeting elects the secretary directly; with one, secretary_votes are the committee's votes for the secretary.
     committee_members: Mapped[str | None] = mapped_column(sa.String(500))
+    committee_votes: Mapped[list | None] = mapped_column(sa.JSON)
 
     organisation: Mapped[Organisation] = relationship(lazy="joined")
     unit: Mapped[Unit] = relationship(lazy="joined")

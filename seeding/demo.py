@@ -15,9 +15,9 @@ from models import (
 from domain import applications as verbs
 from domain import funds, guidance
 from domain.accounts import DEMO_PASSWORD
-from domain.applications import ApplicationData, ElectionReport, MemberRow
+from domain.applications import ApplicationData, Elected, ElectionReport, MemberRow
 from domain.files import keep_file
-from domain.party_rules import suggested_kind
+from domain.party_rules import COMMITTEE_SIZE, suggested_kind
 from domain.reference import ensure_units
 from domain.settings import get_settings, set_seal
 from domain.zone_time import local_today
@@ -283,13 +283,18 @@ def _demo_step(application, action, contact, reviewer, zone, instructor) -> None
         verbs.reject_application(application, actor=zone, version=version,
                                  comment="党员组织关系尚未转入本单位，暂不具备成立条件")
     elif action == "report_election":
-        members = application.members
-        committee = "、".join(m.name for m in members[:3]) if application.requested_kind.has_committee else ""
+        # A committee's meeting elects its least number of 委员 (the proposed secretary first), who elect him.
+        formal = application.formal_members
+        size = COMMITTEE_SIZE.get(application.requested_kind, (0, 0))[0]
+        names = [application.proposed_secretary] + [
+            m.name for m in application.members
+            if m.status is MemberStatus.FORMAL and m.name != application.proposed_secretary]
+        committee = tuple(Elected(name, formal) for name in names[:size])
         verbs.report_election(application, ElectionReport(
             # The demo approves today; its election cannot come before the approval.
-            election_date=local_today(), voters_expected=application.formal_members,
-            voters_present=application.formal_members, secretary_name=application.proposed_secretary,
-            secretary_votes=application.formal_members, committee_members=committee), actor=contact, version=version)
+            election_date=local_today(), voters_expected=formal, voters_present=formal,
+            secretary_name=application.proposed_secretary, secretary_votes=size or formal, committee=committee),
+            actor=contact, version=version)
     elif action == "establish":
         verbs.establish_organisation(application, actor=zone, version=version)
 

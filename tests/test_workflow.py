@@ -57,7 +57,7 @@ def _run(action: str, application: Application, actor: User) -> None:
     elif action == "report_election":
         verbs.report_election(application, ElectionReport(
             election_date=zone_today(), voters_expected=5, voters_present=5, secretary_name="党员1",
-            secretary_votes=5, committee_members="党员1、党员2、党员3"), actor=actor, version=version)
+            secretary_votes=5), actor=actor, version=version)
     elif action == "establish":
         verbs.establish_organisation(application, actor=actor, version=version)
     elif action == "return_election":
@@ -202,18 +202,6 @@ def test_election_rules(ctx, make_application, make_user, report, message):
     applicant = _actor("applicant", application, make_user)
     with pytest.raises(DomainError, match=message):
         verbs.report_election(application, report, actor=applicant, version=application.version)
-
-
-def test_a_committee_needs_three_members(ctx, make_application, make_user):
-    made = make_application("approved", formal=8, probationary=0)
-    application = db.session.get(Application, made.id)
-    applicant = _actor("applicant", application, make_user)
-    with pytest.raises(DomainError, match="至少3名委员"):
-        verbs.report_election(application, ElectionReport(zone_today(), 8, 8, "党员1", 8, "党员1、党员2"),
-                              actor=applicant, version=application.version)
-    verbs.report_election(application, ElectionReport(zone_today(), 8, 8, "党员1", 8, "党员1、党员2，党员3"),
-                          actor=applicant, version=application.version)
-    assert application.state is AppState.ELECTION_REPORTED
 
 
 def test_stale_version_changes_nothing(ctx, make_application, make_user):
