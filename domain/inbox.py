@@ -1,8 +1,6 @@
 """What waits for whom: the inbox of each role, its counts, and the notifications bell."""
 from dataclasses import dataclass
 from datetime import timedelta
-from functools import cache
-from types import SimpleNamespace
 from typing import NamedTuple
 
 import sqlalchemy as sa
@@ -15,6 +13,7 @@ from models import (
 from .paging import RowPage, limited, paginate, row_page
 from .registrations import lapse_cutoff, waiting_for
 from .registry import fragment_patterns, name_or_code_like
+from .statements_per_role import built_per_role
 from .workflow import WAITING_ON
 
 
@@ -54,32 +53,16 @@ class InboxFilter:
     page: int = 1
 
 
-_LINKS = ("id", "unit_id", "instructor_id", "organisation_id")  # what _scoped reads of a user besides the role
-
-
-def _user_as_parameters(role: Role) -> SimpleNamespace:
-    """A user of this role whose links are parameters, for a statement built once per role: the query gives
-    each user's own (_link_values)."""
-    return SimpleNamespace(role=role, **{name: sa.bindparam(name) for name in _LINKS})
-
-
-def _link_values(user: User) -> dict:
-    return {name: getattr(user, name) for name in _LINKS}
-
-
-@cache
-def _inbox_statements(role: Role, state: str, by_unit: bool, by_kind: bool,
-                      by_text: bool) -> tuple[sa.Select, sa.Select]:
-    """The inbox's page of rows and its total, for a role and the shape of a filter: `state` "all", "one" state, or
-    "waiting" on the role; which of unit, kind and text it sets. The user's links and the filter's values are left
-    as parameters (inbox gives them). Built once per shape, as the counters' query is: building both statements
-    and their cache keys on each request cost 0.4 of the inbox's 0.96 ms of CPU (1.2 ms when waiting on me)."""
-    links = _user_as_parameters(role)
+@built_per_role
+def _inbox_statements(links, state: str, by_unit: bool, by_kind: bool, by_text: bool) -> tuple[sa.Select, sa.Select]:
+    """The inbox's page of rows and its total, for a user (of a role, with links as parameters) and the shape of a
+    filter: `state` "all", "one" state, or "waiting" on the role; which of unit, kind and text it sets. The filter's
+    values are parameters too (inbox gives them)."""
     conditions, by_organisation = [], []
     if state == "one":
         conditions.append(Application.state == sa.bindparam("state"))
     elif state == "waiting":
-        conditions.append(Application.state.in_(waiting_states(role)))
+        conditions.append(Application.state.in_(waiting_states(links.role)))
     if by_unit:
         conditions.append(Application.unit_id == sa.bindparam("filter_unit_id"))
     if by_kind:
@@ -90,14 +73,14 @@ def _inbox_statements(role: Role, state: str, by_unit: bool, by_kind: bool,
             .join(Application.organisation).join(Application.unit)
             .where(*conditions, *by_organisation).order_by(Application.state_changed_at, Application.id))
     # The total joins organisations only when a filter needs them: every application has one, and the join
-    # was most of the count's cost (2.4 of 2.5 ms for ?state=all).
+    # was most of the count's cost.
     counted = _scoped(links).join(Application.organisation) if by_organisation else _scoped(links)
     return limited(rows), _counted(counted.where(*conditions, *by_organisation))
 
 
 def inbox(user: User, f: InboxFilter, per_page: int = 50) -> RowPage:
     """One page of the applications this user handles, oldest waiting first, as rows of LIST_COLUMNS."""
-    params = _link_values(user)
+    params = {}
     state = "all"
     if f.state in AppState._value2member_map_:
         state, params["state"] = "one", AppState(f.state)
@@ -109,17 +92,15 @@ def inbox(user: User, f: InboxFilter, per_page: int = 50) -> RowPage:
         params["kind"] = OrgKind(f.kind)
     if f.q.strip():
         params.update(fragment_patterns(f.q))
-    rows, counted = _inbox_statements(user.role, state, "filter_unit_id" in params, "kind" in params,
-                                      "name_pattern" in params)
-    return row_page(rows, counted, f.page, per_page, params)
+    (rows, counted), links = _inbox_statements(user, state, "filter_unit_id" in params, "kind" in params,
+                                               "name_pattern" in params)
+    return row_page(rows, counted, f.page, per_page, {**links, **params})
 
 
-@cache
-def _nav_counts_query(role: Role) -> sa.Select:
-    """The counters' query of a role, the user's own links left as parameters. Every page of every official runs
-    it, so it is built once per role: building it and its cache key anew each time cost as much as running it
-    (0.5 of 0.95 ms)."""
-    links = _user_as_parameters(role)
+@built_per_role
+def _nav_counts_query(links) -> sa.Select:
+    """The counters' query of a user (of a role, with links as parameters)."""
+    role = links.role
     unread = (sa.select(sa.func.count(Notification.id))
               .where(Notification.user_id == links.id, Notification.read_at.is_(None)).scalar_subquery())
     waiting = _waiting(links)
@@ -142,8 +123,8 @@ class NavCounts(NamedTuple):
 
 def nav_counts(user: User) -> NavCounts:
     """The navigation's counters in one query: every page shows them."""
-    params = {**_link_values(user), "lapse_cutoff": lapse_cutoff()}
-    return NavCounts(*(n or 0 for n in db.session.execute(_nav_counts_query(user.role), params).one()))
+    query, links = _nav_counts_query(user)
+    return NavCounts(*(n or 0 for n in db.session.execute(query, {**links, "lapse_cutoff": lapse_cutoff()}).one()))
 
 
 def overdue_ids(applications: list[Application | sa.Row], days: int) -> set[int]:

@@ -9,13 +9,14 @@ import pytest
 import sqlalchemy as sa
 
 from domain import funds
+from domain.inbox import InboxFilter, inbox, nav_counts
 from domain.accounts import DEMO_PASSWORD
 from domain.registry_import import check_registry_file, template_csv
 from seeding.demo import seed_demo
 from tests.conftest import sign_in_directly, valid_credit_code, zone_today
 from models import (
     AppState, Application, Attachment, Delivery, DisbursementBatch, Document, FundItem, FundPayment, Instructor,
-    JobRun, RegistrationReview, RegistryImport, Role, RunStatus, StoredFile, User, db,
+    JobRun, Notification, RegistrationReview, RegistryImport, Role, RunStatus, StoredFile, User, db,
 )
 
 ACTORS = ["anonymous", "applicant", "other_applicant", "reviewer", "other_reviewer", "zone", "instructor", "finance",
@@ -242,3 +243,21 @@ def test_who_sees_which_application(ctx, make_application, make_user, make_instr
         seen = {name_of[i] for i in _visible_ids(user) if i in name_of}
         assert seen == expected[who], who
         assert {name for name, a in apps.items() if a.can_view(user)} == expected[who], who
+        # The inbox runs statements built once per role (domain/statements_per_role.py): users of the same role
+        # one after the other through them, each gets their own.
+        listed = {name_of[row.id] for row in inbox(user, InboxFilter(state="all"), per_page=100).items}
+        assert listed == expected[who], who
+
+
+def test_the_counters_built_once_per_role_count_each_users_own(ctx, make_user, make_application):
+    """The navigation's counters run one statement per role (domain/statements_per_role.py): two reviewers of
+    different units and two zone officials, one after the other, each get their own counts."""
+    application = make_application("submitted", unit_code="street_east")
+    park, east = make_user(Role.UNIT_REVIEWER), make_user(Role.UNIT_REVIEWER, unit_code="street_east")
+    zone, other_zone = make_user(Role.ZONE_APPROVER), make_user(Role.ZONE_APPROVER)
+    db.session.add_all([Notification(user_id=zone.id, application_id=application.id, message="一"),
+                        Notification(user_id=zone.id, application_id=application.id, message="二")])
+    db.session.commit()
+    counts = {name: nav_counts(db.session.get(User, user.id))[:2]
+              for name, user in (("park", park), ("east", east), ("zone", zone), ("other zone", other_zone))}
+    assert counts == {"park": (0, 0), "east": (1, 0), "zone": (0, 2), "other zone": (0, 0)}
