@@ -69,6 +69,14 @@ def workflow_diagram_command():
     click.echo(mermaid())
 
 
+@bp.cli.command("fund-diagram")
+def fund_diagram_command():
+    """Print the fund item's and the batch's steps as Mermaid stateDiagram-v2 text, drawn from their tables."""
+    from domain.funds import fund_diagrams
+
+    click.echo("\n\n".join(fund_diagrams()))
+
+
 @bp.cli.command("seed-scale")
 @click.option("--orgs", default=11000, show_default=True, help="Organisations to add to the registry.")
 @click.option("--applications", default=5000, show_default=True, help="Applications (with histories) to add.")

@@ -17,13 +17,29 @@ from domain.funds import AlreadyPaid, ItemFilter
 from domain.reference import unit_choices
 from domain.workbooks import csv_bytes
 from domain.zone_time import local_today
-from models import DisbursementBatch, FundItem, FundPayment, PayeeCheckMethod, db
+from models import BatchState, DisbursementBatch, FundItem, FundPayment, FundStage, PayeeCheckMethod, User, db
 
 from . import page_arg, posted_ids, render_partial, role_wall, run_verb, send_download, show_domain_error
 from .forms import EmptyForm, PayeeCheckForm, PayeeReturnForm, PaymentForm, ReversalForm
 
 bp = Blueprint("finance", __name__, url_prefix="/finance")
 role_wall(bp)
+
+
+# The fund templates (finance's, the zone's, the applicant's) ask the steps' tables before they show a button.
+@bp.app_template_global()
+def can_fund(action: str, stage: FundStage, user: User | None = None) -> bool:
+    return funds.FUND_ITEM.allows(action, stage, user)
+
+
+@bp.app_template_global()
+def can_batch(action: str, state: BatchState, user: User | None = None) -> bool:
+    return funds.BATCH.allows(action, state, user)
+
+
+@bp.app_template_global()
+def batch_steps(state: BatchState, user: User) -> list:
+    return funds.BATCH.steps_from(state, user.role)
 
 
 def _filter() -> ItemFilter:
@@ -226,7 +242,7 @@ def _valid(form) -> bool:
 def _card(batch_id: int, failed_form=None) -> dict:
     # Not _load: the card reads one page of items (batch_view), not all of them with their payments.
     batch = db.get_or_404(DisbursementBatch, batch_id)
-    draft = batch.state.value == "draft"
+    draft = funds.BATCH.allows("add", batch.state)
     # A draft's "add" list: the oldest 50 of the items its filter (unit, dates) shows; an action on the card
     # carries the filter in its URL, so that the card comes back filtered.
     f = _filter()

@@ -9,8 +9,8 @@ from .application import (
 from .audit import GENESIS_HASH, AuditChainHead, AuditEvent
 from .document import Document, DocumentCounter, DocumentKind, Setting, VerificationCheck
 from .fund import (
-    CENT, MAX_FUND, MIN_FUND, BatchState, DisbursementBatch, FundItem, FundPayment, FundStage, FundStandard,
-    FundState, PayeeCheckMethod, PaymentKind, fund_stage,
+    CENT, MAX_FUND, MIN_FUND, STAGE_IN_BATCH, BatchState, DisbursementBatch, FundItem, FundPayment, FundStage,
+    FundStandard, FundState, PayeeCheckMethod, PaymentKind, fund_stage,
 )
 from .base import LabelledEnum, utcnow
 from .guidance import Assignment, ChecklistItem, Delivery, GuidanceVisit, VisitForm
@@ -28,7 +28,7 @@ __all__ = [
     "AuditEvent", "CLAIM_LAPSES_AFTER", "COUNTED", "RegistrationKind", "RegistrationReview", "RegistrationStatus",
     "BatchState", "ChecklistItem", "Delivery", "DisbursementBatch", "Document", "DocumentCounter", "DocumentKind",
     "FundItem", "FundPayment", "FundStage", "FundStandard", "FundState", "GENESIS_HASH", "Gender", "GuidanceVisit",
-    "ImportStatus", "Instructor", "JobRun", "RunStatus", "fund_stage",
+    "ImportStatus", "Instructor", "JobRun", "RunStatus", "STAGE_IN_BATCH", "fund_stage",
     "CENT", "LabelledEnum", "LoginFailure", "LoginSession", "MAX_FUND", "MIN_FUND", "MemberStatus", "Notification",
     "OrgKind", "Organisation", "PartyOrgKind", "PayeeCheckMethod",
     "PaymentKind", "RegistryImport", "Role", "Setting", "StoredFile", "Unit", "UnitCategory", "User",

@@ -77,32 +77,34 @@ class PayeeCheckMethod(LabelledEnum):
 
 
 class FundStage(LabelledEnum):
-    """What a fund item's badge says (经费进度): its own state, and once it is in a batch, the batch's. An item in an
-    approved batch is not merely 已核定: the money is on its way."""
+    """Where a fund item is (经费进度): its own state, and once it is in a batch, the batch's. An item in an approved
+    batch is not merely 已核定: the money is on its way. The badge shows it, and the fund steps' table
+    (domain/funds/steps.py) says from which stage each step may be taken."""
     PENDING = "pending", "待核定"
     APPROVED = "approved", "已核定"
     IN_BATCH = "in_batch", "在批次中"
+    BATCH_SUBMITTED = "batch_submitted", "批次待审批"
     BATCH_APPROVED = "batch_approved", "已审批待拨付"
     PAID = "paid", "已拨付"
 
     @property
     def badge(self) -> str:
-        return {"pending": "warning", "approved": "primary", "in_batch": "info", "batch_approved": "primary",
-                "paid": "success"}[self.value]
+        return {"pending": "warning", "approved": "primary", "in_batch": "info", "batch_submitted": "info",
+                "batch_approved": "primary", "paid": "success"}[self.value]
 
 
-# The one rule for the stage shown: an item's own state, except an approved (unpaid) item in a batch, which takes
-# its stage from the batch's state. FundItem.stage reads it on an item, and as SQL in the lists' rows.
+# The one rule for an item's stage: its own state, except an approved (unpaid) item in a batch, which takes its
+# stage from the batch's state. FundItem.stage reads it on an item, and as SQL in the lists' rows.
 _STAGE_OF_STATE = {FundState.PENDING: FundStage.PENDING, FundState.PAID: FundStage.PAID}
-_STAGE_IN_BATCH = {BatchState.DRAFT: FundStage.IN_BATCH, BatchState.SUBMITTED: FundStage.IN_BATCH,
-                   BatchState.APPROVED: FundStage.BATCH_APPROVED, BatchState.PAID: FundStage.BATCH_APPROVED}
+STAGE_IN_BATCH = {BatchState.DRAFT: FundStage.IN_BATCH, BatchState.SUBMITTED: FundStage.BATCH_SUBMITTED,
+                  BatchState.APPROVED: FundStage.BATCH_APPROVED, BatchState.PAID: FundStage.BATCH_APPROVED}
 
 
 def fund_stage(state: FundState, batch_state: BatchState | None) -> FundStage:
     """The stage shown for an item in this state, in a batch in this state (None: in no batch)."""
     if state in _STAGE_OF_STATE:
         return _STAGE_OF_STATE[state]
-    return FundStage.APPROVED if batch_state is None else _STAGE_IN_BATCH[batch_state]
+    return FundStage.APPROVED if batch_state is None else STAGE_IN_BATCH[batch_state]
 
 
 class DisbursementBatch(db.Model):
@@ -235,11 +237,6 @@ class FundItem(db.Model):
         return cls.payee_returned_at.is_not(None)
 
     @property
-    def payee_editable(self) -> bool:
-        """The payee may still change, be checked or be sent back: unpaid, and in no batch past its draft."""
-        return self.state is not FundState.PAID and (self.batch is None or self.batch.state is BatchState.DRAFT)
-
-    @property
     def payee_corrected(self) -> bool:
         """Sent back, and entered again since: finance's to check again (已更正待复核)."""
         return (self.payee_returned_at is not None and self.payee_entered_at is not None
@@ -257,7 +254,7 @@ class FundItem(db.Model):
                        .scalar_subquery())
         whens = [(cls.state == state, stage.value) for state, stage in _STAGE_OF_STATE.items()]
         whens.append((cls.batch_id.is_(None), FundStage.APPROVED.value))
-        whens += [(batch_state == state, stage.value) for state, stage in _STAGE_IN_BATCH.items()]
+        whens += [(batch_state == state, stage.value) for state, stage in STAGE_IN_BATCH.items()]
         return sa.type_coerce(sa.case(*whens), enum_type(FundStage, "fund_stage"))
 
 

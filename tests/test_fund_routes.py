@@ -509,7 +509,7 @@ def test_fund_state_shows_to_the_applicant_once_paid(client, app, login_as, batc
     client.post("/auth/logout")
     login_as(Role.APPLICANT, organisation=org)
     page = client.get("/applicant/").get_data(as_text=True)
-    assert FundState.PAID.label in page and "经费已拨付至" in page
+    assert f"（经费{FundState.PAID.label}，账户不能再修改）" in page and 'action="/applicant/fund/payee"' not in page
 
 
 def _statements(app, client, url) -> int:

@@ -645,10 +645,11 @@ def test_the_stage_shown_follows_the_batch_and_rows_agree_with_items(ctx, make_f
     funds.record_payment(paid, voucher_number="记-1", paid_on=zone_today(), actor=finance, version=paid.version)
     db.session.flush()
     expected = {pending: FundStage.PENDING, loose: FundStage.APPROVED, drafted: FundStage.IN_BATCH,
-                submitted: FundStage.IN_BATCH, approved: FundStage.BATCH_APPROVED, paid: FundStage.PAID}
+                submitted: FundStage.BATCH_SUBMITTED, approved: FundStage.BATCH_APPROVED, paid: FundStage.PAID}
     for item, stage in expected.items():
         assert item.stage is stage and funds.fund_row(item.id).stage is stage, item.id
-    assert [FundStage.IN_BATCH.label, FundStage.BATCH_APPROVED.label] == ["在批次中", "已审批待拨付"]
+    assert [FundStage.IN_BATCH.label, FundStage.BATCH_SUBMITTED.label, FundStage.BATCH_APPROVED.label] == [
+        "在批次中", "批次待审批", "已审批待拨付"]
 
 
 # ---------------------------------------------------------------- the payee check record, and sending a payee back

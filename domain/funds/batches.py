@@ -3,19 +3,19 @@ from datetime import date
 
 import sqlalchemy as sa
 
-from models import BatchState, DisbursementBatch, FundItem, FundState, Role, User, db, utcnow
+from models import DisbursementBatch, FundItem, Role, User, db, utcnow
 
 from .. import DomainError, bump_version, notices
 from ..audit import record_event
 from ..sheets import approval_sheet, file_sheet
 from ..text import check_text
 from ..zone_time import local_today
-from .guards import check_version, require_finance
+from .steps import BATCH, FUND_ITEM, check_version
 
 
 def create_batch(items: list[FundItem], *, actor: User, note: str = "", today: date | None = None) -> DisbursementBatch:
     """Open a disbursement batch (新建拨付批次) with the next number of the year, e.g. 2026-BF-003."""
-    require_finance(actor)
+    BATCH.require_role("add", actor)
     if not items:
         raise DomainError("请至少勾选一笔已核定的经费", "item_ids")
     note = check_text(note, "备注", "note", multiline=True).strip()[:200]
@@ -34,26 +34,27 @@ def create_batch(items: list[FundItem], *, actor: User, note: str = "", today: d
             continue
     else:
         raise DomainError("批次编号分配繁忙，请稍后重试")
-    _join(batch, items)
+    _join(batch, items, actor)
     record_event("batch.create", batch, actor, f"新建拨付批次{batch.number}", items=[i.id for i in items])
     return batch
 
 
 def add_to_batch(batch: DisbursementBatch, items: list[FundItem], *, actor: User, version: int) -> None:
     """Add items to a draft batch (加入批次)."""
-    _check_draft(batch, actor, version)
+    _check(batch, "add", actor, version)
     if not items:
         raise DomainError("请至少勾选一笔已核定的经费", "item_ids")
-    _join(batch, items)
+    _join(batch, items, actor)
     bump_version(batch)
     record_event("batch.add", batch, actor, f"{len(items)}笔经费加入批次{batch.number}", items=[i.id for i in items])
 
 
 def remove_from_batch(batch: DisbursementBatch, item: FundItem, *, actor: User, version: int) -> None:
     """Take an item out of a draft batch (移出批次)."""
-    _check_draft(batch, actor, version)
+    _check(batch, "remove", actor, version)
     if item.batch_id != batch.id:
         raise DomainError("该笔经费不在本批次中")
+    FUND_ITEM.require("leave", item.stage, actor, item.organisation.name)
     item.batch = None
     bump_version(item)
     bump_version(batch)
@@ -62,12 +63,12 @@ def remove_from_batch(batch: DisbursementBatch, item: FundItem, *, actor: User, 
 
 def submit_batch(batch: DisbursementBatch, *, actor: User, version: int) -> None:
     """Submit the batch (提交审批) to the zone committee."""
-    _check_draft(batch, actor, version)
+    step = _check(batch, "submit", actor, version)
     if not batch.items:
         raise DomainError("批次中没有经费，不能提交")
     if unchecked := [i.organisation.name for i in batch.items if not i.payee_checked]:
         raise DomainError("以下单位的收款账户尚未核验：" + "、".join(unchecked))
-    batch.state, batch.submitted_at = BatchState.SUBMITTED, utcnow()
+    batch.state, batch.submitted_at = step.target, utcnow()
     # The items' versions move too: a payee edited at this very moment (read as checked above) makes one of
     # the two refuse, instead of an unchecked account slipping into a submitted batch.
     for item in batch.items:
@@ -80,13 +81,13 @@ def submit_batch(batch: DisbursementBatch, *, actor: User, version: int) -> None
 
 def check_batch_approval(batch: DisbursementBatch, *, actor: User, version: int) -> None:
     """Check that this approval may go ahead (批次审批前确认), changing nothing: the zone reads the facts first."""
-    _check_submitted(batch, actor, version, "审批")
+    _check(batch, "approve", actor, version)
 
 
 def approve_batch(batch: DisbursementBatch, *, actor: User, version: int) -> None:
     """Approve the batch (审批拨付批次) so that finance may pay it, and file its PDF sheet as approved."""
-    _check_submitted(batch, actor, version, "审批")
-    batch.state, batch.approved_by, batch.approved_at = BatchState.APPROVED, actor, utcnow()
+    step = _check(batch, "approve", actor, version)
+    batch.state, batch.approved_by, batch.approved_at = step.target, actor, utcnow()
     # Rendered before the version's UPDATE, which holds the batch's row (and, on SQLite, the one write lock of
     # the whole database) until the commit: not for the render's seconds. Of two approvals at once, the second
     # renders in vain and stops at the version.
@@ -100,37 +101,29 @@ def approve_batch(batch: DisbursementBatch, *, actor: User, version: int) -> Non
 
 def return_batch(batch: DisbursementBatch, *, actor: User, version: int) -> None:
     """Send a submitted batch back to finance (退回批次) as a draft."""
-    _check_submitted(batch, actor, version, "退回")
-    batch.state, batch.submitted_at = BatchState.DRAFT, None
+    step = _check(batch, "return", actor, version)
+    batch.state, batch.submitted_at = step.target, None
     bump_version(batch)
     record_event("batch.return", batch, actor, f"退回拨付批次{batch.number}")
     notices.notify(notices.with_role(Role.FINANCE), f"拨付批次{batch.number}被党工委退回，请调整后重新提交",
                    link=notices.batch_page(batch))
 
 
-def _check_submitted(batch: DisbursementBatch, actor: User, version: int, doing: str) -> None:
-    """What the zone's two decisions on a batch both need: the zone, the page's version, a submitted batch."""
-    if actor.role is not Role.ZONE_APPROVER:
-        raise DomainError(f"只有开发区党工委可以{doing}拨付批次")
+def _check(batch: DisbursementBatch, action: str, actor: User, version: int):
+    """What every step on a batch needs first: the role, the page's version, and a state the step starts from."""
+    BATCH.require_role(action, actor)
     check_version(batch, version)
-    if batch.state is not BatchState.SUBMITTED:
-        raise DomainError(f"批次当前为“{batch.state.label}”，不能{doing}")
+    return BATCH.require(action, batch.state, actor, batch.number)
 
 
-def _check_draft(batch: DisbursementBatch, actor: User, version: int) -> None:
-    require_finance(actor)
-    check_version(batch, version)
-    if batch.state is not BatchState.DRAFT:
-        raise DomainError(f"批次{batch.number}当前为“{batch.state.label}”，只有草稿批次可以调整")
-
-
-def _join(batch: DisbursementBatch, items: list[FundItem]) -> None:
+def _join(batch: DisbursementBatch, items: list[FundItem], actor: User) -> None:
     for item in items:
-        if item.state is not FundState.APPROVED:
-            raise DomainError(f"{item.organisation.name}的经费当前为“{item.state.label}”，不能加入批次")
+        if item.batch_id == batch.id:
+            continue
+        if item.batch_id is not None:
+            raise DomainError(f"{item.organisation.name}的经费已在批次{item.batch.number}中")
+        FUND_ITEM.require("join", item.stage, actor, item.organisation.name)
         if item.payee_returned:
             raise DomainError(f"{item.organisation.name}的收款账户已退回单位更正，须财务重新核验后才能加入批次")
-        if item.batch_id is not None and item.batch_id != batch.id:
-            raise DomainError(f"{item.organisation.name}的经费已在批次{item.batch.number}中")
         item.batch = batch
         bump_version(item)  # two batches grabbing one item: the version decides, the loser is told

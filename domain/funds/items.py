@@ -8,9 +8,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
-from models import (
-    Application, DisbursementBatch, FundItem, FundState, PayeeCheckMethod, Role, StoredFile, User, db, utcnow,
-)
+from models import Application, DisbursementBatch, FundItem, FundState, PayeeCheckMethod, StoredFile, User, db, utcnow
 
 from .. import DomainError, bump_version, notices
 from ..audit import record_event
@@ -18,7 +16,7 @@ from ..files import store_upload
 from ..sheets import capital_amount
 from ..text import check_text
 from ..zone_time import local_today
-from .guards import check_version, require_finance
+from .steps import FUND_ITEM, check_version
 from .standards import parse_amount, standard_amount
 
 
@@ -53,11 +51,9 @@ class FundConfirmation:
 def fund_confirmation(item: FundItem, *, actor: User, version: int, amount: Decimal | str | None = None,
                       reason: str = "") -> FundConfirmation:
     """Check a confirmation as confirm_fund will, change nothing, and say what it would record."""
-    if actor.role is not Role.ZONE_APPROVER:
-        raise DomainError("只有开发区党工委可以核定启动经费")
+    FUND_ITEM.require_role("confirm", actor)
     check_version(item, version)
-    if item.state is not FundState.PENDING:
-        raise DomainError(f"该笔经费已{item.state.label}，无需再核定")
+    FUND_ITEM.require("confirm", item.stage, actor)
     amount = item.standard_amount if amount in (None, "") else parse_amount(amount)
     if amount != item.standard_amount and not reason.strip():
         raise DomainError(f"核定金额与标准（{item.standard_amount} 元）不同，须填写理由", "reason")
@@ -102,10 +98,10 @@ def normalise_payee(payee: Payee) -> Payee:
 
 def set_payee(item: FundItem, payee: Payee, *, actor: User, document: tuple[str, bytes] | None = None) -> None:
     """Enter the payee account (填报收款账户), with the bank document if one is given; finance checks it again."""
-    if actor.role is not Role.APPLICANT or actor.organisation_id != item.organisation_id:
+    FUND_ITEM.require_role("set_payee", actor)
+    if actor.organisation_id != item.organisation_id:
         raise DomainError("只有本单位联系人可以填报收款账户")
-    if not item.payee_editable:
-        raise DomainError("经费已进入拨付审批或已拨付，收款账户不能再修改；如需更正请联系财务")
+    FUND_ITEM.require("set_payee", item.stage, actor)
     payee = normalise_payee(payee)
     if document is not None:
         item.payee_document = _bank_document(document, actor)
@@ -127,8 +123,9 @@ def check_payee(item: FundItem, *, actor: User, version: int, method: PayeeCheck
                 document: tuple[str, bytes] | None = None) -> None:
     """Check the payee account (核验收款账户) and record how: name, bank and account against the bank document
     (开户许可证/银行回单), or name and bank ticked and the account number typed a second time by finance."""
-    require_finance(actor)
+    FUND_ITEM.require_role("check_payee", actor)
     check_version(item, version)
+    FUND_ITEM.require("check_payee", item.stage, actor)
     if not item.has_payee:
         raise DomainError("该单位尚未填报收款账户，无法核验")
     if item.payee_checked:
@@ -167,8 +164,9 @@ def check_payee(item: FundItem, *, actor: User, version: int, method: PayeeCheck
 def return_payee(item: FundItem, *, actor: User, version: int, reason: str) -> DisbursementBatch | None:
     """Send a wrong payee back to the applicant (退回收款账户) with a reason; a draft batch lets the item go. Returns
     the batch it left, if any."""
-    require_finance(actor)
+    FUND_ITEM.require_role("return_payee", actor)
     check_version(item, version)
+    FUND_ITEM.require("return_payee", item.stage, actor)
     reason = check_text(reason or "", "退回理由", "reason", multiline=True).strip()
     if not reason:
         raise DomainError("请写明退回理由（单位将看到这段话），如：开户名与开户许可证不一致", "reason")
@@ -176,8 +174,6 @@ def return_payee(item: FundItem, *, actor: User, version: int, reason: str) -> D
         raise DomainError("退回理由不超过300个字", "reason")
     if not item.has_payee:
         raise DomainError("该单位尚未填报收款账户，无需退回")
-    if not item.payee_editable:
-        raise DomainError("经费已进入拨付审批或已拨付，收款账户不能再退回")
     left = item.batch
     if left is not None:
         item.batch = None

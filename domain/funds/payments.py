@@ -9,19 +9,18 @@ from .. import DomainError, bump_version, notices
 from ..audit import record_event
 from ..facts import check_date, chinese_date
 from ..zone_time import local_date, local_today
-from .guards import check_version, require_finance
+from .steps import BATCH, FUND_ITEM, check_version
 
 
 def record_payment(item: FundItem, *, voucher_number: str, paid_on: date, actor: User, version: int) -> FundPayment:
     """Record the payment (登记拨付) of one item with its voucher number and date."""
-    require_finance(actor)
+    FUND_ITEM.require_role("pay", actor)
     voucher_number = _check_voucher(voucher_number, paid_on)
     if item.state is FundState.PAID:
         raise AlreadyPaid(_already_paid(item))
     check_version(item, version)
     # A batch seen as paid means another request paid this item meanwhile: the version check in _pay says so.
-    if item.batch is None or item.batch.state not in (BatchState.APPROVED, BatchState.PAID):
-        raise DomainError("只有已审批批次中的经费才能登记拨付")
+    FUND_ITEM.require("pay", item.stage, actor)
     _check_paid_after_approval(item.batch, paid_on)
     return _pay(item, voucher_number, paid_on, actor)
 
@@ -29,21 +28,20 @@ def record_payment(item: FundItem, *, voucher_number: str, paid_on: date, actor:
 def record_batch_payment(batch: DisbursementBatch, *, voucher_number: str, paid_on: date, actor: User,
                          version: int) -> list[FundPayment]:
     """Record the payment of a whole batch (整批登记拨付): every item not yet paid, one voucher."""
-    require_finance(actor)
+    BATCH.require_role("pay", actor)
     voucher_number = _check_voucher(voucher_number, paid_on)
     if batch.state is BatchState.PAID:
         raise AlreadyPaid(f"批次{batch.number}已全部登记拨付，本次未重复登记")
     check_version(batch, version)
-    if batch.state is not BatchState.APPROVED:
-        raise DomainError(f"批次当前为“{batch.state.label}”，须经党工委审批后才能登记拨付")
+    BATCH.require("pay", batch.state, actor, batch.number)
     _check_paid_after_approval(batch, paid_on)
     bump_version(batch)  # the race between two whole-batch clicks is decided here
-    return [_pay(item, voucher_number, paid_on, actor) for item in batch.items if item.state is FundState.APPROVED]
+    return [_pay(item, voucher_number, paid_on, actor) for item in batch.items if FUND_ITEM.allows("pay", item.stage)]
 
 
 def reverse_payment(payment: FundPayment, *, reason: str, actor: User, version: int) -> FundPayment:
     """Reverse a payment (冲销拨付): a new ledger row undoes it; the payment itself stays on record."""
-    require_finance(actor)
+    FUND_ITEM.require_role("reverse", actor)
     item = payment.item
     if payment.kind is not PaymentKind.PAYMENT:
         raise DomainError("冲销记录本身不能再冲销")
@@ -53,9 +51,11 @@ def reverse_payment(payment: FundPayment, *, reason: str, actor: User, version: 
     if reversed_already is not None:
         raise AlreadyPaid("该笔拨付已冲销，本次未重复冲销")
     check_version(item, version)
+    FUND_ITEM.require("reverse", item.stage, actor)
     item.state = FundState.APPROVED
-    if item.batch.state is BatchState.PAID:
-        item.batch.state = BatchState.APPROVED
+    back = BATCH.require("reverse", item.batch.state, actor, item.batch.number).target
+    if item.batch.state is not back:  # a paid batch is approved again, with this item to pay
+        item.batch.state = back
         bump_version(item.batch)
     bump_version(item)
     reversal = FundPayment(item=item, batch_id=payment.batch_id, kind=PaymentKind.REVERSAL, amount=payment.amount,
@@ -104,8 +104,8 @@ def _pay(item: FundItem, voucher_number: str, paid_on: date, actor: User) -> Fun
                           voucher_number=voucher_number, paid_on=paid_on, actor=actor)
     db.session.add(payment)
     batch = item.batch
-    if batch.state is BatchState.APPROVED and all(i.state is FundState.PAID for i in batch.items):
-        batch.state = BatchState.PAID
+    if BATCH.allows("pay", batch.state) and all(i.state is FundState.PAID for i in batch.items):
+        batch.state = BATCH.step("pay").target
     # Every payment bumps its batch too: two requests paying the last two items at once cannot both miss
     # that the batch is now fully paid; the later one is refused and told to look again.
     bump_version(batch)
