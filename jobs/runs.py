@@ -14,6 +14,7 @@ from .queue import PERIODIC, consumer_id, label_of, queue, task_app
 log = logging.getLogger(__name__)
 
 ERROR_LENGTH = JobRun.error.type.length
+BACKENDS = {"SqliteStorage": "本机 SQLite 文件", "PostgresStorage": "PostgreSQL", "RedisStorage": "Redis"}
 KEEP_DONE = timedelta(days=7)  # finished runs listed this long; failed ones stay until retried
 _connected: list[bool] = []
 
@@ -125,7 +126,7 @@ def queue_view(limit: int = 100) -> QueueView:
     return QueueView(waiting=shown(queue.pending(limit)), scheduled=shown(queue.scheduled(limit)),
                      running=runs(RunStatus.RUNNING), failed=runs(RunStatus.FAILED),
                      done=runs(RunStatus.DONE, since=utcnow() - KEEP_DONE),
-                     backend="立即执行（测试）" if queue.immediate else type(queue.storage).__name__)
+                     backend="立即执行（测试）" if queue.immediate else BACKENDS.get(type(queue.storage).__name__, "其他"))
 
 
 def task_class_of(run: JobRun):

@@ -173,4 +173,4 @@ def test_the_queue_lists_what_waits_for_a_consumer(client, app, login_as, real_q
         view = queue_view()
     assert [(t.label, t.args) for t in view.waiting] == [("摸底导入：写入名录", [latest_job(app).id])]
     page = client.get("/admin/jobs/").get_data(as_text=True)
-    assert "等待执行（1）" in page and "SqliteStorage" in page
+    assert "等待执行（1）" in page and "队列：本机 SQLite 文件" in page
