@@ -94,7 +94,7 @@ class Config:
     HTMX_CDN_URL = f"https://cdn.jsdelivr.net/npm/htmx.org@{HTMX_VERSION}/dist/htmx.min.js"
     DISPLAY_TIMEZONE = "Asia/Shanghai"
     PAGE_SIZE = 50
-    # Rendered list rows each worker keeps (blueprints/web/templating.py, cached_rows): about 1.5 KB each, so 6 MB at
+    # Rendered list rows each worker keeps (blueprints/web/row_cache.py): about 1.5 KB each, so 6 MB at
     # most.
     ROW_CACHE_SIZE = 4096
     OVERDUE_DAYS = 5  # a step waiting longer than this many days is marked overdue

@@ -466,6 +466,22 @@ def test_a_changed_row_of_the_inbox_is_shown_changed(client, app, login_as, make
     assert f">{AppState.RETURNED.label}</span>" in moved and overdue not in moved
 
 
+def test_a_reviewer_is_shown_no_row_the_zones_list_kept(app, make_user, make_application):
+    """The zone's list keeps every row it rendered (blueprints/web/row_cache.py); a reviewer's list, rendered after
+    it by the same app, shows only its own unit's rows."""
+    from tests.conftest import PASSWORD
+
+    park, east = make_application("submitted"), make_application("submitted", unit_code="street_east")
+    zone, reviewer = make_user(Role.ZONE_APPROVER), make_user(Role.UNIT_REVIEWER, unit_code="street_east")
+    pages = {}
+    for user in (zone, reviewer):
+        client = app.test_client()
+        assert client.post("/auth/login", data={"username": user.username, "password": PASSWORD}).status_code == 302
+        pages[user.role] = client.get("/applications/?state=all").get_data(as_text=True)
+    assert park.organisation.name in pages[Role.ZONE_APPROVER] and east.organisation.name in pages[Role.ZONE_APPROVER]
+    assert east.organisation.name in pages[Role.UNIT_REVIEWER] and park.organisation.name not in pages[Role.UNIT_REVIEWER]
+
+
 def test_the_unit_filter_shows_a_renamed_unit_on_the_next_page(client, app, login_as):
     """The filters read the units' names with each page: no worker keeps an old one."""
     from models import Unit

@@ -1,15 +1,16 @@
 """What the templates get besides their context: filters, the state badges, row URLs, cached rows, the navigation."""
 from collections.abc import Callable
 from datetime import datetime
-from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from flask import Flask, request, url_for
+from flask import Flask, url_for
 from markupsafe import Markup, escape
 
 from blueprints.nav import nav_context
 from domain.pdf import css_string
 from models import AppState
+
+from .row_cache import register_row_cache
 
 # Stands for the row's value while url_for_each builds the URL: an id no table reaches.
 _ROW_MARKER = 918273645546372819
@@ -49,20 +50,6 @@ def register_templating(app: Flask) -> None:
     app.add_template_global(badges.__getitem__, "state_badge")
     app.add_template_global(url_for_each)
 
-    # A list's rows rendered once per content: `row` of `template`, a macro whose output depends on its arguments
-    # alone (a query's row and flags, not the time or the user), memoized on them and on the mount point of its
-    # links. The inbox's 50 rows were half of its page's rendering (0.9 of 1.7 ms); a row that changes is a new key,
-    # rendered anew, and the old one ages out. Per app, as its filters (the display time zone) are.
-    @lru_cache(maxsize=app.config["ROW_CACHE_SIZE"])
-    def _row(template: str, script_root: str, args: tuple) -> Markup:
-        return app.jinja_env.get_template(template).module.row(*args)
-
-    def cached_rows(template: str) -> Callable[..., Markup]:
-        if app.jinja_env.auto_reload:  # debug: an edit of the row shows on the next request
-            return app.jinja_env.get_template(template).module.row
-        script_root = request.script_root  # once a list, not once a row
-        return lambda *args: _row(template, script_root, args)
-
-    app.add_template_global(cached_rows)
+    register_row_cache(app)
 
     app.context_processor(nav_context)
