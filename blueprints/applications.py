@@ -305,8 +305,8 @@ def reassign(application_id: int):
 @bp.get("/<int:application_id>/reassign/options")
 def reassign_options(application_id: int):
     """The instructors to reassign to, ranked, as the options of the 改派 form: htmx asks for them when the zone
-    opens the form. Ranking every active instructor by their load on every view of a card was a fifth of the card's
-    time on PostgreSQL (bench/RESULTS.md, seventh round), and reassigning is rare."""
+    opens the form. Ranking every active instructor by their load on every view of a card was a large share of the
+    card's time on PostgreSQL (bench/RESULTS.md), and reassigning is rare."""
     application = load(application_id)
     if current_user.role is not Role.ZONE_APPROVER:
         abort(403)

@@ -4,8 +4,8 @@ it (those lists and a batch's items): a page past the end would otherwise say th
 
 Every page's LIMIT and OFFSET are written into its SQL rather than sent as parameters. PostgreSQL plans a statement
 whose LIMIT is a parameter anew on every run (a generic plan cannot know how few rows are wanted), so a list's
-query, although prepared once per connection (models/base.py), was still planned on each request: 0.75 of the
-inbox query's 1.3 ms. Each page number is then its own statement; the first pages, the ones read, stay prepared.
+query, although prepared once per connection (models/base.py), was still planned on each request, most of the
+inbox query's time. Each page number is then its own statement; the first pages, the ones read, stay prepared.
 They are written in at execution (`limited`), so that one statement object serves every page: a list whose
 statements are built once (the inbox's) is not built, nor its cache key computed, on each request."""
 from collections.abc import Callable

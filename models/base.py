@@ -20,7 +20,7 @@ def utcnow() -> datetime:
 # psycopg prepares a statement once a connection has run it five times, after which PostgreSQL neither parses nor
 # plans it again. But psycopg's rollback() forgets every prepared statement, and every request ends its transaction
 # with a rollback (Flask-SQLAlchemy closes the session), so nothing was ever prepared: each query was parsed and
-# planned anew, most of PostgreSQL's work for a page (the login's query: 1.9 of its 2.0 ms of planning). A
+# planned anew, most of PostgreSQL's work for a page (bench/RESULTS.md). A
 # transaction that has run only SELECTs is therefore ended with COMMIT, which for it is the same thing; psycopg's
 # rollback then finds nothing to undo and keeps its statements. Any other statement (INSERT, UPDATE, DELETE,
 # SAVEPOINT, WITH, DDL) marks the transaction, which rolls back as before, and so does a failed one.

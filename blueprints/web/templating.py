@@ -18,8 +18,7 @@ _ROW_MARKER = 918273645546372819
 
 def url_for_each(endpoint: str, key: str, **values) -> Callable[[int], str]:
     """url_for(endpoint, **values) with the integer `key` (an id, a page number) left open, as a function of its
-    value. A list links each of its rows to one route: url_for per row was an eighth of the inbox page's CPU (50
-    rows), this a string join."""
+    value: a list that links each of its rows to one route builds the URL once, and each row's is a string join."""
     url = url_for(endpoint, **values, **{key: _ROW_MARKER})
     head, _, tail = url.partition(str(_ROW_MARKER))
     if url.count(str(_ROW_MARKER)) != 1:  # a search typed as the marker's digits: that list pays for url_for
