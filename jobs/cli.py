@@ -9,6 +9,7 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from .queue import AT_START, bind, queue, task_name
+from .runs import beat_consumer
 
 log = logging.getLogger(__name__)
 jobs = AppGroup("jobs", help="后台任务队列 (the job queue)")
@@ -33,6 +34,7 @@ def run_consumer(app, *, workers: int = 1, periodic: bool = True, exit_with_pare
     bind(app)
     if exit_with_parent:
         _exit_with(os.getppid())
+    _keep_beating(app.config["JOBS_HEARTBEAT_SECONDS"])
     if periodic:
         for sweep in AT_START:
             try:
@@ -40,6 +42,20 @@ def run_consumer(app, *, workers: int = 1, periodic: bool = True, exit_with_pare
             except Exception:  # the database not up yet, say: the minute's run will sweep again
                 log.exception("%s failed as the consumer started", task_name(sweep))
     queue.create_consumer(workers=workers, periodic=periodic, worker_type="thread").run()
+
+
+def _keep_beating(seconds: float) -> None:
+    # While this process lives, its runs are its own (jobs/runs.py, reap_dead_runs).
+    def beat():
+        while True:
+            try:
+                beat_consumer()
+            except Exception:
+                log.warning("consumer heartbeat not written", exc_info=True)
+            time.sleep(seconds)
+
+    beat_consumer()  # before the first task runs
+    threading.Thread(target=beat, name="consumer-heartbeat", daemon=True).start()
 
 
 def _exit_with(parent: int) -> None:

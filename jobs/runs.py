@@ -1,15 +1,17 @@
 """What happened to each task a consumer took (JobRun), from Huey's signals; and the admin's view of the queue."""
 import logging
+import time
 from dataclasses import dataclass
 from datetime import timedelta, timezone
 from typing import Any
 
 import sqlalchemy as sa
+from flask import current_app
 from huey import signals as S
 
 from models import JobRun, RunStatus, db, utcnow
 
-from .queue import PERIODIC, consumer_id, label_of, queue, task_app
+from .queue import PERIODIC, consumer_id, crontab, label_of, periodic, queue, task_app
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +90,31 @@ def interrupt_runs(name: str, args: list[Any], reason: str) -> None:
     for run in db.session.scalars(sa.select(JobRun).where(JobRun.name == name, JobRun.status == RunStatus.RUNNING)):
         if run.args == list(args):
             run.status, run.error, run.finished_at = RunStatus.FAILED, reason[:ERROR_LENGTH], utcnow()
+
+
+# ---------------------------------------------------------------- consumers that died
+
+def beat_consumer() -> None:
+    """Say, in the queue's own storage (shared by every host), that this consumer is alive now."""
+    queue.put(f"consumer-beat:{consumer_id()}", time.time())
+
+
+def dead_consumer(consumer: str, stale_seconds: float) -> bool:
+    """Whether a consumer has not beaten for stale_seconds (or never did: it ran before beats, or was killed)."""
+    beat = queue.get(f"consumer-beat:{consumer}", peek=True)
+    return beat is None or time.time() - beat > stale_seconds
+
+
+@periodic(crontab(minute="*"), "后台任务：清理中断的任务", at_start=True)
+def reap_dead_runs() -> None:
+    """Mark as failed the runs left 'running' by a consumer that died (killed, its host down): Huey will not run them
+    again; the admin may (重新执行). A task that keeps its own state takes itself up again (the registry import)."""
+    stale = current_app.config["JOBS_STALE_SECONDS"]
+    for run in db.session.scalars(sa.select(JobRun).where(JobRun.status == RunStatus.RUNNING)):
+        if dead_consumer(run.consumer, stale):
+            run.status, run.finished_at = RunStatus.FAILED, utcnow()
+            run.error = f"执行中断：消费进程 {run.consumer} 已退出（心跳停止超过 {stale} 秒）"[:ERROR_LENGTH]
+    db.session.commit()
 
 
 # ---------------------------------------------------------------- the admin's queue page

@@ -174,3 +174,17 @@ def test_the_queue_lists_what_waits_for_a_consumer(client, app, login_as, real_q
     assert [(t.label, t.args) for t in view.waiting] == [("摸底导入：写入名录", [latest_job(app).id])]
     page = client.get("/admin/jobs/").get_data(as_text=True)
     assert "等待执行（1）" in page and "队列：本机 SQLite 文件" in page
+
+
+def test_a_run_whose_consumer_stopped_beating_is_marked_failed(app, ctx):
+    from jobs.queue import consumer_id
+    from jobs.runs import beat_consumer, reap_dead_runs
+
+    beat_consumer()  # this process, as a consumer that is alive
+    ctx.add_all([JobRun(task_id="gone", name="x.y", args=[1], status=RunStatus.RUNNING, consumer="host-b:4242"),
+                 JobRun(task_id="alive", name="x.y", args=[2], status=RunStatus.RUNNING, consumer=consumer_id())])
+    ctx.commit()
+    reap_dead_runs.call_local()
+    runs = {run.task_id: run for run in ctx.scalars(sa.select(JobRun).execution_options(populate_existing=True))}
+    assert runs["gone"].status is RunStatus.FAILED and "消费进程 host-b:4242 已退出" in runs["gone"].error
+    assert runs["alive"].status is RunStatus.RUNNING
