@@ -35,7 +35,10 @@ def test_import_is_corrected_committed_and_changes_the_rate(page: Page, app, liv
     rows = [[host, "浏览器牵头企业", "非公企业", "新型工业园区党委", "", "80", "6", "0", "是", "", "", ""],
             [member, "浏览器小微企业", "非公企业", "新型工业园区党委", "", "8", "1", "0", "否", host, "", ""],
             [valid_credit_code(), "浏览器错误行", "个体户", "新型工业园区党委", "", "5", "0", "0", "否", "", "", ""]]
-    page.get_by_role("button", name="更多").click()  # the admin's rarer pages
+    # The admin's rarer pages, under 更多: a Bootstrap dropdown, which opens only once its deferred script has run (a
+    # busy machine parsed the page, and the click landed, before it had).
+    page.wait_for_load_state()
+    page.get_by_role("button", name="更多").click()
     page.get_by_role("link", name="摸底导入").click()
     page.get_by_label("摸底表文件").set_input_files(
         files=[{"name": "摸底表.csv", "mimeType": "text/csv", "buffer": sheet(rows)}])
