@@ -7,6 +7,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import jobs
+import jobs.notices  # noqa: F401  (the outbox's tasks, and its hook that queues them after each commit)
 from blueprints import (
     admin, applicant, applications, auth, cli, finance, instructor, job_queue, public, registry, review, verifications,
     zone,

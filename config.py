@@ -115,6 +115,27 @@ class Config:
     JOBS_HEARTBEAT_SECONDS = 5
     JOBS_STALE_SECONDS = 120
     FORMATION_RATE_REFERENCE = 84.8  # per cent: the zone's figure in the report the product starts from
+    # Notices outside the app (domain/outbox.py, domain/channels.py); each is read from the environment of the same
+    # name. E-mail is sent only when MAIL_SERVER is set; SMS goes to the log unless SMS_BACKEND is aliyun or tencent.
+    MAIL_SERVER = ""
+    MAIL_PORT = 25
+    MAIL_USE_TLS = False  # STARTTLS after connecting
+    MAIL_USERNAME = ""
+    MAIL_PASSWORD = ""
+    MAIL_DEFAULT_SENDER = "开发区党建 <noreply@localhost>"
+    SMS_BACKEND = "log"  # log | aliyun | tencent
+    SMS_ACCESS_KEY_ID = ""  # Aliyun AccessKey ID, or Tencent Cloud SecretId
+    SMS_ACCESS_KEY_SECRET = ""  # Aliyun AccessKey Secret, or Tencent Cloud SecretKey
+    SMS_SIGN_NAME = ""  # the approved signature (短信签名)
+    SMS_SDK_APP_ID = ""  # Tencent Cloud only
+    SMS_ENDPOINT = ""  # empty: the provider's public address
+    SMS_TEMPLATE_APPLICATION = ""  # the approved template code of each kind of notice, with one parameter ${title}
+    SMS_TEMPLATE_FUNDS = ""
+    SMS_TEMPLATE_ACCOUNT = ""
+    WEBHOOK_URL = ""  # the zone's group robot (WeCom or DingTalk); empty: none
+    WEBHOOK_KIND = "wecom"  # wecom | dingtalk
+    WEBHOOK_SECRET = ""  # DingTalk's 加签 secret
+    WEBHOOK_EVENTS = ("application", "funds")  # the kinds of officials' notices the group sees
 
     def __init__(self):
         self.SQLALCHEMY_DATABASE_URI = database_url(os.environ.get("DATABASE_URL"))
@@ -145,6 +166,19 @@ class Config:
         self.TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", 0))
         self.JOBS_URL = os.environ.get("JOBS_URL", self.JOBS_URL)
         self.JOBS_STALE_SECONDS = int(os.environ.get("JOBS_STALE_SECONDS", self.JOBS_STALE_SECONDS))
+        for key in ("MAIL_SERVER", "MAIL_USERNAME", "MAIL_PASSWORD", "MAIL_DEFAULT_SENDER", "SMS_BACKEND",
+                    "SMS_ACCESS_KEY_ID", "SMS_ACCESS_KEY_SECRET", "SMS_SIGN_NAME", "SMS_SDK_APP_ID", "SMS_ENDPOINT",
+                    "SMS_TEMPLATE_APPLICATION", "SMS_TEMPLATE_FUNDS", "SMS_TEMPLATE_ACCOUNT", "WEBHOOK_URL",
+                    "WEBHOOK_KIND", "WEBHOOK_SECRET"):
+            setattr(self, key, os.environ.get(key, getattr(self, key)))
+        self.MAIL_PORT = int(os.environ.get("MAIL_PORT", self.MAIL_PORT))
+        self.MAIL_USE_TLS = _env_bool("MAIL_USE_TLS", self.MAIL_USE_TLS)
+        if "WEBHOOK_EVENTS" in os.environ:
+            self.WEBHOOK_EVENTS = tuple(e.strip() for e in os.environ["WEBHOOK_EVENTS"].split(",") if e.strip())
+        if self.SMS_BACKEND not in ("log", "aliyun", "tencent"):
+            raise RuntimeError(f"SMS_BACKEND 应为 log、aliyun 或 tencent (not {self.SMS_BACKEND!r})")
+        if self.WEBHOOK_KIND not in ("wecom", "dingtalk"):
+            raise RuntimeError(f"WEBHOOK_KIND 应为 wecom 或 dingtalk (not {self.WEBHOOK_KIND!r})")
 
     def fallback_secret(self) -> str:
         return _development_secret()

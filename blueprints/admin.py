@@ -5,7 +5,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from domain import DomainError
-from domain.accounts import create_official, reset_password, set_account_active
+from domain.accounts import create_official, reset_password, set_account_active, set_contact
 from domain.documents import revoke_document
 from domain.fonts import ROLE_LABELS, ROLES, fonts_in_use, remove_document_font, set_document_font
 from domain.funds import set_fund_standard, standards_history
@@ -20,7 +20,8 @@ from models import Document, Instructor, PartyOrgKind, Role, Unit, User, db
 
 from . import page_arg, role_wall, run_verb, send_download, show_domain_error
 from .forms import (
-    EmptyForm, FontUploadForm, FundStandardForm, InstructorForm, OfficialForm, PasswordResetForm, UnitForm, options,
+    ContactForm, EmptyForm, FontUploadForm, FundStandardForm, InstructorForm, OfficialForm, PasswordResetForm,
+    UnitForm, options,
 )
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -51,6 +52,7 @@ def new_user():
                 password=form.password.data, actor=current_user,
                 unit=db.session.get(Unit, form.unit_id.data) if form.unit_id.data else None,
                 instructor=db.session.get(Instructor, form.instructor_id.data) if form.instructor_id.data else None,
+                email=form.email.data or "", mobile=form.mobile.data or "",
             )
         except DomainError as error:
             db.session.rollback()
@@ -87,6 +89,23 @@ def reset_user_password(user_id: int):
             flash(f"已重置 {user.username} 的密码，请通知本人登录后修改。", "success")
             return redirect(url_for("admin.home"))
     return render_template("admin/password.html", form=form, user=user)
+
+
+@bp.route("/users/<int:user_id>/contact", methods=["GET", "POST"])
+def user_contact(user_id: int):
+    user = db.get_or_404(User, user_id)
+    form = ContactForm(obj=user)
+    if form.validate_on_submit():
+        try:
+            set_contact(user, email=form.email.data or "", mobile=form.mobile.data or "", actor=current_user)
+        except DomainError as error:
+            db.session.rollback()
+            show_domain_error(error, form)
+        else:
+            db.session.commit()
+            flash(f"已保存 {user.username} 的通知邮箱和手机号码。", "success")
+            return redirect(url_for("admin.home"))
+    return render_template("admin/contact.html", form=form, user=user)
 
 
 @bp.get("/documents")

@@ -8,14 +8,15 @@ from flask_login import current_user, login_required, login_user, logout_user
 from domain import DomainError
 from domain.accounts import (
     LoginLimits, Registration, authenticate, change_password, end_session, register_organisation, session_user,
-    start_session,
+    set_contact, start_session,
 )
+from domain.notices import EVENTS, PERSONAL_CHANNELS, choice_value, parse_choice, preferences_of, set_preferences
 from domain.reference import list_units, suggest_unit
 from extensions import limiter, login_manager
-from models import OrgKind, db
+from models import OrgKind, Role, db
 
 from . import show_domain_error
-from .forms import LoginForm, PasswordChangeForm, RegistrationForm, options
+from .forms import LoginForm, NoticeSettingsForm, PasswordChangeForm, RegistrationForm, options
 from .nav import home_url
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
@@ -129,6 +130,36 @@ def password():
     return render_template("auth/password.html", form=form)
 
 
+@bp.route("/notices", methods=["GET", "POST"])
+@login_required
+def notice_settings():
+    """通知设置: which notices reach the person by e-mail or SMS; a contact also sets their own addresses here."""
+    own_contact = current_user.role is Role.APPLICANT  # an official's addresses are set by the administrator
+    form = NoticeSettingsForm(obj=current_user if request.method == "GET" else None)
+    if not own_contact:
+        del form.email, form.mobile
+    chosen = preferences_of(current_user)
+    form.wanted.choices = options((choice_value(*key), "") for key in chosen)
+    if request.method == "GET":
+        form.wanted.data = [choice_value(*key) for key, on in chosen.items() if on]
+    if form.validate_on_submit():
+        try:
+            if own_contact:
+                set_contact(current_user, email=form.email.data or "", mobile=form.mobile.data or "",
+                            actor=current_user)
+            set_preferences(current_user, {parse_choice(value) for value in form.wanted.data or []})
+        except DomainError as error:
+            db.session.rollback()
+            show_domain_error(error, form)
+        else:
+            db.session.commit()
+            flash("通知设置已保存。", "success")
+            return redirect(url_for("auth.notice_settings"))
+    return render_template("auth/notices.html", form=form, events=EVENTS, channels=PERSONAL_CHANNELS,
+                           chosen=set(form.wanted.data or []), choice_value=choice_value, own_contact=own_contact,
+                           mail_on=bool(current_app.config["MAIL_SERVER"]))
+
+
 @bp.post("/logout")
 @login_required
 def logout():
@@ -159,6 +190,7 @@ def register():
                 formal_members=form.formal_members.data, probationary_members=form.probationary_members.data,
                 has_party_org=form.has_party_org.data, username=form.username.data, password=form.password.data,
                 position=form.position.data, certificate=(form.certificate.data.filename, form.certificate.data.read()),
+                email=form.email.data or "", mobile=form.mobile.data or "",
             ))
         except DomainError as error:
             db.session.rollback()

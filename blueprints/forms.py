@@ -14,7 +14,9 @@ from wtforms.validators import (
 from domain import DomainError
 from domain.accounts import check_username_free
 from domain.text import first_refused, refusal
-from domain.validators import check_password_policy, normalise_credit_code, normalise_phone
+from domain.validators import (
+    check_password_policy, normalise_credit_code, normalise_email, normalise_mobile, normalise_phone,
+)
 from models import OrgKind, PartyOrgKind, Role, VisitForm
 
 REQUIRED = "此项为必填项"
@@ -79,6 +81,20 @@ def count_field(label: str, description: str = "") -> IntegerField:
     )
 
 
+def email_field(description: str = "") -> StringField:
+    return StringField("电子邮箱", [Optional(), Length(max=120, message="邮箱不超过120个字符"),
+                                domain_check(normalise_email)],
+                       description=description, render_kw={"inputmode": "email", "autocomplete": "email"})
+
+
+def mobile_field(description: str = "") -> StringField:
+    return StringField("手机号码", [Optional(), domain_check(normalise_mobile)], description=description,
+                       render_kw={"inputmode": "tel", "autocomplete": "tel"})
+
+
+NOTICE_ADDRESS = "选填；填写后，系统通知可按您的通知设置发送到这里"
+
+
 class LoginForm(Form):
     username = StringField("用户名", [DataRequired(REQUIRED)])
     password = PasswordField("密码", [DataRequired(REQUIRED)])
@@ -110,6 +126,8 @@ class RegistrationForm(Form):
     password = PasswordField("密码", [DataRequired(REQUIRED), domain_check(check_password_policy)],
                              description="至少8位，须同时包含字母和数字")
     password_confirm = PasswordField("确认密码", [DataRequired(REQUIRED), EqualTo("password", "两次输入的密码不一致")])
+    email = email_field(NOTICE_ADDRESS)
+    mobile = mobile_field(NOTICE_ADDRESS)
 
 
 OFFICIAL_ROLES = options((r.value, r.label) for r in Role if r is not Role.APPLICANT)
@@ -122,6 +140,26 @@ class OfficialForm(Form):
     unit_id = SelectField("所属初审单位", coerce=int, description="仅初审单位账号需要")
     instructor_id = SelectField("关联指导员", coerce=int, description="仅党建指导员账号需要")
     password = PasswordField("初始密码", [DataRequired(REQUIRED)], description="至少8位，须同时包含字母和数字")
+    email = email_field("选填；审批、拨付等通知按本人的通知设置发送到这里")
+    mobile = mobile_field("选填；本人选择接收短信通知时使用")
+
+
+class ContactForm(Form):
+    """The addresses notices reach a person by: the administrator's form for an official, the contact's own page."""
+    email = email_field()
+    mobile = mobile_field()
+
+
+def known_choices(_form, field):
+    unknown = [value for value in field.data or [] if value not in {c.value for c in field.choices}]
+    if unknown:
+        raise StopValidation("通知设置中有无法识别的选项，请刷新页面后重新选择")
+
+
+class NoticeSettingsForm(ContactForm):
+    """通知设置: which kinds of notice reach the person by which channel ("event:channel" values). An official's
+    addresses are the administrator's to set: their page drops email and mobile."""
+    wanted = SelectMultipleField("接收方式", validate_choice=False, validators=[known_choices])
 
 
 class PasswordChangeForm(Form):

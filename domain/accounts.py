@@ -21,7 +21,9 @@ from .audit import record_event
 from .files import store_upload
 from .notices import notify
 from .text import check_text
-from .validators import check_password_policy, normalise_credit_code, normalise_phone
+from .validators import (
+    check_password_policy, normalise_credit_code, normalise_email, normalise_mobile, normalise_phone,
+)
 
 
 @dataclass
@@ -43,6 +45,8 @@ class Registration:
     password: str
     position: str = ""  # the contact's position in the organisation (职务)
     certificate: tuple[str, bytes] | None = None  # the business licence or registration certificate (filename, bytes)
+    email: str = ""  # where notices reach the contact outside the app (邮箱, 手机号码); optional
+    mobile: str = ""
 
 
 def settled_contacts(organisation_id: int, *, besides: int | None = None) -> sa.Select:
@@ -93,8 +97,9 @@ def register_organisation(reg: Registration) -> User:
             employees=reg.employees, formal_members=reg.formal_members,
             probationary_members=reg.probationary_members, has_party_org=reg.has_party_org, verified=False,
         )
+    email, mobile = normalise_email(reg.email), normalise_mobile(reg.mobile)
     user = User(username=reg.username, name=reg.contact_name.strip(), role=Role.APPLICANT, organisation=org,
-                active=not claimed)
+                active=not claimed, email=email, mobile=mobile)
     user.set_password(reg.password)  # last: a refused registration costs no password hashing
     review = RegistrationReview(kind=RegistrationKind.CLAIM if claimed else RegistrationKind.NEW,
                                 status=RegistrationStatus.PENDING, organisation=org, user=user, certificate=certificate,
@@ -330,7 +335,7 @@ def _announce_privileged_account(user: User, actor: User | None, what: str) -> N
 
 def create_official(
     *, username: str, name: str, role: Role, password: str, actor: User | None,
-    unit: Unit | None = None, instructor: Instructor | None = None,
+    unit: Unit | None = None, instructor: Instructor | None = None, email: str = "", mobile: str = "",
 ) -> User:
     """Create an official's account (officials do not register themselves)."""
     if role is Role.APPLICANT:
@@ -344,7 +349,7 @@ def create_official(
     check_password_policy(password)
     check_username_free(username)
     user = User(
-        username=username, name=name, role=role,
+        username=username, name=name, role=role, email=normalise_email(email), mobile=normalise_mobile(mobile),
         unit=unit if role is Role.UNIT_REVIEWER else None,
         instructor=instructor if role is Role.INSTRUCTOR else None,
         must_change_password=True,  # the administrator knows it: it opens the account once, for its owner to replace
@@ -415,3 +420,13 @@ def reset_password(user: User, new_password: str, *, actor: User) -> None:
     user.must_change_password = True  # the administrator knows it too: it serves one login, then the owner's own
     end_sessions(user)
     record_event("reset_password", user, actor, f"重置账号 {user.username} 的密码")
+
+
+def set_contact(user: User, *, email: str, mobile: str, actor: User) -> None:
+    """Set the e-mail address and mobile number (邮箱、手机号码) that notices reach `user` by: an official's by the
+    administrator, a contact's by the contact."""
+    email, mobile = normalise_email(email), normalise_mobile(mobile)
+    if (user.email, user.mobile) == (email, mobile):
+        return
+    user.email, user.mobile = email, mobile
+    record_event("set_contact", user, actor, f"修改 {user.username} 的通知邮箱和手机号码")

@@ -33,3 +33,22 @@ def check_password_policy(password: str, field: str = "password") -> None:
     """At least 8 characters with both letters and digits."""
     if len(password or "") < 8 or not re.search(r"[A-Za-z]", password) or not re.search(r"\d", password):
         raise DomainError("密码至少8位，且须同时包含字母和数字", field)
+
+
+_EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
+
+
+def normalise_mobile(value: str, field: str = "mobile") -> str:
+    """A mainland mobile number (手机号码): 11 digits starting with 1; spaces and dashes are dropped. Empty stays empty."""
+    mobile = re.sub(r"[\s-]", "", value or "")
+    if not mobile or re.fullmatch(r"1\d{10}", mobile):
+        return mobile
+    raise DomainError("请填写11位手机号码（以1开头），如 13800000000", field)
+
+
+def normalise_email(value: str, field: str = "email") -> str:
+    """An e-mail address (电子邮箱), trimmed. Empty stays empty."""
+    email = (value or "").strip()
+    if not email or (len(email) <= 120 and _EMAIL.match(email)):
+        return email
+    raise DomainError("请填写正确的电子邮箱地址，如 zhangsan@example.org", field)

@@ -17,6 +17,7 @@ from .guidance import Assignment, ChecklistItem, Delivery, GuidanceVisit, VisitF
 from .instructor import Instructor, instructor_units
 from .job_run import JobRun, RunStatus
 from .organisation import COUNTED, Organisation, OrgKind
+from .outbox import Channel, NoticePreference, OutboxMessage, OutboxStatus
 from .registration import CLAIM_LAPSES_AFTER, RegistrationKind, RegistrationReview, RegistrationStatus
 from .registry_import import ImportStatus, RegistryImport
 from .stored_file import StoredFile
@@ -26,11 +27,13 @@ from .user import LoginFailure, LoginSession, Role, User
 __all__ = [
     "AppState", "Application", "ApplicationEvent", "ApplicationMember", "Assignment", "Attachment", "AuditChainHead",
     "AuditEvent", "CLAIM_LAPSES_AFTER", "COUNTED", "RegistrationKind", "RegistrationReview", "RegistrationStatus",
-    "BatchState", "ChecklistItem", "Delivery", "DisbursementBatch", "Document", "DocumentCounter", "DocumentKind",
+    "BatchState", "Channel", "ChecklistItem", "Delivery", "DisbursementBatch", "Document", "DocumentCounter",
+    "DocumentKind",
     "FundItem", "FundPayment", "FundStage", "FundStandard", "FundState", "GENESIS_HASH", "Gender", "GuidanceVisit",
     "ImportStatus", "Instructor", "JobRun", "RunStatus", "STAGE_IN_BATCH", "fund_stage",
-    "CENT", "LabelledEnum", "LoginFailure", "LoginSession", "MAX_FUND", "MIN_FUND", "MemberStatus", "Notification",
-    "OrgKind", "Organisation", "PartyOrgKind", "PayeeCheckMethod",
+    "CENT", "LabelledEnum", "LoginFailure", "LoginSession", "MAX_FUND", "MIN_FUND", "MemberStatus",
+    "NoticePreference", "Notification", "OrgKind", "Organisation", "OutboxMessage", "OutboxStatus", "PartyOrgKind",
+    "PayeeCheckMethod",
     "PaymentKind", "RegistryImport", "Role", "Setting", "StoredFile", "Unit", "UnitCategory", "User",
     "VerificationCheck", "VisitForm", "db", "instructor_units", "utcnow",
 ]

@@ -50,6 +50,9 @@ class User(UserMixin, db.Model):
     # The password was set by an administrator (a new account, a reset): it serves one login, then the user
     # chooses their own before any other page opens.
     must_change_password: Mapped[bool] = mapped_column(server_default=sa.false())
+    # Where notices reach the person outside the app (domain/outbox.py); empty: not given, nothing is sent there.
+    email: Mapped[str] = mapped_column(sa.String(120), server_default="")
+    mobile: Mapped[str] = mapped_column(sa.String(11), server_default="")
 
     unit: Mapped[Unit | None] = relationship(lazy="joined")
     organisation: Mapped[Organisation | None] = relationship(lazy="joined")

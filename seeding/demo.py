@@ -127,7 +127,7 @@ def seed_demo() -> int:
     def add_user(username: str, name: str, role: Role, **links) -> None:
         nonlocal created
         if username not in users:
-            user = User(username=username, name=name, role=role, demo=True, **links)
+            user = User(username=username, name=name, role=role, demo=True, email=f"{username}@example.org", **links)
             user.set_password(DEMO_PASSWORD)
             db.session.add(user)
             users.add(username)

@@ -30,6 +30,7 @@ REGISTRY = {"reviewer", "other_reviewer", "zone", "admin"}
 ACCESS = {
     "public.index": EVERYONE, "public.verify": EVERYONE, "static": EVERYONE,
     "auth.login": EVERYONE, "auth.register": EVERYONE, "auth.logout": LOGGED_IN, "auth.password": LOGGED_IN,
+    "auth.notice_settings": LOGGED_IN,
     # The other applicant's organisation has no startup fund yet, so its payee form answers 404.
     "applicant.home": {"applicant", "other_applicant"}, "applicant.payee": {"applicant"},
     "applicant.payee_document": {"applicant"},
@@ -63,7 +64,7 @@ for endpoint in ("admin.home", "admin.documents", "admin.revoke", "admin.fund_st
                  "admin.instructor_active", "admin.instructor_form", "admin.import_instructors_page",
                  "admin.instructor_template", "admin.settings", "admin.units", "admin.unit_form", "admin.toggle_active",
                  "admin.reset_user_password", "admin.new_user", "admin.upload_font", "admin.remove_font",
-                 "job_queue.overview", "job_queue.retry"):
+                 "job_queue.overview", "job_queue.retry", "admin.user_contact"):
     ACCESS[endpoint] = {"admin"}
 
 
