@@ -18,6 +18,7 @@ from domain import applications as verbs
 from domain.applications import ApplicationData, Elected, ElectionReport, MemberRow, join_date_problem
 from domain.text import first_refused, refusal
 from domain.documents import documents_of, render_dossier
+from domain.funds import fund_of
 from domain import guidance
 from domain.instructors import assignment_history, reassign_instructor, suggest_instructors
 from domain.inbox import InboxFilter, inbox, is_overdue, mark_read, notifications_of, overdue_ids
@@ -35,7 +36,7 @@ from . import (
     form_version, page_arg, posted_ids, render_partial, role_wall, run_verb, send_download, show_domain_error,
 )
 from .forms import (
-    ApplicationForm, DeliveryForm, ElectionForm, GuidanceVisitForm, ReassignForm, StepForm, options,
+    ApplicationForm, DeliveryForm, ElectionForm, GuidanceVisitForm, PayeeForm, ReassignForm, StepForm, options,
 )
 
 bp = Blueprint("applications", __name__, url_prefix="/applications")
@@ -266,9 +267,19 @@ def _card(application: Application, failed_action: str | None = None, failed_for
         "election_earliest": verbs.approval_issued_on(application)
         if any(s.action == "report_election" for s in steps) else None,
         "committee_rows": _committee_rows(application),
+        **_fund_panel(application),
         "committee_size": COMMITTEE_SIZE.get(application.requested_kind),
         **guide,
     }
+
+
+def _fund_panel(application: Application) -> dict:
+    """The applicant's startup fund and payee form on the card of the application it was granted for: where its
+    notices (confirmed, payee returned, paid) open the card."""
+    fund = fund_of(application.organisation_id) if current_user.role is Role.APPLICANT else None
+    if fund is None or fund.application_id != application.id:
+        return {"fund": None}
+    return {"fund": fund, "payee_form": PayeeForm(obj=fund)}
 
 
 def _guidance(application: Application, reassign_open: bool = False) -> dict:

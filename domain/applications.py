@@ -24,7 +24,7 @@ from .facts import check_date, chinese_date, date_problem
 from .files import size_text, store_upload
 from .funds import create_fund_item
 from .instructors import assign_instructor
-from .notices import notify
+from .notices import card_panel, notify
 from .party_rules import COMMITTEE_SIZE, check_org_kind
 from .registry import Partners, resolve_partners
 from .text import first_refused
@@ -497,7 +497,8 @@ def _notify(application: Application, step: Step, comment: str) -> None:
     message = f"{application.organisation.name}的成立党组织申请：{step.label}"
     if comment.strip() and step.notify == "applicant":
         message += f"。{comment.strip()}"
-    notify(_recipients(application, step.notify), message, application=application)
+    notify(_recipients(application, step.notify), message, application=application,
+           link=card_panel(application.id, step.panel) if step.panel else "")
 
 
 def _partner_problems(partners: Partners) -> list[str]:

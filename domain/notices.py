@@ -27,6 +27,21 @@ def batch_page(batch: DisbursementBatch) -> str:
     return f"/finance/batches/{batch.id}"
 
 
+# The panels of the application card a notice can open at (their ids in templates/applications/_card.html): the
+# startup fund and its payee, the election result, the election report's form.
+CARD_PANELS = ("fund", "election", "step-report_election")
+
+
+def card_panel(application_id: int, panel: str) -> str:
+    """The application's card, scrolled to one of its panels."""
+    return f"/applications/{application_id}#{panel}"
+
+
+def fund_panel(item) -> str:
+    """The fund's panel on its application's card: the amount, the payee, the payment."""
+    return card_panel(item.application_id, "fund")
+
+
 def application_page(application: Application) -> str:
     return f"/applications/{application.id}"
 
@@ -36,7 +51,7 @@ def event_of(application: Application | None, link: str) -> str:
     funds' pages), else about an account."""
     if application is not None:
         return "application"
-    if link.startswith(("/finance/", ZONE_FUNDS, APPLICANT_HOME)):
+    if link.startswith(("/finance/", ZONE_FUNDS, APPLICANT_HOME)) or link.endswith("#fund"):
         return "funds"
     return "account"
 

@@ -20,6 +20,7 @@ class Step:
     needs_reason: bool = False
     notify: str | None = None  # who hears of it: "applicant", "unit" or "zone"
     style: str = "primary"
+    panel: str = ""  # where its notice opens the card (domain/notices.py CARD_PANELS); empty: the top
 
 
 STEPS: tuple[Step, ...] = (
@@ -39,11 +40,11 @@ STEPS: tuple[Step, ...] = (
     Step("reject", "不予批准", frozenset({S.UNIT_APPROVED}), S.REJECTED, Role.ZONE_APPROVER, needs_reason=True,
          notify="applicant", style="danger"),
     Step("report_election", "报告选举结果", frozenset({S.APPROVED}), S.ELECTION_REPORTED, Role.APPLICANT,
-         notify="zone"),
+         notify="zone", panel="election"),
     Step("establish", "批准选举结果", frozenset({S.ELECTION_REPORTED}), S.ESTABLISHED, Role.ZONE_APPROVER,
-         notify="applicant", style="success"),
+         notify="applicant", style="success", panel="election"),
     Step("return_election", "退回选举结果", frozenset({S.ELECTION_REPORTED}), S.APPROVED, Role.ZONE_APPROVER,
-         needs_reason=True, notify="applicant", style="outline-danger"),
+         needs_reason=True, notify="applicant", style="outline-danger", panel="step-report_election"),
 )
 STEP_BY_ACTION = {step.action: step for step in STEPS}
 FINAL_STATES = frozenset({S.REJECTED, S.WITHDRAWN, S.ESTABLISHED})

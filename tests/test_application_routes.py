@@ -284,7 +284,7 @@ def test_a_return_without_reason_is_refused_and_the_form_stays_open(client, logi
                            headers=HX)
     page = response.get_data(as_text=True)
     assert response.status_code == 422 and "退回修改须填写理由" in page
-    assert re.search(r'<details class="step-form" name="card-action" open>\s*<summary class="btn btn-outline-danger">退回修改', page)
+    assert re.search(r'<details class="step-form" name="card-action" id="step-return" open>\s*<summary class="btn btn-outline-danger">退回修改', page)
 
 
 def test_without_javascript_a_step_redirects_to_the_page(client, login_as, make_application):

@@ -16,7 +16,7 @@ def _notices(user_id: int) -> list[Notification]:
 
 def test_every_link_is_a_page_of_the_app(app):
     adapter = app.url_map.bind("localhost")
-    for path in (notices.APPLICANT_HOME, notices.ZONE_FUNDS, "/finance/batches/7"):
+    for path in (notices.card_panel(7, "fund").partition("#")[0], notices.ZONE_FUNDS, "/finance/batches/7"):
         endpoint, _ = adapter.match(path, method="GET")
         assert endpoint
 
@@ -47,7 +47,7 @@ def test_a_confirmed_fund_asks_the_applicant_for_the_payee(ctx, fund_people):
     funds.confirm_fund(item, actor=db.session.get(User, zone_id), version=item.version)
     [notice] = _notices(contact_id)
     assert notice.message == f"启动经费已核定 {item.amount} 元，请填报收款账户"
-    assert notice.link == "/applicant/"
+    assert notice.link == f"/applications/{item.application_id}#fund"
 
 
 def test_a_batch_tells_the_zone_then_finance_then_the_applicant(ctx, make_fund, make_user):
@@ -75,7 +75,7 @@ def test_a_batch_tells_the_zone_then_finance_then_the_applicant(ctx, make_fund, 
                                version=batch.version)
     paid = _notices(contact_id)[-1]
     assert paid.message == f"启动经费 2500.00 元已于{chinese_date(zone_today())}拨付（凭证号 记-9），请留意到账"
-    assert paid.link == "/applicant/"
+    assert paid.link == f"/applications/{item.application_id}#fund"
 
 
 def test_a_returned_batch_tells_finance(ctx, make_fund):

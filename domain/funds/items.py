@@ -70,7 +70,7 @@ def confirm_fund(item: FundItem, *, actor: User, version: int, amount: Decimal |
     record_event("fund.confirm", item, actor, f"核定{item.organisation.name}启动经费{facts.amount}元",
                  amount=str(facts.amount), reason=item.amount_reason)
     notices.notify(notices.contacts_of(item.organisation_id), f"启动经费已核定 {facts.amount} 元" + (
-        "，请填报收款账户" if not item.has_payee else "，财务核验收款账户后拨付"), link=notices.APPLICANT_HOME)
+        "，请填报收款账户" if not item.has_payee else "，财务核验收款账户后拨付"), link=notices.fund_panel(item))
 
 
 ACCOUNT_NUMBER = re.compile(r"^\d{8,30}$")
@@ -184,7 +184,7 @@ def return_payee(item: FundItem, *, actor: User, version: int, reason: str) -> D
     record_event("fund.payee_return", item, actor, f"退回收款账户：{reason}", reason=reason,
                  batch=left.id if left is not None else None)
     notices.notify(notices.contacts_of(item.organisation_id), f"财务退回了收款账户，请更正后重新保存：{reason}",
-                   link=notices.APPLICANT_HOME)
+                   link=notices.fund_panel(item))
     return left
 
 

@@ -111,5 +111,5 @@ def _pay(item: FundItem, voucher_number: str, paid_on: date, actor: User) -> Fun
     bump_version(batch)
     record_event("fund.pay", item, actor, f"登记拨付{item.amount}元，凭证号{voucher_number}", paid_on=paid_on.isoformat())
     notices.notify(notices.contacts_of(item.organisation_id), f"启动经费 {item.amount} 元已于{chinese_date(paid_on)}"
-                   f"拨付（凭证号 {voucher_number}），请留意到账", link=notices.APPLICANT_HOME)
+                   f"拨付（凭证号 {voucher_number}），请留意到账", link=notices.fund_panel(item))
     return payment

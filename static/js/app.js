@@ -258,3 +258,16 @@ document.addEventListener("change", function (event) {
 window.addEventListener("pageshow", function () {
   document.querySelectorAll("input.file-picker-input").forEach(showChosenFiles);
 });
+
+// A notice's link may point at an action panel of the card (#step-report_election): open it, and bring it into
+// view, rather than land on its closed summary.
+function openTargetPanel() {
+  var id = decodeURIComponent(location.hash.slice(1));
+  var target = id && document.getElementById(id);
+  if (!target || target.tagName !== "DETAILS") return;
+  target.open = true;
+  // The card's panels are display: contents (no box of their own to scroll to): their summary has one.
+  (target.querySelector("summary") || target).scrollIntoView({block: "start", behavior: "instant"});
+}
+document.addEventListener("DOMContentLoaded", openTargetPanel);
+window.addEventListener("hashchange", openTargetPanel);
