@@ -136,6 +136,7 @@ class Config:
     WEBHOOK_KIND = "wecom"  # wecom | dingtalk
     WEBHOOK_SECRET = ""  # DingTalk's 加签 secret
     WEBHOOK_EVENTS = ("application", "funds")  # the kinds of officials' notices the group sees
+    DIGEST_HOUR = 8  # the zone's hour (0-23) at which officials get their daily digest (每日待办摘要)
 
     def __init__(self):
         self.SQLALCHEMY_DATABASE_URI = database_url(os.environ.get("DATABASE_URL"))
@@ -172,6 +173,9 @@ class Config:
                     "WEBHOOK_KIND", "WEBHOOK_SECRET"):
             setattr(self, key, os.environ.get(key, getattr(self, key)))
         self.MAIL_PORT = int(os.environ.get("MAIL_PORT", self.MAIL_PORT))
+        self.DIGEST_HOUR = int(os.environ.get("DIGEST_HOUR", self.DIGEST_HOUR))
+        if not 0 <= self.DIGEST_HOUR <= 23:
+            raise RuntimeError(f"DIGEST_HOUR 应为 0 到 23 之间的整数 (not {self.DIGEST_HOUR})")
         self.MAIL_USE_TLS = _env_bool("MAIL_USE_TLS", self.MAIL_USE_TLS)
         if "WEBHOOK_EVENTS" in os.environ:
             self.WEBHOOK_EVENTS = tuple(e.strip() for e in os.environ["WEBHOOK_EVENTS"].split(",") if e.strip())

@@ -17,6 +17,7 @@ EVENTS = {
     "application": "申请审批进展与指导员选派",
     "funds": "启动经费核定、拨付批次与到账",
     "account": "账号与注册核实",
+    "digest": "每日待办摘要（工作人员，每天一封邮件）",
 }
 # Personal channels and whether each is on before the person chooses: e-mail costs nothing, an SMS costs the zone
 # money and interrupts, so it waits to be asked for.

@@ -6,6 +6,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from domain import outbox
+from domain.digest import queue_digests
+from extensions import db
 from models import OutboxMessage
 
 from .queue import crontab, periodic, task
@@ -25,6 +27,13 @@ def send_outbox_message(message_id: int) -> None:
 def sweep_outbox() -> None:
     for message_id in outbox.sweep():
         send_outbox_message(message_id)
+
+
+@periodic(crontab(minute="0"), "通知外发：每日待办摘要")
+def send_digests() -> None:
+    # Every hour on the hour; queue_digests acts only in the zone's DIGEST_HOUR (crontab counts hours in UTC).
+    queue_digests()
+    db.session.commit()
 
 
 # Queued after the commit, never before: a task run before the commit would find no row, or the row of a transaction

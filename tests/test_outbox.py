@@ -336,3 +336,31 @@ def test_the_zone_group_hears_officials_notices_once(ctx, app, stub_http, make_u
     notices.notify([contact], "启动经费已核定 5000 元", link=notices.APPLICANT_HOME)
     db.session.commit()
     assert len(stub_http.requests) == 1  # a contact's notice is theirs, not the zone group's
+
+
+# ---------------------------------------------------------------- the daily digest
+
+def test_the_daily_digest_mails_each_official_once_at_the_hour(ctx, app, smtp_sink, make_user, make_application):
+    from zoneinfo import ZoneInfo
+
+    from domain.digest import queue_digests
+    from models import Application
+
+    zone = person(make_user, Role.ZONE_APPROVER, email="zone@example.org")
+    person(make_user, Role.ZONE_APPROVER, email="", mobile="")  # no address: nothing
+    now = utcnow()
+    late, fresh = make_application("unit_approved"), make_application("unit_approved")
+    db.session.get(Application, late.id).state_changed_at = now - timedelta(days=app.config["OVERDUE_DAYS"], hours=2)
+    db.session.commit()
+    app.config["DIGEST_HOUR"] = (now.astimezone(ZoneInfo(app.config["DISPLAY_TIMEZONE"])).hour + 1) % 24
+    assert queue_digests(now) == 0  # not its hour
+    app.config["DIGEST_HOUR"] = now.astimezone(ZoneInfo(app.config["DISPLAY_TIMEZONE"])).hour
+    assert queue_digests(now) == 1
+    db.session.commit()
+    [(to, mail)] = smtp_sink.messages
+    assert to == ["zone@example.org"]
+    assert mail["Subject"] == "【开发区党建】每日待办：2 项待办，1 项新超期"
+    assert f"https://dj.example.org/applications/{late.id}" in mail.get_content()
+    assert f"/applications/{fresh.id}" not in mail.get_content()
+    assert queue_digests(now + timedelta(minutes=30)) == 0  # today's is sent
+    assert zone.id in {r.user_id for r in rows()}
