@@ -8,6 +8,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 import jobs
 import jobs.notices  # noqa: F401  (the outbox's tasks, and its hook that queues them after each commit)
+import jobs.reminders  # noqa: F401  (the hourly reminders and escalation)
 from blueprints import (
     admin, applicant, applications, auth, cli, finance, instructor, job_queue, public, registry, review, verifications,
     zone,

@@ -20,6 +20,7 @@ from .organisation import COUNTED, Organisation, OrgKind
 from .outbox import Channel, NoticePreference, OutboxMessage, OutboxStatus
 from .registration import CLAIM_LAPSES_AFTER, RegistrationKind, RegistrationReview, RegistrationStatus
 from .registry_import import ImportStatus, RegistryImport
+from .reminder import SentReminder
 from .stored_file import StoredFile
 from .unit import Unit, UnitCategory
 from .user import LoginFailure, LoginSession, Role, User
@@ -34,6 +35,6 @@ __all__ = [
     "CENT", "LabelledEnum", "LoginFailure", "LoginSession", "MAX_FUND", "MIN_FUND", "MemberStatus",
     "NoticePreference", "Notification", "OrgKind", "Organisation", "OutboxMessage", "OutboxStatus", "PartyOrgKind",
     "PayeeCheckMethod",
-    "PaymentKind", "RegistryImport", "Role", "Setting", "StoredFile", "Unit", "UnitCategory", "User",
+    "PaymentKind", "RegistryImport", "Role", "SentReminder", "Setting", "StoredFile", "Unit", "UnitCategory", "User",
     "VerificationCheck", "VisitForm", "db", "instructor_units", "utcnow",
 ]
