@@ -218,12 +218,15 @@ STEP_VERBS = {
 
 
 def _committee_rows(application: Application) -> list[tuple[str, str]]:
-    """The election form's 委员 rows: what was typed (after a refusal), then blank ones up to the most the kind's
-    committee may have, so the form works without JavaScript."""
+    """The election form's 委员 rows: what was typed (after a refusal) or reported (a report sent back), then blank
+    ones up to the most the kind's committee may have, so the form works without JavaScript."""
     if not application.requested_kind.has_committee or application.state is not AppState.APPROVED:
         return []
-    typed = [(n, v) for n, v in zip(request.form.getlist("committee_name"), request.form.getlist("committee_votes"))
-             if n.strip() or v.strip()] if request.method == "POST" else []
+    if request.method == "POST":
+        typed = [(n, v) for n, v in zip(request.form.getlist("committee_name"), request.form.getlist("committee_votes"))
+                 if n.strip() or v.strip()]
+    else:  # a report sent back comes with what it said
+        typed = [(e["name"], str(e["votes"])) for e in application.committee_votes or []]
     return typed + [("", "")] * max(0, COMMITTEE_SIZE[application.requested_kind][1] - len(typed))
 
 

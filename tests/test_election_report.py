@@ -1,5 +1,6 @@
 """The election report asks what the kind's members' meeting really elects (issue 29): without a committee the
 secretary; with one the 委员, each with their votes, who elect the secretary from among themselves."""
+import re
 import subprocess
 
 import pytest
@@ -108,3 +109,22 @@ def test_the_form_sends_the_committee_rows(client, app, branch_committee):
     assert done.status_code == 200 and "党员3（6 票）" in done.get_data(as_text=True)
     with app.app_context():
         assert db.session.get(Application, made.id).committee_members == "党员1、党员2、党员3"
+
+
+def test_a_report_sent_back_comes_back_filled_in(client, app, branch_committee, make_user):
+    from tests.conftest import sign_in_directly
+
+    made, contact = branch_committee
+    zone = make_user(Role.ZONE_APPROVER)
+    with app.app_context():
+        application = db.session.get(Application, made.id)
+        verbs.report_election(application, report(committee("党员2", "党员1", "党员3", votes=7), present=7),
+                              actor=db.session.get(User, contact.id), version=application.version)
+        verbs.return_election(application, actor=db.session.get(User, zone.id), version=application.version,
+                              comment="实到人数有误")
+        db.session.commit()
+    sign_in_directly(app, client, contact.id)
+    page = client.get(f"/applications/{made.id}").get_data(as_text=True)
+    assert re.search(f'name="election_date"[^>]* value="{zone_today().isoformat()}"', page)
+    assert 'name="voters_present" value="7"' in page and 'name="secretary_votes" value="3"' in page
+    assert 'name="committee_name" value="党员2"' in page and 'name="committee_votes" value="7"' in page
