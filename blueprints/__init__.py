@@ -68,16 +68,24 @@ def form_version(value) -> int:
         return -1
 
 
-def run_verb(verb, done: str, form: FlaskForm | None = None, conflicts: tuple = (StaleError,),
+def posted_file(field) -> tuple[str, bytes] | None:
+    """A file field's upload as (filename, data), or None when nothing was chosen."""
+    upload = field.data
+    return (upload.filename, upload.read()) if upload and upload.filename else None
+
+
+def run_verb(verb, done: str | None, form: FlaskForm | None = None, conflicts: tuple = (StaleError,),
              validate: bool = True) -> tuple[int, bool]:
     """Validate the form, run one domain verb, commit, and say how it went, for every action route:
-    (200, False) done; (409, False) someone acted first; (422, True) refused, the form keeps what was typed."""
+    (200, False) done; (409, False) someone acted first; (422, True) refused, the form keeps what was typed.
+    A check that changes nothing (a confirmation's preview) runs here too, with no `done` to say."""
     if validate and form is not None and not form.validate():
         return 422, True
     try:
         verb()
         db.session.commit()
-        flash(done, "success")
+        if done:
+            flash(done, "success")
         return 200, False
     except conflicts as error:
         db.session.rollback()

@@ -1,15 +1,14 @@
 """The applicant's pages: their own organisation and its applications only."""
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, redirect, render_template, url_for
 from flask_login import current_user
 
-from domain import DomainError
 from domain.accounts import registration_of
 from domain.applications import open_application_of
 from domain.funds import Payee, fund_of, set_payee
 from models import Application, db
 
-from . import role_wall, send_download, show_domain_error
+from . import posted_file, role_wall, run_verb, send_download
 from .forms import PayeeForm
 
 bp = Blueprint("applicant", __name__, url_prefix="/applicant")
@@ -18,13 +17,7 @@ role_wall(bp)
 
 @bp.get("/")
 def home():
-    org = current_user.organisation
-    applications = db.session.scalars(
-        sa.select(Application).where(Application.organisation_id == org.id).order_by(Application.id.desc())).all()
-    fund = fund_of(org.id)
-    return render_template("applicant/home.html", org=org, current=open_application_of(org),
-                           applications=applications, fund=fund, payee_form=PayeeForm(obj=fund),
-                           review=None if org.verified else registration_of(current_user))
+    return _home()
 
 
 @bp.post("/fund/payee")
@@ -33,23 +26,21 @@ def payee():
     if fund is None:
         abort(404)
     form = PayeeForm()
-    if form.validate():
-        try:
-            upload = form.bank_document.data
-            document = (upload.filename, upload.read()) if upload and upload.filename else None
-            set_payee(fund, Payee(form.account_name.data, form.bank_name.data, form.account_number.data),
-                      actor=current_user, document=document)
-            db.session.commit()
-            flash("收款账户已保存，财务核验后即可编入拨付批次。", "success")
-            return redirect(url_for(".home"))
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(error, form)
+    status, _ = run_verb(lambda: set_payee(
+        fund, Payee(form.account_name.data, form.bank_name.data, form.account_number.data), actor=current_user,
+        document=posted_file(form.bank_document)), "收款账户已保存，财务核验后即可编入拨付批次。", form)
+    return redirect(url_for(".home")) if status == 200 else _home(payee_form=form, status=status)
+
+
+def _home(payee_form: PayeeForm | None = None, status: int = 200):
+    """The organisation's page: its applications, its fund and payee form (with what was typed, when refused)."""
     org = current_user.organisation
     applications = db.session.scalars(
         sa.select(Application).where(Application.organisation_id == org.id).order_by(Application.id.desc())).all()
+    fund = fund_of(org.id)
     return render_template("applicant/home.html", org=org, current=open_application_of(org),
-                           applications=applications, fund=fund_of(org.id), payee_form=form), 422
+                           applications=applications, fund=fund, payee_form=payee_form or PayeeForm(obj=fund),
+                           review=None if org.verified else registration_of(current_user)), status
 
 
 @bp.get("/fund/bank-document")

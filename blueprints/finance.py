@@ -6,9 +6,7 @@ A refusal answers 422, a second attempt or a stale page 409, each with the card 
 from datetime import date
 
 import sqlalchemy as sa
-from flask import (
-    Blueprint, abort, flash, make_response, redirect, render_template, request, url_for,
-)
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from domain import DomainError, StaleError
@@ -19,7 +17,7 @@ from domain.workbooks import csv_bytes
 from domain.zone_time import local_today
 from models import BatchState, DisbursementBatch, FundItem, FundPayment, FundStage, PayeeCheckMethod, User, db
 
-from . import page_arg, posted_ids, render_partial, role_wall, run_verb, send_download, show_domain_error
+from . import page_arg, posted_file, posted_ids, render_partial, role_wall, run_verb, send_download
 from .forms import EmptyForm, PayeeCheckForm, PayeeReturnForm, PaymentForm, ReversalForm
 
 bp = Blueprint("finance", __name__, url_prefix="/finance")
@@ -67,15 +65,10 @@ def home():
 
 @bp.post("/batches")
 def create_batch():
-    try:
-        batch = funds.create_batch(_selected_items(), actor=current_user, note=request.form.get("note", ""))
-        db.session.commit()
-    except DomainError as error:
-        db.session.rollback()
-        show_domain_error(error)
-        return redirect(url_for(".home"))
-    flash(f"已新建拨付批次 {batch.number}。", "success")
-    return redirect(url_for(".batch", batch_id=batch.id))
+    made = []
+    status, _ = run_verb(lambda: made.append(funds.create_batch(
+        _selected_items(), actor=current_user, note=request.form.get("note", ""))), "已新建拨付批次。")
+    return redirect(url_for(".batch", batch_id=made[0].id) if status == 200 else url_for(".home"))
 
 
 @bp.get("/batches/<int:batch_id>")
@@ -113,12 +106,10 @@ def payee(item_id: int):
 @bp.post("/items/<int:item_id>/check-payee")
 def check_payee(item_id: int):
     item, form = db.get_or_404(FundItem, item_id), PayeeCheckForm()
-    upload = form.bank_document.data
-    document = (upload.filename, upload.read()) if upload and upload.filename else None
     status, _ = run_verb(lambda: funds.check_payee(
         item, actor=current_user, version=_version(), method=request.form.get("method"),
         confirmed=request.form.getlist("confirmed"), retyped_account=form.retyped_account.data or "",
-        document=document), f"已核验{item.organisation.name}的收款账户。", form, validate=False)
+        document=posted_file(form.bank_document)), f"已核验{item.organisation.name}的收款账户。", form, validate=False)
     if status == 422:
         return _payee_page(item, check_form=form, status=422)
     return _back_from_payee(item)
@@ -260,7 +251,6 @@ def _act(batch_id: int, verb, done: str, form=None):
         # a row's action carries its page, and the card's actions the "add" list's filter
         return redirect(url_for(".batch", batch_id=batch_id, page=page_arg(), **_filter().as_args()))
     # A refusal re-renders the page (or the card) with what was typed, so nothing is lost.
-    template = "finance/_batch_card.html" if request.headers.get("HX-Request") else "finance/batch.html"
-    response = make_response(render_template(template, **_card(batch_id, failed)), status)
-    response.vary.add("HX-Request")
+    response = render_partial("finance/batch.html", "finance/_batch_card.html", **_card(batch_id, failed))
+    response.status_code = status
     return response

@@ -1,9 +1,9 @@
 """The zone committee's pages: the overview, the instructors' load, bulk assignment, startup funds."""
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from domain import DomainError, StaleError, funds
+from domain import DomainError, funds
 from domain.guidance import checklist_totals
 from domain.instructors import bulk_assign, instructor_load_table
 from domain.reference import unit_choices
@@ -69,36 +69,25 @@ def assign():
 
 @bp.get("/funds")
 def funds_page():
-    return render_template("zone/funds.html", items=funds.pending_funds(page_arg()),
-                           batches=funds.batches_to_approve(), form=EmptyForm())
+    return _funds_page()
 
 
 @bp.post("/funds/<int:item_id>/confirm")
 def confirm_fund(item_id: int):
     """Two POSTs: the first shows what would be recorded (amount, payee, full account number), the second, with
     `confirmed`, records it. Both without JavaScript; with htmx each answers the row alone."""
-    item = db.get_or_404(FundItem, item_id)
-    form = FundConfirmForm()
+    item, form = db.get_or_404(FundItem, item_id), FundConfirmForm()
     args = dict(actor=current_user, version=form_version(form.version.data), amount=form.amount.data or None,
                 reason=form.reason.data or "")
-    confirming = None
-    if request.form.get("confirmed"):
+    shown = []  # the preview's facts (核定前确认), for the row to show before the second POST
+    if not request.form.get("confirmed"):
+        status, _ = run_verb(lambda: shown.append(funds.fund_confirmation(item, **args)), None, form, validate=False)
+    else:
         status, _ = run_verb(lambda: funds.confirm_fund(item, **args), f"已核定{item.organisation.name}的启动经费。",
-                             form)
+                             form, validate=False)
         if not request.headers.get("HX-Request") and status == 200:
             return redirect(url_for(".funds_page", page=page_arg()))  # the row's form carried its page (?page=)
-    else:
-        status, confirming = _preview(lambda: funds.fund_confirmation(item, **args), form)
-    failed = form if status == 422 else None
-    if request.headers.get("HX-Request"):
-        row = render_template("zone/_fund_row.html", item=funds.fund_row(item_id), page=page_arg(),
-                              failed_form=failed, form=EmptyForm(), standalone=True, confirming=confirming)
-        response = make_response(row, status)
-        response.vary.add("HX-Request")
-        return response
-    return render_template("zone/funds.html", items=funds.pending_funds(page_arg()),
-                           batches=funds.batches_to_approve(), form=EmptyForm(), failed_form=failed,
-                           failed_id=item_id, confirming=confirming), status
+    return _fund_answer(item_id, status, form if status == 422 else None, shown[0] if shown else None)
 
 
 @bp.post("/batches/<int:batch_id>/<any(approve, return):decision>")
@@ -110,25 +99,27 @@ def decide_batch(batch_id: int, decision: str):
         abort(404)
     version = form_version(request.form.get("version"))
     if decision == "approve" and not request.form.get("confirmed"):
-        status, _ = _preview(lambda: funds.check_batch_approval(batch, actor=current_user, version=version))
-        if status == 200:
-            return render_template("zone/funds.html", items=funds.pending_funds(page_arg()),
-                                   batches=funds.batches_to_approve(), form=EmptyForm(), confirming_batch=batch.id,
-                                   capital_amount=capital_amount)
-        return redirect(url_for(".funds_page"))
+        status, _ = run_verb(lambda: funds.check_batch_approval(batch, actor=current_user, version=version), None)
+        return _funds_page(confirming_batch=batch.id) if status == 200 else redirect(url_for(".funds_page"))
     verb = funds.approve_batch if decision == "approve" else funds.return_batch
     run_verb(lambda: verb(batch, actor=current_user, version=version),
              f"已{'审批同意' if decision == 'approve' else '退回'}拨付批次 {batch.number}。")
     return redirect(url_for(".funds_page"))
 
 
-def _preview(check, form=None):
-    """Run a check that changes nothing: (200, what it returns), or the refusal as run_verb says it."""
-    try:
-        return 200, check()
-    except StaleError as error:
-        flash(error.message, "warning")
-        return 409, None
-    except DomainError as error:
-        show_domain_error(error, form)
-        return 422, None
+def _funds_page(status: int = 200, **shown):
+    """The zone's fund page: the items to confirm and the batches to approve, with a preview or a refusal open."""
+    return render_template("zone/funds.html", items=funds.pending_funds(page_arg()), batches=funds.batches_to_approve(),
+                           form=EmptyForm(), capital_amount=capital_amount, **shown), status
+
+
+def _fund_answer(item_id: int, status: int, failed, confirming):
+    """After a confirmation's first or second POST: htmx gets the item's row alone (with the flashed message in
+    it), a normal request the whole page with that row open."""
+    if not request.headers.get("HX-Request"):
+        return _funds_page(status, failed_form=failed, failed_id=item_id, confirming=confirming)
+    response = render_partial("zone/funds.html", "zone/_fund_row.html", item=funds.fund_row(item_id),
+                              page=page_arg(), failed_form=failed, form=EmptyForm(), standalone=True,
+                              confirming=confirming)
+    response.status_code = status
+    return response

@@ -5,7 +5,7 @@ from collections.abc import Iterable
 
 import sqlalchemy as sa
 
-from models import Application, Channel, DisbursementBatch, NoticePreference, Notification, Role, User, db
+from models import Application, Channel, DisbursementBatch, FundItem, NoticePreference, Notification, Role, User, db
 
 # Where a notice sends its reader. Paths, not url_for: the verbs also run outside a request (the CLI, the
 # demo seed, a task); tests/test_notices.py checks that each one is a route of the app.
@@ -26,6 +26,11 @@ PERSONAL_CHANNELS = {Channel.EMAIL: True, Channel.SMS: False}
 
 def batch_page(batch: DisbursementBatch) -> str:
     return f"/finance/batches/{batch.id}"
+
+
+def payee_page(item: FundItem) -> str:
+    """Finance's page that checks (or sends back) one item's payee."""
+    return f"/finance/items/{item.id}/payee"
 
 
 # The panels of the application card a notice can open at (their ids in templates/applications/_card.html): the

@@ -16,7 +16,8 @@ def _notices(user_id: int) -> list[Notification]:
 
 def test_every_link_is_a_page_of_the_app(app):
     adapter = app.url_map.bind("localhost")
-    for path in (notices.card_panel(7, "fund").partition("#")[0], notices.ZONE_FUNDS, "/finance/batches/7"):
+    for path in (notices.card_panel(7, "fund").partition("#")[0], notices.ZONE_FUNDS, "/finance/batches/7",
+                 "/finance/items/7/payee"):
         endpoint, _ = adapter.match(path, method="GET")
         assert endpoint
 
@@ -87,6 +88,23 @@ def test_a_returned_batch_tells_finance(ctx, make_fund):
     notice = _notices(finance.id)[-1]
     assert notice.message == f"拨付批次{batch.number}被党工委退回，请调整后重新提交"
     assert notice.link == f"/finance/batches/{batch.id}"
+
+
+def test_a_corrected_payee_tells_finance_where_to_check_it_again(ctx, make_fund, make_user):
+    item = db.session.get(FundItem, make_fund("checked").id)
+    contact = db.session.get(User, make_user(Role.APPLICANT, organisation=item.organisation).id)
+    finance = db.session.get(User, make_fund.finance_id[0])
+    other_finance = make_user(Role.FINANCE)
+    before = len(_notices(finance.id))
+    funds.set_payee(item, funds.Payee("改名前户名", "中国银行通辽分行", "6222 0206 1111 2222"), actor=contact)
+    assert len(_notices(finance.id)) == before  # a first entry or a change before any return: finance checks it anyway
+    funds.return_payee(item, actor=finance, version=item.version, reason="开户名与开户许可证不一致")
+    funds.set_payee(item, funds.Payee(item.organisation.name, "中国银行通辽分行", "6222 0206 1111 2222"), actor=contact)
+    for user_id in (finance.id, other_finance.id):
+        [notice] = _notices(user_id)[before if user_id == finance.id else 0:]
+        assert notice.message == f"{item.organisation.name}已更正被退回的收款账户，请复核"
+        assert notice.link == f"/finance/items/{item.id}/payee"
+    assert _notices(contact.id)[-1].message == "财务退回了收款账户，请更正后重新保存：开户名与开户许可证不一致"
 
 
 def test_the_notice_page_opens_the_link(client, app, login_as):

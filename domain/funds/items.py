@@ -8,7 +8,9 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
-from models import Application, DisbursementBatch, FundItem, FundState, PayeeCheckMethod, StoredFile, User, db, utcnow
+from models import (
+    Application, DisbursementBatch, FundItem, FundState, PayeeCheckMethod, Role, StoredFile, User, db, utcnow,
+)
 
 from .. import DomainError, bump_version, notices
 from ..audit import record_event
@@ -112,6 +114,9 @@ def set_payee(item: FundItem, payee: Payee, *, actor: User, document: tuple[str,
     bump_version(item)
     record_event("fund.payee", item, actor, "更正收款账户" if item.payee_returned else "填报收款账户",
                  bank=payee.bank_name, document=item.payee_document_id)
+    if item.payee_returned:  # finance sent it back and waits for this correction to check it again
+        notices.notify(notices.with_role(Role.FINANCE), f"{item.organisation.name}已更正被退回的收款账户，请复核",
+                       link=notices.payee_page(item))
 
 
 # What a check compares, with the words the form and its refusals use.
