@@ -4,7 +4,7 @@ from sqlalchemy.orm import selectinload
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from domain import DomainError
+from domain import DomainError, outbox
 from domain.accounts import create_official, reset_password, set_account_active, set_contact
 from domain.documents import revoke_document
 from domain.fonts import ROLE_LABELS, ROLES, fonts_in_use, remove_document_font, set_document_font
@@ -112,6 +112,12 @@ def user_contact(user_id: int):
 def documents():
     page = paginate(sa.select(Document).order_by(Document.id.desc()), page_arg())
     return render_template("admin/documents.html", page=page, form=EmptyForm())
+
+
+@bp.get("/outbox")
+def outbox_page():
+    page = paginate(outbox.listing(), page_arg())
+    return render_template("admin/outbox.html", page=page)
 
 
 @bp.post("/documents/<int:document_id>/revoke")

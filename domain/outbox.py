@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.orm import joinedload
 
 from models import Channel, OutboxMessage, OutboxStatus, Role, User, db, utcnow
 
@@ -121,9 +122,9 @@ def sweep(now: datetime | None = None) -> list[int]:
     return due
 
 
-def recent(limit: int = 200) -> list[OutboxMessage]:
-    """The latest outbox rows, newest first, for the administrator's page."""
-    return list(db.session.scalars(sa.select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(limit)))
+def listing() -> sa.Select:
+    """The outbox, newest first, for the administrator's page (通知外发记录): what was sent, what failed and why."""
+    return sa.select(OutboxMessage).options(joinedload(OutboxMessage.user)).order_by(OutboxMessage.id.desc())
 
 
-__all__ = ["EVENTS", "MAX_ATTEMPTS", "claim", "deliver", "queue_notice", "record", "recent", "sweep"]
+__all__ = ["EVENTS", "MAX_ATTEMPTS", "claim", "deliver", "listing", "queue_notice", "record", "sweep"]

@@ -364,3 +364,23 @@ def test_the_daily_digest_mails_each_official_once_at_the_hour(ctx, app, smtp_si
     assert f"/applications/{fresh.id}" not in mail.get_content()
     assert queue_digests(now + timedelta(minutes=30)) == 0  # today's is sent
     assert zone.id in {r.user_id for r in rows()}
+
+
+def test_each_kind_of_notice_link_is_filed_under_its_event():
+    from types import SimpleNamespace
+
+    fund = SimpleNamespace(application_id=7)
+    assert [notices.event_of(None, link) for link in (
+        notices.fund_panel(fund), notices.ZONE_FUNDS, "/finance/batches/3", notices.APPLICANT_HOME, "")] == [
+        "funds", "funds", "funds", "funds", "account"]
+
+
+def test_the_admin_sees_what_was_sent_and_what_failed_and_why(client, app, login_as, make_user):
+    login_as(Role.ADMIN)
+    with app.app_context():
+        user = person(make_user)
+        lost_row(user, status="failed", attempts=5, error="第5次发送失败：连接邮件服务器失败：ConnectionRefusedError",
+                 subject="【开发区党建】拨付批次2026-BF-001已审批同意")
+    page = client.get("/admin/outbox").get_data(as_text=True)
+    assert "【开发区党建】拨付批次2026-BF-001已审批同意" in page
+    assert "发送失败" in page and "ConnectionRefusedError" in page and "caiwu@example.org" in page
