@@ -309,10 +309,10 @@ def test_a_pdf_rendered_in_a_child_comes_back_and_so_do_its_errors(monkeypatch):
 
 
 
-def test_a_render_child_stopped_at_its_timeout_leaves_no_temporary_folder(monkeypatch):
+def test_a_render_child_stopped_at_its_timeout_leaves_no_temporary_folder(monkeypatch, tmp_path):
     """WeasyPrint copies each face into a temporary folder of its own; a child killed at CHILD_TIMEOUT runs no
     clean-up, so the parent makes the folder the child writes into, and removes it after the child, however it
-    ended."""
+    ended. The test's own temporary folder stands in for /tmp, where other processes render PDFs too."""
     import glob
     import hashlib
     import os
@@ -326,6 +326,7 @@ def test_a_render_child_stopped_at_its_timeout_leaves_no_temporary_folder(monkey
     face = fonts.FontFace("zone-body-x", hashlib.sha256(data).hexdigest(), data)
     chosen = fonts.DocumentFonts(body=pdf.css_string(face.family), title=pdf.css_string(face.family),
                                  face_list=(face,), in_use=())
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # the forked child inherits it
     pattern = os.path.join(tempfile.gettempdir(), "*")
     before = set(glob.glob(pattern))
     real_html = pdf.HTML
