@@ -10,7 +10,7 @@ from domain.accounts import (
     LoginLimits, Registration, authenticate, change_password, end_session, register_organisation, session_user,
     set_contact, start_session,
 )
-from domain.notices import EVENTS, PERSONAL_CHANNELS, choice_value, parse_choice, preferences_of, set_preferences
+from domain.preferences import EVENTS, PERSONAL_CHANNELS, choice_value, parse_choice, preferences_of, set_preferences
 from domain.reference import list_units, suggest_unit
 from extensions import limiter, login_manager
 from models import OrgKind, Role, db

@@ -9,9 +9,11 @@ from flask import current_app
 
 from models import Application, Channel, OutboxMessage, Role, User, db, utcnow
 
+from jobs.queue import crontab, periodic
+
 from .inbox import nav_counts, waiting_states
-from .notices import wanted_channels
 from .outbox import SUBJECT_PREFIX, page_url
+from .preferences import wanted_channels
 
 EVENT = "digest"
 
@@ -68,3 +70,10 @@ def queue_digests(now: datetime | None = None) -> int:
                                      link="/applications/", created_at=now))
         queued += 1
     return queued
+
+
+@periodic(crontab(minute="0"), "通知外发：每日待办摘要")
+def send_digests() -> None:
+    # Every hour on the hour; queue_digests acts only in the zone's DIGEST_HOUR (crontab counts hours in UTC).
+    queue_digests()
+    db.session.commit()

@@ -1,22 +1,26 @@
 """The outbox (通知外发): a notice written in the app is also queued here, one row per person and channel they chose
 (and one for the zone's group robot), in the same transaction as the notice; after that transaction commits, a task
-sends each row (jobs/notices.py). A transaction rolled back takes its rows with it, so a step that did not happen
-sends nothing.
+(send_outbox_message, below) sends each row. A transaction rolled back takes its rows with it, so a step that did
+not happen sends nothing.
 
 Each row is sent at most once: the task claims it (queued -> sending) in a transaction of its own before it sends,
 so two tasks given the same row (a duplicate enqueue, the sweep) cannot both send. A failed try is retried with a
 growing delay, up to MAX_ATTEMPTS; a row left "sending" by a killed consumer is given up, not sent again: whether it
 went out is unknown, and a notice twice is worse than a notice recorded as failed."""
+import logging
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import Session, joinedload
 
+from jobs.queue import crontab, periodic, task
 from models import Channel, OutboxMessage, OutboxStatus, Role, User, db, utcnow
 
 from . import channels
-from .notices import EVENTS, wanted_channels
+from .preferences import wanted_channels
+
+log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5
 # Seconds before try n + 1 after try n fails: 1, 4, 16, 64 minutes.
@@ -127,4 +131,45 @@ def listing() -> sa.Select:
     return sa.select(OutboxMessage).options(joinedload(OutboxMessage.user)).order_by(OutboxMessage.id.desc())
 
 
-__all__ = ["EVENTS", "MAX_ATTEMPTS", "claim", "deliver", "listing", "queue_notice", "record", "sweep"]
+# ---------------------------------------------------------------- the tasks
+
+PENDING = "outbox_pending"
+
+
+@task("通知外发：发送一条")
+def send_outbox_message(message_id: int) -> None:
+    delay = deliver(message_id)
+    if delay is not None:  # retried with back-off; the claim keeps an early duplicate from sending
+        send_outbox_message.schedule(args=(message_id,), delay=delay)
+
+
+@periodic(crontab(minute="*"), "通知外发：接续遗漏的发送", at_start=True)
+def sweep_outbox() -> None:
+    for message_id in sweep():
+        send_outbox_message(message_id)
+
+
+# Queued after the commit, never before: a task run before the commit would find no row, or the row of a transaction
+# that is then rolled back. The ids are taken at each flush, when the rows have them.
+@sa.event.listens_for(Session, "after_flush")
+def _remember(session: Session, _context) -> None:
+    ids = [row.id for row in session.new if isinstance(row, OutboxMessage)]
+    if ids:
+        session.info.setdefault(PENDING, []).extend(ids)
+
+
+@sa.event.listens_for(Session, "after_commit")
+def _send_committed(session: Session) -> None:
+    for message_id in session.info.pop(PENDING, []):
+        try:
+            send_outbox_message(message_id)
+        except Exception:  # the step is committed and must say so; the sweep sends the row within minutes
+            log.exception("outbox row %s not queued; the sweep will take it up", message_id)
+
+
+@sa.event.listens_for(Session, "after_soft_rollback")
+def _forget(session: Session, previous_transaction) -> None:
+    # Only the end of the whole transaction forgets them: rows flushed before a savepoint that rolled back are still
+    # to be sent (and a row of the savepoint itself is gone: its task finds nothing and does nothing).
+    if previous_transaction.parent is None:
+        session.info.pop(PENDING, None)

@@ -15,7 +15,7 @@ import pytest
 import sqlalchemy as sa
 from aiosmtpd.controller import Controller
 
-from domain import DomainError, channels, notices, outbox
+from domain import DomainError, channels, notices, outbox, preferences
 from domain.validators import normalise_email, normalise_mobile
 from models import Channel, NoticePreference, OutboxMessage, OutboxStatus, Role, User, db, utcnow
 
@@ -176,7 +176,7 @@ def test_by_default_email_is_on_and_sms_off(ctx, app, smtp_sink, make_user):
 
 def test_a_person_chooses_sms_for_one_kind_and_no_email(ctx, smtp_sink, make_user):
     user = person(make_user)
-    notices.set_preferences(user, {("funds", Channel.SMS), ("application", Channel.EMAIL)})
+    preferences.set_preferences(user, {("funds", Channel.SMS), ("application", Channel.EMAIL)})
     db.session.commit()
     notices.notify([user], "拨付批次2026-BF-001已审批同意", link="/finance/batches/1")
     db.session.commit()
@@ -223,7 +223,7 @@ def test_a_contact_sets_their_addresses_and_choices(client, app, login_as):
     with app.app_context():
         saved = db.session.get(User, user.id)
         assert (saved.email, saved.mobile) == ("lianxi@example.org", "13900000002")
-        chosen = notices.preferences_of(saved)
+        chosen = preferences.preferences_of(saved)
         assert {key for key, on in chosen.items() if on} == {("funds", Channel.SMS), ("application", Channel.EMAIL)}
 
 
@@ -239,7 +239,7 @@ def test_an_official_cannot_change_their_own_addresses(client, app, login_as):
     with app.app_context():
         saved = db.session.get(User, user.id)
         assert saved.email == ""
-        assert not any(notices.preferences_of(saved).values())
+        assert not any(preferences.preferences_of(saved).values())
 
 
 def test_the_admin_sets_an_officials_addresses(client, app, login_as, make_user):
