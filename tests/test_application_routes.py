@@ -390,8 +390,7 @@ def test_inbox_pages_by_fifty(client, app, login_as, make_org):
     login_as(Role.ZONE_APPROVER)
     first = client.get("/applications/?state=all").get_data(as_text=True)
     assert "共 51 条" in first
-    # Each row links to its own application, and the pager to the next page with the filters kept: both are
-    # built once per list by url_for_each.
+    # Each row links to its own application, and the pager to the next page with the filters kept.
     with app.app_context():
         ids = set(db.session.scalars(sa.select(A.id)))
     linked = [int(i) for i in re.findall(r'<a href="/applications/(\d+)">', first)]
@@ -519,25 +518,6 @@ def test_overdue_is_measured_from_one_moment_and_only_where_an_official_owes_the
             SimpleNamespace(id=3, state=AppState.RETURNED, state_changed_at=now - timedelta(days=50)),
             SimpleNamespace(id=4, state=AppState.ELECTION_REPORTED, state_changed_at=now - timedelta(days=6))]
     assert overdue_ids(rows, 5) == {1, 4}
-
-
-@pytest.mark.parametrize("base_url", ["http://localhost/", "http://localhost/zone/"])  # mounted under a prefix too
-def test_url_for_each_gives_url_for_of_each_value(app, base_url):
-    from flask import url_for
-
-    from blueprints.web.templating import url_for_each
-
-    with app.test_request_context("/", base_url=base_url):
-        show = url_for_each("applications.show", "application_id")
-        pay = url_for_each("finance.pay_item", "item_id", batch_id=3, page=2)
-        page = url_for_each("applications.inbox_page", "page", state="all", q="公司 {1}")
-        # A search for the very digits url_for_each stands in with: its links are still right.
-        marked = url_for_each("applications.inbox_page", "page", q="918273645546372819")
-        for value in (1, 42, 918273645546372818):
-            assert show(value) == url_for("applications.show", application_id=value)
-            assert pay(value) == url_for("finance.pay_item", batch_id=3, item_id=value, page=2)
-            assert page(value) == url_for("applications.inbox_page", state="all", q="公司 {1}", page=value)
-            assert marked(value) == url_for("applications.inbox_page", q="918273645546372819", page=value)
 
 
 def test_the_counters_are_each_users_own(app, make_application, make_user):
