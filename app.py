@@ -9,8 +9,8 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 import jobs
 import jobs.reminders  # noqa: F401  (the hourly reminders and escalation)
 from blueprints import (
-    admin, applicant, applications, auth, cli, finance, instructor, job_queue, public, registry, review, verifications,
-    zone,
+    admin, applicant, applications, auth, cli, finance, instructor, job_queue, public, registry, review, substitutes,
+    verifications, zone,
 )
 from blueprints.web.demo_guard import refuse_demo_accounts
 from blueprints.web.errors import register_errors
@@ -22,7 +22,7 @@ from domain import digest  # noqa: F401  (the officials' daily digest, a periodi
 from extensions import csrf, db, limiter, login_manager, migrate
 
 BLUEPRINTS = (public, auth, applications, applicant, review, verifications, zone, registry, instructor, finance, admin,
-              job_queue, cli)
+              job_queue, substitutes, cli)
 
 
 def create_app(config: str | Config | dict[str, Any] | None = None) -> Flask:

@@ -316,3 +316,10 @@ class PaymentForm(Form):
 class ReversalForm(Form):
     version = HiddenField()
     reason = StringField("冲销理由", [DataRequired("冲销须填写理由"), Length(max=300, message="不超过300个字")])
+
+
+class SubstituteForm(Form):
+    substitute_id = SelectField("代理人", coerce=int, validate_choice=False)
+    starts_on = DateField("开始日期", [InputRequired("请选择开始日期")])
+    ends_on = DateField("结束日期（当天起不再代理）", [InputRequired("请选择结束日期")])
+    reason = StringField("代理事由", [DataRequired("请填写代理事由"), Length(max=200, message="不超过200个字")])

@@ -22,6 +22,7 @@ from .registration import CLAIM_LAPSES_AFTER, RegistrationKind, RegistrationRevi
 from .registry_import import ImportStatus, RegistryImport
 from .reminder import SentReminder
 from .stored_file import StoredFile
+from .substitution import Substitution
 from .unit import Unit, UnitCategory
 from .user import LoginFailure, LoginSession, Role, User
 
@@ -35,6 +36,7 @@ __all__ = [
     "CENT", "LabelledEnum", "LoginFailure", "LoginSession", "MAX_FUND", "MIN_FUND", "MemberStatus",
     "NoticePreference", "Notification", "OrgKind", "Organisation", "OutboxMessage", "OutboxStatus", "PartyOrgKind",
     "PayeeCheckMethod",
-    "PaymentKind", "RegistryImport", "Role", "SentReminder", "Setting", "StoredFile", "Unit", "UnitCategory", "User",
+    "PaymentKind", "RegistryImport", "Role", "SentReminder", "Setting", "StoredFile", "Substitution", "Unit",
+    "UnitCategory", "User",
     "VerificationCheck", "VisitForm", "db", "instructor_units", "utcnow",
 ]

@@ -10,6 +10,7 @@ from .base import AppendOnly, LabelledEnum, enum_type, utcnow
 from .instructor import Instructor
 from .organisation import Organisation
 from .stored_file import StoredFile
+from .substitution import Substitution
 from .unit import Unit
 from .user import Role, User
 
@@ -143,9 +144,9 @@ class Application(db.Model):
     @classmethod
     def visible_to(cls, user: User) -> sa.ColumnElement[bool]:
         """Who may see an application, as the where-clause every list, counter, card and download uses: its
-        organisation's contact, its unit's reviewers, its instructor, the zone, and the admin (for support). Until
-        first submitted (and withdrawn before that), an application is its applicant's alone: officials do not see
-        it, the admin may. Finance sees funds, not applications. `user` needs only a role and its links: the
+        organisation's contact, its unit's reviewers, its instructor (and their substitute), the zone, and the admin
+        (for support). Until first submitted (and withdrawn before that), an application is its applicant's alone:
+        officials do not see it, the admin may. Finance sees funds, not applications. `user` needs only a role and its links: the
         inbox passes one whose links are parameters (domain/inbox.py)."""
         submitted = cls.submitted_at.is_not(None)
         if user.role is Role.ADMIN:
@@ -159,7 +160,12 @@ class Application(db.Model):
         if user.role is Role.UNIT_REVIEWER and user.unit_id is not None:
             return sa.and_(submitted, cls.unit_id == user.unit_id)
         if user.role is Role.INSTRUCTOR and user.instructor_id is not None:
-            return sa.and_(submitted, cls.instructor_id == user.instructor_id)
+            # Also the organisations of the instructors this one stands in for today (代理): a reviewer's or the
+            # zone's substitute, of the same role and unit, sees those already.
+            stood_in_for = (sa.select(User.instructor_id).join(Substitution, Substitution.official_id == User.id)
+                            .where(Substitution.substitute_id == user.id, Substitution.running()))
+            return sa.and_(submitted, sa.or_(cls.instructor_id == user.instructor_id,
+                                             cls.instructor_id.in_(stood_in_for)))
         return sa.false()
 
     def can_view(self, user: User) -> bool:
@@ -218,7 +224,10 @@ class ApplicationEvent(AppendOnly, db.Model):
     snapshot: Mapped[dict | None] = mapped_column(sa.JSON)
 
     application: Mapped[Application] = relationship(back_populates="history")
-    actor: Mapped[User] = relationship(lazy="joined")
+    actor: Mapped[User] = relationship(foreign_keys=[actor_id], lazy="joined")
+    # Who the actor stood in for (代理, domain/substitutes.py); None when they acted in their own right.
+    on_behalf_of_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    on_behalf_of: Mapped[User | None] = relationship(foreign_keys=[on_behalf_of_id], lazy="joined")
 
 
 class Notification(db.Model):

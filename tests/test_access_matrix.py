@@ -49,6 +49,7 @@ ACCESS = {
     "zone.home": {"zone"}, "zone.instructors": {"zone"}, "zone.assign": {"zone"}, "zone.funds_page": {"zone"},
     "zone.confirm_fund": {"zone"}, "zone.decide_batch": {"zone"},
     "instructor.home": {"instructor"},
+    "substitutes.home": {"reviewer", "other_reviewer", "zone", "instructor", "finance"},
     "registry.dashboard": REGISTRY, "registry.dashboard_export": REGISTRY, "registry.todo": REGISTRY,
     "registry.todo_export": REGISTRY, "registry.imports": {"reviewer", "other_reviewer", "admin"},
     "registry.template_download": {"reviewer", "other_reviewer", "admin"},

@@ -1,0 +1,124 @@
+"""Substitutes (代理): an official away names a stand-in of the same role for a span of days, with a reason.
+
+While the span runs the substitute sees the official's items (Application.visible_to) and may act on them; what they
+do on an item the official would see is recorded as done on the official's behalf (张三 代 李四), in the
+application's history and in the audit log. The span is half-open, [from, to) in the zone's dates: it ends by
+itself at the zone's midnight starting `to`, with nothing to run.
+
+The rules, checked here and nowhere else:
+- an official (unit reviewer, zone approver, finance, instructor) names an active account of their own role, and of
+  their own unit for a unit reviewer; never themselves;
+- one step only: the substitute must not be away themselves (have their own substitute) in an overlapping span,
+  and an official who stands in for someone in an overlapping span cannot name their own;
+- one substitute at a time: an official's spans do not overlap.
+"""
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from flask import current_app
+
+from models import Application, Role, Substitution, User, db, utcnow
+
+from . import DomainError
+from .audit import record_event
+from .zone_time import local_date, local_today
+
+OFFICIAL_ROLES = (Role.UNIT_REVIEWER, Role.ZONE_APPROVER, Role.FINANCE, Role.INSTRUCTOR)
+LONGEST_DAYS = 366  # a stand-in for longer than a year is a new appointment, not a substitute
+
+
+@dataclass
+class SubstituteData:
+    substitute_id: int | None
+    starts_on: date | None
+    ends_on: date | None  # the first day the official is back (not included)
+    reason: str
+
+
+def zone_midnight(day: date) -> datetime:
+    """The moment a zone date begins, which the database compares with its clock."""
+    return datetime.combine(day, time(), tzinfo=ZoneInfo(current_app.config["DISPLAY_TIMEZONE"]))
+
+
+def candidates(official: User) -> list[User]:
+    """Who may stand in for `official`: the active accounts of their role (and unit), themselves excepted."""
+    if official.role not in OFFICIAL_ROLES:
+        return []
+    query = sa.select(User).where(User.active.is_(True), User.role == official.role, User.id != official.id)
+    if official.role is Role.UNIT_REVIEWER:
+        query = query.where(User.unit_id == official.unit_id)
+    return list(db.session.scalars(query.order_by(User.name, User.id)))
+
+
+def _overlapping(column, user_id: int, starts_at: datetime, ends_at: datetime) -> bool:
+    return bool(db.session.scalar(sa.select(sa.exists().where(
+        column == user_id, Substitution.starts_at < ends_at, Substitution.ends_at > starts_at))))
+
+
+def name_substitute(official: User, data: SubstituteData) -> Substitution:
+    """Name a substitute (指定代理人) for [starts_on, ends_on)."""
+    if official.role not in OFFICIAL_ROLES:
+        raise DomainError("只有初审单位、党工委、财务和党建指导员的账号可以指定代理人")
+    substitute = db.session.get(User, data.substitute_id) if data.substitute_id else None
+    if substitute is None:
+        raise DomainError("请选择代理人", "substitute_id")
+    if substitute.id == official.id:
+        raise DomainError("不能指定自己为代理人", "substitute_id")
+    if substitute not in candidates(official):
+        raise DomainError("代理人须为同一角色（初审单位还须为同一单位）的在用账号", "substitute_id")
+    if data.starts_on is None:
+        raise DomainError("请填写代理开始日期", "starts_on")
+    if data.ends_on is None:
+        raise DomainError("请填写代理结束日期", "ends_on")
+    if data.starts_on < local_today():
+        raise DomainError("代理开始日期不能早于今天", "starts_on")
+    if data.ends_on <= data.starts_on:
+        raise DomainError("代理结束日期须晚于开始日期（结束日期当天起不再代理）", "ends_on")
+    if (data.ends_on - data.starts_on).days > LONGEST_DAYS:
+        raise DomainError(f"一次代理不超过{LONGEST_DAYS}天", "ends_on")
+    reason = data.reason.strip()
+    if not reason:
+        raise DomainError("请填写代理事由", "reason")
+    if len(reason) > Substitution.reason.type.length:
+        raise DomainError(f"代理事由不超过{Substitution.reason.type.length}个字", "reason")
+    starts_at, ends_at = zone_midnight(data.starts_on), zone_midnight(data.ends_on)
+    if _overlapping(Substitution.official_id, official.id, starts_at, ends_at):
+        raise DomainError("这段时间内您已指定了代理人，请先核对已有的代理", "starts_on")
+    if _overlapping(Substitution.substitute_id, official.id, starts_at, ends_at):
+        raise DomainError("这段时间内您本人正在代理他人，不能再指定代理人（代理不能转授）", "starts_on")
+    if _overlapping(Substitution.official_id, substitute.id, starts_at, ends_at):
+        raise DomainError(f"{substitute.name}在这段时间内本人也不在岗（已指定代理人），请另选代理人",
+                          "substitute_id")
+    substitution = Substitution(official_id=official.id, substitute_id=substitute.id, starts_at=starts_at,
+                                ends_at=ends_at, reason=reason)
+    db.session.add(substitution)
+    db.session.flush()
+    record_event("substitute.name", substitution, official,
+                 f"{official.name}指定{substitute.name}代理，{data.starts_on}至{data.ends_on}（不含）：{reason}")
+    return substitution
+
+
+def spans_of(user: User) -> tuple[list[Substitution], list[Substitution]]:
+    """The user's substitutes (named by them) and whom they stand in for, not yet ended, soonest first."""
+    def query(column):
+        return list(db.session.scalars(sa.select(Substitution).where(column == user.id, Substitution.ends_at > utcnow())
+                                       .order_by(Substitution.starts_at, Substitution.id)))
+    return query(Substitution.official_id), query(Substitution.substitute_id)
+
+
+def first_day(substitution: Substitution) -> date:
+    return local_date(substitution.starts_at)
+
+
+def back_on(substitution: Substitution) -> date:
+    return local_date(substitution.ends_at)
+
+
+def acting_for(actor: User, application: Application) -> User | None:
+    """Whom `actor` stands in for on this application now: an official whose span runs and who would see it
+    themselves. None when the actor stands in for nobody who would."""
+    officials = db.session.scalars(sa.select(User).join(Substitution, Substitution.official_id == User.id).where(
+        Substitution.substitute_id == actor.id, Substitution.running()).order_by(Substitution.starts_at, User.id))
+    return next((official for official in officials if application.can_view(official)), None)

@@ -1,0 +1,149 @@
+"""Substitutes (代理, domain/substitutes.py): the rules, what a substitute sees and does, and the page per role."""
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from domain import DomainError
+from domain.applications import pass_application
+from domain.substitutes import SubstituteData, acting_for, name_substitute, zone_midnight
+from models import Application, ApplicationEvent, AuditEvent, Role, Substitution, User, db
+from tests.conftest import zone_today
+
+TODAY = zone_today()
+
+
+def name(official_id: int, substitute_id: int, days: tuple[int, int] = (0, 7), reason: str = "外出学习") -> Substitution:
+    official = db.session.get(User, official_id)
+    return name_substitute(official, SubstituteData(substitute_id, TODAY + timedelta(days=days[0]),
+                                                    TODAY + timedelta(days=days[1]), reason))
+
+
+def refusal(official_id: int, substitute_id: int, days: tuple[int, int] = (0, 7), reason: str = "外出学习") -> str:
+    with pytest.raises(DomainError) as raised:
+        name(official_id, substitute_id, days, reason)
+    db.session.rollback()
+    return raised.value.message
+
+
+def test_the_rules_refuse_oneself_another_role_or_unit_and_an_empty_span(app, make_user):
+    reviewer, colleague = make_user(Role.UNIT_REVIEWER), make_user(Role.UNIT_REVIEWER)
+    elsewhere, zone = make_user(Role.UNIT_REVIEWER, unit_code="street_east"), make_user(Role.ZONE_APPROVER)
+    applicant = make_user(Role.APPLICANT)
+    with app.app_context():
+        assert refusal(reviewer.id, reviewer.id) == "不能指定自己为代理人"
+        assert refusal(reviewer.id, elsewhere.id) == "代理人须为同一角色（初审单位还须为同一单位）的在用账号"
+        assert refusal(reviewer.id, zone.id) == "代理人须为同一角色（初审单位还须为同一单位）的在用账号"
+        assert refusal(applicant.id, reviewer.id) == "只有初审单位、党工委、财务和党建指导员的账号可以指定代理人"
+        assert refusal(reviewer.id, colleague.id, (3, 3)) == "代理结束日期须晚于开始日期（结束日期当天起不再代理）"
+        assert refusal(reviewer.id, colleague.id, (-1, 3)) == "代理开始日期不能早于今天"
+        assert refusal(reviewer.id, colleague.id, reason="  ") == "请填写代理事由"
+        assert db.session.scalar(sa.select(sa.func.count(Substitution.id))) == 0
+
+
+def test_no_chains_and_one_substitute_at_a_time(app, make_user):
+    a, b, c = (make_user(Role.ZONE_APPROVER) for _ in range(3))
+    with app.app_context():
+        name(a.id, b.id, (0, 7))
+        db.session.commit()
+        # b stands in for a: b cannot pass it on for an overlapping span...
+        assert refusal(b.id, c.id, (6, 10)) == "这段时间内您本人正在代理他人，不能再指定代理人（代理不能转授）"
+        # ...nor can anyone name a, who is away, as their own substitute.
+        assert refusal(c.id, a.id, (2, 4)) == f"{a.name}在这段时间内本人也不在岗（已指定代理人），请另选代理人"
+        assert refusal(a.id, c.id, (5, 9)) == "这段时间内您已指定了代理人，请先核对已有的代理"
+        # Half-open: the day a is back, b may name their own, and a someone else again.
+        name(b.id, c.id, (7, 10))
+        name(a.id, c.id, (10, 12))
+        db.session.commit()
+        assert db.session.scalar(sa.select(sa.func.count(Substitution.id))) == 3
+
+
+def test_an_instructors_substitute_sees_their_organisations_while_the_span_runs(app, make_application):
+    application = make_application("approved")
+    other = make_application("approved")
+    with app.app_context():
+        away = User(username="guide_away", name="李四", role=Role.INSTRUCTOR, password_hash="x",
+                    instructor_id=application.instructor_id)
+        stand_in = User(username="guide_in", name="张三", role=Role.INSTRUCTOR, password_hash="x",
+                        instructor_id=other.instructor_id)
+        db.session.add_all([away, stand_in])
+        db.session.commit()
+
+        def seen() -> set[int]:
+            return set(db.session.scalars(sa.select(Application.id).where(Application.visible_to(stand_in))))
+
+        assert seen() == {other.id}
+        substitution = name(away.id, stand_in.id, (0, 3))
+        db.session.commit()
+        assert seen() == {other.id, application.id}
+        # The span ends by itself: moved into the past, nothing else done, it no longer shows anything.
+        substitution.starts_at = zone_midnight(TODAY - timedelta(days=5))
+        substitution.ends_at = zone_midnight(TODAY) - timedelta(seconds=1)
+        db.session.commit()
+        assert seen() == {other.id}
+
+
+def test_a_step_taken_by_a_substitute_is_recorded_on_the_officials_behalf(app, make_application, make_user):
+    application = make_application("submitted")
+    official, stand_in = make_user(Role.UNIT_REVIEWER), make_user(Role.UNIT_REVIEWER)
+    with app.app_context():
+        db.session.get(User, official.id).name = "李四"
+        db.session.get(User, stand_in.id).name = "张三"
+        name(official.id, stand_in.id)
+        db.session.commit()
+        actor = db.session.get(User, stand_in.id)
+        app_row = db.session.get(Application, application.id)
+        assert acting_for(actor, app_row).id == official.id
+        pass_application(app_row, actor=actor, version=app_row.version)
+        db.session.commit()
+        event = db.session.scalars(sa.select(ApplicationEvent).where(
+            ApplicationEvent.application_id == application.id).order_by(ApplicationEvent.id.desc())).first()
+        assert (event.actor_id, event.on_behalf_of_id) == (stand_in.id, official.id)
+        audit = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "pass")).one()
+        assert audit.data["on_behalf_of_id"] == official.id and audit.summary.startswith("张三 代 李四")
+
+
+def test_the_card_shows_who_acted_for_whom(app, client, make_application, make_user, login_as):
+    application = make_application("submitted")
+    official = make_user(Role.UNIT_REVIEWER)
+    stand_in = login_as(Role.UNIT_REVIEWER)
+    with app.app_context():
+        db.session.get(User, official.id).name = "李四"
+        db.session.get(User, stand_in.id).name = "张三"
+        name(official.id, stand_in.id)
+        db.session.commit()
+        version = db.session.get(Application, application.id).version
+    answer = client.post(f"/applications/{application.id}/steps/pass", data={"version": version, "comment": ""},
+                         follow_redirects=True)
+    assert answer.status_code == 200
+    assert "张三 代 李四" in client.get(f"/applications/{application.id}").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("role", [Role.UNIT_REVIEWER, Role.ZONE_APPROVER, Role.FINANCE, Role.INSTRUCTOR])
+def test_each_official_names_a_substitute_on_their_page(app, client, make_user, login_as, role):
+    me = login_as(role)
+    colleague = make_user(role)
+    page = client.get("/substitutes/")
+    assert page.status_code == 200 and colleague.name in page.get_data(as_text=True)
+    answer = client.post("/substitutes/", data={"substitute_id": colleague.id, "starts_on": TODAY.isoformat(),
+                                                "ends_on": (TODAY + timedelta(days=3)).isoformat(),
+                                                "reason": "外出培训"}, follow_redirects=True)
+    assert "代理人已指定。" in answer.get_data(as_text=True)
+    with app.app_context():
+        row = db.session.scalars(sa.select(Substitution)).one()
+        assert (row.official_id, row.substitute_id, row.reason) == (me.id, colleague.id, "外出培训")
+
+
+def test_a_refused_substitute_is_named_beside_its_field_and_nothing_is_saved(app, client, login_as):
+    me = login_as(Role.FINANCE)
+    answer = client.post("/substitutes/", data={"substitute_id": me.id, "starts_on": TODAY.isoformat(),
+                                                "ends_on": (TODAY + timedelta(days=3)).isoformat(), "reason": "x"})
+    assert answer.status_code == 200 and "不能指定自己为代理人" in answer.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(Substitution.id))) == 0
+
+
+@pytest.mark.parametrize("role", [Role.APPLICANT, Role.ADMIN])
+def test_applicants_and_the_admin_have_no_substitutes_page(client, login_as, role):
+    login_as(role)
+    assert client.get("/substitutes/").status_code == 403
