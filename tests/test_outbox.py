@@ -17,7 +17,8 @@ from aiosmtpd.controller import Controller
 
 from domain import DomainError, channels, notices, outbox, preferences
 from domain.validators import normalise_email, normalise_mobile
-from models import Channel, NoticePreference, OutboxMessage, OutboxStatus, Role, User, db, utcnow
+from models import Channel, OutboxMessage, OutboxStatus, Role, User, db, utcnow
+from tests.consumer import real_queue, start_consumer, stop_consumer  # noqa: F401 (a fixture)
 
 
 def free_port() -> int:
@@ -384,3 +385,26 @@ def test_the_admin_sees_what_was_sent_and_what_failed_and_why(client, app, login
     page = client.get("/admin/outbox").get_data(as_text=True)
     assert "【开发区党建】拨付批次2026-BF-001已审批同意" in page
     assert "发送失败" in page and "ConnectionRefusedError" in page and "caiwu@example.org" in page
+
+
+def test_a_real_consumer_mails_a_committed_notice_once(app, smtp_sink, make_user, real_queue, tmp_path):
+    import time
+
+    with app.app_context():
+        user = person(make_user)
+        notices.notify([user], "拨付批次2026-BF-001已审批同意，请拨付并登记凭证", link="/finance/batches/1")
+        db.session.commit()  # queued for a consumer: nobody consumes yet
+        assert smtp_sink.messages == [] and rows()[0].status is OutboxStatus.QUEUED
+    log = tmp_path / "consumer.log"
+    hook = f"app.config.update(MAIL_SERVER='127.0.0.1', MAIL_PORT={app.config['MAIL_PORT']})"
+    consumer = start_consumer(app, real_queue, log, hook=hook)
+    try:
+        deadline = time.monotonic() + 60
+        while not smtp_sink.messages and time.monotonic() < deadline and consumer.poll() is None:
+            time.sleep(0.2)
+        time.sleep(1)  # a second send, were there one, would arrive by now
+    finally:
+        stop_consumer(consumer)
+    assert len(smtp_sink.messages) == 1, log.read_text()
+    with app.app_context():
+        assert [(r.status, r.attempts) for r in rows()] == [(OutboxStatus.SENT, 1)]
