@@ -14,6 +14,7 @@ from .facts import check_date
 from .files import store_upload
 from .instructors import current_assignment
 from .settings import get_settings
+from .substitutes import acting_for
 from .zone_time import local_date, local_today
 
 
@@ -27,11 +28,13 @@ class VisitData:
 
 
 def can_guide(application: Application, user: User) -> bool:
-    """The current instructor of the organisation, or the zone, may record its guidance and deliveries."""
+    """The current instructor of the organisation (or their substitute while they are away, 代理), or the zone, may
+    record its guidance and deliveries."""
     if user.role is Role.ZONE_APPROVER:
         return application.instructor_id is not None
-    return user.role is Role.INSTRUCTOR and user.instructor_id is not None and \
-        user.instructor_id == application.instructor_id
+    if user.role is not Role.INSTRUCTOR or user.instructor_id is None or application.instructor_id is None:
+        return False
+    return user.instructor_id == application.instructor_id or acting_for(user, application) is not None
 
 
 def record_visit(application: Application, data: VisitData, *, actor: User) -> GuidanceVisit:

@@ -147,3 +147,26 @@ def test_a_refused_substitute_is_named_beside_its_field_and_nothing_is_saved(app
 def test_applicants_and_the_admin_have_no_substitutes_page(client, login_as, role):
     login_as(role)
     assert client.get("/substitutes/").status_code == 403
+
+
+def test_an_instructors_substitute_records_a_visit_for_the_official(app, make_application):
+    from domain.guidance import VisitData, can_guide, record_visit
+    from models import VisitForm
+
+    application = make_application("approved")
+    other = make_application("approved")
+    with app.app_context():
+        away = User(username="guide_away", name="李四", role=Role.INSTRUCTOR, password_hash="x",
+                    instructor_id=application.instructor_id)
+        stand_in = User(username="guide_in", name="张三", role=Role.INSTRUCTOR, password_hash="x",
+                        instructor_id=other.instructor_id)
+        db.session.add_all([away, stand_in])
+        db.session.commit()
+        row = db.session.get(Application, application.id)
+        assert not can_guide(row, stand_in)
+        name(away.id, stand_in.id)
+        db.session.commit()
+        assert can_guide(row, stand_in)
+        visit = record_visit(row, VisitData(TODAY, VisitForm.PHONE, "电话了解组建进展"), actor=stand_in)
+        # The visit is the organisation's instructor's record, entered by the substitute.
+        assert (visit.instructor_id, visit.recorded_by_id) == (application.instructor_id, stand_in.id)
