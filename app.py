@@ -7,7 +7,6 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import jobs
-import jobs.reminders  # noqa: F401  (the hourly reminders and escalation)
 from blueprints import (
     admin, applicant, applications, auth, cli, finance, instructor, job_queue, public, registry, review, substitutes,
     verifications, zone,
@@ -18,7 +17,8 @@ from blueprints.web.headers import register_security_headers
 from blueprints.web.requests import CleanRequest, SessionInterface
 from blueprints.web.templating import register_templating
 from config import Config, load_config
-from domain import digest  # noqa: F401  (the officials' daily digest, a periodic task)
+# The modules that declare the queue's tasks, so that a consumer built by this factory knows them all.
+from domain import digest, outbox, registry_import, reminders  # noqa: F401
 from extensions import csrf, db, limiter, login_manager, migrate
 
 BLUEPRINTS = (public, auth, applications, applicant, review, verifications, zone, registry, instructor, finance, admin,

@@ -1,6 +1,7 @@
 """Reminders and escalation (到期提醒与督办): what is overdue, after how long, who is told, in what words, as one table.
 
-A periodic task (jobs/reminders.py) calls send_due. Each reminder is sent once per item and period of waiting: the
+An hourly periodic task (send_reminders, below) calls send_due, so that a reminder follows its item's crossing
+of the line within the hour. Each reminder is sent once per item and period of waiting: the
 sent_reminders row's unique key (kind, item, period) is claimed in the same transaction as the notices, so a rerun,
 or a second consumer running the task at the same moment, finds the key taken and sends nothing. The period is the
 moment the wait began: a step taken and then waited on again is a new period, reminded again.
@@ -12,6 +13,7 @@ from datetime import date, datetime, timedelta, timezone
 import sqlalchemy as sa
 from flask import current_app
 
+from jobs.queue import crontab, periodic
 from models import Application, FundItem, FundState, Role, SentReminder, User, db, utcnow
 
 from .guidance import last_visits, visit_interval, visit_overdue
@@ -160,3 +162,8 @@ def send_due(now: datetime | None = None) -> dict[str, int]:
     for rule, due in owed:
         sent[rule.kind] += _send(rule, due)
     return sent
+
+
+@periodic(crontab(minute="7"), "到期提醒：超期催办、督办、指导与拨付提醒")
+def send_reminders() -> dict[str, int]:
+    return send_due()

@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from domain.reminders import send_due
+from domain.reminders import send_due, send_reminders
 from jobs.queue import PERIODIC, task_name
 from models import Application, Notification, Role, SentReminder, User, db, utcnow
 from tests.conftest import PASSWORD_HASH, on_postgresql, race, racers
@@ -111,15 +111,13 @@ def test_consumers_running_the_task_at_once_send_each_reminder_once(app, make_ap
 
 
 def test_the_reminders_run_as_a_periodic_task(app, make_application, make_user):
-    import jobs.reminders
-
-    assert task_name(jobs.reminders.send_reminders) in PERIODIC
+    assert task_name(send_reminders) in PERIODIC
     application = make_application("submitted")
     reviewer = make_user(Role.UNIT_REVIEWER)
     with app.app_context():
         db.session.get(Application, application.id).state_changed_at = (
             utcnow() - timedelta(days=app.config["OVERDUE_DAYS"] + 1))
         db.session.commit()
-        jobs.reminders.send_reminders()  # run at once in the tests (JOBS_IMMEDIATE)
-        jobs.reminders.send_reminders()
+        send_reminders()  # run at once in the tests (JOBS_IMMEDIATE)
+        send_reminders()
         assert len(messages_of(reviewer.id)) == 1
