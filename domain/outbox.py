@@ -55,7 +55,9 @@ def queue_notice(users: list[User], message: str, *, event: str, link: str) -> l
 
 
 def subject_of(message: str) -> str:
-    return (SUBJECT_PREFIX + message)[:200]
+    """One line: a notice may quote reasons typed on several lines, and a header cannot hold a line break (the mail
+    library refuses it, and one let through would start a header of the sender's choosing)."""
+    return (SUBJECT_PREFIX + " ".join(message.split()))[:200]
 
 
 def page_url(link: str) -> str:

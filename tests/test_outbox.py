@@ -408,3 +408,17 @@ def test_a_real_consumer_mails_a_committed_notice_once(app, smtp_sink, make_user
     assert len(smtp_sink.messages) == 1, log.read_text()
     with app.app_context():
         assert [(r.status, r.attempts) for r in rows()] == [(OutboxStatus.SENT, 1)]
+
+
+def test_a_multi_line_return_reason_still_mails_a_one_line_subject(ctx, smtp_sink, make_user):
+    # A return's reasons are typed in a textarea and end up in the notice, so in the subject: a line break there
+    # made the mail library refuse the header and the row was never sent; nor may it add a header of its own.
+    user = person(make_user, role=Role.APPLICANT)
+    notices.notify([user], "某公司的成立党组织申请：退回修改。第一条\r\nBcc: spy@example.org\n第二条",
+                   link="/applications/1")
+    db.session.commit()
+    [(to, mail)] = smtp_sink.messages
+    assert to == ["caiwu@example.org"]
+    assert mail["Subject"] == "【开发区党建】某公司的成立党组织申请：退回修改。第一条 Bcc: spy@example.org 第二条"
+    assert mail["Bcc"] is None
+    assert rows()[0].status is OutboxStatus.SENT
