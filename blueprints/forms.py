@@ -7,6 +7,7 @@ from wtforms import (
     SelectMultipleField, StringField, TextAreaField,
 )
 from wtforms.widgets import CheckboxInput, ListWidget
+from wtforms.i18n import get_translations
 from wtforms.validators import (
     DataRequired, EqualTo, InputRequired, Length, NumberRange, Optional, Regexp, StopValidation, ValidationError,
 )
@@ -49,10 +50,39 @@ def plain_text(*, multiline: bool):
 SINGLE_LINE, MULTI_LINE = plain_text(multiline=False), plain_text(multiline=True)
 
 
+class ChineseMessages:
+    """WTForms' own refusals, of a value a field cannot even read (a date that is no date, a choice that is no
+    number), in Chinese: our words for those a person meets, WTForms' Chinese catalogue for the rest."""
+
+    OURS = {
+        "Not a valid date value.": "请填写正确的日期，如 2026-01-31",
+        "Not a valid integer value.": "请填写整数",
+        "Invalid Choice: could not coerce.": "请从列表中选择",
+        "Invalid choice(s): one or more data inputs could not be coerced.": "请从列表中选择",
+        "Not a valid choice.": "请从列表中选择",
+    }
+
+    def __init__(self):
+        self.catalogue = get_translations(["zh"])
+
+    def gettext(self, string: str) -> str:
+        return self.OURS.get(string) or self.catalogue.gettext(string)
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        return self.catalogue.ngettext(singular, plural, n)
+
+
+CHINESE_MESSAGES = ChineseMessages()
+
+
 class Form(FlaskForm):
     """Every form's base. Each text field is held to the rule for control characters, first of its checks, without
     its form having to say so: a textarea as multi-line text, every other text field (names, codes, phones,
-    passwords, hidden values) as one line."""
+    passwords, hidden values) as one line. WTForms' own messages are in Chinese (ChineseMessages)."""
+
+    class Meta:
+        def get_translations(self, form):
+            return CHINESE_MESSAGES
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

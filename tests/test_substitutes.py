@@ -170,3 +170,19 @@ def test_an_instructors_substitute_records_a_visit_for_the_official(app, make_ap
         visit = record_visit(row, VisitData(TODAY, VisitForm.PHONE, "电话了解组建进展"), actor=stand_in)
         # The visit is the organisation's instructor's record, entered by the substitute.
         assert (visit.instructor_id, visit.recorded_by_id) == (application.instructor_id, stand_in.id)
+
+
+def test_a_choice_or_date_that_is_no_value_is_refused_in_chinese(app, client, login_as, make_user):
+    login_as(Role.ZONE_APPROVER)
+    colleague = make_user(Role.ZONE_APPROVER)
+    answer = client.post("/substitutes/", data={"substitute_id": "abc", "starts_on": "2026-02-30",
+                                                "ends_on": "明天", "reason": "外出培训"})
+    page = answer.get_data(as_text=True)
+    assert answer.status_code == 200
+    assert "请从列表中选择" in page and "请填写正确的日期，如 2026-01-31" in page
+    assert "could not coerce" not in page and "Not a valid" not in page
+    answer = client.post("/substitutes/", data={"substitute_id": colleague.id, "starts_on": TODAY.isoformat(),
+                                                "ends_on": "x", "reason": "外出培训"})
+    assert "请填写正确的日期，如 2026-01-31" in answer.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(Substitution.id))) == 0
