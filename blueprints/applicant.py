@@ -1,6 +1,6 @@
 """The applicant's pages: their own organisation and its applications only."""
 import sqlalchemy as sa
-from flask import Blueprint, abort, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from domain.accounts import registration_of
@@ -9,6 +9,7 @@ from domain.funds import Payee, fund_of, set_payee
 from models import Application, db
 
 from . import posted_file, role_wall, run_verb, send_download
+from .applications import card_page
 from .forms import PayeeForm
 
 bp = Blueprint("applicant", __name__, url_prefix="/applicant")
@@ -22,14 +23,31 @@ def home():
 
 @bp.post("/fund/payee")
 def payee():
+    """Save the payee and answer where it was typed: htmx gets the fund panel back (the error beside its field, what
+    was typed kept, or the saved message in the panel); a plain POST from the card (?on=card) comes back to the
+    card at #fund, one from the home page to the home page."""
     fund = fund_of(current_user.organisation_id)
     if fund is None:
         abort(404)
+    on_card = request.args.get("on") == "card"
     form = PayeeForm()
     status, _ = run_verb(lambda: set_payee(
         fund, Payee(form.account_name.data, form.bank_name.data, form.account_number.data), actor=current_user,
-        document=posted_file(form.bank_document)), "收款账户已保存，财务核验后即可编入拨付批次。", form)
-    return redirect(url_for(".home")) if status == 200 else _home(payee_form=form, status=status)
+        document=posted_file(form.bank_document)), None, form)
+    if status == 200:
+        # The panel shows its own message (category "payee"), where the user is, not at the top of the page.
+        flash("收款账户已保存，财务核验后即可编入拨付批次。", "payee")
+    if request.headers.get("HX-Request"):
+        response = make_response(render_template("applicant/_fund.html", fund=fund, on_card=on_card, answering=True,
+                                                 payee_form=form if status != 200 else PayeeForm(obj=fund)), status)
+        response.vary.add("HX-Request")
+        return response
+    if status == 200:
+        return redirect(url_for("applications.show", application_id=fund.application_id, _anchor="fund")
+                        if on_card else url_for(".home"))
+    if on_card:
+        return card_page(fund.application, status, payee_form=form, answering=True, refusal_inline=True)
+    return _home(payee_form=form, status=status)
 
 
 def _home(payee_form: PayeeForm | None = None, status: int = 200):

@@ -276,13 +276,19 @@ def _card(application: Application, failed_action: str | None = None, failed_for
     }
 
 
+def card_page(application: Application, status: int, **context):
+    """The card's full page after a refusal of a form another blueprint owns (the fund panel's payee form), with
+    `context` (the refused form) over the card's own."""
+    return render_template("applications/show.html", **{**_card(application), **context}), status
+
+
 def _fund_panel(application: Application) -> dict:
     """The applicant's startup fund and payee form on the card of the application it was granted for: where its
     notices (confirmed, payee returned, paid) open the card."""
     fund = fund_of(application.organisation_id) if current_user.role is Role.APPLICANT else None
     if fund is None or fund.application_id != application.id:
         return {"fund": None}
-    return {"fund": fund, "payee_form": PayeeForm(obj=fund)}
+    return {"fund": fund, "payee_form": PayeeForm(obj=fund), "on_card": True}
 
 
 def _guidance(application: Application, reassign_open: bool = False) -> dict:

@@ -481,6 +481,66 @@ def test_applicant_enters_the_payee_and_bad_input_is_kept(client, app, login_as,
         assert db.session.get(FundItem, item.id).account_number == "6222020612345678"
 
 
+def _card_fund(app, login_as, make_fund):
+    item = make_fund("approved")
+    with app.app_context():
+        fund = db.session.get(FundItem, item.id)
+        org, application_id = fund.organisation, fund.application_id
+    login_as(Role.APPLICANT, organisation=org)
+    return item.id, application_id
+
+
+WRONG = {"account_name": "卡片公司", "bank_name": "工行开发区支行", "account_number": "6222 02"}
+RIGHT = {**WRONG, "account_number": "6222 0206 1234 5678"}
+HX = {"HX-Request": "true"}
+
+
+def test_the_card_posts_the_payee_back_to_itself(client, app, login_as, make_fund):
+    _, application_id = _card_fund(app, login_as, make_fund)
+    card = client.get(f"/applications/{application_id}").get_data(as_text=True)
+    assert 'action="/applicant/fund/payee?on=card"' in card and 'hx-target="#fund"' in card
+    home = client.get("/applicant/").get_data(as_text=True)
+    assert 'action="/applicant/fund/payee"' in home
+
+
+def test_htmx_gets_the_fund_panel_with_the_error_then_the_saved_message(client, app, login_as, make_fund):
+    item_id, _ = _card_fund(app, login_as, make_fund)
+    bad = client.post("/applicant/fund/payee?on=card", data=WRONG, headers=HX)
+    panel = bad.get_data(as_text=True)
+    assert bad.status_code == 422 and '<section class="card mb-3" id="fund"' in panel and "<html" not in panel
+    error = re.search(r'id="account_number-error">(.*?)</div></div>', panel, re.S).group(1)
+    assert "账号应为8至30位数字" in error and 'value="工行开发区支行"' in panel and 'value="6222 02"' in panel
+    assert "收款账户已保存" not in panel
+    ok = client.post("/applicant/fund/payee?on=card", data=RIGHT, headers=HX)
+    panel = ok.get_data(as_text=True)
+    assert ok.status_code == 200 and "<html" not in panel
+    assert '<div class="alert alert-success" role="status">收款账户已保存' in panel and "is-invalid" not in panel
+    assert "收款账户已保存" not in client.get("/applicant/").get_data(as_text=True)  # shown once, in the panel
+    with app.app_context():
+        assert db.session.get(FundItem, item_id).account_number == "6222020612345678"
+
+
+def test_without_js_the_card_comes_back_at_fund_with_the_error_or_the_message(client, app, login_as, make_fund):
+    _, application_id = _card_fund(app, login_as, make_fund)
+    bad = client.post("/applicant/fund/payee?on=card", data=WRONG)
+    page = bad.get_data(as_text=True)
+    assert bad.status_code == 422 and 'id="application-card"' in page
+    assert page.index("账号应为8至30位数字") > page.index('id="fund"') and 'value="卡片公司"' in page
+    ok = client.post("/applicant/fund/payee?on=card", data=RIGHT)
+    assert ok.status_code == 302 and ok.headers["Location"] == f"/applications/{application_id}#fund"
+    page = client.get(ok.headers["Location"]).get_data(as_text=True)
+    # the message sits in the fund panel, not in the flash area at the top of the page
+    assert page.count("收款账户已保存") == 1 and page.index("收款账户已保存") > page.index('id="fund"')
+
+
+def test_without_js_the_home_page_form_comes_back_home(client, app, login_as, make_fund):
+    _card_fund(app, login_as, make_fund)
+    ok = client.post("/applicant/fund/payee", data=RIGHT)
+    assert ok.status_code == 302 and ok.headers["Location"] == "/applicant/"
+    page = client.get("/applicant/").get_data(as_text=True)
+    assert page.count("收款账户已保存") == 1 and page.index("收款账户已保存") > page.index('id="fund"')
+
+
 def test_applicant_without_a_fund_gets_404(client, login_as):
     login_as(Role.APPLICANT)
     assert client.post("/applicant/fund/payee", data={}).status_code == 404
