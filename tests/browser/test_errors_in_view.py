@@ -95,6 +95,45 @@ def test_the_payee_form_brings_its_error_into_view_after_the_reload(browser, liv
     page.context.close()
 
 
+@pytest.mark.parametrize("viewport", [PHONE, DESK], ids=["375", "1366"])
+def test_the_payee_form_on_the_card_answers_in_its_panel(browser, live_server, make_fund, app, viewport, shots):
+    """Saving the payee from the card stays on the card: the error beside the account number, focused and on
+    screen, what was typed kept; then the saved message in the fund panel, still where the user is."""
+    from models import FundItem, User, db
+
+    item = make_fund("approved")
+    with app.app_context():
+        fund = db.session.get(FundItem, item.id)
+        application_id = fund.application_id
+        username = db.session.query(User.username).filter_by(organisation_id=fund.organisation_id).first()[0]
+    page = browser.new_context(viewport=viewport, locale="zh-CN").new_page()
+    log_in(page, live_server, username)
+    page.goto(f"{live_server}/applications/{application_id}")
+    panel = page.locator("#fund")
+    panel.get_by_label("开户名").fill("卡片收款测试有限公司")
+    panel.get_by_label("开户行").fill("中国工商银行通辽开发区支行")
+    panel.get_by_label("账号").fill("6222 02")
+    panel.get_by_role("button", name="保存收款账户").click()
+    account = page.locator("#fund").get_by_label("账号")
+    expect(page.locator("#account_number-error")).to_contain_text("账号应为8至30位数字")
+    expect(account).to_be_focused()
+    assert focused_in_view(page)
+    assert page.url == f"{live_server}/applications/{application_id}"  # still the card, not the home page
+    expect(page.locator("#fund").get_by_label("开户名")).to_have_value("卡片收款测试有限公司")
+    expect(page.locator("#fund .is-invalid")).to_have_count(1)  # only the error that applies
+    page.screenshot(path=shots / f"payee-card-error-{viewport['width']}.png")
+    account.fill("6222 0206 1234 5678")
+    page.locator("#fund").get_by_role("button", name="保存收款账户").click()
+    saved = page.locator("#fund [role=status]")
+    expect(saved).to_contain_text("收款账户已保存")
+    expect(page.locator("#fund .is-invalid")).to_have_count(0)
+    assert saved.evaluate(IN_VIEW)
+    expect(page.locator("#flash-area")).to_have_text("")
+    assert page.url == f"{live_server}/applications/{application_id}"
+    page.screenshot(path=shots / f"payee-card-saved-{viewport['width']}.png")
+    page.context.close()
+
+
 def test_no_form_uses_the_browsers_own_validation(browser, live_server, make_application, make_user):
     made = make_application("submitted")
     reviewer = make_user(Role.UNIT_REVIEWER)
