@@ -25,7 +25,7 @@ def test_a_returned_payee_opens_the_fund_panel(app, make_fund, make_user, client
     assert link == f"/applications/{item.application_id}#fund"
     sign_in_directly(app, client, contact.id)
     card = client.get(link.partition("#")[0]).get_data(as_text=True)
-    assert 'id="fund"' in card and "开户名与开户许可证不一致" in card and 'action="/applicant/fund/payee"' in card
+    assert 'id="fund"' in card and "开户名与开户许可证不一致" in card and 'action="/applicant/fund/payee?on=card"' in card
 
 
 def test_officials_cards_carry_no_payee_form(app, make_fund, login_as, client):
