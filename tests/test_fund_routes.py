@@ -533,6 +533,23 @@ def test_without_js_the_card_comes_back_at_fund_with_the_error_or_the_message(cl
     assert page.count("收款账户已保存") == 1 and page.index("收款账户已保存") > page.index('id="fund"')
 
 
+def test_a_refusal_of_no_one_field_shows_in_the_panel(client, app, login_as, batch):
+    """A payee posted after the batch was submitted (a page left open): the refusal sits in the fund panel, with
+    htmx and without, once."""
+    _move(app, batch, "submit")
+    with app.app_context():
+        fund = db.session.scalars(sa.select(FundItem).where(FundItem.batch_id == batch)).first()
+        org, application_id = fund.organisation, fund.application_id
+    login_as(Role.APPLICANT, organisation=org)
+    panel = client.post("/applicant/fund/payee?on=card", data=RIGHT, headers=HX)
+    assert panel.status_code == 422
+    assert re.search(r'<div class="alert alert-danger refusal" role="alert">[^<]*收款账户不能再修改', panel.get_data(as_text=True))
+    page = client.post("/applicant/fund/payee?on=card", data=RIGHT)
+    text = page.get_data(as_text=True)
+    assert page.status_code == 422 and text.count("收款账户不能再修改；") == 1
+    assert text.index("收款账户不能再修改；") > text.index('id="fund"')
+
+
 def test_without_js_the_home_page_form_comes_back_home(client, app, login_as, make_fund):
     _card_fund(app, login_as, make_fund)
     ok = client.post("/applicant/fund/payee", data=RIGHT)
