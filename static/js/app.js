@@ -148,6 +148,17 @@ document.addEventListener("htmx:afterSettle", function (event) {
   if (xhr && xhr.status === 422 && event.detail.elt) showFirstError(event.detail.elt.isConnected ? event.detail.elt : document);
 });
 
+// A saved form whose part htmx swapped (the card's fund panel) took the focused button with it: the focus goes to the
+// part's message ([data-take-focus]), where the user is, rather than back to the top of the page.
+document.addEventListener("htmx:afterSettle", function (event) {
+  var xhr = event.detail.xhr;
+  if (!xhr || xhr.status !== 200) return;
+  var message = document.querySelector("[data-take-focus]");
+  if (!message) return;
+  message.removeAttribute("data-take-focus");
+  message.focus({preventScroll: true});
+});
+
 // The app's own messages, in Chinese, for every form: the browser's "Please fill out this field" never shows.
 function noNativeValidation(root) {
   root.querySelectorAll("form:not([novalidate])").forEach(function (form) { form.noValidate = true; });

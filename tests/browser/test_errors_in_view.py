@@ -126,6 +126,7 @@ def test_the_payee_form_on_the_card_answers_in_its_panel(browser, live_server, m
     page.locator("#fund").get_by_role("button", name="保存收款账户").click()
     saved = page.locator("#fund [role=status]")
     expect(saved).to_contain_text("收款账户已保存")
+    expect(saved).to_be_focused()  # not lost to the top of the page with the swapped button
     expect(page.locator("#fund .is-invalid")).to_have_count(0)
     assert saved.evaluate(IN_VIEW)
     expect(page.locator("#flash-area")).to_have_text("")
