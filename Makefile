@@ -31,7 +31,7 @@ run: venv system-packages-run fonts migrate seed
 	@echo "  其他初审单位: reviewer-logistics reviewer-federation reviewer-civil reviewer-market"
 	@echo "                reviewer-east reviewer-west reviewer-south reviewer-north"
 	@echo ""
-	@$(call with_consumer,$(FLASK) run --host 127.0.0.1 --port $(PORT))
+	@$(call with_consumer,$(FLASK) run --host 127.0.0.1 --port $(PORT),--quiet)
 
 # The production shape, locally: gunicorn's WORKERS processes plus one consumer of the job queue, on PORT, against
 # DATABASE_URL (and JOBS_URL). No demo data: create the first admin with `.venv/bin/flask --app app create-admin`.
@@ -42,9 +42,10 @@ serve: venv system-packages-run fonts migrate
 	@$(call with_consumer,$(BIN)/gunicorn --workers $(WORKERS) --bind $(HOST):$(PORT) 'app:create_app()')
 
 # Run $(1) with one consumer of the job queue (jobs/) beside it, as one command: the consumer stops when $(1) does
-# (Ctrl-C included), and by itself if this shell is killed (--exit-with-parent).
+# (Ctrl-C included), and by itself if this shell is killed (--exit-with-parent). $(2): more options of the consumer
+# (`make run` passes --quiet: warnings and errors only, so the web server's lines stay readable).
 define with_consumer
-$(FLASK) jobs consume --exit-with-parent & consumer=$$!; \
+$(FLASK) jobs consume --exit-with-parent $(2) & consumer=$$!; \
 	trap 'kill $$consumer 2>/dev/null; wait $$consumer' EXIT INT TERM; \
 	$(1)
 endef

@@ -21,11 +21,20 @@ jobs = AppGroup("jobs", help="后台任务队列 (the job queue)")
 @click.option("--no-periodic", is_flag=True, help="不运行定时任务：多个消费进程中只能有一个运行定时任务")
 @click.option("--exit-with-parent", is_flag=True,
               help="父进程退出时随之退出（make run 用：网页服务停止后不留下孤立的消费进程）")
-def consume(workers: int, no_periodic: bool, exit_with_parent: bool) -> None:
+@click.option("--quiet", is_flag=True,
+              help="只输出警告和错误（make run 用：定时任务每分钟的执行记录不淹没网页服务的输出）")
+def consume(workers: int, no_periodic: bool, exit_with_parent: bool, quiet: bool) -> None:
     """Run a consumer until Ctrl-C (or SIGTERM): it takes tasks from JOBS_URL and runs them."""
-    logging.basicConfig(level=logging.INFO, format="[%(asctime)s] %(levelname)s %(name)s: %(message)s")
+    configure_logging(quiet=quiet)
     run_consumer(current_app._get_current_object(), workers=workers, periodic=not no_periodic,
                  exit_with_parent=exit_with_parent)
+
+
+def configure_logging(*, quiet: bool) -> None:
+    """INFO for production, where each task's start and end is worth keeping; under `make run` the consumer shares the
+    terminal with the web server, and the periodic tasks' two lines a minute each would bury the server's."""
+    logging.basicConfig(format="[%(asctime)s] %(levelname)s %(name)s: %(message)s")
+    logging.getLogger().setLevel(logging.WARNING if quiet else logging.INFO)
 
 
 def run_consumer(app, *, workers: int = 1, periodic: bool = True, exit_with_parent: bool = False) -> None:

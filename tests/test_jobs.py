@@ -188,3 +188,22 @@ def test_a_run_whose_consumer_stopped_beating_is_marked_failed(app, ctx):
     runs = {run.task_id: run for run in ctx.scalars(sa.select(JobRun).execution_options(populate_existing=True))}
     assert runs["gone"].status is RunStatus.FAILED and "消费进程 host-b:4242 已退出" in runs["gone"].error
     assert runs["alive"].status is RunStatus.RUNNING
+
+
+@pytest.mark.parametrize(("options", "info_shown"), [([], True), (["--quiet"], False)])
+def test_the_consumer_logs_info_unless_quiet(app, monkeypatch, options, info_shown):
+    # `make run` passes --quiet so the periodic tasks' lines do not bury the web server's; production keeps INFO.
+    import logging
+
+    import jobs.cli
+
+    monkeypatch.setattr(jobs.cli, "run_consumer", lambda *args, **kwargs: None)
+    root = logging.getLogger()
+    before = root.level
+    try:
+        result = app.test_cli_runner().invoke(args=["jobs", "consume", *options])
+        assert result.exit_code == 0
+        assert logging.getLogger("huey.consumer").isEnabledFor(logging.INFO) is info_shown
+        assert logging.getLogger("huey.consumer").isEnabledFor(logging.WARNING)
+    finally:
+        root.setLevel(before)
