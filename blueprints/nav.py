@@ -57,8 +57,8 @@ AREAS = {
         Page("registry.dashboard", "组建率"), Page("registry.todo", "应建应联", more=(ZONE, ADMIN)),
         Page("registry.imports", "摸底导入", roles=(REVIEWER, ADMIN), more=(REVIEWER, ADMIN)))),
     "job_queue": Area((ADMIN,), (Page("job_queue.overview", "后台任务", more=(ADMIN,)),)),
-    # 代理: the officials who may name a substitute (domain/substitutes.py).
-    "substitutes": Area(SUBSTITUTING, (Page("substitutes.home", "代理", more=SUBSTITUTING),)),
+    # 代理: the officials who may name a substitute (domain/substitutes.py); the admin sees every span, to end one.
+    "substitutes": Area((*SUBSTITUTING, ADMIN), (Page("substitutes.home", "代理", more=(*SUBSTITUTING, ADMIN)),)),
 }
 
 

@@ -1,12 +1,17 @@
-"""代理: an official names a substitute for the days they are away, and sees whom they stand in for."""
-from flask import Blueprint, flash, redirect, render_template, url_for
+"""代理: an official names a substitute for the days they are away, sees whom they stand in for, and may end a span
+early; the admin sees every span and may end any."""
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 
 from domain import DomainError
-from domain.substitutes import SubstituteData, back_on, candidates, first_day, name_substitute, spans_of
+from domain.substitutes import (
+    SubstituteData, all_running_or_planned, back_on, can_end, candidates, end_substitution, first_day, has_begun,
+    name_substitute, spans_of,
+)
 from extensions import db
+from models import Role, Substitution
 
-from . import role_wall, show_domain_error
+from . import role_wall, run_verb, show_domain_error
 from .forms import SubstituteForm, options
 
 bp = Blueprint("substitutes", __name__, url_prefix="/substitutes")
@@ -15,6 +20,9 @@ role_wall(bp)
 
 @bp.route("/", methods=["GET", "POST"])
 def home():
+    if current_user.role is Role.ADMIN:
+        return render_template("substitutes/home.html", everyone=all_running_or_planned(), first_day=first_day,
+                               back_on=back_on, has_begun=has_begun)
     form = SubstituteForm()
     form.substitute_id.choices = options([(0, "请选择"), *((u.id, u.name) for u in candidates(current_user))])
     if form.validate_on_submit():
@@ -30,4 +38,13 @@ def home():
             return redirect(url_for("substitutes.home"))
     mine, standing_in = spans_of(current_user)
     return render_template("substitutes/home.html", form=form, mine=mine, standing_in=standing_in,
-                           first_day=first_day, back_on=back_on)
+                           first_day=first_day, back_on=back_on, has_begun=has_begun)
+
+
+@bp.post("/<int:substitution_id>/end")
+def end(substitution_id: int):
+    substitution = db.session.get(Substitution, substitution_id)
+    if substitution is None or not can_end(substitution, current_user):
+        abort(404)  # another official's span is none of this one's business
+    run_verb(lambda: end_substitution(substitution, actor=current_user), "代理已结束。")
+    return redirect(url_for("substitutes.home"))

@@ -5,6 +5,8 @@ so that nobody ships a page without deciding who may see it. "Denied" means 403 
 organisation's objects answer 404, as if they did not exist); anonymous users are sent to log in.
 """
 
+from datetime import timedelta
+
 import pytest
 import sqlalchemy as sa
 
@@ -16,7 +18,8 @@ from seeding.demo import seed_demo
 from tests.conftest import sign_in_directly, valid_credit_code, zone_today
 from models import (
     AppState, Application, Attachment, Delivery, DisbursementBatch, Document, FundItem, FundPayment, Instructor,
-    JobRun, Notification, RegistrationReview, RegistryImport, Role, RunStatus, StoredFile, User, db,
+    JobRun, Notification, RegistrationReview, RegistryImport, Role, RunStatus, StoredFile, Substitution, User, db,
+    utcnow,
 )
 
 ACTORS = ["anonymous", "applicant", "other_applicant", "reviewer", "other_reviewer", "zone", "instructor", "finance",
@@ -49,7 +52,9 @@ ACCESS = {
     "zone.home": {"zone"}, "zone.instructors": {"zone"}, "zone.assign": {"zone"}, "zone.funds_page": {"zone"},
     "zone.confirm_fund": {"zone"}, "zone.decide_batch": {"zone"},
     "instructor.home": {"instructor"},
-    "substitutes.home": {"reviewer", "other_reviewer", "zone", "instructor", "finance"},
+    "substitutes.home": {"reviewer", "other_reviewer", "zone", "instructor", "finance", "admin"},
+    # The span the reviewer named (world): they or the admin may end it; the later POST finds it ended (a message).
+    "substitutes.end": {"reviewer", "admin"},
     "registry.dashboard": REGISTRY, "registry.dashboard_export": REGISTRY, "registry.todo": REGISTRY,
     "registry.todo_export": REGISTRY, "registry.imports": {"reviewer", "other_reviewer", "admin"},
     "registry.template_download": {"reviewer", "other_reviewer", "admin"},
@@ -104,6 +109,11 @@ def world(app):
         failed_run = JobRun(task_id="matrix-run", name="domain.registry_import.write_registry_import", args=[0],
                             status=RunStatus.FAILED, error="RuntimeError: 测试")
         db.session.add_all([spare, failed_run])
+        db.session.flush()
+        # Written directly: which colleague stands in is the rules' business (tests/test_substitutes.py), not access.
+        substitution = Substitution(official_id=reviewer.id, substitute_id=spare.id, reason="外出学习",
+                                    starts_at=utcnow() - timedelta(days=1), ends_at=utcnow() + timedelta(days=7))
+        db.session.add(substitution)
         job = check_registry_file("r.csv", template_csv() + row.encode(), actor=reviewer)
         db.session.commit()
         ids = {
@@ -118,6 +128,7 @@ def world(app):
             "instructor_id": db.session.scalar(sa.select(Instructor.id)),
             "document_id": db.session.scalar(sa.select(Document.id)), "filename_static": "css/app.css",
             "review_id": waiting.id, "unit_id": reviewer.unit_id, "role": "body", "run_id": failed_run.id,
+            "substitution_id": substitution.id,
         }
         ids["item_id"] = db.session.scalar(sa.select(FundItem.id).where(FundItem.batch_id == batch.id))
         logins = {"anonymous": None, "applicant": contact.username, "other_applicant": "applicant",

@@ -7,8 +7,8 @@ import sqlalchemy as sa
 from domain import DomainError
 from domain.applications import pass_application
 from domain.substitutes import SubstituteData, acting_for, name_substitute, zone_midnight
-from models import Application, ApplicationEvent, AuditEvent, Role, Substitution, User, db
-from tests.conftest import zone_today
+from models import Application, ApplicationEvent, AuditEvent, Role, Substitution, User, db, utcnow
+from tests.conftest import sign_in_directly, zone_today
 
 TODAY = zone_today()
 
@@ -143,9 +143,8 @@ def test_a_refused_substitute_is_named_beside_its_field_and_nothing_is_saved(app
         assert db.session.scalar(sa.select(sa.func.count(Substitution.id))) == 0
 
 
-@pytest.mark.parametrize("role", [Role.APPLICANT, Role.ADMIN])
-def test_applicants_and_the_admin_have_no_substitutes_page(client, login_as, role):
-    login_as(role)
+def test_applicants_have_no_substitutes_page(client, login_as):
+    login_as(Role.APPLICANT)
     assert client.get("/substitutes/").status_code == 403
 
 
@@ -186,3 +185,104 @@ def test_a_choice_or_date_that_is_no_value_is_refused_in_chinese(app, client, lo
     assert "请填写正确的日期，如 2026-01-31" in answer.get_data(as_text=True)
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count(Substitution.id))) == 0
+
+
+def _span(app, official_id: int, substitute_id: int, days: tuple[int, int]) -> int:
+    """A span written as the page would (days from today; a negative start is a span already running)."""
+    with app.app_context():
+        row = Substitution(official_id=official_id, substitute_id=substitute_id, reason="外出学习",
+                           starts_at=zone_midnight(TODAY + timedelta(days=days[0])),
+                           ends_at=zone_midnight(TODAY + timedelta(days=days[1])))
+        db.session.add(row)
+        db.session.commit()
+        return row.id
+
+
+def _end_events() -> list[AuditEvent]:
+    return list(db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "substitute.end")))
+
+
+def test_the_official_ends_a_running_span_now_and_it_leaves_both_lists(app, make_user):
+    from domain.substitutes import end_substitution, spans_of
+
+    official, stand_in = make_user(Role.ZONE_APPROVER), make_user(Role.ZONE_APPROVER)
+    span_id = _span(app, official.id, stand_in.id, (-2, 5))
+    with app.app_context():
+        before = utcnow()
+        end_substitution(db.session.get(Substitution, span_id), actor=db.session.get(User, official.id))
+        db.session.commit()
+        row = db.session.get(Substitution, span_id)
+        assert before - timedelta(seconds=2) <= row.ends_at <= utcnow()
+        assert spans_of(db.session.get(User, official.id)) == ([], [])
+        assert spans_of(db.session.get(User, stand_in.id)) == ([], [])
+        assert db.session.scalar(sa.select(sa.func.count(Substitution.id)).where(Substitution.running())) == 0
+        [event] = _end_events()
+        assert event.actor_id == official.id and "提前结束了代理" in event.summary
+        with pytest.raises(DomainError, match="该代理已经结束"):
+            end_substitution(row, actor=db.session.get(User, official.id))
+
+
+def test_a_span_not_yet_begun_is_withdrawn_and_the_audit_keeps_it(app, make_user):
+    from domain.substitutes import end_substitution
+
+    official, stand_in = make_user(Role.FINANCE), make_user(Role.FINANCE)
+    span_id = _span(app, official.id, stand_in.id, (3, 5))
+    with app.app_context():
+        end_substitution(db.session.get(Substitution, span_id), actor=db.session.get(User, official.id))
+        db.session.commit()
+        assert db.session.get(Substitution, span_id) is None
+        [event] = _end_events()
+        assert event.object_id == span_id and "撤销了尚未开始的代理" in event.summary
+
+
+def test_after_ending_early_the_official_names_another_substitute_today(app, make_user):
+    from domain.substitutes import end_substitution
+
+    official, first, second = (make_user(Role.ZONE_APPROVER) for _ in range(3))
+    span_id = _span(app, official.id, first.id, (-1, 5))
+    with app.app_context():
+        end_substitution(db.session.get(Substitution, span_id), actor=db.session.get(User, official.id))
+        db.session.commit()
+        name(official.id, second.id, (0, 3))
+        db.session.commit()
+        running = db.session.scalars(sa.select(Substitution).where(Substitution.running())).one()
+        assert running.substitute_id == second.id
+
+
+@pytest.mark.parametrize(("who", "ends"), [("official", True), ("admin", True), ("substitute", False),
+                                           ("colleague", False)])
+def test_who_may_end_a_span_on_the_page(app, client, make_user, login_as, who, ends):
+    official, stand_in = make_user(Role.UNIT_REVIEWER), make_user(Role.UNIT_REVIEWER)
+    span_id = _span(app, official.id, stand_in.id, (-1, 5))
+    if who == "official":
+        sign_in_directly(app, client, official.id)
+    elif who == "substitute":
+        sign_in_directly(app, client, stand_in.id)
+    else:
+        login_as(Role.ADMIN if who == "admin" else Role.UNIT_REVIEWER)
+    if ends:  # the button is on the page of whoever may press it
+        assert f"/substitutes/{span_id}/end" in client.get("/substitutes/").get_data(as_text=True)
+    answer = client.post(f"/substitutes/{span_id}/end", follow_redirects=True)
+    assert answer.status_code == (200 if ends else 404)
+    with app.app_context():
+        assert (db.session.get(Substitution, span_id).ends_at <= utcnow()) is ends
+        assert len(_end_events()) == (1 if ends else 0)
+    if ends:
+        assert "代理已结束。" in answer.get_data(as_text=True)
+
+
+def test_the_substitute_sees_no_end_button(app, client, make_user):
+    official, stand_in = make_user(Role.INSTRUCTOR), make_user(Role.INSTRUCTOR)
+    span_id = _span(app, official.id, stand_in.id, (-1, 5))
+    sign_in_directly(app, client, stand_in.id)
+    page = client.get("/substitutes/").get_data(as_text=True)
+    assert official.name in page and f"/substitutes/{span_id}/end" not in page
+
+
+def test_the_admin_sees_every_span_and_names_none(app, client, make_user, login_as):
+    official, stand_in = make_user(Role.FINANCE), make_user(Role.FINANCE)
+    _span(app, official.id, stand_in.id, (1, 5))
+    login_as(Role.ADMIN)
+    page = client.get("/substitutes/").get_data(as_text=True)
+    assert official.name in page and stand_in.name in page and "撤销" in page
+    assert "指定代理人</button>" not in page
