@@ -6,8 +6,10 @@ from stdnum.exceptions import InvalidChecksum, ValidationError
 
 from . import DomainError
 
-_MOBILE = re.compile(r"^1[3-9]\d{9}$")
-_LANDLINE = re.compile(r"^0\d{2,3}-?\d{7,8}$")
+# ASCII: Python's \d also takes full-width and Arabic-Indic digits, which no SMS provider or telephone dials.
+_MOBILE = re.compile(r"^1[3-9]\d{9}$", re.ASCII)
+_LANDLINE = re.compile(r"^0\d{2,3}-?\d{7,8}$", re.ASCII)
+_ANY_MOBILE = re.compile(r"1\d{10}", re.ASCII)
 
 
 def normalise_credit_code(value: str, field: str = "credit_code") -> str:
@@ -41,7 +43,7 @@ _EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-
 def normalise_mobile(value: str, field: str = "mobile") -> str:
     """A mainland mobile number (手机号码): 11 digits starting with 1; spaces and dashes are dropped. Empty stays empty."""
     mobile = re.sub(r"[\s-]", "", value or "")
-    if not mobile or re.fullmatch(r"1\d{10}", mobile):
+    if not mobile or _ANY_MOBILE.fullmatch(mobile):
         return mobile
     raise DomainError("请填写11位手机号码（以1开头），如 13800000000", field)
 

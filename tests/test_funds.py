@@ -160,6 +160,8 @@ def test_account_numbers_lose_their_spaces(number, expected):
     (Payee("某公司", "某银行", "1" * 31), "account_number"),
     (Payee("某公司", "某银行", "6222-0206-1234"), "account_number"),
     (Payee("某公司", "某银行", "62220206I2345678"), "account_number"),
+    (Payee("某公司", "某银行", "６２２２０２０６１２３４５６７８"), "account_number"),  # full-width: \d took them
+    (Payee("某公司", "某银行", "6222٠٢٠٦12345678"), "account_number"),  # Arabic-Indic
     (Payee(" ", "某银行", "12345678"), "account_name"),
     (Payee("某公司", "", "12345678"), "bank_name"),
 ])

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from aiosmtpd.controller import Controller
 
 from domain import DomainError, channels, notices, outbox, preferences
-from domain.validators import normalise_email, normalise_mobile
+from domain.validators import normalise_email, normalise_mobile, normalise_phone
 from models import Channel, OutboxMessage, OutboxStatus, Role, User, db, utcnow
 from tests.consumer import real_queue, start_consumer, stop_consumer  # noqa: F401 (a fixture)
 
@@ -422,3 +422,16 @@ def test_a_multi_line_return_reason_still_mails_a_one_line_subject(ctx, smtp_sin
     assert mail["Subject"] == "【开发区党建】某公司的成立党组织申请：退回修改。第一条 Bcc: spy@example.org 第二条"
     assert mail["Bcc"] is None
     assert rows()[0].status is OutboxStatus.SENT
+
+
+@pytest.mark.parametrize("value", ["1３８００００００００", "1٣٨٠٠٠٠٠٠٠٠", "13８00000000"])
+def test_a_mobile_number_has_ascii_digits_only(value):
+    # Python's \d matches any script's digits: these passed and were stored for the SMS provider to dial.
+    with pytest.raises(DomainError, match="请填写11位手机号码"):
+        normalise_mobile(value)
+
+
+@pytest.mark.parametrize("value", ["0٤٧١-1234567", "138００００0000", "0471-１２３４５６７"])
+def test_a_contact_phone_has_ascii_digits_only(value):
+    with pytest.raises(DomainError, match="请填写11位手机号码或带区号的固定电话"):
+        normalise_phone(value)

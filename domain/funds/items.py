@@ -75,7 +75,8 @@ def confirm_fund(item: FundItem, *, actor: User, version: int, amount: Decimal |
         "，请填报收款账户" if not item.has_payee else "，财务核验收款账户后拨付"), link=notices.fund_panel(item))
 
 
-ACCOUNT_NUMBER = re.compile(r"^\d{8,30}$")
+# ASCII digits: Python's \d also takes full-width and Arabic-Indic ones, which no bank transfers to.
+ACCOUNT_NUMBER = re.compile(r"^\d{8,30}$", re.ASCII)
 
 
 @dataclass
