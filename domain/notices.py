@@ -2,12 +2,14 @@
 the one way a notice is written; it also puts the notice in the outbox (domain/outbox.py) for each channel outside
 the app that its reader chose (通知设置), and for the zone's group robot."""
 from collections.abc import Iterable
+from datetime import datetime
 
 import sqlalchemy as sa
 
 from models import Application, DisbursementBatch, FundItem, Notification, Role, User, db
 
 from .outbox import queue_notice
+from .substitutes import stand_ins
 
 # Where a notice sends its reader. Paths, not url_for: the verbs also run outside a request (the CLI, the
 # demo seed, a task); tests/test_notices.py checks that each one is a route of the app.
@@ -54,16 +56,29 @@ def event_of(application: Application | None, link: str) -> str:
 
 
 def notify(users: Iterable[User], message: str, *, application: Application | None = None, link: str = "",
-           event: str | None = None) -> int:
+           event: str | None = None, at: datetime | None = None) -> int:
     """Write one notice to each of `users` (站内通知) and queue it on the channels each chose; `link` is where it asks
-    them to go, else the application's card. Returns how many notices were written."""
+    them to go, else the application's card. An official away (代理) is told as always, and their substitute too, once,
+    with whom it is for: the substitute is the one who can act while the span runs (at `at`, a task's moment; else
+    now). Returns how many notices were written."""
     users = list(users)
+    event = event or event_of(application, link)
+    written = _write(users, message, application, link, event)
+    told, standing_in = {user.id for user in users}, {}
+    for official_id, substitute in stand_ins(users, at).items():
+        if substitute.id not in told:  # told in their own right already (a colleague of the same unit): once is enough
+            standing_in.setdefault(substitute, []).append(next(u.name for u in users if u.id == official_id))
+    for substitute, officials in standing_in.items():
+        written += _write([substitute], f"【代{'、'.join(officials)}】{message}", application, link, event)
+    return written
+
+
+def _write(users: list[User], message: str, application: Application | None, link: str, event: str) -> int:
     message = message[:300]
-    notices = [Notification(user=user, application=application, message=message, link=link) for user in users]
-    db.session.add_all(notices)
-    queue_notice(users, message, event=event or event_of(application, link),
+    db.session.add_all(Notification(user=user, application=application, message=message, link=link) for user in users)
+    queue_notice(users, message, event=event,
                  link=link or (application_page(application) if application is not None else ""))
-    return len(notices)
+    return len(users)
 
 
 def active_users(*conditions) -> list[User]:

@@ -133,12 +133,12 @@ RULES: tuple[Rule, ...] = (
 )
 
 
-def _send(rule: Rule, due: Due) -> bool:
+def _send(rule: Rule, due: Due, now: datetime) -> bool:
     """Claim the reminder's key and write its notices in one transaction; False if it was already sent."""
+    claim = SentReminder(kind=rule.kind, item_id=due.item_id, period=due.period)
     try:
         with db.session.begin_nested():
-            db.session.add(SentReminder(kind=rule.kind, item_id=due.item_id, period=due.period,
-                                        recipients=len(due.user_ids)))
+            db.session.add(claim)
             db.session.flush()
     except sa.exc.IntegrityError:  # sent before, or by another consumer right now: its transaction told them
         db.session.rollback()
@@ -146,7 +146,8 @@ def _send(rule: Rule, due: Due) -> bool:
     users = list(db.session.scalars(sa.select(User).where(User.id.in_(due.user_ids)).order_by(User.id)))
     application = db.session.get(Application, due.application_id) if due.application_id else None
     link = due.link or (application_page(application) if application is not None else "")
-    notify(users, rule.words.format(**due.values), application=application, link=link)
+    # notify also tells the substitute of an official away at `now` (代理): the key above is claimed once for both.
+    claim.recipients = notify(users, rule.words.format(**due.values), application=application, link=link, at=now)
     db.session.commit()
     return True
 
@@ -160,7 +161,7 @@ def send_due(now: datetime | None = None) -> dict[str, int]:
     db.session.commit()
     sent = {rule.kind: 0 for rule in RULES}
     for rule, due in owed:
-        sent[rule.kind] += _send(rule, due)
+        sent[rule.kind] += _send(rule, due, now)
     return sent
 
 

@@ -167,6 +167,19 @@ def has_begun(substitution: Substitution, at: datetime | None = None) -> bool:
     return substitution.starts_at < (at or this_second())
 
 
+def stand_ins(officials: list[User], at: datetime | None = None) -> dict[int, User]:
+    """The substitute of each of `officials` whose span runs at `at` (now, by the database's clock), by official id;
+    a substitute whose account was deactivated meanwhile stands in for nobody."""
+    ids = [user.id for user in officials if user.role in OFFICIAL_ROLES]
+    if not ids:
+        return {}
+    rows = db.session.execute(
+        sa.select(Substitution.official_id, User).join(User, User.id == Substitution.substitute_id)
+        .where(Substitution.official_id.in_(ids), Substitution.running(at), User.active.is_(True))
+        .order_by(Substitution.official_id))
+    return {official_id: substitute for official_id, substitute in rows}
+
+
 def acting_for(actor: User, application: Application) -> User | None:
     """Whom `actor` stands in for on this application now: an official whose span runs and who would see it
     themselves. None when the actor stands in for nobody who would."""

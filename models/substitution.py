@@ -34,6 +34,8 @@ class Substitution(db.Model):
     substitute: Mapped[User] = relationship(foreign_keys=[substitute_id], lazy="joined")
 
     @classmethod
-    def running(cls) -> sa.ColumnElement[bool]:
-        """Running now, by the database's clock: an expired range ends by itself, with nothing to run."""
-        return sa.and_(cls.starts_at <= sa.func.now(), cls.ends_at > sa.func.now())
+    def running(cls, at: datetime | None = None) -> sa.ColumnElement[bool]:
+        """Running now, by the database's clock (or at `at`, the moment a task runs for): an expired range ends by
+        itself, with nothing to run."""
+        moment = sa.func.now() if at is None else sa.literal(at, cls.starts_at.type)
+        return sa.and_(cls.starts_at <= moment, cls.ends_at > moment)

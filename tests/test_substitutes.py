@@ -286,3 +286,81 @@ def test_the_admin_sees_every_span_and_names_none(app, client, make_user, login_
     page = client.get("/substitutes/").get_data(as_text=True)
     assert official.name in page and stand_in.name in page and "撤销" in page
     assert "指定代理人</button>" not in page
+
+
+def _instructors_away(app, make_application) -> tuple[Application, User, User]:
+    """An organisation under guidance whose instructor (李四) is away, and a colleague (张三) who may stand in."""
+    application = make_application("approved")
+    other = make_application("approved")
+    with app.app_context():
+        away = User(username="guide_away", name="李四", role=Role.INSTRUCTOR, password_hash="x",
+                    instructor_id=application.instructor_id)
+        stand_in = User(username="guide_in", name="张三", role=Role.INSTRUCTOR, password_hash="x",
+                        instructor_id=other.instructor_id)
+        db.session.add_all([away, stand_in])
+        db.session.commit()
+        return application, away.id, stand_in.id
+
+
+def _messages(user_id: int) -> list[str]:
+    from models import Notification
+
+    return list(db.session.scalars(sa.select(Notification.message).where(Notification.user_id == user_id)
+                                   .order_by(Notification.id)))
+
+
+def _stood_in(user_id: int) -> list[str]:
+    return [m for m in _messages(user_id) if m.startswith("【代")]
+
+
+def test_a_reminder_due_while_the_span_runs_tells_the_substitute_once(app, make_application):
+    from domain.reminders import send_due
+
+    application, away_id, stand_in_id = _instructors_away(app, make_application)
+    interval = 30  # the settings' default visit_interval_days
+    # The frozen now the reminder runs at falls inside the span; the database's clock does not.
+    _span(app, away_id, stand_in_id, (interval, interval + 5))
+    with app.app_context():
+        at = utcnow() + timedelta(days=interval + 1)
+        assert send_due(at)["visit_overdue"] == 2  # the official's organisation, and the substitute's own
+        assert send_due(at + timedelta(hours=1))["visit_overdue"] == 0  # still once per key, for both
+        words = f"提醒：您指导的「{application.organisation.name}」已{interval + 1}天没有指导记录，请尽快开展指导并登记。"
+        assert _messages(away_id) == [words]
+        assert _stood_in(stand_in_id) == [f"【代李四】{words}"]
+
+
+def test_a_reminder_due_after_the_span_ended_tells_only_the_official(app, make_application):
+    from domain.reminders import send_due
+
+    application, away_id, stand_in_id = _instructors_away(app, make_application)
+    _span(app, away_id, stand_in_id, (0, 3))  # runs now, by the database's clock, but not at the reminder's moment
+    with app.app_context():
+        assert send_due(utcnow() + timedelta(days=31))["visit_overdue"] == 2
+        assert len(_messages(away_id)) == 1 and len(_messages(stand_in_id)) == 1 and _stood_in(stand_in_id) == []
+
+
+def test_a_notice_to_an_official_away_also_reaches_the_substitute_with_whom_it_is_for(app, make_application):
+    from domain.notices import notify
+
+    application, away_id, stand_in_id = _instructors_away(app, make_application)
+    _span(app, away_id, stand_in_id, (-1, 3))
+    with app.app_context():
+        assert notify([db.session.get(User, away_id)], "党组织已成立，请开展指导",
+                      application=db.session.get(Application, application.id)) == 2
+        db.session.commit()
+        assert _messages(away_id) == ["党组织已成立，请开展指导"]
+        assert _messages(stand_in_id) == ["【代李四】党组织已成立，请开展指导"]
+
+
+def test_a_substitute_told_in_their_own_right_is_told_once(app, make_application, make_user):
+    # Every zone approver is told of a passed application; the one standing in for another gets it once, plainly.
+    application = make_application("submitted")
+    reviewer = make_user(Role.UNIT_REVIEWER)
+    official, stand_in = make_user(Role.ZONE_APPROVER), make_user(Role.ZONE_APPROVER)
+    _span(app, official.id, stand_in.id, (-1, 3))
+    with app.app_context():
+        row = db.session.get(Application, application.id)
+        pass_application(row, actor=db.session.get(User, reviewer.id), version=row.version)
+        db.session.commit()
+        assert len(_messages(official.id)) == 1
+        assert _messages(stand_in.id) == _messages(official.id)
