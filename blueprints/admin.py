@@ -40,28 +40,28 @@ def home():
 
 @bp.route("/users/new", methods=["GET", "POST"])
 def new_user():
+    form = _official_form()
+    if form.validate_on_submit():
+        status, _ = run_verb(lambda: create_official(
+            username=form.username.data, name=form.name.data, role=Role(form.role.data),
+            password=form.password.data, actor=current_user,
+            unit=db.session.get(Unit, form.unit_id.data) if form.unit_id.data else None,
+            instructor=db.session.get(Instructor, form.instructor_id.data) if form.instructor_id.data else None,
+            email=form.email.data or "", mobile=form.mobile.data or "",
+        ), f"已创建账号 {form.username.data}。", form, validate=False)
+        if status == 200:
+            return redirect(url_for("admin.home"))
+    return render_template("admin/new_user.html", form=form)
+
+
+def _official_form() -> OfficialForm:
+    """The new official's form, its unit and instructor lists filled (（不适用） for roles without one)."""
     form = OfficialForm()
     form.unit_id.choices = options([(0, "（不适用）")] + [(u.id, u.name) for u in list_units()])
     instructors = db.session.scalars(sa.select(Instructor).where(Instructor.active).order_by(Instructor.name))
     form.instructor_id.choices = options(
         [(0, "（不适用）")] + [(i.id, f"{i.name}（{i.home_organ}）") for i in instructors])
-    if form.validate_on_submit():
-        try:
-            user = create_official(
-                username=form.username.data, name=form.name.data, role=Role(form.role.data),
-                password=form.password.data, actor=current_user,
-                unit=db.session.get(Unit, form.unit_id.data) if form.unit_id.data else None,
-                instructor=db.session.get(Instructor, form.instructor_id.data) if form.instructor_id.data else None,
-                email=form.email.data or "", mobile=form.mobile.data or "",
-            )
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(error, form)
-        else:
-            db.session.commit()
-            flash(f"已创建账号 {user.username}。", "success")
-            return redirect(url_for("admin.home"))
-    return render_template("admin/new_user.html", form=form)
+    return form
 
 
 @bp.post("/users/<int:user_id>/active")
@@ -218,28 +218,28 @@ def instructors():
 @bp.route("/instructors/<int:instructor_id>/edit", methods=["GET", "POST"])
 def instructor_form(instructor_id: int | None = None):
     instructor = db.get_or_404(Instructor, instructor_id) if instructor_id else None
-    form = InstructorForm(obj=instructor)
     units = list_units()
+    form = _instructor_form(instructor, units)
+    if form.validate_on_submit():
+        data = InstructorData(name=form.name.data, home_organ=form.home_organ.data, phone=form.phone.data or "",
+                              capacity=form.capacity.data, units=[u for u in units if u.id in form.unit_ids.data])
+        verb = (lambda: create_instructor(data, actor=current_user)) if instructor is None else \
+            (lambda: update_instructor(instructor, data, actor=current_user))
+        status, _ = run_verb(verb, f"已保存党建指导员{data.name.strip()}。", form, validate=False)
+        if status == 200:
+            return redirect(url_for("admin.instructors"))
+    return render_template("admin/instructor_form.html", form=form, instructor=instructor)
+
+
+def _instructor_form(instructor: Instructor | None, units: list[Unit]) -> InstructorForm:
+    """The instructor's form: on a GET, their units ticked, or a new one's capacity the zone's default."""
+    form = InstructorForm(obj=instructor)
     form.unit_ids.choices = options((u.id, u.name) for u in units)
     if request.method == "GET":
         form.unit_ids.data = [u.id for u in instructor.units] if instructor else []
         if instructor is None:
             form.capacity.data = int(get_settings()["instructor_capacity"])
-    if form.validate_on_submit():
-        data = InstructorData(name=form.name.data, home_organ=form.home_organ.data, phone=form.phone.data or "",
-                              capacity=form.capacity.data, units=[u for u in units if u.id in form.unit_ids.data])
-        try:
-            if instructor is None:
-                instructor = create_instructor(data, actor=current_user)
-            else:
-                update_instructor(instructor, data, actor=current_user)
-            db.session.commit()
-            flash(f"已保存党建指导员{instructor.name}。", "success")
-            return redirect(url_for("admin.instructors"))
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(error, form)
-    return render_template("admin/instructor_form.html", form=form, instructor=instructor)
+    return form
 
 
 @bp.post("/instructors/<int:instructor_id>/active")

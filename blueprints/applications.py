@@ -90,24 +90,11 @@ def badges():
 def new():
     org = _applicant_org()
     form = ApplicationForm()
-    rows = _posted_rows() if request.method == "POST" else []
     if request.method == "GET":
         form.formal_members.data, form.probationary_members.data = org.formal_members, org.probationary_members
         form.requested_kind.data = suggested_kind(org.formal_members, org.probationary_members).value
-        return render_template("applications/edit.html", form=form, rows=_rows_for_form(rows), org=org,
-                               application=None, kept=[])
-    files, kept_ids = _uploaded(form), posted_ids(request.form.getlist("kept_file"))
-    if (data := _read_application(form, rows)) is not None:
-        try:
-            application = verbs.start_application(org, data, actor=current_user)
-            _attach_uploads(application, files, kept_ids)
-            return _after_save(application)
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(error, form)
-    kept = _keep_uploads(form, files, kept_ids)
-    return render_template("applications/edit.html", form=form, rows=_rows_for_form(rows), org=org,
-                           application=None, kept=kept), 422
+        return _form_page(form, [], org, None, [])
+    return _post_form(form, org, None, lambda data: verbs.start_application(org, data, actor=current_user))
 
 
 @bp.route("/<int:application_id>/edit", methods=["GET", "POST"])
@@ -116,25 +103,15 @@ def edit(application_id: int):
     if not verbs.can_edit(application, current_user):
         flash(f"申请当前为“{application.state.label}”，不能修改。", "warning")
         return redirect(url_for(".show", application_id=application.id))
-    form = ApplicationForm(obj=application) if request.method == "GET" else ApplicationForm()
-    rows = _posted_rows() if request.method == "POST" else [_row_of(m) for m in application.members]
     if request.method == "GET":
+        form = ApplicationForm(obj=application)
         form.version.data = application.version
         form.requested_kind.data = application.requested_kind.value
-        return render_template("applications/edit.html", form=form, rows=_rows_for_form(rows),
-                               org=application.organisation, application=application, kept=[])
-    files, kept_ids = _uploaded(form), posted_ids(request.form.getlist("kept_file"))
-    if (data := _read_application(form, rows, application)) is not None:
-        try:
-            verbs.save_application(application, data, actor=current_user, version=form_version(form.version.data))
-            _attach_uploads(application, files, kept_ids)
-            return _after_save(application)
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(error, form)
-    kept = _keep_uploads(form, files, kept_ids)
-    return render_template("applications/edit.html", form=form, rows=_rows_for_form(rows),
-                           org=application.organisation, application=application, kept=kept), 422
+        return _form_page(form, [_row_of(m) for m in application.members], application.organisation, application, [])
+    form = ApplicationForm()
+    version = form_version(form.version.data)
+    return _post_form(form, application.organisation, application, lambda data: verbs.save_application(
+        application, data, actor=current_user, version=version) or application)
 
 
 @bp.get("/member-row")
@@ -494,16 +471,37 @@ def _read_application(form: ApplicationForm, rows: list[dict],
         reasons=form.reasons.data or "", members=members)
 
 
+def _form_page(form: ApplicationForm, rows: list[dict], org, application: Application | None, kept: list,
+               status: int = 200):
+    return render_template("applications/edit.html", form=form, rows=_rows_for_form(rows), org=org,
+                           application=application, kept=kept), status
+
+
+def _post_form(form: ApplicationForm, org, application: Application | None, save):
+    """The form's POST: `save` (start or save) what was read, attach the uploads, commit, and submit when asked;
+    or the form again, 422, with everything typed and every acceptable file kept."""
+    rows, files, kept_ids = _posted_rows(), _uploaded(form), posted_ids(request.form.getlist("kept_file"))
+    if (data := _read_application(form, rows, application)) is not None:
+        saved = []
+        # A stale version is refused like any other problem here: the form, with what was typed, says why.
+        status, _ = run_verb(lambda: saved.append(_attach_uploads(save(data), files, kept_ids)), None, form,
+                             conflicts=(), validate=False)
+        if status == 200:
+            return _after_save(saved[0])
+    return _form_page(form, rows, org, application, _keep_uploads(form, files, kept_ids), 422)
+
+
 def _uploaded(form: ApplicationForm) -> list[tuple[str, bytes]]:
     """The files sent with this form, read once: a failed save keeps them after its rollback."""
     return [(upload.filename, upload.read()) for upload in form.attachments.data or [] if upload and upload.filename]
 
 
-def _attach_uploads(application: Application, files: list[tuple[str, bytes]], kept_ids: list[int]) -> None:
+def _attach_uploads(application: Application, files: list[tuple[str, bytes]], kept_ids: list[int]) -> Application:
     for stored in verbs.kept_uploads(kept_ids, actor=current_user):
         verbs.attach_kept_upload(application, stored, actor=current_user, version=application.version)
     for filename, content in files:
         verbs.add_attachment(application, filename, content, actor=current_user, version=application.version)
+    return application
 
 
 def _keep_uploads(form: ApplicationForm, files: list[tuple[str, bytes]], kept_ids: list[int]) -> list:
@@ -525,17 +523,16 @@ def _keep_uploads(form: ApplicationForm, files: list[tuple[str, bytes]], kept_id
 
 
 def _after_save(application: Application):
-    """Commit the saved draft; with the submit button, submit it in the same go."""
-    if "submit" in request.form:
-        try:
-            verbs.submit_application(application, actor=current_user, version=application.version)
-        except DomainError as error:
-            db.session.commit()  # keep what was typed; say what still stands in the way
-            flash("已保存。" + error.message, "warning")
-            return redirect(url_for(".edit", application_id=application.id))
-        db.session.commit()
-        flash("申请已提交，请等待初审单位审核。", "success")
-    else:
-        db.session.commit()
+    """After the saved draft's commit: with the submit button, submit it too."""
+    if "submit" not in request.form:
         flash("已保存草稿。", "success")
+        return redirect(url_for(".show", application_id=application.id))
+    try:
+        verbs.submit_application(application, actor=current_user, version=application.version)
+    except DomainError as error:
+        db.session.rollback()  # the draft stays saved; say what still stands in the way
+        flash("已保存。" + error.message, "warning")
+        return redirect(url_for(".edit", application_id=application.id))
+    db.session.commit()
+    flash("申请已提交，请等待初审单位审核。", "success")
     return redirect(url_for(".show", application_id=application.id))

@@ -15,7 +15,7 @@ from domain.reference import list_units, suggest_unit
 from extensions import limiter, login_manager
 from models import OrgKind, Role, db
 
-from . import show_domain_error
+from . import run_verb, show_domain_error
 from .forms import LoginForm, NoticeSettingsForm, PasswordChangeForm, RegistrationForm, options
 from .nav import home_url
 
@@ -118,15 +118,12 @@ def login():
 def password():
     form = PasswordChangeForm()
     if form.validate_on_submit():
-        try:
-            token = change_password(current_user, form.current.data, form.password.data)
-            db.session.commit()
-            session[LOGIN_TOKEN] = token  # this browser's new login; the old cookie is worth nothing now
-            flash("密码已修改。本账号在其他浏览器或设备上的登录已退出，需用新密码重新登录。", "success")
+        tokens = []  # this browser's new login; the old cookie is worth nothing now
+        status, _ = run_verb(lambda: tokens.append(change_password(current_user, form.current.data, form.password.data)),
+                             "密码已修改。本账号在其他浏览器或设备上的登录已退出，需用新密码重新登录。", form, validate=False)
+        if status == 200:
+            session[LOGIN_TOKEN] = tokens[0]
             return redirect(home_url(current_user))
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(error, form)
     return render_template("auth/password.html", form=form)
 
 
@@ -135,6 +132,19 @@ def password():
 def notice_settings():
     """通知设置: which notices reach the person by e-mail or SMS; a contact also sets their own addresses here."""
     own_contact = current_user.role is Role.APPLICANT  # an official's addresses are set by the administrator
+    form = _notice_form(own_contact)
+    if form.validate_on_submit():
+        status, _ = run_verb(lambda: _save_notice_settings(form, own_contact), "通知设置已保存。", form, validate=False)
+        if status == 200:
+            return redirect(url_for("auth.notice_settings"))
+    return render_template("auth/notices.html", form=form, events=EVENTS, channels=PERSONAL_CHANNELS,
+                           chosen=set(form.wanted.data or []), choice_value=choice_value, own_contact=own_contact,
+                           mail_on=bool(current_app.config["MAIL_SERVER"]))
+
+
+def _notice_form(own_contact: bool) -> NoticeSettingsForm:
+    """The notice settings' form: one box per event and channel, ticked as chosen on a GET; the address fields
+    only for a person who sets their own."""
     form = NoticeSettingsForm(obj=current_user if request.method == "GET" else None)
     if not own_contact:
         del form.email, form.mobile
@@ -142,22 +152,13 @@ def notice_settings():
     form.wanted.choices = options((choice_value(*key), "") for key in chosen)
     if request.method == "GET":
         form.wanted.data = [choice_value(*key) for key, on in chosen.items() if on]
-    if form.validate_on_submit():
-        try:
-            if own_contact:
-                set_contact(current_user, email=form.email.data or "", mobile=form.mobile.data or "",
-                            actor=current_user)
-            set_preferences(current_user, {parse_choice(value) for value in form.wanted.data or []})
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(error, form)
-        else:
-            db.session.commit()
-            flash("通知设置已保存。", "success")
-            return redirect(url_for("auth.notice_settings"))
-    return render_template("auth/notices.html", form=form, events=EVENTS, channels=PERSONAL_CHANNELS,
-                           chosen=set(form.wanted.data or []), choice_value=choice_value, own_contact=own_contact,
-                           mail_on=bool(current_app.config["MAIL_SERVER"]))
+    return form
+
+
+def _save_notice_settings(form: NoticeSettingsForm, own_contact: bool) -> None:
+    if own_contact:
+        set_contact(current_user, email=form.email.data or "", mobile=form.mobile.data or "", actor=current_user)
+    set_preferences(current_user, {parse_choice(value) for value in form.wanted.data or []})
 
 
 @bp.post("/logout")
@@ -180,28 +181,36 @@ def register():
     units = list_units()
     form.unit_id.choices = options([(0, "按组织类别自动分配")] + [(u.id, u.name) for u in units])
     if form.validate_on_submit():
-        kind = OrgKind(form.kind.data)
-        unit = next((u for u in units if u.id == form.unit_id.data), None) or suggest_unit(kind)
-        try:
-            user = register_organisation(Registration(
-                org_name=form.org_name.data, credit_code=form.credit_code.data, kind=kind, unit=unit,
-                address=form.address.data or "", contact_name=form.contact_name.data,
-                contact_phone=form.contact_phone.data, employees=form.employees.data,
-                formal_members=form.formal_members.data, probationary_members=form.probationary_members.data,
-                has_party_org=form.has_party_org.data, username=form.username.data, password=form.password.data,
-                position=form.position.data, certificate=(form.certificate.data.filename, form.certificate.data.read()),
-                email=form.email.data or "", mobile=form.mobile.data or "",
-            ))
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(error, form)
-        else:
-            db.session.commit()
-            if not user.active:
-                flash("账号已创建，待核实后开通：该组织已在开发区的摸底名录中，为防止他人冒用，"
-                      "须由所属初审单位对照您上传的证照核实后开通账号。", "info")
-                return redirect(url_for("auth.login"))
-            sign_in(user)
-            flash(f"注册成功，欢迎您，{user.name}。所属初审单位核实您上传的证照后，即可提交申请。", "success")
-            return redirect(home_url(user))
+        users = []
+        status, _ = run_verb(lambda: users.append(register_organisation(_registration(form, units))), None, form,
+                             validate=False)
+        if status == 200:
+            return _registered(users[0])
     return render_template("auth/register.html", form=form)
+
+
+def _registration(form: RegistrationForm, units) -> Registration:
+    """What the registration form posted; no unit chosen means the one the organisation's kind suggests."""
+    kind = OrgKind(form.kind.data)
+    return Registration(
+        org_name=form.org_name.data, credit_code=form.credit_code.data, kind=kind,
+        unit=next((u for u in units if u.id == form.unit_id.data), None) or suggest_unit(kind),
+        address=form.address.data or "", contact_name=form.contact_name.data,
+        contact_phone=form.contact_phone.data, employees=form.employees.data,
+        formal_members=form.formal_members.data, probationary_members=form.probationary_members.data,
+        has_party_org=form.has_party_org.data, username=form.username.data, password=form.password.data,
+        position=form.position.data, certificate=(form.certificate.data.filename, form.certificate.data.read()),
+        email=form.email.data or "", mobile=form.mobile.data or "",
+    )
+
+
+def _registered(user):
+    """After a registration: an organisation the zone already lists waits for its unit to check the papers; any
+    other is logged in."""
+    if not user.active:
+        flash("账号已创建，待核实后开通：该组织已在开发区的摸底名录中，为防止他人冒用，"
+              "须由所属初审单位对照您上传的证照核实后开通账号。", "info")
+        return redirect(url_for("auth.login"))
+    sign_in(user)
+    flash(f"注册成功，欢迎您，{user.name}。所属初审单位核实您上传的证照后，即可提交申请。", "success")
+    return redirect(home_url(user))

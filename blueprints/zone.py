@@ -3,7 +3,7 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from domain import DomainError, funds
+from domain import funds
 from domain.guidance import checklist_totals
 from domain.instructors import bulk_assign, instructor_load_table
 from domain.reference import unit_choices
@@ -12,7 +12,7 @@ from domain.workflow import INSTRUCTED_STATES
 from domain.registry import search_organisations, unit_summary
 from models import AppState, Application, FundItem, Instructor, db
 
-from . import form_version, page_arg, render_partial, role_wall, run_verb, show_domain_error
+from . import form_version, page_arg, render_partial, role_wall, run_verb
 from .forms import EmptyForm, FundConfirmForm
 
 bp = Blueprint("zone", __name__, url_prefix="/zone")
@@ -39,30 +39,38 @@ def instructors():
 @bp.route("/assign", methods=["GET", "POST"])
 def assign():
     """Assign one instructor to several organisations at once (批量选派)."""
-    query = (sa.select(Application).where(Application.state.in_(INSTRUCTED_STATES))
-             .order_by(Application.unit_id, Application.id))
-    if unit_id := request.args.get("unit_id", type=int):
-        query = query.where(Application.unit_id == unit_id)
-    applications = list(db.session.scalars(query))
+    unit_id = request.args.get("unit_id", type=int)
+    applications = _assignable(unit_id)
     if request.method == "POST":
         chosen = [a for a in applications if str(a.id) in request.form.getlist("application_id")]
-        try:
-            done, skipped = bulk_assign(chosen, db.session.get(Instructor, request.form.get("instructor_id", 0, type=int)),
-                                        actor=current_user, reason=request.form.get("reason", ""),
-                                        replace=request.form.get("replace") == "1")
-            db.session.commit()
-            flash(f"已为 {len(done)} 个组织选派指导员。", "success")
-            if skipped:
-                flash("以下组织已有指导员，未改动（如需替换，请勾选“替换现有指导员”）："
-                      + "、".join(a.organisation.name for a in skipped), "warning")
+        instructor = db.session.get(Instructor, request.form.get("instructor_id", 0, type=int))
+        outcome = []  # (done, skipped)
+        status, _ = run_verb(lambda: outcome.extend(bulk_assign(
+            chosen, instructor, actor=current_user, reason=request.form.get("reason", ""),
+            replace=request.form.get("replace") == "1")), None)
+        if status == 200:
+            _flash_assigned(*outcome)
             return redirect(url_for("zone.assign", unit_id=unit_id or None))
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(error)
     instructors = db.session.scalars(sa.select(Instructor).where(Instructor.active).order_by(Instructor.name)).all()
     loads = {r["instructor"].id: r["load"] for r in instructor_load_table()}
     return render_template("zone/assign.html", applications=applications, instructors=instructors, loads=loads,
                            units=unit_choices(), unit_id=unit_id, form=EmptyForm(), established=AppState.ESTABLISHED)
+
+
+def _assignable(unit_id: int | None) -> list[Application]:
+    """The applications an instructor may be assigned to, of one unit when the page asks for one."""
+    query = (sa.select(Application).where(Application.state.in_(INSTRUCTED_STATES))
+             .order_by(Application.unit_id, Application.id))
+    if unit_id:
+        query = query.where(Application.unit_id == unit_id)
+    return list(db.session.scalars(query))
+
+
+def _flash_assigned(done: list[Application], skipped: list[Application]) -> None:
+    flash(f"已为 {len(done)} 个组织选派指导员。", "success")
+    if skipped:
+        flash("以下组织已有指导员，未改动（如需替换，请勾选“替换现有指导员”）："
+              + "、".join(a.organisation.name for a in skipped), "warning")
 
 
 # ---------------------------------------------------------------- startup funds (启动经费核定、批次审批)
