@@ -128,3 +128,15 @@ def test_a_report_sent_back_comes_back_filled_in(client, app, branch_committee, 
     assert re.search(f'name="election_date"[^>]* value="{zone_today().isoformat()}"', page)
     assert 'name="voters_present" value="7"' in page and 'name="secretary_votes" value="3"' in page
     assert 'name="committee_name" value="党员2"' in page and 'name="committee_votes" value="7"' in page
+
+
+def test_a_report_posted_with_thousands_of_committee_rows_is_refused_in_one_line(ctx, branch_committee):
+    # An applicant can post as many committee_name rows as the 32 MB request holds: each row got its own message,
+    # and the duplicate search counted every name in every other (20,000 rows: 8 s of CPU, growing as the square).
+    made, contact = branch_committee
+    application = ctx.get(Application, made.id)
+    many = committee(*[f"党员{i}" for i in range(20000)])
+    with pytest.raises(DomainError) as refused:
+        verbs.report_election(application, report(many), actor=ctx.get(User, contact.id), version=application.version)
+    assert refused.value.message == "选举结果不符合要求：党支部委员会须选举产生委员3至7名，已填写 20000 名"
+    assert application.state is AppState.APPROVED
