@@ -29,7 +29,7 @@ from .party_rules import COMMITTEE_SIZE, check_org_kind
 from .registry import Partners, resolve_partners
 from .text import first_refused
 from .revisions import snapshot_of
-from .substitutes import acting_for
+from .substitutes import record_acted
 from .workflow import EDITABLE_STATES, STEP_BY_ACTION, Step, steps_from
 from .zone_time import local_date, local_today
 
@@ -472,18 +472,13 @@ def _move(application: Application, step: Step, actor: User, comment: str = "", 
     if step.target is AppState.SUBMITTED and application.submitted_at is None:
         application.submitted_at = application.state_changed_at  # the first submission; a resubmission keeps it
     _bump(application)  # the race is decided here, before the history and notices are written
-    stood_in_for = acting_for(actor, application)  # 代理: the history and the audit say whose step it was
+    # In the zone-wide, hash-chained audit log, and in the application's own history; both say whose step it was (代理).
+    stood_in_for = record_acted(step.action, application, application, actor,
+                                f"{step.label}：{previous.label} → {step.target.label}")
     db.session.add(ApplicationEvent(
         application=application, actor=actor, actor_role=actor.role, action=step.action, from_state=previous,
         to_state=step.target, comment=comment.strip(), internal_note=internal_note.strip(), snapshot=snapshot,
         on_behalf_of=stood_in_for))
-    # Also in the zone-wide, hash-chained audit log, beside the application's own history.
-    summary = f"{step.label}：{previous.label} → {step.target.label}"
-    if stood_in_for is None:
-        record_event(step.action, application, actor, summary)
-    else:
-        record_event(step.action, application, actor, f"{actor.name} 代 {stood_in_for.name}　{summary}",
-                     on_behalf_of_id=stood_in_for.id)
     _notify(application, step, comment)
     db.session.flush()
 

@@ -9,12 +9,11 @@ from models import (
 )
 
 from . import DomainError
-from .audit import record_event
 from .facts import check_date
 from .files import store_upload
 from .instructors import current_assignment
 from .settings import get_settings
-from .substitutes import acting_for
+from .substitutes import acting_for, record_acted
 from .zone_time import local_date, local_today
 
 
@@ -51,6 +50,8 @@ def record_visit(application: Application, data: VisitData, *, actor: User) -> G
                           problems=data.problems.strip(), follow_up=data.follow_up.strip(), recorded_by_id=actor.id)
     db.session.add(visit)
     db.session.flush()
+    record_acted("record_visit", visit, application, actor,
+                 f"{application.organisation.name}：{data.visited_on}{data.form.label}")
     return visit
 
 
@@ -82,7 +83,7 @@ def tick_delivery(application: Application, item: ChecklistItem, delivered_on: d
             db.session.flush()
     except sa.exc.IntegrityError:  # two confirmations at once: the unique constraint keeps one
         raise DomainError(f"“{item.label}”已确认过，无需重复登记") from None
-    record_event("tick_delivery", application, actor, f"{application.organisation.name}：{item.label}")
+    record_acted("tick_delivery", application, application, actor, f"{application.organisation.name}：{item.label}")
     return delivery
 
 

@@ -2,8 +2,9 @@
 
 While the span runs the substitute sees the official's items (Application.visible_to) and may act on them; what they
 do on an item the official would see is recorded as done on the official's behalf (张三 代 李四), in the
-application's history and in the audit log. The span is half-open, [from, to) in the zone's dates: it ends by
-itself at the zone's midnight starting `to`, with nothing to run.
+application's history and in the audit log: every such verb audits through record_acted, the one place that
+asks. The span is half-open, [from, to) in the zone's dates: it ends by itself at the zone's midnight starting `to`,
+with nothing to run.
 
 The rules, checked here and nowhere else:
 - an official (unit reviewer, zone approver, finance, instructor) names an active account of their own role, and of
@@ -15,6 +16,7 @@ The rules, checked here and nowhere else:
 """
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -186,3 +188,17 @@ def acting_for(actor: User, application: Application) -> User | None:
     officials = db.session.scalars(sa.select(User).join(Substitution, Substitution.official_id == User.id).where(
         Substitution.substitute_id == actor.id, Substitution.running()).order_by(Substitution.starts_at, User.id))
     return next((official for official in officials if application.can_view(official)), None)
+
+
+def record_acted(action: str, obj: Any, application: Application, actor: User, summary: str,
+                 **data: Any) -> User | None:
+    """Audit a verb `actor` took on (something of) `application`, saying whom they stood in for when they did
+    (张三 代 李四, and on_behalf_of_id in the sealed data); returns that official, None when they acted in their own
+    right."""
+    stood_in_for = acting_for(actor, application)
+    if stood_in_for is None:
+        record_event(action, obj, actor, summary, **data)
+    else:
+        record_event(action, obj, actor, f"{actor.name} 代 {stood_in_for.name}　{summary}",
+                     on_behalf_of_id=stood_in_for.id, **data)
+    return stood_in_for

@@ -288,9 +288,9 @@ def test_the_admin_sees_every_span_and_names_none(app, client, make_user, login_
     assert "指定代理人</button>" not in page
 
 
-def _instructors_away(app, make_application) -> tuple[Application, User, User]:
+def _instructors_away(app, make_application, state: str = "approved") -> tuple[Application, int, int]:
     """An organisation under guidance whose instructor (李四) is away, and a colleague (张三) who may stand in."""
-    application = make_application("approved")
+    application = make_application(state)
     other = make_application("approved")
     with app.app_context():
         away = User(username="guide_away", name="李四", role=Role.INSTRUCTOR, password_hash="x",
@@ -364,3 +364,37 @@ def test_a_substitute_told_in_their_own_right_is_told_once(app, make_application
         db.session.commit()
         assert len(_messages(official.id)) == 1
         assert _messages(stand_in.id) == _messages(official.id)
+
+
+def _audited(action: str) -> AuditEvent:
+    return db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == action)).one()
+
+
+def test_a_delivery_and_a_visit_by_the_substitute_are_audited_on_the_officials_behalf(app, make_application):
+    from domain.guidance import VisitData, record_visit, tick_delivery
+    from models import ChecklistItem, VisitForm
+
+    application, away_id, stand_in_id = _instructors_away(app, make_application, "established")
+    _span(app, away_id, stand_in_id, (-1, 3))
+    with app.app_context():
+        row, actor = db.session.get(Application, application.id), db.session.get(User, stand_in_id)
+        tick_delivery(row, ChecklistItem.PLAQUE, TODAY, actor=actor)
+        record_visit(row, VisitData(TODAY, VisitForm.PHONE, "电话了解换届准备"), actor=actor)
+        db.session.commit()
+        for action in ("tick_delivery", "record_visit"):
+            event = _audited(action)
+            assert (event.actor_id, event.data["on_behalf_of_id"]) == (stand_in_id, away_id)
+            assert event.summary.startswith("张三 代 李四")
+
+
+def test_the_instructors_own_delivery_is_audited_in_their_own_right(app, make_application):
+    from domain.guidance import tick_delivery
+    from models import ChecklistItem
+
+    application, away_id, stand_in_id = _instructors_away(app, make_application, "established")
+    with app.app_context():
+        row = db.session.get(Application, application.id)
+        tick_delivery(row, ChecklistItem.PLAQUE, TODAY, actor=db.session.get(User, away_id))
+        db.session.commit()
+        event = _audited("tick_delivery")
+        assert event.actor_id == away_id and "on_behalf_of_id" not in event.data and " 代 " not in event.summary
