@@ -38,8 +38,10 @@ def payee():
         # The panel shows its own message (category "payee"), where the user is, not at the top of the page.
         flash("收款账户已保存，财务核验后即可编入拨付批次。", "payee")
     if request.headers.get("HX-Request"):
+        # Saved, the form shows what was stored (the account without its spaces), as finance will see it.
+        shown = form if status != 200 else PayeeForm(formdata=None, obj=fund)
         response = make_response(render_template("applicant/_fund.html", fund=fund, on_card=on_card, answering=True,
-                                                 payee_form=form if status != 200 else PayeeForm(obj=fund)), status)
+                                                 payee_form=shown), status)
         response.vary.add("HX-Request")
         return response
     if status == 200:

@@ -514,7 +514,9 @@ def test_htmx_gets_the_fund_panel_with_the_error_then_the_saved_message(client, 
     ok = client.post("/applicant/fund/payee?on=card", data=RIGHT, headers=HX)
     panel = ok.get_data(as_text=True)
     assert ok.status_code == 200 and "<html" not in panel
-    assert re.search(r'<div class="alert alert-success" role="status"[^>]*>收款账户已保存', panel) and "is-invalid" not in panel
+    assert re.search(r'<div class="alert alert-success" role="status"[^>]*>收款账户已保存', panel)
+    assert "is-invalid" not in panel
+    assert 'value="6222020612345678"' in panel  # the panel shows what was saved, not what was typed
     assert "收款账户已保存" not in client.get("/applicant/").get_data(as_text=True)  # shown once, in the panel
     with app.app_context():
         assert db.session.get(FundItem, item_id).account_number == "6222020612345678"
@@ -543,7 +545,8 @@ def test_a_refusal_of_no_one_field_shows_in_the_panel(client, app, login_as, bat
     login_as(Role.APPLICANT, organisation=org)
     panel = client.post("/applicant/fund/payee?on=card", data=RIGHT, headers=HX)
     assert panel.status_code == 422
-    assert re.search(r'<div class="alert alert-danger refusal" role="alert">[^<]*收款账户不能再修改', panel.get_data(as_text=True))
+    refusal = r'<div class="alert alert-danger refusal" role="alert">[^<]*收款账户不能再修改'
+    assert re.search(refusal, panel.get_data(as_text=True))
     page = client.post("/applicant/fund/payee?on=card", data=RIGHT)
     text = page.get_data(as_text=True)
     assert page.status_code == 422 and text.count("收款账户不能再修改；") == 1
