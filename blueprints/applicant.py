@@ -23,13 +23,9 @@ def home():
 
 @bp.post("/fund/payee")
 def payee():
-    """Save the payee and answer where it was typed: htmx gets the fund panel back (the error beside its field, what
-    was typed kept, or the saved message in the panel); a plain POST from the card (?on=card) comes back to the
-    card at #fund, one from the home page to the home page."""
     fund = fund_of(current_user.organisation_id)
     if fund is None:
         abort(404)
-    on_card = request.args.get("on") == "card"
     form = PayeeForm()
     status, _ = run_verb(lambda: set_payee(
         fund, Payee(form.account_name.data, form.bank_name.data, form.account_number.data), actor=current_user,
@@ -37,6 +33,13 @@ def payee():
     if status == 200:
         # The panel shows its own message (category "payee"), where the user is, not at the top of the page.
         flash("收款账户已保存，财务核验后即可编入拨付批次。", "payee")
+    return _payee_answer(fund, form, status, on_card=request.args.get("on") == "card")
+
+
+def _payee_answer(fund, form: PayeeForm, status: int, on_card: bool):
+    """Answer the payee form where it was typed: htmx gets the fund panel back (the error beside its field, what was
+    typed kept, or the saved message in the panel); a plain POST from the card (?on=card) comes back to the card at
+    #fund, one from the home page to the home page."""
     if request.headers.get("HX-Request"):
         # Saved, the form shows what was stored (the account without its spaces), as finance will see it.
         shown = form if status != 200 else PayeeForm(formdata=None, obj=fund)
