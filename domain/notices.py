@@ -69,15 +69,17 @@ def notify(users: Iterable[User], message: str, *, application: Application | No
         if substitute.id not in told:  # told in their own right already (a colleague of the same unit): once is enough
             standing_in.setdefault(substitute, []).append(next(u.name for u in users if u.id == official_id))
     for substitute, officials in standing_in.items():
-        written += _write([substitute], f"【代{'、'.join(officials)}】{message}", application, link, event)
+        # A copy for the one standing in: the zone's group robot read the notice once, with the officials'.
+        written += _write([substitute], f"【代{'、'.join(officials)}】{message}", application, link, event, group=False)
     return written
 
 
-def _write(users: list[User], message: str, application: Application | None, link: str, event: str) -> int:
+def _write(users: list[User], message: str, application: Application | None, link: str, event: str,
+           group: bool = True) -> int:
     message = message[:300]
     db.session.add_all(Notification(user=user, application=application, message=message, link=link) for user in users)
     queue_notice(users, message, event=event,
-                 link=link or (application_page(application) if application is not None else ""))
+                 link=link or (application_page(application) if application is not None else ""), group=group)
     return len(users)
 
 

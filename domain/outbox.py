@@ -32,9 +32,10 @@ QUEUED_STALE = timedelta(minutes=2)
 SUBJECT_PREFIX = "【开发区党建】"
 
 
-def queue_notice(users: list[User], message: str, *, event: str, link: str) -> list[OutboxMessage]:
+def queue_notice(users: list[User], message: str, *, event: str, link: str, group: bool = True) -> list[OutboxMessage]:
     """Queue one notice on every channel its readers chose (邮件, 短信), and on the group robot for officials' notices
-    of the events it carries. Flushed with the notices; sent after the commit."""
+    of the events it carries (`group`: False for a copy of a notice already queued, such as a substitute's, so that
+    the group reads it once). Flushed with the notices; sent after the commit."""
     rows, config = [], current_app.config
     # Without a mail server there is no e-mail to send: nothing is queued rather than a failure per notice.
     usable = {Channel.EMAIL} if config.get("MAIL_SERVER") else set()
@@ -46,7 +47,7 @@ def queue_notice(users: list[User], message: str, *, event: str, link: str) -> l
             if address:  # no address, nothing to send: the settings page says so
                 rows.append(OutboxMessage(channel=channel, event=event, user_id=user.id, recipient=address,
                                           subject=subject_of(message), body=body_of(user, message, link), link=link))
-    if (config.get("WEBHOOK_URL") and event in config.get("WEBHOOK_EVENTS", ())
+    if (group and config.get("WEBHOOK_URL") and event in config.get("WEBHOOK_EVENTS", ())
             and any(u.role is not Role.APPLICANT for u in users)):  # the group is the zone's officials'
         rows.append(OutboxMessage(channel=Channel.WEBHOOK, event=event, user_id=None, recipient="",
                                   subject=subject_of(message), body=message, link=link))

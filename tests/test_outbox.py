@@ -435,3 +435,24 @@ def test_a_mobile_number_has_ascii_digits_only(value):
 def test_a_contact_phone_has_ascii_digits_only(value):
     with pytest.raises(DomainError, match="请填写11位手机号码或带区号的固定电话"):
         normalise_phone(value)
+
+
+def test_the_zone_group_hears_a_notice_once_when_a_substitute_is_told_too(ctx, app, stub_http, make_user):
+    # notify also writes to the substitute of an official away, prefixed 【代…】; that second write queued the group
+    # robot's message again, so the zone's group read an instructor's notice twice.
+    from datetime import timedelta
+
+    from domain.substitutes import SubstituteData, name_substitute
+    from tests.conftest import zone_today
+
+    stub_http.answer = {"errcode": 0, "errmsg": "ok"}
+    app.config.update(WEBHOOK_URL=stub_http.url + "cgi-bin/webhook/send?key=k", WEBHOOK_EVENTS=("application",))
+    away = person(make_user, Role.INSTRUCTOR, email="", mobile="")
+    stand_in = person(make_user, Role.INSTRUCTOR, email="", mobile="")
+    name_substitute(away, SubstituteData(stand_in.id, zone_today(), zone_today() + timedelta(days=3), "外出培训"))
+    db.session.commit()
+    notices.notify([away], "您已被选派为某公司的党建指导员，请及时联系并开展指导", link="/applications/1",
+                   event="application")
+    db.session.commit()
+    assert [r.channel for r in rows()] == [Channel.WEBHOOK]
+    assert len(stub_http.requests) == 1
