@@ -38,8 +38,10 @@ def storage_for(url: str) -> tuple[type, dict[str, Any]]:
         return PostgresStorage, {"dsn": re.sub(r"^postgres(ql)?(\+psycopg)?://", "postgresql://", url)}
     if re.match(r"rediss?://", url):
         return RedisStorage, {"url": url}
+    # Only the scheme is named: the rest of a mistyped URL may carry a password into the log.
+    scheme = url.split("://", 1)[0] if "://" in url else "(no scheme)"
     raise RuntimeError(f"JOBS_URL 应以 sqlite:///、postgresql:// 或 redis:// 开头 (JOBS_URL must be sqlite:///..., "
-                       f"postgresql://... or redis://..., not {url!r})")
+                       f"postgresql://... or redis://..., not {scheme}://...)")
 
 
 def bind(app: Flask) -> None:

@@ -28,8 +28,9 @@ def test_one_setting_chooses_the_queues_backend(url, storage, kwargs, monkeypatc
 
 def test_a_relative_sqlite_queue_lives_in_the_project_and_a_wrong_url_is_named():
     assert jobs.storage_for("sqlite:///instance/jobs.db")[1]["filename"] == str(jobs.ROOT / "instance" / "jobs.db")
-    with pytest.raises(RuntimeError, match="JOBS_URL"):
-        jobs.storage_for("mysql://localhost/jobs")
+    with pytest.raises(RuntimeError, match="JOBS_URL") as refused:
+        jobs.storage_for("mysql://zone:s3cret-pw@localhost/jobs")
+    assert "mysql://" in str(refused.value) and "s3cret-pw" not in str(refused.value)
 
 
 def test_the_app_starts_while_the_queues_postgresql_is_down(app):

@@ -273,7 +273,12 @@ window.addEventListener("pageshow", function () {
 // A notice's link may point at an action panel of the card (#step-report_election): open it, and bring it into
 // view, rather than land on its closed summary.
 function openTargetPanel() {
-  var id = decodeURIComponent(location.hash.slice(1));
+  var id;
+  try {
+    id = decodeURIComponent(location.hash.slice(1));
+  } catch (malformed) {  // a hand-typed or cut-off link (#%E0%A4): nothing to open
+    return;
+  }
   var target = id && document.getElementById(id);
   if (!target || target.tagName !== "DETAILS") return;
   target.open = true;

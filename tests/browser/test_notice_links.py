@@ -62,3 +62,20 @@ def test_a_returned_election_opens_its_report_form(browser, live_server, app, ma
     assert page.evaluate("scrollY") > 0 and page.evaluate(f"({IN_VIEW})({summary})")
     page.screenshot(path=shots / "election-notice-375.png")
     page.context.close()
+
+
+def test_a_malformed_link_target_opens_the_card_without_a_script_error(browser, live_server, make_application,
+                                                                        make_user):
+    made = make_application("approved")
+    contact = make_user(Role.APPLICANT, organisation=made.organisation)
+    page = browser.new_context(viewport=PHONE, locale="zh-CN").new_page()
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    log_in(page, live_server, contact.username)
+    page.goto(live_server + f"/applications/{made.id}#%E0%A4%A")
+    page.wait_for_load_state()
+    page.evaluate("() => { location.hash = '#%E0%A4'; }")  # and a hashchange to another cut-off target
+    expect(page.locator("#application-card")).to_be_visible()
+    page.wait_for_timeout(200)
+    assert errors == []
+    page.context.close()
