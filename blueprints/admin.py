@@ -79,15 +79,10 @@ def toggle_active(user_id: int):
 def reset_user_password(user_id: int):
     user = db.get_or_404(User, user_id)
     form = PasswordResetForm()
-    if form.validate_on_submit():
-        try:
-            reset_password(user, form.password.data, actor=current_user)
-        except DomainError as error:
-            show_domain_error(error, form)
-        else:
-            db.session.commit()
-            flash(f"已重置 {user.username} 的密码，请通知本人登录后修改。", "success")
-            return redirect(url_for("admin.home"))
+    if form.validate_on_submit() and run_verb(lambda: reset_password(user, form.password.data, actor=current_user),
+                                              f"已重置 {user.username} 的密码，请通知本人登录后修改。", form,
+                                              validate=False)[0] == 200:
+        return redirect(url_for("admin.home"))
     return render_template("admin/password.html", form=form, user=user)
 
 
@@ -95,16 +90,10 @@ def reset_user_password(user_id: int):
 def user_contact(user_id: int):
     user = db.get_or_404(User, user_id)
     form = ContactForm(obj=user)
-    if form.validate_on_submit():
-        try:
-            set_contact(user, email=form.email.data or "", mobile=form.mobile.data or "", actor=current_user)
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(error, form)
-        else:
-            db.session.commit()
-            flash(f"已保存 {user.username} 的通知邮箱和手机号码。", "success")
-            return redirect(url_for("admin.home"))
+    if form.validate_on_submit() and run_verb(
+            lambda: set_contact(user, email=form.email.data or "", mobile=form.mobile.data or "", actor=current_user),
+            f"已保存 {user.username} 的通知邮箱和手机号码。", form, validate=False)[0] == 200:
+        return redirect(url_for("admin.home"))
     return render_template("admin/contact.html", form=form, user=user)
 
 

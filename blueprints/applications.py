@@ -385,13 +385,10 @@ def attachment(application_id: int, attachment_id: int, filename: str):
 def delete_attachment(application_id: int, attachment_id: int):
     application = load(application_id)
     item = db.get_or_404(Attachment, attachment_id)
-    try:
-        verbs.remove_attachment(application, item, actor=current_user, version=request.form.get("version", 0, type=int))
-        db.session.commit()
-        flash(f"已删除附件“{item.file.filename}”。", "success")
-    except DomainError as error:
-        db.session.rollback()
-        show_domain_error(error)
+    name = item.file.filename
+    run_verb(lambda: verbs.remove_attachment(application, item, actor=current_user,
+                                             version=request.form.get("version", 0, type=int)),
+             f"已删除附件“{name}”。", conflicts=())
     return redirect(url_for(".edit", application_id=application.id))
 
 

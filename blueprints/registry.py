@@ -6,7 +6,6 @@ the admin and unit reviewers.
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from domain import DomainError
 from domain.dashboard import (
     COVERAGE_NOTE, DEFINITION, TODO_LISTS, TodoFilter, build_dashboard, dashboard_xlsx, todo_page, todo_unit,
     todo_xlsx,
@@ -20,7 +19,7 @@ from domain.registry_import import (
 )
 from models import ImportStatus, OrgKind, RegistryImport, Role, Unit, db
 
-from . import page_arg, render_partial, role_wall, send_download, show_domain_error
+from . import page_arg, render_partial, role_wall, run_verb, send_download
 from .forms import EmptyForm, RegistryImportForm
 
 bp = Blueprint("registry", __name__, url_prefix="/registry")
@@ -99,15 +98,11 @@ def imports():
     may_import()
     form = RegistryImportForm()
     if form.validate_on_submit():
-        upload = form.file.data
-        try:
-            job = check_registry_file(upload.filename, upload.read(), actor=current_user)
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(error, form)
-        else:
-            db.session.commit()
-            return redirect(url_for("registry.show_import", import_id=job.id))
+        upload, jobs = form.file.data, []
+        status, _ = run_verb(lambda: jobs.append(check_registry_file(upload.filename, upload.read(),
+                                                                     actor=current_user)), None, form, validate=False)
+        if status == 200:
+            return redirect(url_for("registry.show_import", import_id=jobs[0].id))
     return render_template("registry/imports.html", form=form, columns=COLUMNS, jobs=recent_imports(current_user))
 
 
@@ -137,12 +132,6 @@ def commit_import(import_id: int):
     job = load_import(import_id)
     if not EmptyForm().validate_on_submit():
         abort(400)
-    try:
-        start_registry_import(job, actor=current_user)
-    except DomainError as error:
-        db.session.rollback()
-        show_domain_error(error)
-    else:
-        db.session.commit()
+    if run_verb(lambda: start_registry_import(job, actor=current_user), None, conflicts=())[0] == 200:
         enqueue_registry_import(job)
     return redirect(url_for("registry.show_import", import_id=import_id))
