@@ -83,7 +83,7 @@ class EmailChannel:
 
     def send(self, message: Message) -> Result:
         if not self.server:
-            return Result.failed("未配置邮件服务器（MAIL_SERVER），邮件未发出", retry=False)
+            return Result.failed("未配置邮件服务器，邮件未发出", retry=False)
         mail = EmailMessage()
         mail["Subject"], mail["From"], mail["To"] = message.subject, self.sender, message.recipient
         mail["Message-ID"] = make_msgid(domain=self.sender.rpartition("@")[2].strip(">") or None)
