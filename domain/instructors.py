@@ -11,6 +11,7 @@ from . import DomainError
 from .audit import record_event
 from .notices import instructor_accounts, notify
 from .spreadsheets import Limits, read_spreadsheet, refused_characters
+from .substitutes import record_acted
 from .text import check_text
 from .validators import normalise_phone
 from .workflow import INSTRUCTED_STATES
@@ -237,7 +238,7 @@ def reassign_instructor(application: Application, instructor: Instructor | None,
         raise DomainError("改派须填写理由", "reason")
     previous = application.instructor
     assignment = assign_instructor(application, instructor, actor=actor, reason=reason)
-    record_event("reassign_instructor", application, actor,
+    record_acted("reassign_instructor", application, application, actor,
                  f"{application.organisation.name}的指导员由{previous.name if previous else '（无）'}"
                  f"改派为{assignment.instructor.name}：{reason.strip()}")
     return assignment

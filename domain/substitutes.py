@@ -13,6 +13,12 @@ The rules, checked here and nowhere else:
   and an official who stands in for someone in an overlapping span cannot name their own;
 - one substitute at a time: an official's spans do not overlap;
 - the official who named a substitute, or the admin, may end the span early (an official back sooner than planned).
+
+Funds and disbursement batches (启动经费、拨付批次) belong to no one official: every finance user, and every zone
+approver, sees and may act on all of them. So the rule there is by role, not by item: a step on a fund item or a
+batch (and so on the batch's audit events, its only history) taken by someone who stands in for a finance user or a
+zone approver of the step's role records it on that official's behalf, the one whose span began first if they stand
+in for several. record_acted with no application asks that (acting_for(actor, None)).
 """
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -182,19 +188,26 @@ def stand_ins(officials: list[User], at: datetime | None = None) -> dict[int, Us
     return {official_id: substitute for official_id, substitute in rows}
 
 
-def acting_for(actor: User, application: Application) -> User | None:
+ZONE_WIDE_ROLES = (Role.FINANCE, Role.ZONE_APPROVER)  # whose items are the whole zone's: funds and batches
+
+
+def acting_for(actor: User, application: Application | None) -> User | None:
     """Whom `actor` stands in for on this application now: an official whose span runs and who would see it
-    themselves. None when the actor stands in for nobody who would."""
+    themselves. With no application (a fund item or a batch), an official of the actor's role among finance and
+    the zone approvers. None when the actor stands in for nobody who would."""
     officials = db.session.scalars(sa.select(User).join(Substitution, Substitution.official_id == User.id).where(
         Substitution.substitute_id == actor.id, Substitution.running()).order_by(Substitution.starts_at, User.id))
+    if application is None:
+        return next((official for official in officials
+                     if official.role is actor.role and official.role in ZONE_WIDE_ROLES), None)
     return next((official for official in officials if application.can_view(official)), None)
 
 
-def record_acted(action: str, obj: Any, application: Application, actor: User, summary: str,
+def record_acted(action: str, obj: Any, application: Application | None, actor: User, summary: str,
                  **data: Any) -> User | None:
-    """Audit a verb `actor` took on (something of) `application`, saying whom they stood in for when they did
-    (张三 代 李四, and on_behalf_of_id in the sealed data); returns that official, None when they acted in their own
-    right."""
+    """Audit a verb `actor` took on (something of) `application`, or on a fund item or batch when it is None,
+    saying whom they stood in for when they did (张三 代 李四, and on_behalf_of_id in the sealed data); returns that
+    official, None when they acted in their own right."""
     stood_in_for = acting_for(actor, application)
     if stood_in_for is None:
         record_event(action, obj, actor, summary, **data)

@@ -398,3 +398,58 @@ def test_the_instructors_own_delivery_is_audited_in_their_own_right(app, make_ap
         db.session.commit()
         event = _audited("tick_delivery")
         assert event.actor_id == away_id and "on_behalf_of_id" not in event.data and " 代 " not in event.summary
+
+
+def _last(action: str) -> AuditEvent:
+    return db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == action)
+                              .order_by(AuditEvent.seq.desc())).first()
+
+
+def test_batch_and_fund_steps_by_a_substitute_are_audited_on_the_officials_behalf(app, make_fund, make_user):
+    # Funds and batches are the whole zone's: the rule is by role (domain/substitutes.py's docstring).
+    from domain import funds
+    from models import DisbursementBatch, FundItem
+
+    item, pending = make_fund("checked"), make_fund("pending")
+    finance_away, finance_in = make_user(Role.FINANCE), make_user(Role.FINANCE)
+    zone_away, zone_in = make_user(Role.ZONE_APPROVER), make_user(Role.ZONE_APPROVER)
+    _span(app, finance_away.id, finance_in.id, (-1, 3))
+    _span(app, zone_away.id, zone_in.id, (-1, 3))
+    with app.app_context():
+        finance, zone = db.session.get(User, finance_in.id), db.session.get(User, zone_in.id)
+        pending_row = db.session.get(FundItem, pending.id)
+        funds.confirm_fund(pending_row, actor=zone, version=pending_row.version)
+        batch = funds.create_batch([db.session.get(FundItem, item.id)], actor=finance)
+        funds.submit_batch(batch, actor=finance, version=batch.version)
+        funds.return_batch(batch, actor=zone, version=batch.version)
+        db.session.commit()
+        for action, actor, official in [("fund.confirm", zone_in, zone_away), ("batch.create", finance_in, finance_away),
+                                        ("batch.submit", finance_in, finance_away),
+                                        ("batch.return", zone_in, zone_away)]:
+            event = _last(action)
+            assert (event.actor_id, event.data.get("on_behalf_of_id")) == (actor.id, official.id), action
+            assert event.summary.startswith(f"{actor.name} 代 {official.name}"), action
+        # The official back at work, or a colleague standing in for nobody, acts in their own right.
+        batch = db.session.get(DisbursementBatch, batch.id)
+        funds.submit_batch(batch, actor=db.session.get(User, finance_away.id), version=batch.version)
+        db.session.commit()
+        own = _last("batch.submit")
+        assert own.actor_id == finance_away.id and "on_behalf_of_id" not in own.data and " 代 " not in own.summary
+
+
+def test_a_reassignment_by_the_zones_substitute_is_audited_on_the_officials_behalf(app, make_application,
+                                                                                   make_instructor, make_user):
+    from domain.instructors import reassign_instructor
+    from models import Instructor
+
+    application = make_application("approved")
+    newcomer = make_instructor()
+    zone_away, zone_in = make_user(Role.ZONE_APPROVER), make_user(Role.ZONE_APPROVER)
+    _span(app, zone_away.id, zone_in.id, (-1, 3))
+    with app.app_context():
+        reassign_instructor(db.session.get(Application, application.id), db.session.get(Instructor, newcomer.id),
+                            actor=db.session.get(User, zone_in.id), reason="原指导员调任")
+        db.session.commit()
+        event = _audited("reassign_instructor")
+        assert (event.actor_id, event.data["on_behalf_of_id"]) == (zone_in.id, zone_away.id)
+        assert event.summary.startswith(f"{zone_in.name} 代 {zone_away.name}")

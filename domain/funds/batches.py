@@ -6,8 +6,8 @@ import sqlalchemy as sa
 from models import DisbursementBatch, FundItem, Role, User, db, utcnow
 
 from .. import DomainError, bump_version, notices
-from ..audit import record_event
 from ..sheets import approval_sheet, file_sheet
+from ..substitutes import record_acted
 from ..text import check_text
 from ..zone_time import local_today
 from .steps import BATCH, FUND_ITEM, check_version
@@ -35,7 +35,7 @@ def create_batch(items: list[FundItem], *, actor: User, note: str = "", today: d
     else:
         raise DomainError("批次编号分配繁忙，请稍后重试")
     _join(batch, items, actor)
-    record_event("batch.create", batch, actor, f"新建拨付批次{batch.number}", items=[i.id for i in items])
+    record_acted("batch.create", batch, None, actor, f"新建拨付批次{batch.number}", items=[i.id for i in items])
     return batch
 
 
@@ -46,7 +46,7 @@ def add_to_batch(batch: DisbursementBatch, items: list[FundItem], *, actor: User
         raise DomainError("请至少勾选一笔已核定的经费", "item_ids")
     _join(batch, items, actor)
     bump_version(batch)
-    record_event("batch.add", batch, actor, f"{len(items)}笔经费加入批次{batch.number}", items=[i.id for i in items])
+    record_acted("batch.add", batch, None, actor, f"{len(items)}笔经费加入批次{batch.number}", items=[i.id for i in items])
 
 
 def remove_from_batch(batch: DisbursementBatch, item: FundItem, *, actor: User, version: int) -> None:
@@ -58,7 +58,7 @@ def remove_from_batch(batch: DisbursementBatch, item: FundItem, *, actor: User, 
     item.batch = None
     bump_version(item)
     bump_version(batch)
-    record_event("batch.remove", batch, actor, f"{item.organisation.name}移出批次{batch.number}", item=item.id)
+    record_acted("batch.remove", batch, None, actor, f"{item.organisation.name}移出批次{batch.number}", item=item.id)
 
 
 def submit_batch(batch: DisbursementBatch, *, actor: User, version: int) -> None:
@@ -74,7 +74,7 @@ def submit_batch(batch: DisbursementBatch, *, actor: User, version: int) -> None
     for item in batch.items:
         item.version += 1
     bump_version(batch)
-    record_event("batch.submit", batch, actor, f"提交拨付批次{batch.number}，合计{batch.total}元")
+    record_acted("batch.submit", batch, None, actor, f"提交拨付批次{batch.number}，合计{batch.total}元")
     notices.notify(notices.with_role(Role.ZONE_APPROVER), f"拨付批次{batch.number}（{len(batch.items)}笔，合计"
                    f"{batch.total}元）已提交，请审批", link=notices.ZONE_FUNDS)
 
@@ -94,7 +94,7 @@ def approve_batch(batch: DisbursementBatch, *, actor: User, version: int) -> Non
     pdf = approval_sheet(batch)
     bump_version(batch)
     file_sheet(batch, pdf, actor=actor)
-    record_event("batch.approve", batch, actor, f"审批同意拨付批次{batch.number}")
+    record_acted("batch.approve", batch, None, actor, f"审批同意拨付批次{batch.number}")
     notices.notify(notices.with_role(Role.FINANCE), f"拨付批次{batch.number}已审批同意，请拨付并登记凭证",
                    link=notices.batch_page(batch))
 
@@ -104,7 +104,7 @@ def return_batch(batch: DisbursementBatch, *, actor: User, version: int) -> None
     step = _check(batch, "return", actor, version)
     batch.state, batch.submitted_at = step.target, None
     bump_version(batch)
-    record_event("batch.return", batch, actor, f"退回拨付批次{batch.number}")
+    record_acted("batch.return", batch, None, actor, f"退回拨付批次{batch.number}")
     notices.notify(notices.with_role(Role.FINANCE), f"拨付批次{batch.number}被党工委退回，请调整后重新提交",
                    link=notices.batch_page(batch))
 

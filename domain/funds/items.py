@@ -16,6 +16,7 @@ from .. import DomainError, bump_version, notices
 from ..audit import record_event
 from ..files import store_upload
 from ..sheets import capital_amount
+from ..substitutes import record_acted
 from ..text import check_text
 from ..zone_time import local_today
 from .steps import FUND_ITEM, check_version
@@ -34,7 +35,7 @@ def create_fund_item(application: Application, *, actor: User, on: date | None =
                     amount=amount, state=FundState.PENDING)
     db.session.add(item)
     db.session.flush()
-    record_event("fund.create", item, actor, f"{application.organisation.name}启动经费立项，标准{amount}元")
+    record_acted("fund.create", item, None, actor, f"{application.organisation.name}启动经费立项，标准{amount}元")
     return item
 
 
@@ -69,7 +70,7 @@ def confirm_fund(item: FundItem, *, actor: User, version: int, amount: Decimal |
     item.amount, item.amount_reason = facts.amount, facts.reason
     item.state, item.confirmed_by, item.confirmed_at = FundState.APPROVED, actor, utcnow()
     bump_version(item)
-    record_event("fund.confirm", item, actor, f"核定{item.organisation.name}启动经费{facts.amount}元",
+    record_acted("fund.confirm", item, None, actor, f"核定{item.organisation.name}启动经费{facts.amount}元",
                  amount=str(facts.amount), reason=item.amount_reason)
     notices.notify(notices.contacts_of(item.organisation_id), f"启动经费已核定 {facts.amount} 元" + (
         "，请填报收款账户" if not item.has_payee else "，财务核验收款账户后拨付"), link=notices.fund_panel(item))
@@ -161,7 +162,7 @@ def check_payee(item: FundItem, *, actor: User, version: int, method: PayeeCheck
     item.payee_returned_at, item.payee_returned_by_id, item.payee_return_reason = None, None, ""
     bump_version(item)
     db.session.flush()
-    record_event("fund.payee_check", item, actor, f"核验收款账户（{method.label}）", method=method.value,
+    record_acted("fund.payee_check", item, None, actor, f"核验收款账户（{method.label}）", method=method.value,
                  compared=wanted + (["account_number"] if method is PayeeCheckMethod.RETYPED else []),
                  document=item.payee_document_id,
                  sha256=item.payee_document.sha256 if item.payee_document is not None else None)
@@ -187,7 +188,7 @@ def return_payee(item: FundItem, *, actor: User, version: int, reason: str) -> D
     item.payee_checked_by_id, item.payee_checked_at, item.payee_check_method = None, None, None
     item.payee_returned_at, item.payee_returned_by_id, item.payee_return_reason = utcnow(), actor.id, reason
     bump_version(item)
-    record_event("fund.payee_return", item, actor, f"退回收款账户：{reason}", reason=reason,
+    record_acted("fund.payee_return", item, None, actor, f"退回收款账户：{reason}", reason=reason,
                  batch=left.id if left is not None else None)
     notices.notify(notices.contacts_of(item.organisation_id), f"财务退回了收款账户，请更正后重新保存：{reason}",
                    link=notices.fund_panel(item))

@@ -6,8 +6,8 @@ import sqlalchemy as sa
 from models import BatchState, DisbursementBatch, FundItem, FundPayment, FundState, PaymentKind, User, db
 
 from .. import DomainError, bump_version, notices
-from ..audit import record_event
 from ..facts import check_date, chinese_date
+from ..substitutes import record_acted
 from ..zone_time import local_date, local_today
 from .steps import BATCH, FUND_ITEM, check_version
 
@@ -67,7 +67,7 @@ def reverse_payment(payment: FundPayment, *, reason: str, actor: User, version: 
             db.session.flush()
     except sa.exc.IntegrityError:
         raise AlreadyPaid("该笔拨付已冲销，本次未重复冲销") from None
-    record_event("fund.reverse", item, actor, f"冲销拨付（凭证号{payment.voucher_number}）：{reason.strip()}")
+    record_acted("fund.reverse", item, None, actor, f"冲销拨付（凭证号{payment.voucher_number}）：{reason.strip()}")
     return reversal
 
 
@@ -109,7 +109,7 @@ def _pay(item: FundItem, voucher_number: str, paid_on: date, actor: User) -> Fun
     # Every payment bumps its batch too: two requests paying the last two items at once cannot both miss
     # that the batch is now fully paid; the later one is refused and told to look again.
     bump_version(batch)
-    record_event("fund.pay", item, actor, f"登记拨付{item.amount}元，凭证号{voucher_number}", paid_on=paid_on.isoformat())
+    record_acted("fund.pay", item, None, actor, f"登记拨付{item.amount}元，凭证号{voucher_number}", paid_on=paid_on.isoformat())
     notices.notify(notices.contacts_of(item.organisation_id), f"启动经费 {item.amount} 元已于{chinese_date(paid_on)}"
                    f"拨付（凭证号 {voucher_number}），请留意到账", link=notices.fund_panel(item))
     return payment
