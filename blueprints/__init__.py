@@ -1,10 +1,11 @@
 """One blueprint per actor or area. Each is walled off to its roles by `role_wall`, as nav.py's AREAS declares."""
 import mimetypes
 import re
+from collections.abc import Callable
 from io import BytesIO
 from urllib.parse import quote
 
-from flask import Blueprint, abort, flash, make_response, render_template, request, send_file
+from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, send_file
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
@@ -47,11 +48,25 @@ def page_arg() -> int:
     return request.args.get("page", 1, type=int)
 
 
+def answer(status: int, fragment: Callable[[], str], page: Callable[[], str] | None = None, *,
+           done: str | None = None, trigger: str | None = None):
+    """The one answer to "htmx or not": an htmx request gets `fragment()`, the part of the page that changed, with
+    `status`; any other request is redirected to `done` when it succeeded (reload-safe), or always when there is no
+    `page`; else it gets `page()`, the full page (a refusal with what was typed), with `status`. `trigger` is the
+    HX-Trigger event that follows an action (counts-changed refreshes the navigation's counters)."""
+    htmx = bool(request.headers.get("HX-Request"))
+    if not htmx and done is not None and (status == 200 or page is None):
+        return redirect(done)
+    response = make_response((fragment if htmx else page)(), status)
+    response.vary.add("HX-Request")  # caches must not serve the fragment for the page, or back
+    if trigger:
+        response.headers["HX-Trigger"] = trigger
+    return response
+
+
 def render_partial(full: str, partial: str, **context):
     """An htmx request gets the partial alone; a normal one the full page that includes it."""
-    response = make_response(render_template(partial if request.headers.get("HX-Request") else full, **context))
-    response.vary.add("HX-Request")  # caches must not serve the fragment for the page, or back
-    return response
+    return answer(200, lambda: render_template(partial, **context), lambda: render_template(full, **context))
 
 
 def posted_ids(values: list[str]) -> list[int]:

@@ -18,7 +18,7 @@ from domain.reference import list_units, update_unit
 from domain.settings import DEFAULTS, LABELS, get_settings, set_seal, update_settings
 from models import Document, Instructor, PartyOrgKind, Role, Unit, User, db
 
-from . import page_arg, role_wall, run_verb, send_download, show_domain_error
+from . import answer, page_arg, role_wall, run_verb, send_download, show_domain_error
 from .forms import (
     ContactForm, EmptyForm, FontUploadForm, FundStandardForm, InstructorForm, OfficialForm, PasswordResetForm,
     UnitForm, options,
@@ -68,11 +68,10 @@ def _official_form() -> OfficialForm:
 def toggle_active(user_id: int):
     user = db.get_or_404(User, user_id)
     active = request.form.get("active") == "1"
-    run_verb(lambda: set_account_active(user, active, actor=current_user),
-             f"已{'启用' if active else '停用'}账号 {user.username}。")
-    if not request.headers.get("HX-Request"):
-        return redirect(url_for("admin.home"))
-    return render_template("admin/_user_row.html", user=user, form=EmptyForm())
+    status, _ = run_verb(lambda: set_account_active(user, active, actor=current_user),
+                         f"已{'启用' if active else '停用'}账号 {user.username}。")
+    return answer(status, lambda: render_template("admin/_user_row.html", user=user, form=EmptyForm()),
+                  done=url_for("admin.home"))
 
 
 @bp.route("/users/<int:user_id>/password", methods=["GET", "POST"])

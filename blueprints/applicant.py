@@ -1,6 +1,6 @@
 """The applicant's pages: their own organisation and its applications only."""
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, render_template, request, url_for
 from flask_login import current_user
 
 from domain.accounts import registration_of
@@ -8,7 +8,7 @@ from domain.applications import open_application_of
 from domain.funds import Payee, fund_of, set_payee
 from models import Application, db
 
-from . import posted_file, role_wall, run_verb, send_download
+from . import answer, posted_file, role_wall, run_verb, send_download
 from .applications import card_page
 from .forms import PayeeForm
 
@@ -40,22 +40,18 @@ def _payee_answer(fund, form: PayeeForm, status: int, on_card: bool):
     """Answer the payee form where it was typed: htmx gets the fund panel back (the error beside its field, what was
     typed kept, or the saved message in the panel); a plain POST from the card (?on=card) comes back to the card at
     #fund, one from the home page to the home page."""
-    if request.headers.get("HX-Request"):
+    def panel() -> str:
         # Saved, the form shows what was stored (the account without its spaces), as finance will see it.
         shown = form if status != 200 else PayeeForm(formdata=None, obj=fund)
-        response = make_response(render_template("applicant/_fund.html", fund=fund, on_card=on_card, answering=True,
-                                                 payee_form=shown), status)
-        response.vary.add("HX-Request")
-        return response
-    if status == 200:
-        return redirect(url_for("applications.show", application_id=fund.application_id, _anchor="fund")
-                        if on_card else url_for(".home"))
+        return render_template("applicant/_fund.html", fund=fund, on_card=on_card, answering=True, payee_form=shown)
     if on_card:
-        return card_page(fund.application, status, payee_form=form, answering=True, refusal_inline=True)
-    return _home(payee_form=form, status=status)
+        return answer(status, panel, lambda: card_page(fund.application, payee_form=form, answering=True,
+                                                       refusal_inline=True),
+                      done=url_for("applications.show", application_id=fund.application_id, _anchor="fund"))
+    return answer(status, panel, lambda: _home(payee_form=form), done=url_for(".home"))
 
 
-def _home(payee_form: PayeeForm | None = None, status: int = 200):
+def _home(payee_form: PayeeForm | None = None) -> str:
     """The organisation's page: its applications, its fund and payee form (with what was typed, when refused)."""
     org = current_user.organisation
     applications = db.session.scalars(
@@ -63,7 +59,7 @@ def _home(payee_form: PayeeForm | None = None, status: int = 200):
     fund = fund_of(org.id)
     return render_template("applicant/home.html", org=org, current=open_application_of(org),
                            applications=applications, fund=fund, payee_form=payee_form or PayeeForm(obj=fund),
-                           review=None if org.verified else registration_of(current_user)), status
+                           review=None if org.verified else registration_of(current_user))
 
 
 @bp.get("/fund/bank-document")

@@ -8,7 +8,7 @@ from uuid import uuid4
 
 import sqlalchemy as sa
 from flask import (
-    Blueprint, abort, current_app, flash, make_response, redirect, render_template, request, url_for,
+    Blueprint, abort, current_app, flash, redirect, render_template, request, url_for,
 )
 from flask_login import current_user
 from sqlalchemy.orm import joinedload
@@ -33,7 +33,7 @@ from models import (
 )
 
 from . import (
-    form_version, page_arg, posted_ids, render_partial, role_wall, run_verb, send_download, show_domain_error,
+    answer, form_version, page_arg, posted_ids, render_partial, role_wall, run_verb, send_download, show_domain_error,
 )
 from .forms import (
     ApplicationForm, DeliveryForm, ElectionForm, GuidanceVisitForm, PayeeForm, ReassignForm, StepForm, options,
@@ -147,15 +147,12 @@ def step(application_id: int, action: str):
 def _card_response(application_id: int, status: int = 200, failed: str | None = None, form=None):
     """After an action on the card: htmx gets the fresh card and a counts-changed event; a plain POST that
     succeeded is redirected (reload-safe), one that failed gets the page with the form still filled."""
-    if not request.headers.get("HX-Request") and status == 200:
-        return redirect(url_for(".show", application_id=application_id))
-    application = load(application_id)  # fresh after a commit or a rollback
-    context = _card(application, failed_action=failed, failed_form=form if failed else None)
-    template = "applications/_card.html" if request.headers.get("HX-Request") else "applications/show.html"
-    response = make_response(render_template(template, **context), status)
-    response.headers["HX-Trigger"] = "counts-changed"
-    response.vary.add("HX-Request")
-    return response
+    def render(template: str) -> str:
+        application = load(application_id)  # fresh after a commit or a rollback
+        return render_template(template, **_card(application, failed_action=failed,
+                                                 failed_form=form if failed else None))
+    return answer(status, lambda: render("applications/_card.html"), lambda: render("applications/show.html"),
+                  done=url_for(".show", application_id=application_id), trigger="counts-changed")
 
 
 def _step_args(form) -> dict:
@@ -253,10 +250,10 @@ def _card(application: Application, failed_action: str | None = None, failed_for
     }
 
 
-def card_page(application: Application, status: int, **context):
+def card_page(application: Application, **context) -> str:
     """The card's full page after a refusal of a form another blueprint owns (the fund panel's payee form), with
     `context` (the refused form) over the card's own."""
-    return render_template("applications/show.html", **{**_card(application), **context}), status
+    return render_template("applications/show.html", **{**_card(application), **context})
 
 
 def _fund_panel(application: Application) -> dict:

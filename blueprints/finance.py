@@ -17,7 +17,7 @@ from domain.workbooks import csv_bytes
 from domain.zone_time import local_today
 from models import BatchState, DisbursementBatch, FundItem, FundPayment, FundStage, PayeeCheckMethod, User, db
 
-from . import page_arg, posted_file, posted_ids, render_partial, role_wall, run_verb, send_download
+from . import answer, page_arg, posted_file, posted_ids, render_partial, role_wall, run_verb, send_download
 from .forms import EmptyForm, PayeeCheckForm, PayeeReturnForm, PaymentForm, ReversalForm
 
 bp = Blueprint("finance", __name__, url_prefix="/finance")
@@ -247,10 +247,8 @@ def _act(batch_id: int, verb, done: str, form=None):
     # The verbs validate their own forms (_valid), so that a refusal lands next to the field.
     status, refused = run_verb(verb, done, form, conflicts=(StaleError, AlreadyPaid), validate=False)
     failed = form if refused else None
-    if not request.headers.get("HX-Request") and status == 200:
-        # a row's action carries its page, and the card's actions the "add" list's filter
-        return redirect(url_for(".batch", batch_id=batch_id, page=page_arg(), **_filter().as_args()))
-    # A refusal re-renders the page (or the card) with what was typed, so nothing is lost.
-    response = render_partial("finance/batch.html", "finance/_batch_card.html", **_card(batch_id, failed))
-    response.status_code = status
-    return response
+    # A refusal re-renders the page (or the card) with what was typed, so nothing is lost. Done, a row's action
+    # carries its page, and the card's actions the "add" list's filter, to come back to.
+    return answer(status, lambda: render_template("finance/_batch_card.html", **_card(batch_id, failed)),
+                  lambda: render_template("finance/batch.html", **_card(batch_id, failed)),
+                  done=url_for(".batch", batch_id=batch_id, page=page_arg(), **_filter().as_args()))

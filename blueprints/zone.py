@@ -12,7 +12,7 @@ from domain.workflow import INSTRUCTED_STATES
 from domain.registry import search_organisations, unit_summary
 from models import AppState, Application, FundItem, Instructor, db
 
-from . import form_version, page_arg, render_partial, role_wall, run_verb
+from . import answer, form_version, page_arg, render_partial, role_wall, run_verb
 from .forms import EmptyForm, FundConfirmForm
 
 bp = Blueprint("zone", __name__, url_prefix="/zone")
@@ -88,14 +88,14 @@ def confirm_fund(item_id: int):
     args = dict(actor=current_user, version=form_version(form.version.data), amount=form.amount.data or None,
                 reason=form.reason.data or "")
     shown = []  # the preview's facts (核定前确认), for the row to show before the second POST
-    if not request.form.get("confirmed"):
+    confirmed = bool(request.form.get("confirmed"))
+    if not confirmed:
         status, _ = run_verb(lambda: shown.append(funds.fund_confirmation(item, **args)), None, form, validate=False)
     else:
         status, _ = run_verb(lambda: funds.confirm_fund(item, **args), f"已核定{item.organisation.name}的启动经费。",
                              form, validate=False)
-        if not request.headers.get("HX-Request") and status == 200:
-            return redirect(url_for(".funds_page", page=page_arg()))  # the row's form carried its page (?page=)
-    return _fund_answer(item_id, status, form if status == 422 else None, shown[0] if shown else None)
+    return _fund_answer(item_id, status, form if status == 422 else None, shown[0] if shown else None,
+                        done=url_for(".funds_page", page=page_arg()) if confirmed else None)
 
 
 @bp.post("/batches/<int:batch_id>/<any(approve, return):decision>")
@@ -115,19 +115,17 @@ def decide_batch(batch_id: int, decision: str):
     return redirect(url_for(".funds_page"))
 
 
-def _funds_page(status: int = 200, **shown):
+def _funds_page(**shown) -> str:
     """The zone's fund page: the items to confirm and the batches to approve, with a preview or a refusal open."""
     return render_template("zone/funds.html", items=funds.pending_funds(page_arg()), batches=funds.batches_to_approve(),
-                           form=EmptyForm(), capital_amount=capital_amount, **shown), status
+                           form=EmptyForm(), capital_amount=capital_amount, **shown)
 
 
-def _fund_answer(item_id: int, status: int, failed, confirming):
+def _fund_answer(item_id: int, status: int, failed, confirming, done: str | None):
     """After a confirmation's first or second POST: htmx gets the item's row alone (with the flashed message in
-    it), a normal request the whole page with that row open."""
-    if not request.headers.get("HX-Request"):
-        return _funds_page(status, failed_form=failed, failed_id=item_id, confirming=confirming)
-    response = render_partial("zone/funds.html", "zone/_fund_row.html", item=funds.fund_row(item_id),
-                              page=page_arg(), failed_form=failed, form=EmptyForm(), standalone=True,
-                              confirming=confirming)
-    response.status_code = status
-    return response
+    it), a normal request the whole page with that row open, or, once recorded, the page it was on (`done`: the
+    row's form carried its ?page=)."""
+    return answer(status, lambda: render_template(
+        "zone/_fund_row.html", item=funds.fund_row(item_id), page=page_arg(), failed_form=failed, form=EmptyForm(),
+        standalone=True, confirming=confirming), lambda: _funds_page(
+        failed_form=failed, failed_id=item_id, confirming=confirming), done=done)
