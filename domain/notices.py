@@ -56,16 +56,24 @@ def event_of(application: Application | None, link: str) -> str:
 
 
 def notify(users: Iterable[User], message: str, *, application: Application | None = None, link: str = "",
-           event: str | None = None, at: datetime | None = None) -> int:
+           event: str | None = None, at: datetime | None = None, name_stand_in: bool = False) -> int:
     """Write one notice to each of `users` (站内通知) and queue it on the channels each chose; `link` is where it asks
     them to go, else the application's card. An official away (代理) is told as always, and their substitute too, once,
     with whom it is for: the substitute is the one who can act while the span runs (at `at`, a task's moment; else
-    now). Returns how many notices were written."""
+    now). With `name_stand_in`, the official's own notice also names who stands in for them. Returns how many notices
+    were written."""
     users = list(users)
     event = event or event_of(application, link)
-    written = _write(users, message, application, link, event)
+    substitutes = stand_ins(users, at)
+    named = [user for user in users if user.id in substitutes] if name_stand_in else []
+    plain = [user for user in users if user not in named]
+    written = _write(plain, message, application, link, event, group=bool(plain))
+    for user in named:
+        # In the third person: with nobody else told, the zone's group robot reads this one (once).
+        aside = f"（{user.name}不在岗期间由{substitutes[user.id].name}代理，已同时告知{substitutes[user.id].name}）"
+        written += _write([user], message + aside, application, link, event, group=not plain and user is named[0])
     told, standing_in = {user.id for user in users}, {}
-    for official_id, substitute in stand_ins(users, at).items():
+    for official_id, substitute in substitutes.items():
         if substitute.id not in told:  # told in their own right already (a colleague of the same unit): once is enough
             standing_in.setdefault(substitute, []).append(next(u.name for u in users if u.id == official_id))
     for substitute, officials in standing_in.items():

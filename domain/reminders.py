@@ -45,6 +45,7 @@ class Rule:
     told: str  # who is told
     words: str  # the notice, filled from Due.values
     find: Callable[[int, datetime], list[Due]]  # (days, now) -> what is due
+    names_stand_in: bool = False  # the one told, if away (代理), reads who stands in for them
 
 
 def _overdue_days() -> int:
@@ -127,27 +128,38 @@ RULES: tuple[Rule, ...] = (
     Rule("step_escalated", "同上，等待超过超期天数的两倍", _escalation_days, "党工委",
          "督办：「{org}」的申请在“{state}”环节已等待{days}天仍未办理（应由{who}办理），请督促。", _steps_escalated),
     Rule("visit_overdue", "党建指导员超过指导间隔未记录指导", visit_interval, "该组织的党建指导员",
-         "提醒：您指导的「{org}」已{days}天没有指导记录，请尽快开展指导并登记。", _visits_overdue),
+         "提醒：您指导的「{org}」已{days}天没有指导记录，请尽快开展指导并登记。", _visits_overdue,
+         names_stand_in=True),
     Rule("fund_unpaid", "启动经费已核定而未拨付", lambda: FUND_UNPAID_DAYS, "财务",
          "提醒：「{org}」的启动经费已核定{days}天仍未拨付，请尽快安排拨付。", _funds_unpaid),
 )
 
 
-def _send(rule: Rule, due: Due, now: datetime) -> bool:
-    """Claim the reminder's key and write its notices in one transaction; False if it was already sent."""
-    claim = SentReminder(kind=rule.kind, item_id=due.item_id, period=due.period)
+def claim_once(kind: str, item_id: int, period: str) -> SentReminder | None:
+    """Claim a reminder's key (kind, item, period) in the transaction that writes what it sends; None when it was
+    sent before, or is being sent by another consumer right now (whose transaction tells them). Call it in a fresh
+    transaction and commit after writing: on SQLite one that has read cannot wait for another's write lock."""
+    claim = SentReminder(kind=kind, item_id=item_id, period=period)
     try:
         with db.session.begin_nested():
             db.session.add(claim)
             db.session.flush()
-    except sa.exc.IntegrityError:  # sent before, or by another consumer right now: its transaction told them
+    except sa.exc.IntegrityError:
         db.session.rollback()
+        return None
+    return claim
+
+
+def _send(rule: Rule, due: Due, now: datetime) -> bool:
+    """Claim the reminder's key and write its notices in one transaction; False if it was already sent."""
+    if (claim := claim_once(rule.kind, due.item_id, due.period)) is None:
         return False
     users = list(db.session.scalars(sa.select(User).where(User.id.in_(due.user_ids)).order_by(User.id)))
     application = db.session.get(Application, due.application_id) if due.application_id else None
     link = due.link or (application_page(application) if application is not None else "")
     # notify also tells the substitute of an official away at `now` (代理): the key above is claimed once for both.
-    claim.recipients = notify(users, rule.words.format(**due.values), application=application, link=link, at=now)
+    claim.recipients = notify(users, rule.words.format(**due.values), application=application, link=link, at=now,
+                              name_stand_in=rule.names_stand_in)
     db.session.commit()
     return True
 

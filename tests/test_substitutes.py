@@ -325,7 +325,8 @@ def test_a_reminder_due_while_the_span_runs_tells_the_substitute_once(app, make_
         assert send_due(at)["visit_overdue"] == 2  # the official's organisation, and the substitute's own
         assert send_due(at + timedelta(hours=1))["visit_overdue"] == 0  # still once per key, for both
         words = f"提醒：您指导的「{application.organisation.name}」已{interval + 1}天没有指导记录，请尽快开展指导并登记。"
-        assert _messages(away_id) == [words]
+        # The instructor reads who stands in for them; the substitute, for whom it is.
+        assert _messages(away_id) == [f"{words}（李四不在岗期间由张三代理，已同时告知张三）"]
         assert _stood_in(stand_in_id) == [f"【代李四】{words}"]
 
 
