@@ -11,8 +11,9 @@ from .base import utcnow
 
 
 class SentReminder(db.Model):
-    """One reminder of one kind about one item for one period of waiting (domain/reminders.py). The unique key is
-    the whole guard: a second sender's insert is refused, and it sends nothing."""
+    """One reminder of one kind about one item for one period of waiting (domain/reminders.py), or one day's digest
+    to one reader (kind "digest", item the reader, domain/digest.py). The unique key is the whole guard: a second
+    sender's insert is refused, and it sends nothing."""
 
     __tablename__ = "sent_reminders"
     __table_args__ = (sa.UniqueConstraint("kind", "item_id", "period", name="uq_sent_reminders_kind_item_period"),)
