@@ -73,6 +73,21 @@ def _overlapping(column, user_id: int, starts_at: datetime, ends_at: datetime) -
         column == user_id, Substitution.starts_at < ends_at, Substitution.ends_at > starts_at))))
 
 
+def _take_turns(*users: User) -> None:
+    """Hold the rows of the officials a naming involves until its transaction ends, so that two namings at once that
+    share one of them (the same official twice, or a chain: A names B while B names C) check for overlaps in turn,
+    the second seeing what the first wrote. Any two namings the rules could refuse together share a user. PostgreSQL
+    locks the rows (SELECT ... FOR UPDATE, in id order, so that two namings cannot deadlock on them); SQLite has no
+    row locks and reads outside any transaction until the first write, so a write that changes nothing takes its one
+    write lock now."""
+    ids = sorted({user.id for user in users})
+    if db.session.get_bind().dialect.name == "sqlite":
+        db.session.execute(sa.update(User).where(User.id.in_(ids)).values(id=User.id)
+                           .execution_options(synchronize_session=False))
+    else:
+        db.session.execute(sa.select(User.id).where(User.id.in_(ids)).order_by(User.id).with_for_update())
+
+
 def name_substitute(official: User, data: SubstituteData) -> Substitution:
     """Name a substitute (指定代理人) for [starts_on, ends_on)."""
     if official.role not in OFFICIAL_ROLES:
@@ -102,6 +117,7 @@ def name_substitute(official: User, data: SubstituteData) -> Substitution:
     # A span from today starts now, not at last midnight: an official who ended a span early today (end_substitution)
     # may name another from today, and the new span does not overlap the hours the ended one ran.
     starts_at, ends_at = max(zone_midnight(data.starts_on), this_second()), zone_midnight(data.ends_on)
+    _take_turns(official, substitute)
     if _overlapping(Substitution.official_id, official.id, starts_at, ends_at):
         raise DomainError("这段时间内您已指定了代理人，请先核对已有的代理", "starts_on")
     if _overlapping(Substitution.substitute_id, official.id, starts_at, ends_at):

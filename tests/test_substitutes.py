@@ -454,3 +454,37 @@ def test_a_reassignment_by_the_zones_substitute_is_audited_on_the_officials_beha
         event = _audited("reassign_instructor")
         assert (event.actor_id, event.data["on_behalf_of_id"]) == (zone_in.id, zone_away.id)
         assert event.summary.startswith(f"{zone_in.name} 代 {zone_away.name}")
+
+
+@pytest.mark.parametrize("chain", [False, True], ids=["same official", "chain"])
+def test_substitutions_named_at_once_cannot_overlap_or_chain(app, make_user, chain):
+    # Every racer passes the overlap check alone; the lock on the users' rows makes them take turns. Same official:
+    # each names another colleague for the same days. Chain: each names the next, in a ring.
+    from tests.conftest import race, racers
+
+    n = min(racers(app), 8)
+    users = [make_user(Role.ZONE_APPROVER) for _ in range(n + 1)]
+    pairs = [(users[k].id, users[(k + 1) % n].id) for k in range(n)] if chain else \
+        [(users[0].id, users[k].id) for k in range(1, n + 1)]
+
+    def attempt(pair, go):
+        official, substitute = db.session.get(User, pair[0]), db.session.get(User, pair[1])
+        data = SubstituteData(substitute.id, TODAY + timedelta(days=1), TODAY + timedelta(days=5), "外出学习")
+        go()
+        try:
+            name_substitute(official, data)
+        except DomainError as refused:
+            db.session.rollback()
+            return refused.message
+        db.session.commit()
+        return "ok"
+
+    results = race(app, attempt, pairs)
+    with app.app_context():
+        rows = db.session.execute(sa.select(Substitution.official_id, Substitution.substitute_id)).all()
+    assert all(isinstance(r, str) for r in results), results
+    officials, substitutes = {o for o, _ in rows}, {s for _, s in rows}
+    assert len(officials) == len(rows) and not officials & substitutes, rows  # one at a time, no chains
+    if not chain:
+        assert results.count("ok") == 1 and len(rows) == 1
+        assert results.count("这段时间内您已指定了代理人，请先核对已有的代理") == n - 1
