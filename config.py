@@ -114,6 +114,10 @@ class Config:
     JOBS_IMMEDIATE = False
     JOBS_HEARTBEAT_SECONDS = 5
     JOBS_STALE_SECONDS = 120
+    # How long the record of a finished task stays (jobs/runs.py, prune_runs): done ones this many days after they
+    # finished; failed ones longer, being what someone may still look into.
+    JOBS_KEEP_DAYS = 30
+    JOBS_KEEP_FAILED_DAYS = 90
     FORMATION_RATE_REFERENCE = 84.8  # per cent: the zone's figure in the report the product starts from
     # Notices outside the app (domain/outbox.py, domain/channels.py); each is read from the environment of the same
     # name. E-mail is sent only when MAIL_SERVER is set; SMS goes to the log unless SMS_BACKEND is aliyun or tencent.
@@ -167,6 +171,10 @@ class Config:
         self.TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", 0))
         self.JOBS_URL = os.environ.get("JOBS_URL", self.JOBS_URL)
         self.JOBS_STALE_SECONDS = int(os.environ.get("JOBS_STALE_SECONDS", self.JOBS_STALE_SECONDS))
+        for key in ("JOBS_KEEP_DAYS", "JOBS_KEEP_FAILED_DAYS"):
+            setattr(self, key, int(os.environ.get(key, getattr(self, key))))
+            if getattr(self, key) < 1:
+                raise RuntimeError(f"{key} 应为不小于 1 的天数 (not {getattr(self, key)})")
         for key in ("MAIL_SERVER", "MAIL_USERNAME", "MAIL_PASSWORD", "MAIL_DEFAULT_SENDER", "SMS_BACKEND",
                     "SMS_ACCESS_KEY_ID", "SMS_ACCESS_KEY_SECRET", "SMS_SIGN_NAME", "SMS_SDK_APP_ID", "SMS_ENDPOINT",
                     "SMS_TEMPLATE_APPLICATION", "SMS_TEMPLATE_FUNDS", "SMS_TEMPLATE_ACCOUNT", "WEBHOOK_URL",

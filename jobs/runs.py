@@ -117,6 +117,22 @@ def reap_dead_runs() -> None:
     db.session.commit()
 
 
+# Daily, at 03:23 in the zone (crontab counts hours in UTC).
+@periodic(crontab(minute="23", hour="19"), "后台任务：清理过期的任务记录")
+def prune_runs(now=None) -> int:
+    """Delete the records of finished tasks (任务记录): done ones JOBS_KEEP_DAYS after they finished, failed ones (and
+    failed ones queued again) after JOBS_KEEP_FAILED_DAYS. Running ones stay whatever their age. Returns how many."""
+    now, config = now or utcnow(), current_app.config
+    gone = 0
+    for statuses, days in (([RunStatus.DONE], config["JOBS_KEEP_DAYS"]),
+                           ([RunStatus.FAILED, RunStatus.RETRIED], config["JOBS_KEEP_FAILED_DAYS"])):
+        gone += db.session.execute(sa.delete(JobRun).where(
+            JobRun.status.in_(statuses), JobRun.finished_at < now - timedelta(days=days))
+            .execution_options(synchronize_session=False)).rowcount
+    db.session.commit()
+    return gone
+
+
 # ---------------------------------------------------------------- the admin's queue page
 
 @dataclass

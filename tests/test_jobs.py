@@ -191,6 +191,42 @@ def test_a_run_whose_consumer_stopped_beating_is_marked_failed(app, ctx):
     assert runs["alive"].status is RunStatus.RUNNING
 
 
+def test_finished_runs_are_pruned_after_their_days_and_failures_kept_longer(app, ctx):
+    from datetime import timedelta
+
+    from jobs.queue import PERIODIC, task_name
+    from jobs.runs import prune_runs
+    from models import utcnow
+
+    assert task_name(prune_runs) in PERIODIC
+    now = utcnow()
+    keep, keep_failed = app.config["JOBS_KEEP_DAYS"], app.config["JOBS_KEEP_FAILED_DAYS"]
+    assert (keep, keep_failed) == (30, 90)
+
+    def run(task_id: str, status: RunStatus, days_ago: int | None) -> JobRun:
+        finished = now - timedelta(days=days_ago) if days_ago is not None else None
+        return JobRun(task_id=task_id, name="x.y", status=status, started_at=now - timedelta(days=days_ago or 400),
+                      finished_at=finished)
+
+    ctx.add_all([run("done-old", RunStatus.DONE, keep + 1), run("done-recent", RunStatus.DONE, keep - 1),
+                 run("failed-old", RunStatus.FAILED, keep_failed + 1), run("failed-mid", RunStatus.FAILED, keep + 1),
+                 run("retried-old", RunStatus.RETRIED, keep_failed + 1), run("running-old", RunStatus.RUNNING, None)])
+    ctx.commit()
+    assert prune_runs.call_local(now) == 3
+    assert sorted(ctx.scalars(sa.select(JobRun.task_id))) == ["done-recent", "failed-mid", "running-old"]
+    assert prune_runs.call_local(now) == 0
+
+
+def test_the_days_runs_are_kept_come_from_the_environment_and_a_nonsense_one_is_named(monkeypatch):
+    from config import Config
+
+    monkeypatch.setenv("JOBS_KEEP_DAYS", "14")
+    assert Config().JOBS_KEEP_DAYS == 14
+    monkeypatch.setenv("JOBS_KEEP_FAILED_DAYS", "0")
+    with pytest.raises(RuntimeError, match="JOBS_KEEP_FAILED_DAYS 应为不小于 1 的天数"):
+        Config()
+
+
 @pytest.mark.parametrize(("options", "info_shown"), [([], True), (["--quiet"], False)])
 def test_the_consumer_logs_info_unless_quiet(app, monkeypatch, options, info_shown):
     # `make run` passes --quiet so the periodic tasks' lines do not bury the web server's; production keeps INFO.
