@@ -25,6 +25,7 @@ from .files import size_text, store_upload
 from .funds import create_fund_item
 from .instructors import assign_instructor
 from .notices import card_panel, notify
+from .party_orgs import create_party_org
 from .party_rules import COMMITTEE_SIZE, check_org_kind
 from .registry import Partners, resolve_partners
 from .text import first_refused
@@ -367,7 +368,8 @@ def establish_organisation(application: Application, *, actor: User, version: in
     if application.requested_kind is PartyOrgKind.JOINT_BRANCH:
         _join_partners(application, actor)
     _move(application, step, actor, comment or "同意选举结果，党组织正式成立", internal_note)
-    issue_document(application, DocumentKind.ELECTION_APPROVAL, actor=actor)
+    party_org = create_party_org(application)
+    issue_document(application, DocumentKind.ELECTION_APPROVAL, actor=actor, party_org=party_org)
     create_fund_item(application, actor=actor)
 
 

@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from flask import current_app, render_template
 
 from models import (
-    Application, Document, DocumentCounter, DocumentKind, PartyOrgKind, User, VerificationCheck, db,
-    utcnow,
+    FOUNDING_KINDS, NAME_SUFFIX, Application, Document, DocumentCounter, DocumentKind, PartyOrg, PartyOrgKind, User,
+    VerificationCheck, db, full_name, utcnow,
 )
 
 from . import DomainError, insert_if_absent
@@ -27,7 +27,7 @@ from .zone_time import local_date, local_today
 @dataclass(frozen=True)
 class KindWording:
     """How the documents speak of one kind of Party organisation."""
-    suffix: str    # after the unit's name in the full name: 中共XX有限公司 + 支部委员会
+    suffix: str    # after the unit's name in the full name: 中共XX有限公司 + 支部委员会 (models/party_org.py)
     short: str     # how the body names it once founded: 该党支部
     basis: str     # the rule the approval rests on, cited before the decision
     election: str  # what its first members' meeting elects, and who then elects the secretary
@@ -40,20 +40,20 @@ _LEVELS_RULE = ("《中国共产党章程》第三十条关于“党的基层组
 # and the others' members are not counted here: its name and its election are those of a branch without one.
 WORDING = {
     PartyOrgKind.JOINT_BRANCH: KindWording(
-        "等单位联合支部", "该联合党支部",
+        NAME_SUFFIX[PartyOrgKind.JOINT_BRANCH], "该联合党支部",
         _BRANCH_RULE.format("正式党员不足3人的单位，应当按照地域相邻、行业相近、规模适当、便于管理的原则，成立联合党支部"),
         "召开党员大会，选举产生联合党支部书记（必要时选举副书记）"),
     PartyOrgKind.BRANCH: KindWording(
-        "支部", "该党支部", _BRANCH_RULE.format("有正式党员3人以上的，都应当成立党支部"),
+        NAME_SUFFIX[PartyOrgKind.BRANCH], "该党支部", _BRANCH_RULE.format("有正式党员3人以上的，都应当成立党支部"),
         "召开党员大会，选举产生党支部书记（必要时选举副书记）"),
     PartyOrgKind.BRANCH_COMMITTEE: KindWording(
-        "支部委员会", "该党支部", _BRANCH_RULE.format("正式党员7人以上的党支部，设立党支部委员会"),
+        NAME_SUFFIX[PartyOrgKind.BRANCH_COMMITTEE], "该党支部", _BRANCH_RULE.format("正式党员7人以上的党支部，设立党支部委员会"),
         "召开党员大会，选举产生党支部委员会委员，由支部委员会选举产生书记、副书记"),
     PartyOrgKind.GENERAL_BRANCH: KindWording(
-        "总支部委员会", "该党总支", _LEVELS_RULE,
+        NAME_SUFFIX[PartyOrgKind.GENERAL_BRANCH], "该党总支", _LEVELS_RULE,
         "召开党员大会，选举产生党的总支部委员会委员，由总支部委员会选举产生书记、副书记"),
     PartyOrgKind.PARTY_COMMITTEE: KindWording(
-        "委员会", "该党委", _LEVELS_RULE,
+        NAME_SUFFIX[PartyOrgKind.PARTY_COMMITTEE], "该党委", _LEVELS_RULE,
         "召开党员大会，选举产生党的基层委员会委员，由委员会全体会议选举产生书记、副书记"),
 }
 ELECTION_RULE = "《中国共产党基层组织选举工作条例》"
@@ -61,7 +61,7 @@ ELECTION_RULE = "《中国共产党基层组织选举工作条例》"
 
 def party_org_name(application: Application) -> str:
     """The new organisation's full name: 中共XX有限公司支部委员会."""
-    return f"中共{application.organisation.name}{WORDING[application.requested_kind].suffix}"
+    return full_name(application.organisation.name, application.requested_kind)
 
 
 def format_number(prefix: str, year: int, serial: int) -> str:
@@ -165,17 +165,25 @@ def verification_url(token: str) -> str:
     return f"{current_app.config['PUBLIC_BASE_URL'].rstrip('/')}/verify/{token}"
 
 
-def issue_document(application: Application, kind: DocumentKind, *, actor: User) -> Document:
-    """Issue a numbered document (发文): take the number, render the PDF once, keep it with its SHA-256."""
+def issue_document(application: Application, kind: DocumentKind, *, actor: User, party_org: PartyOrg | None = None,
+                   title_pieces: list[str] | None = None, context: dict | None = None) -> Document:
+    """Issue a numbered document (发文): take the number, render the PDF once, keep it with its SHA-256.
+
+    A document of an established organisation's record (换届, 撤销...) names it (`party_org`, whose founding
+    application is `application`), brings its title in the pieces a line may break between, and whatever its
+    part of templates/pdf/document.html needs in `context`; all kinds share the year's numbers."""
+    if kind not in FOUNDING_KINDS and (party_org is None or title_pieces is None):
+        raise ValueError(f"a {kind.value} document is issued for a party organisation, with its title")
     settings = get_settings()
     today = local_today()
     serial = take_number(today.year)
     token = secrets.token_urlsafe(32)
+    pieces = title_pieces or _title_pieces(application, kind)
     document = Document(
-        application=application, kind=kind, year=today.year, serial=serial,
-        number=format_number(settings["doc_prefix"], today.year, serial), title=_title(application, kind),
+        application=application, party_org=party_org, kind=kind, year=today.year, serial=serial,
+        number=format_number(settings["doc_prefix"], today.year, serial), title="".join(pieces),
         token=token, issued_by=actor)
-    pdf = render_document(document, settings, today)
+    pdf = render_document(document, settings, today, title_pieces=pieces, context=context)
     document.file = keep_file(f"{document.number}.pdf", "application/pdf", pdf, actor=actor)
     db.session.add(document)
     db.session.flush()
@@ -183,7 +191,8 @@ def issue_document(application: Application, kind: DocumentKind, *, actor: User)
     return document
 
 
-def render_document(document: Document, settings: dict[str, str], day: date) -> bytes:
+def render_document(document: Document, settings: dict[str, str], day: date, *,
+                    title_pieces: list[str] | None = None, context: dict | None = None) -> bytes:
     """The document as PDF in the GB/T 9704-2012 layout (templates/pdf/document.html).
 
     Its 版记 (抄送, 印发) ends the last page, which must be an even one (the back of the sheet). Laid out after the
@@ -203,7 +212,7 @@ def render_document(document: Document, settings: dict[str, str], day: date) -> 
             addressee=addressee_of(application, settings["issuing_organ"]),
             superior=superior_of(application, settings["issuing_organ"]),
             members=member_count(application.formal_members, application.probationary_members),
-            title_lines=title_lines(_title_pieces(application, document.kind)), date_text=date_text,
+            title_lines=title_lines(title_pieces or _title_pieces(application, document.kind)), date_text=date_text,
             signature=signature_layout(settings["issuing_organ"], date_text),
             submitted_on=chinese_date(submitted) if submitted else "",
             election_day=chinese_date(application.election_date) if application.election_date else "",
@@ -211,7 +220,7 @@ def render_document(document: Document, settings: dict[str, str], day: date) -> 
             election_rule=ELECTION_RULE, banji_alone=banji_alone,
             seal_uri="data:image/png;base64," + base64.b64encode(seal).decode() if seal else None,
             qr_uri=segno.make(verification_url(document.token), error="m").svg_data_uri(scale=4, border=0),
-            verify_base=verification_url(""))
+            verify_base=verification_url(""), **(context or {}))
 
     def banji_placed(pages) -> bool:
         return len(pages) % 2 == 0 and "end-of-text" in pages[-1].anchors
@@ -270,10 +279,6 @@ def _title_pieces(application: Application, kind: DocumentKind) -> list[str]:
     if kind is DocumentKind.APPROVAL:
         return ["关于同意成立", organisation, f"{suffix}的批复"]
     return ["关于", organisation, f"{suffix}选举结果的批复"]
-
-
-def _title(application: Application, kind: DocumentKind) -> str:
-    return "".join(_title_pieces(application, kind))
 
 
 def _committee(application: Application) -> list[str]:

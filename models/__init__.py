@@ -7,7 +7,7 @@ from .application import (
     PartyOrgKind,
 )
 from .audit import GENESIS_HASH, AuditChainHead, AuditEvent
-from .document import Document, DocumentCounter, DocumentKind, Setting, VerificationCheck
+from .document import FOUNDING_KINDS, Document, DocumentCounter, DocumentKind, Setting, VerificationCheck
 from .fund import (
     CENT, MAX_FUND, MIN_FUND, STAGE_IN_BATCH, BatchState, DisbursementBatch, FundItem, FundPayment, FundStage,
     FundStandard, FundState, PayeeCheckMethod, PaymentKind, fund_stage,
@@ -17,6 +17,7 @@ from .guidance import Assignment, ChecklistItem, Delivery, GuidanceVisit, VisitF
 from .instructor import Instructor, instructor_units
 from .job_run import JobRun, RunStatus
 from .organisation import COUNTED, Organisation, OrgKind
+from .party_org import NAME_SUFFIX, CommitteePost, CommitteeSeat, PartyOrg, PartyOrgEvent, PartyOrgState, TermLength, full_name
 from .outbox import Channel, NoticePreference, OutboxMessage, OutboxStatus
 from .registration import CLAIM_LAPSES_AFTER, RegistrationKind, RegistrationReview, RegistrationStatus
 from .registry_import import ImportStatus, RegistryImport
@@ -28,7 +29,8 @@ from .user import LoginFailure, LoginSession, Role, User
 
 __all__ = [
     "AppState", "Application", "ApplicationEvent", "ApplicationMember", "Assignment", "Attachment", "AuditChainHead",
-    "AuditEvent", "CLAIM_LAPSES_AFTER", "COUNTED", "RegistrationKind", "RegistrationReview", "RegistrationStatus",
+    "AuditEvent", "CLAIM_LAPSES_AFTER", "CommitteePost", "CommitteeSeat", "FOUNDING_KINDS", "NAME_SUFFIX", "PartyOrg",
+    "PartyOrgEvent", "PartyOrgState", "TermLength", "full_name", "COUNTED", "RegistrationKind", "RegistrationReview", "RegistrationStatus",
     "BatchState", "Channel", "ChecklistItem", "Delivery", "DisbursementBatch", "Document", "DocumentCounter",
     "DocumentKind",
     "FundItem", "FundPayment", "FundStage", "FundStandard", "FundState", "GENESIS_HASH", "Gender", "GuidanceVisit",

@@ -15,6 +15,18 @@ from .user import User
 class DocumentKind(LabelledEnum):
     APPROVAL = "approval", "成立批复"
     ELECTION_APPROVAL = "election_approval", "选举结果批复"
+    # Issued for an established organisation (documents.party_org_id): each may be issued again and again.
+    RENEWAL = "renewal", "同意换届的批复"
+    RENEWAL_ELECTION = "renewal_election", "换届选举结果的批复"
+    POSTPONEMENT = "postponement", "延期/提前换届的批复"
+    DISSOLUTION = "dissolution", "撤销党组织的批复"
+    RENAME = "rename", "更名的批复"
+    MERGE = "merge", "合并的批复"
+
+
+# The founding application's own two: once each per application.
+FOUNDING_KINDS = (DocumentKind.APPROVAL, DocumentKind.ELECTION_APPROVAL)
+_FOUNDING_SQL = "kind IN ('approval', 'election_approval')"
 
 
 class DocumentCounter(db.Model):
@@ -33,13 +45,21 @@ class Document(db.Model):
     __tablename__ = "documents"
     __table_args__ = (
         sa.UniqueConstraint("year", "serial", name="uq_documents_year_serial"),
-        sa.UniqueConstraint("application_id", "kind", name="uq_documents_application_kind"),
+        # Once per application for the founding kinds; the record's kinds repeat (two 换届 over the years).
+        sa.Index("uq_documents_application_kind", "application_id", "kind", unique=True,
+                 sqlite_where=sa.text(_FOUNDING_SQL), postgresql_where=sa.text(_FOUNDING_SQL)),
+        # A document of the record's kinds is issued for a Party organisation.
+        sa.CheckConstraint(f"{_FOUNDING_SQL} OR party_org_id IS NOT NULL", name="record_kinds_have_party_org"),
         sa.CheckConstraint("serial > 0", name="serial_positive"),
         sa.CheckConstraint("(revoked_at IS NULL) = (revoke_reason IS NULL)", name="revocation_has_reason"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # The founding application; for a document of the record, the one that founded its organisation.
     application_id: Mapped[int] = mapped_column(sa.ForeignKey("applications.id"), index=True)
+    # The established organisation it is issued for (党组织档案): every document of one, the founding two included
+    # once it is established. NULL for the founding approval of an organisation not yet established.
+    party_org_id: Mapped[int | None] = mapped_column(sa.ForeignKey("party_orgs.id"), index=True)
     kind: Mapped[DocumentKind] = mapped_column(enum_type(DocumentKind, "document_kind"))
     year: Mapped[int]
     serial: Mapped[int]
@@ -57,6 +77,7 @@ class Document(db.Model):
     application: Mapped[Application] = relationship(lazy="joined")
     file: Mapped[StoredFile] = relationship(lazy="joined")
     issued_by: Mapped[User] = relationship(foreign_keys=[issued_by_id])
+    party_org: Mapped["PartyOrg | None"] = relationship("PartyOrg")  # noqa: F821 (models/party_org.py)
 
     @property
     def valid(self) -> bool:

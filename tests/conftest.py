@@ -302,6 +302,11 @@ def make_application(app, make_org, make_instructor, make_user):
 
                 db.session.add(Assignment(application=application, instructor_id=instructor.id,
                                           assigned_by_id=assigner.id))
+            if state is AppState.ESTABLISHED:  # as the establish step does: the organisation's record, from today
+                from domain.party_orgs import create_party_org
+
+                db.session.flush()
+                create_party_org(application)
             return _detached(application)
 
     return make

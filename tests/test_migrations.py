@@ -91,3 +91,67 @@ def test_the_nine_units_get_their_superior_party_organisations(tmp_path):
         db.engine.dispose()
     assert found == {"federation": "中共通辽经济技术开发区非公有制经济组织综合委员会",
                      "industrial_park": "中共通辽经济技术开发区新型工业园区委员会", "added_later": ""}
+
+
+def test_established_organisations_get_their_records(tmp_path):
+    """The upgrade that adds party_orgs opens a record for each established application: its name as the 批复 give
+    it, the term from the establish step's date in the zone (a step at 20:00 UTC is the next day there), the
+    committee from the election report linked to the member list, and the founding documents on the record."""
+    from datetime import date, datetime, timezone
+
+    from models import (
+        AppState, Application, ApplicationEvent, ApplicationMember, Instructor, Organisation, OrgKind, Role, User,
+    )
+    from models.stored_file import StoredFile
+    from models.unit import Unit
+
+    app = make_test_app(f"sqlite:///{tmp_path / 'old.db'}")
+    established_at = datetime(2024, 2, 28, 20, 0, tzinfo=timezone.utc)  # 29 February in Asia/Shanghai
+    with app.app_context():
+        upgrade(revision="a2f0440260d6")
+        table = lambda model: model.__table__  # noqa: E731
+        with db.engine.begin() as conn:
+            conn.execute(sa.insert(table(Unit)), dict(id=1, code="u", name="单位", category="park", sort_order=1))
+            conn.execute(sa.insert(table(User)), dict(id=1, username="z", password_hash="x", name="z",
+                                                      role=Role.ZONE_APPROVER))
+            conn.execute(sa.insert(table(StoredFile)), [dict(id=i, filename=f"{i}.pdf", content_type="application/pdf",
+                                                             size=1, sha256="0" * 64, data=b"x", created_by_id=1)
+                                                        for i in (1, 2)])
+            for i, name in ((1, "甲公司"), (2, "乙协会")):
+                conn.execute(sa.insert(table(Organisation)), dict(
+                    id=i, name=name, credit_code=f"91150500MA0000000{i}", kind=OrgKind.ENTERPRISE, unit_id=1))
+            conn.execute(sa.insert(table(Instructor)), dict(id=1, name="指导员", home_organ="组织部", phone="1"))
+            conn.execute(sa.insert(table(Application)), [
+                dict(id=1, organisation_id=1, unit_id=1, state=AppState.ESTABLISHED, requested_kind="party_committee",
+                     instructor_id=1, submitted_at=established_at, state_changed_at=established_at,
+                     secretary_name="张三", committee_members="李四、张三、王五"),
+                dict(id=2, organisation_id=2, unit_id=1, state=AppState.ELECTION_REPORTED, requested_kind="branch",
+                     instructor_id=1, submitted_at=established_at, state_changed_at=established_at,
+                     secretary_name="赵六", committee_members=None)])
+            conn.execute(sa.insert(table(ApplicationMember)), [
+                dict(id=10 + i, application_id=1, position=i, name=n, gender="male", joined_on=date(2000, 1, 1),
+                     status="formal") for i, n in enumerate(("张三", "李四", "王五"))])
+            conn.execute(sa.insert(table(ApplicationEvent)), dict(
+                application_id=1, at=established_at, actor_id=1, actor_role=Role.ZONE_APPROVER, action="establish",
+                from_state=AppState.ELECTION_REPORTED, to_state=AppState.ESTABLISHED))
+            conn.execute(sa.text(
+                "INSERT INTO documents (id, application_id, kind, year, serial, number, title, token, file_id, "
+                "issued_at, issued_by_id) VALUES (1, 1, 'approval', 2024, 1, 'n1', 't', 'a', 1, '2024-01-01', 1), "
+                "(2, 2, 'approval', 2024, 2, 'n2', 't', 'b', 2, '2024-01-01', 1)"))
+        upgrade()
+        with db.engine.connect() as conn:
+            orgs = conn.execute(sa.text("SELECT application_id, name, kind, state, established_on, term_start, "
+                                        "term_end FROM party_orgs")).all()
+            seats = conn.execute(sa.text("SELECT name, post, member_id, started_on, ended_on FROM committee_seats "
+                                         "ORDER BY id")).all()
+            documents = conn.execute(sa.text("SELECT id, party_org_id FROM documents ORDER BY id")).all()
+            years = dict(conn.execute(sa.text("SELECT kind, years FROM term_lengths")).all())
+        db.engine.dispose()
+    assert [tuple(o) for o in orgs] == [(1, "中共甲公司委员会", "party_committee", "active", "2024-02-29",
+                                         "2024-02-29", "2029-02-28")]
+    assert [tuple(s) for s in seats] == [("张三", "secretary", 10, "2024-02-29", None),
+                                         ("李四", "member", 11, "2024-02-29", None),
+                                         ("王五", "member", 12, "2024-02-29", None)]
+    assert [tuple(d) for d in documents] == [(1, 1), (2, None)]
+    assert years == {"joint_branch": 3, "branch": 3, "branch_committee": 3, "general_branch": 3,
+                     "party_committee": 5}

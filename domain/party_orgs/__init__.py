@@ -1,0 +1,39 @@
+"""The life of an established Party organisation (党组织档案): its record, committee, terms and later steps.
+
+Queries live here; the steps' table in steps (STEPS), the verbs in records (create_party_org, record_step), the term
+lengths in terms. Callers import from `domain.party_orgs`.
+"""
+import sqlalchemy as sa
+
+from models import Document, PartyOrg, User, db
+
+from .records import create_party_org, elected_seats, member_of, record_step
+from .steps import STEP_BY_ACTION, STEPS, Step, available_steps, require_step, step_refusal, steps_from
+from .terms import DEFAULT_TERM_YEARS, term_end, term_years
+
+__all__ = [
+    "DEFAULT_TERM_YEARS", "STEPS", "STEP_BY_ACTION", "Step", "available_steps", "create_party_org", "documents_of",
+    "elected_seats", "for_user", "member_of", "party_org_of", "record_step", "require_step", "step_refusal",
+    "steps_from", "term_end", "term_years", "visible_party_org",
+]
+
+
+def for_user(user: User) -> sa.Select:
+    """The records this user may see (PartyOrg.visible_to), in name order: what every list starts from."""
+    return sa.select(PartyOrg).where(PartyOrg.visible_to(user)).order_by(PartyOrg.name, PartyOrg.id)
+
+
+def visible_party_org(party_org_id: int, user: User) -> PartyOrg | None:
+    """The record, if this user may see it; None as for one that does not exist."""
+    return db.session.scalar(sa.select(PartyOrg).where(PartyOrg.id == party_org_id, PartyOrg.visible_to(user)))
+
+
+def party_org_of(application_id: int) -> PartyOrg | None:
+    """The organisation a founding application established, if it is established."""
+    return db.session.scalar(sa.select(PartyOrg).where(PartyOrg.application_id == application_id))
+
+
+def documents_of(party_org: PartyOrg) -> list[Document]:
+    """Every document issued for the organisation, the founding 批复 first."""
+    return list(db.session.scalars(sa.select(Document).where(Document.party_org_id == party_org.id)
+                                   .order_by(Document.id)))
