@@ -54,13 +54,13 @@ with app.app_context():
         import domain.funds.payments
         from domain import funds
         paid = []
-        real_record = domain.funds.payments.record_event
+        real_record = domain.funds.payments.record_acted
         def record_then_hang(*args, **kwargs):  # hangs after the third item of the batch is paid
             real_record(*args, **kwargs)
             paid.append(1)
             if len(paid) == 3:
                 hang()
-        domain.funds.payments.record_event = record_then_hang
+        domain.funds.payments.record_acted = record_then_hang
         batch, actor = db.session.get(DisbursementBatch, ids[0]), db.session.get(User, ids[1])
         funds.record_batch_payment(batch, voucher_number="记-001", paid_on=zone_today(), actor=actor,
                                    version=batch.version)
