@@ -89,18 +89,19 @@ def posted_file(field) -> tuple[str, bytes] | None:
     return (upload.filename, upload.read()) if upload and upload.filename else None
 
 
-def run_verb(verb, done: str | None, form: FlaskForm | None = None, conflicts: tuple = (StaleError,),
+def run_verb(verb, done: str | Callable | None, form: FlaskForm | None = None, conflicts: tuple = (StaleError,),
              validate: bool = True) -> tuple[int, bool]:
     """Validate the form, run one domain verb, commit, and say how it went, for every action route:
     (200, False) done; (409, False) someone acted first; (422, True) refused, the form keeps what was typed.
-    A check that changes nothing (a confirmation's preview) runs here too, with no `done` to say."""
+    `done` is what to say once committed, or a function of what the verb returned that says it. A check that
+    changes nothing (a confirmation's preview) runs here too, with no `done` to say."""
     if validate and form is not None and not form.validate():
         return 422, True
     try:
-        verb()
+        result = verb()
         db.session.commit()
         if done:
-            flash(done, "success")
+            flash(done(result) if callable(done) else done, "success")
         return 200, False
     except conflicts as error:
         db.session.rollback()

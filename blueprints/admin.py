@@ -18,7 +18,7 @@ from domain.reference import list_units, update_unit
 from domain.settings import DEFAULTS, LABELS, get_settings, set_seal, update_settings
 from models import Document, Instructor, PartyOrgKind, Role, Unit, User, db
 
-from . import answer, page_arg, role_wall, run_verb, send_download, show_domain_error
+from . import answer, page_arg, posted_file, role_wall, run_verb, send_download
 from .forms import (
     ContactForm, EmptyForm, FontUploadForm, FundStandardForm, InstructorForm, OfficialForm, PasswordResetForm,
     UnitForm, options,
@@ -118,38 +118,32 @@ def revoke(document_id: int):
 
 @bp.route("/settings", methods=["GET", "POST"])
 def settings():
-    values = get_settings()
+    values, status = get_settings(), 200
     if request.method == "POST":
-        try:
-            update_settings({key: request.form.get(key, "") for key in LABELS}, actor=current_user)
-            seal = request.files.get("seal")
-            if seal is not None and seal.filename:
-                set_seal(seal.filename, seal.read(), actor=current_user)
-            db.session.commit()
-            flash("设置已保存，新印发的文件将使用新设置；已印发的文件不变。", "success")
+        posted, seal = {key: request.form.get(key, "") for key in LABELS}, request.files.get("seal")
+        status, _ = run_verb(lambda: _save_settings(posted, seal), "设置已保存，新印发的文件将使用新设置；已印发的文件不变。")
+        if status == 200:
             return redirect(url_for("admin.settings"))
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(error)
-            values.update({key: request.form.get(key, "") for key in LABELS})
-    return _settings_page(values)
+        values.update(posted)
+    return _settings_page(values), status
+
+
+def _save_settings(values: dict[str, str], seal) -> None:
+    """The settings page's one save: its values, and the seal when one was chosen."""
+    update_settings(values, actor=current_user)
+    if seal is not None and seal.filename:
+        set_seal(seal.filename, seal.read(), actor=current_user)
 
 
 @bp.post("/settings/fonts/<any(body, title):role>")
 def upload_font(role: str):
     form = FontUploadForm()
-    if form.validate():
-        upload = form.font.data
-        try:
-            stored, note = set_document_font(role, upload.filename, upload.read(), actor=current_user)
-            db.session.commit()
-            flash(f"已上传{ROLE_LABELS[role]}字体“{stored.filename.rsplit('.', 1)[0]}”，新印发的文件将使用该字体；"
-                  f"已印发的文件不变。{note}", "success")
-            return redirect(url_for("admin.settings"))
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(error, form)
-    return _settings_page(get_settings(), {role: form}), 422
+    status, _ = run_verb(lambda: set_document_font(role, *posted_file(form.font), actor=current_user), lambda done: (
+        f"已上传{ROLE_LABELS[role]}字体“{done[0].filename.rsplit('.', 1)[0]}”，新印发的文件将使用该字体；"
+        f"已印发的文件不变。{done[1]}"), form)
+    if status == 200:
+        return redirect(url_for("admin.settings"))
+    return _settings_page(get_settings(), {role: form}), status
 
 
 @bp.post("/settings/fonts/<any(body, title):role>/remove")
@@ -279,18 +273,12 @@ def instructor_template():
 
 @bp.route("/fund-standards", methods=["GET", "POST"])
 def fund_standards():
-    form = FundStandardForm()
-    if form.validate_on_submit():
-        try:
-            standard = set_fund_standard(PartyOrgKind(form.party_org_kind.data), form.amount.data,
-                                         form.effective_from.data, actor=current_user, note=form.note.data or "")
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(error, form)
-        else:
-            db.session.commit()
-            flash(f"已设定{standard.party_org_kind.label}的经费标准：自 {standard.effective_from:%Y-%m-%d} 起 "
-                  f"{standard.amount} 元。", "success")
+    form, status = FundStandardForm(), 200
+    if form.is_submitted():
+        status, _ = run_verb(lambda: set_fund_standard(
+            PartyOrgKind(form.party_org_kind.data), form.amount.data, form.effective_from.data, actor=current_user,
+            note=form.note.data or ""), lambda standard: f"已设定{standard.party_org_kind.label}的经费标准："
+            f"自 {standard.effective_from:%Y-%m-%d} 起 {standard.amount} 元。", form)
+        if status == 200:
             return redirect(url_for("admin.fund_standards"))
-    return render_template("admin/fund_standards.html", form=form, standards=standards_history()), \
-        422 if form.is_submitted() else 200
+    return render_template("admin/fund_standards.html", form=form, standards=standards_history()), status

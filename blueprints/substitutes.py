@@ -1,9 +1,8 @@
 """代理: an official names a substitute for the days they are away, sees whom they stand in for, and may end a span
 early; the admin sees every span and may end any."""
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, redirect, render_template, url_for
 from flask_login import current_user
 
-from domain import DomainError
 from domain.substitutes import (
     SubstituteData, all_running_or_planned, back_on, can_end, candidates, end_substitution, first_day, has_begun,
     name_substitute, spans_of,
@@ -11,7 +10,7 @@ from domain.substitutes import (
 from extensions import db
 from models import Role, Substitution
 
-from . import role_wall, run_verb, show_domain_error
+from . import role_wall, run_verb
 from .forms import SubstituteForm, options
 
 bp = Blueprint("substitutes", __name__, url_prefix="/substitutes")
@@ -25,17 +24,10 @@ def home():
                                back_on=back_on, has_begun=has_begun)
     form = SubstituteForm()
     form.substitute_id.choices = options([(0, "请选择"), *((u.id, u.name) for u in candidates(current_user))])
-    if form.validate_on_submit():
-        try:
-            name_substitute(current_user, SubstituteData(form.substitute_id.data or None, form.starts_on.data,
-                                                         form.ends_on.data, form.reason.data or ""))
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(error, form)
-        else:
-            db.session.commit()
-            flash("代理人已指定。", "success")
-            return redirect(url_for("substitutes.home"))
+    if form.is_submitted() and run_verb(lambda: name_substitute(current_user, SubstituteData(
+            form.substitute_id.data or None, form.starts_on.data, form.ends_on.data, form.reason.data or "")),
+            "代理人已指定。", form)[0] == 200:
+        return redirect(url_for("substitutes.home"))
     mine, standing_in = spans_of(current_user)
     return render_template("substitutes/home.html", form=form, mine=mine, standing_in=standing_in,
                            first_day=first_day, back_on=back_on, has_begun=has_begun)
