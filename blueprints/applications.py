@@ -1,48 +1,36 @@
-"""The application pages every role shares: the inbox, the application card, its steps and files.
+"""The application pages every role shares: the inbox, the application card, its steps and files (the applicant's
+form to write one is in applicant.py).
 
 A step is one POST to /applications/<id>/steps/<action>. htmx swaps the card in place and fires
 `counts-changed` so the navigation's counters refresh; without JavaScript the same POST redirects.
 """
-from datetime import date
-from uuid import uuid4
-
 import sqlalchemy as sa
-from flask import (
-    Blueprint, abort, current_app, flash, redirect, render_template, request, url_for,
-)
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy.orm import joinedload
 
-from domain import DomainError
 from domain import applications as verbs
-from domain.applications import ApplicationData, Elected, ElectionReport, MemberRow, join_date_problem
-from domain.text import first_refused, refusal
+from domain.applications import Elected, ElectionReport
 from domain.documents import documents_of, render_dossier
 from domain.funds import fund_of
 from domain import guidance
 from domain.instructors import assignment_history, reassign_instructor, suggest_instructors
 from domain.inbox import InboxFilter, inbox, is_overdue, mark_read, notifications_of, overdue_ids
-from domain.party_rules import COMMITTEE_SIZE, suggested_kind
+from domain.party_rules import COMMITTEE_SIZE
 from domain.reference import list_units, unit_choices
 from domain.revisions import resubmission_of
 from domain.workflow import STEP_BY_ACTION
 from domain.zone_time import local_today
 from models import (
-    AppState, Application, Attachment, ChecklistItem, Delivery, Document, DocumentKind, Gender, Instructor, MemberStatus,
-    OrgKind, PartyOrgKind, Role, Unit, VisitForm, db,
+    AppState, Application, Attachment, ChecklistItem, Delivery, Document, DocumentKind, Instructor, OrgKind, Role, Unit,
+    VisitForm, db,
 )
 
-from . import (
-    answer, form_version, page_arg, posted_ids, render_partial, role_wall, run_verb, send_download, show_domain_error,
-)
-from .forms import (
-    ApplicationForm, DeliveryForm, ElectionForm, GuidanceVisitForm, PayeeForm, ReassignForm, StepForm, options,
-)
+from . import answer, form_version, page_arg, render_partial, role_wall, run_verb, send_download
+from .forms import DeliveryForm, ElectionForm, GuidanceVisitForm, PayeeForm, ReassignForm, StepForm, options
 
 bp = Blueprint("applications", __name__, url_prefix="/applications")
 role_wall(bp)
-
-MEMBER_FIELDS = ("member_name", "member_gender", "member_joined", "member_status")
 
 
 @bp.app_template_global()
@@ -82,43 +70,6 @@ def inbox_page():
 def badges():
     """The navigation's counters, swapped out of band after each action."""
     return render_template("applications/_badges.html", standalone=True)  # the counts come from nav_context
-
-
-# ---------------------------------------------------------------- the applicant's form
-
-@bp.route("/new", methods=["GET", "POST"])
-def new():
-    org = _applicant_org()
-    form = ApplicationForm()
-    if request.method == "GET":
-        form.formal_members.data, form.probationary_members.data = org.formal_members, org.probationary_members
-        form.requested_kind.data = suggested_kind(org.formal_members, org.probationary_members).value
-        return _form_page(form, [], org, None, [])
-    return _post_form(form, org, None, lambda data: verbs.start_application(org, data, actor=current_user))
-
-
-@bp.route("/<int:application_id>/edit", methods=["GET", "POST"])
-def edit(application_id: int):
-    application = load(application_id)
-    if not verbs.can_edit(application, current_user):
-        flash(f"申请当前为“{application.state.label}”，不能修改。", "warning")
-        return redirect(url_for(".show", application_id=application.id))
-    if request.method == "GET":
-        form = ApplicationForm(obj=application)
-        form.version.data = application.version
-        form.requested_kind.data = application.requested_kind.value
-        return _form_page(form, [_row_of(m) for m in application.members], application.organisation, application, [])
-    form = ApplicationForm()
-    version = form_version(form.version.data)
-    return _post_form(form, application.organisation, application, lambda data: verbs.save_application(
-        application, data, actor=current_user, version=version) or application)
-
-
-@bp.get("/member-row")
-def member_row():
-    """One blank row of the member list, for the "add a member" button."""
-    # Only the labels need the index, to pair with their inputs: any unique one will do.
-    return render_template("applications/_member_row.html", row={}, index=f"n{uuid4().hex[:8]}")
 
 
 # ---------------------------------------------------------------- the card and its steps
@@ -378,17 +329,6 @@ def attachment(application_id: int, attachment_id: int, filename: str):
                          mimetype=item.file.content_type, etag=item.file.sha256)
 
 
-@bp.post("/<int:application_id>/attachments/<int:attachment_id>/delete")
-def delete_attachment(application_id: int, attachment_id: int):
-    application = load(application_id)
-    item = db.get_or_404(Attachment, attachment_id)
-    name = item.file.filename
-    run_verb(lambda: verbs.remove_attachment(application, item, actor=current_user,
-                                             version=request.form.get("version", 0, type=int)),
-             f"已删除附件“{name}”。", conflicts=())
-    return redirect(url_for(".edit", application_id=application.id))
-
-
 # ---------------------------------------------------------------- notifications
 
 @bp.get("/notifications")
@@ -402,131 +342,3 @@ def read_notifications():
     mark_read(current_user, request.form.get("id", type=int))
     db.session.commit()
     return redirect(url_for(".notifications"))
-
-
-# ---------------------------------------------------------------- helpers of the form
-
-def _applicant_org():
-    if current_user.role is not Role.APPLICANT:
-        abort(403)
-    return current_user.organisation
-
-
-def _posted_rows() -> list[dict]:
-    columns = [request.form.getlist(name) for name in MEMBER_FIELDS]
-    rows = [dict(zip(MEMBER_FIELDS, values)) for values in zip(*columns)]
-    return [r for r in rows if r["member_name"].strip() or r["member_joined"].strip()]
-
-
-def _row_of(member) -> dict:
-    return {"member_name": member.name, "member_gender": member.gender.value,
-            "member_joined": member.joined_on.isoformat(), "member_status": member.status.value}
-
-
-def _rows_for_form(rows: list[dict]) -> list[dict]:
-    # Two blank rows to type into, so the form works without JavaScript too.
-    return rows + [{}, {}]
-
-
-def _read_application(form: ApplicationForm, rows: list[dict],
-                      application: Application | None = None) -> ApplicationData | None:
-    """Parse the form and its member rows; put each row's problem next to it. None if anything is wrong."""
-    members, ok = [], form.validate()
-    for row in rows:
-        # error_field: which of the row's fields the message is about, marked invalid next to it.
-        row["error"] = row["error_field"] = None
-        try:
-            joined = date.fromisoformat(row["member_joined"])
-        except ValueError:
-            row["error"], row["error_field"] = "请填写入党日期，格式如 2015-07-01", "member_joined"
-            ok = False
-            continue
-        if not row["member_name"].strip() or len(row["member_name"]) > 40:
-            row["error"], row["error_field"] = "请填写姓名（不超过40个字）", "member_name"
-        elif refused := first_refused(row["member_name"]):
-            row["error"], row["error_field"] = refusal("姓名", refused, multiline=False), "member_name"
-        elif problem := join_date_problem(joined, MemberStatus._value2member_map_.get(row["member_status"]),
-                                           getattr(application, "submitted_at", None)):
-            row["error"], row["error_field"] = problem, "member_joined"
-        elif row["member_gender"] not in Gender._value2member_map_ or \
-                row["member_status"] not in MemberStatus._value2member_map_:
-            row["error"], row["error_field"] = "请选择性别和党员类别", "member_status"
-        if row["error"]:
-            ok = False
-            continue
-        members.append(MemberRow(name=row["member_name"], gender=Gender(row["member_gender"]), joined_on=joined,
-                                 status=MemberStatus(row["member_status"])))
-    if not ok:
-        return None
-    return ApplicationData(
-        requested_kind=PartyOrgKind(form.requested_kind.data), formal_members=form.formal_members.data,
-        probationary_members=form.probationary_members.data, proposed_secretary=form.proposed_secretary.data or "",
-        partner_organisations=form.partner_organisations.data or "", work_need=form.work_need.data,
-        reasons=form.reasons.data or "", members=members)
-
-
-def _form_page(form: ApplicationForm, rows: list[dict], org, application: Application | None, kept: list,
-               status: int = 200):
-    return render_template("applications/edit.html", form=form, rows=_rows_for_form(rows), org=org,
-                           application=application, kept=kept), status
-
-
-def _post_form(form: ApplicationForm, org, application: Application | None, save):
-    """The form's POST: `save` (start or save) what was read, attach the uploads, commit, and submit when asked;
-    or the form again, 422, with everything typed and every acceptable file kept."""
-    rows, files, kept_ids = _posted_rows(), _uploaded(form), posted_ids(request.form.getlist("kept_file"))
-    if (data := _read_application(form, rows, application)) is not None:
-        saved = []
-        # A stale version is refused like any other problem here: the form, with what was typed, says why.
-        status, _ = run_verb(lambda: saved.append(_attach_uploads(save(data), files, kept_ids)), None, form,
-                             conflicts=(), validate=False)
-        if status == 200:
-            return _after_save(saved[0])
-    return _form_page(form, rows, org, application, _keep_uploads(form, files, kept_ids), 422)
-
-
-def _uploaded(form: ApplicationForm) -> list[tuple[str, bytes]]:
-    """The files sent with this form, read once: a failed save keeps them after its rollback."""
-    return [(upload.filename, upload.read()) for upload in form.attachments.data or [] if upload and upload.filename]
-
-
-def _attach_uploads(application: Application, files: list[tuple[str, bytes]], kept_ids: list[int]) -> Application:
-    for stored in verbs.kept_uploads(kept_ids, actor=current_user):
-        verbs.attach_kept_upload(application, stored, actor=current_user, version=application.version)
-    for filename, content in files:
-        verbs.add_attachment(application, filename, content, actor=current_user, version=application.version)
-    return application
-
-
-def _keep_uploads(form: ApplicationForm, files: list[tuple[str, bytes]], kept_ids: list[int]) -> list:
-    """After a failed save, keep every acceptable file sent (and those kept before), to list in the form again.
-
-    A form with errors keeps everything typed, and a browser cannot refill a file input: without this the
-    applicant would have to find and choose each file again."""
-    kept = verbs.kept_uploads(kept_ids, actor=current_user)
-    for filename, content in files:
-        try:
-            stored = verbs.keep_upload(filename, content, actor=current_user)
-            if stored not in kept:  # the same file kept before comes back as that one
-                kept.append(stored)
-        except DomainError as error:
-            if error.message not in form.attachments.errors:
-                show_domain_error(error, form)
-    db.session.commit()
-    return kept
-
-
-def _after_save(application: Application):
-    """After the saved draft's commit: with the submit button, submit it too."""
-    if "submit" not in request.form:
-        flash("已保存草稿。", "success")
-        return redirect(url_for(".show", application_id=application.id))
-    try:
-        verbs.submit_application(application, actor=current_user, version=application.version)
-    except DomainError as error:
-        db.session.rollback()  # the draft stays saved; say what still stands in the way
-        flash("已保存。" + error.message, "warning")
-        return redirect(url_for(".edit", application_id=application.id))
-    db.session.commit()
-    flash("申请已提交，请等待初审单位审核。", "success")
-    return redirect(url_for(".show", application_id=application.id))

@@ -37,11 +37,14 @@ ACCESS = {
     # The other applicant's organisation has no startup fund yet, so its payee form answers 404.
     "applicant.home": {"applicant", "other_applicant"}, "applicant.payee": {"applicant"},
     "applicant.payee_document": {"applicant"},
-    "applications.inbox_page": LOGGED_IN, "applications.badges": LOGGED_IN, "applications.member_row": LOGGED_IN,
+    # The application form: the applicant's wall keeps the officials out; another organisation's application is 404.
+    "applicant.new_application": {"applicant", "other_applicant"},
+    "applicant.member_row": {"applicant", "other_applicant"},
+    "applicant.edit_application": {"applicant"}, "applicant.delete_attachment": {"applicant"},
+    "applications.inbox_page": LOGGED_IN, "applications.badges": LOGGED_IN,
     "applications.notifications": LOGGED_IN, "applications.read_notifications": LOGGED_IN,
-    "applications.new": {"applicant", "other_applicant"},
     "applications.show": VIEWERS, "applications.document_pdf": VIEWERS, "applications.attachment": VIEWERS,
-    "applications.delivery_photo": VIEWERS, "applications.edit": VIEWERS, "applications.delete_attachment": VIEWERS,
+    "applications.delivery_photo": VIEWERS,
     "applications.step": VIEWERS, "applications.tick": VIEWERS, "applications.add_visit": VIEWERS,
     "applications.dossier_pdf": VIEWERS - {"applicant"}, "applications.reassign": {"zone"},
     "applications.reassign_options": {"zone"},

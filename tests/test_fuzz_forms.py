@@ -122,7 +122,8 @@ def every_form(app, world, make_fund):  # noqa: F811
             filename="a.png", content_type="image/png", size=len(png), sha256="2" * 64, data=png)))
         db.session.commit()
         extra = [url_for_("applications.show", application_id=i) for i in db.session.scalars(sa.select(Application.id))]
-        extra += [url_for_("applications.edit", application_id=i) for i in db.session.scalars(sa.select(Application.id))]
+        extra += [url_for_("applicant.edit_application", application_id=i)
+                  for i in db.session.scalars(sa.select(Application.id))]
         extra += [url_for_("finance.batch", batch_id=i) for i in db.session.scalars(sa.select(DisbursementBatch.id))]
         extra += [url_for_("finance.payee", item_id=i) for i in (payee_set.id, to_draft.id, made["checked"].id)]
         # Every active account is an actor but the spare, which the admin's forms reset and deactivate.

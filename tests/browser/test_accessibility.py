@@ -37,7 +37,7 @@ NOT_PAGES = {
     "applicant.payee_document": "an uploaded bank document", "finance.payee_document": "an uploaded bank document",
     # htmx partials: each is part of a whole page checked here (the counters are in every page's navbar,
     # a member row is in the application form, the 改派 options in the card, whose forms are opened here).
-    "applications.badges": "htmx partial of the navbar", "applications.member_row": "htmx partial of the form",
+    "applications.badges": "htmx partial of the navbar", "applicant.member_row": "htmx partial of the form",
     "applications.reassign_options": "htmx partial of the card (the options of its 改派 form)",
 }
 # Pages everyone may open (login, register, the public verify page) are checked as the anonymous visitor:
@@ -67,7 +67,7 @@ def _actors(ids: dict, logins: dict) -> list[tuple[str, str | None, str]]:
 
 # The established organisation's contact (the access table's applicant) opens every applicant page; the
 # other states' contacts open only the pages their state changes, which keeps the walk short.
-STATE_PAGES = {"applicant.home", "applications.show", "applications.edit"}
+STATE_PAGES = {"applicant.home", "applications.show", "applicant.edit_application"}
 
 
 def _pages(app, ids: dict, username: str | None, role: str, only: set | None = None) -> list[str]:
@@ -89,7 +89,7 @@ def _pages(app, ids: dict, username: str | None, role: str, only: set | None = N
                 continue
             if "application_id" in rule.arguments:
                 for application in by_state.values():
-                    if endpoint == "applications.edit" and not verbs.can_edit(application, user):
+                    if endpoint == "applicant.edit_application" and not verbs.can_edit(application, user):
                         continue  # it would only redirect to the application's page, checked already
                     urls.append(url_for(endpoint, application_id=application.id))
             else:
@@ -184,5 +184,5 @@ def test_every_get_route_is_visited_or_skipped_with_a_reason(app):
     gets = {rule.endpoint for rule in app.url_map.iter_rules() if "GET" in rule.methods}
     assert set(NOT_PAGES) <= gets
     assert gets - set(NOT_PAGES) <= set(ACCESS)
-    assert {"applications.show", "applications.edit", "finance.batch", "registry.show_import",
+    assert {"applications.show", "applicant.edit_application", "finance.batch", "registry.show_import",
             "public.verify", "admin.reset_user_password"} <= gets - set(NOT_PAGES)
