@@ -12,12 +12,13 @@ from sqlalchemy.orm import lazyload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from models import (
-    Instructor, LoginFailure, LoginSession, Organisation, OrgKind, RegistrationKind,
+    CoverageCause, Instructor, LoginFailure, LoginSession, Organisation, OrgKind, RegistrationKind,
     RegistrationReview, RegistrationStatus, Role, Unit, User, db, utcnow,
 )
 
 from . import DomainError
 from .audit import record_event
+from .coverage import set_coverage
 from .files import store_upload
 from .notices import notify
 from .text import check_text
@@ -95,8 +96,9 @@ def register_organisation(reg: Registration) -> User:
             name=reg.org_name.strip(), credit_code=code, kind=reg.kind, unit=reg.unit,
             address=reg.address.strip(), contact_name=reg.contact_name.strip(), contact_phone=phone,
             employees=reg.employees, formal_members=reg.formal_members,
-            probationary_members=reg.probationary_members, has_party_org=reg.has_party_org, verified=False,
+            probationary_members=reg.probationary_members, verified=False,
         )
+        set_coverage(org, own=reg.has_party_org, joint_code=None, cause=CoverageCause.REGISTRATION)
     email, mobile = normalise_email(reg.email), normalise_mobile(reg.mobile)
     user = User(username=reg.username, name=reg.contact_name.strip(), role=Role.APPLICANT, organisation=org,
                 active=not claimed, email=email, mobile=mobile)

@@ -11,7 +11,8 @@ import sqlalchemy as sa
 from flask import current_app
 
 from models import (
-    AppState, Application, ApplicationEvent, ApplicationMember, Attachment, Document, DocumentKind, Gender, Instructor,
+    AppState, Application, ApplicationEvent, ApplicationMember, Attachment, CoverageCause, Document, DocumentKind,
+    Gender, Instructor,
     MemberStatus, Organisation, PartyOrgKind, RegistrationStatus, Role, StoredFile, Unit, User, db,
     utcnow,
 )
@@ -19,6 +20,7 @@ from models import (
 from . import DomainError, StaleError, bump_version
 from .accounts import registration_of
 from .audit import record_event
+from .coverage import set_coverage
 from .documents import issue_document
 from .facts import check_date, chinese_date, date_problem
 from .files import size_text, store_upload
@@ -363,7 +365,7 @@ def establish_organisation(application: Application, *, actor: User, version: in
     step = _check_step(application, "establish", actor, version)
     org = application.organisation
     # It now has its own organisation: out of any joint branch, and counted with the members it reported.
-    org.has_party_org, org.joint_branch_code = True, None
+    set_coverage(org, own=True, joint_code=None, cause=CoverageCause.ESTABLISH)
     org.formal_members, org.probationary_members = application.formal_members, application.probationary_members
     if application.requested_kind is PartyOrgKind.JOINT_BRANCH:
         _join_partners(application, actor)
@@ -523,7 +525,7 @@ def _join_partners(application: Application, actor: User) -> None:
     host = application.organisation
     for org in resolve_partners(application.partner_organisations, host).found:
         if not org.has_party_org and org.joint_branch_code is None:
-            org.joint_branch_code = host.credit_code
+            set_coverage(org, own=False, joint_code=host.credit_code, cause=CoverageCause.JOINT_BRANCH)
             record_event("joint_branch.join", org, actor, f"{org.name}加入{host.name}牵头的联合党支部",
                          host=host.credit_code)
 

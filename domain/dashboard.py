@@ -13,9 +13,11 @@ from sqlalchemy.orm import aliased
 
 from domain.funds import fund_overview
 from models import (
-    COUNTED, AppState, Application, ApplicationEvent, Instructor, Organisation, OrgKind, Unit, db, utcnow,
+    COUNTED, AppState, Application, ApplicationEvent, CoverageChange, Instructor, Organisation, OrgKind, Unit, db,
+    utcnow,
 )
 
+from .coverage import COVERED
 from .documents import chinese_date
 from .paging import paginate
 from .registry import name_or_code_matches
@@ -28,8 +30,6 @@ from .workflow import STEP_BY_ACTION, WAITING_ON
 from .zone_time import local_today
 
 MEMBERS = Organisation.formal_members + Organisation.probationary_members
-# Covered by a Party organisation: its own (founded here or before), or a joint branch it belongs to.
-COVERED = sa.or_(Organisation.has_party_org, Organisation.joint_branch_code.is_not(None))
 # 应建未建: enough formal members for a branch of its own (three), and none of its own yet.
 SHOULD_BUILD = sa.and_(Organisation.formal_members >= 3, sa.not_(Organisation.has_party_org))
 # 应联未联: Party members but too few formal ones for a branch of its own, and in no joint branch.
@@ -130,20 +130,23 @@ def _month(column):
 
 
 def _rates_by_month(unit: Unit | None, with_members: int) -> list[dict]:
-    """Organisations covered per month (the establishment date, or the registry entry for older ones)."""
-    established = (sa.select(Application.organisation_id, sa.func.min(ApplicationEvent.at).label("at"))
-                   .join(ApplicationEvent, ApplicationEvent.application_id == Application.id)
-                   .where(ApplicationEvent.action == "establish").group_by(Application.organisation_id).subquery())
-    month = _month(sa.func.coalesce(established.c.at, Organisation.created_at)).label("month")
-    per_month = (sa.select(month, sa.func.count().label("new"))
-                 .select_from(Organisation).outerjoin(established, established.c.organisation_id == Organisation.id)
-                 .where(COVERED, MEMBERS > 0).group_by(month))
+    """Coverage by month as it was then (coverage_changes): organisations covered and no longer covered in each
+    month, and those covered at its end. A dissolution lowers the months from its own on, never those before it.
+    The rate divides by the organisations with members now, as the zone's rate does."""
+    change = CoverageChange
+    month = _month(change.at).label("month")
+    per_month = (sa.select(month, sa.func.count().filter(change.covered).label("new"),
+                           sa.func.count().filter(sa.not_(change.covered)).label("lost"),
+                           sa.func.sum(sa.case((change.covered, 1), else_=-1)).label("net"))
+                 .join(Organisation, Organisation.id == change.organisation_id)
+                 .where(MEMBERS > 0).group_by(month))
     per_month = _in_scope(per_month, unit).subquery()
-    cumulative = sa.func.sum(per_month.c.new).over(order_by=per_month.c.month)
-    rows = db.session.execute(sa.select(per_month.c.month, per_month.c.new, cumulative).order_by(per_month.c.month))
-    return [{"month": m, "new": new, "total": int(total),
+    cumulative = sa.func.sum(per_month.c.net).over(order_by=per_month.c.month)
+    rows = db.session.execute(sa.select(per_month.c.month, per_month.c.new, per_month.c.lost, cumulative)
+                              .order_by(per_month.c.month))
+    return [{"month": m, "new": new, "lost": lost, "total": int(total),
              "rate": round(100 * int(total) / with_members, 1) if with_members else None}
-            for m, new, total in rows]
+            for m, new, lost, total in rows]
 
 
 def _app_scope(query: sa.Select, unit: Unit | None) -> sa.Select:
@@ -320,9 +323,9 @@ def dashboard_xlsx(d: Dashboard) -> bytes:
         rates("组建率", [d.zone]),
         rates("按初审单位", d.by_unit),
         rates("按组织类别", d.by_kind),
-        table("按月", ["月份", "当月新增覆盖", "累计覆盖", "组建率"],
-              [[_month_label(m["month"]), m["new"], m["total"], _share(m["total"], d.zone.with_members)]
-               for m in d.by_month], percent=(3,)),
+        table("按月", ["月份", "当月新增覆盖", "当月不再覆盖", "月末覆盖", "组建率"],
+              [[_month_label(m["month"]), m["new"], m["lost"], m["total"], _share(m["total"], d.zone.with_members)]
+               for m in d.by_month], percent=(4,)),
         table("申请流程", ["状态", "申请数"], [[s.label, n] for s, n in d.states]),
         table("平均办理天数", ["环节", "平均天数", "次数"], [[s["label"], s["days"], s["count"]] for s in d.step_days]),
         table("超期", ["等待环节", f"超过{d.overdue_days}天的申请数"], [[s.label, n] for s, n in d.overdue]),

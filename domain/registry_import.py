@@ -18,12 +18,13 @@ from flask import Flask, current_app
 from jobs.queue import crontab, periodic, queue, task, task_name
 from jobs.runs import interrupt_runs
 from models import (
-    AppState, Application, ImportStatus, Organisation, OrgKind, RegistrationKind, RegistrationReview, RegistryImport,
-    Role, Unit, User, db,
+    AppState, Application, CoverageCause, ImportStatus, Organisation, OrgKind, RegistrationKind, RegistrationReview,
+    RegistryImport, Role, Unit, User, db,
 )
 
 from . import DomainError
 from .audit import record_event
+from .coverage import record_by_code
 from .files import clean_filename, keep_file
 from .spreadsheets import XLSX_TYPE, Limits, content_type, read_spreadsheet, refused_characters
 from .validators import normalise_credit_code, normalise_phone
@@ -526,10 +527,15 @@ def _write_rows(job: RegistryImport, registry: dict[str, Registered], unit_names
     existing = {code: org.id for code, org in registry.items()}
     registered = _self_registered()
     inserts, updates, differences = [], [], []
+    coverage: dict[str, bool] = {}  # the organisations whose coverage the file changes: covered now or no longer
     for checked in job.rows:
         row = {key: value for key, value in checked.items() if key not in ("line", "seen")}
         values = {**row, "kind": OrgKind(row["kind"])}
         before = existing.get(row["credit_code"])
+        now = registry.get(row["credit_code"])
+        covered = row["has_party_org"] or row["joint_branch_code"] is not None
+        if covered != (now is not None and (now.has_party_org or now.joint_branch_code is not None)):
+            coverage[row["credit_code"]] = covered
         if before is None:
             inserts.append(values)
             continue
@@ -548,6 +554,7 @@ def _write_rows(job: RegistryImport, registry: dict[str, Registered], unit_names
     for batch in _chunks(updates):
         db.session.execute(sa.update(Organisation), batch)
         beat.done += len(batch)
+    record_by_code(coverage, CoverageCause.REGISTRY)
     return len(inserts), len(updates), differences
 
 

@@ -16,7 +16,7 @@ from .base import LabelledEnum, utcnow
 from .guidance import Assignment, ChecklistItem, Delivery, GuidanceVisit, VisitForm
 from .instructor import Instructor, instructor_units
 from .job_run import JobRun, RunStatus
-from .organisation import COUNTED, Organisation, OrgKind
+from .organisation import COUNTED, CoverageCause, CoverageChange, Organisation, OrgKind
 from .party_org import NAME_SUFFIX, CommitteePost, CommitteeSeat, PartyOrg, PartyOrgEvent, PartyOrgState, TermLength, full_name
 from .outbox import Channel, NoticePreference, OutboxMessage, OutboxStatus
 from .registration import CLAIM_LAPSES_AFTER, RegistrationKind, RegistrationReview, RegistrationStatus
@@ -30,7 +30,7 @@ from .user import LoginFailure, LoginSession, Role, User
 __all__ = [
     "AppState", "Application", "ApplicationEvent", "ApplicationMember", "Assignment", "Attachment", "AuditChainHead",
     "AuditEvent", "CLAIM_LAPSES_AFTER", "CommitteePost", "CommitteeSeat", "FOUNDING_KINDS", "NAME_SUFFIX", "PartyOrg",
-    "PartyOrgEvent", "PartyOrgState", "TermLength", "full_name", "COUNTED", "RegistrationKind", "RegistrationReview", "RegistrationStatus",
+    "PartyOrgEvent", "PartyOrgState", "TermLength", "full_name", "COUNTED", "CoverageCause", "CoverageChange", "RegistrationKind", "RegistrationReview", "RegistrationStatus",
     "BatchState", "Channel", "ChecklistItem", "Delivery", "DisbursementBatch", "Document", "DocumentCounter",
     "DocumentKind",
     "FundItem", "FundPayment", "FundStage", "FundStandard", "FundState", "GENESIS_HASH", "Gender", "GuidanceVisit",

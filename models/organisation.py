@@ -71,5 +71,33 @@ class Organisation(db.Model):
         return f"<Organisation {self.credit_code}>"
 
 
+class CoverageCause(LabelledEnum):
+    """Why an organisation's coverage (覆盖) changed: the steps that change it, each through domain/coverage.py."""
+    BACKFILL = "backfill", "已有记录"  # the migration's and the seeding's rows for what was covered before the history
+    REGISTRY = "registry", "摸底导入"
+    REGISTRATION = "registration", "自行注册"
+    ESTABLISH = "establish", "批准成立"
+    JOINT_BRANCH = "joint_branch", "纳入联合党支部"
+    DISSOLUTION = "dissolution", "党组织撤销"
+    MOVE = "move", "党员转入其他党支部"
+    MERGE = "merge", "党组织合并"
+
+
+class CoverageChange(db.Model):
+    """One change of an organisation's coverage (覆盖): from when it counts as covered, or from when no longer. The
+    formation rate's trend adds these up by month, so a dissolution lowers the months after it and not before."""
+
+    __tablename__ = "coverage_changes"
+    __table_args__ = (sa.Index("ix_coverage_changes_organisation_at", "organisation_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(sa.ForeignKey("organisations.id"))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    covered: Mapped[bool]
+    cause: Mapped[CoverageCause] = mapped_column(enum_type(CoverageCause, "coverage_cause"))
+
+    organisation: Mapped[Organisation] = relationship()
+
+
 # The one rule of what the figures count: every rate, total, list and export of the registry filters by it.
 COUNTED = Organisation.verified

@@ -15,6 +15,7 @@ from models import (
 from domain import applications as verbs
 from domain import funds, guidance
 from domain.accounts import DEMO_PASSWORD
+from domain.coverage import backfill_coverage
 from domain.applications import ApplicationData, Elected, ElectionReport, MemberRow
 from domain.files import keep_file
 from domain.party_rules import COMMITTEE_SIZE, suggested_kind
@@ -121,6 +122,7 @@ def seed_demo() -> int:
             db.session.add(orgs[code])
             created += 1
     db.session.flush()
+    backfill_coverage()  # the organisations covered before the system: covered since they entered the registry
 
     users = set(db.session.scalars(db.select(User.username)))
 

@@ -22,6 +22,7 @@ from datetime import datetime, timedelta, timezone
 import sqlalchemy as sa
 from stdnum.cn import uscc
 
+from domain.coverage import backfill_coverage
 from domain.documents import format_number
 from domain.funds import DEFAULT_STANDARDS, ensure_fund_standards
 from domain.party_rules import suggested_kind
@@ -161,6 +162,7 @@ def seed_scale(orgs: int, applications: int, seed: int = 20261128) -> dict[str, 
     _insert(Organisation, org_rows)
     _insert(Application, app_rows)
     _insert(ApplicationEvent, event_rows)
+    backfill_coverage()  # covered since the establish step, or since entering the registry
     extra = _guidance_and_documents(rng, app_rows, approved_at, instructor_ids, actor.id, now)
     extra.update(_funds(rng, app_rows, {o["id"]: o for o in org_rows}, actor.id, now))
     if db.engine.dialect.name == "postgresql":

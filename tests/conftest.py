@@ -19,6 +19,7 @@ from werkzeug.security import generate_password_hash
 
 from app import create_app
 from config import Config, database_url
+from domain.coverage import backfill_coverage
 from domain.reference import ensure_units
 from models import Instructor, Organisation, OrgKind, Role, Unit, User, db
 
@@ -186,6 +187,8 @@ def make_org(app):
             values.update(fields)
             org = Organisation(**values)
             db.session.add(org)
+            db.session.flush()
+            backfill_coverage([org.id])  # covered from the start, as the migration and the seeding record it
             return _detached(org)
 
     return make

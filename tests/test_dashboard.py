@@ -6,8 +6,9 @@ import pytest
 import sqlalchemy as sa
 from openpyxl import load_workbook
 
+from domain.coverage import set_coverage
 from domain.dashboard import TodoFilter, build_dashboard, todo_page
-from models import AppState, Application, ApplicationEvent, OrgKind, Role, db
+from models import AppState, Application, ApplicationEvent, CoverageCause, OrgKind, Role, db
 from tests.conftest import unit_by_code
 
 
@@ -87,7 +88,7 @@ def test_months_steps_overdue_and_instructor_load(app, ctx, registry, make_appli
         db.session.execute(sa.update(Application).where(Application.id == waiting.id)
                            .values(state_changed_at=datetime.now(timezone.utc) - timedelta(days=9)))
         org = db.session.get(Application, established.id).organisation
-        org.has_party_org = True
+        set_coverage(org, own=True, joint_code=None, cause=CoverageCause.ESTABLISH, at=t0 + timedelta(days=30))
         db.session.commit()
     d = build_dashboard()
     assert d.zone.covered_with_members == 4

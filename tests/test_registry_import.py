@@ -10,7 +10,8 @@ from openpyxl import Workbook, load_workbook
 import domain.registry_import as importer
 from domain.accounts import Registration, register_organisation
 from models import (
-    AppState, Application, ImportStatus, Organisation, OrgKind, RegistrationReview, RegistryImport, Role, User, db,
+    AppState, Application, CoverageCause, CoverageChange, ImportStatus, Organisation, OrgKind, RegistrationReview,
+    RegistryImport, Role, User, db,
     utcnow,
 )
 from tests.conftest import on_postgresql, unit_by_code, valid_credit_code
@@ -121,6 +122,11 @@ def test_a_clean_file_is_previewed_then_committed(client, app, admin):
     assert found[host].has_party_org and found[host].formal_members == 5 and found[host].contact_phone == "13800000001"
     assert found[member].kind is OrgKind.SOCIAL_ORG and found[member].joint_branch_code == host
     assert found[member].contact_name == "" and found[member].unit_id != found[host].unit_id
+    with app.app_context():  # both covered from the import on, in the coverage history the trend reads
+        changes = db.session.execute(sa.select(CoverageChange.organisation_id, CoverageChange.covered,
+                                               CoverageChange.cause)).all()
+    assert sorted(changes) == sorted([(found[host].id, True, CoverageCause.REGISTRY),
+                                      (found[member].id, True, CoverageCause.REGISTRY)])
     again = client.post(f"/registry/imports/{job.id}/commit", follow_redirects=True)
     assert "不能再次确认" in again.get_data(as_text=True)
 
