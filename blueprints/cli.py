@@ -62,11 +62,14 @@ def seed_demo_command(if_empty: bool):
 
 
 @bp.cli.command("workflow-diagram")
-def workflow_diagram_command():
-    """Print the founding workflow as Mermaid stateDiagram-v2 text, drawn from the table."""
+@click.option("--renewal", is_flag=True, help="The 换届 and 延期/提前换届 table instead of the founding one.")
+def workflow_diagram_command(renewal: bool):
+    """Print the founding workflow (or, with --renewal, the 换届 one) as Mermaid stateDiagram-v2 text, drawn from
+    its table."""
+    from domain.party_orgs import renewal_mermaid
     from domain.workflow import mermaid
 
-    click.echo(mermaid())
+    click.echo(renewal_mermaid() if renewal else mermaid())
 
 
 @bp.cli.command("fund-diagram")

@@ -59,6 +59,21 @@ WORDING = {
 ELECTION_RULE = "《中国共产党基层组织选举工作条例》"
 
 
+@dataclass(frozen=True)
+class RecordWording:
+    """How a document of an established organisation's record (换届, 延期...) names itself: its title around the
+    organisation's name, and the 请示 it answers; "{change}" is 延期换届 or 提前换届."""
+    title: tuple[str, str]  # before and after the name: 关于同意 / 换届选举的批复
+    request: str            # the 请示, after 关于 and the name
+
+
+RECORD_WORDING = {
+    DocumentKind.RENEWAL: RecordWording(("关于同意", "换届选举的批复"), "换届选举的请示"),
+    DocumentKind.RENEWAL_ELECTION: RecordWording(("关于", "换届选举结果的批复"), "换届选举结果的请示"),
+    DocumentKind.POSTPONEMENT: RecordWording(("关于同意", "{change}的批复"), "{change}的请示"),
+}
+
+
 def party_org_name(application: Application) -> str:
     """The new organisation's full name: 中共XX有限公司支部委员会."""
     return full_name(application.organisation.name, application.requested_kind)
@@ -189,6 +204,17 @@ def issue_document(application: Application, kind: DocumentKind, *, actor: User,
     db.session.flush()
     record_event("issue_document", document, actor, f"印发{document.number}《{document.title}》")
     return document
+
+
+def issue_record_document(party_org: PartyOrg, kind: DocumentKind, *, actor: User, context: dict,
+                          **words: str) -> Document:
+    """Issue a document of the record in its RECORD_WORDING: the title around the organisation's name, and the
+    请示 it answers (`request_title`, for the body in templates/pdf/document.html)."""
+    wording = RECORD_WORDING[kind]
+    title = [wording.title[0], party_org.name, wording.title[1].format(**words)]
+    request_title = f"《关于{party_org.name}{wording.request.format(**words)}》"
+    return issue_document(party_org.application, kind, actor=actor, party_org=party_org, title_pieces=title,
+                          context={**context, "record_name": party_org.name, "request_title": request_title})
 
 
 def render_document(document: Document, settings: dict[str, str], day: date, *,

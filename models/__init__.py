@@ -22,6 +22,7 @@ from .outbox import Channel, NoticePreference, OutboxMessage, OutboxStatus
 from .registration import CLAIM_LAPSES_AFTER, RegistrationKind, RegistrationReview, RegistrationStatus
 from .registry_import import ImportStatus, RegistryImport
 from .reminder import SentReminder
+from .renewal import OPEN_RENEWAL_STATES, Renewal, RenewalKind, RenewalState
 from .stored_file import StoredFile
 from .substitution import Substitution
 from .unit import Unit, UnitCategory
@@ -30,7 +31,9 @@ from .user import LoginFailure, LoginSession, Role, User
 __all__ = [
     "AppState", "Application", "ApplicationEvent", "ApplicationMember", "Assignment", "Attachment", "AuditChainHead",
     "AuditEvent", "CLAIM_LAPSES_AFTER", "CommitteePost", "CommitteeSeat", "FOUNDING_KINDS", "NAME_SUFFIX", "PartyOrg",
-    "PartyOrgEvent", "PartyOrgState", "TermLength", "full_name", "COUNTED", "CoverageCause", "CoverageChange", "RegistrationKind", "RegistrationReview", "RegistrationStatus",
+    "PartyOrgEvent", "PartyOrgState", "TermLength", "OPEN_RENEWAL_STATES", "Renewal", "RenewalKind", "RenewalState",
+    "full_name", "COUNTED", "CoverageCause", "CoverageChange", "RegistrationKind", "RegistrationReview",
+    "RegistrationStatus",
     "BatchState", "Channel", "ChecklistItem", "Delivery", "DisbursementBatch", "Document", "DocumentCounter",
     "DocumentKind",
     "FundItem", "FundPayment", "FundStage", "FundStandard", "FundState", "GENESIS_HASH", "Gender", "GuidanceVisit",

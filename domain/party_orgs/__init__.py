@@ -8,6 +8,15 @@ import sqlalchemy as sa
 from models import Document, PartyOrg, User, db
 
 from .records import create_party_org, elected_seats, member_of, record_step
+from .renewal_steps import (
+    RENEWAL_STEP_BY_ACTION, RENEWAL_STEPS, RENEWAL_WAITING_ON, RenewalStep, available_renewal_steps, renewal_mermaid,
+    renewal_step_refusal,
+)
+from .renewals import (
+    Slate, approve_renewal, approve_renewal_election, ask_date_change, grant_date_change, natural_term_end,
+    open_renewal, pass_renewal, refuse_date_change, renewal_panel, renewals_of, report_renewal_election,
+    return_renewal, return_renewal_election, submit_renewal, withdraw_renewal,
+)
 from .steps import STEP_BY_ACTION, STEPS, Step, available_steps, require_step, step_refusal, steps_from
 from .terms import DEFAULT_TERM_YEARS, term_end, term_years
 
@@ -15,6 +24,12 @@ __all__ = [
     "DEFAULT_TERM_YEARS", "STEPS", "STEP_BY_ACTION", "Step", "available_steps", "create_party_org", "documents_of",
     "elected_seats", "for_user", "member_of", "party_org_of", "record_step", "require_step", "step_refusal",
     "steps_from", "term_end", "term_years", "visible_party_org",
+    # 换届 and 延期/提前换届 (renewal_steps, renewals)
+    "RENEWAL_STEPS", "RENEWAL_STEP_BY_ACTION", "RENEWAL_WAITING_ON", "RenewalStep", "Slate", "approve_renewal",
+    "approve_renewal_election", "ask_date_change", "available_renewal_steps", "grant_date_change",
+    "natural_term_end", "open_renewal", "pass_renewal", "refuse_date_change", "renewal_mermaid", "renewal_panel",
+    "renewal_step_refusal", "renewals_of", "report_renewal_election", "return_renewal", "return_renewal_election",
+    "submit_renewal", "withdraw_renewal",
 ]
 
 
