@@ -35,6 +35,9 @@ def can_batch(action: str, state: BatchState, user: User | None = None) -> bool:
     return funds.BATCH.allows(action, state, user)
 
 
+bp.add_app_template_global(sheets.sheet_refusal, "sheet_refusal")
+
+
 @bp.app_template_global()
 def batch_steps(state: BatchState, user: User) -> list:
     return funds.BATCH.steps_from(state, user.role)
@@ -191,6 +194,8 @@ def sheet_xlsx(batch_id: int):
 @bp.get("/batches/<int:batch_id>/sheet.pdf")
 def sheet_pdf(batch_id: int):
     batch = db.get_or_404(DisbursementBatch, batch_id)
+    if sheets.sheet_refusal(batch) is not None:  # approved, its PDF not filed yet: the batch's page says why
+        return redirect(url_for(".batch", batch_id=batch_id))
     pdf = sheets.filed_sheet(batch)
     if pdf is None:  # not approved yet (or before sheets were filed): rendered now, from the items as they are
         pdf = sheets.batch_pdf(_load(batch_id))

@@ -1,25 +1,31 @@
 """The disbursement sheet (拨付明细表) of a batch, as XLSX for the accounts and as PDF to sign and file."""
+import logging
 import math
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from datetime import timedelta
 from decimal import Decimal
 from io import BytesIO
+from typing import Any
 
 import cn2an
 import sqlalchemy as sa
 from flask import current_app
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Side
+from sqlalchemy.orm import Session
 
-from models import CENT, Application, BatchState, DisbursementBatch, StoredFile, User, db
+from jobs.queue import crontab, periodic, task
+from models import CENT, Application, BatchState, DisbursementBatch, StoredFile, db, utcnow
 
-from . import DomainError
 from .documents import chinese_date, party_org_name
 from .files import keep_file
 from .pdf import PdfRenderError, html_to_pdf
 from .settings import get_settings
 from .workbooks import cjk_font, keep_as_text, setup_print, write_title
 from .zone_time import local_date
+
+log = logging.getLogger(__name__)
 
 YUAN_FORMAT = '"¥"#,##0.00'
 TITLE = "新建党组织启动经费拨付明细表"
@@ -372,13 +378,17 @@ def measured_heights(sheet: Sheet, printed) -> list[float]:
 
 def batch_pdf(batch: DisbursementBatch, layout: Layout = LAYOUT) -> bytes:
     """The batch as a signed-and-filed PDF (WeasyPrint): a table per page with 承前页 and 本页小计, the total in
-    words and the signatures on the last; 草稿/待审批 across every page until the zone approves.
+    words and the signatures on the last; 草稿/待审批 across every page until the zone approves."""
+    return sheet_pdf(disbursement_sheet(batch), layout)
+
+
+def sheet_pdf(sheet: Sheet, layout: Layout = LAYOUT) -> bytes:
+    """A sheet as its PDF (batch_pdf).
 
     The pages are planned by estimate and laid out; if a planned page did not come out as one printed page (a
     font drew some character wider than estimated), they are planned again from the heights the layout
     measured, laid out once more and checked again. What still does not hold is refused, never filed with its
     subtotals on the wrong pages."""
-    sheet = disbursement_sheet(batch)
     # Jinja alone, not render_template: a second plan is rendered in the forked child, which must not run the
     # app's context processors (a query there would use the parent's database connection).
     template = current_app.jinja_env.get_template("pdf/batch_sheet.html")
@@ -405,23 +415,111 @@ def batch_pdf(batch: DisbursementBatch, layout: Layout = LAYOUT) -> bytes:
     return html_to_pdf(html(plans[0]), in_child=True, relayout=relayout, relayouts=2)
 
 
-# The sheet of a batch the zone approves (funds.approve_batch) is rendered once, then and there, and filed with it,
-# as the 批复 is: what finance prints, signs and files is what was approved, byte for byte, whatever the registry
-# later does to an organisation's name; and no download waits for the render (1.7 s for 200 rows on the bench's
-# machine, 2.5 s on a slow day).
+# The sheet of a batch the zone approves (funds.approve_batch) is filed with it, as the 批复 is: what finance prints,
+# signs and files is what was approved, byte for byte, whatever the registry later does to an organisation's name;
+# and no download waits for the render (1.7 s for 200 rows on the bench's machine, 2.5 s on a slow day). The approval
+# keeps what the sheet says (a few milliseconds); the render, which nobody waits for, is a task run after the commit
+# (file_batch_sheet), so that neither the zone's click nor the batch's row waits for it. Until it is filed the
+# batch's page says the sheet is being prepared and offers no PDF link; a render refused (a row taller than a page)
+# is written on the batch (sheet_error) and fails the task, which the admin may run again (后台任务).
 
-def approval_sheet(batch: DisbursementBatch) -> bytes:
-    """The PDF sheet of a batch whose approval is set on it but not yet written: nothing is flushed while it
-    renders, so the render holds no row (nor SQLite's one write lock) for its seconds."""
+SHEET_BEING_PREPARED = "拨付明细表（PDF）正在生成，通常几秒钟即可完成；请稍后刷新本页再下载。"
+_TO_FILE = "batch_sheets_to_file"
+
+
+def sheet_as_data(sheet: Sheet) -> dict[str, Any]:
+    """A sheet as JSON, to be rendered later exactly as it is now (sheet_from_data)."""
+    data = asdict(sheet)
+    data["total"] = str(sheet.total)
+    for row in data["rows"]:
+        row["amount"] = str(row["amount"])
+    return data
+
+
+def sheet_from_data(data: dict[str, Any]) -> Sheet:
+    rows = [SheetRow(**{**row, "amount": Decimal(row["amount"])}) for row in data["rows"]]
+    return Sheet(**{**data, "rows": rows, "total": Decimal(data["total"])})
+
+
+def keep_approved_sheet(batch: DisbursementBatch) -> None:
+    """Keep the sheet of a batch whose approval is set on it but not yet written, and file its PDF once the approval
+    is committed. Nothing is flushed while it is read, so the approval's UPDATE stays the last statement."""
+    with db.session.no_autoflush:
+        batch.sheet_data, batch.sheet_error = sheet_as_data(disbursement_sheet(batch)), ""
+    db.session.info.setdefault(_TO_FILE, []).append(batch.id)
+
+
+def sheet_refusal(batch: DisbursementBatch) -> str | None:
+    """Why the batch's PDF sheet cannot be downloaded now: being prepared, or refused; None when it can."""
+    if not batch.sheet_pending:
+        return None
+    if batch.sheet_error:
+        return f"拨付明细表（PDF）未能生成：{batch.sheet_error}（XLSX 可照常下载；请系统管理员在“后台任务”中重新执行）"
+    return SHEET_BEING_PREPARED
+
+
+@task("拨付明细表：生成并存档 PDF")
+def file_batch_sheet(batch_id: int) -> None:
+    file_approved_sheet(batch_id)
+
+
+def file_approved_sheet(batch_id: int) -> bool:
+    """Render an approved batch's sheet as it was kept at the approval and file the PDF (存档拨付明细表). Idempotent:
+    a sheet filed already, by this task before or by another consumer now, is left as it is. False when nothing was
+    filed; a refused render is written on the batch and raised, so that the task's run says so."""
+    batch = db.session.get(DisbursementBatch, batch_id)
+    if batch is None or not batch.sheet_pending:
+        return False
+    sheet, approver, number = sheet_from_data(batch.sheet_data), batch.approved_by, batch.number
+    db.session.commit()  # nothing is held while it renders
     try:
-        with db.session.no_autoflush:
-            return batch_pdf(batch)
-    except PdfRenderError as error:  # the approval rolls back and can simply be tried again
-        raise DomainError(f"拨付明细表未能生成，批次仍待审批：{error}") from None
+        pdf = sheet_pdf(sheet)
+    except PdfRenderError as error:
+        _settle(batch_id, sheet_error=str(error)[:DisbursementBatch.sheet_error.type.length])
+        raise
+    stored = keep_file(f"拨付明细表-{number}.pdf", "application/pdf", pdf, actor=approver)
+    db.session.flush()
+    return _settle(batch_id, sheet_file_id=stored.id, sheet_error="")
 
 
-def file_sheet(batch: DisbursementBatch, pdf: bytes, *, actor: User) -> None:
-    batch.sheet_file = keep_file(f"拨付明细表-{batch.number}.pdf", "application/pdf", pdf, actor=actor)
+def _settle(batch_id: int, **values: Any) -> bool:
+    # Guarded: of two renders at once, the first files its PDF and the second changes nothing, its file rolled back.
+    done = db.session.execute(sa.update(DisbursementBatch).where(
+        DisbursementBatch.id == batch_id, DisbursementBatch.sheet_file_id.is_(None)).values(**values)
+        .execution_options(synchronize_session=False)).rowcount
+    if done:
+        db.session.commit()
+    else:
+        db.session.rollback()
+    return bool(done)
+
+
+@periodic(crontab(minute="*/5"), "拨付明细表：补存档未生成的 PDF")
+def file_missing_sheets() -> None:
+    """File the sheets whose task was lost (a consumer killed, the queue down at the approval); not the refused ones,
+    which wait for the admin."""
+    ids = db.session.scalars(sa.select(DisbursementBatch.id).where(
+        DisbursementBatch.sheet_data.is_not(None), DisbursementBatch.sheet_file_id.is_(None),
+        DisbursementBatch.sheet_error == "", DisbursementBatch.approved_at < utcnow() - timedelta(minutes=2))).all()
+    db.session.commit()
+    for batch_id in ids:
+        file_batch_sheet(batch_id)
+
+
+# Enqueued after the commit, never before: the task would find the approval not yet written, or one rolled back.
+@sa.event.listens_for(Session, "after_commit")
+def _file_committed(session: Session) -> None:
+    for batch_id in session.info.pop(_TO_FILE, []):
+        try:
+            file_batch_sheet(batch_id)
+        except Exception:  # the approval is committed and must say so; the sheet is filed by file_missing_sheets
+            log.exception("the sheet of batch %s not filed now; the sweep will file it", batch_id)
+
+
+@sa.event.listens_for(Session, "after_soft_rollback")
+def _forget(session: Session, previous_transaction) -> None:
+    if previous_transaction.parent is None:
+        session.info.pop(_TO_FILE, None)
 
 
 def filed_sheet(batch: DisbursementBatch) -> bytes | None:

@@ -1,6 +1,7 @@
 """Startup funds (启动经费): the standards, one fund item per new organisation, batches and payments."""
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.hybrid import hybrid_property
@@ -130,8 +131,11 @@ class DisbursementBatch(db.Model):
     submitted_at: Mapped[datetime | None]
     approved_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     approved_at: Mapped[datetime | None]
-    # The PDF sheet as the zone approved it, filed at the approval (domain/sheets.py): what finance prints and signs.
+    # The PDF sheet as the zone approved it (domain/sheets.py): what finance prints and signs. The approval keeps what
+    # the sheet says (sheet_data); a task renders it and files the PDF moments later, or says why it could not.
     sheet_file_id: Mapped[int | None] = mapped_column(sa.ForeignKey("stored_files.id"), unique=True)
+    sheet_data: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+    sheet_error: Mapped[str] = mapped_column(sa.String(300), server_default="")
 
     created_by: Mapped[User] = relationship(foreign_keys=[created_by_id], lazy="joined")
     approved_by: Mapped[User | None] = relationship(foreign_keys=[approved_by_id], lazy="joined")
@@ -147,6 +151,12 @@ class DisbursementBatch(db.Model):
     @property
     def total(self) -> Decimal:
         return sum((i.amount for i in self.items), Decimal("0.00"))
+
+    @property
+    def sheet_pending(self) -> bool:
+        """Approved, and its PDF sheet not filed yet: being rendered, or refused (sheet_error). A batch approved before
+        sheets were kept this way has no sheet_data, and its sheet is rendered on download."""
+        return self.sheet_file_id is None and self.sheet_data is not None
 
 
 class FundItem(db.Model):

@@ -442,8 +442,8 @@ def test_zone_approves_a_submitted_batch(client, app, login_as, batch):
     assert response.data == filed
 
 
-def test_an_approval_whose_sheet_fails_to_render_says_so_and_changes_nothing(client, app, login_as, batch,
-                                                                             monkeypatch):
+def test_an_approval_whose_sheet_fails_to_render_stands_and_finance_reads_why(client, app, login_as, batch,
+                                                                            monkeypatch):
     import os
 
     from domain import pdf
@@ -453,16 +453,39 @@ def test_an_approval_whose_sheet_fails_to_render_says_so_and_changes_nothing(cli
     monkeypatch.setattr(pdf, "HTML", lambda string, **_: os._exit(9))  # the child rendering the sheet dies
     page = client.post(f"/zone/batches/{batch}/approve", data={"version": version, "confirmed": "1"},
                        follow_redirects=True)
-    assert page.status_code == 200
-    assert "拨付明细表未能生成，批次仍待审批：生成 PDF 的进程意外退出" in page.get_data(as_text=True)
-    with app.app_context():
-        b = db.session.get(DisbursementBatch, batch)
-        assert b.state is BatchState.SUBMITTED and b.version == version and b.sheet_file_id is None
+    assert page.status_code == 200 and "已审批同意拨付批次" in page.get_data(as_text=True)
     monkeypatch.undo()
-    page = client.post(f"/zone/batches/{batch}/approve", data={"version": version, "confirmed": "1"},
-                       follow_redirects=True)
-    assert "已审批同意拨付批次" in page.get_data(as_text=True)
+    client.post("/auth/logout")
+    login_as(Role.FINANCE)
+    card = client.get(f"/finance/batches/{batch}").get_data(as_text=True)
+    assert "拨付明细表（PDF）未能生成：生成 PDF 的进程意外退出" in card and f"/finance/batches/{batch}/sheet.pdf" not in card
+    assert "PDF 未能生成" in client.get("/finance/").get_data(as_text=True)
+    answer = client.get(f"/finance/batches/{batch}/sheet.pdf", follow_redirects=True)
+    assert answer.mimetype == "text/html" and "拨付明细表（PDF）未能生成" in answer.get_data(as_text=True)
+    assert client.get(f"/finance/batches/{batch}/sheet.xlsx").status_code == 200
 
+
+def test_while_the_sheet_is_being_prepared_the_page_says_so_and_offers_no_link(client, app, login_as, batch,
+                                                                             monkeypatch):
+    from domain import sheets
+
+    version = _move(app, batch, "submit")
+    login_as(Role.ZONE_APPROVER)
+    monkeypatch.setattr(sheets, "file_batch_sheet", lambda batch_id: None)  # no consumer has taken it yet
+    client.post(f"/zone/batches/{batch}/approve", data={"version": version, "confirmed": "1"})
+    client.post("/auth/logout")
+    login_as(Role.FINANCE)
+    card = client.get(f"/finance/batches/{batch}").get_data(as_text=True)
+    assert sheets.SHEET_BEING_PREPARED in card and f"/finance/batches/{batch}/sheet.pdf" not in card
+    assert "PDF 生成中" in client.get("/finance/").get_data(as_text=True)
+    early = client.get(f"/finance/batches/{batch}/sheet.pdf")
+    assert early.status_code == 302 and early.headers["Location"].endswith(f"/finance/batches/{batch}")
+    assert sheets.SHEET_BEING_PREPARED in client.get(early.headers["Location"]).get_data(as_text=True)
+    with app.app_context():
+        assert sheets.file_approved_sheet(batch)
+    card = client.get(f"/finance/batches/{batch}").get_data(as_text=True)
+    assert sheets.SHEET_BEING_PREPARED not in card and f"/finance/batches/{batch}/sheet.pdf" in card
+    assert client.get(f"/finance/batches/{batch}/sheet.pdf").data.startswith(b"%PDF")
 
 def test_applicant_enters_the_payee_and_bad_input_is_kept(client, app, login_as, make_fund):
     item = make_fund("approved")

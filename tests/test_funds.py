@@ -19,8 +19,8 @@ from domain import sheets
 from domain.pdf import PdfRenderError
 from domain.sheets import batch_pdf, batch_xlsx, capital_amount
 from models import (
-    Application, BatchState, DisbursementBatch, FundItem, FundPayment, FundStandard, FundState, Organisation,
-    PartyOrgKind, PaymentKind, Role, StoredFile, User, db,
+    Application, BatchState, DisbursementBatch, FundItem, FundPayment, FundStandard, FundState, JobRun, Organisation,
+    PartyOrgKind, PaymentKind, Role, RunStatus, StoredFile, User, db,
 )
 from tests.conftest import on_postgresql, race, racers, zone_today
 
@@ -413,24 +413,31 @@ def _text(pdf: bytes, tmp_path) -> str:
     return subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True).stdout
 
 
-def test_approving_a_batch_files_its_pdf_sheet_as_approved(app, ctx, make_fund, make_user, tmp_path):
+def test_approving_a_batch_files_its_pdf_sheet_as_approved(app, ctx, make_fund, make_user, tmp_path, monkeypatch):
     items = [db.session.merge(make_fund("checked", amount=a)) for a in ("3000", "1500")]
     finance, zone = db.session.get(User, make_fund.finance_id[0]), db.session.get(User, make_fund.zone_id[0])
     batch = funds.create_batch(items, actor=finance)
     funds.submit_batch(batch, actor=finance, version=batch.version)
     assert sheets.filed_sheet(batch) is None and "（待审批）" in _text(batch_pdf(batch), tmp_path)
-    funds.approve_batch(batch, actor=zone, version=batch.version)
-    db.session.commit()
-    filed = batch.sheet_file
-    assert filed.content_type == "application/pdf" and filed.data.startswith(b"%PDF-") and filed.size == len(filed.data)
-    assert filed.filename == f"拨付明细表-{batch.number}.pdf" and filed.created_by_id == zone.id
-    text = _text(filed.data, tmp_path)
-    assert f"审批：{zone.name}" in text and "4,500.00" in text and "肆仟伍佰元整" in text
-    # The registry renames an organisation afterwards: the filed sheet still says what was approved.
+    with monkeypatch.context() as slow:  # no consumer has taken the task yet
+        slow.setattr(sheets, "file_batch_sheet", lambda batch_id: None)
+        funds.approve_batch(batch, actor=zone, version=batch.version)
+        db.session.commit()
+    assert batch.state is BatchState.APPROVED and batch.sheet_pending
+    assert sheets.sheet_refusal(batch) == sheets.SHEET_BEING_PREPARED
+    # The registry renames an organisation before the render: the filed sheet still says what was approved.
     old_name = items[0].organisation.name
     items[0].organisation.name = "改名后的有限公司"
     db.session.commit()
-    assert sheets.filed_sheet(batch) == filed.data and old_name in _text(filed.data, tmp_path)
+    assert sheets.file_approved_sheet(batch.id) is True
+    assert sheets.file_approved_sheet(batch.id) is False  # filed once: a second run (or consumer) changes nothing
+    db.session.expire_all()
+    filed = batch.sheet_file
+    assert not batch.sheet_pending and sheets.sheet_refusal(batch) is None
+    assert filed.content_type == "application/pdf" and filed.data.startswith(b"%PDF-") and filed.size == len(filed.data)
+    assert filed.filename == f"拨付明细表-{batch.number}.pdf" and filed.created_by_id == zone.id
+    text = _text(filed.data, tmp_path)
+    assert f"审批：{zone.name}" in text and "4,500.00" in text and "肆仟伍佰元整" in text and old_name in text
     assert "改名后的有限公司" in _text(batch_pdf(batch), tmp_path)  # a new render would say the new name
     # Paid, the batch keeps its sheet; the database refuses a sheet on a batch that is not approved.
     funds.record_batch_payment(batch, voucher_number="记-1", paid_on=zone_today(), actor=finance,
@@ -446,7 +453,21 @@ def test_approving_a_batch_files_its_pdf_sheet_as_approved(app, ctx, make_fund, 
     db.session.rollback()
 
 
-def test_a_sheet_that_fails_to_render_leaves_the_batch_to_approve(app, ctx, make_fund, monkeypatch):
+def test_the_approval_commits_and_the_sheet_is_filed_right_after(app, ctx, make_fund):
+    # The tests run tasks at once (JOBS_IMMEDIATE): the commit enqueues the render, which files the sheet.
+    items = [db.session.merge(make_fund("checked"))]
+    finance, zone = db.session.get(User, make_fund.finance_id[0]), db.session.get(User, make_fund.zone_id[0])
+    batch = funds.create_batch(items, actor=finance)
+    funds.submit_batch(batch, actor=finance, version=batch.version)
+    funds.approve_batch(batch, actor=zone, version=batch.version)
+    assert batch.sheet_file_id is None  # nothing rendered before the commit
+    db.session.commit()
+    assert batch.sheet_file.data.startswith(b"%PDF-") and not batch.sheet_pending
+    run = db.session.scalars(sa.select(JobRun).where(JobRun.name == "domain.sheets.file_batch_sheet")).one()
+    assert (run.args, run.status) == ([batch.id], RunStatus.DONE)
+
+
+def test_a_sheet_that_fails_to_render_is_said_on_the_batch_until_run_again(app, ctx, make_fund, monkeypatch):
     items = [db.session.merge(make_fund("checked"))]
     finance, zone = db.session.get(User, make_fund.finance_id[0]), db.session.get(User, make_fund.zone_id[0])
     batch = funds.create_batch(items, actor=finance)
@@ -456,16 +477,45 @@ def test_a_sheet_that_fails_to_render_leaves_the_batch_to_approve(app, ctx, make
     def dies(_html, **_kwargs):
         raise PdfRenderError("生成 PDF 的进程意外退出，请稍后重试。")
     monkeypatch.setattr(sheets, "html_to_pdf", dies)
-    with pytest.raises(DomainError, match="拨付明细表未能生成，批次仍待审批：生成 PDF 的进程意外退出"):
-        funds.approve_batch(batch, actor=zone, version=batch.version)
-    db.session.rollback()
+    funds.approve_batch(batch, actor=zone, version=batch.version)
+    db.session.commit()  # the approval stands; its render failed after it
     batch = db.session.get(DisbursementBatch, batch.id)
-    assert batch.state is BatchState.SUBMITTED and batch.sheet_file_id is None and batch.approved_by_id is None
+    assert batch.state is BatchState.APPROVED and batch.sheet_file_id is None and batch.sheet_pending
+    assert sheets.sheet_refusal(batch) == ("拨付明细表（PDF）未能生成：生成 PDF 的进程意外退出，请稍后重试。"
+                                           "（XLSX 可照常下载；请系统管理员在“后台任务”中重新执行）")
+    run = db.session.scalars(sa.select(JobRun).where(JobRun.name == "domain.sheets.file_batch_sheet")).one()
+    assert run.status is RunStatus.FAILED and "生成 PDF 的进程意外退出" in run.error
+    sheets.file_missing_sheets.call_local()  # the sweep leaves a refused one to the admin
+    assert db.session.get(DisbursementBatch, batch.id).sheet_error
+    monkeypatch.undo()
+    assert sheets.file_approved_sheet(batch.id) is True  # what the admin's 重新执行 runs
+    db.session.expire_all()
+    assert batch.sheet_error == "" and batch.sheet_file.data.startswith(b"%PDF-")
+
+
+def test_a_sheet_whose_task_was_lost_is_filed_by_the_sweep(app, ctx, make_fund, monkeypatch):
+    from datetime import timedelta
+
+    items = [db.session.merge(make_fund("checked"))]
+    finance, zone = db.session.get(User, make_fund.finance_id[0]), db.session.get(User, make_fund.zone_id[0])
+    batch = funds.create_batch(items, actor=finance)
+    funds.submit_batch(batch, actor=finance, version=batch.version)
+    with monkeypatch.context() as lost:
+        lost.setattr(sheets, "file_batch_sheet", lambda batch_id: None)
+        funds.approve_batch(batch, actor=zone, version=batch.version)
+        db.session.commit()
+    sheets.file_missing_sheets.call_local()
+    assert db.session.get(DisbursementBatch, batch.id).sheet_pending  # a moment old: its task may still be running
+    batch.approved_at -= timedelta(minutes=3)
+    db.session.commit()
+    sheets.file_missing_sheets.call_local()
+    db.session.expire_all()
+    assert batch.sheet_file.data.startswith(b"%PDF-")
 
 
 def test_parallel_approvals_file_one_sheet(app, make_fund):
-    """Two tabs, a double click: approvals of one batch at once. Each renders the sheet before it claims the
-    batch (no lock is held for a render); one approves and files its sheet, the others stop at the version."""
+    """Two tabs, a double click: approvals of one batch at once. One approves, the others stop at the version;
+    the one sheet is rendered after the commit, and filed once."""
     made = [make_fund("checked"), make_fund("checked")]
     with app.app_context():
         finance = db.session.get(User, make_fund.finance_id[0])
@@ -475,11 +525,11 @@ def test_parallel_approvals_file_one_sheet(app, make_fund):
         version, batch_id = batch.version, batch.id
         files_before = db.session.scalar(sa.select(sa.func.count(StoredFile.id)))
     rendered = []
-    real = sheets.batch_pdf
+    real = sheets.sheet_pdf
 
-    def counted(batch):
-        rendered.append(batch.id)
-        return real(batch)
+    def counted(sheet):
+        rendered.append(sheet.number)
+        return real(sheet)
 
     def attempt(_k, go):
         batch, zone = db.session.get(DisbursementBatch, batch_id), db.session.get(User, make_fund.zone_id[0])
@@ -489,13 +539,13 @@ def test_parallel_approvals_file_one_sheet(app, make_fund):
         return "ok"
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(sheets, "batch_pdf", counted)
+        patch.setattr(sheets, "sheet_pdf", counted)
         results = race(app, attempt, range(min(racers(app), 8)))
     assert results.count("ok") == 1, results
     assert all(isinstance(r, (StaleError, sa.exc.OperationalError)) for r in results if r != "ok"), results
-    assert rendered and set(rendered) == {batch_id}
     with app.app_context():
         batch = db.session.get(DisbursementBatch, batch_id)
+        assert rendered == [batch.number]
         assert batch.state is BatchState.APPROVED and batch.sheet_file.data.startswith(b"%PDF-")
         assert db.session.scalar(sa.select(sa.func.count(StoredFile.id))) == files_before + 1
 
@@ -632,7 +682,7 @@ def test_the_stage_shown_follows_the_batch_and_rows_agree_with_items(ctx, make_f
     lists' rows compute the same stage in SQL as the card does on the item."""
     from models import FundStage
 
-    monkeypatch.setattr(funds.batches, "approval_sheet", lambda batch: b"%PDF-1.7 stand-in")
+    monkeypatch.setattr("domain.sheets.file_batch_sheet", lambda batch_id: None)  # no render
     finance, zone = _user(make_user, Role.FINANCE), _user(make_user, Role.ZONE_APPROVER)
     pending = db.session.merge(make_fund("pending"))
     loose = db.session.merge(make_fund("approved"))

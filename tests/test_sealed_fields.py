@@ -20,8 +20,8 @@ from tests.test_audit_chain import _tamper
 @pytest.fixture
 def paid(app, make_fund, make_user, monkeypatch):
     """One item paid in an approved batch and one waiting in a draft batch, through the verbs (the sheet's PDF is
-    not what these tests are about: a stand-in is filed). Returns (paid item, payment, other item, draft batch) ids."""
-    monkeypatch.setattr(funds.batches, "approval_sheet", lambda batch: b"%PDF-1.7 stand-in")
+    not what these tests are about: none is rendered). Returns (paid item, payment, other item, draft batch) ids."""
+    monkeypatch.setattr("domain.sheets.file_batch_sheet", lambda batch_id: None)  # no render
     made = [make_fund("checked") for _ in range(2)]
     with app.app_context():
         finance = db.session.get(User, make_fund.finance_id[0])
@@ -277,7 +277,7 @@ def test_a_bulk_statement_does_not_launder_its_table(app, ctx, paid):
 
 def test_paying_a_batch_reads_the_records_twice_whatever_its_size(app, ctx, make_fund, monkeypatch):
     """The last records are read once at the first flush and once at commit, not once per item."""
-    monkeypatch.setattr(funds.batches, "approval_sheet", lambda batch: b"%PDF-1.7 stand-in")
+    monkeypatch.setattr("domain.sheets.file_batch_sheet", lambda batch_id: None)  # no render
     made = [make_fund("checked") for _ in range(5)]
     finance = db.session.get(User, make_fund.finance_id[0])
     zone = db.session.get(User, make_fund.zone_id[0])

@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from models import DisbursementBatch, FundItem, Role, User, db, utcnow
 
 from .. import DomainError, bump_version, notices
-from ..sheets import approval_sheet, file_sheet
+from ..sheets import keep_approved_sheet
 from ..substitutes import record_acted
 from ..text import check_text
 from ..zone_time import local_today
@@ -85,15 +85,11 @@ def check_batch_approval(batch: DisbursementBatch, *, actor: User, version: int)
 
 
 def approve_batch(batch: DisbursementBatch, *, actor: User, version: int) -> None:
-    """Approve the batch (审批拨付批次) so that finance may pay it, and file its PDF sheet as approved."""
+    """Approve the batch (审批拨付批次) so that finance may pay it; its PDF sheet, as approved, is filed by a task."""
     step = _check(batch, "approve", actor, version)
     batch.state, batch.approved_by, batch.approved_at = step.target, actor, utcnow()
-    # Rendered before the version's UPDATE, which holds the batch's row (and, on SQLite, the one write lock of
-    # the whole database) until the commit: not for the render's seconds. Of two approvals at once, the second
-    # renders in vain and stops at the version.
-    pdf = approval_sheet(batch)
+    keep_approved_sheet(batch)  # before the version's UPDATE: of two approvals at once, the second stops there
     bump_version(batch)
-    file_sheet(batch, pdf, actor=actor)
     record_acted("batch.approve", batch, None, actor, f"审批同意拨付批次{batch.number}")
     notices.notify(notices.with_role(Role.FINANCE), f"拨付批次{batch.number}已审批同意，请拨付并登记凭证",
                    link=notices.batch_page(batch))

@@ -38,8 +38,8 @@ document.addEventListener("change", function (event) {
   }
 });
 
-// <form data-busy="正在…"> whose answer takes seconds (the zone's approval renders the batch's PDF sheet): once
-// sent, its button says so and cannot send it a second time.
+// <form data-busy="正在…"> whose answer may take a moment (the zone's decision on a batch): once sent, its button
+// says so and cannot send it a second time.
 document.addEventListener("submit", function (event) {
   var form = event.target;
   if (!form.matches("form[data-busy]") || event.defaultPrevented) return;

@@ -59,8 +59,8 @@ def test_finance_builds_a_batch_downloads_sheets_and_records_payment(page: Page,
     expect(page.get_by_text("确认后生成拨付明细表 PDF 并存档", exact=False)).to_be_visible()
     page.screenshot(path=shots / "zone-batch-to-approve.png", full_page=True)
     # 审批同意 first shows every amount, payee and full account number, rendered by the server; the second button
-    # approves. Once sent, it says the approval is working and cannot be pressed again (a 200-row sheet takes
-    # seconds). Seen here on a submission stopped after app.js has handled it: a listener added after app.js's.
+    # approves. Once sent, it says the approval is working and cannot be pressed again. Seen here on a submission
+    # stopped after app.js has handled it: a listener added after app.js's.
     page.get_by_role("button", name="审批同意").click()
     confirmation = page.get_by_role("table", name="请逐笔核对金额、收款人和完整账号后确认审批")
     expect(confirmation).to_contain_text("通辽旅程甲科技有限公司")
@@ -70,7 +70,7 @@ def test_finance_builds_a_batch_downloads_sheets_and_records_payment(page: Page,
     page.screenshot(path=shots / "zone-batch-confirm.png", full_page=True)
     page.evaluate("document.addEventListener('submit', event => event.preventDefault())")
     page.get_by_role("button", name="确认审批同意（合计 3,234.56 元）").click()
-    expect(page.get_by_role("button", name="正在审批并生成拨付明细表…")).to_be_disabled()
+    expect(page.get_by_role("button", name="正在审批…")).to_be_disabled()
     page.goto(f"{live_server}/zone/funds")
     page.get_by_role("button", name="审批同意").click()
     page.get_by_role("button", name="确认审批同意（合计 3,234.56 元）").click()
@@ -91,8 +91,8 @@ def test_finance_builds_a_batch_downloads_sheets_and_records_payment(page: Page,
     with open(pdf_download.value.path(), "rb") as pdf, app.app_context():
         year, _, serial = number.split("-")
         filed = db.session.scalar(sa.select(DisbursementBatch).filter_by(year=int(year), serial=int(serial))).sheet_file
-        assert pdf.read() == filed.data  # the sheet filed at the approval, not a new render
-    expect(card).to_contain_text("拨付明细表 PDF 已于审批时存档")
+        assert pdf.read() == filed.data  # the sheet filed after the approval (a task), not a new render
+    expect(card).to_contain_text("拨付明细表 PDF 已按审批时的内容存档")
 
     page.evaluate("window.__sameDocument = true")
     card.get_by_label("通辽旅程甲科技有限公司的凭证号").fill("记-2026-0087")
