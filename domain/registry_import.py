@@ -403,32 +403,37 @@ class _Heartbeat:
     """Writes the import's heartbeat and the rows written so far (its progress bar, on every worker and host) every
     JOBS_HEARTBEAT_SECONDS, from a connection of its own: the import's rows wait in their one transaction.
 
-    Not on SQLite, whose one writer at a time is the import: a second connection's write would wait for the
-    import's transaction to end, or, holding the file's reserved lock, make the import's own first write fail
-    (SQLite gives up at once on such a deadlock). There the claim's heartbeat is the only one; writing the zone's
-    whole registry takes seconds, far less than JOBS_STALE_SECONDS, and the bar goes from 0 to done."""
+    On SQLite, whose one writer at a time is the import, not in the database: a second connection's write would wait
+    for the import's transaction to end, or, holding the file's reserved lock, make the import's own first write fail
+    (SQLite gives up at once on such a deadlock). There the claim's heartbeat is the only one (writing the zone's whole
+    registry takes seconds, far less than JOBS_STALE_SECONDS), and the rows written so far go to the job queue's own
+    storage (another file, or the server JOBS_URL names), where import_progress reads them."""
 
     def __init__(self, app: Flask, job_id: int, attempt: int):
         self.app, self.job_id, self.attempt = app, job_id, attempt
         self.done = 0  # rows written so far, set by _write_rows
         self.stopped = threading.Event()
+        self.beside = db.engine.dialect.name == "sqlite"  # the progress beside the database, in the queue's storage
         self.thread = None
 
     def __enter__(self) -> "_Heartbeat":
-        if db.engine.dialect.name != "sqlite":
-            self.thread = threading.Thread(target=self.run, name=f"import-heartbeat-{self.job_id}", daemon=True)
-            self.thread.start()
+        self.thread = threading.Thread(target=self.run, name=f"import-heartbeat-{self.job_id}", daemon=True)
+        self.thread.start()
         return self
 
     def __exit__(self, *exc) -> None:
         self.stopped.set()
-        if self.thread is not None:
-            self.thread.join()
+        self.thread.join()
+        if self.beside:
+            queue.get(_progress_key(self.job_id))  # read and gone: the import's row says the rest
 
     def run(self) -> None:
         with self.app.app_context():
             while not self.stopped.wait(self.app.config["JOBS_HEARTBEAT_SECONDS"]):
                 try:
+                    if self.beside:
+                        queue.put(_progress_key(self.job_id), (self.attempt, self.done))
+                        continue
                     with db.engine.begin() as connection:
                         connection.execute(
                             sa.update(RegistryImport)
@@ -596,9 +601,20 @@ def take_up_stale_imports() -> list[int]:
     return again
 
 
+def _progress_key(job_id: int) -> str:
+    return f"registry-import-progress:{job_id}"
+
+
 def import_progress(job: RegistryImport) -> int:
-    """Rows written so far, as the import's heartbeat last wrote them (every worker reads the same)."""
-    return job.total_rows if job.status is ImportStatus.DONE else job.processed_rows
+    """Rows written so far, as the import's heartbeat last wrote them (every worker reads the same): in the import's
+    row, or on SQLite in the job queue's storage (_Heartbeat)."""
+    if job.status is ImportStatus.DONE:
+        return job.total_rows
+    if job.status is ImportStatus.RUNNING and db.engine.dialect.name == "sqlite":
+        noted = queue.get(_progress_key(job.id), peek=True)
+        if noted is not None and noted[0] == job.attempts:  # a consumer that died before this attempt says nothing
+            return max(job.processed_rows, noted[1])
+    return job.processed_rows
 
 
 def recent_imports(user: User, limit: int = 10) -> list[RegistryImport]:

@@ -220,6 +220,52 @@ def test_an_import_with_a_live_heartbeat_is_left_to_its_consumer(client, app, ad
     assert "已写入 0 / 2 行" in client.get(f"/registry/imports/{job.id}").get_data(as_text=True)
 
 
+def test_the_progress_moves_while_the_rows_are_written(client, app, admin, monkeypatch):
+    # Held after its first chunk of two rows, inside its one transaction: the page reads 2 rows written, from the
+    # import's row (PostgreSQL) or from the queue's storage (SQLite, where the import is the one writer).
+    import threading
+    import time
+
+    upload(client, csv_bytes([row(valid_credit_code()) for _ in range(6)]))
+    job = latest_job(app)
+    with app.app_context():
+        db.session.execute(sa.update(RegistryImport).where(RegistryImport.id == job.id).values(
+            status=ImportStatus.RUNNING))
+        db.session.commit()
+    monkeypatch.setattr(importer, "CHUNK", 2)
+    monkeypatch.setitem(app.config, "JOBS_HEARTBEAT_SECONDS", 0.05)
+    first_written, go_on, original = threading.Event(), threading.Event(), importer._chunks
+
+    def held_after_first(items):
+        for number, batch in enumerate(original(items)):
+            if number == 1:
+                first_written.set()
+                go_on.wait(30)
+            yield batch
+
+    monkeypatch.setattr(importer, "_chunks", held_after_first)
+
+    def write():
+        with app.app_context():
+            importer.run_registry_import(job.id)
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    try:
+        assert first_written.wait(30)
+        deadline, shown = time.monotonic() + 10, ""
+        while "已写入 2 / 6 行" not in shown and time.monotonic() < deadline:
+            time.sleep(0.05)
+            shown = client.get(f"/registry/imports/{job.id}").get_data(as_text=True)
+    finally:
+        go_on.set()
+        writer.join()
+    assert "已写入 2 / 6 行" in shown
+    assert latest_job(app).status is ImportStatus.DONE and len(orgs(app)) == 6
+    with app.app_context():
+        assert importer.queue.get(importer._progress_key(job.id), peek=True) is None  # nothing left behind
+
+
 def test_missing_columns_and_wrong_files_are_refused_before_anything_is_stored(client, app, admin):
     page = upload(client, csv_bytes([row(valid_credit_code())], header=HEADER[:3])).get_data(as_text=True)
     assert "缺少以下必填列：初审单位" in page
