@@ -71,6 +71,10 @@ RECORD_WORDING = {
     DocumentKind.RENEWAL: RecordWording(("关于同意", "换届选举的批复"), "换届选举的请示"),
     DocumentKind.RENEWAL_ELECTION: RecordWording(("关于", "换届选举结果的批复"), "换届选举结果的请示"),
     DocumentKind.POSTPONEMENT: RecordWording(("关于同意", "{change}的批复"), "{change}的请示"),
+    # The zone dissolves, renames or merges as the higher organisation (dissolution.py); the body names the reason.
+    DocumentKind.DISSOLUTION: RecordWording(("关于撤销", "的批复"), "撤销的请示"),
+    DocumentKind.RENAME: RecordWording(("关于同意", "更名为{new_name}的批复"), "更名的请示"),
+    DocumentKind.MERGE: RecordWording(("关于", "并入{receiving}的批复"), "并入{receiving}的请示"),
 }
 
 

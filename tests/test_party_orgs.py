@@ -206,7 +206,8 @@ def test_who_sees_a_record(ctx, make_application, make_user, make_org):
 def test_the_steps_table_says_who_may_do_what(ctx, record, make_user):
     zone = ctx.get(User, make_user(Role.ZONE_APPROVER).id)
     unit = ctx.get(User, make_user(Role.UNIT_REVIEWER).id)
-    assert [s.action for s in party_orgs.available_steps(record, zone)] == ["fill_seat", "adjust_seat"]
+    assert [s.action for s in party_orgs.available_steps(record, zone)] == ["fill_seat", "adjust_seat", "rename",
+                                                                            "merge", "dissolve"]
     assert party_orgs.available_steps(record, unit) == []
     with pytest.raises(DomainError, match="只有开发区党工委可以补选委员"):
         party_orgs.require_step(record, "fill_seat", unit, record.version, "理由")

@@ -7,6 +7,7 @@ import sqlalchemy as sa
 
 from models import Document, PartyOrg, User, db
 
+from .dissolution import covered_by, dissolve_party_org, merge_party_org, receiving_choices, rename_party_org
 from .records import create_party_org, elected_seats, member_of, record_step
 from .renewal_steps import (
     RENEWAL_STEP_BY_ACTION, RENEWAL_STEPS, RENEWAL_WAITING_ON, RenewalStep, available_renewal_steps, renewal_mermaid,
@@ -21,8 +22,8 @@ from .steps import STEP_BY_ACTION, STEPS, Step, available_steps, require_step, s
 from .terms import DEFAULT_TERM_YEARS, term_end, term_years
 
 __all__ = [
-    "DEFAULT_TERM_YEARS", "STEPS", "STEP_BY_ACTION", "Step", "available_steps", "create_party_org", "documents_of",
-    "elected_seats", "for_user", "member_of", "party_org_of", "record_step", "require_step", "step_refusal",
+    "DEFAULT_TERM_YEARS", "STEPS", "STEP_BY_ACTION", "Step", "available_steps", "covered_by", "create_party_org",
+    "dissolve_party_org", "documents_of", "elected_seats", "merge_party_org", "receiving_choices", "rename_party_org", "for_user", "member_of", "party_org_of", "record_step", "require_step", "step_refusal",
     "steps_from", "term_end", "term_years", "visible_party_org",
     # 换届 and 延期/提前换届 (renewal_steps, renewals)
     "RENEWAL_STEPS", "RENEWAL_STEP_BY_ACTION", "RENEWAL_WAITING_ON", "RenewalStep", "Slate", "approve_renewal",

@@ -33,6 +33,14 @@ STEPS: tuple[Step, ...] = (
     Step("fill_seat", "补选委员", frozenset({P.ACTIVE}), None, Role.ZONE_APPROVER, needs_reason=True),
     Step("adjust_seat", "调整班子成员", frozenset({P.ACTIVE}), None, Role.ZONE_APPROVER, needs_reason=True,
          style="outline-secondary"),
+    # The zone, the higher organisation, renames, merges or dissolves an organisation, each with its 批复
+    # (dissolution.py); a dissolved one, merged or not, stays on record and takes no further step.
+    Step("rename", "更名", frozenset({P.ACTIVE}), None, Role.ZONE_APPROVER, needs_reason=True,
+         style="outline-secondary"),
+    Step("merge", "并入其他党组织", frozenset({P.ACTIVE}), P.DISSOLVED, Role.ZONE_APPROVER, needs_reason=True,
+         style="outline-danger"),
+    Step("dissolve", "撤销党组织", frozenset({P.ACTIVE}), P.DISSOLVED, Role.ZONE_APPROVER, needs_reason=True,
+         style="danger"),
 )
 STEP_BY_ACTION = {step.action: step for step in STEPS}
 
