@@ -149,10 +149,10 @@ def test_the_readme_layout_table_matches_the_top_level():
 
 # ---------------------------------------------------------------- what the requirements pin
 
-# Pinned for what they run, not for an import: the production server, the pytest plugin that gives the browser tests
-# their `browser` and `page` fixtures, and the profiler bench/RESULTS.md's findings came from (run by hand).
+# Pinned for what they run, not for an import: the production server, and the pytest plugin that gives the browser
+# tests their `browser` and `page` fixtures.
 RUN_NOT_IMPORTED = {"gunicorn"}
-DEV_NOT_IMPORTED = {"pytest-playwright", "pyinstrument"}
+DEV_NOT_IMPORTED = {"pytest-playwright"}
 
 
 def _pins(name: str) -> set[str]:
