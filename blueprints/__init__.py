@@ -44,7 +44,8 @@ def show_domain_error(error: DomainError, form: FlaskForm | None = None) -> None
 
 def page_arg() -> int:
     """The page of a list this request asks for (?page=; 1 when absent or not a number). A page past the last, or a
-    number too large for the database, is each list's to handle (domain/paging.py, web/errors.py's DataError handler)."""
+    number too large for the database, is each list's to handle (domain/paging.py, web/errors.py's DataError
+    handler)."""
     return request.args.get("page", 1, type=int)
 
 

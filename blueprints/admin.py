@@ -185,7 +185,8 @@ def unit_form(unit_id: int):
 @bp.get("/instructors")
 def instructors():
     q = request.args.get("q", "").strip()
-    query = sa.select(Instructor).options(selectinload(Instructor.units)).order_by(Instructor.active.desc(), Instructor.name)
+    query = sa.select(Instructor).options(selectinload(Instructor.units)).order_by(Instructor.active.desc(),
+                                                                                   Instructor.name)
     if q:
         query = query.where(sa.or_(Instructor.name.contains(q, autoescape=True),
                                    Instructor.home_organ.contains(q, autoescape=True)))

@@ -159,8 +159,13 @@ def _elected_rows() -> tuple[Elected, ...]:
     """The 委员 rows of the election form (name, votes); blank rows dropped, votes that are no number None (the
     domain names the row)."""
     rows = zip(request.form.getlist("committee_name"), request.form.getlist("committee_votes"))
-    return tuple(Elected(name.strip(), int(votes) if votes.strip().isascii() and votes.strip().isdigit() and len(votes.strip()) < 7 else None)
+    return tuple(Elected(name.strip(), int(votes) if _a_number(votes.strip()) else None)
                  for name, votes in rows if name.strip())
+
+
+def _a_number(votes: str) -> bool:
+    """ASCII digits only ("²" and full-width digits pass isdigit), and few enough for the column."""
+    return votes.isascii() and votes.isdigit() and len(votes) < 7
 
 
 def _fill_step_choices(form) -> None:
@@ -275,7 +280,8 @@ def tick(application_id: int, item: str):
     photo = form.photo.data
     return _guided_action(application, form, f"deliver-{item}", lambda: guidance.tick_delivery(
         application, ChecklistItem(item), form.delivered_on.data, actor=current_user,
-        photo=(photo.filename, photo.read()) if photo and photo.filename else None), f"已确认“{ChecklistItem(item).label}”。")
+        photo=(photo.filename, photo.read()) if photo and photo.filename else None),
+        f"已确认“{ChecklistItem(item).label}”。")
 
 
 def _guided_action(application: Application, form, name: str, run, done: str):

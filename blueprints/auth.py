@@ -119,7 +119,8 @@ def password():
     form = PasswordChangeForm()
     if form.validate_on_submit():
         tokens = []  # this browser's new login; the old cookie is worth nothing now
-        status, _ = run_verb(lambda: tokens.append(change_password(current_user, form.current.data, form.password.data)),
+        status, _ = run_verb(lambda: tokens.append(change_password(current_user, form.current.data,
+                                                                   form.password.data)),
                              "密码已修改。本账号在其他浏览器或设备上的登录已退出，需用新密码重新登录。", form, validate=False)
         if status == 200:
             session[LOGIN_TOKEN] = tokens[0]

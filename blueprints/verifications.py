@@ -33,8 +33,8 @@ def certificate(review_id: int):
     stored = _load(review_id).certificate
     if stored is None:
         abort(404)
-    return send_download(stored.data, stored.filename, fallback=f"certificate-{review_id}", mimetype=stored.content_type,
-                         inline=True, etag=stored.sha256)
+    return send_download(stored.data, stored.filename, fallback=f"certificate-{review_id}",
+                         mimetype=stored.content_type, inline=True, etag=stored.sha256)
 
 
 @bp.post("/<int:review_id>/verify")

@@ -236,7 +236,8 @@ def build_dashboard(unit: Unit | None = None) -> Dashboard:
 def _funds(unit: Unit | None) -> dict:
     rows = [r for r in fund_overview() if unit is None or r.unit == unit.name]
     return {"items": sum(r.items for r in rows), "approved": sum((r.approved for r in rows), Decimal(0)),
-            "in_batches": sum((r.in_batches for r in rows), Decimal(0)), "paid": sum((r.paid for r in rows), Decimal(0))}
+            "in_batches": sum((r.in_batches for r in rows), Decimal(0)),
+            "paid": sum((r.paid for r in rows), Decimal(0))}
 
 
 # ---------------------------------------------------------------- the to-do lists

@@ -108,7 +108,8 @@ def diff_versions(old: dict, new: dict) -> Changes:
 
     old_files = {f["sha256"]: f for f in old["attachments"]}
     new_files = {f["sha256"]: f for f in new["attachments"]}
-    changes.attachments_added = [FileRef(f["filename"], f["sha256"]) for k, f in new_files.items() if k not in old_files]
+    changes.attachments_added = [FileRef(f["filename"], f["sha256"]) for k, f in new_files.items()
+                                 if k not in old_files]
     changes.attachments_removed = [FileRef(f["filename"], f["sha256"]) for k, f in old_files.items()
                                    if k not in new_files]
     return changes

@@ -19,7 +19,8 @@ def event_hash(row: Any, key: bytes | None = None) -> str:
     """The row's seal: HMAC-SHA256 under AUDIT_KEY over its content and the previous row's hash, in one fixed text
     form; a row of the old scheme keeps the plain SHA-256 it was given."""
     content = {
-        "seq": row.seq, "at": row.at.astimezone(timezone.utc).isoformat(timespec="microseconds"), "actor_id": row.actor_id,
+        "seq": row.seq, "at": row.at.astimezone(timezone.utc).isoformat(timespec="microseconds"),
+        "actor_id": row.actor_id,
         "action": row.action, "object_type": row.object_type, "object_id": row.object_id,
         "summary": row.summary, "data": row.data, "prev_hash": row.prev_hash,
     }

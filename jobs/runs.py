@@ -157,8 +157,8 @@ def queue_view(limit: int = 100) -> QueueView:
     """The queue as the admin sees it (任务队列): waiting and scheduled tasks from Huey's storage, then the runs."""
     def shown(tasks) -> list[Waiting]:
         # Huey keeps times naive, in UTC (utc=True).
-        return [Waiting(t.id, label_of(_name(t)), list(t.args or ()), t.eta.replace(tzinfo=timezone.utc) if t.eta else None)
-                for t in tasks]
+        return [Waiting(t.id, label_of(_name(t)), list(t.args or ()),
+                        t.eta.replace(tzinfo=timezone.utc) if t.eta else None) for t in tasks]
 
     def runs(status: RunStatus, since=None) -> list[JobRun]:
         query = sa.select(JobRun).where(JobRun.status == status).order_by(JobRun.id.desc()).limit(limit)

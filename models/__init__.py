@@ -17,7 +17,9 @@ from .guidance import Assignment, ChecklistItem, Delivery, GuidanceVisit, VisitF
 from .instructor import Instructor, instructor_units
 from .job_run import JobRun, RunStatus
 from .organisation import COUNTED, CoverageCause, CoverageChange, Organisation, OrgKind
-from .party_org import NAME_SUFFIX, CommitteePost, CommitteeSeat, PartyOrg, PartyOrgEvent, PartyOrgState, TermLength, full_name
+from .party_org import (
+    NAME_SUFFIX, CommitteePost, CommitteeSeat, PartyOrg, PartyOrgEvent, PartyOrgState, TermLength, full_name,
+)
 from .outbox import Channel, NoticePreference, OutboxMessage, OutboxStatus
 from .registration import CLAIM_LAPSES_AFTER, RegistrationKind, RegistrationReview, RegistrationStatus
 from .registry_import import ImportStatus, RegistryImport

@@ -146,8 +146,8 @@ class Application(db.Model):
         """Who may see an application, as the where-clause every list, counter, card and download uses: its
         organisation's contact, its unit's reviewers, its instructor (and their substitute), the zone, and the admin
         (for support). Until first submitted (and withdrawn before that), an application is its applicant's alone:
-        officials do not see it, the admin may. Finance sees funds, not applications. `user` needs only a role and its links: the
-        inbox passes one whose links are parameters (domain/inbox.py)."""
+        officials do not see it, the admin may. Finance sees funds, not applications. `user` needs only a role and its
+        links: the inbox passes one whose links are parameters (domain/inbox.py)."""
         submitted = cls.submitted_at.is_not(None)
         if user.role is Role.ADMIN:
             return sa.true()

@@ -115,7 +115,8 @@ class DisbursementBatch(db.Model):
     __table_args__ = (
         sa.UniqueConstraint("year", "serial", name="uq_disbursement_batches_year_serial"),
         sa.CheckConstraint("serial > 0", name="serial_positive"),
-        sa.CheckConstraint("approved_by_id IS NOT NULL OR state IN ('draft', 'submitted')", name="approved_has_approver"),
+        sa.CheckConstraint("approved_by_id IS NOT NULL OR state IN ('draft', 'submitted')",
+                           name="approved_has_approver"),
         sa.CheckConstraint("sheet_file_id IS NULL OR state IN ('approved', 'paid')",
                            name="sheet_filed_once_approved"),
     )

@@ -154,7 +154,8 @@ def seed_scale(orgs: int, applications: int, seed: int = 20261128) -> dict[str, 
             org["has_party_org"], org["joint_branch_code"] = True, None
         instructed = state in ("approved", "election_reported", "established")
         app_rows.append(dict(id=start_app + i, organisation_id=org["id"], unit_id=org["unit_id"], state=AppState(state),
-                             version=len(PATHS[state]), state_changed_at=last, submitted_at=submitted_at, created_at=event_rows[-len(PATHS[state])]["at"],
+                             version=len(PATHS[state]), state_changed_at=last, submitted_at=submitted_at,
+                             created_at=event_rows[-len(PATHS[state])]["at"],
                              requested_kind=suggested_kind(org["formal_members"], org["probationary_members"]),
                              formal_members=org["formal_members"], probationary_members=org["probationary_members"],
                              proposed_secretary="", partner_organisations="", work_need=False, reasons="",

@@ -147,6 +147,18 @@ def test_the_readme_layout_table_matches_the_top_level():
     assert sorted(entries) == sorted(_top_level())
 
 
+# ---------------------------------------------------------------- line length
+
+MAX_LINE = 120  # pyproject.toml's [tool.ruff] line-length
+
+
+def test_no_line_of_the_app_is_longer_than_the_limit():
+    """Every line of the application's code fits 120 characters (migrations, generated, are not the app's code)."""
+    long = [f"{path.relative_to(ROOT)}:{number} ({len(line)})" for path in _project_modules().values()
+            for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) if len(line) > MAX_LINE]
+    assert not long, "lines over 120 characters: " + ", ".join(long)
+
+
 # ---------------------------------------------------------------- what the requirements pin
 
 # Pinned for what they run, not for an import: the production server, and the pytest plugin that gives the browser

@@ -280,7 +280,8 @@ def _add_open(renewal: Renewal) -> None:
 
 def _approved_on(renewal: Renewal) -> date | None:
     """The zone's date of the 换届 批复: the election comes after it."""
-    issued = db.session.scalar(sa.select(Document.issued_at).join(PartyOrgEvent, PartyOrgEvent.document_id == Document.id)
+    issued = db.session.scalar(sa.select(Document.issued_at)
+                               .join(PartyOrgEvent, PartyOrgEvent.document_id == Document.id)
                                .where(PartyOrgEvent.party_org_id == renewal.party_org_id,
                                       Document.kind == DocumentKind.RENEWAL)
                                .order_by(Document.id.desc()).limit(1))
