@@ -23,7 +23,8 @@ from .terms import DEFAULT_TERM_YEARS, term_end, term_years
 
 __all__ = [
     "DEFAULT_TERM_YEARS", "STEPS", "STEP_BY_ACTION", "Step", "available_steps", "covered_by", "create_party_org",
-    "dissolve_party_org", "documents_of", "elected_seats", "merge_party_org", "receiving_choices", "rename_party_org", "for_user", "member_of", "party_org_of", "record_step", "require_step", "step_refusal",
+    "dissolve_party_org", "documents_of", "elected_seats", "merge_party_org", "receiving_choices", "rename_party_org",
+    "for_user", "member_of", "party_org_of", "record_step", "require_step", "step_refusal",
     "steps_from", "term_end", "term_years", "visible_party_org",
     # 换届 and 延期/提前换届 (renewal_steps, renewals)
     "RENEWAL_STEPS", "RENEWAL_STEP_BY_ACTION", "RENEWAL_WAITING_ON", "RenewalStep", "Slate", "approve_renewal",
