@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from domain import DomainError
+from domain import DomainError, party_orgs
 from domain import applications as verbs
 from domain.accounts import registration_of
 from domain.applications import ApplicationData, MemberRow, join_date_problem, open_application_of
@@ -70,6 +70,7 @@ def _home(payee_form: PayeeForm | None = None) -> str:
     fund = fund_of(org.id)
     return render_template("applicant/home.html", org=org, current=open_application_of(org),
                            applications=applications, fund=fund, payee_form=payee_form or PayeeForm(obj=fund),
+                           record_id=party_orgs.record_ids_of(organisation_ids=[org.id]).get(org.id),
                            review=None if org.verified else registration_of(current_user))
 
 

@@ -16,6 +16,7 @@ from domain.funds import fund_of
 from domain import guidance
 from domain.instructors import assignment_history, reassign_instructor, suggest_instructors
 from domain.inbox import InboxFilter, inbox, is_overdue, mark_read, notifications_of, overdue_ids
+from domain.party_orgs import party_org_of
 from domain.party_rules import COMMITTEE_SIZE
 from domain.reference import list_units, unit_choices
 from domain.revisions import resubmission_of
@@ -195,6 +196,7 @@ def _card(application: Application, failed_action: str | None = None, failed_for
         "today": local_today(),
         "overdue": is_overdue(application, current_app.config["OVERDUE_DAYS"]),
         "documents": documents_of(application),
+        "party_org": party_org_of(application.id) if application.state is AppState.ESTABLISHED else None,
         "resubmission": resubmission_of(application) if current_user.is_official else None,
         # The election date's earliest day (the date picker's min): the meeting comes after the approval 批复.
         "election_earliest": verbs.approval_issued_on(application)

@@ -288,6 +288,17 @@ class DeliveryForm(Form):
     photo = FileField("照片（可选）")
 
 
+class SeatForm(Form):
+    """补选 / 调整 of a committee seat (党组织档案): the form names what each step reads; the domain checks the rest."""
+
+    version = HiddenField()
+    name = StringField("姓名", [Optional(), Length(max=40, message="不超过40个字")])
+    seat_id = SelectField("班子成员", coerce=int, validate_choice=False)
+    post = SelectField("职务", validate_choice=False)
+    day = DateField("日期", [InputRequired("请选择日期")])
+    reason = TextAreaField("理由", [DataRequired("须填写理由"), Length(max=500, message="不超过500个字")])
+
+
 class ReassignForm(Form):
     instructor_id = SelectField("改派给", coerce=int, validate_choice=False)
     reason = TextAreaField("改派理由", [DataRequired("改派须填写理由"), Length(max=500, message="不超过500个字")])

@@ -3,7 +3,7 @@
 from flask import Blueprint, current_app, render_template
 from flask_login import current_user
 
-from domain import guidance
+from domain import guidance, party_orgs
 from domain.inbox import InboxFilter, inbox
 from domain.instructors import assigned_since
 from domain.zone_time import local_date, local_today
@@ -26,4 +26,4 @@ def home():
                if a.id in since and guidance.visit_overdue(last.get(a.id), local_date(since[a.id]), interval)}
     return render_template("instructor/home.html", instructor=current_user.instructor, page=page, last=last,
                            delivered=delivered, overdue=overdue, interval=interval, today=local_today(),
-                           established=AppState.ESTABLISHED)
+                           established=AppState.ESTABLISHED, records=party_orgs.record_ids_of(application_ids=ids))

@@ -56,6 +56,10 @@ AREAS = {
     "registry": Area((REVIEWER, ZONE, ADMIN), (
         Page("registry.dashboard", "组建率"), Page("registry.todo", "应建应联", more=(ZONE, ADMIN)),
         Page("registry.imports", "摸底导入", roles=(REVIEWER, ADMIN), more=(REVIEWER, ADMIN)))),
+    # 党组织档案: the list for the zone and the units (and the admin); each record for whoever may see it
+    # (PartyOrg.visible_to), reached from the card, the instructor's and the applicant's home.
+    "party_orgs": Area((Role.APPLICANT, Role.INSTRUCTOR, REVIEWER, ZONE, ADMIN), (
+        Page("party_orgs.index", "党组织档案", roles=(REVIEWER, ZONE, ADMIN), more=(REVIEWER, ZONE, ADMIN)),)),
     "job_queue": Area((ADMIN,), (Page("job_queue.overview", "后台任务", more=(ADMIN,)),)),
     # 代理: the officials who may name a substitute (domain/substitutes.py); the admin sees every span, to end one.
     "substitutes": Area((*SUBSTITUTING, ADMIN), (Page("substitutes.home", "代理", more=(*SUBSTITUTING, ADMIN)),)),

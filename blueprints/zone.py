@@ -3,7 +3,7 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from domain import funds
+from domain import funds, party_orgs
 from domain.guidance import checklist_totals
 from domain.instructors import bulk_assign, instructor_load_table
 from domain.reference import unit_choices
@@ -24,7 +24,8 @@ def home():
     q = request.args.get("q", "")
     page = search_organisations(text=q, page=page_arg())
     return render_partial("zone/home.html", "_org_table.html", summary=unit_summary(), page=page, q=q,
-                          checklist=checklist_totals())
+                          checklist=checklist_totals(),
+                          records=party_orgs.record_ids_of(organisation_ids=[o.id for o in page.items]))
 
 
 @bp.get("/instructors")

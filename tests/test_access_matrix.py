@@ -18,8 +18,8 @@ from seeding.demo import seed_demo
 from tests.conftest import sign_in_directly, valid_credit_code, zone_today
 from models import (
     AppState, Application, Attachment, Delivery, DisbursementBatch, Document, FundItem, FundPayment, Instructor,
-    JobRun, Notification, RegistrationReview, RegistryImport, Role, RunStatus, StoredFile, Substitution, User, db,
-    utcnow,
+    JobRun, Notification, PartyOrg, RegistrationReview, RegistryImport, Role, RunStatus, StoredFile, Substitution,
+    User, db, utcnow,
 )
 
 ACTORS = ["anonymous", "applicant", "other_applicant", "reviewer", "other_reviewer", "zone", "instructor", "finance",
@@ -63,6 +63,9 @@ ACCESS = {
     "registry.template_download": {"reviewer", "other_reviewer", "admin"},
     "registry.template_csv_download": {"reviewer", "other_reviewer", "admin"},
     "registry.show_import": {"reviewer", "admin"}, "registry.commit_import": {"reviewer", "admin"},
+    # The chosen application's organisation record (PartyOrg.visible_to: the same viewers); the list for officials.
+    "party_orgs.index": REGISTRY, "party_orgs.show": VIEWERS, "party_orgs.document_pdf": VIEWERS,
+    "party_orgs.fill_seat": {"zone"}, "party_orgs.adjust_seat": {"zone"},
 }
 for endpoint in ("finance.home", "finance.create_batch", "finance.batch", "finance.add_items", "finance.pay_item",
                  "finance.remove_item", "finance.pay_batch", "finance.sheet_pdf", "finance.sheet_xlsx",
@@ -129,7 +132,10 @@ def world(app):
             "import_id": db.session.scalar(sa.select(RegistryImport.id).where(RegistryImport.id == job.id)),
             "user_id": spare.id,  # not an actor: the admin's POSTs deactivate this account
             "instructor_id": db.session.scalar(sa.select(Instructor.id)),
-            "document_id": db.session.scalar(sa.select(Document.id)), "filename_static": "css/app.css",
+            # The chosen application's first 批复, which is on its organisation's record too.
+            "document_id": db.session.scalar(sa.select(Document.id).where(Document.application_id == target.id)
+                                             .order_by(Document.id)), "filename_static": "css/app.css",
+            "party_org_id": db.session.scalar(sa.select(PartyOrg.id).where(PartyOrg.application_id == target.id)),
             "review_id": waiting.id, "unit_id": reviewer.unit_id, "role": "body", "run_id": failed_run.id,
             "substitution_id": substitution.id,
         }

@@ -29,7 +29,7 @@ NOT_PAGES = {"static", "auth.logout", "applications.document_pdf", "applications
              "applications.delivery_photo", "applications.dossier_pdf", "finance.sheet_pdf", "finance.sheet_xlsx",
              "finance.overview_csv", "registry.dashboard_export", "registry.todo_export",
              "registry.template_download", "registry.template_csv_download", "admin.instructor_template",
-             "finance.payee_document", "applicant.payee_document"}
+             "finance.payee_document", "applicant.payee_document", "party_orgs.document_pdf"}
 
 NASTY = [
     "",

@@ -146,7 +146,8 @@ def test_the_history_is_append_only(ctx, record, make_user):
     event = party_orgs.record_step(record, step, ctx.get(User, make_user(Role.ZONE_APPROVER).id), "补选委员甲",
                                    reason="原委员调离", seat="甲")
     ctx.commit()
-    assert (event.action, event.reason, event.details, record.version) == ("fill_seat", "原委员调离", {"seat": "甲"}, 2)
+    assert (event.action, event.reason, event.details, record.version) == (
+        "fill_seat", "原委员调离", {"summary": "补选委员甲", "seat": "甲"}, 2)
     with pytest.raises(RuntimeError, match="append-only"):
         event.reason = "改写"
         ctx.flush()

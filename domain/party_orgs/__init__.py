@@ -3,10 +3,20 @@
 Queries live here; the steps' table in steps (STEPS), the verbs in records (create_party_org, record_step), the term
 lengths in terms. Callers import from `domain.party_orgs`.
 """
+from dataclasses import dataclass
+from datetime import datetime
+
 import sqlalchemy as sa
 
-from models import Document, PartyOrg, User, db
+from models import (
+    ApplicationEvent, ChecklistItem, CommitteeSeat, Delivery, Document, FundItem, Organisation, PartyOrg,
+    PartyOrgEvent, PartyOrgKind, Role, User, db,
+)
 
+from ..guidance import checklist
+from ..paging import paginate
+from ..zone_time import local_today
+from .committee import SeatChange, adjust_seat, fill_seat
 from .dissolution import covered_by, dissolve_party_org, merge_party_org, receiving_choices, rename_party_org
 from .records import create_party_org, elected_seats, member_of, record_step
 from .renewal_steps import (
@@ -19,13 +29,16 @@ from .renewals import (
     return_renewal, return_renewal_election, submit_renewal, withdraw_renewal,
 )
 from .steps import STEP_BY_ACTION, STEPS, Step, available_steps, require_step, step_refusal, steps_from
-from .terms import DEFAULT_TERM_YEARS, term_end, term_years
+from .terms import DEFAULT_TERM_YEARS, DUE_MONTHS, TermStatus, months_later, term_end, term_status_sql, term_years
 
 __all__ = [
-    "DEFAULT_TERM_YEARS", "STEPS", "STEP_BY_ACTION", "Step", "available_steps", "covered_by", "create_party_org",
-    "dissolve_party_org", "documents_of", "elected_seats", "merge_party_org", "receiving_choices", "rename_party_org",
-    "for_user", "member_of", "party_org_of", "record_step", "require_step", "step_refusal",
-    "steps_from", "term_end", "term_years", "visible_party_org",
+    "DEFAULT_TERM_YEARS", "DUE_MONTHS", "OrgFilter", "Record", "STEPS", "STEP_BY_ACTION", "SeatChange", "Step",
+    "TermStatus", "adjust_seat", "available_steps", "create_party_org", "documents_of", "elected_seats", "fill_seat",
+    "for_user", "member_of", "months_later", "org_page", "party_org_of", "record_ids_of", "record_of", "record_step",
+    "require_step", "step_refusal", "steps_from", "term_end", "term_status_sql", "term_statuses", "term_years",
+    "visible_party_org",
+    # 撤销, 更名, 合并 (dissolution)
+    "covered_by", "dissolve_party_org", "merge_party_org", "receiving_choices", "rename_party_org",
     # 换届 and 延期/提前换届 (renewal_steps, renewals)
     "RENEWAL_STEPS", "RENEWAL_STEP_BY_ACTION", "RENEWAL_WAITING_ON", "RenewalStep", "Slate", "approve_renewal",
     "approve_renewal_election", "ask_date_change", "available_renewal_steps", "grant_date_change",
@@ -54,3 +67,95 @@ def documents_of(party_org: PartyOrg) -> list[Document]:
     """Every document issued for the organisation, the founding 批复 first."""
     return list(db.session.scalars(sa.select(Document).where(Document.party_org_id == party_org.id)
                                    .order_by(Document.id)))
+
+
+def record_ids_of(*, application_ids: list[int] = (), organisation_ids: list[int] = ()) -> dict[int, int]:
+    """The record of each of these applications (or host organisations) that has one: {their id: record id}, for
+    the lists that link to the record (the instructor's, the applicant's home, the organisation tables)."""
+    if application_ids:
+        return dict(db.session.execute(sa.select(PartyOrg.application_id, PartyOrg.id)
+                                       .where(PartyOrg.application_id.in_(application_ids))).all())
+    if organisation_ids:
+        # An organisation's latest record: one dissolved and founded again has two.
+        return dict(db.session.execute(sa.select(PartyOrg.organisation_id, PartyOrg.id)
+                                       .where(PartyOrg.organisation_id.in_(organisation_ids))
+                                       .order_by(PartyOrg.id)).all())
+    return {}
+
+
+@dataclass
+class OrgFilter:
+    """The record list's filters (党组织档案), each already checked against the values offered: None or "" is none."""
+    unit_id: int | None = None
+    kind: PartyOrgKind | None = None
+    term: TermStatus | None = None
+    page: int = 1
+
+
+def org_page(user: User, f: OrgFilter, per_page: int = 50):
+    """One page of the records this user sees, filtered; a unit reviewer's are their unit's whatever is asked."""
+    query = for_user(user)
+    if f.unit_id is not None and user.role is not Role.UNIT_REVIEWER:
+        query = query.where(PartyOrg.unit_id == f.unit_id)
+    if f.kind is not None:
+        query = query.where(PartyOrg.kind == f.kind)
+    if f.term is not None:
+        query = query.where(term_status_sql(local_today()) == f.term.value)
+    return paginate(query, f.page, per_page)
+
+
+def term_statuses(ids: list[int]) -> dict[int, TermStatus]:
+    """The term status of each of these records today (term_status_sql); a record no longer active has none."""
+    rows = db.session.execute(sa.select(PartyOrg.id, term_status_sql(local_today())).where(PartyOrg.id.in_(ids)))
+    return {id_: TermStatus(status) for id_, status in rows if status is not None}
+
+
+@dataclass
+class HistoryEntry:
+    """One line of the record's history: a founding step (ApplicationEvent) or a later one (PartyOrgEvent)."""
+    at: datetime
+    founding: ApplicationEvent | None = None
+    later: PartyOrgEvent | None = None
+
+
+@dataclass
+class Record:
+    """What the record page shows (党组织档案)."""
+    party_org: PartyOrg
+    term_status: TermStatus | None
+    days_left: int
+    current_seats: list[CommitteeSeat]
+    past_seats: list[CommitteeSeat]
+    partners: list[Organisation]
+    checklist: list[tuple[ChecklistItem, Delivery | None]]
+    fund: FundItem | None
+    documents: list[Document]
+    history: list[HistoryEntry]
+
+    @property
+    def members(self) -> tuple[int, int]:
+        """Formal and probationary members: the host's, and each partner's of a joint branch."""
+        orgs = [self.party_org.organisation, *self.partners]
+        return sum(o.formal_members for o in orgs), sum(o.probationary_members for o in orgs)
+
+
+def record_of(party_org: PartyOrg) -> Record:
+    """Everything the record page shows of one organisation."""
+    today = local_today()
+    application = party_org.application
+    seats = sorted(party_org.seats, key=lambda s: (list(type(s.post)).index(s.post), s.started_on, s.id))
+    partners = list(db.session.scalars(
+        sa.select(Organisation).where(Organisation.joint_branch_code == party_org.organisation.credit_code)
+        .order_by(Organisation.name))) if party_org.kind is PartyOrgKind.JOINT_BRANCH else []
+    founding = [HistoryEntry(e.at, founding=e) for e in application.history]
+    later = [HistoryEntry(e.at, later=e) for e in party_org.history]
+    return Record(
+        party_org=party_org, term_status=term_statuses([party_org.id]).get(party_org.id),
+        days_left=(party_org.term_end - today).days,
+        current_seats=[s for s in seats if s.ended_on is None],
+        past_seats=sorted((s for s in seats if s.ended_on is not None), key=lambda s: (s.ended_on, s.id),
+                          reverse=True),
+        partners=partners, checklist=checklist(application),
+        fund=db.session.scalar(sa.select(FundItem).where(FundItem.application_id == application.id)),
+        documents=documents_of(party_org), history=sorted(founding + later, key=lambda h: h.at))
+

@@ -55,14 +55,16 @@ def record_step(party_org: PartyOrg, step: Step, actor: User, summary: str, *, r
                 document: Document | None = None, **details: Any) -> PartyOrgEvent:
     """Write a step taken on the record (after require_step allowed it): move the state if the step does, bump the
     version (of two pages sent at once, one wins), audit it (saying whom the actor stood in for) and append the
-    record's history row. `summary` is the audit log's line; `details` what the history shows of the change."""
+    record's history row. `summary` is the line the history and the audit log show (details["summary"]); `details`
+    whatever else a later step may want to read of the change (JSON)."""
     if step.target is not None:
         party_org.state = step.target
     bump_version(party_org, "该党组织档案刚刚被他人修改，本次操作未执行。请查看最新内容。")
     stood_in_for = record_acted(f"party_org.{step.action}", party_org, party_org.application, actor,
                                 f"{party_org.name}：{summary}")
     event = PartyOrgEvent(party_org=party_org, action=step.action, reason=reason.strip(), actor=actor,
-                          actor_role=actor.role, on_behalf_of=stood_in_for, document=document, details=details)
+                          actor_role=actor.role, on_behalf_of=stood_in_for, document=document,
+                          details={"summary": summary, **details})
     db.session.add(event)
     db.session.flush()
     return event

@@ -17,7 +17,7 @@ from playwright.sync_api import Browser, expect
 
 from domain import applications as verbs
 from domain.accounts import DEMO_PASSWORD
-from models import AppState, Application, Role, User, db
+from models import AppState, Application, PartyOrg, Role, User, db
 from tests.browser.helpers import log_in
 from tests.browser.test_phone_journey import OVERFLOW, PHONE
 from tests.test_access_matrix import ACCESS, world  # noqa: F401 (the demo data plus what it lacks)
@@ -28,6 +28,7 @@ pytestmark = pytest.mark.browser
 NOT_PAGES = {
     "static": "stylesheets, scripts and images",
     "applications.document_pdf": "a PDF download", "applications.dossier_pdf": "a PDF download",
+    "party_orgs.document_pdf": "a PDF download",
     "finance.sheet_pdf": "a PDF download", "finance.sheet_xlsx": "an XLSX download",
     "finance.overview_csv": "a CSV download", "registry.dashboard_export": "an XLSX download",
     "registry.todo_export": "an XLSX download", "registry.template_download": "an XLSX download",
@@ -87,6 +88,9 @@ def _pages(app, ids: dict, username: str | None, role: str, only: set | None = N
                 continue
             if endpoint in ANONYMOUS_ONLY and role != "anonymous":
                 continue
+            if "party_org_id" in rule.arguments and not (
+                    user is not None and db.session.get(PartyOrg, ids["party_org_id"]).can_view(user)):
+                continue  # the chosen organisation's record, for those who see it (an applicant of another: 404)
             if "application_id" in rule.arguments:
                 for application in by_state.values():
                     if endpoint == "applicant.edit_application" and not verbs.can_edit(application, user):
