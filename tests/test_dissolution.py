@@ -154,7 +154,8 @@ def test_rename_changes_the_name_with_its_batch(ctx, world, zone):
     document = ctx.scalars(sa.select(Document).where(Document.kind == DocumentKind.RENAME)).one()
     assert document.title == f"关于同意{old}更名为{new}的批复"
     event = party_org.history[-1]
-    assert (event.action, event.details) == ("rename", {"old_name": old, "new_name": new})
+    assert (event.action, event.details["old_name"], event.details["new_name"]) == ("rename", old, new)
+    assert event.details["summary"].startswith(f"更名为{new}")  # record_step's line, which the history shows
     for bad, message in [("", "请填写新名称"), (new, "新名称与现名称相同"), ("某公司支部", "应以“中共”开头"),
                          ("中共" + "长" * 150, "不能超过 150 字")]:
         with pytest.raises(DomainError, match=message):
