@@ -8,8 +8,8 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 import jobs
 from blueprints import (
-    admin, applicant, applications, auth, cli, finance, instructor, job_queue, party_orgs, public, registry, review,
-    substitutes, verifications, zone,
+    admin, applicant, applications, auth, cli, finance, instructor, job_queue, party_orgs, public, registry, renewals,
+    review, substitutes, verifications, zone,
 )
 from blueprints.web.demo_guard import refuse_demo_accounts
 from blueprints.web.errors import register_errors
@@ -22,7 +22,7 @@ from domain import digest, outbox, registry_import, reminders, sheets  # noqa: F
 from extensions import csrf, db, limiter, login_manager, migrate
 
 BLUEPRINTS = (public, auth, applications, applicant, review, verifications, zone, registry, instructor, finance, admin,
-              job_queue, substitutes, party_orgs, cli)
+              job_queue, substitutes, party_orgs, renewals, cli)
 
 
 def create_app(config: str | Config | dict[str, Any] | None = None) -> Flask:

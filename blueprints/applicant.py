@@ -71,6 +71,7 @@ def _home(payee_form: PayeeForm | None = None) -> str:
     return render_template("applicant/home.html", org=org, current=open_application_of(org),
                            applications=applications, fund=fund, payee_form=payee_form or PayeeForm(obj=fund),
                            record_id=party_orgs.record_ids_of(organisation_ids=[org.id]).get(org.id),
+                           renewal_due=party_orgs.renewal_due_of(org.id),
                            review=None if org.verified else registration_of(current_user))
 
 

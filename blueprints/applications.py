@@ -15,7 +15,7 @@ from domain.documents import documents_of, render_dossier
 from domain.funds import fund_of
 from domain import guidance
 from domain.instructors import assignment_history, reassign_instructor, suggest_instructors
-from domain.inbox import InboxFilter, inbox, is_overdue, mark_read, notifications_of, overdue_ids
+from domain.inbox import InboxFilter, inbox, is_overdue, mark_read, notifications_of, overdue_ids, waiting_renewals
 from domain.party_orgs import party_org_of
 from domain.party_rules import COMMITTEE_SIZE
 from domain.reference import list_units, unit_choices
@@ -64,6 +64,7 @@ def inbox_page():
     overdue = overdue_ids(page.items, overdue_days)
     return render_partial("applications/inbox.html", "applications/_inbox_table.html", page=page, f=f,
                           overdue=overdue, overdue_days=overdue_days, states=AppState, kinds=OrgKind,
+                          renewals=waiting_renewals(current_user),
                           units=unit_choices() if current_user.role is not Role.UNIT_REVIEWER else [])
 
 

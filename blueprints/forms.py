@@ -364,3 +364,17 @@ class SubstituteForm(Form):
     starts_on = DateField("开始日期", [InputRequired("请选择开始日期")])
     ends_on = DateField("结束日期（当天起不再代理）", [InputRequired("请选择结束日期")])
     reason = StringField("代理事由", [DataRequired("请填写代理事由"), Length(max=200, message="不超过200个字")])
+
+
+class RenewalForm(Form):
+    """A step of 换届 or 延期/提前换届 (党组织档案's 换届 panel): each step reads the fields it needs, the domain checks
+    the rest. The names are typed as 张三、李四."""
+
+    version = HiddenField()
+    planned_on = DateField("计划选举日期", [Optional()])
+    elected_on = DateField("选举日期", [Optional()])
+    new_date = DateField("新的换届日期", [Optional()])
+    secretary = StringField("书记", [Optional(), Length(max=40, message="姓名不超过40个字")])
+    deputies = StringField("副书记", [Optional(), Length(max=200, message="不超过200个字")])
+    members = StringField("其他委员", [Optional(), Length(max=500, message="不超过500个字")])
+    reason = TextAreaField("理由", [Optional(), Length(max=500, message="不超过500个字")])

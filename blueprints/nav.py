@@ -60,6 +60,8 @@ AREAS = {
     # (PartyOrg.visible_to), reached from the card, the instructor's and the applicant's home.
     "party_orgs": Area((Role.APPLICANT, Role.INSTRUCTOR, REVIEWER, ZONE, ADMIN), (
         Page("party_orgs.index", "党组织档案", roles=(REVIEWER, ZONE, ADMIN), more=(REVIEWER, ZONE, ADMIN)),)),
+    # 换届 on the record page (blueprints/renewals.py): the organisation asks, its unit reviews, the zone decides.
+    "renewals": Area((Role.APPLICANT, REVIEWER, ZONE), ()),
     "job_queue": Area((ADMIN,), (Page("job_queue.overview", "后台任务", more=(ADMIN,)),)),
     # 代理: the officials who may name a substitute (domain/substitutes.py); the admin sees every span, to end one.
     "substitutes": Area((*SUBSTITUTING, ADMIN), (Page("substitutes.home", "代理", more=(*SUBSTITUTING, ADMIN)),)),

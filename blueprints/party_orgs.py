@@ -72,7 +72,10 @@ def document_pdf(party_org_id: int, document_id: int):
 @bp.app_template_global()
 def record_step_label(action: str) -> str:
     """The record history's words for a step: its label in the record's table."""
-    step = party_orgs.STEP_BY_ACTION.get(action)
+    if action.startswith("renewal."):  # 换届's steps (blueprints/renewals.py)
+        step = party_orgs.RENEWAL_STEP_BY_ACTION.get(action.removeprefix("renewal."))
+    else:
+        step = party_orgs.STEP_BY_ACTION.get(action)
     return step.label if step else action
 
 

@@ -6,11 +6,12 @@ from typing import NamedTuple
 import sqlalchemy as sa
 
 from models import (
-    AppState, Application, BatchState, DisbursementBatch, Notification, Organisation, OrgKind, RegistrationReview,
-    Role, Unit, User, db, utcnow,
+    AppState, Application, BatchState, DisbursementBatch, Notification, Organisation, OrgKind, PartyOrg,
+    PartyOrgState, RegistrationReview, Renewal, Role, Unit, User, db, utcnow,
 )
 
 from .paging import RowPage, limited, paginate, row_page
+from .party_orgs import RENEWAL_WAITING_ON
 from .registrations import lapse_cutoff, waiting_for
 from .registry import fragment_patterns, name_or_code_like
 from .statements_per_role import built_per_role
@@ -109,14 +110,33 @@ def _nav_counts_query(links) -> sa.Select:
         to_verify = (sa.select(sa.func.count()).select_from(RegistrationReview)
                      .where(*waiting_for(role, links.unit_id, sa.bindparam("lapse_cutoff"))).scalar_subquery())
     waiting = sa.literal(0) if waiting is None else waiting.scalar_subquery()
+    if (renewals := _renewals_waiting(links)) is not None:  # 换届 and its changes of date (党组织档案)
+        waiting = waiting + renewals.with_only_columns(sa.func.count(Renewal.id)).order_by(None).scalar_subquery()
     if role is Role.ZONE_APPROVER:  # a batch submitted for approval waits on the zone too (拨付批次待审批)
         waiting = waiting + (sa.select(sa.func.count(DisbursementBatch.id))
                              .where(DisbursementBatch.state == BatchState.SUBMITTED).scalar_subquery())
     return sa.select(waiting, unread, to_verify)
 
 
+def _renewals_waiting(user) -> sa.Select | None:
+    """The requests of 换届 (or of its date) that wait on this user's role, of the organisations they see."""
+    states = [state for state, owner in RENEWAL_WAITING_ON.items() if owner is user.role]
+    if not states:
+        return None
+    return (sa.select(Renewal).join(Renewal.party_org)
+            .where(Renewal.state.in_(states), PartyOrg.state == PartyOrgState.ACTIVE, PartyOrg.visible_to(user))
+            .order_by(Renewal.state_changed_at, Renewal.id))
+
+
+def waiting_renewals(user: User) -> list[Renewal]:
+    """The 换届 requests waiting on this user (the unit's first review, the zone's approvals), oldest first: the
+    待办 page lists them above the applications."""
+    query = _renewals_waiting(user)
+    return [] if query is None else list(db.session.scalars(query))
+
+
 class NavCounts(NamedTuple):
-    waiting: int  # applications waiting on this user
+    waiting: int  # applications (and 换届 requests) waiting on this user
     unread: int  # notifications
     to_verify: int  # registrations waiting for this official's verification (注册核实)
 

@@ -2,18 +2,19 @@
 
 Idempotent: every record is looked up by its natural key first, so running it twice creates nothing.
 """
-from datetime import date
+from datetime import date, timedelta
 
 import sqlalchemy as sa
 from stdnum.cn import uscc
 
 from models import (
-    AppState, Application, ChecklistItem, DisbursementBatch, FundState, Gender, Instructor, MemberStatus, Organisation,
-    OrgKind, RegistrationKind, RegistrationReview, RegistrationStatus, Role, User, VisitForm, db,
+    AppState, Application, ChecklistItem, CommitteePost, DisbursementBatch, FundState, Gender, Instructor,
+    MemberStatus, Organisation, OrgKind, PartyOrg, RegistrationKind, RegistrationReview, RegistrationStatus, Renewal,
+    Role, User, VisitForm, db,
 )
 
 from domain import applications as verbs
-from domain import funds, guidance
+from domain import funds, guidance, party_orgs
 from domain.accounts import DEMO_PASSWORD
 from domain.coverage import backfill_coverage
 from domain.applications import ApplicationData, Elected, ElectionReport, MemberRow
@@ -145,7 +146,7 @@ def seed_demo() -> int:
     created += funds.ensure_fund_standards()
     created += _seed_applications(orgs, add_user)
     created += _seed_waiting_registration(units["industrial_park"], add_user)
-    return created + _seed_funds()
+    return created + _seed_funds() + _seed_renewal()
 
 
 # An organisation that registered itself and waits for the industrial park's reviewer (注册核实).
@@ -356,3 +357,23 @@ def _seed_funds() -> int:
         funds.submit_batch(batch, actor=users["finance"], version=batch.version)
         created += 1
     return created
+
+
+def _seed_renewal() -> int:
+    """One 换届请示 under way: the organisation whose term ends first asks to renew its committee (the same people
+    as candidates), and waits for its unit's first review."""
+    if db.session.scalar(sa.select(Renewal.id).limit(1)) is not None:
+        return 0
+    for party_org in db.session.scalars(sa.select(PartyOrg).order_by(PartyOrg.term_end, PartyOrg.id)):
+        contact = db.session.scalar(sa.select(User).where(User.organisation_id == party_org.organisation_id,
+                                                          User.role == Role.APPLICANT).order_by(User.id).limit(1))
+        seats = party_org.current_seats
+        secretary = next((s.name for s in seats if s.post is CommitteePost.SECRETARY), None)
+        if contact is None or secretary is None:
+            continue
+        others = [s.name for s in seats if s.post is not CommitteePost.SECRETARY]
+        slate = party_orgs.Slate(secretary, [], others if party_org.kind.has_committee else [])
+        planned = min(max(party_org.term_end, local_today()), local_today() + timedelta(days=60))
+        party_orgs.submit_renewal(party_org, planned, slate, actor=contact, version=party_org.version)
+        return 1
+    return 0

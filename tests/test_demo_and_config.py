@@ -20,6 +20,9 @@ def test_seed_demo_is_idempotent_and_every_account_logs_in(app):
         assert db.session.scalar(sa.select(sa.func.count(Organisation.id))) == 41  # one waits for verification
         names = set(db.session.scalars(sa.select(Organisation.name)))
         usernames = list(db.session.scalars(sa.select(User.username)))
+        from models import Renewal, RenewalState
+        renewals = list(db.session.scalars(sa.select(Renewal)))
+        assert [r.state for r in renewals] == [RenewalState.SUBMITTED]  # one 换届请示 waits for its unit
     assert {"通辽市快递业协会", "雷锋出租车协会", "长川制靴有限公司", "福耀玻璃（通辽）有限公司"} <= names
     assert len(set(demo_instructor_names())) == 61
     for username in ["applicant", "reviewer", "zone", "instructor", "finance", "admin", "reviewer-north"]:

@@ -1,7 +1,8 @@
 """换届 and 延期/提前换届 (issue 32): each step of the table, its refusals (the wrong state, the wrong role, bad dates,
 too many candidates), the new term it starts, the 批复 it issues, and the database's one-open-request rule."""
-from datetime import date, timedelta
 import subprocess
+from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -10,8 +11,8 @@ from domain import DomainError, StaleError
 from domain import party_orgs as po
 from domain.party_orgs import Slate
 from models import (
-    CommitteePost, CommitteeSeat, DocumentKind, Notification, PartyOrg, PartyOrgEvent, PartyOrgKind, Renewal, RenewalKind,
-    RenewalState, Role, StoredFile, Substitution, User, db,
+    CommitteePost, CommitteeSeat, DocumentKind, Notification, PartyOrg, PartyOrgEvent, PartyOrgKind, PartyOrgState,
+    Renewal, RenewalKind, RenewalState, Role, StoredFile, User, db,
 )
 from tests.conftest import zone_today
 
@@ -244,8 +245,6 @@ def test_a_committee_has_from_3_to_7_members(ctx, make_application, make_user, p
 
 
 def test_a_dissolved_organisation_cannot_renew(world):
-    from models import PartyOrgState
-
     world.org.state = PartyOrgState.DISSOLVED
     with pytest.raises(DomainError, match="当前为“已撤销”，不能提交换届请示"):
         world.submit()
@@ -323,7 +322,8 @@ def test_a_change_of_date_into_the_past_or_without_reason_is_refused(world):
 
 def text_of(document) -> str:
     pdf = db.session.get(StoredFile, document.file_id).data
-    return subprocess.run(["pdftotext", "-", "-"], input=pdf, capture_output=True, check=True).stdout.decode().replace("\n", "")
+    text = subprocess.run(["pdftotext", "-", "-"], input=pdf, capture_output=True, check=True).stdout.decode()
+    return text.replace("\n", "")
 
 
 def test_the_renewal_approvals_say_what_was_approved(world):
@@ -357,6 +357,9 @@ def test_the_diagram_is_drawn_from_the_table(app):
     assert "    [*] --> submitted: 提交换届请示（企业/社会组织联系人）" in output
     assert "    asked --> granted: 批准延期或提前换届（开发区党工委）" in output
     assert output.count("-->") == sum(len(s.sources) for s in po.RENEWAL_STEPS) + 4
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    assert f"```mermaid\n{output.strip()}\n```" in readme, (
+        "README's 换届 diagram is stale: paste `flask --app app workflow-diagram --renewal`")
 
 
 def test_the_renewal_approval_keeps_the_gb_t_9704_layout(world):
@@ -376,3 +379,22 @@ def test_the_renewal_approval_keeps_the_gb_t_9704_layout(world):
     assert steps and all(step == pytest.approx(LINE, abs=0.05) for step in steps)
     title = [line.text for line in pages[0].lines if line.size == 22]
     assert "".join(title) == document.title and all(not line.startswith("的") for line in title)
+
+
+def test_the_waiting_requests_count_in_their_officials_inbox(world):
+    from domain.inbox import nav_counts, waiting_renewals
+
+    def waiting(role: str) -> tuple[int, list]:
+        return nav_counts(world[role]).waiting, [r.id for r in waiting_renewals(world[role])]
+
+    renewal = world.submit()
+    assert waiting("unit") == (1, [renewal.id])
+    assert waiting("other_unit") == (0, []) and waiting("zone") == (0, []) and waiting("contact") == (0, [])
+    po.pass_renewal(renewal, actor=world["unit"], version=renewal.version)
+    assert waiting("unit") == (0, []) and waiting("zone") == (1, [renewal.id])
+    po.approve_renewal(renewal, actor=world["zone"], version=renewal.version)
+    assert waiting("zone") == (0, [])  # the election is the organisation's to hold now
+    po.report_renewal_election(renewal, zone_today(), BRANCH_SLATE, actor=world["contact"], version=renewal.version)
+    assert waiting("zone") == (1, [renewal.id])
+    world.org.state = PartyOrgState.DISSOLVED  # a dissolved organisation's request waits on nobody
+    assert waiting("zone") == (0, [])

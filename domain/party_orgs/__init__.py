@@ -24,9 +24,9 @@ from .renewal_steps import (
     renewal_step_refusal,
 )
 from .renewals import (
-    Slate, approve_renewal, approve_renewal_election, ask_date_change, grant_date_change, natural_term_end,
-    open_renewal, pass_renewal, refuse_date_change, renewal_panel, renewals_of, report_renewal_election,
-    return_renewal, return_renewal_election, submit_renewal, withdraw_renewal,
+    RenewalDue, RenewalPanel, Slate, approve_renewal, approve_renewal_election, ask_date_change, grant_date_change,
+    natural_term_end, open_renewal, pass_renewal, refuse_date_change, renewal_due_of, renewal_link, renewal_panel_of,
+    renewals_of, report_renewal_election, return_renewal, return_renewal_election, submit_renewal, withdraw_renewal,
 )
 from .steps import STEP_BY_ACTION, STEPS, Step, available_steps, require_step, step_refusal, steps_from
 from .terms import DEFAULT_TERM_YEARS, DUE_MONTHS, TermStatus, months_later, term_end, term_status_sql, term_years
@@ -40,11 +40,11 @@ __all__ = [
     # 撤销, 更名, 合并 (dissolution)
     "covered_by", "dissolve_party_org", "merge_party_org", "receiving_choices", "rename_party_org",
     # 换届 and 延期/提前换届 (renewal_steps, renewals)
-    "RENEWAL_STEPS", "RENEWAL_STEP_BY_ACTION", "RENEWAL_WAITING_ON", "RenewalStep", "Slate", "approve_renewal",
-    "approve_renewal_election", "ask_date_change", "available_renewal_steps", "grant_date_change",
-    "natural_term_end", "open_renewal", "pass_renewal", "refuse_date_change", "renewal_mermaid", "renewal_panel",
-    "renewal_step_refusal", "renewals_of", "report_renewal_election", "return_renewal", "return_renewal_election",
-    "submit_renewal", "withdraw_renewal",
+    "RENEWAL_STEPS", "RENEWAL_STEP_BY_ACTION", "RENEWAL_WAITING_ON", "RenewalDue", "RenewalPanel", "RenewalStep",
+    "Slate", "approve_renewal", "approve_renewal_election", "ask_date_change", "available_renewal_steps",
+    "grant_date_change", "natural_term_end", "open_renewal", "pass_renewal", "refuse_date_change", "renewal_due_of",
+    "renewal_link", "renewal_mermaid", "renewal_panel_of", "renewal_step_refusal", "renewals_of",
+    "report_renewal_election", "return_renewal", "return_renewal_election", "submit_renewal", "withdraw_renewal",
 ]
 
 

@@ -23,9 +23,9 @@ from ..party_rules import COMMITTEE_SIZE
 from ..text import check_text, name_list
 from ..zone_time import local_date, local_today
 from .records import member_of, record_step
-from .renewal_steps import RenewalStep, require_renewal_step
+from .renewal_steps import RenewalStep, available_renewal_steps, require_renewal_step
 from .steps import Step
-from .terms import term_end, term_years
+from .terms import TermStatus, term_end, term_status_sql, term_years
 
 NAME_LENGTH = 40
 REASON_LENGTH = 500
@@ -65,6 +65,52 @@ def natural_term_end(party_org: PartyOrg) -> date:
     """When the current term ends by the kind's length, whatever a postponement or an advancement made of it: the
     day the one year either side is counted from."""
     return term_end(party_org.term_start, term_years(party_org.kind))
+
+
+@dataclass
+class RenewalPanel:
+    """What the record page's 换届 panel shows a user: the open request, the steps they may take on it (or to open
+    one), and the last request closed, with the slates as posts."""
+
+    open: Renewal | None
+    steps: list[RenewalStep]
+    last: Renewal | None
+    version: int  # the version a step's form posts back: the open request's, else the record's
+    committee_size: tuple[int, int] | None  # a committee's least and most 委员 (party_rules.COMMITTEE_SIZE)
+    blank: Slate = field(default_factory=Slate)  # what a new 请示's form starts from
+
+    def slate(self, renewal: Renewal, elected: bool = False) -> Slate:
+        return elected_slate(renewal) if elected else Slate(
+            renewal.secretary_candidate, name_list(renewal.deputy_candidates), name_list(renewal.member_candidates))
+
+
+def renewal_panel_of(party_org: PartyOrg, user: User) -> RenewalPanel:
+    """The 换届 panel of the record page, for this user."""
+    requests = renewals_of(party_org)
+    current = next((r for r in requests if r.is_open), None)
+    return RenewalPanel(open=current, steps=available_renewal_steps(party_org, current, user),
+                        last=next((r for r in requests if not r.is_open), None),
+                        version=current.version if current is not None else party_org.version,
+                        committee_size=COMMITTEE_SIZE.get(party_org.kind))
+
+
+@dataclass
+class RenewalDue:
+    """An organisation's term that ends within six months or has ended (半年内届满, 届满未换届), and its request under
+    way if any: what the contact's home shows."""
+
+    party_org: PartyOrg
+    status: TermStatus
+    open: Renewal | None
+
+
+def renewal_due_of(organisation_id: int) -> RenewalDue | None:
+    """The organisation's record if its term is due or expired (terms.term_status_sql, the lists' one rule)."""
+    row = db.session.execute(sa.select(PartyOrg, term_status_sql(local_today()))
+                             .where(PartyOrg.organisation_id == organisation_id).order_by(PartyOrg.id)).first()
+    if row is None or row[1] not in (TermStatus.DUE.value, TermStatus.EXPIRED.value):
+        return None
+    return RenewalDue(row[0], TermStatus(row[1]), open_renewal(row[0]))
 
 
 # ---------------------------------------------------------------- 换届
@@ -321,9 +367,9 @@ def _notify(renewal: Renewal, step: RenewalStep, reason: str) -> None:
     users = {"applicant": lambda: contacts_of(party_org.organisation_id),
              "unit": lambda: active_users(User.role == Role.UNIT_REVIEWER, User.unit_id == party_org.unit_id),
              "zone": lambda: with_role(Role.ZONE_APPROVER)}[step.notify]()
-    notify(users, message, application=party_org.application, link=renewal_panel(party_org))
+    notify(users, message, application=party_org.application, link=renewal_link(party_org))
 
 
-def renewal_panel(party_org: PartyOrg) -> str:
+def renewal_link(party_org: PartyOrg) -> str:
     """The record page's 换届 panel: where every notice of a request sends its reader."""
     return f"/orgs/{party_org.id}#renewal"

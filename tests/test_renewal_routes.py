@@ -1,0 +1,158 @@
+"""The 换届 panel's routes (POST /orgs/<id>/renewal/<action>) per role, with the Flask client: the whole 换届 through
+the forms, each step refused to every role it is not for, bad input answered in Chinese beside its field."""
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from domain import party_orgs as po
+from models import PartyOrg, Renewal, RenewalState, Role, User, db
+from tests.conftest import PASSWORD, zone_today
+
+ACTIONS = {step.action: step.role for step in po.RENEWAL_STEPS}
+ROLES = (Role.APPLICANT, Role.UNIT_REVIEWER, Role.ZONE_APPROVER, Role.INSTRUCTOR, Role.FINANCE, Role.ADMIN)
+
+
+@pytest.fixture
+def record(app, make_application, make_user):
+    """An established 党支部, its contact, a reviewer of its unit and a zone approver, each with a client."""
+    made = make_application("established")
+    users = {Role.APPLICANT: make_user(Role.APPLICANT, organisation=made.organisation),
+             Role.UNIT_REVIEWER: make_user(Role.UNIT_REVIEWER), Role.ZONE_APPROVER: make_user(Role.ZONE_APPROVER),
+             Role.INSTRUCTOR: make_user(Role.INSTRUCTOR), Role.FINANCE: make_user(Role.FINANCE),
+             Role.ADMIN: make_user(Role.ADMIN)}
+    clients = {}
+    for role, user in users.items():
+        clients[role] = app.test_client()
+        response = clients[role].post("/auth/login", data={"username": user.username, "password": PASSWORD})
+        assert response.status_code == 302
+    with app.app_context():
+        party_org_id = db.session.scalar(sa.select(PartyOrg.id).where(PartyOrg.application_id == made.id))
+    return party_org_id, clients
+
+
+def version(app, party_org_id: int) -> int:
+    with app.app_context():
+        party_org = db.session.get(PartyOrg, party_org_id)
+        renewal = po.open_renewal(party_org)
+        return renewal.version if renewal is not None else party_org.version
+
+
+def post(app, clients, role, party_org_id, action, **data):
+    data.setdefault("version", version(app, party_org_id))
+    return clients[role].post(f"/orgs/{party_org_id}/renewal/{action}", data=data)
+
+
+def test_the_renewal_through_the_forms_starts_a_new_term(app, record):
+    party_org_id, clients = record
+    today = zone_today()
+    planned = (today + timedelta(days=20)).isoformat()
+    response = post(app, clients, Role.APPLICANT, party_org_id, "submit", planned_on=planned, secretary="党员1",
+                    deputies="党员2")
+    assert response.status_code == 302 and response.location.endswith(f"/orgs/{party_org_id}#renewal")
+    page = clients[Role.UNIT_REVIEWER].get(f"/orgs/{party_org_id}").get_data(as_text=True)
+    assert "待初审" in page and "初审通过" in page
+    assert post(app, clients, Role.UNIT_REVIEWER, party_org_id, "pass").status_code == 302
+    assert post(app, clients, Role.ZONE_APPROVER, party_org_id, "approve").status_code == 302
+    assert post(app, clients, Role.APPLICANT, party_org_id, "report_election", elected_on=today.isoformat(),
+                secretary="党员1", deputies="党员2").status_code == 302
+    assert post(app, clients, Role.ZONE_APPROVER, party_org_id, "approve_election").status_code == 302
+    with app.app_context():
+        party_org = db.session.get(PartyOrg, party_org_id)
+        assert (party_org.term_start, party_org.term_end) == (today, po.term_end(today, 3))
+        assert db.session.scalar(sa.select(Renewal.state)) is RenewalState.COMPLETED
+    page = clients[Role.APPLICANT].get(f"/orgs/{party_org_id}").get_data(as_text=True)
+    assert "已完成换届" in page and "换届选举结果的批复" in page
+
+
+def test_htmx_gets_the_record_card_and_the_counters_refresh(app, record):
+    party_org_id, clients = record
+    response = clients[Role.APPLICANT].post(
+        f"/orgs/{party_org_id}/renewal/submit", headers={"HX-Request": "true"},
+        data={"version": version(app, party_org_id), "planned_on": zone_today().isoformat(), "secretary": "党员1"})
+    assert response.status_code == 200 and response.headers["HX-Trigger"] == "counts-changed"
+    body = response.get_data(as_text=True)
+    assert body.lstrip().startswith(("{#", "<article")) or 'id="record-card"' in body
+    assert "<html" not in body and "已提交换届请示" in body
+
+
+@pytest.mark.parametrize("action", ACTIONS)
+def test_each_step_is_refused_to_every_other_role(app, record, action):
+    party_org_id, clients = record
+    for role in ROLES:
+        response = post(app, clients, role, party_org_id, action)
+        if role is ACTIONS[action]:
+            assert response.status_code in (302, 409, 422), (role, action)
+        else:
+            assert response.status_code in (403, 404), (role, action, response.status_code)
+
+
+def test_another_organisation_and_an_unknown_step_answer_404(app, record, make_user):
+    party_org_id, clients = record
+    stranger = make_user(Role.APPLICANT)
+    other = app.test_client()
+    other.post("/auth/login", data={"username": stranger.username, "password": PASSWORD})
+    assert other.post(f"/orgs/{party_org_id}/renewal/submit", data={}).status_code == 404
+    assert post(app, clients, Role.APPLICANT, party_org_id, "establish").status_code == 404
+    assert clients[Role.APPLICANT].get(f"/orgs/{party_org_id}/renewal/submit").status_code == 405
+
+
+@pytest.mark.parametrize("data, message", [
+    ({"secretary": "党员1"}, "请选择计划选举日期"),
+    ({"planned_on": "2026-13-45", "secretary": "党员1"}, "请填写正确的日期"),
+    ({"planned_on": "PAST", "secretary": "党员1"}, "换届选举日期不能早于今天"),
+    ({"planned_on": "FUTURE", "secretary": "党员1", "deputies": "党员2、党员3"}, "党支部设书记一名，必要时设副书记一名"),
+    ({"planned_on": "FUTURE", "secretary": "党员1", "members": "党员2"}, "党支部不设委员会"),
+    ({"planned_on": "FUTURE", "secretary": ""}, "请填写书记候选人的姓名"),
+    ({"planned_on": "FUTURE", "secretary": "党员\u200b1"}, "不可见的控制字符"),
+    ({"planned_on": "FUTURE", "secretary": "长" * 41}, "姓名不超过40个字"),
+])
+def test_bad_input_is_answered_in_chinese_and_the_form_keeps_it(app, record, data, message):
+    party_org_id, clients = record
+    days = {"PAST": -1, "FUTURE": 30}
+    data = {k: (zone_today() + timedelta(days=days[v])).isoformat() if v in days else v for k, v in data.items()}
+    response = post(app, clients, Role.APPLICANT, party_org_id, "submit", **data)
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert message in page
+    assert 'id="renewal-step-submit" open' in page
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(Renewal.id))) == 0
+
+
+def test_a_stale_page_is_told_and_nothing_changes(app, record):
+    party_org_id, clients = record
+    post(app, clients, Role.APPLICANT, party_org_id, "submit", planned_on=zone_today().isoformat(), secretary="党员1")
+    response = post(app, clients, Role.UNIT_REVIEWER, party_org_id, "pass", version="0")
+    assert response.status_code == 409  # the fresh page, told why
+    assert "已被他人处理" in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(sa.select(Renewal.state)) is RenewalState.SUBMITTED
+
+
+def test_a_postponement_through_the_form(app, record):
+    party_org_id, clients = record
+    with app.app_context():
+        new_end = db.session.get(PartyOrg, party_org_id).term_end + timedelta(days=90)
+    response = post(app, clients, Role.APPLICANT, party_org_id, "ask_date_change", new_date=new_end.isoformat(),
+                    reason="项目收尾，党员大多在外地")
+    assert response.status_code == 302
+    assert post(app, clients, Role.ZONE_APPROVER, party_org_id, "refuse_date_change").status_code == 422  # no reason
+    assert post(app, clients, Role.ZONE_APPROVER, party_org_id, "grant_date_change").status_code == 302
+    with app.app_context():
+        assert db.session.get(PartyOrg, party_org_id).term_end == new_end
+
+
+def test_the_waiting_renewal_is_in_the_units_and_the_zones_inbox(app, record):
+    party_org_id, clients = record
+    post(app, clients, Role.APPLICANT, party_org_id, "submit", planned_on=zone_today().isoformat(), secretary="党员1")
+    inbox = clients[Role.UNIT_REVIEWER].get("/applications/").get_data(as_text=True)
+    assert "换届请示" in inbox and f"/orgs/{party_org_id}#renewal" in inbox
+    assert "换届请示" not in clients[Role.ZONE_APPROVER].get("/applications/").get_data(as_text=True)
+    post(app, clients, Role.UNIT_REVIEWER, party_org_id, "pass")
+    assert f"/orgs/{party_org_id}#renewal" in clients[Role.ZONE_APPROVER].get("/applications/").get_data(
+        as_text=True)
+    with app.app_context():
+        from domain.inbox import nav_counts
+        zone = db.session.scalar(sa.select(User).where(User.role == Role.ZONE_APPROVER))
+        assert nav_counts(zone).waiting == 1
