@@ -156,3 +156,21 @@ def test_the_waiting_renewal_is_in_the_units_and_the_zones_inbox(app, record):
         from domain.inbox import nav_counts
         zone = db.session.scalar(sa.select(User).where(User.role == Role.ZONE_APPROVER))
         assert nav_counts(zone).waiting == 1
+
+
+@pytest.mark.parametrize("days, words", [(400, None), (100, "本届任期将于"), (-5, "本届任期已于")])
+def test_the_contacts_home_says_when_a_renewal_is_due(app, record, days, words):
+    party_org_id, clients = record
+    with app.app_context():
+        party_org = db.session.get(PartyOrg, party_org_id)
+        party_org.established_on = party_org.term_start = zone_today() - timedelta(days=900)
+        party_org.term_end = zone_today() + timedelta(days=days)
+        db.session.commit()
+    page = clients[Role.APPLICANT].get("/applicant/").get_data(as_text=True)
+    if words is None:
+        assert 'id="renewal-due"' not in page
+        return
+    assert words in page and ("尚未换届" in page) == (days < 0)
+    assert f"/orgs/{party_org_id}#renewal" in page and "办理换届" in page
+    post(app, clients, Role.APPLICANT, party_org_id, "submit", planned_on=zone_today().isoformat(), secretary="党员1")
+    assert "换届请示待初审" in clients[Role.APPLICANT].get("/applicant/").get_data(as_text=True)

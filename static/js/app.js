@@ -229,11 +229,12 @@ document.addEventListener("toggle", function (event) {
   });
 }, true);
 // A fresh card may come with a panel open (the refused one). The old card's open panel, still in the page while the
-// new one goes in, would close it (they share the name): close the old ones first.
+// new one goes in, would close it (they share the name): close the old ones first. Any exclusive group's (the
+// application card's, the record's 班子调整 and 换届 panels).
 document.addEventListener("htmx:beforeSwap", function (event) {
   var target = event.detail.target;
   if (event.detail.shouldSwap && target && target.querySelectorAll) {
-    target.querySelectorAll("details[name='card-action'][open]").forEach(function (d) { d.open = false; });
+    target.querySelectorAll("details[name][open]").forEach(function (d) { d.open = false; });
   }
 });
 

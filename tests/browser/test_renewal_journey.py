@@ -19,7 +19,8 @@ def step(page: Page, label: str, shot=None, **fields: str) -> None:
     card = page.locator("#record-card")
     summary = card.locator("summary", has_text=label)
     if summary.count():
-        summary.click()
+        if card.locator("details[open] summary", has_text=label).count() == 0:  # a refused panel stays open
+            summary.click()
         form = card.locator("details[open] form")
         for name, value in fields.items():
             form.get_by_label(name).fill(value)
@@ -48,6 +49,11 @@ def test_the_renewal_journey(page: Page, app, live_server, make_application, mak
 
     log_in(page, live_server, contact.username)
     page.goto(record)
+    # Refused first (no date): the card comes back with the panel open and the reason beside the field.
+    page.locator("#record-card summary", has_text="提交换届请示").click()
+    page.get_by_role("button", name="确认提交换届请示").click()
+    expect(page.locator("#renewal-submit-planned_on-error")).to_have_text("请选择计划选举日期")
+    expect(page.get_by_label("计划选举日期 *")).to_be_focused()
     step(page, "提交换届请示", shots / f"renewal-form-{width}.png", **{"计划选举日期 *": (today + timedelta(days=30)).isoformat(), "书记 *": "党员1",
                               "副书记": "党员2", "其他委员": "党员3、党员4、党员5"})
     expect(page.locator("#renewal")).to_contain_text("待初审")
