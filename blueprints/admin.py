@@ -4,7 +4,7 @@ from sqlalchemy.orm import selectinload
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from domain import DomainError, outbox
+from domain import DomainError, outbox, party_orgs
 from domain.accounts import create_official, reset_password, set_account_active, set_contact
 from domain.documents import revoke_document
 from domain.fonts import ROLE_LABELS, ROLES, fonts_in_use, remove_document_font, set_document_font
@@ -21,7 +21,7 @@ from models import Document, Instructor, PartyOrgKind, Role, Unit, User, db
 from . import answer, page_arg, posted_file, role_wall, run_verb, send_download
 from .forms import (
     ContactForm, EmptyForm, FontUploadForm, FundStandardForm, InstructorForm, OfficialForm, PasswordResetForm,
-    UnitForm, options,
+    TermLengthForm, UnitForm, options,
 )
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -270,6 +270,18 @@ def instructor_template():
     out = BytesIO()
     book.save(out)
     return send_download(out.getvalue(), "党建指导员导入模板.xlsx", fallback="instructor-template")
+
+
+@bp.route("/term-lengths", methods=["GET", "POST"])
+def term_lengths():
+    form, status = TermLengthForm(), 200
+    if form.is_submitted():
+        status, _ = run_verb(lambda: party_orgs.set_term_length(
+            PartyOrgKind(form.party_org_kind.data), form.years.data, actor=current_user),
+            lambda row: f"已将{row.kind.label}的每届任期设为{row.years}年。", form)
+        if status == 200:
+            return redirect(url_for("admin.term_lengths"))
+    return render_template("admin/term_lengths.html", form=form, lengths=party_orgs.term_lengths()), status
 
 
 @bp.route("/fund-standards", methods=["GET", "POST"])

@@ -299,6 +299,12 @@ class SeatForm(Form):
     reason = TextAreaField("理由", [DataRequired("须填写理由"), Length(max=500, message="不超过500个字")])
 
 
+class TermLengthForm(Form):
+    party_org_kind = SelectField("党组织类别", choices=options(PartyOrgKind.choices()), validators=[DataRequired(REQUIRED)])
+    years = IntegerField("每届任期（年）", [InputRequired("请填写年限"), NumberRange(3, 5, "应为3至5年")],
+                         description="党章规定基层组织每届任期3年至5年；只影响此后开始的任期")
+
+
 class ReassignForm(Form):
     instructor_id = SelectField("改派给", coerce=int, validate_choice=False)
     reason = TextAreaField("改派理由", [DataRequired("改派须填写理由"), Length(max=500, message="不超过500个字")])

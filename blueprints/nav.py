@@ -45,7 +45,8 @@ AREAS = {
     "admin": Area((ADMIN,), (
         Page("admin.home", "账号管理"), Page("admin.instructors", "指导员"),
         Page("admin.documents", "印发文件", more=(ADMIN,)), Page("admin.settings", "系统设置", more=(ADMIN,)),
-        Page("admin.fund_standards", "经费标准", more=(ADMIN,)), Page("admin.outbox_page", "通知外发", more=(ADMIN,)))),
+        Page("admin.fund_standards", "经费标准", more=(ADMIN,)), Page("admin.term_lengths", "任期年限", more=(ADMIN,)),
+        Page("admin.outbox_page", "通知外发", more=(ADMIN,)))),
     # Every role reads applications (their own, their unit's, the zone's: domain/applications.py, visible_to).
     "applications": Area(tuple(Role), (Page("applications.inbox_page", "待办", roles=(REVIEWER, ZONE)),)),
     "verifications": Area((REVIEWER, ADMIN), (Page("verifications.queue", "注册核实"),)),

@@ -20,6 +20,7 @@ from models import (
 from .coverage import COVERED
 from .documents import chinese_date
 from .paging import paginate
+from .party_orgs import term_counts
 from .registry import name_or_code_matches
 from .settings import get_settings
 from .text import without_refused
@@ -80,6 +81,8 @@ class Dashboard:
     overdue_days: int = 5
     # Startup funds (启动经费): items, approved, in batches and paid, summed from the finance overview.
     funds: dict | None = None
+    # The established organisations' terms (党组织任期): how many are 在届, 半年内届满, 届满未换届.
+    terms: dict | None = None
 
 
 def _rate_columns():
@@ -230,7 +233,8 @@ def build_dashboard(unit: Unit | None = None) -> Dashboard:
                      by_unit=by_unit, by_kind=by_kind,
                      by_month=_rates_by_month(unit, zone.with_members), states=states, step_days=_step_days(unit),
                      overdue=overdue, overdue_oldest=oldest, instructors=_instructor_loads(unit),
-                     overdue_days=overdue_days, funds=_funds(unit))
+                     overdue_days=overdue_days, funds=_funds(unit),
+                     terms=term_counts(unit.id if unit is not None else None))
 
 
 def _funds(unit: Unit | None) -> dict:

@@ -14,11 +14,13 @@ import sqlalchemy as sa
 from flask import current_app
 
 from jobs.queue import crontab, periodic
-from models import Application, FundItem, FundState, Role, SentReminder, User, db, utcnow
+from models import Application, FundItem, FundState, PartyOrg, Role, SentReminder, User, db, utcnow
 
 from .guidance import last_visits, visit_interval, visit_overdue
 from .instructors import assigned_since
-from .notices import active_users, application_page, notify, with_role
+from .facts import chinese_date
+from .notices import active_users, application_page, contacts_of, instructor_accounts, notify, with_role
+from .party_orgs.terms import TermStatus, term_status_sql
 from .workflow import INSTRUCTED_STATES, WAITING_ON
 from .zone_time import local_date
 
@@ -122,6 +124,26 @@ def _funds_unpaid(days: int, now: datetime) -> list[Due]:
                 {"org": i.organisation.name, "days": (now - i.confirmed_at).days}, link="/finance/") for i in items]
 
 
+def _terms_due(_days: int, now: datetime) -> list[Due]:
+    """Organisations whose term ends within six months (半年内届满, the record list's own rule, term_status_sql):
+    the higher organisation reminds the organisation's contact, its instructor and its unit's reviewers. The period
+    is the term's end, so a postponement that moves it is reminded again."""
+    today = local_date(now)
+    due = []
+    for party_org in db.session.scalars(sa.select(PartyOrg).where(
+            term_status_sql(today) == TermStatus.DUE.value).order_by(PartyOrg.id)):
+        application = party_org.application
+        users = [*contacts_of(party_org.organisation_id), *active_users(
+            User.role == Role.UNIT_REVIEWER, User.unit_id == party_org.unit_id)]
+        if application.instructor_id is not None:
+            users += instructor_accounts(application.instructor_id)
+        due.append(Due(party_org.id, _period(party_org.term_end), [u.id for u in users],
+                       {"org": party_org.name, "end": chinese_date(party_org.term_end),
+                        "days": (party_org.term_end - today).days},
+                       application_id=application.id, link=f"/orgs/{party_org.id}"))
+    return due
+
+
 RULES: tuple[Rule, ...] = (
     Rule("step_overdue", "申请在待初审、待党工委审批或选举结果待审环节等待", _overdue_days, "该环节的办理人",
          "提醒：「{org}」的申请在“{state}”环节已等待{days}天，请尽快办理。", _steps_overdue),
@@ -132,6 +154,9 @@ RULES: tuple[Rule, ...] = (
          names_stand_in=True),
     Rule("fund_unpaid", "启动经费已核定而未拨付", lambda: FUND_UNPAID_DAYS, "财务",
          "提醒：「{org}」的启动经费已核定{days}天仍未拨付，请尽快安排拨付。", _funds_unpaid),
+    # Counted in months before the term's end, not in days after a wait: its rule reads the end itself.
+    Rule("term_due", "党组织任期半年内届满", lambda: 0, "该组织联系人、党建指导员和初审单位",
+         "提醒：{org}本届任期将于{end}届满（还有{days}天），请提前做好换届准备，按期提出换届请示。", _terms_due),
 )
 
 
@@ -177,6 +202,6 @@ def send_due(now: datetime | None = None) -> dict[str, int]:
     return sent
 
 
-@periodic(crontab(minute="7"), "到期提醒：超期催办、督办、指导与拨付提醒")
+@periodic(crontab(minute="7"), "到期提醒：超期催办、督办、指导、拨付与任期届满提醒")
 def send_reminders() -> dict[str, int]:
     return send_due()

@@ -257,7 +257,25 @@ def _seed_applications(orgs: dict[str, Organisation], add_user) -> int:
             _demo_step(application, action, contact, reviewer, zone, guide)
         if state is AppState.ESTABLISHED:
             _demo_guidance(application, users["instructor"])
+    _demo_terms()
     return created
+
+
+# The demo's established organisations, founded today, are given older terms (党组织档案): the first ends within six
+# months (半年内届满), the second has ended without a 换届 (届满未换届), so that each list and count shows at once.
+_DEMO_TERM_ENDS = (timedelta(days=120), timedelta(days=-45))
+
+
+def _demo_terms() -> None:
+    records = db.session.scalars(sa.select(PartyOrg).order_by(PartyOrg.id)).all()
+    today = local_today()
+    for party_org, from_today in zip(records, _DEMO_TERM_ENDS):
+        end = today + from_today
+        start = party_orgs.months_later(end, -12 * party_orgs.term_years(party_org.kind))
+        party_org.established_on = party_org.term_start = start
+        party_org.term_end = end
+        for seat in party_org.seats:
+            seat.started_on = start
 
 
 def _demo_guidance(application: Application, instructor_user: User) -> None:

@@ -79,7 +79,7 @@ for endpoint in ("admin.home", "admin.documents", "admin.revoke", "admin.fund_st
                  "admin.instructor_active", "admin.instructor_form", "admin.import_instructors_page",
                  "admin.instructor_template", "admin.settings", "admin.units", "admin.unit_form", "admin.toggle_active",
                  "admin.reset_user_password", "admin.new_user", "admin.upload_font", "admin.remove_font",
-                 "job_queue.overview", "job_queue.retry", "admin.user_contact", "admin.outbox_page"):
+                 "job_queue.overview", "job_queue.retry", "admin.user_contact", "admin.outbox_page", "admin.term_lengths"):
     ACCESS[endpoint] = {"admin"}
 
 

@@ -198,3 +198,30 @@ def test_the_dashboard_sums_the_startup_funds(client, app, login_as, make_applic
     page = client.get("/registry/").get_data(as_text=True)
     funds_table = page[page.index('id="funds"'):page.index("</table>", page.index('id="funds"'))]
     assert "1 项" in funds_table and "2,000.00" in funds_table  # a branch's standard amount, approved, unpaid
+
+
+def test_the_dashboard_counts_the_terms(client, app, login_as, make_application):
+    """Four established organisations: one whose term ended yesterday, one ending within six months (and one of
+    another unit, ending too), one just begun. The zone counts all; a unit its own; each count links to its list."""
+    from domain.party_orgs import term_counts, TermStatus
+    from models import PartyOrg
+    from tests.conftest import zone_today
+
+    ends = {"expired": -1, "due": 100, "current": 1000, "east": 100}
+    ids = {}
+    for name, days in ends.items():
+        made = make_application("established", unit_code="street_east" if name == "east" else "industrial_park")
+        with app.app_context():
+            party_org = db.session.scalar(sa.select(PartyOrg).where(PartyOrg.application_id == made.id))
+            party_org.term_end = zone_today() + timedelta(days=days)
+            party_org.term_start = party_org.established_on = party_org.term_end - timedelta(days=3 * 365)
+            ids[name] = party_org.id
+            db.session.commit()
+    with app.app_context():
+        park = unit_by_code("industrial_park").id
+        assert term_counts() == {TermStatus.CURRENT: 1, TermStatus.DUE: 2, TermStatus.EXPIRED: 1}
+        assert term_counts(park) == {TermStatus.CURRENT: 1, TermStatus.DUE: 1, TermStatus.EXPIRED: 1}
+    login_as(Role.ZONE_APPROVER)
+    page = client.get("/registry/").get_data(as_text=True)
+    terms = page[page.index('id="terms"'):page.index("</table>", page.index('id="terms"'))]
+    assert 'href="/orgs/?term=due">2 个</a>' in terms and "届满未换届" in terms

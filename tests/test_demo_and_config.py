@@ -160,3 +160,15 @@ def test_workers_starting_together_share_one_generated_key(tmp_path, monkeypatch
     assert len(set(keys)) == 1 and len(keys[0]) == 64
     assert [p.name for p in tmp_path.iterdir()] == ["audit_key"]  # no draft left behind
     assert (tmp_path / "audit_key").stat().st_mode & 0o777 == 0o600
+
+
+def test_the_demo_has_a_term_ending_soon_and_one_expired(app):
+    """Each term list (半年内届满, 届满未换届) and the dashboard's counts show something at once."""
+    from domain.party_orgs import TermStatus, term_counts
+    from seeding.demo import seed_demo
+
+    with app.app_context():
+        seed_demo()
+        db.session.commit()
+        counts = term_counts()
+    assert counts[TermStatus.DUE] >= 1 and counts[TermStatus.EXPIRED] >= 1

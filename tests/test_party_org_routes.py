@@ -183,3 +183,28 @@ def test_the_record_serves_its_documents_only(app, client, make_user, make_appli
     response = client.get(f"/orgs/{party_org_id}/documents/{mine_id}.pdf")
     assert response.status_code == 200 and response.data.startswith(b"%PDF")
     assert client.get(f"/orgs/{party_org_id}/documents/{theirs_id}.pdf").status_code == 404
+
+
+def test_the_admin_sets_a_term_length_for_terms_to_come(app, client, make_user, make_application):
+    """Audited; the next record counts with it, one already running keeps its end; out of range is refused."""
+    from domain.party_orgs import create_party_org
+    from models import AuditEvent, PartyOrgKind, TermLength
+
+    running = make_application("established")
+    as_user(app, client, make_user, Role.ADMIN)
+    assert "基层党委" in client.get("/admin/term-lengths").get_data(as_text=True)
+    response = client.post("/admin/term-lengths", data={"party_org_kind": "branch", "years": "6"})
+    assert response.status_code == 422 and "应为3至5年" in response.get_data(as_text=True)
+    response = client.post("/admin/term-lengths", data={"party_org_kind": "branch", "years": "4"},
+                           follow_redirects=True)
+    assert "已将党支部的每届任期设为4年" in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(TermLength, PartyOrgKind.BRANCH).years == 4
+        audit = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "set_term_length"))
+        assert audit.summary == "党支部任期由3年改为4年"
+        old = db.session.scalar(sa.select(PartyOrg).where(PartyOrg.application_id == running.id))
+        assert (old.term_end - old.term_start).days in (365 * 3, 365 * 3 + 1)
+        application = db.session.get(Application, make_application("approved").id)
+        application.requested_kind = PartyOrgKind.BRANCH
+        new = create_party_org(application)
+        assert new.term_end == party_orgs.term_end(new.term_start, 4)

@@ -9,7 +9,7 @@ from jobs.queue import PERIODIC, task_name
 from models import Application, Notification, Role, SentReminder, User, db, utcnow
 from tests.conftest import PASSWORD_HASH, on_postgresql, race, racers
 
-NOTHING = {"step_overdue": 0, "step_escalated": 0, "visit_overdue": 0, "fund_unpaid": 0}
+NOTHING = {"step_overdue": 0, "step_escalated": 0, "visit_overdue": 0, "fund_unpaid": 0, "term_due": 0}
 
 
 def messages_of(user_id: int) -> list[str]:
@@ -121,3 +121,40 @@ def test_the_reminders_run_as_a_periodic_task(app, make_application, make_user):
         send_reminders()  # run at once in the tests (JOBS_IMMEDIATE)
         send_reminders()
         assert len(messages_of(reviewer.id)) == 1
+
+
+def test_six_months_before_a_term_ends_the_organisation_is_reminded_once(app, make_application, make_user):
+    """The higher organisation reminds the contact, the instructor and the unit's reviewers (issue 32); a term moved
+    by a postponement is a new period, reminded again."""
+    from domain.party_orgs import months_later
+    from domain.zone_time import local_date
+    from models import PartyOrg
+
+    made = make_application("established")
+    contact = make_user(Role.APPLICANT, organisation=made.organisation)
+    reviewer, other_unit = make_user(Role.UNIT_REVIEWER), make_user(Role.UNIT_REVIEWER, unit_code="street_east")
+    guide = make_user(Role.INSTRUCTOR)
+    with app.app_context():
+        db.session.get(User, guide.id).instructor_id = made.instructor_id
+        party_org = db.session.scalar(sa.select(PartyOrg).where(PartyOrg.application_id == made.id))
+        end, name, party_org_id = party_org.term_end, party_org.name, party_org.id
+        db.session.commit()
+        # Three years on: the day before six months remain, nothing; on the day, one reminder to each.
+        six_months_before = months_later(end, -6)
+        at = lambda day: utcnow() + timedelta(days=(day - local_date(utcnow())).days)  # noqa: E731
+        # (The instructor's visit reminder comes due too, three years on: only the term's counts here.)
+        assert send_due(at(six_months_before - timedelta(days=1)))["term_due"] == 0
+        assert send_due(at(six_months_before))["term_due"] == 1
+        assert send_due(at(six_months_before + timedelta(days=1)))["term_due"] == 0
+        days = (end - six_months_before).days
+        expected = (f"提醒：{name}本届任期将于{end.year}年{end.month}月{end.day}日届满（还有{days}天），"
+                    "请提前做好换届准备，按期提出换届请示。")
+        assert [messages_of(u.id) for u in (contact, reviewer)] == [[expected]] * 2
+        assert expected in messages_of(guide.id)
+        assert messages_of(other_unit.id) == []
+        link = db.session.scalar(sa.select(Notification.link).where(Notification.user_id == contact.id))
+        assert link == f"/orgs/{party_org_id}"
+        # A postponement moves the end: the new end is reminded too, once.
+        db.session.get(PartyOrg, party_org_id).term_end = end + timedelta(days=30)
+        db.session.commit()
+        assert send_due(at(months_later(end + timedelta(days=30), -6)))["term_due"] == 1

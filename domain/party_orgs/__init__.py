@@ -29,14 +29,17 @@ from .renewals import (
     renewals_of, report_renewal_election, return_renewal, return_renewal_election, submit_renewal, withdraw_renewal,
 )
 from .steps import STEP_BY_ACTION, STEPS, Step, available_steps, require_step, step_refusal, steps_from
-from .terms import DEFAULT_TERM_YEARS, DUE_MONTHS, TermStatus, months_later, term_end, term_status_sql, term_years
+from .terms import (
+    DEFAULT_TERM_YEARS, DUE_MONTHS, TermStatus, months_later, set_term_length, term_end, term_lengths, term_status_sql,
+    term_years,
+)
 
 __all__ = [
     "DEFAULT_TERM_YEARS", "DUE_MONTHS", "OrgFilter", "Record", "STEPS", "STEP_BY_ACTION", "SeatChange", "Step",
     "TermStatus", "adjust_seat", "available_steps", "create_party_org", "documents_of", "elected_seats", "fill_seat",
     "for_user", "member_of", "months_later", "org_page", "party_org_of", "record_ids_of", "record_of", "record_step",
-    "require_step", "step_refusal", "steps_from", "term_end", "term_status_sql", "term_statuses", "term_years",
-    "visible_party_org",
+    "require_step", "set_term_length", "step_refusal", "steps_from", "term_counts", "term_end", "term_lengths",
+    "term_status_sql", "term_statuses", "term_years", "visible_party_org",
     # 撤销, 更名, 合并 (dissolution)
     "covered_by", "dissolve_party_org", "merge_party_org", "receiving_choices", "rename_party_org",
     # 换届 and 延期/提前换届 (renewal_steps, renewals)
@@ -102,6 +105,17 @@ def org_page(user: User, f: OrgFilter, per_page: int = 50):
     if f.term is not None:
         query = query.where(term_status_sql(local_today()) == f.term.value)
     return paginate(query, f.page, per_page)
+
+
+def term_counts(unit_id: int | None = None) -> dict[TermStatus, int]:
+    """How many active organisations (of the unit, or the zone) are 在届, 半年内届满 and 届满未换届 today: the
+    dashboard's counts, by the rule the lists filter with."""
+    status = term_status_sql(local_today())
+    query = sa.select(status, sa.func.count(PartyOrg.id)).where(status.is_not(None)).group_by(status)
+    if unit_id is not None:
+        query = query.where(PartyOrg.unit_id == unit_id)
+    counted = {TermStatus(s): n for s, n in db.session.execute(query)}
+    return {s: counted.get(s, 0) for s in TermStatus}
 
 
 def term_statuses(ids: list[int]) -> dict[int, TermStatus]:
