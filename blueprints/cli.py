@@ -63,13 +63,14 @@ def seed_demo_command(if_empty: bool):
 
 @bp.cli.command("workflow-diagram")
 @click.option("--renewal", is_flag=True, help="The 换届 and 延期/提前换届 table instead of the founding one.")
-def workflow_diagram_command(renewal: bool):
-    """Print the founding workflow (or, with --renewal, the 换届 one) as Mermaid stateDiagram-v2 text, drawn from
-    its table."""
-    from domain.party_orgs import renewal_mermaid
+@click.option("--record", is_flag=True, help="The record's steps (补选, 调整, 更名, 撤销...) instead of the founding ones.")
+def workflow_diagram_command(renewal: bool, record: bool):
+    """Print the founding workflow (or, with --renewal, the 换届 one; with --record, the record's steps) as Mermaid
+    stateDiagram-v2 text, drawn from its table."""
+    from domain.party_orgs import record_mermaid, renewal_mermaid
     from domain.workflow import mermaid
 
-    click.echo(renewal_mermaid() if renewal else mermaid())
+    click.echo(renewal_mermaid() if renewal else record_mermaid() if record else mermaid())
 
 
 @bp.cli.command("fund-diagram")

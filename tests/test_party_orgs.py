@@ -220,3 +220,20 @@ def test_the_steps_table_says_who_may_do_what(ctx, record, make_user):
     assert party_orgs.available_steps(record, zone) == []
     with pytest.raises(DomainError, match="当前为“已撤销”，不能补选委员"):
         party_orgs.require_step(record, "fill_seat", zone, record.version, "理由")
+
+
+def test_the_record_steps_are_drawn_from_their_table(app):
+    output = app.test_cli_runner().invoke(args=["workflow-diagram", "--record"]).output
+    assert output.startswith("stateDiagram-v2\n    [*] --> active\n")
+    assert "    active --> active: 补选委员（开发区党工委）\n" in output
+    assert "    active --> dissolved: 撤销党组织（开发区党工委）\n" in output
+    assert output.rstrip().endswith("dissolved: 已撤销")
+
+
+def test_the_readme_draws_the_record_steps_as_the_table_does(app):
+    from pathlib import Path
+
+    output = app.test_cli_runner().invoke(args=["workflow-diagram", "--record"]).output.strip()
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    assert f"```mermaid\n{output}\n```" in readme, (
+        "README's record diagram is stale: paste `flask --app app workflow-diagram --record`")

@@ -29,6 +29,7 @@ from .renewals import (
     renewals_of, report_renewal_election, return_renewal, return_renewal_election, submit_renewal, withdraw_renewal,
 )
 from .steps import STEP_BY_ACTION, STEPS, Step, available_steps, require_step, step_refusal, steps_from
+from .steps import mermaid as record_mermaid
 from .terms import (
     DEFAULT_TERM_YEARS, DUE_MONTHS, TermStatus, months_later, set_term_length, term_end, term_lengths, term_status_sql,
     term_years,
@@ -37,9 +38,9 @@ from .terms import (
 __all__ = [
     "DEFAULT_TERM_YEARS", "DUE_MONTHS", "OrgFilter", "Record", "STEPS", "STEP_BY_ACTION", "SeatChange", "Step",
     "TermStatus", "adjust_seat", "available_steps", "create_party_org", "documents_of", "elected_seats", "fill_seat",
-    "for_user", "member_of", "months_later", "org_page", "party_org_of", "record_ids_of", "record_of", "record_step",
-    "require_step", "set_term_length", "step_refusal", "steps_from", "term_counts", "term_end", "term_lengths",
-    "term_status_sql", "term_statuses", "term_years", "visible_party_org",
+    "for_user", "member_of", "months_later", "org_page", "party_org_of", "record_ids_of", "record_mermaid",
+    "record_of", "record_step", "require_step", "set_term_length", "step_refusal", "steps_from", "term_counts",
+    "term_end", "term_lengths", "term_status_sql", "term_statuses", "term_years", "visible_party_org",
     # 撤销, 更名, 合并 (dissolution)
     "covered_by", "dissolve_party_org", "merge_party_org", "receiving_choices", "rename_party_org",
     # 换届 and 延期/提前换届 (renewal_steps, renewals)
