@@ -25,7 +25,7 @@ from ..zone_time import local_date, local_today
 from .records import member_of, record_step
 from .renewal_steps import RenewalStep, available_renewal_steps, require_renewal_step
 from .steps import Step
-from .terms import TermStatus, term_end, term_status_sql, term_years
+from .terms import DUE_MONTHS, TermStatus, months_later, term_end, term_status_sql, term_years
 
 NAME_LENGTH = 40
 REASON_LENGTH = 500
@@ -119,7 +119,8 @@ def submit_renewal(party_org: PartyOrg, planned_on: date, slate: Slate, *, actor
     """Submit the 换届请示 (the planned election date, the candidates), or submit again one that was returned."""
     renewal = open_renewal(party_org)
     step = require_renewal_step(party_org, renewal, "submit", actor, version)
-    check_date(planned_on, "换届选举日期", "planned_on", after=("今天", local_today()), not_future=False)
+    check_date(planned_on, "换届选举日期", "planned_on", after=("今天", local_today()),
+               before=_latest_election(party_org), not_future=False)
     _check_slate(party_org.kind, slate, "候选人")
     if renewal is None:
         renewal = Renewal(party_org=party_org, kind=RenewalKind.RENEWAL, state=step.target, planned_on=planned_on,
@@ -306,6 +307,15 @@ def _date_change_kind(party_org: PartyOrg, new_date: date, kind: RenewalKind | N
     if new_date <= party_org.term_start:
         raise DomainError(f"新的换届日期须晚于本届任期的开始日期（{chinese_date(party_org.term_start)}）", "new_date")
     return found
+
+
+def _latest_election(party_org: PartyOrg) -> tuple[str, date]:
+    """The latest day a 换届 may be planned for: a year after the term's natural end (延期换届 at most a year), or,
+    for an organisation already past that, within the six months a term's reminder gives from today."""
+    latest = term_end(natural_term_end(party_org), 1)
+    if latest >= local_today():
+        return "本届任期届满后1年", latest
+    return "今天起6个月", months_later(local_today(), DUE_MONTHS)
 
 
 def _reason(reason: str) -> str:
