@@ -29,6 +29,7 @@ class RenewalState(LabelledEnum):
     GRANTED = "granted", "已批准"
     REFUSED = "refused", "不予批准"
     WITHDRAWN = "withdrawn", "已撤回"
+    ENDED = "ended", "已终止"  # the organisation was dissolved or merged while the request was open
 
 
 # Where a request is still open: one at a time per organisation (uq_renewals_one_open, below).
@@ -47,7 +48,7 @@ class Renewal(db.Model):
                  sqlite_where=sa.text(_OPEN_SQL), postgresql_where=sa.text(_OPEN_SQL)),
         # A change of date has a reason; a 换届 has its candidates' secretary.
         sa.CheckConstraint("kind = 'renewal' OR length(reason) > 0", name="date_change_has_reason"),
-        sa.CheckConstraint("kind = 'renewal' OR state IN ('asked', 'granted', 'refused', 'withdrawn')",
+        sa.CheckConstraint("kind = 'renewal' OR state IN ('asked', 'granted', 'refused', 'withdrawn', 'ended')",
                            name="date_change_states"),
         sa.CheckConstraint("kind <> 'renewal' OR state NOT IN ('asked', 'granted', 'refused')",
                            name="renewal_states"),

@@ -250,6 +250,25 @@ def test_a_dissolved_organisation_cannot_renew(world):
         world.submit()
 
 
+@pytest.mark.parametrize("step", ["dissolve", "merge"])
+def test_dissolving_or_merging_ends_the_open_request(world, make_application, step):
+    absorbing_id = make_application("established").id  # made first: it writes in a session of its own
+    renewal = world.through("approve")  # approved, waiting for an election that will not be held
+    zone = world["zone"]
+    if step == "dissolve":
+        po.dissolve_party_org(world.org, actor=zone, version=world.org.version, reason="项目竣工")
+    else:
+        absorbing = world.ctx.scalar(sa.select(PartyOrg).where(PartyOrg.application_id == absorbing_id))
+        po.merge_party_org(world.org, actor=zone, version=world.org.version, reason="企业合并", into=absorbing)
+    world.ctx.commit()
+    assert renewal.state is R.ENDED and renewal.state.label == "已终止"
+    assert world.renewal is None
+    assert world.org.state is PartyOrgState.DISSOLVED
+    with pytest.raises(DomainError, match="当前为“已撤销”，不能报告换届选举结果"):
+        po.report_renewal_election(renewal, zone_today(), BRANCH_SLATE, actor=world["contact"],
+                                   version=renewal.version)
+
+
 def test_the_database_keeps_one_open_request_per_organisation(world):
     world.submit()
     with pytest.raises(sa.exc.IntegrityError, match="uq_renewals_one_open|renewals.party_org_id"):
@@ -356,7 +375,9 @@ def test_the_diagram_is_drawn_from_the_table(app):
     output = app.test_cli_runner().invoke(args=["workflow-diagram", "--renewal"]).output
     assert "    [*] --> submitted: 提交换届请示（企业/社会组织联系人）" in output
     assert "    asked --> granted: 批准延期或提前换届（开发区党工委）" in output
-    assert output.count("-->") == sum(len(s.sources) for s in po.RENEWAL_STEPS) + 4
+    assert "    approved --> ended: 党组织撤销或并入其他党组织（开发区党工委）" in output
+    # The table's edges, the five final states' exits and the six open states' ends by dissolution.
+    assert output.count("-->") == sum(len(s.sources) for s in po.RENEWAL_STEPS) + 5 + 6
     readme = (Path(__file__).parents[1] / "README.md").read_text()
     assert f"```mermaid\n{output.strip()}\n```" in readme, (
         "README's 换届 diagram is stale: paste `flask --app app workflow-diagram --renewal`")

@@ -14,6 +14,7 @@ from ..documents import issue_record_document
 from ..notices import active_users, contacts_of, instructor_accounts, notify
 from ..text import check_text
 from .records import record_step
+from .renewals import end_open_renewal
 from .steps import require_step
 
 REASON_MAX = 300
@@ -104,8 +105,10 @@ def covered_by(party_org: PartyOrg) -> list[Organisation]:
 
 
 def _release(party_org: PartyOrg, receiving: PartyOrg | None, cause: CoverageCause) -> list[int]:
-    """The organisations it covered lose that coverage: covered by `receiving`'s host from now on, or by none.
-    Returns their ids, for the history."""
+    """The organisation goes (撤销 or 合并): its open 换届 request, if any, ends with it, and the organisations it
+    covered lose that coverage: covered by `receiving`'s host from now on, or by none. Returns their ids, for the
+    history."""
+    end_open_renewal(party_org)
     code = receiving.organisation.credit_code if receiving is not None else None
     orgs = covered_by(party_org)
     for org in orgs:

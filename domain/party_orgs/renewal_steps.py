@@ -7,7 +7,7 @@ of None is "no open request": the steps that open one.
 """
 from dataclasses import dataclass
 
-from models import PartyOrg, PartyOrgState, Renewal, RenewalState, Role, User
+from models import OPEN_RENEWAL_STATES, PartyOrg, PartyOrgState, Renewal, RenewalState, Role, User
 
 from .. import DomainError, StaleError
 from .steps import WHO
@@ -55,7 +55,10 @@ RENEWAL_STEPS: tuple[RenewalStep, ...] = (
                 needs_reason=True, notify="applicant", style="outline-danger"),
 )
 RENEWAL_STEP_BY_ACTION = {step.action: step for step in RENEWAL_STEPS}
-FINAL_RENEWAL_STATES = frozenset({R.COMPLETED, R.GRANTED, R.REFUSED, R.WITHDRAWN})
+FINAL_RENEWAL_STATES = frozenset({R.COMPLETED, R.GRANTED, R.REFUSED, R.WITHDRAWN, R.ENDED})
+# Not a step of this table: the record's dissolve and merge steps (steps.py) end any open request (renewals.py
+# end_open_renewal), since an organisation that no longer exists holds no election.
+ENDED_BY = "党组织撤销或并入其他党组织"
 # Where someone other than the organisation owes the next move: the 待办 of the unit and of the zone.
 RENEWAL_WAITING_ON = {R.SUBMITTED: Role.UNIT_REVIEWER, R.UNIT_PASSED: Role.ZONE_APPROVER,
                       R.ELECTION_REPORTED: Role.ZONE_APPROVER, R.ASKED: Role.ZONE_APPROVER}
@@ -108,6 +111,8 @@ def renewal_mermaid() -> str:
         for source in sorted(step.sources, key=order):
             start = "[*]" if source is None else source.value
             lines.append(f"    {start} --> {step.target.value}: {step.label}（{step.role.label}）")
+    lines += [f"    {state.value} --> {R.ENDED.value}: {ENDED_BY}（{Role.ZONE_APPROVER.label}）"
+              for state in OPEN_RENEWAL_STATES]
     lines += [f"    {state.value} --> [*]" for state in sorted(FINAL_RENEWAL_STATES, key=order)]
     lines += [f"    {state.value}: {state.label}" for state in RenewalState]
     return "\n".join(lines)

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from models import (
     OPEN_RENEWAL_STATES, CommitteePost, CommitteeSeat, Document, DocumentKind, PartyOrg, PartyOrgEvent, PartyOrgKind,
-    Renewal, RenewalKind, Role, User, db, utcnow,
+    Renewal, RenewalKind, RenewalState, Role, User, db, utcnow,
 )
 
 from .. import DomainError, bump_version
@@ -138,6 +138,16 @@ def withdraw_renewal(renewal: Renewal, *, actor: User, version: int) -> None:
     """Withdraw the request (撤回请示) before the zone has decided it."""
     step = require_renewal_step(renewal.party_org, renewal, "withdraw", actor, version)
     _take(renewal, step, actor, f"撤回{renewal.kind.label}请示")
+
+
+def end_open_renewal(party_org: PartyOrg) -> Renewal | None:
+    """The organisation's open request ends with it (已终止): called by the steps that dissolve or merge it, whose
+    history row and notices say so. Returns the request it ended, if any."""
+    renewal = open_renewal(party_org)
+    if renewal is not None:
+        renewal.state, renewal.state_changed_at = RenewalState.ENDED, utcnow()
+        bump_version(renewal, "该换届事项刚刚被他人处理，本次操作未执行。请查看最新状态。")
+    return renewal
 
 
 def pass_renewal(renewal: Renewal, *, actor: User, version: int) -> None:
