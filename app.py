@@ -19,6 +19,7 @@ from blueprints.web.templating import register_templating
 from config import Config, load_config
 # The modules that declare the queue's tasks, so that a consumer built by this factory knows them all.
 from domain import digest, outbox, registry_import, reminders, sheets  # noqa: F401
+from domain.party_orgs import projects  # noqa: F401  (its daily task)
 from extensions import csrf, db, limiter, login_manager, migrate
 
 BLUEPRINTS = (public, auth, applications, applicant, review, verifications, zone, registry, instructor, finance, admin,

@@ -11,11 +11,11 @@ from flask_login import current_user
 from domain import DomainError, party_orgs
 from domain import applications as verbs
 from domain.accounts import registration_of
-from domain.applications import ApplicationData, MemberRow, join_date_problem, open_application_of
+from domain.applications import ApplicationData, MemberRow, ProjectData, join_date_problem, open_application_of
 from domain.funds import Payee, fund_of, set_payee
 from domain.party_rules import suggested_kind
 from domain.text import first_refused, refusal
-from models import Application, Attachment, Gender, MemberStatus, PartyOrgKind, db
+from models import THREE_SYNCS, Application, Attachment, Gender, MemberStatus, PartyOrgKind, db
 
 from . import answer, form_version, posted_file, posted_ids, role_wall, run_verb, send_download, show_domain_error
 from .applications import card_page, load
@@ -106,6 +106,7 @@ def edit_application(application_id: int):
         return redirect(url_for("applications.show", application_id=application.id))
     if request.method == "GET":
         form = ApplicationForm(obj=application)
+        form.load_project(application.project)
         form.version.data = application.version
         form.requested_kind.data = application.requested_kind.value
         return _form_page(form, [_row_of(m) for m in application.members], application.organisation, application, [])
@@ -183,7 +184,10 @@ def _read_application(form: ApplicationForm, rows: list[dict],
         requested_kind=PartyOrgKind(form.requested_kind.data), formal_members=form.formal_members.data,
         probationary_members=form.probationary_members.data, proposed_secretary=form.proposed_secretary.data or "",
         partner_organisations=form.partner_organisations.data or "", work_need=form.work_need.data,
-        reasons=form.reasons.data or "", members=members)
+        reasons=form.reasons.data or "", members=members, project=ProjectData(
+            name=form.project_name.data or "", builder=form.project_builder.data or "",
+            planned_start=form.project_start.data, planned_end=form.project_end.data,
+            syncs=frozenset(column for column, _ in THREE_SYNCS if form[column].data)))
 
 
 def _form_page(form: ApplicationForm, rows: list[dict], org, application: Application | None, kept: list,

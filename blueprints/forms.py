@@ -18,7 +18,7 @@ from domain.text import first_refused, refusal
 from domain.validators import (
     check_password_policy, normalise_credit_code, normalise_email, normalise_mobile, normalise_phone,
 )
-from models import OrgKind, PartyOrgKind, Role, VisitForm
+from models import THREE_SYNCS, OrgKind, PartyOrgKind, Role, VisitForm
 
 REQUIRED = "此项为必填项"
 
@@ -230,6 +230,22 @@ class ApplicationForm(Form):
     reasons = TextAreaField("申请理由", [Optional(), Length(max=2000, message="不超过2000个字")],
                             description="简述本单位党员、经营和党建工作情况，以及成立党组织的必要性")
     attachments = MultipleFileField("附件", description="PDF、JPG 或 PNG，单个文件不超过 10 MB；如党员组织关系证明、党员名册")
+    # A construction project's organisation (工程项目) only: the project and the 三个同步 (THREE_SYNCS).
+    project_name = StringField("工程项目名称", [Optional(), Length(max=100, message="不超过100个字")])
+    project_builder = StringField("建设单位", [Optional(), Length(max=100, message="不超过100个字")])
+    project_start = DateField("计划开工日期", [Optional()])
+    project_end = DateField("计划竣工日期", [Optional()], description="计划工期六个月以上的项目单独成立党支部；项目结束后由党工委决定撤销、调整或保留")
+    sync_founded = BooleanField(dict(THREE_SYNCS)["sync_founded"])
+    sync_staffed = BooleanField(dict(THREE_SYNCS)["sync_staffed"])
+    sync_working = BooleanField(dict(THREE_SYNCS)["sync_working"])
+
+    def load_project(self, project) -> None:
+        """Show the application's project (工程项目) in its fields, when it has one."""
+        if project is not None:
+            self.project_name.data, self.project_builder.data = project.name, project.builder
+            self.project_start.data, self.project_end.data = project.planned_start, project.planned_end
+            for column, _ in THREE_SYNCS:
+                self[column].data = getattr(project, column)
 
 
 class StepForm(Form):

@@ -24,7 +24,7 @@ def home():
     q = request.args.get("q", "")
     page = search_organisations(text=q, page=page_arg())
     return render_partial("zone/home.html", "_org_table.html", summary=unit_summary(), page=page, q=q,
-                          checklist=checklist_totals(),
+                          checklist=checklist_totals(), projects_ended=party_orgs.awaiting_decision(),
                           records=party_orgs.record_ids_of(organisation_ids=[o.id for o in page.items]))
 
 

@@ -11,10 +11,9 @@ import sqlalchemy as sa
 from flask import current_app
 
 from models import (
-    AppState, Application, ApplicationEvent, ApplicationMember, Attachment, CoverageCause, Document, DocumentKind,
-    Gender, Instructor,
-    MemberStatus, Organisation, PartyOrgKind, RegistrationStatus, Role, StoredFile, Unit, User, db,
-    utcnow,
+    THREE_SYNCS, AppState, Application, ApplicationEvent, ApplicationMember, Attachment, CoverageCause, Document,
+    DocumentKind, Gender, Instructor, MemberStatus, Organisation, OrgKind, PartyOrgKind, Project, RegistrationStatus,
+    Role, StoredFile, Unit, User, db, utcnow,
 )
 
 from . import DomainError, StaleError, bump_version
@@ -27,7 +26,7 @@ from .files import size_text, store_upload
 from .funds import create_fund_item
 from .instructors import assign_instructor
 from .notices import card_panel, notify
-from .party_orgs import create_party_org
+from .party_orgs import create_party_org, months_later
 from .party_rules import COMMITTEE_SIZE, check_org_kind
 from .registry import Partners, resolve_partners
 from .text import first_refused
@@ -69,6 +68,17 @@ def _year_before(day: date) -> date:
 
 
 @dataclass
+class ProjectData:
+    """A construction project's application (工程项目): the project and the 三个同步 it ticks (THREE_SYNCS)."""
+
+    name: str = ""
+    builder: str = ""
+    planned_start: date | None = None
+    planned_end: date | None = None
+    syncs: frozenset[str] = frozenset()  # the THREE_SYNCS columns ticked
+
+
+@dataclass
 class ApplicationData:
     """What the applicant fills in; a draft may be incomplete, a submission may not."""
 
@@ -80,6 +90,7 @@ class ApplicationData:
     work_need: bool = False
     reasons: str = ""
     members: list[MemberRow] = field(default_factory=list)
+    project: ProjectData = field(default_factory=ProjectData)  # read for an organisation of kind 工程项目 only
 
 
 @dataclass(frozen=True)
@@ -270,6 +281,28 @@ def problems_before_submission(application: Application) -> list[str]:
         problems.append(f"拟任书记“{secretary}”应是党员名单中的正式党员")
     if not application.reasons.strip():
         problems.append("请填写申请理由")
+    if application.organisation.kind is OrgKind.PROJECT:
+        problems += _project_problems(application)
+    return problems
+
+
+# "一个项目一个支部": a project of six months or more sets up a branch of its own; a shorter one joins a joint branch.
+PROJECT_MONTHS = 6
+
+
+def _project_problems(application: Application) -> list[str]:
+    """What a project organisation's application still lacks: the project, its planned dates, the 三个同步."""
+    project = application.project
+    if project is None:
+        return ["请填写工程项目信息（项目名称、建设单位、计划开工和竣工日期）"]
+    problems = [f"请填写{label}" for label, value in (("工程项目名称", project.name), ("建设单位", project.builder))
+                if not value]
+    if project.planned_start is None or project.planned_end is None:
+        problems.append("请填写项目计划开工和计划竣工日期")
+    elif (application.requested_kind is not PartyOrgKind.JOINT_BRANCH
+          and project.planned_end < months_later(project.planned_start, PROJECT_MONTHS)):
+        problems.append(f"项目计划工期不足{PROJECT_MONTHS}个月，一般不单独成立党支部，请申请联合党支部")
+    problems += [f"请确认“{label}”" for column, label in THREE_SYNCS if not getattr(project, column)]
     return problems
 
 
@@ -438,10 +471,26 @@ def _apply_data(application: Application, data: ApplicationData) -> None:
     application.partner_organisations = data.partner_organisations.strip()
     application.work_need = data.work_need
     application.reasons = data.reasons.strip()
+    _apply_project(application, data.project)
     application.members = [
         ApplicationMember(position=i, name=m.name.strip(), gender=m.gender, joined_on=m.joined_on, status=m.status)
         for i, m in enumerate(data.members)
     ]
+
+
+def _apply_project(application: Application, data: ProjectData) -> None:
+    """The project of a 工程项目's application (kept as typed, checked at submission); none for another kind."""
+    if application.organisation.kind is not OrgKind.PROJECT:
+        application.project = None
+        return
+    if data.planned_start and data.planned_end and data.planned_end <= data.planned_start:
+        raise DomainError("计划竣工日期应晚于计划开工日期", "project_end")
+    project = application.project or Project()
+    project.name, project.builder = data.name.strip(), data.builder.strip()
+    project.planned_start, project.planned_end = data.planned_start, data.planned_end
+    for column, _ in THREE_SYNCS:
+        setattr(project, column, column in data.syncs)
+    application.project = project
 
 
 def _check_editable(application: Application, actor: User, version: int) -> None:

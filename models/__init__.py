@@ -20,6 +20,7 @@ from .organisation import COUNTED, CoverageCause, CoverageChange, Organisation, 
 from .party_org import (
     NAME_SUFFIX, CommitteePost, CommitteeSeat, PartyOrg, PartyOrgEvent, PartyOrgState, TermLength, full_name,
 )
+from .project import THREE_SYNCS, Project
 from .outbox import Channel, NoticePreference, OutboxMessage, OutboxStatus
 from .registration import CLAIM_LAPSES_AFTER, RegistrationKind, RegistrationReview, RegistrationStatus
 from .registry_import import ImportStatus, RegistryImport
@@ -42,7 +43,7 @@ __all__ = [
     "ImportStatus", "Instructor", "JobRun", "RunStatus", "STAGE_IN_BATCH", "fund_stage",
     "CENT", "LabelledEnum", "LoginFailure", "LoginSession", "MAX_FUND", "MIN_FUND", "MemberStatus",
     "NoticePreference", "Notification", "OrgKind", "Organisation", "OutboxMessage", "OutboxStatus", "PartyOrgKind",
-    "PayeeCheckMethod",
+    "PayeeCheckMethod", "Project", "THREE_SYNCS",
     "PaymentKind", "RegistryImport", "Role", "SentReminder", "Setting", "StoredFile", "Substitution", "Unit",
     "UnitCategory", "User",
     "VerificationCheck", "VisitForm", "db", "instructor_units", "utcnow",

@@ -8,16 +8,16 @@ import sqlalchemy as sa
 from stdnum.cn import uscc
 
 from models import (
-    AppState, Application, ChecklistItem, CommitteePost, DisbursementBatch, FundState, Gender, Instructor,
-    MemberStatus, Organisation, OrgKind, PartyOrg, RegistrationKind, RegistrationReview, RegistrationStatus, Renewal,
-    Role, User, VisitForm, db,
+    THREE_SYNCS, AppState, Application, ChecklistItem, CommitteePost, DisbursementBatch, FundState, Gender,
+    Instructor, MemberStatus, Organisation, OrgKind, PartyOrg, RegistrationKind, RegistrationReview,
+    RegistrationStatus, Renewal, Role, User, VisitForm, db,
 )
 
 from domain import applications as verbs
 from domain import funds, guidance, party_orgs
 from domain.accounts import DEMO_PASSWORD
 from domain.coverage import backfill_coverage
-from domain.applications import ApplicationData, Elected, ElectionReport, MemberRow
+from domain.applications import ApplicationData, Elected, ElectionReport, MemberRow, ProjectData
 from domain.files import keep_file
 from domain.party_rules import COMMITTEE_SIZE, suggested_kind
 from domain.reference import ensure_units
@@ -236,6 +236,12 @@ def _seed_applications(orgs: dict[str, Organisation], add_user) -> int:
          and o.formal_members + o.probationary_members < 50),
         key=lambda o: (o.unit.code != "industrial_park", o.id))
     created = 0
+    # And a project's branch whose project has ended (its planned end was yesterday): the zone's home asks it to
+    # decide (撤销, 调整 or keep).
+    ended = [o for o in candidates if o.kind is OrgKind.PROJECT][:1]
+    for org in ended:  # the last of the established ones
+        candidates.remove(org)
+        candidates.insert(len(_DEMO_STATES) - 1 - _DEMO_STATES[::-1].index(AppState.ESTABLISHED), org)
     for n, (org, state) in enumerate(zip(candidates, _DEMO_STATES)):
         username = f"contact-{org.credit_code[-6:].lower()}"
         add_user(username, org.contact_name, Role.APPLICANT, organisation=org)
@@ -247,7 +253,8 @@ def _seed_applications(orgs: dict[str, Organisation], add_user) -> int:
             requested_kind=suggested_kind(org.formal_members, org.probationary_members),
             formal_members=org.formal_members, probationary_members=org.probationary_members,
             proposed_secretary=members[0].name, reasons=f"{org.name}现有正式党员{org.formal_members}名，"
-            "为加强党的领导、发挥党员作用，申请成立党组织。", members=members), actor=contact)
+            "为加强党的领导、发挥党员作用，申请成立党组织。", members=members,
+            project=_demo_project(org, ended=org in ended)), actor=contact)
         created += 1
         reviewer = reviewers[org.unit_id]
         for action in _DEMO_PATHS[state]:
@@ -276,6 +283,14 @@ def _demo_terms() -> None:
         party_org.term_end = end
         for seat in party_org.seats:
             seat.started_on = start
+
+
+def _demo_project(org: Organisation, *, ended: bool) -> ProjectData:
+    """A project of two years for a 工程项目's application (ignored for another kind); one that ended yesterday."""
+    end = local_today() + timedelta(days=-1 if ended else 400)
+    return ProjectData(name=org.name.removesuffix("项目部"), builder="通辽经济技术开发区城市建设投资有限公司",
+                       planned_start=end - timedelta(days=730), planned_end=end,
+                       syncs=frozenset(column for column, _ in THREE_SYNCS))
 
 
 def _demo_guidance(application: Application, instructor_user: User) -> None:

@@ -18,6 +18,7 @@ from ..paging import paginate
 from ..zone_time import local_today
 from .committee import SeatChange, adjust_seat, fill_seat
 from .dissolution import covered_by, dissolve_party_org, merge_party_org, receiving_choices, rename_party_org
+from .projects import awaiting_decision, keep_branch, report_project_end
 from .records import create_party_org, elected_seats, member_of, record_step
 from .renewal_steps import (
     RENEWAL_STEP_BY_ACTION, RENEWAL_STEPS, RENEWAL_WAITING_ON, RenewalStep, available_renewal_steps, renewal_mermaid,
@@ -41,8 +42,9 @@ __all__ = [
     "for_user", "member_of", "months_later", "org_page", "party_org_of", "record_ids_of", "record_mermaid",
     "record_of", "record_step", "require_step", "set_term_length", "step_refusal", "steps_from", "term_counts",
     "term_end", "term_lengths", "term_status_sql", "term_statuses", "term_years", "visible_party_org",
-    # 撤销, 更名, 合并 (dissolution)
-    "covered_by", "dissolve_party_org", "merge_party_org", "receiving_choices", "rename_party_org",
+    # 撤销, 调整, 更名, 合并 (dissolution); a project's branch after its project (projects)
+    "awaiting_decision", "covered_by", "dissolve_party_org", "keep_branch", "merge_party_org", "receiving_choices",
+    "rename_party_org", "report_project_end",
     # 换届 and 延期/提前换届 (renewal_steps, renewals)
     "RENEWAL_STEPS", "RENEWAL_STEP_BY_ACTION", "RENEWAL_WAITING_ON", "RenewalDue", "RenewalPanel", "RenewalStep",
     "Slate", "approve_renewal", "approve_renewal_election", "ask_date_change", "available_renewal_steps",

@@ -26,7 +26,7 @@ def dissolve_party_org(party_org: PartyOrg, *, actor: User, version: int, reason
     """撤销: the zone dissolves the organisation with a reason; its members move into `receiving` if named (调整),
     whose host then covers the organisations it covered."""
     step = require_step(party_org, "dissolve", actor, version, reason)
-    reason = _reason(reason)
+    reason = check_reason(reason)
     if receiving is not None:
         _check_receiving(party_org, receiving)
     moved = _release(party_org, receiving, CoverageCause.MOVE if receiving else CoverageCause.DISSOLUTION)
@@ -43,7 +43,7 @@ def dissolve_party_org(party_org: PartyOrg, *, actor: User, version: int, reason
 def rename_party_org(party_org: PartyOrg, *, actor: User, version: int, reason: str, new_name: str) -> None:
     """更名: the organisation takes a new name, with the zone's 批复; everything else stays."""
     step = require_step(party_org, "rename", actor, version, reason)
-    reason = _reason(reason)
+    reason = check_reason(reason)
     new_name = check_text(new_name, "新名称", "new_name").strip()
     if not new_name:
         raise DomainError("请填写新名称", "new_name")
@@ -64,7 +64,7 @@ def rename_party_org(party_org: PartyOrg, *, actor: User, version: int, reason: 
 def merge_party_org(party_org: PartyOrg, *, actor: User, version: int, reason: str, into: PartyOrg | None) -> None:
     """合并: the organisation is merged into another (并入) and dissolved; its hosts are covered by the absorbing one."""
     step = require_step(party_org, "merge", actor, version, reason)
-    reason = _reason(reason)
+    reason = check_reason(reason)
     if into is None:
         raise DomainError("请选择并入的党组织", "into")
     _check_receiving(party_org, into)
@@ -82,7 +82,8 @@ def receiving_choices(party_org: PartyOrg) -> list[PartyOrg]:
         PartyOrg.organisation_id != party_org.organisation_id).order_by(PartyOrg.name, PartyOrg.id)))
 
 
-def _reason(reason: str) -> str:
+def check_reason(reason: str) -> str:
+    """A step's reason, checked: no refused character, at most REASON_MAX characters."""
     reason = check_text(reason, "理由", "reason", multiline=True).strip()
     if len(reason) > REASON_MAX:
         raise DomainError(f"理由不能超过 {REASON_MAX} 字", "reason")

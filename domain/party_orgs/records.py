@@ -26,6 +26,8 @@ def create_party_org(application: Application) -> PartyOrg:
         name=full_name(application.organisation.name, application.requested_kind), kind=application.requested_kind,
         established_on=today, term_start=today, term_end=term_end(today, term_years(application.requested_kind)))
     party_org.seats = elected_seats(application, today)
+    if application.project is not None:  # a project's branch lives as long as its project (projects.py)
+        application.project.party_org = party_org
     db.session.add(party_org)
     db.session.flush()
     # The approval (成立批复) was issued before the organisation existed; from now on it is the record's too.

@@ -6,11 +6,13 @@ record page asks `available_steps` for its buttons. A helper adding a step (换�
 its verb beside records.py, and, for a new state, the state to PartyOrgState (models/party_org.py) with a migration
 of the party_org_state check.
 """
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from models import PartyOrg, PartyOrgState, Role, User
 
 from .. import DomainError, StaleError
+from ..zone_time import local_today
 
 P = PartyOrgState
 # How a refusal names the role that may take a step.
@@ -26,6 +28,22 @@ class Step:
     role: Role
     needs_reason: bool = False
     style: str = "primary"
+    # Why the step does not apply to this organisation now (a project's steps to a project's branch), or None.
+    when: Callable[[PartyOrg], str | None] | None = None
+
+
+def _project_running(party_org: PartyOrg) -> str | None:
+    if party_org.project is None:
+        return "只有工程项目党组织可以报告项目结束"
+    if party_org.project.ended_on is not None:
+        return f"已报告项目于{party_org.project.ended_on:%Y-%m-%d}结束，等待党工委决定"
+    return None
+
+
+def _decision_due(party_org: PartyOrg) -> str | None:
+    if party_org.project is None or not party_org.project.decision_due(local_today()):
+        return "项目尚未结束（或已决定保留至复核日期），暂无需决定是否保留"
+    return None
 
 
 STEPS: tuple[Step, ...] = (
@@ -41,6 +59,12 @@ STEPS: tuple[Step, ...] = (
          style="outline-danger"),
     Step("dissolve", "撤销党组织", frozenset({P.ACTIVE}), P.DISSOLVED, Role.ZONE_APPROVER, needs_reason=True,
          style="danger"),
+    # A project's branch (projects.py): its contact reports the project ended; once it has, or its planned end has
+    # passed, the zone dissolves it, moves its members (撤销 with the receiving branch) or keeps it with a reason.
+    Step("report_project_end", "报告项目结束", frozenset({P.ACTIVE}), None, Role.APPLICANT, when=_project_running,
+         style="outline-secondary"),
+    Step("keep_branch", "保留党组织", frozenset({P.ACTIVE}), None, Role.ZONE_APPROVER, needs_reason=True,
+         when=_decision_due, style="outline-primary"),
 )
 STEP_BY_ACTION = {step.action: step for step in STEPS}
 
@@ -59,7 +83,7 @@ def step_refusal(party_org: PartyOrg, step: Step, user: User, version: int | Non
         raise StaleError(f"该党组织档案已被他人修改，当前为“{party_org.state.label}”。页面已更新为最新内容，本次操作未执行。")
     if party_org.state not in step.sources:
         return f"{party_org.name}当前为“{party_org.state.label}”，不能{step.label}"
-    return None
+    return step.when(party_org) if step.when is not None else None
 
 
 def require_step(party_org: PartyOrg, action: str, actor: User, version: int, reason: str = "") -> Step:
