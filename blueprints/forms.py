@@ -321,6 +321,17 @@ class TermLengthForm(Form):
                          description="党章规定基层组织每届任期3年至5年；只影响此后开始的任期")
 
 
+class RecordStepForm(Form):
+    """撤销, 更名, 合并 and a project branch's steps (党组织档案): what each reads; the domain checks the rest."""
+
+    version = HiddenField()
+    reason = TextAreaField("理由", [Optional(), Length(max=300, message="不超过300个字")])
+    receiving_id = SelectField("党员转入", coerce=int, validate_choice=False)
+    new_name = StringField("新名称", [Optional(), Length(max=150, message="不超过150个字")])
+    ended_on = DateField("项目结束日期", [Optional()])
+    review_on = DateField("复核日期", [Optional()])
+
+
 class ReassignForm(Form):
     instructor_id = SelectField("改派给", coerce=int, validate_choice=False)
     reason = TextAreaField("改派理由", [DataRequired("改派须填写理由"), Length(max=500, message="不超过500个字")])

@@ -9,7 +9,7 @@ from domain.zone_time import local_today
 from models import CommitteePost, CommitteeSeat, Document, PartyOrgKind, Role, db
 
 from . import answer, form_version, page_arg, render_partial, role_wall, run_verb, send_download
-from .forms import SeatForm
+from .forms import RecordStepForm, SeatForm
 
 bp = Blueprint("party_orgs", __name__, url_prefix="/orgs")
 role_wall(bp)
@@ -25,10 +25,12 @@ def load(party_org_id: int):
     return party_org
 
 
-def record_context(party_org, failed_action: str | None = None, failed_form: SeatForm | None = None) -> dict:
+def record_context(party_org, failed_action: str | None = None, failed_form=None) -> dict:
     """What the record page and card show, with the step that failed and its form, if one did."""
-    return {"r": party_orgs.record_of(party_org), "steps": party_orgs.available_steps(party_org, current_user),
-            "posts": CommitteePost, "today": local_today(), "failed_action": failed_action,
+    steps = party_orgs.available_steps(party_org, current_user)
+    moving = any(step.action in ("dissolve", "merge") for step in steps)
+    return {"r": party_orgs.record_of(party_org), "steps": steps, "posts": CommitteePost, "today": local_today(),
+            "receiving": party_orgs.receiving_choices(party_org) if moving else [], "failed_action": failed_action,
             "failed_form": failed_form, "refusal_inline": failed_action is not None}
 
 
@@ -112,18 +114,18 @@ def adjust_seat(party_org_id: int):
     return _step(party_org_id, "adjust_seat", _adjust)
 
 
-def _step(party_org_id: int, action: str, verb):
+def _step(party_org_id: int, action: str, verb, form_class=SeatForm):
     """Run one of the record's steps from its form. A role the step is not for is refused before the form is read."""
     party_org = load(party_org_id)
     step = party_orgs.STEP_BY_ACTION[action]
     if current_user.role is not step.role:
         abort(403)
-    form = SeatForm()
+    form = form_class()
     status, failed = run_verb(lambda: verb(party_org, form), f"已{step.label}。", form)
     return _record_response(party_org_id, status, action if failed else None, form)
 
 
-def _record_response(party_org_id: int, status: int, failed: str | None, form: SeatForm):
+def _record_response(party_org_id: int, status: int, failed: str | None, form):
     """After a step: htmx gets the fresh record card; a plain POST that succeeded is redirected (reload-safe), one
     that failed gets the page with the form still filled."""
     def render(template: str) -> str:
@@ -131,3 +133,60 @@ def _record_response(party_org_id: int, status: int, failed: str | None, form: S
         return render_template(template, **record_context(load(party_org_id), failed, form if failed else None))
     return answer(status, lambda: render("party_orgs/_record.html"), lambda: render("party_orgs/show.html"),
                   done=url_for(".show", party_org_id=party_org_id), trigger="counts-changed")
+
+
+# ---------------------------------------------------------------- 撤销, 调整, 更名, 合并; a project's end and 保留
+
+def _receiving(form: RecordStepForm):
+    """The branch named to take the members in, if one this user may see is named; 0 (none) is None."""
+    return party_orgs.visible_party_org(form.receiving_id.data, current_user) if form.receiving_id.data else None
+
+
+def _dissolve(party_org, form: RecordStepForm) -> None:
+    party_orgs.dissolve_party_org(party_org, actor=current_user, version=form_version(form.version.data),
+                                  reason=form.reason.data or "", receiving=_receiving(form))
+
+
+def _merge(party_org, form: RecordStepForm) -> None:
+    party_orgs.merge_party_org(party_org, actor=current_user, version=form_version(form.version.data),
+                               reason=form.reason.data or "", into=_receiving(form))
+
+
+def _rename(party_org, form: RecordStepForm) -> None:
+    party_orgs.rename_party_org(party_org, actor=current_user, version=form_version(form.version.data),
+                                reason=form.reason.data or "", new_name=form.new_name.data or "")
+
+
+def _report_end(party_org, form: RecordStepForm) -> None:
+    party_orgs.report_project_end(party_org, actor=current_user, version=form_version(form.version.data),
+                                  ended_on=form.ended_on.data, reason=form.reason.data or "")
+
+
+def _keep(party_org, form: RecordStepForm) -> None:
+    party_orgs.keep_branch(party_org, actor=current_user, version=form_version(form.version.data),
+                           reason=form.reason.data or "", review_on=form.review_on.data)
+
+
+@bp.post("/<int:party_org_id>/dissolve")
+def dissolve(party_org_id: int):
+    return _step(party_org_id, "dissolve", _dissolve, RecordStepForm)
+
+
+@bp.post("/<int:party_org_id>/merge")
+def merge(party_org_id: int):
+    return _step(party_org_id, "merge", _merge, RecordStepForm)
+
+
+@bp.post("/<int:party_org_id>/rename")
+def rename(party_org_id: int):
+    return _step(party_org_id, "rename", _rename, RecordStepForm)
+
+
+@bp.post("/<int:party_org_id>/project/end")
+def report_project_end(party_org_id: int):
+    return _step(party_org_id, "report_project_end", _report_end, RecordStepForm)
+
+
+@bp.post("/<int:party_org_id>/project/keep")
+def keep_branch(party_org_id: int):
+    return _step(party_org_id, "keep_branch", _keep, RecordStepForm)

@@ -66,6 +66,8 @@ ACCESS = {
     # The chosen application's organisation record (PartyOrg.visible_to: the same viewers); the list for officials.
     "party_orgs.index": REGISTRY, "party_orgs.show": VIEWERS, "party_orgs.document_pdf": VIEWERS,
     "party_orgs.fill_seat": {"zone"}, "party_orgs.adjust_seat": {"zone"},
+    "party_orgs.dissolve": {"zone"}, "party_orgs.merge": {"zone"}, "party_orgs.rename": {"zone"},
+    "party_orgs.keep_branch": {"zone"}, "party_orgs.report_project_end": {"applicant"},
     # A step of 换届 (here "pass", the unit's first review): the role the table names, of the organisations it sees
     # (tests/test_renewal_routes.py holds every step against every role).
     "renewals.step": {"reviewer"},

@@ -134,7 +134,7 @@ def test_the_contact_reports_the_end_then_the_zone_keeps_or_dissolves(ctx, branc
     ctx.commit()
     assert party_orgs.awaiting_decision(today) == []
     assert [p.id for p in party_orgs.awaiting_decision(review_on)] == [party_org_id]  # asked again then
-    assert party_org.history[-1].details == {"review_on": review_on.isoformat()}
+    assert party_org.history[-1].details["review_on"] == review_on.isoformat()
     party_orgs.dissolve_party_org(party_org, actor=zone_user, version=party_org.version, reason="项目竣工")
     ctx.commit()
     assert party_org.state is PartyOrgState.DISSOLVED and party_orgs.awaiting_decision(review_on) == []

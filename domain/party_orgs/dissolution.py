@@ -66,7 +66,7 @@ def merge_party_org(party_org: PartyOrg, *, actor: User, version: int, reason: s
     step = require_step(party_org, "merge", actor, version, reason)
     reason = check_reason(reason)
     if into is None:
-        raise DomainError("请选择并入的党组织", "into")
+        raise DomainError("请选择并入的党组织", "receiving_id")
     _check_receiving(party_org, into)
     moved = _release(party_org, into, CoverageCause.MERGE)
     document = _issue(party_org, DocumentKind.MERGE, actor, reason=reason, receiving=into.name)
@@ -92,9 +92,9 @@ def check_reason(reason: str) -> str:
 
 def _check_receiving(party_org: PartyOrg, receiving: PartyOrg) -> None:
     if receiving.id == party_org.id or receiving.organisation_id == party_org.organisation_id:
-        raise DomainError("党员不能转入本党组织或同一单位的党组织，请选择其他党组织", "into")
+        raise DomainError("党员不能转入本党组织或同一单位的党组织，请选择其他党组织", "receiving_id")
     if receiving.state is not PartyOrgState.ACTIVE:
-        raise DomainError(f"{receiving.name}当前为“{receiving.state.label}”，不能接收党员", "into")
+        raise DomainError(f"{receiving.name}当前为“{receiving.state.label}”，不能接收党员", "receiving_id")
 
 
 def covered_by(party_org: PartyOrg) -> list[Organisation]:
