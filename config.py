@@ -2,6 +2,7 @@
 import ipaddress
 import os
 import secrets
+import tempfile
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -141,6 +142,13 @@ class Config:
     WEBHOOK_SECRET = ""  # DingTalk's 加签 secret
     WEBHOOK_EVENTS = ("application", "funds")  # the kinds of officials' notices the group sees
     DIGEST_HOUR = 8  # the zone's hour (0-23) at which officials get their daily digest (每日待办摘要)
+    # The PAdES signature on issued documents (domain/signing.py): the PKCS#12 file and its password, required in
+    # production; without them, development makes a test CA and signing certificate in SIGNING_DIR on first use.
+    # TSA_URL: the timestamp authority that gives the signing time (empty: a built-in test one outside production).
+    SIGNING_P12 = ""
+    SIGNING_P12_PASSWORD = ""
+    SIGNING_DIR = str(INSTANCE_DIR / "signing")
+    TSA_URL = ""
 
     def __init__(self):
         self.SQLALCHEMY_DATABASE_URI = database_url(os.environ.get("DATABASE_URL"))
@@ -178,7 +186,7 @@ class Config:
         for key in ("MAIL_SERVER", "MAIL_USERNAME", "MAIL_PASSWORD", "MAIL_DEFAULT_SENDER", "SMS_BACKEND",
                     "SMS_ACCESS_KEY_ID", "SMS_ACCESS_KEY_SECRET", "SMS_SIGN_NAME", "SMS_SDK_APP_ID", "SMS_ENDPOINT",
                     "SMS_TEMPLATE_APPLICATION", "SMS_TEMPLATE_FUNDS", "SMS_TEMPLATE_ACCOUNT", "WEBHOOK_URL",
-                    "WEBHOOK_KIND", "WEBHOOK_SECRET"):
+                    "WEBHOOK_KIND", "WEBHOOK_SECRET", "SIGNING_P12", "SIGNING_P12_PASSWORD", "TSA_URL"):
             setattr(self, key, os.environ.get(key, getattr(self, key)))
         self.MAIL_PORT = int(os.environ.get("MAIL_PORT", self.MAIL_PORT))
         self.DIGEST_HOUR = int(os.environ.get("DIGEST_HOUR", self.DIGEST_HOUR))
@@ -210,6 +218,8 @@ class TestingConfig(Config):
     LOGIN_RATE_LIMIT = "1000 per minute"  # the suite logs in hundreds of times; one test sets the real limit
     REGISTER_RATE_LIMIT = "1000 per minute"
     JOBS_IMMEDIATE = True  # one test drives a real consumer process (tests/test_jobs.py)
+    # The test CA, made once per test run, never in instance/.
+    SIGNING_DIR = str(Path(tempfile.gettempdir()) / f"zone-test-signing-{os.getpid()}")
 
     def fallback_secret(self) -> str:
         return "testing-secret"
@@ -243,6 +253,13 @@ class ProductionConfig(Config):
             raise RuntimeError("生产环境必须把 PUBLIC_BASE_URL 设为公众能访问的地址（如 https://dj.example.gov.cn），"
                                "它会印在每份批复的二维码和核验链接上，印发后不能更改 (PUBLIC_BASE_URL must be set "
                                "to the public http(s) address in production: not localhost or a loopback address)")
+
+        # Every issued document is signed with the zone's certificate: without it nothing could be issued.
+        if not self.SIGNING_P12 or not self.SIGNING_P12_PASSWORD:
+            raise RuntimeError("生产环境必须设置 SIGNING_P12（签名证书 PKCS#12 文件的路径）和 SIGNING_P12_PASSWORD（其密码），"
+                               "印发的文件都要用它签名 (SIGNING_P12 and SIGNING_P12_PASSWORD are required in production)")
+        if not Path(self.SIGNING_P12).is_file():
+            raise RuntimeError(f"找不到签名证书文件 SIGNING_P12={self.SIGNING_P12} (SIGNING_P12 is not a file)")
 
     def fallback_secret(self) -> str:
         raise RuntimeError("生产环境必须设置 SECRET_KEY 环境变量 (SECRET_KEY is required in production)")

@@ -3,7 +3,7 @@ import sqlalchemy as sa
 from flask import Blueprint, flash, redirect, render_template, request
 from flask_login import current_user
 
-from domain.documents import check_file, log_view
+from domain.documents import check_file, check_signature, log_view
 from extensions import limiter
 from models import Document, db
 
@@ -38,4 +38,5 @@ def verify(token: str):
     else:
         log_view(document, request.remote_addr or "")
     db.session.commit()
-    return render_template("public/verify.html", document=document, matched=matched)
+    return render_template("public/verify.html", document=document, matched=matched,
+                           signature=check_signature(document))

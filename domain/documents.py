@@ -1,4 +1,4 @@
-"""Issuing documents (发文): the gapless number, the PDF rendered once and stored, verification, revocation."""
+"""Issuing documents (发文): the gapless number, the PDF rendered once, signed and stored, verification, revocation."""
 import base64
 import hashlib
 import secrets
@@ -21,6 +21,7 @@ from .files import keep_file
 from .fonts import document_fonts
 from .pdf import html_to_pdf
 from .settings import get_settings, seal_bytes
+from .signing import SignatureCheck, sign, verify
 from .text import check_text, name_list
 from .zone_time import local_date, local_today
 
@@ -186,7 +187,8 @@ def verification_url(token: str) -> str:
 
 def issue_document(application: Application, kind: DocumentKind, *, actor: User, party_org: PartyOrg | None = None,
                    title_pieces: list[str] | None = None, context: dict | None = None) -> Document:
-    """Issue a numbered document (发文): take the number, render the PDF once, keep it with its SHA-256.
+    """Issue a numbered document (发文): take the number, render the PDF once, sign it (domain/signing.py), keep the
+    signed file with its SHA-256.
 
     A document of an established organisation's record (换届, 撤销...) names it (`party_org`, whose founding
     application is `application`), brings its title in the pieces a line may break between, and whatever its
@@ -202,7 +204,7 @@ def issue_document(application: Application, kind: DocumentKind, *, actor: User,
         application=application, party_org=party_org, kind=kind, year=today.year, serial=serial,
         number=format_number(settings["doc_prefix"], today.year, serial), title="".join(pieces),
         token=token, issued_by=actor)
-    pdf = render_document(document, settings, today, title_pieces=pieces, context=context)
+    pdf = sign(render_document(document, settings, today, title_pieces=pieces, context=context))
     document.file = keep_file(f"{document.number}.pdf", "application/pdf", pdf, actor=actor)
     db.session.add(document)
     db.session.flush()
@@ -274,6 +276,11 @@ def render_dossier(application: Application) -> bytes:
 def log_view(document: Document, remote_addr: str) -> None:
     """Log that someone opened the verification page (核验记录)."""
     db.session.add(VerificationCheck(document=document, remote_addr=remote_addr[:45]))
+
+
+def check_signature(document: Document) -> SignatureCheck:
+    """The signature of the stored file: intact, covering the whole file, by whom, when."""
+    return verify(document.file.data)
 
 
 def check_file(document: Document, data: bytes, remote_addr: str) -> bool:

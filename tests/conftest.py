@@ -133,9 +133,13 @@ def app(database, tmp_path):
 
 
 @pytest.fixture
-def production_env(monkeypatch):
+def production_env(monkeypatch, tmp_path):
     """What a production configuration needs from the environment to start, each test then taking away or changing
-    the one it is about: the keys, the public address, and rate-limit counts kept per worker (one worker meant)."""
+    the one it is about: the keys, the public address, rate-limit counts kept per worker (one worker meant), and the
+    signing certificate's file (only its presence is checked at start) and password."""
+    (tmp_path / "signing.p12").write_bytes(b"not read at start")
+    monkeypatch.setenv("SIGNING_P12", str(tmp_path / "signing.p12"))
+    monkeypatch.setenv("SIGNING_P12_PASSWORD", "p12-password")
     monkeypatch.setenv("SECRET_KEY", "k" * 40)
     monkeypatch.setenv("AUDIT_KEY", "a" * 64)
     monkeypatch.setenv("RATELIMIT_ALLOW_MEMORY", "1")

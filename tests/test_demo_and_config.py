@@ -67,6 +67,19 @@ def test_production_refuses_to_start_without_a_long_audit_key(production_env):
     assert ProductionConfig().AUDIT_KEY == "a" * 64
 
 
+@pytest.mark.parametrize("name", ["SIGNING_P12", "SIGNING_P12_PASSWORD"])
+def test_production_refuses_to_start_without_its_signing_certificate(production_env, name):
+    production_env.delenv(name)
+    with pytest.raises(RuntimeError, match="生产环境必须设置 SIGNING_P12"):
+        ProductionConfig()
+
+
+def test_production_refuses_a_signing_certificate_that_is_not_there(production_env, tmp_path):
+    production_env.setenv("SIGNING_P12", str(tmp_path / "missing.p12"))
+    with pytest.raises(RuntimeError, match="找不到签名证书文件"):
+        ProductionConfig()
+
+
 @pytest.mark.parametrize("url", [None, "", "http://127.0.0.1:5000", "http://localhost:8000", "https://[::1]/",
                                  "http://0.0.0.0", "ftp://dj.example.gov.cn", "dj.example.gov.cn", "https://"])
 def test_production_refuses_an_address_its_documents_readers_cannot_reach(production_env, url):

@@ -1,0 +1,218 @@
+"""Signing issued documents: a PAdES signature (pyHanko) added to the PDF as an incremental update, and its check.
+
+The rest of the app sees only sign(pdf) -> pdf and verify(pdf) -> SignatureCheck, so that a certified seal service
+(SM2 e-seals per GB/T 38540, which no Python library signs PDFs with) can replace this module alone.
+
+Keys: in production a PKCS#12 file (SIGNING_P12, SIGNING_P12_PASSWORD; config.py requires both). In development
+and the tests, a root CA, a signing certificate in the issuing organ's name and a timestamping certificate made on
+first use in SIGNING_DIR (under instance/, never committed). The signing time comes from the timestamp authority
+at TSA_URL; without one, development and the tests use pyHanko's in-process test timestamper, production none."""
+import asyncio
+import os
+import secrets
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from io import BytesIO
+from pathlib import Path
+from typing import TypeVar
+
+from asn1crypto import keys as asn1_keys
+from asn1crypto import x509 as asn1_x509
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
+from cryptography.hazmat.primitives.serialization import pkcs12
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from flask import current_app
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.misc import PdfError
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign import fields, signers, timestamps
+from pyhanko.sign.validation.errors import SignatureValidationError
+from pyhanko.sign.validation import validate_pdf_signature
+from pyhanko_certvalidator import ValidationContext
+from pyhanko_certvalidator.util import get_pyca_cryptography_hash
+
+from .settings import get_settings
+
+T = TypeVar("T")
+FIELD_NAME = "Signature1"
+# Room for the CMS container (the signature, the chain, the timestamp token with its own chain): fixed, so that pyHanko
+# does not sign once more beforehand only to measure it. About 6 KB with the development chain; a longer production
+# chain still fits.
+BYTES_RESERVED = 16384
+DEV_ROOT_NAME = "开发测试根证书（非正式，仅供开发和测试）"
+DEV_TSA_NAME = "开发测试时间戳（非正式）"
+DEV_VALID_DAYS = 3650
+
+
+@dataclass(frozen=True)
+class SignatureCheck:
+    """What verify found in a PDF: whether it is signed at all, whether the signed bytes are unchanged (intact) and
+    the signature covers the whole file (nothing appended after it), who signed it and when."""
+    signed: bool
+    intact: bool = False
+    whole_file: bool = False
+    trusted: bool = False
+    signer: str = ""
+    signed_at: datetime | None = None  # the timestamp authority's time; None without a timestamp
+
+    @property
+    def good(self) -> bool:
+        return self.signed and self.intact and self.whole_file
+
+
+class _Signer(signers.SimpleSigner):
+    """SimpleSigner parses its private key again for every signature, which for RSA (the key check) costs about 35 ms;
+    this one parses it once."""
+
+    def sign_raw(self, data: bytes, digest_algorithm: str) -> bytes:
+        if self.get_signature_mechanism_for_digest(digest_algorithm).signature_algo != "rsassa_pkcs1v15":
+            return super().sign_raw(data, digest_algorithm)
+        if getattr(self, "_private_key", None) is None:
+            self._private_key = serialization.load_der_private_key(self.signing_key.dump(), password=None)
+        return self._private_key.sign(data, PKCS1v15(), get_pyca_cryptography_hash(digest_algorithm))
+
+    @classmethod
+    def of(cls, loaded: signers.SimpleSigner | None) -> "_Signer | None":
+        """pyHanko's loaders make a SimpleSigner whatever class they are called on."""
+        if loaded is None:
+            return None
+        return cls(signing_cert=loaded.signing_cert, signing_key=loaded.signing_key, cert_registry=loaded.cert_registry)
+
+
+@dataclass(frozen=True)
+class _Keys:
+    signer: signers.SimpleSigner
+    timestamper: timestamps.TimeStamper | None
+    roots: tuple[asn1_x509.Certificate, ...]
+
+
+_keys_cache: dict[tuple, _Keys] = {}
+
+
+def sign(pdf: bytes) -> bytes:
+    """The PDF with a PAdES signature appended as an incremental update: the bytes before it stay as they were, the
+    signer's chain is embedded, and there is no visible signature field."""
+    keys = _keys()
+    writer = IncrementalPdfFileWriter(BytesIO(pdf))
+    meta = signers.PdfSignatureMetadata(field_name=FIELD_NAME, subfilter=fields.SigSeedSubFilter.PADES,
+                                        md_algorithm="sha256")
+    return _outside_event_loop(lambda: signers.sign_pdf(
+        writer, meta, signer=keys.signer, timestamper=keys.timestamper, bytes_reserved=BYTES_RESERVED).getvalue())
+
+
+def _outside_event_loop(work: Callable[[], T]) -> T:
+    """pyHanko's synchronous calls run an event loop of their own, which cannot start inside a running one (a
+    caller's, such as Playwright's in the browser tests): there, they run in a thread of their own."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return work()
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(work).result()
+
+
+def verify(pdf: bytes) -> SignatureCheck:
+    """Check the last signature of a PDF against the configured roots. A file that cannot be read as a PDF, or one
+    whose signature cannot be parsed, is reported as not intact rather than raising."""
+    roots = _keys().roots
+    try:
+        embedded = PdfFileReader(BytesIO(pdf)).embedded_signatures
+        if not embedded:
+            return SignatureCheck(signed=False)
+        context = ValidationContext(trust_roots=list(roots), allow_fetching=False)
+        status = _outside_event_loop(lambda: validate_pdf_signature(embedded[-1], signer_validation_context=context))
+    except (PdfError, SignatureValidationError, ValueError, KeyError, TypeError, IndexError):
+        return SignatureCheck(signed=True)
+    timestamp = status.timestamp_validity.timestamp if status.timestamp_validity else None
+    return SignatureCheck(
+        signed=True, intact=status.intact and status.valid,
+        whole_file=status.coverage == status.coverage.ENTIRE_FILE, trusted=status.trusted,
+        signer=status.signing_cert.subject.native.get("common_name", ""), signed_at=timestamp)
+
+
+def _keys() -> _Keys:
+    config = current_app.config
+    p12, directory, tsa_url = config.get("SIGNING_P12"), config.get("SIGNING_DIR"), config.get("TSA_URL")
+    cache_key = (p12, str(directory), tsa_url)
+    if cache_key not in _keys_cache:
+        if p12:
+            _keys_cache[cache_key] = _production_keys(Path(p12), config.get("SIGNING_P12_PASSWORD") or "", tsa_url)
+        else:
+            _keys_cache[cache_key] = _development_keys(Path(directory), tsa_url)
+    return _keys_cache[cache_key]
+
+
+def _production_keys(p12: Path, password: str, tsa_url: str | None) -> _Keys:
+    try:
+        signer = _Signer.of(signers.SimpleSigner.load_pkcs12(str(p12), passphrase=password.encode() or None))
+    except (OSError, ValueError):
+        signer = None
+    if signer is None:
+        raise RuntimeError(f"无法读取签名证书 {p12}：文件或密码有误 (cannot load SIGNING_P12)")
+    chain = [c for c in signer.cert_registry if c.subject == c.issuer]
+    return _Keys(signer, timestamps.HTTPTimeStamper(tsa_url) if tsa_url else None, tuple(chain))
+
+
+def _development_keys(directory: Path, tsa_url: str | None) -> _Keys:
+    if not (directory / "root.pem").exists():
+        _make_development_pki(directory, get_settings()["issuing_organ"])
+    root_pem = (directory / "root.pem").read_bytes()
+    root = asn1_x509.Certificate.load(x509.load_pem_x509_certificate(root_pem).public_bytes(serialization.Encoding.DER))
+    signer = _Signer.of(signers.SimpleSigner.load_pkcs12_data((directory / "signer.p12").read_bytes(),
+                                                              other_certs=[root]))
+    if tsa_url:
+        return _Keys(signer, timestamps.HTTPTimeStamper(tsa_url), (root,))
+    tsa_key, tsa_cert, _ = pkcs12.load_key_and_certificates((directory / "tsa.p12").read_bytes(), None)
+    timestamper = timestamps.DummyTimeStamper(
+        tsa_cert=asn1_x509.Certificate.load(tsa_cert.public_bytes(serialization.Encoding.DER)),
+        tsa_key=asn1_keys.PrivateKeyInfo.load(tsa_key.private_bytes(
+            serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())),
+        certs_to_embed=[root])
+    return _Keys(signer, timestamper, (root,))
+
+
+def _make_development_pki(directory: Path, organ: str) -> None:
+    """A root CA and, issued by it, a signing certificate with the organ as CN and a timestamping one. Written whole
+    into a directory of another name and renamed into place: of several workers starting at once, one wins and all
+    use its keys."""
+    draft = directory.with_name(f".{directory.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    draft.mkdir(parents=True, mode=0o700)
+    now = datetime.now(timezone.utc) - timedelta(minutes=5)
+    root_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    root_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, DEV_ROOT_NAME)])
+    root = (x509.CertificateBuilder().subject_name(root_name).issuer_name(root_name)
+            .public_key(root_key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now).not_valid_after(now + timedelta(days=DEV_VALID_DAYS))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+            .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True)
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(root_key.public_key()), critical=False)
+            .sign(root_key, hashes.SHA256()))
+    (draft / "root.pem").write_bytes(root.public_bytes(serialization.Encoding.PEM))
+    for filename, name, usage in (("signer.p12", organ, None),
+                                  ("tsa.p12", DEV_TSA_NAME, ExtendedKeyUsageOID.TIME_STAMPING)):
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        builder = (x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)]))
+                   .issuer_name(root_name).public_key(key.public_key()).serial_number(x509.random_serial_number())
+                   .not_valid_before(now).not_valid_after(now + timedelta(days=DEV_VALID_DAYS))
+                   .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+                   .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(root_key.public_key()),
+                                  critical=False))
+        if usage is None:
+            builder = builder.add_extension(
+                x509.KeyUsage(True, True, False, False, False, False, False, False, False), critical=True)
+        else:
+            builder = builder.add_extension(x509.ExtendedKeyUsage([usage]), critical=True)
+        cert = builder.sign(root_key, hashes.SHA256())
+        (draft / filename).write_bytes(pkcs12.serialize_key_and_certificates(
+            None, key, cert, [root], serialization.NoEncryption()))
+    try:
+        draft.rename(directory)
+    except OSError:  # another worker's keys are already in place
+        for path in draft.iterdir():
+            path.unlink()
+        draft.rmdir()
