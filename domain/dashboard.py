@@ -31,8 +31,9 @@ from .workflow import STEP_BY_ACTION, WAITING_ON
 from .zone_time import local_today
 
 MEMBERS = Organisation.formal_members + Organisation.probationary_members
-# 应建未建: enough formal members for a branch of its own (three), and none of its own yet.
-SHOULD_BUILD = sa.and_(Organisation.formal_members >= 3, sa.not_(Organisation.has_party_org))
+# 应建未建: enough formal members for a branch of its own (three), and covered by none: neither its own nor another's
+# (a joint branch, or the branch its members moved into when the zone dissolved its own, domain/party_orgs).
+SHOULD_BUILD = sa.and_(Organisation.formal_members >= 3, sa.not_(COVERED))
 # 应联未联: Party members but too few formal ones for a branch of its own, and in no joint branch.
 SHOULD_JOIN = sa.and_(Organisation.formal_members < 3, MEMBERS > 0, sa.not_(Organisation.has_party_org),
                       Organisation.joint_branch_code.is_(None))

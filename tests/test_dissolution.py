@@ -106,6 +106,8 @@ def test_members_moved_into_another_branch_keep_their_hosts_covered(ctx, world, 
     a, c = ctx.get(Organisation, world["A"].id), ctx.get(Organisation, world["C"].id)
     assert (a.has_party_org, a.joint_branch_code, c.joint_branch_code) == (False, r_code, r_code)
     assert formation_rate().rate == 83.3 and months() == before  # covered throughout: no change kept
+    # A, with 5 formal members, is not 应建未建: its members' new branch covers it. E still is.
+    assert build_dashboard(None).zone.should_build == 1
     event = ctx.scalars(sa.select(PartyOrgEvent).where(PartyOrgEvent.party_org_id == world["a"].id)).one()
     assert event.details["receiving_id"] == world["r"].id
     assert ctx.scalar(sa.select(sa.func.count()).select_from(CoverageChange)
