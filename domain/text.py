@@ -68,6 +68,18 @@ def check_text(value: str, label: str, field: str | None = None, *, multiline: b
     return value
 
 
+NAME_SEPARATORS = ("、", "，", ",")  # between the names of a list (name_list)
+
+
 def name_list(value: str) -> list[str]:
     """The names of a list typed as 张三、李四，王五 (顿号, or a comma of either width), blanks dropped."""
     return [name.strip() for name in value.replace("，", "、").replace(",", "、").split("、") if name.strip()]
+
+
+def check_one_name(value: str, label: str, field: str | None = None) -> str:
+    """Refuse a field for one person (a 书记, whom a 补选 seats) typed as a list: 张三、李四 would be one seat, and
+    a 批复 naming "张三、李四同志为书记". Control and invisible characters as check_text."""
+    check_text(value, label, field)
+    if any(sep in value for sep in NAME_SEPARATORS):
+        raise DomainError(f"“{label}”只能填写一人的姓名，不能含有顿号或逗号", field)
+    return value

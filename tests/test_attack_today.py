@@ -75,3 +75,26 @@ def test_forged_list_filters_are_answered(app, record, query):  # noqa: F811
     _, clients = record
     response = clients[Role.ZONE_APPROVER].get("/orgs/" + query)
     assert response.status_code == (404 if "page=9999" in query else 200)
+
+
+@pytest.mark.parametrize("secretary", ["党员1、党员2", "党员1,党员2", "党员1，党员2"])
+def test_the_secretary_is_one_person_not_a_list(app, record, secretary):  # noqa: F811
+    """Typed as a list, the 书记 would be one seat held by two names, and the 批复 would say so."""
+    party_org_id, clients = record
+    response = post(app, clients, Role.APPLICANT, party_org_id, "submit",
+                    planned_on=(zone_today() + timedelta(days=5)).isoformat(), secretary=secretary)
+    assert response.status_code == 422
+    assert "“书记候选人”只能填写一人的姓名" in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(Renewal.id))) == 0
+
+
+def test_a_by_election_seats_one_person(app, record):  # noqa: F811
+    party_org_id, clients = record
+    response = clients[Role.ZONE_APPROVER].post(f"/orgs/{party_org_id}/seats/fill", data={
+        "version": record_version(app, party_org_id), "name": "甲、乙", "post": "member",
+        "day": zone_today().isoformat(), "reason": "补选"})
+    assert response.status_code == 422
+    assert "“姓名”只能填写一人的姓名" in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(CommitteeSeat.id))) == 0

@@ -7,7 +7,7 @@ from models import CommitteePost, CommitteeSeat, PartyOrg, User, db
 
 from .. import DomainError
 from ..facts import chinese_date, check_date
-from ..text import check_text
+from ..text import check_one_name, check_text
 from .records import member_of, record_step
 from .steps import require_step
 
@@ -28,7 +28,7 @@ def fill_seat(party_org: PartyOrg, change: SeatChange, *, actor: User, version: 
     """补选: a member takes a seat on the committee from `change.day`."""
     step = require_step(party_org, "fill_seat", actor, version, change.reason)
     reason = _checked_reason(change.reason)
-    name = check_text(change.name.strip(), "姓名", "name")
+    name = check_one_name(change.name.strip(), "姓名", "name")
     if not name or len(name) > CommitteeSeat.name.type.length:
         raise DomainError(f"请填写补选人员的姓名（不超过{CommitteeSeat.name.type.length}个字）", "name")
     if change.post is None:

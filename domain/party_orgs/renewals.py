@@ -20,7 +20,7 @@ from ..documents import chinese_date, issue_record_document
 from ..facts import check_date
 from ..notices import active_users, contacts_of, notify, with_role
 from ..party_rules import COMMITTEE_SIZE
-from ..text import check_text, name_list
+from ..text import check_one_name, check_text, name_list
 from ..zone_time import local_date, local_today
 from .records import member_of, record_step
 from .renewal_steps import RenewalStep, available_renewal_steps, require_renewal_step
@@ -278,6 +278,7 @@ def _check_slate(kind: PartyOrgKind, slate: Slate, what: str) -> None:
     among them. Each name one line of at most 40 characters, once."""
     for name in slate.everyone:
         check_text(name, f"{what}姓名", "secretary")
+    check_one_name(slate.secretary, f"书记{what}", "secretary")
     if not slate.secretary:
         raise DomainError(f"请填写书记{what}的姓名", "secretary")
     if any(len(n) > NAME_LENGTH for n in slate.everyone):
