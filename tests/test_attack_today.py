@@ -4,8 +4,9 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from models import CommitteeSeat, PartyOrg, Renewal, Role, db
+from models import CommitteeSeat, PartyOrg, PartyOrgState, Renewal, Role, db
 from tests.conftest import zone_today
+from tests.test_dissolution_routes import as_user, state_of, two  # noqa: F401  (two: a fixture)
 from tests.test_renewal_routes import post, record  # noqa: F401  (the fixture)
 from tests.test_renewal_routes import version as record_version
 
@@ -98,3 +99,23 @@ def test_a_by_election_seats_one_person(app, record):  # noqa: F811
     assert "“姓名”只能填写一人的姓名" in response.get_data(as_text=True)
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count(CommitteeSeat.id))) == 0
+
+
+@pytest.mark.parametrize("receiving, status, message", [
+    ("SELF", 422, "党员不能转入本党组织"), ("abc", 422, "请从列表中选择"), ("-3", 422, "请选择并入的党组织"),
+    ("99999999999999999999", 404, "页面不存在"), ("DISSOLVED", 422, "不能接收党员"),
+])
+def test_a_forged_receiving_branch_is_refused(app, client, make_user, two, receiving, status, message):
+    """合并 into itself, into a dissolved branch, or into an id typed by hand: refused, nothing changes."""
+    a_id, r_id, _ = two
+    as_user(app, client, make_user, Role.ZONE_APPROVER)
+    if receiving == "DISSOLVED":
+        with app.app_context():
+            db.session.get(PartyOrg, r_id).state = PartyOrgState.DISSOLVED
+            db.session.commit()
+    ids = {"SELF": a_id, "DISSOLVED": r_id}
+    response = client.post(f"/orgs/{a_id}/merge", data={"version": state_of(app, a_id)[1], "reason": "合并",
+                                                        "receiving_id": ids.get(receiving, receiving)})
+    assert response.status_code == status
+    assert message in response.get_data(as_text=True)
+    assert state_of(app, a_id)[0] is PartyOrgState.ACTIVE
