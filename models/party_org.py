@@ -96,6 +96,11 @@ class PartyOrg(db.Model):
     def current_seats(self) -> list["CommitteeSeat"]:
         return [s for s in self.seats if s.ended_on is None]
 
+    @property
+    def name_example(self) -> str:
+        """What a new name of this kind looks like (更名 keeps the kind): the form's placeholder and its refusal."""
+        return full_name("××有限公司", self.kind)
+
     @classmethod
     def visible_to(cls, user: User) -> sa.ColumnElement[bool]:
         """Who may see a record, as the where-clause every list, counter and page uses: the zone and the admin all,

@@ -10,8 +10,8 @@ from domain import party_orgs
 from domain.coverage import set_coverage
 from domain.dashboard import build_dashboard, formation_rate
 from models import (
-    CoverageCause, CoverageChange, Document, DocumentKind, Notification, Organisation, OrgKind, PartyOrg, PartyOrgEvent,
-    PartyOrgState, Role, User, db,
+    NAME_SUFFIX, CoverageCause, CoverageChange, Document, DocumentKind, Notification, Organisation, OrgKind, PartyOrg,
+    PartyOrgEvent, PartyOrgState, Role, User, db,
 )
 from tests.conftest import unit_by_code
 
@@ -146,8 +146,8 @@ def test_only_the_zone_dissolves_with_a_reason_on_the_latest_page(ctx, world, zo
 
 def test_rename_changes_the_name_with_its_batch(ctx, world, zone):
     party_org = ctx.get(PartyOrg, world["a"].id)
-    old = party_org.name
-    new = f"中共{world['A'].name}第一支部委员会"
+    old, suffix = party_org.name, NAME_SUFFIX[party_org.kind]
+    new = f"中共{world['A'].name}第一{suffix}"
     party_orgs.rename_party_org(party_org, actor=ctx.get(User, zone.id), version=party_org.version,
                                 reason="按上级要求规范名称", new_name=new)
     ctx.commit()
@@ -158,7 +158,8 @@ def test_rename_changes_the_name_with_its_batch(ctx, world, zone):
     event = party_org.history[-1]
     assert (event.action, event.details["old_name"], event.details["new_name"]) == ("rename", old, new)
     assert event.details["summary"].startswith(f"更名为{new}")  # record_step's line, which the history shows
-    for bad, message in [("", "请填写新名称"), (new, "新名称与现名称相同"), ("某公司支部", "应以“中共”开头"),
+    for bad, message in [("", "请填写新名称"), (new, "新名称与现名称相同"), ("某公司支部", "应为“中共＋单位名称＋"), ("中共", "应为“中共＋单位名称＋"),
+                         ("中共" + suffix, "应为“中共＋单位名称＋"), ("中共某公司党小组", "应为“中共＋单位名称＋"),
                          ("中共" + "长" * 150, "不能超过 150 字")]:
         with pytest.raises(DomainError, match=message):
             party_orgs.rename_party_org(party_org, actor=ctx.get(User, zone.id), version=party_org.version,

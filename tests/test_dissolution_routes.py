@@ -90,7 +90,7 @@ def test_rename_merge_and_keep_through_the_routes(app, client, make_user, two):
     a_id, r_id, _ = two
     as_user(app, client, make_user, Role.ZONE_APPROVER)
     refused = client.post(f"/orgs/{a_id}/rename", headers=HX, data={"version": 1, "reason": "规范", "new_name": "某支部"})
-    assert refused.status_code == 422 and "应以“中共”开头" in refused.get_data(as_text=True)
+    assert refused.status_code == 422 and "应为“中共＋单位名称＋支部”" in refused.get_data(as_text=True)
     assert client.post(f"/orgs/{a_id}/rename", headers=HX,
                        data={"version": 1, "reason": "规范名称", "new_name": "中共二期工程项目部支部"}).status_code == 200
     kept = client.post(f"/orgs/{a_id}/project/keep", headers=HX,

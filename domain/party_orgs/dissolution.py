@@ -6,7 +6,9 @@ they are covered by that one, as a joint branch covers its partners (domain/cove
 """
 import sqlalchemy as sa
 
-from models import CoverageCause, DocumentKind, Organisation, PartyOrg, PartyOrgState, Role, User, db
+from models import (
+    NAME_SUFFIX, CoverageCause, DocumentKind, Organisation, PartyOrg, PartyOrgState, Role, User, db,
+)
 
 from .. import DomainError
 from ..coverage import set_coverage
@@ -49,8 +51,9 @@ def rename_party_org(party_org: PartyOrg, *, actor: User, version: int, reason: 
         raise DomainError("请填写新名称", "new_name")
     if len(new_name) > NAME_MAX:
         raise DomainError(f"新名称不能超过 {NAME_MAX} 字", "new_name")
-    if not new_name.startswith("中共"):
-        raise DomainError("党组织名称应以“中共”开头，如：中共××有限公司支部委员会", "new_name")
+    suffix = NAME_SUFFIX[party_org.kind]  # a rename keeps the kind: 中共 + the unit's name + the kind's ending
+    if not (new_name.startswith("中共") and new_name.endswith(suffix) and len(new_name) > len("中共" + suffix)):
+        raise DomainError(f"党组织名称应为“中共＋单位名称＋{suffix}”，如：{party_org.name_example}", "new_name")
     if new_name == party_org.name:
         raise DomainError("新名称与现名称相同", "new_name")
     old_name = party_org.name
