@@ -1,4 +1,5 @@
-"""Every list and detail page runs the same number of SQL queries for 10 rows as for 1,000, and at most 10.
+"""Every list and detail page runs the same number of SQL queries for 10 rows as for 1,000, and at most 10 (the
+dashboard, one aggregate per panel, 11).
 
 A count, not a timing: it catches an N+1 (a lazy load per row) on any machine and on both databases. The rows
 are inserted in bulk (a few statements per table), so the 1,000-row world costs about a second to build.
@@ -18,6 +19,10 @@ from .conftest import PASSWORD, unit_by_code, valid_credit_code
 from tests.conftest import zone_today
 
 MAX_QUERIES = 10
+# The dashboard is a page of panels, one aggregate each (rates by unit and kind, the trend, the pipeline, its oldest
+# overdue, the step times, the instructors' loads, the funds, the terms of office) besides the user, the units and
+# the navigation's counters: one more panel is one more query, never one per row (the check above).
+MAX_QUERIES_OF = {"/registry/": 11}
 # (role, path); "{detail}" is the application with n events, visits, assignments and members.
 PAGES = [
     (Role.ZONE_APPROVER, "/applications/"),
@@ -161,5 +166,6 @@ def test_query_counts_do_not_grow_with_rows(app, users):
     large = count_queries(app, users, 1000)
     grew = {page: (small[page], large[page]) for page in small if small[page] != large[page]}
     assert not grew, f"queries grow with the rows (10 rows, 1,000 rows): {grew}"
-    over = {page: count for page, count in large.items() if count > MAX_QUERIES}
+    over = {page: count for page, count in large.items()
+            if count > MAX_QUERIES_OF.get(page.split(" ", 1)[1], MAX_QUERIES)}
     assert not over, f"pages over {MAX_QUERIES} queries: {over}"
