@@ -4,6 +4,7 @@ import asyncio
 import hashlib
 import subprocess
 import time
+from concurrent.futures import ThreadPoolExecutor
 from io import BytesIO
 
 import pytest
@@ -37,7 +38,9 @@ def _pyhanko_status(app, pdf: bytes):
         roots = list(signing._keys().roots)
     embedded = PdfFileReader(BytesIO(pdf)).embedded_signatures
     assert len(embedded) == 1
-    return validate_pdf_signature(embedded[0], signer_validation_context=ValidationContext(trust_roots=roots))
+    # The suite's browser tests leave Playwright's loop running in this thread: pyHanko's own loop then needs another.
+    return signing._outside_event_loop(lambda: validate_pdf_signature(
+        embedded[0], signer_validation_context=ValidationContext(trust_roots=roots)))
 
 
 def test_the_issued_file_is_signed_over_its_whole_length(app, issued):
@@ -120,7 +123,9 @@ def test_signing_works_inside_a_running_event_loop(app, issued):
         with app.app_context():
             return signing.verify(signing.sign(unsigned))
 
-    assert asyncio.run(inside()).good
+    # A thread of its own: this one may already run a loop (Playwright's, when the browser tests ran first).
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        assert pool.submit(asyncio.run, inside()).result().good
 
 
 def test_sign_time_per_document(app, issued):
