@@ -18,7 +18,7 @@ from stdnum.cn import uscc
 from werkzeug.security import generate_password_hash
 
 from app import create_app
-from config import Config, database_url
+from config import Config, TestingConfig, database_url
 from domain.coverage import backfill_coverage
 from domain.reference import ensure_units
 from models import Instructor, Organisation, OrgKind, Role, Unit, User, db
@@ -89,6 +89,14 @@ def race(app, attempt, args: list) -> list:
     for thread in threads:
         thread.join()
     return results
+
+
+@pytest.fixture(scope="session", autouse=True)
+def signing_keys_removed():
+    """The test CA that signs the documents the tests issue (one per test process, config.TestingConfig) goes with
+    the session, so that test runs leave no keys behind in the temporary folder."""
+    yield
+    shutil.rmtree(TestingConfig.SIGNING_DIR, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
