@@ -14,6 +14,16 @@ class StaleError(DomainError):
     """The page showed an older version: someone (or another tab) acted first. Nothing was changed."""
 
 
+def allowed(step, refusal: str | None, reason: str, field: str = "reason"):
+    """The step of a workflow table (the founding, the record's, the 换届's), once its table's refusal for this actor
+    and state is None; a step that needs a reason is refused a blank one. Every verb of those tables asks here."""
+    if refusal is not None:
+        raise DomainError(refusal)
+    if step.needs_reason and not reason.strip():
+        raise DomainError(f"{step.label}须填写理由", field)
+    return step
+
+
 def insert_if_absent(session, model, **values) -> None:
     """INSERT ... ON CONFLICT DO NOTHING, in PostgreSQL's or SQLite's spelling: of two first writers creating the
     same row, the second changes nothing (and then reads or updates the row the first made)."""

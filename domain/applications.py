@@ -16,7 +16,7 @@ from models import (
     Role, StoredFile, Unit, User, db, utcnow,
 )
 
-from . import DomainError, StaleError, bump_version
+from . import DomainError, StaleError, allowed, bump_version
 from .accounts import registration_of
 from .audit import record_event
 from .coverage import set_coverage
@@ -506,11 +506,7 @@ def _check_version(application: Application, version: int) -> None:
 
 def _check_step(application: Application, action: str, actor: User, version: int, comment: str = "") -> Step:
     step = STEP_BY_ACTION[action]
-    if (refusal := step_refusal(application, step, actor, version)) is not None:
-        raise DomainError(refusal)
-    if step.needs_reason and not comment.strip():
-        raise DomainError(f"{step.label}须填写理由", "comment")
-    return step
+    return allowed(step, step_refusal(application, step, actor, version), comment, "comment")
 
 
 def _bump(application: Application) -> None:

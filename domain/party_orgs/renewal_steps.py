@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from models import OPEN_RENEWAL_STATES, PartyOrg, PartyOrgState, Renewal, RenewalState, Role, User
 
-from .. import DomainError, StaleError
+from .. import StaleError, allowed
 from .steps import WHO
 
 R = RenewalState
@@ -91,11 +91,7 @@ def require_renewal_step(party_org: PartyOrg, renewal: Renewal | None, action: s
                          reason: str = "") -> RenewalStep:
     """The step, if this actor may take it now; refused in words otherwise (a reason is asked where it needs one)."""
     step = RENEWAL_STEP_BY_ACTION[action]
-    if (refusal := renewal_step_refusal(party_org, renewal, step, actor, version)) is not None:
-        raise DomainError(refusal)
-    if step.needs_reason and not reason.strip():
-        raise DomainError(f"{step.label}须填写理由", "reason")
-    return step
+    return allowed(step, renewal_step_refusal(party_org, renewal, step, actor, version), reason)
 
 
 def available_renewal_steps(party_org: PartyOrg, renewal: Renewal | None, user: User) -> list[RenewalStep]:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from models import PartyOrg, PartyOrgState, Role, User
 
-from .. import DomainError, StaleError
+from .. import StaleError, allowed
 from ..zone_time import local_today
 
 P = PartyOrgState
@@ -89,11 +89,7 @@ def step_refusal(party_org: PartyOrg, step: Step, user: User, version: int | Non
 def require_step(party_org: PartyOrg, action: str, actor: User, version: int, reason: str = "") -> Step:
     """The step, if this actor may take it now; refused in words otherwise (a reason is asked where it needs one)."""
     step = STEP_BY_ACTION[action]
-    if (refusal := step_refusal(party_org, step, actor, version)) is not None:
-        raise DomainError(refusal)
-    if step.needs_reason and not reason.strip():
-        raise DomainError(f"{step.label}须填写理由", "reason")
-    return step
+    return allowed(step, step_refusal(party_org, step, actor, version), reason)
 
 
 def available_steps(party_org: PartyOrg, user: User) -> list[Step]:
