@@ -21,7 +21,7 @@ from .files import keep_file
 from .fonts import document_fonts
 from .pdf import html_to_pdf
 from .settings import get_settings, seal_bytes
-from .signing import SignatureCheck, sign, verify
+from .signing import SealArea, SignatureCheck, sign, verify
 from .text import check_text, name_list
 from .zone_time import local_date, local_today
 
@@ -204,7 +204,7 @@ def issue_document(application: Application, kind: DocumentKind, *, actor: User,
         application=application, party_org=party_org, kind=kind, year=today.year, serial=serial,
         number=format_number(settings["doc_prefix"], today.year, serial), title="".join(pieces),
         token=token, issued_by=actor)
-    pdf = sign(render_document(document, settings, today, title_pieces=pieces, context=context))
+    pdf = sign(*lay_out_document(document, settings, today, title_pieces=pieces, context=context))
     document.file = keep_file(f"{document.number}.pdf", "application/pdf", pdf, actor=actor)
     db.session.add(document)
     db.session.flush()
@@ -225,7 +225,14 @@ def issue_record_document(party_org: PartyOrg, kind: DocumentKind, *, actor: Use
 
 def render_document(document: Document, settings: dict[str, str], day: date, *,
                     title_pieces: list[str] | None = None, context: dict | None = None) -> bytes:
-    """The document as PDF in the GB/T 9704-2012 layout (templates/pdf/document.html).
+    """The document as PDF in the GB/T 9704-2012 layout (templates/pdf/document.html), unsigned."""
+    return lay_out_document(document, settings, day, title_pieces=title_pieces, context=context)[0]
+
+
+def lay_out_document(document: Document, settings: dict[str, str], day: date, *,
+                     title_pieces: list[str] | None = None, context: dict | None = None) -> tuple[bytes, SealArea]:
+    """The document as PDF in the GB/T 9704-2012 layout (templates/pdf/document.html), and where its seal is
+    printed (the element #seal, there with or without a seal image), for the signature's field.
 
     Its 版记 (抄送, 印发) ends the last page, which must be an even one (the back of the sheet). Laid out after the
     text, it lands at the foot of the page where the text ends; where that page is odd, or the 版记 did not fit
@@ -254,11 +261,25 @@ def render_document(document: Document, settings: dict[str, str], day: date, *,
             qr_uri=segno.make(verification_url(document.token), error="m").svg_data_uri(scale=4, border=0),
             verify_base=verification_url(""), **(context or {}))
 
-    def banji_placed(pages) -> bool:
-        return len(pages) % 2 == 0 and "end-of-text" in pages[-1].anchors
+    layouts: list = []  # each layout's pages: the last is the one written
 
-    return html_to_pdf(page(banji_alone=False), relayout=lambda pages: None if banji_placed(pages) else page(True),
-                       fonts=fonts)
+    def placed_or_again(pages) -> str | None:
+        layouts.append(pages)
+        if len(layouts) > 1 or len(pages) % 2 == 0 and "end-of-text" in pages[-1].anchors:
+            return None
+        return page(banji_alone=True)
+
+    pdf = html_to_pdf(page(banji_alone=False), relayout=placed_or_again, relayouts=2, fonts=fonts)
+    return pdf, _seal_area(layouts[-1])
+
+
+def _seal_area(pages) -> SealArea:
+    """The box of the element #seal on its page, from WeasyPrint's CSS pixels (from the top-left, 0.75 pt each) to
+    PDF points from the bottom-left."""
+    index, page = next((i, p) for i, p in enumerate(pages) if "seal" in p.anchors)
+    x0, top, x1, bottom = (value * 0.75 for value in page.anchors["seal"])
+    height = page.height * 0.75
+    return SealArea(index, (x0, height - bottom, x1, height - top))
 
 
 def render_dossier(application: Application) -> bytes:

@@ -94,15 +94,28 @@ class _Keys:
 _keys_cache: dict[tuple, _Keys] = {}
 
 
-def sign(pdf: bytes) -> bytes:
-    """The PDF with a PAdES signature appended as an incremental update: the bytes before it stay as they were, the
-    signer's chain is embedded, and there is no visible signature field."""
+@dataclass(frozen=True)
+class SealArea:
+    """Where the seal is printed: the page (from 0) and the box in PDF points from the page's bottom-left corner
+    (x0, y0, x1, y1). The signature's field is placed over it."""
+    page: int
+    box: tuple[float, float, float, float]
+
+
+def sign(pdf: bytes, seal: SealArea | None = None) -> bytes:
+    """The PDF with a PAdES signature appended as an incremental update: the bytes before it stay as they were and
+    the signer's chain is embedded. With a seal area, the signature's field lies over it with an empty appearance
+    (the printed seal shows through, and a PDF reader shows the signature where the seal is); without, the field
+    is invisible."""
+    from pyhanko.stamp import NoOpStampStyle
     keys = _keys()
     writer = IncrementalPdfFileWriter(BytesIO(pdf))
     meta = signers.PdfSignatureMetadata(field_name=FIELD_NAME, subfilter=fields.SigSeedSubFilter.PADES,
                                         md_algorithm="sha256")
-    return _outside_event_loop(lambda: signers.sign_pdf(
-        writer, meta, signer=keys.signer, timestamper=keys.timestamper, bytes_reserved=BYTES_RESERVED).getvalue())
+    field = fields.SigFieldSpec(FIELD_NAME, on_page=seal.page, box=seal.box) if seal else None
+    signer = signers.PdfSigner(meta, signer=keys.signer, timestamper=keys.timestamper,
+                               stamp_style=NoOpStampStyle(), new_field_spec=field)
+    return _outside_event_loop(lambda: signer.sign_pdf(writer, bytes_reserved=BYTES_RESERVED).getvalue())
 
 
 def _outside_event_loop(work: Callable[[], T]) -> T:

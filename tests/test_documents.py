@@ -56,7 +56,7 @@ def test_a_failed_approval_consumes_no_number(app, make_application, make_instru
     def broken(*args, **kwargs):
         raise RuntimeError("renderer down")
 
-    monkeypatch.setattr(domain.documents, "render_document", broken)
+    monkeypatch.setattr(domain.documents, "lay_out_document", broken)
     with pytest.raises(RuntimeError):
         approve(app, first, zone.id, instructor.id)
     monkeypatch.undo()

@@ -45,7 +45,7 @@ with app.app_context():
     if action == "approve":
         import domain.documents
         from domain import applications as verbs
-        domain.documents.render_document = hang  # after the state change and the number, before the PDF
+        domain.documents.lay_out_document = hang  # after the state change and the number, before the PDF
         application, actor, instructor = (db.session.get(Application, ids[0]), db.session.get(User, ids[1]),
                                           db.session.get(Instructor, ids[2]))
         verbs.approve_application(application, actor=actor, version=application.version, instructor=instructor)

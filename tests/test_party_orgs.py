@@ -94,7 +94,7 @@ def test_a_failed_establishment_leaves_no_record(ctx, make_application, make_use
     def broken(*args, **kwargs):
         raise RuntimeError("renderer down")
 
-    monkeypatch.setattr(domain.documents, "render_document", broken)
+    monkeypatch.setattr(domain.documents, "lay_out_document", broken)
     with pytest.raises(RuntimeError):
         verbs.establish_organisation(application, actor=ctx.get(User, zone.id), version=application.version)
     ctx.rollback()

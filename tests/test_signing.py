@@ -18,19 +18,34 @@ import domain.documents
 from domain import signing
 from domain.settings import get_settings
 from models import Document, db
+from tests.pdf_measure import MM, measure
+from tests.test_document_layout import seal  # noqa: F401 (the fixture)
 from tests.test_documents import approve, zone  # noqa: F401 (the fixture)
 
 
 @pytest.fixture
-def issued(app, make_application, make_instructor, zone, monkeypatch):
+def sign_calls(monkeypatch):
+    """What domain.documents passed to sign: (the unsigned render, the seal area)."""
+    calls, real_sign = [], signing.sign
+    monkeypatch.setattr(domain.documents, "sign", lambda pdf, seal=None: calls.append((pdf, seal)) or real_sign(pdf, seal))
+    return calls
+
+
+@pytest.fixture
+def sealed(ctx, seal):
+    """The zone's seal image uploaded (the fixture of test_document_layout), committed for the requests."""
+    ctx.commit()
+    return seal
+
+
+@pytest.fixture
+def issued(app, make_application, make_instructor, zone, sign_calls):
     """An approved application's document, with the unsigned render that was signed."""
-    unsigned, real_sign = [], signing.sign
-    monkeypatch.setattr(domain.documents, "sign", lambda pdf: unsigned.append(pdf) or real_sign(pdf))
     made = make_application("unit_approved")
     approve(app, made, zone.id, make_instructor(name="巴特尔").id)
     with app.app_context():
         document = db.session.scalar(sa.select(Document).filter_by(application_id=made.id))
-        return document.token, document.file.data, document.file.sha256, unsigned[0]
+        return document.token, document.file.data, document.file.sha256, sign_calls[0][0]
 
 
 def _pyhanko_status(app, pdf: bytes):
@@ -80,18 +95,37 @@ def test_an_unsigned_or_unreadable_file_is_not_good(app, issued):
         assert not signing.verify(b"%PDF-1.7 garbage").good
 
 
-def test_the_signed_file_has_the_unsigned_pages_and_text(issued, tmp_path):
+def _poppler(*command) -> str:
+    return subprocess.run([str(part) for part in command], capture_output=True, text=True, check=True).stdout
+
+
+def test_the_signed_file_has_the_unsigned_pages_text_fonts_and_layout(sealed, issued, sign_calls, tmp_path):
+    """The signature adds a field over the seal and moves nothing: the same pages, text, fonts, and every line,
+    rule, image and mark in the same place (pdf_measure, as test_document_layout measures the layout)."""
     _, pdf, _, unsigned = issued
-    results = []
-    for name, data in (("signed", pdf), ("unsigned", unsigned)):
-        (tmp_path / f"{name}.pdf").write_bytes(data)
-        text = subprocess.run(["pdftotext", str(tmp_path / f"{name}.pdf"), "-"], capture_output=True, text=True,
-                              check=True).stdout
-        info = subprocess.run(["pdfinfo", str(tmp_path / f"{name}.pdf")], capture_output=True, text=True,
-                              check=True).stdout
-        pages = next(line.split()[-1] for line in info.splitlines() if line.startswith("Pages:"))
-        results.append((pages, text))
-    assert results[0] == results[1] and int(results[0][0]) >= 2
+    (tmp_path / "signed.pdf").write_bytes(pdf)
+    (tmp_path / "unsigned.pdf").write_bytes(unsigned)
+    signed_pages, unsigned_pages = measure(pdf), measure(unsigned)
+    assert signed_pages == unsigned_pages and len(signed_pages) >= 2
+    assert _poppler("pdftotext", tmp_path / "signed.pdf", "-") == _poppler("pdftotext", tmp_path / "unsigned.pdf", "-")
+    assert _poppler("pdffonts", tmp_path / "signed.pdf") == _poppler("pdffonts", tmp_path / "unsigned.pdf")
+    for name in ("signed", "unsigned"):  # drawn, the pages are the same pixels: the field's appearance is empty
+        subprocess.run(["pdftoppm", "-r", "40", "-png", str(tmp_path / f"{name}.pdf"), str(tmp_path / name)],
+                       check=True)
+    for page in sorted(tmp_path.glob("unsigned-*.png")):
+        assert page.read_bytes() == (tmp_path / page.name.replace("unsigned", "signed")).read_bytes()
+
+
+def test_the_signature_field_lies_over_the_printed_seal(sealed, issued, sign_calls):
+    _, pdf, _, _ = issued
+    area = sign_calls[0][1]
+    page = measure(pdf)[area.page]
+    stamp, = [image for image in page.images if image.bottom - image.top > 30]
+    field = PdfFileReader(BytesIO(pdf)).root["/AcroForm"]["/Fields"][0]
+    assert field["/FT"] == "/Sig" and field["/P"] == PdfFileReader(BytesIO(pdf)).root["/Pages"]["/Kids"][area.page]
+    x0, y0, x1, y1 = (float(v) * MM for v in field["/Rect"])
+    assert (x0, x1) == pytest.approx((stamp.x0, stamp.x1), abs=0.1)
+    assert (page.height - y1, page.height - y0) == pytest.approx((stamp.top, stamp.bottom), abs=0.1)
 
 
 def test_the_verification_page_reports_the_signature(client, app, issued):
