@@ -22,6 +22,7 @@ from .documents import chinese_date, party_org_name
 from .files import keep_file
 from .pdf import PdfRenderError, html_to_pdf
 from .settings import get_settings
+from .signing import SigningError, sign
 from .workbooks import cjk_font, keep_as_text, setup_print, write_title
 from .zone_time import local_date
 
@@ -464,7 +465,8 @@ def file_batch_sheet(batch_id: int) -> None:
 
 
 def file_approved_sheet(batch_id: int) -> bool:
-    """Render an approved batch's sheet as it was kept at the approval and file the PDF (存档拨付明细表). Idempotent:
+    """Render an approved batch's sheet as it was kept at the approval, sign it (domain/signing.py, no visible field:
+    the sheet is signed by hand in its boxes) and file the PDF (存档拨付明细表). Idempotent:
     a sheet filed already, by this task before or by another consumer now, is left as it is. False when nothing was
     filed; a refused render is written on the batch and raised, so that the task's run says so."""
     batch = db.session.get(DisbursementBatch, batch_id)
@@ -473,8 +475,8 @@ def file_approved_sheet(batch_id: int) -> bool:
     sheet, approver, number = sheet_from_data(batch.sheet_data), batch.approved_by, batch.number
     db.session.commit()  # nothing is held while it renders
     try:
-        pdf = sheet_pdf(sheet)
-    except PdfRenderError as error:
+        pdf = sign(sheet_pdf(sheet))
+    except (PdfRenderError, SigningError) as error:
         _settle(batch_id, sheet_error=str(error)[:DisbursementBatch.sheet_error.type.length])
         raise
     stored = keep_file(f"拨付明细表-{number}.pdf", "application/pdf", pdf, actor=approver)

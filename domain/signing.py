@@ -94,6 +94,11 @@ class _Keys:
 _keys_cache: dict[tuple, _Keys] = {}
 
 
+class SigningError(RuntimeError):
+    """A document could not be signed: the keys cannot be read, or the timestamp authority did not answer. The
+    message says which, in Chinese."""
+
+
 @dataclass(frozen=True)
 class SealArea:
     """Where the seal is printed: the page (from 0) and the box in PDF points from the page's bottom-left corner
@@ -115,7 +120,10 @@ def sign(pdf: bytes, seal: SealArea | None = None) -> bytes:
     field = fields.SigFieldSpec(FIELD_NAME, on_page=seal.page, box=seal.box) if seal else None
     signer = signers.PdfSigner(meta, signer=keys.signer, timestamper=keys.timestamper,
                                stamp_style=NoOpStampStyle(), new_field_spec=field)
-    return _outside_event_loop(lambda: signer.sign_pdf(writer, bytes_reserved=BYTES_RESERVED).getvalue())
+    try:
+        return _outside_event_loop(lambda: signer.sign_pdf(writer, bytes_reserved=BYTES_RESERVED).getvalue())
+    except OSError as error:  # pyHanko's TimestampRequestError: the timestamp authority is down or refused
+        raise SigningError(f"时间戳服务无应答，文件未能签名，请稍后重试（{error}）") from error
 
 
 def _outside_event_loop(work: Callable[[], T]) -> T:
@@ -166,7 +174,7 @@ def _production_keys(p12: Path, password: str, tsa_url: str | None) -> _Keys:
     except (OSError, ValueError):
         signer = None
     if signer is None:
-        raise RuntimeError(f"无法读取签名证书 {p12}：文件或密码有误 (cannot load SIGNING_P12)")
+        raise SigningError(f"无法读取签名证书 {p12}：文件或密码有误 (cannot load SIGNING_P12)")
     chain = [c for c in signer.cert_registry if c.subject == c.issuer]
     return _Keys(signer, timestamps.HTTPTimeStamper(tsa_url) if tsa_url else None, tuple(chain))
 

@@ -1,4 +1,5 @@
 """Startup funds through their domain verbs: standards, ranges, one fund per organisation, batches, payments."""
+import hashlib
 import subprocess
 import time
 from datetime import date, timedelta
@@ -15,7 +16,7 @@ from domain import applications as verbs
 from domain import funds
 from domain.files import keep_file
 from domain.funds import AlreadyPaid, Payee
-from domain import sheets
+from domain import sheets, signing
 from domain.pdf import PdfRenderError
 from domain.sheets import batch_pdf, batch_xlsx, capital_amount
 from models import (
@@ -436,6 +437,8 @@ def test_approving_a_batch_files_its_pdf_sheet_as_approved(app, ctx, make_fund, 
     assert not batch.sheet_pending and sheets.sheet_refusal(batch) is None
     assert filed.content_type == "application/pdf" and filed.data.startswith(b"%PDF-") and filed.size == len(filed.data)
     assert filed.filename == f"拨付明细表-{batch.number}.pdf" and filed.created_by_id == zone.id
+    check = signing.verify(filed.data)  # signed as filed, and its fingerprint is the signed file's
+    assert check.good and check.trusted and filed.sha256 == hashlib.sha256(filed.data).hexdigest()
     text = _text(filed.data, tmp_path)
     assert f"审批：{zone.name}" in text and "4,500.00" in text and "肆仟伍佰元整" in text and old_name in text
     assert "改名后的有限公司" in _text(batch_pdf(batch), tmp_path)  # a new render would say the new name
@@ -467,24 +470,29 @@ def test_the_approval_commits_and_the_sheet_is_filed_right_after(app, ctx, make_
     assert (run.args, run.status) == ([batch.id], RunStatus.DONE)
 
 
-def test_a_sheet_that_fails_to_render_is_said_on_the_batch_until_run_again(app, ctx, make_fund, monkeypatch):
+@pytest.mark.parametrize("step, refusal", [
+    ("html_to_pdf", PdfRenderError("生成 PDF 的进程意外退出，请稍后重试。")),
+    ("sign", signing.SigningError("时间戳服务无应答，文件未能签名，请稍后重试。")),
+])
+def test_a_sheet_that_fails_to_render_is_said_on_the_batch_until_run_again(app, ctx, make_fund, monkeypatch, step,
+                                                                           refusal):
     items = [db.session.merge(make_fund("checked"))]
     finance, zone = db.session.get(User, make_fund.finance_id[0]), db.session.get(User, make_fund.zone_id[0])
     batch = funds.create_batch(items, actor=finance)
     funds.submit_batch(batch, actor=finance, version=batch.version)
     db.session.commit()
 
-    def dies(_html, **_kwargs):
-        raise PdfRenderError("生成 PDF 的进程意外退出，请稍后重试。")
-    monkeypatch.setattr(sheets, "html_to_pdf", dies)
+    def dies(*_args, **_kwargs):
+        raise refusal
+    monkeypatch.setattr(sheets, step, dies)
     funds.approve_batch(batch, actor=zone, version=batch.version)
     db.session.commit()  # the approval stands; its render failed after it
     batch = db.session.get(DisbursementBatch, batch.id)
     assert batch.state is BatchState.APPROVED and batch.sheet_file_id is None and batch.sheet_pending
-    assert sheets.sheet_refusal(batch) == ("拨付明细表（PDF）未能生成：生成 PDF 的进程意外退出，请稍后重试。"
+    assert sheets.sheet_refusal(batch) == (f"拨付明细表（PDF）未能生成：{refusal}"
                                            "（XLSX 可照常下载；请系统管理员在“后台任务”中重新执行）")
     run = db.session.scalars(sa.select(JobRun).where(JobRun.name == "domain.sheets.file_batch_sheet")).one()
-    assert run.status is RunStatus.FAILED and "生成 PDF 的进程意外退出" in run.error
+    assert run.status is RunStatus.FAILED and str(refusal) in run.error
     sheets.file_missing_sheets.call_local()  # the sweep leaves a refused one to the admin
     assert db.session.get(DisbursementBatch, batch.id).sheet_error
     monkeypatch.undo()
