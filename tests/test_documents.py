@@ -156,7 +156,8 @@ def test_revoked_documents_say_so(client, app, login_as, approved):
     client.post(f"/admin/documents/{document_id}/revoke", data={"reason": "单位信息有误，重新发文"})
     client.post("/auth/logout")
     page = client.get(f"/verify/{token}").get_data(as_text=True)
-    assert "已于" in page and "撤销" in page and "单位信息有误，重新发文" in page
+    today = zone_today()
+    assert f"本文件已于 {today.year}年{today.month:02}月{today.day:02}日 撤销，原因：单位信息有误，重新发文" in page
     with app.app_context():
         assert db.session.get(Document, document_id).file.data  # nothing deleted
 

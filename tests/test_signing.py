@@ -2,6 +2,7 @@
 change, invisible (the text and pages are the unsigned render's), and reported on the public verification page."""
 import asyncio
 import hashlib
+import re
 import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -134,7 +135,17 @@ def test_the_verification_page_reports_the_signature(client, app, issued):
     with app.app_context():
         organ = get_settings()["issuing_organ"]
     assert "签名完好，覆盖整个文件，签名后未被改动。" in page and f"签名人：{organ}" in page
-    assert "签名时间（时间戳）：" in page
+    assert "签名证书受信任：由本系统配置的根证书签发。" in page and "不受信任" not in page
+    assert re.search(r"签名时间（时间戳）：\d{4}年\d\d月\d\d日 \d\d:\d\d:\d\d", page)
+
+
+def test_a_signature_by_another_root_is_intact_but_not_trusted(client, app, issued, tmp_path):
+    """Keys changed (a new root): the file signed before is unchanged, but its signer is no longer vouched for."""
+    token, _, _, _ = issued
+    app.config["SIGNING_DIR"] = str(tmp_path / "another-pki")
+    page = client.get(f"/verify/{token}").get_data(as_text=True)
+    assert "签名完好，覆盖整个文件，签名后未被改动。" in page
+    assert "签名证书不受信任：不是由本系统配置的根证书签发，无法确认签名人的身份。" in page
 
 
 def test_the_stored_file_changed_afterwards_is_reported_broken(client, app, issued):
