@@ -81,8 +81,29 @@ def _members(rng: random.Random) -> tuple[int, int]:
 
 
 def _insert(model, rows: list[dict]) -> None:
+    if rows and db.engine.dialect.name == "postgresql":
+        _copy(model.__table__, rows)
+        return
     for start in range(0, len(rows), BATCH):
         db.session.execute(sa.insert(model), rows[start:start + BATCH])
+
+
+def _copy(table: sa.Table, rows: list[dict]) -> None:
+    """PostgreSQL's COPY, four times faster than the INSERTs' executemany (110,000 organisations: 600,000 rows).
+
+    As an INSERT would: the columns the rows leave out get their Python default, and every value goes through its
+    column's type (an enum is stored as its value)."""
+    dialect = db.engine.dialect
+    defaults = {c.name: c.default for c in table.c
+                if c.name not in rows[0] and c.default is not None and (c.default.is_scalar or c.default.is_callable)}
+    keys = list(rows[0])
+    names = keys + list(defaults)
+    fixed = [d.arg if d.is_scalar else d.arg(None) for d in defaults.values()]
+    procs = [table.c[name].type._cached_bind_processor(dialect) or (lambda v: v) for name in names]
+    cursor = db.session.connection().connection.driver_connection.cursor()
+    with cursor, cursor.copy(f"COPY {table.name} ({', '.join(names)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row([proc(v) for proc, v in zip(procs, [*(row[k] for k in keys), *fixed])])
 
 
 def bench_account(username: str, name: str, role: Role, password: str) -> User:
@@ -163,6 +184,7 @@ def seed_scale(orgs: int, applications: int, seed: int = 20261128) -> dict[str, 
     _insert(Organisation, org_rows)
     _insert(Application, app_rows)
     _insert(ApplicationEvent, event_rows)
+    _analyze()  # the backfill's plan needs the tables' sizes: unanalysed, it took 416 s at 110,000 organisations
     backfill_coverage()  # covered since the establish step, or since entering the registry
     extra = _guidance_and_documents(rng, app_rows, approved_at, instructor_ids, actor.id, now)
     extra.update(_funds(rng, app_rows, {o["id"]: o for o in org_rows}, actor.id, now))
@@ -172,12 +194,16 @@ def seed_scale(orgs: int, applications: int, seed: int = 20261128) -> dict[str, 
             db.session.execute(sa.text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                                        f"(SELECT max(id) FROM {table}))"))
     db.session.flush()
+    _analyze()
+    return {"organisations": len(org_rows), "applications": len(app_rows), "events": len(event_rows),
+            "instructors": len(instructor_rows), **extra}
+
+
+def _analyze() -> None:
     if db.engine.dialect.name == "postgresql":
         # A running server's autovacuum has analysed tables this size long ago; right after a bulk load the planner
         # would still assume they are nearly empty and pick nested loops (28 ms instead of 7 ms for the load table).
         db.session.execute(sa.text("ANALYZE"))
-    return {"organisations": len(org_rows), "applications": len(app_rows), "events": len(event_rows),
-            "instructors": len(instructor_rows), **extra}
 
 
 def _guidance_and_documents(rng: random.Random, app_rows: list[dict], approved_at: dict, instructor_ids: list[int],
