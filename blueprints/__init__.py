@@ -65,9 +65,11 @@ def answer(status: int, fragment: Callable[[], str], page: Callable[[], str] | N
     return response
 
 
-def render_partial(full: str, partial: str, **context):
-    """An htmx request gets the partial alone; a normal one the full page that includes it."""
-    return answer(200, lambda: render_template(partial, **context), lambda: render_template(full, **context))
+def render_partial(full: str, partial: str, page_only: Callable[[], dict] | None = None, **context):
+    """An htmx request gets the partial alone; a normal one the full page that includes it. `page_only()` gives what
+    only the full page shows (a filter's choices, a panel above the table): the partial does not query it."""
+    return answer(200, lambda: render_template(partial, **context),
+                  lambda: render_template(full, **context, **(page_only() if page_only else {})))
 
 
 def posted_ids(values: list[str]) -> list[int]:

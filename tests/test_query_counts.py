@@ -4,6 +4,7 @@ dashboard, one aggregate per panel, 11).
 A count, not a timing: it catches an N+1 (a lazy load per row) on any machine and on both databases. The rows
 are inserted in bulk (a few statements per table), so the 1,000-row world costs about a second to build.
 """
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
@@ -123,24 +124,36 @@ def build_world(n: int, users: dict[Role, User]) -> int:
     return detail
 
 
+def logged_in(app, user: User):
+    client = app.test_client()
+    response = client.post("/auth/login", data={"username": user.username, "password": PASSWORD})
+    assert response.status_code == 302
+    return client
+
+
+@contextmanager
+def recorded(engine):
+    """The SQL statements run on `engine` inside the block, in order."""
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", record)
+
+
 def count_queries(app, users: dict[Role, User], n: int) -> dict[str, int]:
     with app.app_context():
         detail = build_world(n, users)
         engine = db.engine
     # The requests run outside that context: inside it they would share its `g`, and so its logged-in user.
-    clients = {}
-    for role, user in users.items():
-        clients[role] = app.test_client()
-        response = clients[role].post("/auth/login", data={"username": user.username, "password": PASSWORD})
-        assert response.status_code == 302
+    clients = {role: logged_in(app, user) for role, user in users.items()}
     counts = {}
-    statements: list[str] = []
-
-    def count(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    sa.event.listen(engine, "before_cursor_execute", count)
-    try:
+    with recorded(engine) as statements:
         for role, path in PAGES:
             url = path.format(detail=detail)
             clients[role].get(url)  # settings and other per-process caches are warm in a running server
@@ -151,8 +164,6 @@ def count_queries(app, users: dict[Role, User], n: int) -> dict[str, int]:
             # The card really shows the n rows, or equal counts would prove nothing.
             if n > 50 and path.endswith("{detail}") and role is Role.ZONE_APPROVER:
                 assert f"意见{n - 1}" in response.get_data(as_text=True)
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", count)
     return counts
 
 
@@ -169,3 +180,20 @@ def test_query_counts_do_not_grow_with_rows(app, users):
     over = {page: count for page, count in large.items()
             if count > MAX_QUERIES_OF.get(page.split(" ", 1)[1], MAX_QUERIES)}
     assert not over, f"pages over {MAX_QUERIES} queries: {over}"
+
+
+def test_the_inbox_table_alone_reads_neither_renewals_nor_units(app, users):
+    """htmx fetches the 待办's table alone at each change of a filter: the same statements as the full page, less the
+    换届 requests and the units of the filter, which only the full page shows."""
+    with app.app_context():
+        build_world(10, users)
+        engine = db.engine
+    client = logged_in(app, users[Role.ZONE_APPROVER])
+    client.get("/applications/?state=all")  # per-process caches warm, as in count_queries
+    with recorded(engine) as full:
+        assert client.get("/applications/?state=all").status_code == 200
+    with recorded(engine) as table:
+        assert client.get("/applications/?state=all", headers={"HX-Request": "true"}).status_code == 200
+    page_only = [s for s in full if s.startswith(("SELECT renewals.", "SELECT units."))]
+    assert len(page_only) == 2
+    assert table == [s for s in full if s not in page_only]
