@@ -5,6 +5,7 @@ import secrets
 import unicodedata
 from dataclasses import dataclass
 from datetime import date
+from typing import TYPE_CHECKING
 
 import segno
 import sqlalchemy as sa
@@ -21,9 +22,12 @@ from .files import keep_file
 from .fonts import document_fonts
 from .pdf import html_to_pdf
 from .settings import get_settings, seal_bytes
-from .signing import SealArea, SignatureCheck, sign, verify
 from .text import check_text, name_list
 from .zone_time import local_date, local_today
+
+if TYPE_CHECKING:  # imported where a document is signed or checked: see domain/signing.py
+    from .signing import SealArea, SignatureCheck
+
 
 @dataclass(frozen=True)
 class KindWording:
@@ -204,6 +208,8 @@ def issue_document(application: Application, kind: DocumentKind, *, actor: User,
         application=application, party_org=party_org, kind=kind, year=today.year, serial=serial,
         number=format_number(settings["doc_prefix"], today.year, serial), title="".join(pieces),
         token=token, issued_by=actor)
+    from .signing import sign  # here, not at the top: see domain/signing.py
+
     pdf = sign(*lay_out_document(document, settings, today, title_pieces=pieces, context=context))
     document.file = keep_file(f"{document.number}.pdf", "application/pdf", pdf, actor=actor)
     db.session.add(document)
@@ -230,7 +236,7 @@ def render_document(document: Document, settings: dict[str, str], day: date, *,
 
 
 def lay_out_document(document: Document, settings: dict[str, str], day: date, *,
-                     title_pieces: list[str] | None = None, context: dict | None = None) -> tuple[bytes, SealArea]:
+                     title_pieces: list[str] | None = None, context: dict | None = None) -> tuple[bytes, "SealArea"]:
     """The document as PDF in the GB/T 9704-2012 layout (templates/pdf/document.html), and where its seal is
     printed (the element #seal, there with or without a seal image), for the signature's field.
 
@@ -273,12 +279,14 @@ def lay_out_document(document: Document, settings: dict[str, str], day: date, *,
     return pdf, _seal_area(layouts[-1])
 
 
-def _seal_area(pages) -> SealArea:
+def _seal_area(pages) -> "SealArea":
     """The box of the element #seal on its page, from WeasyPrint's CSS pixels (from the top-left, 0.75 pt each) to
     PDF points from the bottom-left."""
     index, page = next((i, p) for i, p in enumerate(pages) if "seal" in p.anchors)
     x0, top, x1, bottom = (value * 0.75 for value in page.anchors["seal"])
     height = page.height * 0.75
+    from .signing import SealArea  # here, not at the top: see domain/signing.py
+
     return SealArea(index, (x0, height - bottom, x1, height - top))
 
 
@@ -299,8 +307,10 @@ def log_view(document: Document, remote_addr: str) -> None:
     db.session.add(VerificationCheck(document=document, remote_addr=remote_addr[:45]))
 
 
-def check_signature(document: Document) -> SignatureCheck:
+def check_signature(document: Document) -> "SignatureCheck":
     """The signature of the stored file: intact, covering the whole file, by whom, when."""
+    from .signing import verify  # here, not at the top: see domain/signing.py
+
     return verify(document.file.data)
 
 

@@ -22,7 +22,6 @@ from .documents import chinese_date, party_org_name
 from .files import keep_file
 from .pdf import PdfRenderError, html_to_pdf
 from .settings import get_settings
-from .signing import SigningError, sign
 from .workbooks import cjk_font, keep_as_text, setup_print, write_title
 from .zone_time import local_date
 
@@ -474,6 +473,8 @@ def file_approved_sheet(batch_id: int) -> bool:
         return False
     sheet, approver, number = sheet_from_data(batch.sheet_data), batch.approved_by, batch.number
     db.session.commit()  # nothing is held while it renders
+    from .signing import SigningError, sign  # here, not at the top: see domain/signing.py
+
     try:
         pdf = sign(sheet_pdf(sheet))
     except (PdfRenderError, SigningError) as error:

@@ -6,7 +6,11 @@ The rest of the app sees only sign(pdf) -> pdf and verify(pdf) -> SignatureCheck
 Keys: in production a PKCS#12 file (SIGNING_P12, SIGNING_P12_PASSWORD; config.py requires both). In development
 and the tests, a root CA, a signing certificate in the issuing organ's name and a timestamping certificate made on
 first use in SIGNING_DIR (under instance/, never committed). The signing time comes from the timestamp authority
-at TSA_URL; without one, development and the tests use pyHanko's in-process test timestamper, production none."""
+at TSA_URL; without one, development and the tests use pyHanko's in-process test timestamper, production none.
+
+Imported only inside the functions that sign or check a document (domain/documents.py, domain/sheets.py), never at
+the top of a module the app loads: pyHanko and what it brings (cryptography, asn1crypto, aiohttp) add about a fifth
+to a web worker's memory, and most workers never sign. tests/test_signing.py keeps them out of the app's imports."""
 import asyncio
 import os
 import secrets

@@ -470,12 +470,12 @@ def test_the_approval_commits_and_the_sheet_is_filed_right_after(app, ctx, make_
     assert (run.args, run.status) == ([batch.id], RunStatus.DONE)
 
 
-@pytest.mark.parametrize("step, refusal", [
-    ("html_to_pdf", PdfRenderError("生成 PDF 的进程意外退出，请稍后重试。")),
-    ("sign", signing.SigningError("时间戳服务无应答，文件未能签名，请稍后重试。")),
+@pytest.mark.parametrize("module, step, refusal", [
+    (sheets, "html_to_pdf", PdfRenderError("生成 PDF 的进程意外退出，请稍后重试。")),
+    (signing, "sign", signing.SigningError("时间戳服务无应答，文件未能签名，请稍后重试。")),
 ])
-def test_a_sheet_that_fails_to_render_is_said_on_the_batch_until_run_again(app, ctx, make_fund, monkeypatch, step,
-                                                                           refusal):
+def test_a_sheet_that_fails_to_render_is_said_on_the_batch_until_run_again(app, ctx, make_fund, monkeypatch, module,
+                                                                           step, refusal):
     items = [db.session.merge(make_fund("checked"))]
     finance, zone = db.session.get(User, make_fund.finance_id[0]), db.session.get(User, make_fund.zone_id[0])
     batch = funds.create_batch(items, actor=finance)
@@ -484,7 +484,7 @@ def test_a_sheet_that_fails_to_render_is_said_on_the_batch_until_run_again(app, 
 
     def dies(*_args, **_kwargs):
         raise refusal
-    monkeypatch.setattr(sheets, step, dies)
+    monkeypatch.setattr(module, step, dies)
     funds.approve_batch(batch, actor=zone, version=batch.version)
     db.session.commit()  # the approval stands; its render failed after it
     batch = db.session.get(DisbursementBatch, batch.id)

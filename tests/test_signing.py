@@ -4,9 +4,11 @@ import asyncio
 import hashlib
 import re
 import subprocess
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from io import BytesIO
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -15,7 +17,6 @@ from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
 
-import domain.documents
 from domain import signing
 from domain.settings import get_settings
 from models import Document, db
@@ -23,12 +24,14 @@ from tests.pdf_measure import MM, measure
 from tests.test_document_layout import seal  # noqa: F401 (the fixture)
 from tests.test_documents import approve, zone  # noqa: F401 (the fixture)
 
+ROOT = Path(__file__).resolve().parent.parent
+
 
 @pytest.fixture
 def sign_calls(monkeypatch):
     """What domain.documents passed to sign: (the unsigned render, the seal area)."""
     calls, real_sign = [], signing.sign
-    monkeypatch.setattr(domain.documents, "sign", lambda pdf, seal=None: calls.append((pdf, seal)) or real_sign(pdf, seal))
+    monkeypatch.setattr(signing, "sign", lambda pdf, seal=None: calls.append((pdf, seal)) or real_sign(pdf, seal))
     return calls
 
 
@@ -184,3 +187,13 @@ def test_sign_time_per_document(app, issued):
         per_document = (time.perf_counter() - started) / runs * 1000
     print(f"\nsigning one document ({len(unsigned)} bytes): {per_document:.1f} ms")
     assert per_document < 1000
+
+
+def test_the_app_loads_without_pyhanko():
+    """pyHanko loads where a document is signed or checked (domain/signing.py), not in every web worker: a fresh
+    process that builds the app, with every blueprint and the jobs, has not imported it."""
+    script = ("import sys; from app import create_app; create_app({'ENV_NAME': 'testing', "
+              "'SQLALCHEMY_DATABASE_URI': 'sqlite://'}); "
+              "print(sorted({name.split('.')[0] for name in sys.modules} & {'pyhanko', 'pyhanko_certvalidator'}))")
+    run = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert (run.returncode, run.stdout.strip()) == (0, "[]"), run.stderr
