@@ -208,6 +208,12 @@ class FontUploadForm(Form):
                      description="TrueType 或 OpenType 字体（.ttf、.otf、.ttc），不超过 25 MB")
 
 
+class VerifyUploadForm(Form):
+    """A PDF anyone uploads on the verification page, to check it against the register (domain/documents.py)."""
+    file = FileField("PDF 文件", [FileRequired("请选择要核验的 PDF 文件")], description="PDF 文件，不超过 10 MB",
+                     render_kw={"accept": "application/pdf"})
+
+
 class EmptyForm(Form):
     """For buttons that only POST: carries the CSRF token."""
 

@@ -1,15 +1,19 @@
-"""Pages anyone may see: the landing page, which sends a logged-in user to their own home."""
+"""Pages anyone may see: the landing page, which sends a logged-in user to their own home, and the verification of
+issued documents."""
 import sqlalchemy as sa
-from flask import Blueprint, flash, redirect, render_template, request
+from flask import Blueprint, redirect, render_template, request
 from flask_login import current_user
 
-from domain.documents import check_file, check_signature, log_view
+from domain.documents import check_signature, check_upload, log_view
 from extensions import limiter
 from models import Document, db
 
+from . import posted_file, run_verb
+from .forms import VerifyUploadForm
 from .nav import home_url
 
 bp = Blueprint("public", __name__)
+VERIFY_LIMIT = "30 per minute"  # per address: each page checks a signature, each upload reads up to 10 MB
 
 
 @bp.get("/")
@@ -20,23 +24,37 @@ def index():
 
 
 @bp.route("/verify/<token>", methods=["GET", "POST"])
-@limiter.limit("30 per minute")
+@limiter.limit(VERIFY_LIMIT)
 def verify(token: str):
-    """The public verification page behind each document's QR code: no login, rate-limited."""
+    """The public verification page behind each document's QR code: no login, rate-limited. An uploaded file is
+    compared with this document."""
     document = db.session.scalar(sa.select(Document).filter_by(token=token))
     if document is None:
         # Whoever scanned a code or typed a link should learn that the document could not be verified, not
         # that a page is missing: a forged document's code leads here.
         return render_template("public/verify_unknown.html"), 404
-    matched = None
-    if request.method == "POST":
-        upload = request.files.get("file")
-        if upload is None or not upload.filename:
-            flash("请选择要核验的 PDF 文件。", "warning")
-        else:
-            matched = check_file(document, upload.read(), request.remote_addr or "")
-    else:
+    form, status, upload = _checked_upload(document)
+    if request.method == "GET":
         log_view(document, request.remote_addr or "")
-    db.session.commit()
-    return render_template("public/verify.html", document=document, matched=matched,
-                           signature=check_signature(document))
+        db.session.commit()
+    return render_template("public/verify.html", document=document, form=form, upload=upload,
+                           signature=check_signature(document)), status
+
+
+@bp.route("/verify", methods=["GET", "POST"])
+@limiter.limit(VERIFY_LIMIT)
+def verify_upload():
+    """Check a PDF against the register without its code: anyone uploads it and learns which issued document it is
+    byte for byte, if any, and whether its signature holds."""
+    form, status, upload = _checked_upload(None)
+    return render_template("public/verify_upload.html", form=form, upload=upload), status
+
+
+def _checked_upload(document: Document | None):
+    """The upload form, its status, and on a POST the check of the file it carried (None when refused)."""
+    form, checked = VerifyUploadForm(), []
+    if request.method != "POST":
+        return form, 200, None
+    status, _ = run_verb(lambda: checked.append(check_upload(*posted_file(form.file), request.remote_addr or "",
+                                                             document)), None, form)
+    return form, status, checked[0] if checked else None

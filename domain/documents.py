@@ -12,13 +12,13 @@ import sqlalchemy as sa
 from flask import current_app, render_template
 
 from models import (
-    FOUNDING_KINDS, NAME_SUFFIX, Application, Document, DocumentCounter, DocumentKind, PartyOrg, PartyOrgKind, User,
-    VerificationCheck, db, full_name, utcnow,
+    FOUNDING_KINDS, NAME_SUFFIX, Application, Document, DocumentCounter, DocumentKind, PartyOrg, PartyOrgKind,
+    StoredFile, User, VerificationCheck, db, full_name, utcnow,
 )
 
 from . import DomainError, insert_if_absent
 from .audit import record_event
-from .files import keep_file
+from .files import checked_upload, keep_file
 from .fonts import document_fonts
 from .pdf import html_to_pdf
 from .settings import get_settings, seal_bytes
@@ -314,13 +314,29 @@ def check_signature(document: Document) -> "SignatureCheck":
     return verify(document.file.data)
 
 
-def check_file(document: Document, data: bytes, remote_addr: str) -> bool:
-    """Compare an uploaded PDF with the issued bytes (核验文件) and log the check."""
+@dataclass(frozen=True)
+class UploadCheck:
+    """An uploaded PDF checked (核验文件): the issued document it is byte for byte (None: it is none of them), and
+    its own signature, which says whether it was changed since it was signed even where it matches nothing."""
+    document: Document | None
+    signature: "SignatureCheck"
+
+
+def check_upload(filename: str, data: bytes, remote_addr: str, document: Document | None = None) -> UploadCheck:
+    """Check an uploaded PDF against `document` (the verification page's) or, without one, against every issued
+    file by SHA-256, and check its signature. The check is logged on the document compared with or found; a file
+    that is empty, over 10 MB or not a PDF is refused (DomainError)."""
+    from .signing import verify  # here, not at the top: see domain/signing.py
+    checked_upload(filename, data, field="file", accept=("application/pdf",))
     digest = hashlib.sha256(data).hexdigest()
-    matched = secrets.compare_digest(digest, document.file.sha256)
-    db.session.add(VerificationCheck(document=document, remote_addr=remote_addr[:45], uploaded_sha256=digest,
-                                     matched=matched))
-    return matched
+    if document is None:
+        document = db.session.scalar(sa.select(Document).join(Document.file).where(StoredFile.sha256 == digest)
+                                     .order_by(Document.id).limit(1))
+    matched = document is not None and secrets.compare_digest(digest, document.file.sha256)
+    if document is not None:
+        db.session.add(VerificationCheck(document=document, remote_addr=remote_addr[:45], uploaded_sha256=digest,
+                                         matched=matched))
+    return UploadCheck(document if matched else None, verify(data))
 
 
 def revoke_document(document: Document, reason: str, *, actor: User) -> None:

@@ -14,6 +14,7 @@ SIGNATURES = {
     b"\x89PNG\r\n\x1a\n": ("image/png", ".png"),
     b"\xff\xd8\xff": ("image/jpeg", ".jpg"),
 }
+TYPE_NAMES = {"application/pdf": "PDF", "image/jpeg": "JPG", "image/png": "PNG"}
 
 
 def size_text(size: int) -> str:
@@ -47,12 +48,21 @@ def keep_file(filename: str, content_type: str, data: bytes, *, actor: User | No
 
 def store_upload(filename: str, data: bytes, *, actor: User | None) -> StoredFile:
     """Check and keep one uploaded file (PDF, JPG or PNG up to 10 MB)."""
-    if not data:
-        raise DomainError(f"文件“{filename}”是空的，请重新选择", "attachments")
-    if len(data) > MAX_UPLOAD_BYTES:
-        raise DomainError(f"文件“{filename}”超过 10 MB，请压缩后再上传", "attachments")
-    kind = sniff_type(data)
-    if kind is None:
-        raise DomainError(f"文件“{filename}”不是 PDF、JPG 或 PNG 文件（按文件内容判断），请转换后再上传", "attachments")
-    content_type, extension = kind
+    content_type, extension = checked_upload(filename, data, field="attachments")
     return keep_file(clean_filename(filename, extension), content_type, data, actor=actor)
+
+
+def checked_upload(filename: str, data: bytes, *, field: str,
+                   accept: tuple[str, ...] = ("application/pdf", "image/jpeg", "image/png")) -> tuple[str, str]:
+    """The content type and extension of an uploaded file, refused (DomainError on `field`) when it is empty, over
+    10 MB, or not of a type in `accept` by its content."""
+    if not data:
+        raise DomainError(f"文件“{filename}”是空的，请重新选择", field)
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise DomainError(f"文件“{filename}”超过 10 MB，请压缩后再上传", field)
+    kind = sniff_type(data)
+    if kind is None or kind[0] not in accept:
+        names = [TYPE_NAMES[content_type] for content_type in accept]
+        listed = "、".join(names[:-1]) + " 或 " + names[-1] if len(names) > 1 else names[0]
+        raise DomainError(f"文件“{filename}”不是 {listed} 文件（按文件内容判断），请转换后再上传", field)
+    return kind

@@ -31,7 +31,7 @@ VIEWERS = {"applicant", "reviewer", "zone", "instructor", "admin"}
 REGISTRY = {"reviewer", "other_reviewer", "zone", "admin"}
 
 ACCESS = {
-    "public.index": EVERYONE, "public.verify": EVERYONE, "static": EVERYONE,
+    "public.index": EVERYONE, "public.verify": EVERYONE, "public.verify_upload": EVERYONE, "static": EVERYONE,
     "auth.login": EVERYONE, "auth.register": EVERYONE, "auth.logout": LOGGED_IN, "auth.password": LOGGED_IN,
     "auth.notice_settings": LOGGED_IN,
     # The other applicant's organisation has no startup fund yet, so its payee form answers 404.

@@ -201,6 +201,12 @@ def test_login_is_rate_limited_per_address(client, app):
     assert codes[:20] == [200] * 20 and codes[20] == 429
 
 
+def test_the_verification_upload_is_rate_limited_per_address(client):
+    """Anyone may upload up to 10 MB to /verify, and each upload is hashed and its signature checked: 30 a minute."""
+    codes = [client.post("/verify", data={}, content_type="multipart/form-data").status_code for _ in range(31)]
+    assert codes[:30] == [422] * 30 and codes[30] == 429
+
+
 def test_password_change(client, login_as):
     user = login_as("instructor")
     wrong = client.post("/auth/password", data={"current": "nope", "password": "newpass-22",

@@ -19,7 +19,8 @@ from pyhanko_certvalidator import ValidationContext
 
 from domain import signing
 from domain.settings import get_settings
-from models import Document, db
+from models import Document, Role, VerificationCheck, db
+from tests.conftest import zone_today
 from tests.pdf_measure import MM, measure
 from tests.test_document_layout import seal  # noqa: F401 (the fixture)
 from tests.test_documents import approve, zone  # noqa: F401 (the fixture)
@@ -197,3 +198,62 @@ def test_the_app_loads_without_pyhanko():
               "print(sorted({name.split('.')[0] for name in sys.modules} & {'pyhanko', 'pyhanko_certvalidator'}))")
     run = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert (run.returncode, run.stdout.strip()) == (0, "[]"), run.stderr
+
+
+def _upload(client, path: str, data: bytes | None, name: str = "收到的文件.pdf"):
+    form = {} if data is None else {"file": (BytesIO(data), name)}
+    return client.post(path, data=form, content_type="multipart/form-data")
+
+
+def test_an_uploaded_file_is_found_in_the_register_by_its_bytes(client, app, issued):
+    token, pdf, sha256, _ = issued
+    answer = _upload(client, "/verify", pdf)
+    page = answer.get_data(as_text=True)
+    with app.app_context():
+        document = db.session.scalar(sa.select(Document).filter_by(token=token))
+        number, title = document.number, document.title
+        organ = get_settings()["issuing_organ"]
+        logged = db.session.scalars(sa.select(VerificationCheck).filter_by(document_id=document.id)).one()
+        assert (logged.uploaded_sha256, logged.matched) == (sha256, True)
+    assert answer.status_code == 200
+    assert f"已查到：您上传的文件与本系统印发的 {number}《{title}》完全相同" in page and "该文件现行有效。" in page
+    assert "所上传文件的电子签名：</strong>签名完好，覆盖整个文件，签名后未被改动。" in page
+    assert "签名证书受信任" in page and f"签名人：{organ}" in page
+
+
+def test_a_changed_file_is_not_in_the_register_and_its_signature_says_why(client, issued):
+    _, pdf, _, unsigned = issued
+    tampered = bytearray(pdf)
+    tampered[len(unsigned) // 2] ^= 1
+    page = _upload(client, "/verify", bytes(tampered)).get_data(as_text=True)
+    assert "未查到：本系统印发的文件中没有与您上传的文件完全相同的一份。" in page
+    assert "签名已损坏：签名后文件内容被改动过" in page and "已查到" not in page
+    unsigned_page = _upload(client, "/verify", unsigned).get_data(as_text=True)
+    assert "未查到" in unsigned_page and "所上传的文件没有电子签名。" in unsigned_page
+
+
+def test_a_revoked_document_found_by_upload_says_when_and_why(client, app, issued, login_as):
+    token, pdf, _, _ = issued
+    with app.app_context():
+        document_id = db.session.scalar(sa.select(Document.id).filter_by(token=token))
+    login_as(Role.ADMIN)
+    client.post(f"/admin/documents/{document_id}/revoke", data={"reason": "单位名称有误"})
+    client.post("/auth/logout")
+    page = _upload(client, "/verify", pdf).get_data(as_text=True)
+    today = zone_today()
+    assert f"该文件已于 {today.year}年{today.month:02}月{today.day:02}日 撤销，原因：单位名称有误" in page
+
+
+@pytest.mark.parametrize("path", ["/verify", "token"])
+@pytest.mark.parametrize("data, name, refusal", [
+    (None, "", "请选择要核验的 PDF 文件"),
+    (b"", "空.pdf", "文件“空.pdf”是空的，请重新选择"),
+    (b"PK\x03\x04 a zip", "表格.pdf", "文件“表格.pdf”不是 PDF 文件（按文件内容判断）"),
+    (b"%PDF-1.7\n" + b"0" * (10 * 1024 * 1024), "大.pdf", "文件“大.pdf”超过 10 MB"),
+])
+def test_an_upload_that_is_no_pdf_or_too_large_is_refused_in_chinese(client, issued, path, data, name, refusal):
+    token = issued[0]
+    answer = _upload(client, f"/verify/{token}" if path == "token" else path, data, name)
+    page = answer.get_data(as_text=True)
+    assert answer.status_code == 422 and refusal in page and "已查到" not in page and "一致：" not in page
+
