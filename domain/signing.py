@@ -40,6 +40,7 @@ from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.util import get_pyca_cryptography_hash
 
+from .pdf import PdfRenderError
 from .settings import get_settings
 
 T = TypeVar("T")
@@ -98,9 +99,10 @@ class _Keys:
 _keys_cache: dict[tuple, _Keys] = {}
 
 
-class SigningError(RuntimeError):
+class SigningError(PdfRenderError):
     """A document could not be signed: the keys cannot be read, or the timestamp authority did not answer. The
-    message says which, in Chinese."""
+    message says which, in Chinese. A PDF that could not be made, as a failed render is: the error pages and the
+    sheet's task answer both alike, without importing this module."""
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,11 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.orm.exc import StaleDataError
 
+import domain.applications
 from domain import applications as verbs
+from domain.signing import SigningError
 from models import AppState, Application, ApplicationEvent, Notification, Role, User, db, utcnow
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 100
@@ -307,6 +310,27 @@ def test_approval_through_the_page_needs_an_instructor(client, app, login_as, ma
     ok = client.post(f"/applications/{made.id}/steps/approve", data={"version": 1, "instructor_id": instructor.id},
                      headers=HX)
     assert ok.status_code == 200 and get(app, Application, made.id).instructor_id == instructor.id
+
+
+@pytest.mark.parametrize("refusal, code, message", [
+    (StaleDataError("UPDATE statement on table 'applications' expected to update 1 row(s); 0 were matched."), 409,
+     "该事项已被他人处理，请刷新后查看最新状态。"),
+    (SigningError("时间戳服务无应答，文件未能签名，请稍后重试。"), 503, "时间戳服务无应答，文件未能签名，请稍后重试。"),
+])
+def test_an_approval_that_lost_a_race_or_its_signature_is_answered_in_chinese(
+        client, login_as, make_application, make_instructor, monkeypatch, refusal, code, message):
+    """Two officials approving at once: the one who loses learns that the other acted (the race itself is
+    tests/test_signing.py's); a timestamp authority down: the approval is not made, and the page says why."""
+    made = make_application("unit_approved")
+    instructor = make_instructor()
+    login_as(Role.ZONE_APPROVER)
+
+    def fails(*_args, **_kwargs):
+        raise refusal
+    monkeypatch.setattr(domain.applications, "issue_document", fails)
+    answer = client.post(f"/applications/{made.id}/steps/approve", data={"version": 1, "instructor_id": instructor.id},
+                         headers=HX)
+    assert answer.status_code == code and message in answer.get_data(as_text=True)
 
 
 @pytest.mark.parametrize("who", ["other_applicant", "other_reviewer", "instructor", "finance"])

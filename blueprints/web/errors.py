@@ -2,6 +2,7 @@
 from flask import Flask, render_template, request
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DataError, OperationalError
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
 from domain.pdf import PdfRenderError
@@ -57,11 +58,19 @@ def register_errors(app: Flask) -> None:
 
     @app.errorhandler(PdfRenderError)
     def pdf_failed(error):
-        # A PDF rendered in a child process (domain/pdf.py) that failed, died or ran out of time: its message says
-        # which, in Chinese, and the worker itself is fine.
-        app.logger.error("PDF render failed: %s", error)
+        # A PDF rendered in a child process (domain/pdf.py) that failed, died or ran out of time, or one that could
+        # not be signed (domain/signing.py's SigningError, one of these: the keys, the timestamp authority): its
+        # message says which, in Chinese, and the worker itself is fine.
+        app.logger.error("PDF not made: %s", error)
         db.session.rollback()
         return render_error(503, str(error))
+
+    @app.errorhandler(StaleDataError)
+    def stale(error):
+        # A write whose row another request changed first, where no domain verb turned it into a StaleError (an
+        # approval's instructor, written before its step): someone acted first, as a 409 says.
+        db.session.rollback()
+        return render_error(409)
 
     @app.errorhandler(Exception)
     def unexpected(error):
