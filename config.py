@@ -260,6 +260,7 @@ class ProductionConfig(Config):
                                "印发的文件都要用它签名 (SIGNING_P12 and SIGNING_P12_PASSWORD are required in production)")
         if not Path(self.SIGNING_P12).is_file():
             raise RuntimeError(f"找不到签名证书文件 SIGNING_P12={self.SIGNING_P12} (SIGNING_P12 is not a file)")
+        check_signing_certificate(Path(self.SIGNING_P12), self.SIGNING_P12_PASSWORD)
 
     def fallback_secret(self) -> str:
         raise RuntimeError("生产环境必须设置 SECRET_KEY 环境变量 (SECRET_KEY is required in production)")
@@ -267,6 +268,26 @@ class ProductionConfig(Config):
     def fallback_audit_key(self) -> str:
         raise RuntimeError("生产环境必须设置 AUDIT_KEY 环境变量，用于封存审计日志；它不能存放在数据库中，"
                            "丢失后已有的审计记录将无法核验 (AUDIT_KEY is required in production)")
+
+
+def check_signing_certificate(path: Path, password: str) -> None:
+    """Open the production signing certificate at start, so that a wrong file or password, or an expired
+    certificate, stops the app now rather than the first 批复 issued. With cryptography (loaded at start already),
+    not pyHanko (domain/signing.py), which the web workers never load unless they sign."""
+    from datetime import datetime, timezone
+
+    from cryptography.hazmat.primitives.serialization import pkcs12
+
+    try:
+        key, certificate, _ = pkcs12.load_key_and_certificates(path.read_bytes(), password.encode() or None)
+    except (OSError, ValueError, TypeError):
+        key = certificate = None
+    if key is None or certificate is None:
+        raise RuntimeError(f"无法读取签名证书 SIGNING_P12={path}：不是 PKCS#12 文件、SIGNING_P12_PASSWORD 密码不对，"
+                           "或其中没有私钥和证书 (cannot open SIGNING_P12 with SIGNING_P12_PASSWORD)")
+    if certificate.not_valid_after_utc < datetime.now(timezone.utc):
+        raise RuntimeError(f"签名证书 SIGNING_P12={path} 已于 {certificate.not_valid_after_utc:%Y-%m-%d} 过期，"
+                           "请换用有效的证书 (the signing certificate has expired)")
 
 
 CONFIGS = {"development": DevelopmentConfig, "testing": TestingConfig, "production": ProductionConfig}

@@ -8,7 +8,7 @@ import itertools
 import os
 import shutil
 import threading
-from datetime import date, datetime
+from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -140,12 +140,30 @@ def app(database, tmp_path):
         db.engine.dispose()
 
 
+def p12_file(password: str, valid_days: int = 30) -> bytes:
+    """A PKCS#12 file: an EC key (fast to make) and its self-signed certificate, valid from a day ago."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.serialization import BestAvailableEncryption, pkcs12
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "测试签名证书")])
+    start = datetime.now(timezone.utc) - timedelta(days=1)
+    certificate = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+                   .serial_number(x509.random_serial_number()).not_valid_before(start)
+                   .not_valid_after(start + timedelta(days=valid_days)).sign(key, hashes.SHA256()))
+    return pkcs12.serialize_key_and_certificates(b"zone", key, certificate, None,
+                                                 BestAvailableEncryption(password.encode()))
+
+
 @pytest.fixture
 def production_env(monkeypatch, tmp_path):
     """What a production configuration needs from the environment to start, each test then taking away or changing
     the one it is about: the keys, the public address, rate-limit counts kept per worker (one worker meant), and the
-    signing certificate's file (only its presence is checked at start) and password."""
-    (tmp_path / "signing.p12").write_bytes(b"not read at start")
+    signing certificate's file (opened at start with its password: tests/test_demo_and_config.py) and password."""
+    (tmp_path / "signing.p12").write_bytes(p12_file("p12-password"))
     monkeypatch.setenv("SIGNING_P12", str(tmp_path / "signing.p12"))
     monkeypatch.setenv("SIGNING_P12_PASSWORD", "p12-password")
     monkeypatch.setenv("SECRET_KEY", "k" * 40)

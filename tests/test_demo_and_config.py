@@ -7,6 +7,7 @@ from config import ProductionConfig, database_url
 from domain.accounts import DEMO_PASSWORD
 from models import Instructor, Organisation, User, db
 from seeding.demo import demo_instructor_names
+from tests.conftest import p12_file
 
 
 def test_seed_demo_is_idempotent_and_every_account_logs_in(app):
@@ -78,6 +79,23 @@ def test_production_refuses_a_signing_certificate_that_is_not_there(production_e
     production_env.setenv("SIGNING_P12", str(tmp_path / "missing.p12"))
     with pytest.raises(RuntimeError, match="找不到签名证书文件"):
         ProductionConfig()
+
+
+@pytest.mark.parametrize("contents, password, refusal", [
+    (b"not a certificate", "p12-password", "无法读取签名证书"),
+    (p12_file("p12-password"), "wrong-password", "无法读取签名证书"),
+    (p12_file("p12-password", valid_days=0), "p12-password", "已于"),
+])
+def test_production_refuses_a_signing_certificate_it_cannot_use(production_env, tmp_path, contents, password, refusal):
+    """At start, not at the first 批复: a file that is not PKCS#12, the wrong password, an expired certificate."""
+    (tmp_path / "signing.p12").write_bytes(contents)
+    production_env.setenv("SIGNING_P12_PASSWORD", password)
+    with pytest.raises(RuntimeError, match=refusal):
+        ProductionConfig()
+
+
+def test_production_starts_with_a_signing_certificate_it_can_open(production_env):
+    assert ProductionConfig().SIGNING_P12.endswith("signing.p12")
 
 
 @pytest.mark.parametrize("url", [None, "", "http://127.0.0.1:5000", "http://localhost:8000", "https://[::1]/",
