@@ -105,7 +105,7 @@ class Config:
     MAX_ATTACHMENTS_PER_APPLICATION = 20
     MAX_ATTACHMENT_BYTES_PER_APPLICATION = 50 * MB
     MAX_ATTACHMENT_BYTES_PER_ORGANISATION = 200 * MB
-    REGISTRY_IMPORT_MAX_ROWS = 20000  # the zone has about 11,000 market entities
+    REGISTRY_IMPORT_MAX_ROWS = 120000  # the zone has about 11,000 market entities, the city ten times that
     # The most employees or Party members one registry row may state: a larger count is a slip, not an organisation
     # of the zone (its biggest employers have a few thousand staff).
     REGISTRY_COUNT_MAX = 100000

@@ -288,7 +288,7 @@ def admin(login_as):
 def test_a_crafted_registry_file_is_refused_on_the_page_and_nothing_is_stored(client, app, admin):
     data = xlsx(sheet('<row r="1048576"><c r="A1048576"><v>1</v></c></row>', '<dimension ref="A1:XFD1048576"/>'))
     response = upload(client, data, "摸底表.xlsx")
-    assert "文件超过 20001 行（空行也计算在内）" in response.get_data(as_text=True)
+    assert "文件超过 120001 行（空行也计算在内）" in response.get_data(as_text=True)
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(RegistryImport)) == 0
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Organisation)) == 0
