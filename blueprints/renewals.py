@@ -44,6 +44,10 @@ VERBS = {
         p, _day(f.new_date, "请选择新的换届日期"), f.reason.data or "", **_by(f)),
     "grant_date_change": lambda p, r, f: party_orgs.grant_date_change(r, **_by(f)),
     "refuse_date_change": lambda p, r, f: party_orgs.refuse_date_change(r, f.reason.data or "", **_by(f)),
+    "ask_reschedule": lambda p, r, f: party_orgs.ask_reschedule(
+        r, _day(f.new_date, "请选择新的选举日期"), f.reason.data or "", **_by(f)),
+    "grant_reschedule": lambda p, r, f: party_orgs.grant_reschedule(r, **_by(f)),
+    "refuse_reschedule": lambda p, r, f: party_orgs.refuse_reschedule(r, f.reason.data or "", **_by(f)),
 }
 
 

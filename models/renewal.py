@@ -23,6 +23,7 @@ class RenewalState(LabelledEnum):
     UNIT_PASSED = "unit_passed", "待党工委审批"
     RETURNED = "returned", "已退回"
     APPROVED = "approved", "已批准换届，待报告选举结果"
+    RESCHEDULING = "rescheduling", "改期待党工委审批"  # an approved 换届 whose election is to move (延期/提前)
     ELECTION_REPORTED = "election_reported", "选举结果待审批"
     COMPLETED = "completed", "已完成换届"
     ASKED = "asked", "待党工委审批"  # a change of date (延期/提前), which goes to the zone alone
@@ -34,7 +35,8 @@ class RenewalState(LabelledEnum):
 
 # Where a request is still open: one at a time per organisation (uq_renewals_one_open, below).
 OPEN_RENEWAL_STATES = (RenewalState.SUBMITTED, RenewalState.UNIT_PASSED, RenewalState.RETURNED,
-                       RenewalState.APPROVED, RenewalState.ELECTION_REPORTED, RenewalState.ASKED)
+                       RenewalState.APPROVED, RenewalState.RESCHEDULING, RenewalState.ELECTION_REPORTED,
+                       RenewalState.ASKED)
 _OPEN_SQL = "state IN ({})".format(", ".join(f"'{s.value}'" for s in OPEN_RENEWAL_STATES))
 
 
@@ -52,6 +54,8 @@ class Renewal(db.Model):
                            name="date_change_states"),
         sa.CheckConstraint("kind <> 'renewal' OR state NOT IN ('asked', 'granted', 'refused')",
                            name="renewal_states"),
+        # An approved 换届 asked to move its election names the day asked for.
+        sa.CheckConstraint("state <> 'rescheduling' OR asked_on IS NOT NULL", name="rescheduling_has_date"),
         # Reported and completed elections carry their date and secretary.
         sa.CheckConstraint("state NOT IN ('election_reported', 'completed') OR "
                            "(elected_on IS NOT NULL AND length(elected_secretary) > 0)", name="election_reported"),
@@ -65,6 +69,8 @@ class Renewal(db.Model):
     # 换届: the planned election day; 延期/提前: the new day by which the term's election is held (the new term_end).
     planned_on: Mapped[date]
     reason: Mapped[str] = mapped_column(sa.Text, default="")
+    # An approved 换届's election asked to move (改期, 延期 or 提前) to this day, while the zone decides.
+    asked_on: Mapped[date | None]
     # The candidates (候选人) of the 请示, names separated by 、.
     secretary_candidate: Mapped[str] = mapped_column(sa.String(40), default="")
     deputy_candidates: Mapped[str] = mapped_column(sa.String(200), default="")

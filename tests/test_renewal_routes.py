@@ -174,3 +174,116 @@ def test_the_contacts_home_says_when_a_renewal_is_due(app, record, days, words):
     assert f"/orgs/{party_org_id}#renewal" in page and "办理换届" in page
     post(app, clients, Role.APPLICANT, party_org_id, "submit", planned_on=zone_today().isoformat(), secretary="党员1")
     assert "换届请示待初审" in clients[Role.APPLICANT].get("/applicant/").get_data(as_text=True)
+
+
+def approved(app, clients, party_org_id, days: int = 20):
+    """The organisation's 换届 approved by the zone, its election `days` from today."""
+    planned = zone_today() + timedelta(days=days)
+    assert post(app, clients, Role.APPLICANT, party_org_id, "submit", planned_on=planned.isoformat(),
+                secretary="党员1").status_code == 302
+    assert post(app, clients, Role.UNIT_REVIEWER, party_org_id, "pass").status_code == 302
+    assert post(app, clients, Role.ZONE_APPROVER, party_org_id, "approve").status_code == 302
+    return planned
+
+
+def test_an_approved_renewal_is_postponed_with_the_zones_approval(app, record):
+    party_org_id, clients = record
+    planned = approved(app, clients, party_org_id)
+    with app.app_context():
+        term_end = db.session.get(PartyOrg, party_org_id).term_end
+    new_day = term_end + timedelta(days=60)  # past the term's end: the end moves with it
+    page = clients[Role.APPLICANT].get(f"/orgs/{party_org_id}").get_data(as_text=True)
+    assert 'id="renewal-step-ask_reschedule"' in page and "撤回请示" not in page
+    for role in (Role.UNIT_REVIEWER, Role.ZONE_APPROVER):
+        assert post(app, clients, role, party_org_id, "ask_reschedule", new_date=new_day.isoformat(),
+                    reason="x").status_code == 403
+    response = post(app, clients, Role.APPLICANT, party_org_id, "ask_reschedule", new_date=new_day.isoformat(),
+                    reason="施工高峰，党员大多在外地")
+    assert response.status_code == 302
+    page = clients[Role.ZONE_APPROVER].get(f"/orgs/{party_org_id}").get_data(as_text=True)
+    assert "改期待党工委审批" in page and "施工高峰，党员大多在外地" in page
+    assert f"/orgs/{party_org_id}#renewal" in clients[Role.ZONE_APPROVER].get("/applications/").get_data(
+        as_text=True)
+    for role in (Role.APPLICANT, Role.UNIT_REVIEWER):
+        assert post(app, clients, role, party_org_id, "grant_reschedule").status_code == 403
+    assert post(app, clients, Role.APPLICANT, party_org_id, "report_election", elected_on=zone_today().isoformat(),
+                secretary="党员1").status_code == 422  # not while the zone decides
+    assert post(app, clients, Role.ZONE_APPROVER, party_org_id, "grant_reschedule").status_code == 302
+    with app.app_context():
+        renewal = db.session.scalar(sa.select(Renewal))
+        assert (renewal.state, renewal.planned_on, renewal.asked_on) == (RenewalState.APPROVED, new_day, None)
+        assert db.session.get(PartyOrg, party_org_id).term_end == new_day
+    page = clients[Role.APPLICANT].get(f"/orgs/{party_org_id}").get_data(as_text=True)
+    assert "延期换届的批复" in page and planned != new_day
+    assert post(app, clients, Role.APPLICANT, party_org_id, "report_election", elected_on=zone_today().isoformat(),
+                secretary="党员1").status_code == 302
+
+
+def test_an_approved_renewal_advanced_keeps_the_term_and_a_refusal_keeps_the_day(app, record):
+    party_org_id, clients = record
+    planned = approved(app, clients, party_org_id, days=40)
+    with app.app_context():
+        term_end = db.session.get(PartyOrg, party_org_id).term_end
+    sooner = zone_today() + timedelta(days=10)
+    assert post(app, clients, Role.APPLICANT, party_org_id, "ask_reschedule", new_date=sooner.isoformat(),
+                reason="书记调离").status_code == 302
+    assert post(app, clients, Role.ZONE_APPROVER, party_org_id, "refuse_reschedule").status_code == 422  # no reason
+    assert post(app, clients, Role.ZONE_APPROVER, party_org_id, "refuse_reschedule",
+                reason="请按原计划选举").status_code == 302
+    with app.app_context():
+        renewal = db.session.scalar(sa.select(Renewal))
+        assert (renewal.state, renewal.planned_on, renewal.asked_on) == (RenewalState.APPROVED, planned, None)
+    assert post(app, clients, Role.APPLICANT, party_org_id, "ask_reschedule", new_date=sooner.isoformat(),
+                reason="书记调离").status_code == 302
+    assert post(app, clients, Role.ZONE_APPROVER, party_org_id, "grant_reschedule").status_code == 302
+    with app.app_context():
+        assert db.session.scalar(sa.select(Renewal.planned_on)) == sooner
+        assert db.session.get(PartyOrg, party_org_id).term_end == term_end
+    assert "提前换届的批复" in clients[Role.APPLICANT].get(f"/orgs/{party_org_id}").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("new_day, reason, message", [
+    ("PLANNED", "理由", "与已批准的选举日期"),
+    ("PAST", "理由", "新的选举日期不能早于今天"),
+    ("LIMIT+1", "理由", "新的选举日期不能晚于本届任期届满后1年"),
+    ("", "理由", "请选择新的选举日期"),
+    ("PLANNED+1", "", "申请延期或提前换届须填写理由"),
+])
+def test_a_bad_reschedule_is_answered_in_chinese(app, record, new_day, reason, message):
+    party_org_id, clients = record
+    planned = approved(app, clients, party_org_id)
+    with app.app_context():
+        limit = po.term_end(po.natural_term_end(db.session.get(PartyOrg, party_org_id)), 1)
+    days = {"PLANNED": planned, "PLANNED+1": planned + timedelta(days=1), "PAST": zone_today() - timedelta(days=1),
+            "LIMIT+1": limit + timedelta(days=1)}
+    response = post(app, clients, Role.APPLICANT, party_org_id, "ask_reschedule",
+                    new_date=days[new_day].isoformat() if new_day else "", reason=reason)
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert message in page and 'id="renewal-step-ask_reschedule" open' in page
+    with app.app_context():
+        assert db.session.scalar(sa.select(Renewal.state)) is RenewalState.APPROVED
+
+
+@pytest.mark.parametrize("overdue_days, date_change_message", [
+    (30, "新的换届日期不能晚于今天起6个月"), (500, "延期换届一般不超过1年"),
+])
+def test_a_late_organisation_plans_its_election_within_six_months(app, record, overdue_days, date_change_message):
+    """Once its term has expired (届满未换届), an organisation's election is planned, or moved, at most six months
+    from today, however long ago the term ended."""
+    party_org_id, clients = record
+    with app.app_context():
+        party_org = db.session.get(PartyOrg, party_org_id)
+        party_org.term_end = zone_today() - timedelta(days=overdue_days)
+        party_org.established_on = party_org.term_start = po.term_end(party_org.term_end, -3)
+        db.session.commit()
+    late = (zone_today() + timedelta(days=200)).isoformat()
+    response = post(app, clients, Role.APPLICANT, party_org_id, "submit", planned_on=late, secretary="党员1")
+    assert response.status_code == 422 and "换届选举日期不能晚于今天起6个月" in response.get_data(as_text=True)
+    response = post(app, clients, Role.APPLICANT, party_org_id, "ask_date_change", new_date=late, reason="理由")
+    assert response.status_code == 422 and date_change_message in response.get_data(as_text=True)
+    planned = approved(app, clients, party_org_id, days=150)
+    response = post(app, clients, Role.APPLICANT, party_org_id, "ask_reschedule", new_date=late, reason="理由")
+    assert response.status_code == 422 and "新的选举日期不能晚于今天起6个月" in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(sa.select(Renewal.planned_on)) == planned

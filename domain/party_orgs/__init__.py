@@ -25,8 +25,9 @@ from .renewal_steps import (
     renewal_step_refusal,
 )
 from .renewals import (
-    RenewalDue, RenewalPanel, Slate, approve_renewal, approve_renewal_election, ask_date_change, grant_date_change,
-    natural_term_end, open_renewal, pass_renewal, refuse_date_change, renewal_due_of, renewal_link, renewal_panel_of,
+    RenewalDue, RenewalPanel, Slate, approve_renewal, approve_renewal_election, ask_date_change, ask_reschedule,
+    grant_date_change, grant_reschedule, natural_term_end, open_renewal, pass_renewal, refuse_date_change,
+    refuse_reschedule, renewal_due_of, renewal_link, renewal_panel_of,
     renewals_of, report_renewal_election, return_renewal, return_renewal_election, submit_renewal, withdraw_renewal,
 )
 from .steps import STEP_BY_ACTION, STEPS, Step, available_steps, require_step, step_refusal, steps_from
@@ -47,8 +48,9 @@ __all__ = [
     "rename_party_org", "report_project_end",
     # 换届 and 延期/提前换届 (renewal_steps, renewals)
     "RENEWAL_STEPS", "RENEWAL_STEP_BY_ACTION", "RENEWAL_WAITING_ON", "RenewalDue", "RenewalPanel", "RenewalStep",
-    "Slate", "approve_renewal", "approve_renewal_election", "ask_date_change", "available_renewal_steps",
-    "grant_date_change", "natural_term_end", "open_renewal", "pass_renewal", "refuse_date_change", "renewal_due_of",
+    "Slate", "approve_renewal", "approve_renewal_election", "ask_date_change", "ask_reschedule",
+    "available_renewal_steps", "grant_date_change", "grant_reschedule", "natural_term_end", "open_renewal",
+    "pass_renewal", "refuse_date_change", "refuse_reschedule", "renewal_due_of",
     "renewal_link", "renewal_mermaid", "renewal_panel_of", "renewal_step_refusal", "renewals_of",
     "report_renewal_election", "return_renewal", "return_renewal_election", "submit_renewal", "withdraw_renewal",
 ]

@@ -47,6 +47,13 @@ RENEWAL_STEPS: tuple[RenewalStep, ...] = (
                 Role.ZONE_APPROVER, notify="applicant", style="success"),
     RenewalStep("return_election", "退回选举结果", frozenset({R.ELECTION_REPORTED}), R.APPROVED, Role.ZONE_APPROVER,
                 needs_reason=True, notify="applicant", style="outline-danger"),
+    # An approved 换届 whose election must move: the same request, asking the zone for the new day (改期).
+    RenewalStep("ask_reschedule", "申请延期或提前换届", frozenset({R.APPROVED}), R.RESCHEDULING, Role.APPLICANT,
+                needs_reason=True, notify="zone", style="outline-primary", form=True),
+    RenewalStep("grant_reschedule", "批准延期或提前换届", frozenset({R.RESCHEDULING}), R.APPROVED, Role.ZONE_APPROVER,
+                notify="applicant", style="success"),
+    RenewalStep("refuse_reschedule", "不予批准", frozenset({R.RESCHEDULING}), R.APPROVED, Role.ZONE_APPROVER,
+                needs_reason=True, notify="applicant", style="outline-danger"),
     RenewalStep("ask_date_change", "申请延期或提前换届", frozenset({None}), R.ASKED, Role.APPLICANT,
                 needs_reason=True, notify="zone", style="outline-primary", form=True),
     RenewalStep("grant_date_change", "批准延期或提前换届", frozenset({R.ASKED}), R.GRANTED, Role.ZONE_APPROVER,
@@ -61,7 +68,8 @@ FINAL_RENEWAL_STATES = frozenset({R.COMPLETED, R.GRANTED, R.REFUSED, R.WITHDRAWN
 ENDED_BY = "党组织撤销或并入其他党组织"
 # Where someone other than the organisation owes the next move: the 待办 of the unit and of the zone.
 RENEWAL_WAITING_ON = {R.SUBMITTED: Role.UNIT_REVIEWER, R.UNIT_PASSED: Role.ZONE_APPROVER,
-                      R.ELECTION_REPORTED: Role.ZONE_APPROVER, R.ASKED: Role.ZONE_APPROVER}
+                      R.ELECTION_REPORTED: Role.ZONE_APPROVER, R.ASKED: Role.ZONE_APPROVER,
+                      R.RESCHEDULING: Role.ZONE_APPROVER}
 
 
 def renewal_step_refusal(party_org: PartyOrg, renewal: Renewal | None, step: RenewalStep, user: User,

@@ -25,7 +25,7 @@ from ..zone_time import local_date, local_today
 from .records import member_of, record_step
 from .renewal_steps import RenewalStep, available_renewal_steps, require_renewal_step
 from .steps import Step
-from .terms import DUE_MONTHS, TermStatus, months_later, term_end, term_status_sql, term_years
+from .terms import DUE_MONTHS, TermStatus, months_later, term_end, term_expired, term_status_sql, term_years
 
 NAME_LENGTH = 40
 REASON_LENGTH = 500
@@ -119,8 +119,7 @@ def submit_renewal(party_org: PartyOrg, planned_on: date, slate: Slate, *, actor
     """Submit the 换届请示 (the planned election date, the candidates), or submit again one that was returned."""
     renewal = open_renewal(party_org)
     step = require_renewal_step(party_org, renewal, "submit", actor, version)
-    check_date(planned_on, "换届选举日期", "planned_on", after=("今天", local_today()),
-               before=_latest_election(party_org), not_future=False)
+    _check_election_day(party_org, planned_on, "换届选举日期", "planned_on")
     _check_slate(party_org.kind, slate, "候选人")
     if renewal is None:
         renewal = Renewal(party_org=party_org, kind=RenewalKind.RENEWAL, state=step.target, planned_on=planned_on,
@@ -264,6 +263,43 @@ def grant_date_change(renewal: Renewal, *, actor: User, version: int) -> None:
           old_end=old_end.isoformat(), new_end=renewal.planned_on.isoformat())
 
 
+def ask_reschedule(renewal: Renewal, new_date: date, reason: str, *, actor: User, version: int) -> None:
+    """Ask the zone to move an approved 换届's election (延期 or 提前 against the approved day) to `new_date`, with a
+    reason: the request waits for the zone (改期待党工委审批) and keeps its approval meanwhile."""
+    step = require_renewal_step(renewal.party_org, renewal, "ask_reschedule", actor, version, reason)
+    reason = _reason(reason)
+    kind = _reschedule_kind(renewal, new_date)
+    renewal.asked_on, renewal.reason = new_date, reason
+    _take(renewal, step, actor, f"申请{kind.label}，选举日期由{chinese_date(renewal.planned_on)}改为"
+          f"{chinese_date(new_date)}", reason=reason, planned_on=renewal.planned_on.isoformat(),
+          asked_on=new_date.isoformat())
+
+
+def grant_reschedule(renewal: Renewal, *, actor: User, version: int) -> None:
+    """The zone approves the new election day (a 批复); a day past the term's end moves the end with it, as a
+    postponement does."""
+    party_org = renewal.party_org
+    step = require_renewal_step(party_org, renewal, "grant_reschedule", actor, version)
+    new_date = renewal.asked_on
+    kind = _reschedule_kind(renewal, new_date)  # still within the rules today
+    document = issue_record_document(party_org, DocumentKind.POSTPONEMENT, actor=actor, change=kind.label,
+                                     context={"old_end_day": chinese_date(party_org.term_end), "change": kind.label,
+                                              "new_end_day": chinese_date(new_date)})
+    old_day, renewal.planned_on, renewal.asked_on = renewal.planned_on, new_date, None
+    party_org.term_end = max(party_org.term_end, new_date)
+    _take(renewal, step, actor, f"同意{kind.label}，选举日期由{chinese_date(old_day)}改为{chinese_date(new_date)}，"
+          f"印发{document.number}", document=document, planned_on=old_day.isoformat(), new_day=new_date.isoformat(),
+          term_end=party_org.term_end.isoformat())
+
+
+def refuse_reschedule(renewal: Renewal, reason: str, *, actor: User, version: int) -> None:
+    """The zone refuses to move the election (不予批准), with a reason: the approved day stands."""
+    step = require_renewal_step(renewal.party_org, renewal, "refuse_reschedule", actor, version, reason)
+    asked, renewal.asked_on = renewal.asked_on, None
+    _take(renewal, step, actor, f"不同意将选举日期改为{chinese_date(asked)}，仍于{chinese_date(renewal.planned_on)}选举",
+          reason=_reason(reason))
+
+
 def refuse_date_change(renewal: Renewal, reason: str, *, actor: User, version: int) -> None:
     """The zone refuses the change of date (不予批准), with a reason."""
     step = require_renewal_step(renewal.party_org, renewal, "refuse_date_change", actor, version, reason)
@@ -302,7 +338,7 @@ def _check_slate(kind: PartyOrgKind, slate: Slate, what: str) -> None:
 def _date_change_kind(party_org: PartyOrg, new_date: date, kind: RenewalKind | None = None) -> RenewalKind:
     """延期 or 提前 by where `new_date` falls against the term's end; refused beyond a year from its natural end, in
     the past, or before the term began. With `kind`, the date must still be a change of that kind."""
-    today, natural = local_today(), natural_term_end(party_org)
+    natural = natural_term_end(party_org)
     if new_date == party_org.term_end:
         raise DomainError(f"新的换届日期与本届任期届满日期（{chinese_date(party_org.term_end)}）相同，无需申请", "new_date")
     found = RenewalKind.POSTPONE if new_date > party_org.term_end else RenewalKind.ADVANCE
@@ -314,19 +350,34 @@ def _date_change_kind(party_org: PartyOrg, new_date: date, kind: RenewalKind | N
         raise DomainError(f"延期换届一般不超过1年，新的日期不能晚于{chinese_date(limit)}", "new_date")
     if found is RenewalKind.ADVANCE and new_date < limit:
         raise DomainError(f"提前换届一般不超过1年，新的日期不能早于{chinese_date(limit)}", "new_date")
-    check_date(new_date, "新的换届日期", "new_date", after=("今天", today), not_future=False)
+    _check_election_day(party_org, new_date, "新的换届日期", "new_date")
     if new_date <= party_org.term_start:
         raise DomainError(f"新的换届日期须晚于本届任期的开始日期（{chinese_date(party_org.term_start)}）", "new_date")
     return found
 
 
+def _reschedule_kind(renewal: Renewal, new_date: date) -> RenewalKind:
+    """延期 or 提前 against the approved day; the new day within the 换届's bounds (_check_election_day)."""
+    if new_date == renewal.planned_on:
+        raise DomainError(f"新的选举日期与已批准的选举日期（{chinese_date(new_date)}）相同，无需申请", "new_date")
+    _check_election_day(renewal.party_org, new_date, "新的选举日期", "new_date")
+    return RenewalKind.POSTPONE if new_date > renewal.planned_on else RenewalKind.ADVANCE
+
+
+def _check_election_day(party_org: PartyOrg, day: date, what: str, field: str) -> None:
+    """An election day from today to the latest one allowed (_latest_election): a 请示's, a change of the term's date
+    and a change of an approved 换届's."""
+    check_date(day, what, field, after=("今天", local_today()), before=_latest_election(party_org), not_future=False)
+
+
 def _latest_election(party_org: PartyOrg) -> tuple[str, date]:
-    """The latest day a 换届 may be planned for: a year after the term's natural end (延期换届 at most a year), or,
-    for an organisation already past that, within the six months a term's reminder gives from today."""
-    latest = term_end(natural_term_end(party_org), 1)
-    if latest >= local_today():
-        return "本届任期届满后1年", latest
-    return "今天起6个月", months_later(local_today(), DUE_MONTHS)
+    """The latest day a 换届 may be planned for. An organisation whose term has expired (届满未换届, terms.
+    term_expired) holds its election within the six months a term's reminder gives, from today; any other within a
+    year of its term's natural end (延期换届 at most a year, 《中国共产党基层组织选举工作条例》)."""
+    today = local_today()
+    if term_expired(party_org.term_end, today):
+        return "今天起6个月", months_later(today, DUE_MONTHS)
+    return "本届任期届满后1年", term_end(natural_term_end(party_org), 1)
 
 
 def _reason(reason: str) -> str:

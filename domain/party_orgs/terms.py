@@ -80,11 +80,17 @@ def months_later(day: date, months: int) -> date:
     return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
+def term_expired(term_end, today: date):
+    """Whether a term ending on `term_end` has expired by `today` (届满未换届): on a record's date in Python, or on the
+    column in SQL (term_status_sql), the one rule of lateness."""
+    return term_end < today
+
+
 def term_status_sql(today: date) -> sa.ColumnElement:
     """The term status of a record as of `today`, in SQL (a TermStatus value; NULL for one no longer active): the
     one rule the lists filter by and the record page reads for its own row."""
     return sa.case(
         (PartyOrg.state != PartyOrgState.ACTIVE, sa.null()),
-        (PartyOrg.term_end < today, TermStatus.EXPIRED.value),
+        (term_expired(PartyOrg.term_end, today), TermStatus.EXPIRED.value),
         (PartyOrg.term_end <= months_later(today, DUE_MONTHS), TermStatus.DUE.value),
         else_=TermStatus.CURRENT.value)
