@@ -287,3 +287,46 @@ def test_a_late_organisation_plans_its_election_within_six_months(app, record, o
     assert response.status_code == 422 and "新的选举日期不能晚于今天起6个月" in response.get_data(as_text=True)
     with app.app_context():
         assert db.session.scalar(sa.select(Renewal.planned_on)) == planned
+
+
+def record_version(app, party_org_id: int) -> int:
+    with app.app_context():
+        return db.session.get(PartyOrg, party_org_id).version
+
+
+def fill_seat(clients, party_org_id, version: int, name: str):
+    return clients[Role.ZONE_APPROVER].post(f"/orgs/{party_org_id}/seats/fill", data={
+        "version": version, "name": name, "post": "deputy", "day": zone_today().isoformat(), "reason": "原副书记调离"})
+
+
+def test_a_renewal_step_leaves_an_open_by_election_form_good(app, record):
+    """A 补选 form opened before the 换届's 请示, review and approval still goes through: those steps leave the record
+    itself as it was. The request's own form is not made stale by the 补选 either."""
+    party_org_id, clients = record
+    opened = record_version(app, party_org_id)
+    approved(app, clients, party_org_id)
+    assert fill_seat(clients, party_org_id, opened, "党员3").status_code == 302
+    with app.app_context():
+        assert db.session.scalar(sa.select(Renewal.state)) is RenewalState.APPROVED
+
+
+def test_the_new_committee_makes_an_older_by_election_form_reload(app, record):
+    """The zone's approval of the election seats a new committee: a 补选 form from before it is told, in Chinese,
+    that the record changed, and nothing is seated."""
+    party_org_id, clients = record
+    approved(app, clients, party_org_id)
+    assert post(app, clients, Role.APPLICANT, party_org_id, "report_election", elected_on=zone_today().isoformat(),
+                secretary="党员1").status_code == 302
+    opened = record_version(app, party_org_id)
+    assert post(app, clients, Role.ZONE_APPROVER, party_org_id, "approve_election").status_code == 302
+    response = fill_seat(clients, party_org_id, opened, "党员3")
+    assert response.status_code == 409
+    assert "该党组织档案已被他人修改" in response.get_data(as_text=True)
+
+
+def test_a_by_election_leaves_an_open_renewal_form_good(app, record):
+    party_org_id, clients = record
+    opened = version(app, party_org_id)
+    assert fill_seat(clients, party_org_id, record_version(app, party_org_id), "党员3").status_code == 302
+    assert post(app, clients, Role.APPLICANT, party_org_id, "submit", version=opened,
+                planned_on=(zone_today() + timedelta(days=10)).isoformat(), secretary="党员1").status_code == 302

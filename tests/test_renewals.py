@@ -46,8 +46,9 @@ class World:
         return po.open_renewal(self.org)
 
     def submit(self, planned=None, slate=BRANCH_SLATE) -> Renewal:
+        open_request = po.open_renewal(self.org)  # the page posts the open request's version, else the record's
         return po.submit_renewal(self.org, planned or zone_today() + timedelta(days=30), slate, actor=self["contact"],
-                                 version=self.org.version)
+                                 version=open_request.version if open_request else self.org.version)
 
     def through(self, last: str) -> Renewal:
         """Take the 换届 from its 请示 up to and including the step `last`."""
@@ -182,7 +183,7 @@ def test_the_wrong_state_is_refused(world):
         world.submit()
     with pytest.raises(DomainError, match="须办结或撤回后才能申请延期或提前换届"):
         po.ask_date_change(world.org, world.org.term_end + timedelta(days=30), "工作需要", actor=world["contact"],
-                           version=world.org.version)
+                           version=renewal.version)  # a fresh page's: the open request's
     po.pass_renewal(renewal, actor=world["unit"], version=renewal.version)
     po.approve_renewal(renewal, actor=world["zone"], version=renewal.version)
     with pytest.raises(DomainError, match="当前为“已批准换届，待报告选举结果”，不能撤回请示"):

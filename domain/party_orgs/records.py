@@ -54,14 +54,16 @@ def member_of(party_org: PartyOrg, name: str) -> ApplicationMember | None:
 
 
 def record_step(party_org: PartyOrg, step: Step, actor: User, summary: str, *, reason: str = "",
-                document: Document | None = None, **details: Any) -> PartyOrgEvent:
+                document: Document | None = None, bump: bool = True, **details: Any) -> PartyOrgEvent:
     """Write a step taken on the record (after require_step allowed it): move the state if the step does, bump the
-    version (of two pages sent at once, one wins), audit it (saying whom the actor stood in for) and append the
-    record's history row. `summary` is the line the history and the audit log show (details["summary"]); `details`
+    version unless told not to (of two pages sent at once, one wins; a 换届 step that leaves the record itself as it
+    was does not, so that the record's open forms stay good), audit it (saying whom the actor stood in for) and
+    append the record's history row. `summary` is the line the history and the audit log show (details["summary"]); `details`
     whatever else a later step may want to read of the change (JSON)."""
     if step.target is not None:
         party_org.state = step.target
-    bump_version(party_org, "该党组织档案刚刚被他人修改，本次操作未执行。请查看最新内容。")
+    if bump:
+        bump_version(party_org, "该党组织档案刚刚被他人修改，本次操作未执行。请查看最新内容。")
     stood_in_for = record_acted(f"party_org.{step.action}", party_org, party_org.application, actor,
                                 f"{party_org.name}：{summary}")
     event = PartyOrgEvent(party_org=party_org, action=step.action, reason=reason.strip(), actor=actor,

@@ -26,6 +26,9 @@ class RenewalStep:
     notify: str | None = None  # who hears of it: "applicant", "unit" or "zone"
     style: str = "primary"
     form: bool = False  # the step asks for more than a reason (the 请示, the election's result, the new date)
+    # The step changes the record itself (its term, its committee): the record's version moves with the request's,
+    # so a 补选 or 调整 form opened before it is told to reload. Any other step leaves those forms good.
+    changes_record: bool = False
 
 
 RENEWAL_STEPS: tuple[RenewalStep, ...] = (
@@ -44,20 +47,20 @@ RENEWAL_STEPS: tuple[RenewalStep, ...] = (
     RenewalStep("report_election", "报告换届选举结果", frozenset({R.APPROVED}), R.ELECTION_REPORTED, Role.APPLICANT,
                 notify="zone", form=True),
     RenewalStep("approve_election", "批准换届选举结果", frozenset({R.ELECTION_REPORTED}), R.COMPLETED,
-                Role.ZONE_APPROVER, notify="applicant", style="success"),
+                Role.ZONE_APPROVER, notify="applicant", style="success", changes_record=True),
     RenewalStep("return_election", "退回选举结果", frozenset({R.ELECTION_REPORTED}), R.APPROVED, Role.ZONE_APPROVER,
                 needs_reason=True, notify="applicant", style="outline-danger"),
     # An approved 换届 whose election must move: the same request, asking the zone for the new day (改期).
     RenewalStep("ask_reschedule", "申请延期或提前换届", frozenset({R.APPROVED}), R.RESCHEDULING, Role.APPLICANT,
                 needs_reason=True, notify="zone", style="outline-primary", form=True),
     RenewalStep("grant_reschedule", "批准延期或提前换届", frozenset({R.RESCHEDULING}), R.APPROVED, Role.ZONE_APPROVER,
-                notify="applicant", style="success"),
+                notify="applicant", style="success", changes_record=True),
     RenewalStep("refuse_reschedule", "不予批准", frozenset({R.RESCHEDULING}), R.APPROVED, Role.ZONE_APPROVER,
                 needs_reason=True, notify="applicant", style="outline-danger"),
     RenewalStep("ask_date_change", "申请延期或提前换届", frozenset({None}), R.ASKED, Role.APPLICANT,
                 needs_reason=True, notify="zone", style="outline-primary", form=True),
     RenewalStep("grant_date_change", "批准延期或提前换届", frozenset({R.ASKED}), R.GRANTED, Role.ZONE_APPROVER,
-                notify="applicant", style="success"),
+                notify="applicant", style="success", changes_record=True),
     RenewalStep("refuse_date_change", "不予批准", frozenset({R.ASKED}), R.REFUSED, Role.ZONE_APPROVER,
                 needs_reason=True, notify="applicant", style="outline-danger"),
 )
@@ -75,12 +78,12 @@ RENEWAL_WAITING_ON = {R.SUBMITTED: Role.UNIT_REVIEWER, R.UNIT_PASSED: Role.ZONE_
 def renewal_step_refusal(party_org: PartyOrg, renewal: Renewal | None, step: RenewalStep, user: User,
                          version: int | None = None) -> str | None:
     """Why this user may not take `step` on the organisation's open request (`renewal`, None when it has none), in
-    their words, or None. With the version of the page the verb was sent from (the request's, or the record's where
-    there is no request yet), an older page raises StaleError."""
+    their words, or None. With the version of the page the verb was sent from, an older page than the request's
+    raises StaleError. Where there is no request yet, nothing is stale: the record's other steps (补选, 调整) leave a
+    请示's form good, and of two requests opened at once the database keeps one (uq_renewals_one_open)."""
     if user.role is not step.role or not party_org.can_view(user):
         return f"只有{WHO.get(step.role, step.role.label)}可以{step.label}"
-    current = renewal.version if renewal is not None else party_org.version
-    if version is not None and current != version:
+    if version is not None and renewal is not None and renewal.version != version:
         raise StaleError("该换届事项已被他人处理或在其他页面修改，页面已更新为最新内容，本次操作未执行。")
     if party_org.state is not PartyOrgState.ACTIVE:
         return f"{party_org.name}当前为“{party_org.state.label}”，不能{step.label}"

@@ -425,7 +425,8 @@ def _take(renewal: Renewal, step: RenewalStep, actor: User, summary: str, *, rea
     if renewal.id is not None:
         bump_version(renewal, "该换届事项刚刚被他人处理，本次操作未执行。请查看最新状态。")
     record_step(renewal.party_org, Step(f"renewal.{step.action}", step.label, frozenset(), None, step.role), actor,
-                summary, reason=reason, document=document, renewal_id=renewal.id, kind=renewal.kind.value, **details)
+                summary, reason=reason, document=document, bump=step.changes_record, renewal_id=renewal.id,
+                kind=renewal.kind.value, **details)
     _notify(renewal, step, reason)
 
 
