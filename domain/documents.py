@@ -222,11 +222,18 @@ def issue_record_document(party_org: PartyOrg, kind: DocumentKind, *, actor: Use
                           **words: str) -> Document:
     """Issue a document of the record in its RECORD_WORDING: the title around the organisation's name, and the
     请示 it answers (`request_title`, for the body in templates/pdf/document.html)."""
-    wording = RECORD_WORDING[kind]
-    title = [wording.title[0], party_org.name, wording.title[1].format(**words)]
-    request_title = f"《关于{party_org.name}{wording.request.format(**words)}》"
+    title, request_title = record_title(party_org.name, party_org.kind, kind, **words)
     return issue_document(party_org.application, kind, actor=actor, party_org=party_org, title_pieces=title,
                           context={**context, "record_name": party_org.name, "request_title": request_title})
+
+
+def record_title(name: str, party_kind: PartyOrgKind, kind: DocumentKind, **words: str) -> tuple[list[str], str]:
+    """A record document's title in the pieces a line may break between, and the 请示 it answers. The name's kind
+    ending goes with what follows it (中共XX有限公司 / 支部委员会的批复), so that no line starts with 的."""
+    wording = RECORD_WORDING[kind]
+    ending = NAME_SUFFIX[party_kind] if name.endswith(NAME_SUFFIX[party_kind]) else ""
+    return ([wording.title[0], name.removesuffix(ending) if ending else name,
+             ending + wording.title[1].format(**words)], f"《关于{name}{wording.request.format(**words)}》")
 
 
 def render_document(document: Document, settings: dict[str, str], day: date, *,

@@ -23,6 +23,7 @@ TOP, LEFT, WIDTH, HEIGHT = 37.0, 28.0, 156.0, 225.0
 RIGHT, BOTTOM = LEFT + WIDTH, TOP + HEIGHT  # 184, 262
 LINE, PITCH = HEIGHT / 22, WIDTH / 28
 DAY = date(2026, 12, 5)
+NO_LINE_START = "，。、；：？！）》”’"  # marks a line may not begin with
 ORGAN = DEFAULTS["issuing_organ"]
 
 
@@ -38,7 +39,7 @@ class Made:
 
 def render(kind=DocumentKind.APPROVAL, *, name="通辽市科尔沁新材料有限公司", org_kind=PartyOrgKind.BRANCH,
            formal=5, probationary=1, partners="", committee="党员1、党员2、党员3", unit="industrial_park",
-           superior=None, instructor=True, **settings) -> Made:
+           superior=None, instructor=True, title_pieces=None, context=None, **settings) -> Made:
     unit_row = unit_by_code(unit) if superior is None else Unit(name="某单位", superior=superior)
     organisation = Organisation(name=name, credit_code="91150500MA0000000X", kind=OrgKind.ENTERPRISE)
     application = Application(
@@ -48,8 +49,8 @@ def render(kind=DocumentKind.APPROVAL, *, name="通辽市科尔沁新材料有�
         election_date=date(2026, 12, 1), voters_expected=formal, voters_present=formal, secretary_name="党员1",
         secretary_votes=formal, committee_members=committee)
     document = Document(application=application, kind=kind, year=2026, serial=12, number="通开党工字〔2026〕12号",
-                        title="".join(_title_pieces(application, kind)), token="t" * 43)
-    pdf = render_document(document, {**DEFAULTS, **settings}, DAY)
+                        title="".join(title_pieces or _title_pieces(application, kind)), token="t" * 43)
+    pdf = render_document(document, {**DEFAULTS, **settings}, DAY, title_pieces=title_pieces, context=context)
     db.session.expunge_all()  # nothing of this reaches the database
     return Made(pdf, measure(pdf))
 
@@ -180,6 +181,12 @@ def test_the_organ_mark_number_and_red_rule_stand_where_the_standard_puts_them(c
     made = render()
     page = made.pages[0]
     assert body_face in page.find("你委").chars[0].font  # the face the case is about
+    check_head(page)
+
+
+def check_head(page: Page) -> None:
+    """The 版头 (GB/T 9704 7.2): the organ's red mark 35 mm into the type area, the 发文字号 centred, the red rule
+    the type area's width 4 mm below it."""
     mark = page.find(ORGAN)
     assert mark.size == 24 and mark.chars[0].colour == (0.9, 0.0, 0.07)  # red
     assert mark.top == pytest.approx(TOP + 35, abs=0.3)  # its top 35 mm below the type area's
@@ -195,22 +202,39 @@ def test_the_organ_mark_number_and_red_rule_stand_where_the_standard_puts_them(c
 def test_body_lines_hold_28_characters_on_a_grid_of_22_lines(ctx):
     made = render(org_kind=PartyOrgKind.JOINT_BRANCH, formal=2, probationary=0,
                   partners="、".join(f"通辽市第{n}物流有限公司" for n in "一二三四五六七八九十"))
-    body = [line for page in made.pages for line in page.lines
-            if line.size == 16 and TOP <= line.top < BOTTOM and line.x0 < LEFT + 1]  # unindented body lines
-    # Every line that is not a paragraph's last and has no digit or Latin letter holds exactly 28 characters.
-    full = [line for line in body if line.x1 > RIGHT - PITCH and all(ord(c.text) > 0x2000 for c in line.chars)]
-    assert len(full) >= 3
-    for line in full:
-        assert len(line.chars) == 28, line.text
-        assert line.pitch() == pytest.approx(PITCH, abs=0.03)
+    check_grid(made, least_full=3)
+    first_of_page_two = made.pages[1].lines[0]
+    assert TOP <= first_of_page_two.top and first_of_page_two.bottom <= TOP + LINE  # in the grid's first line
+
+
+def check_grid(made: Made, least_full: int) -> None:
+    """The body (GB/T 9704 5.2.2): full lines of 28 characters at a pitch of 156/28 mm, one grid line of 225/22 mm
+    apart, 22 to the page; at least `least_full` lines full."""
+    # Every line that is not a paragraph's last and has no digit or Latin letter holds exactly 28 characters, but
+    # for one the line-breaking rule (禁则) shortened: a mark that may not start a line took the character before it
+    # to the next (现批复如 / 下：). The 27 left keep the pitch, one character short of the edge: WeasyPrint
+    # justifies at spaces only, and Chinese has none.
+    full = 0
+    for page in made.pages:
+        text = [line for line in page.lines if line.size == 16 and TOP <= line.top < BOTTOM]
+        for line, after in zip(text, text[1:] + [None]):
+            if line.x0 > LEFT + 1 or not all(ord(c.text) > 0x2000 for c in line.chars):
+                continue  # indented (a paragraph's first), or with digits or letters of their own width
+            if len(line.chars) == 27 and after is not None and after.x0 < LEFT + 1 and after.text[1:2] in NO_LINE_START:
+                assert line.x1 == pytest.approx(RIGHT - PITCH, abs=0.3), line.text
+            elif line.x1 > RIGHT - PITCH / 2:  # it reaches the last column
+                assert len(line.chars) == 28, line.text
+            else:
+                continue  # a paragraph's last
+            assert line.pitch() == pytest.approx(PITCH, abs=0.03)
+            full += 1
+    assert full >= least_full
     # Consecutive body lines are one grid line apart, 225/22 mm: 22 to the page.
     for page in made.pages:
         tops = [line.top for line in page.lines if line.size == 16 and line.top > page.find("：").top - 1
                 and line.bottom < BOTTOM] if page.number == 1 else [line.top for line in page.lines if line.size == 16]
         steps = [b - a for a, b in zip(tops, tops[1:]) if b - a < 1.5 * LINE]
         assert steps and all(step == pytest.approx(LINE, abs=0.05) for step in steps)
-    first_of_page_two = made.pages[1].lines[0]
-    assert TOP <= first_of_page_two.top and first_of_page_two.bottom <= TOP + LINE  # in the grid's first line
 
 
 def test_paragraphs_are_indented_two_characters(ctx):
@@ -222,7 +246,12 @@ def test_paragraphs_are_indented_two_characters(ctx):
 
 @pytest.mark.parametrize("organ", [ORGAN, "开发区党工委"])
 def test_the_signature_is_centred_over_the_date_four_characters_from_the_right(ctx, organ):
-    page = closing_page(render(issuing_organ=organ))
+    check_signature(closing_page(render(issuing_organ=organ)), organ)
+
+
+def check_signature(page: Page, organ: str) -> None:
+    """The signature (GB/T 9704 7.3.5.2) centred over the 成文日期, a line above it, the date four characters from
+    the right where the name allows."""
     date_line = page.find("2026年12月5日")
     name = next(line for line in page.lines if line.text == organ and line.top > page.find("此复。").top)
     assert (name.x0 + name.x1) / 2 == pytest.approx((date_line.x0 + date_line.x1) / 2, abs=0.3)
@@ -279,9 +308,19 @@ def test_the_banji_ends_the_last_even_page_with_its_rules(ctx):
 
 
 def test_without_a_copy_line_the_banji_has_two_thick_rules(ctx):
-    last = render().pages[-1]
-    assert not last.has("抄送")
-    assert [round(r.width, 2) for r in last.rules if r.x1 - r.x0 > WIDTH - 1] == [0.35, 0.35]
+    check_banji(render())
+
+
+def check_banji(made: Made) -> None:
+    """The 版记 without a 抄送 line (GB/T 9704 7.4): on the last, even page, between two thick rules, the lower on
+    the type area's foot; nowhere before."""
+    last = made.pages[-1]
+    assert len(made.pages) % 2 == 0 and not last.has("抄送")
+    rules = [r for r in last.rules if r.x1 - r.x0 > WIDTH - 1]
+    assert [round(r.width, 2) for r in rules] == [0.35, 0.35]
+    assert rules[-1].top + rules[-1].width / 2 == pytest.approx(BOTTOM, abs=0.2)
+    assert rules[0].top < last.find("印发").top < rules[1].top
+    assert not any(page.has("印发") for page in made.pages[:-1])
 
 
 def test_page_numbers_sit_7_mm_below_the_type_area_outside_edge_in(ctx, body_face):
