@@ -10,6 +10,7 @@ from models import CommitteePost, CommitteeSeat, Document, PartyOrgKind, Role, d
 
 from . import answer, form_version, page_arg, render_partial, role_wall, run_verb, send_download
 from .forms import RecordStepForm, SeatForm
+from .registry import export_name
 
 bp = Blueprint("party_orgs", __name__, url_prefix="/orgs")
 role_wall(bp)
@@ -54,6 +55,17 @@ def index():
     return render_partial("party_orgs/index.html", "party_orgs/_table.html", page=page, f=f,
                           statuses=party_orgs.term_statuses([p.id for p in page.items]), kinds=PartyOrgKind,
                           terms=party_orgs.TermStatus, units=[] if current_user.unit else unit_choices())
+
+
+@bp.get("/terms.xlsx")
+def terms_xlsx():
+    """The filtered list as XLSX (党组织任期清单), every row: the zone's, or a unit's."""
+    if current_user.role not in LIST_ROLES:
+        abort(403)
+    f = org_filter()
+    unit = party_orgs.export_unit(current_user, f)
+    name, day = export_name("党组织" + (f.term.label if f.term else "任期") + "清单", unit.name if unit else "")
+    return send_download(party_orgs.records_xlsx(current_user, f), name, fallback=f"terms-{f.term or 'all'}-{day}")
 
 
 @bp.get("/<int:party_org_id>")

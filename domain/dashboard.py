@@ -18,15 +18,12 @@ from models import (
 )
 
 from .coverage import COVERED
-from .documents import chinese_date
 from .paging import paginate
 from .party_orgs import term_counts
 from .registry import name_or_code_matches
 from .settings import get_settings
 from .text import without_refused
-from .workbooks import (
-    BODY_SIZE, TITLE_SIZE, add_styles, column_width, fit_widths, lines, setup_print, styled, text_width,
-)
+from .workbooks import Table, as_of, tables_workbook
 from .workflow import STEP_BY_ACTION, WAITING_ON
 from .zone_time import local_today
 
@@ -300,7 +297,7 @@ def todo_xlsx(f: TodoFilter, scope: Unit | None) -> bytes:
     if f.q.strip():
         filters.append(f"名称或代码含：{without_refused(f.q.strip())}")
     title = f"{get_settings()['zone_name']}{label}组织清单"
-    return _workbook([Table(label, title, TODO_HEADERS, rows, wrap=(0, 4))], _as_of("；".join(filters)))
+    return tables_workbook([Table(label, title, TODO_HEADERS, rows, wrap=(0, 4))], as_of("；".join(filters)))
 
 
 def _share(part: int, whole: int) -> float | None:
@@ -321,7 +318,7 @@ def dashboard_xlsx(d: Dashboard) -> bytes:
                        _share(r.covered_with_members, r.with_members), _share(r.covered, r.organisations),
                        r.should_build, r.should_join] for r in items], percent=(4, 5))
 
-    return _workbook([
+    return tables_workbook([
         table("概况", ["指标", "数值", "说明"],
               [["组建率", _share(d.zone.covered_with_members, d.zone.with_members), DEFINITION],
                ["名录覆盖率", _share(d.zone.covered, d.zone.organisations), COVERAGE_NOTE],
@@ -337,7 +334,7 @@ def dashboard_xlsx(d: Dashboard) -> bytes:
         table("超期", ["等待环节", f"超过{d.overdue_days}天的申请数"], [[s.label, n] for s, n in d.overdue]),
         table("指导员工作量", ["指导员", "派出单位", "指导组织数", "建议上限"],
               [[i["name"], i["organ"], i["load"], i["capacity"]] for i in d.instructors]),
-    ], _as_of(f"范围：{d.scope.name if d.scope else '全区'}"))
+    ], as_of(f"范围：{d.scope.name if d.scope else '全区'}"))
 
 
 def _month_label(month: str) -> str:
@@ -346,61 +343,3 @@ def _month_label(month: str) -> str:
     return f"{year}年{int(number)}月"
 
 
-def _as_of(filters: str) -> str:
-    """The line under an export's title: the zone's date it was taken on, and what it was filtered by."""
-    return f"截至{chinese_date(local_today())}　{filters}"
-
-
-@dataclass
-class Table:
-    """One sheet of an export: its tab name, title, header and rows, which columns hold ratios (shown as per cent)
-    and which hold long text (wrapped, and narrowed as far as the page needs)."""
-
-    name: str
-    title: str
-    headers: list[str]
-    rows: list[list]
-    percent: tuple[int, ...] = ()
-    wrap: tuple[int, ...] = ()
-
-
-HEADER_ROW = 3  # the title, the as-of line, then the header
-
-
-def _workbook(tables: list[Table], as_of: str) -> bytes:
-    import io
-    import math
-
-    from openpyxl import Workbook
-    from openpyxl.utils import get_column_letter
-
-    book = Workbook(write_only=True)  # streams rows: 11,000 of them stay cheap
-    add_styles(book)
-    for table in tables:
-        sheet = book.create_sheet(table.name)
-        widths = [column_width(header, ["100.0%"] if n in table.percent else [row[n] for row in table.rows])
-                  for n, header in enumerate(table.headers)]
-        # A table narrower than its title is widened alike, so that the title stands on one line.
-        title_width = text_width(table.title) * TITLE_SIZE / BODY_SIZE + 2
-        if sum(widths) < title_width:
-            widths = [math.ceil(w * title_width / sum(widths)) for w in widths]
-        widths, landscape = fit_widths(widths, table.wrap)
-        setup_print(sheet, landscape=landscape, header_row=HEADER_ROW, widths=widths)
-        last = get_column_letter(len(table.headers))
-        for row in (1, 2):
-            sheet.merged_cells.add(f"A{row}:{last}{row}")
-        # Merged cells do not grow to their text: the title and the as-of line get their lines' height.
-        sheet.row_dimensions[1].height = 2 * TITLE_SIZE * lines(table.title, sum(widths), size=TITLE_SIZE)
-        sheet.row_dimensions[2].height = 1.5 * BODY_SIZE * lines(as_of, sum(widths))
-        sheet.append([styled(sheet, table.title, "标题")])
-        sheet.append([styled(sheet, as_of, "说明")])
-        sheet.append([styled(sheet, header, "表头") for header in table.headers])
-        # Names, addresses and contacts come from imported registers: styled() keeps each as text, never a formula.
-        styles = ["百分比" if n in table.percent else "换行" if n in table.wrap else "正文"
-                  for n in range(len(table.headers))]
-        for row in table.rows:
-            sheet.append([styled(sheet, value, style) for value, style in zip(row, styles)])
-        sheet.auto_filter.ref = f"A{HEADER_ROW}:{last}{HEADER_ROW + len(table.rows)}"
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()

@@ -23,6 +23,7 @@ import io
 import math
 import unicodedata
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Border, Font, NamedStyle, Side
@@ -213,3 +214,64 @@ def fit_widths(widths: Sequence[float], wrap: Iterable[int] = ()) -> tuple[list[
             raise ValueError(f"columns {columns_width_mm(widths):.1f} mm wide even wrapped: more than A4 landscape")
         widths[widest] -= 1
     return widths, True
+
+
+def as_of(filters: str) -> str:
+    """The line under an export's title: the zone's date it was taken on, and what it was filtered by."""
+    from .documents import chinese_date
+    from .zone_time import local_today
+
+    return f"截至{chinese_date(local_today())}　{filters}"
+
+
+@dataclass
+class Table:
+    """One sheet of an export: its tab name, title, header and rows, which columns hold ratios (shown as per cent)
+    and which hold long text (wrapped, and narrowed as far as the page needs)."""
+
+    name: str
+    title: str
+    headers: list[str]
+    rows: list[list]
+    percent: tuple[int, ...] = ()
+    wrap: tuple[int, ...] = ()
+
+
+HEADER_ROW = 3  # the title, the as-of line, then the header
+
+
+def tables_workbook(tables: list[Table], as_of_line: str) -> bytes:
+    """Tables as one workbook, a sheet each: the title and the as-of line (as_of) above the header, the columns sized
+    to their text and fitted to the page, a filter on the header."""
+    from openpyxl import Workbook
+
+    book = Workbook(write_only=True)  # streams rows: 11,000 of them stay cheap
+    add_styles(book)
+    for table in tables:
+        sheet = book.create_sheet(table.name)
+        widths = [column_width(header, ["100.0%"] if n in table.percent else [row[n] for row in table.rows])
+                  for n, header in enumerate(table.headers)]
+        # A table narrower than its title is widened alike, so that the title stands on one line.
+        title_width = text_width(table.title) * TITLE_SIZE / BODY_SIZE + 2
+        if sum(widths) < title_width:
+            widths = [math.ceil(w * title_width / sum(widths)) for w in widths]
+        widths, landscape = fit_widths(widths, table.wrap)
+        setup_print(sheet, landscape=landscape, header_row=HEADER_ROW, widths=widths)
+        last = get_column_letter(len(table.headers))
+        for row in (1, 2):
+            sheet.merged_cells.add(f"A{row}:{last}{row}")
+        # Merged cells do not grow to their text: the title and the as-of line get their lines' height.
+        sheet.row_dimensions[1].height = 2 * TITLE_SIZE * lines(table.title, sum(widths), size=TITLE_SIZE)
+        sheet.row_dimensions[2].height = 1.5 * BODY_SIZE * lines(as_of_line, sum(widths))
+        sheet.append([styled(sheet, table.title, "标题")])
+        sheet.append([styled(sheet, as_of_line, "说明")])
+        sheet.append([styled(sheet, header, "表头") for header in table.headers])
+        # Names, addresses and contacts come from imported registers: styled() keeps each as text, never a formula.
+        styles = ["百分比" if n in table.percent else "换行" if n in table.wrap else "正文"
+                  for n in range(len(table.headers))]
+        for row in table.rows:
+            sheet.append([styled(sheet, value, style) for value, style in zip(row, styles)])
+        sheet.auto_filter.ref = f"A{HEADER_ROW}:{last}{HEADER_ROW + len(table.rows)}"
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()

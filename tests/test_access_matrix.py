@@ -64,7 +64,8 @@ ACCESS = {
     "registry.template_csv_download": {"reviewer", "other_reviewer", "admin"},
     "registry.show_import": {"reviewer", "admin"}, "registry.commit_import": {"reviewer", "admin"},
     # The chosen application's organisation record (PartyOrg.visible_to: the same viewers); the list for officials.
-    "party_orgs.index": REGISTRY, "party_orgs.show": VIEWERS, "party_orgs.document_pdf": VIEWERS,
+    "party_orgs.index": REGISTRY, "party_orgs.terms_xlsx": REGISTRY, "party_orgs.show": VIEWERS,
+    "party_orgs.document_pdf": VIEWERS,
     "party_orgs.fill_seat": {"zone"}, "party_orgs.adjust_seat": {"zone"},
     "party_orgs.dissolve": {"zone"}, "party_orgs.merge": {"zone"}, "party_orgs.rename": {"zone"},
     "party_orgs.keep_branch": {"zone"}, "party_orgs.report_project_end": {"applicant"},

@@ -77,7 +77,7 @@ DOWNLOADS = {
     "finance.sheet_pdf", "finance.sheet_xlsx", "finance.overview_csv", "registry.dashboard_export",
     "registry.todo_export", "registry.template_download", "registry.template_csv_download",
     "admin.instructor_template", "verifications.certificate", "applicant.payee_document", "finance.payee_document",
-    "party_orgs.document_pdf",
+    "party_orgs.document_pdf", "party_orgs.terms_xlsx",
 }
 
 

@@ -10,11 +10,14 @@ import sqlalchemy as sa
 
 from models import (
     ApplicationEvent, ChecklistItem, CommitteeSeat, Delivery, Document, FundItem, Organisation, PartyOrg,
-    PartyOrgEvent, PartyOrgKind, Role, User, db,
+    PartyOrgEvent, PartyOrgKind, Role, Unit, User, db,
 )
 
 from ..guidance import checklist
+from ..documents import chinese_date
 from ..paging import paginate
+from ..settings import get_settings
+from ..workbooks import Table, as_of, tables_workbook
 from ..zone_time import local_today
 from .committee import SeatChange, adjust_seat, fill_seat
 from .dissolution import covered_by, dissolve_party_org, merge_party_org, receiving_choices, rename_party_org
@@ -39,9 +42,10 @@ from .terms import (
 
 __all__ = [
     "DEFAULT_TERM_YEARS", "DUE_MONTHS", "OrgFilter", "Record", "STEPS", "STEP_BY_ACTION", "SeatChange", "Step",
-    "TermStatus", "adjust_seat", "available_steps", "create_party_org", "documents_of", "elected_seats", "fill_seat",
-    "for_user", "member_of", "months_later", "org_page", "party_org_of", "record_ids_of", "record_mermaid",
-    "record_of", "record_step", "require_step", "set_term_length", "step_refusal", "steps_from", "term_counts",
+    "TermStatus", "adjust_seat", "available_steps", "create_party_org", "documents_of", "elected_seats",
+    "export_unit", "fill_seat", "filtered", "for_user", "member_of", "months_later", "org_page", "party_org_of",
+    "record_ids_of", "record_mermaid", "record_of", "record_step", "records_xlsx", "require_step", "set_term_length",
+    "step_refusal", "steps_from", "term_counts",
     "term_end", "term_lengths", "term_status_sql", "term_statuses", "term_years", "visible_party_org",
     # 撤销, 调整, 更名, 合并 (dissolution); a project's branch after its project (projects)
     "awaiting_decision", "covered_by", "dissolve_party_org", "keep_branch", "merge_party_org", "receiving_choices",
@@ -100,16 +104,48 @@ class OrgFilter:
     page: int = 1
 
 
-def org_page(user: User, f: OrgFilter, per_page: int = 50):
-    """One page of the records this user sees, filtered; a unit reviewer's are their unit's whatever is asked."""
-    query = for_user(user)
+def filtered(user: User, f: OrgFilter, query: sa.Select | None = None) -> sa.Select:
+    """The records this user sees (or `query` over them), filtered; a unit reviewer's are their unit's whatever is
+    asked."""
+    query = for_user(user) if query is None else query.where(PartyOrg.visible_to(user))
     if f.unit_id is not None and user.role is not Role.UNIT_REVIEWER:
         query = query.where(PartyOrg.unit_id == f.unit_id)
     if f.kind is not None:
         query = query.where(PartyOrg.kind == f.kind)
     if f.term is not None:
         query = query.where(term_status_sql(local_today()) == f.term.value)
-    return paginate(query, f.page, per_page)
+    return query
+
+
+def org_page(user: User, f: OrgFilter, per_page: int = 50):
+    """One page of the records this user sees, filtered."""
+    return paginate(filtered(user, f), f.page, per_page)
+
+
+def export_unit(user: User, f: OrgFilter) -> Unit | None:
+    """Whose list an export is: the reviewer's unit, the unit asked for, or None for the zone's."""
+    return user.unit or (db.session.get(Unit, f.unit_id) if f.unit_id else None)
+
+
+RECORD_HEADERS = ["党组织名称", "类别", "初审单位", "本届任期开始", "本届任期届满", "任期状态"]
+
+
+def records_xlsx(user: User, f: OrgFilter) -> bytes:
+    """The filtered record list as XLSX (党组织任期清单): every row, not a page, for the zone or a unit; a term's
+    status by the lists' rule (半年内届满, 届满未换届), a record no longer active by its state."""
+    status = term_status_sql(local_today())
+    query = filtered(user, f, sa.select(PartyOrg.name, PartyOrg.kind, Unit.name, PartyOrg.term_start,
+                                        PartyOrg.term_end, status, PartyOrg.state)
+                     .join(Unit, Unit.id == PartyOrg.unit_id)).order_by(PartyOrg.name, PartyOrg.id)
+    rows = [[name, kind.label, unit, chinese_date(start), chinese_date(end),
+             TermStatus(term).label if term else state.label]
+            for name, kind, unit, start, end, term, state in db.session.execute(query)]
+    unit = export_unit(user, f)
+    filters = [f"初审单位：{unit.name if unit else '全部'}", f"类别：{f.kind.label if f.kind else '全部'}",
+               f"任期状态：{f.term.label if f.term else '全部'}"]
+    label = f.term.label if f.term else "任期"
+    title = f"{get_settings()['zone_name']}党组织{label}清单"
+    return tables_workbook([Table(label, title, RECORD_HEADERS, rows, wrap=(0,))], as_of("；".join(filters)))
 
 
 def term_counts(unit_id: int | None = None) -> dict[TermStatus, int]:
