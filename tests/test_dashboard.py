@@ -174,6 +174,9 @@ def test_an_import_is_visible_to_its_author_and_the_admin_only(client, app, logi
 def test_seed_scale_fills_a_registry_the_dashboard_reads(app, client, login_as):
     result = app.test_cli_runner().invoke(args=["seed-scale", "--orgs", "60", "--applications", "20"])
     assert result.exit_code == 0, result.output
+    # The seeded money's rows are recorded in the audit log, or the first change to one would be refused.
+    audit = app.test_cli_runner().invoke(args=["verify-audit"])
+    assert audit.exit_code == 0, audit.output
     with app.app_context():
         d = build_dashboard()
         established = dict(d.states)[AppState.ESTABLISHED]
