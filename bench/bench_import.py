@@ -37,10 +37,11 @@ from seeding.scale import bench_account  # noqa: E402
 ROWS = 11000
 
 
-def rows(seed: int, count: int = ROWS) -> list[list]:
+def rows(seed: int, count: int = ROWS, first: int = 0) -> list[list]:
+    """`count` rows of the registry's template, the organisations numbered from `first` (their codes and names)."""
     rng = random.Random(seed)
     out = []
-    for i in range(count):
+    for i in range(first, first + count):
         body = f"93150500MA{i:07d}"
         formal = rng.choice([0] * 12 + [1, 2, 3, 4, 5, 8])
         out.append([body + uscc.calc_check_digit(body), f"导入压测企业{i}", rng.choice([k.label for k in OrgKind]),

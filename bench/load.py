@@ -7,6 +7,11 @@ throughput ratio, rounds of 10 s on our list page, 10 s on the authenticated flo
 runs the CPU time of gunicorn, PostgreSQL and locust is read from /proc, to say where a request's time goes.
 Servers use ports 5090 and 5091 and are stopped afterwards.
 
+As in production (`make serve`), one consumer of the job queue runs beside the workers throughout (its periodic
+tasks, as it starts and each minute), with the queue in the bench's database; and a registry import of 11,000 rows,
+checked and confirmed beforehand, is queued a few seconds into the mixed run's measured time, so that the consumer
+writes it while the officials work.
+
 Users arrive over a ramp (the mixed run: 5 a second, so all 50 within 10 s, as a morning's officials do, not
 all in the same second); ten seconds after the last has started, when the last logins are done, the statistics
 are reset (locustfile.py, like `--reset-stats` but after the logins rather than during them): the figures are
@@ -22,7 +27,9 @@ import subprocess
 import sys
 import tempfile
 import time
+import threading
 import urllib.request
+from datetime import datetime, timezone
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -34,8 +41,9 @@ THROUGHPUT_ROUNDS, THROUGHPUT_SECONDS = 5, 10
 MIXED_USERS = ["ZoneUser", "ReviewerUser", "InstructorUser", "FinanceUser"]  # locustfile.py: the offices' weights
 # Two workers (the issue's setting) with GUNICORN_THREADS threads each; the bare route runs with the same.
 GUNICORN_ARGS = ["-w", "2", "--threads", os.environ.get("GUNICORN_THREADS", "1")]
-# Who spends the two cores during a throughput run: the server, the database, and the load generator itself.
-CPU_PARTIES = ("gunicorn", "PostgreSQL", "locust")
+# Who spends the two cores during a throughput run: the server, the database, the load generator itself, and the job
+# queue's consumer beside the server.
+CPU_PARTIES = ("gunicorn", "PostgreSQL", "locust", "consumer")
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -62,6 +70,58 @@ def _stop(server: subprocess.Popen) -> None:
         server.wait()
 
 
+def _consume(env: dict) -> subprocess.Popen:
+    """One consumer of the job queue, as `make serve` starts it beside gunicorn (Makefile, with_consumer)."""
+    return subprocess.Popen([str(BIN / "flask"), "--app", "app", "jobs", "consume", "--quiet"], cwd=ROOT, env=env,
+                            start_new_session=True)
+
+
+def _confirmed_import(url: str) -> int:
+    """A registry import of 11,000 new organisations (bench/bench_import.py's rows, other codes), checked and
+    confirmed by bench-admin as the upload and 确认导入 do, not yet queued; its id."""
+    from app import create_app
+    from bench.bench_import import ROWS, as_xlsx, rows
+    from domain.registry_import import check_registry_file, start_registry_import
+    from models import ImportStatus, User, db
+
+    # Bound to the queue in the bench's database, which creates its tables: before the servers start, so that the
+    # workers and the consumer do not race to create them.
+    app = create_app({"ENV_NAME": "testing", "SQLALCHEMY_DATABASE_URI": url, "JOBS_URL": url, "JOBS_IMMEDIATE": False})
+    with app.app_context():
+        admin = db.session.scalar(sa.select(User).filter_by(username="bench-admin"))
+        job = check_registry_file("load.xlsx", as_xlsx(rows(3, first=ROWS)), actor=admin)
+        db.session.commit()
+        assert job.status is ImportStatus.READY, job.errors[:3]
+        start_registry_import(job, actor=admin)
+        db.session.commit()
+        job_id = job.id
+        db.engine.dispose()
+    return job_id
+
+
+def _queue_import(url: str, job_id: int) -> None:
+    """Put the confirmed import on the queue in the bench's database, as the confirming request does."""
+    from app import create_app
+    from domain.registry_import import enqueue_registry_import
+    from models import RegistryImport, db
+
+    app = create_app({"ENV_NAME": "testing", "SQLALCHEMY_DATABASE_URI": url, "JOBS_URL": url,
+                      "JOBS_IMMEDIATE": False})
+    with app.app_context():
+        enqueue_registry_import(db.session.get(RegistryImport, job_id))
+        db.engine.dispose()
+
+
+def _import_outcome(url: str, job_id: int, queued_at: datetime) -> str:
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        status, created, finished = conn.execute(sa.text(
+            "SELECT status, created_count, finished_at FROM registry_imports WHERE id = :id"), {"id": job_id}).one()
+    engine.dispose()
+    took = f" {(finished - queued_at).total_seconds():.1f} s after it was queued" if finished else ""
+    return f"registry import of 11,000 rows during the run: {status.lower()}, {created} created{took}"
+
+
 def _workers_rss_mb(master: int) -> list[float]:
     children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
     rss = []
@@ -72,9 +132,11 @@ def _workers_rss_mb(master: int) -> list[float]:
     return rss
 
 
-def _cpu_seconds(port: int) -> dict[str, float]:
+def _cpu_seconds(port: int, database: str) -> dict[str, float]:
     """CPU seconds (user and system) used so far by each party to a throughput run: the gunicorn serving `port`
-    (master and workers), PostgreSQL (all its processes) and locust. Read from /proc, as _workers_rss_mb does."""
+    (master and workers), PostgreSQL (its backends connected to `database`, not other sessions' on this shared
+    machine), locust and our consumer (_consume's, started in this project's folder). Read from /proc, as
+    _workers_rss_mb does."""
     used = dict.fromkeys(CPU_PARTIES, 0.0)
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit():
@@ -85,11 +147,20 @@ def _cpu_seconds(port: int) -> dict[str, float]:
         except OSError:  # it ended meanwhile
             continue
         name, fields = stat[stat.index("(") + 1:stat.rindex(")")], stat[stat.rindex(")") + 2:].split()
-        party = ("PostgreSQL" if name == "postgres" else "locust" if "locust" in command else
-                 "gunicorn" if "gunicorn" in command and f"127.0.0.1:{port}" in command else None)
+        party = ("PostgreSQL" if name == "postgres" and f" {database} " in command else
+                 "locust" if "locust" in command else
+                 "gunicorn" if "gunicorn" in command and f"127.0.0.1:{port}" in command else
+                 "consumer" if "jobs consume" in command and _folder(proc) == ROOT else None)
         if party:
             used[party] += (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # stat's utime and stime
     return used
+
+
+def _folder(proc: Path) -> Path | None:
+    try:
+        return Path(os.readlink(proc / "cwd"))
+    except OSError:
+        return None
 
 
 def _locust(user_classes: list[str], port: int, users: int, seconds: int, env: dict, spawn_rate: float,
@@ -98,7 +169,7 @@ def _locust(user_classes: list[str], port: int, users: int, seconds: int, env: d
     started (time for the last logins) the stats are reset, and `seconds` are measured from there. Returns the
     aggregated row of its stats CSV, with the per-request rows in it; with `cpu`, also the CPU milliseconds each
     party (_cpu_seconds) spent per request in the steady state, under "cpu_ms"."""
-    ramp = users / spawn_rate
+    ramp, database = users / spawn_rate, sa.make_url(env["DATABASE_URL"]).database
     with tempfile.TemporaryDirectory() as tmp:
         locust = subprocess.Popen(
             [str(BIN / "locust"), "-f", str(ROOT / "bench" / "locustfile.py"), *user_classes, "--headless",
@@ -110,9 +181,9 @@ def _locust(user_classes: list[str], port: int, users: int, seconds: int, env: d
         try:
             if cpu:  # a window inside the measured seconds: locust takes a second or two to start before its clock
                 time.sleep(ramp + settle + 1)
-                before, started = _cpu_seconds(port), time.monotonic()
+                before, started = _cpu_seconds(port, database), time.monotonic()
                 time.sleep(seconds - 2)
-                after, window = _cpu_seconds(port), time.monotonic() - started
+                after, window = _cpu_seconds(port, database), time.monotonic() - started
             locust.wait(timeout=ramp + settle + seconds + 90)
         finally:
             if locust.poll() is None:
@@ -169,13 +240,21 @@ def run_load(url: str, password: str, batch_id: int, results, label: str) -> Non
     docs = {role: [i for i in v if i in with_approval] for role, v in ids.items()}
     # LOGIN_RATE_LIMIT: the limit is per address, and all 50 simulated users come from 127.0.0.1; with the
     # default 20 a minute, 10 of the 50 logins were refused (429) and those users then timed the login page.
-    env = {**os.environ, "DATABASE_URL": url, "APP_ENV": "development", "SECRET_KEY": secrets.token_hex(16),
-           "LOGIN_RATE_LIMIT": "200 per minute",
+    # The queue lives in the bench's database (JOBS_URL), as it would in PostgreSQL in production.
+    env = {**os.environ, "DATABASE_URL": url, "JOBS_URL": url, "APP_ENV": "development",
+           "SECRET_KEY": secrets.token_hex(16), "LOGIN_RATE_LIMIT": "200 per minute",
            "BENCH_PASSWORD": password, "BENCH_BATCH": str(batch_id),
            **{f"BENCH_IDS_{r}": ",".join(map(str, v)) for r, v in ids.items()},
            **{f"BENCH_DOCS_{r}": ",".join(map(str, v)) for r, v in docs.items()}}
+    import_id = _confirmed_import(url)
     server = _serve("app:create_app()", APP_PORT, env)
+    consumer = _consume(env)
+    queued = []
+    # Queued 5 s into the measured minute: after the 10-s ramp and the 10 s of settling, and locust's start.
+    timer = threading.Timer(10 + 10 + 2 + 5, lambda: (_queue_import(url, import_id),
+                                                      queued.append(datetime.now(timezone.utc))))
     try:
+        timer.start()
         mixed = _locust(MIXED_USERS, APP_PORT, 50, 60, env, spawn_rate=5, settle=10)
         rss = _workers_rss_mb(server.pid)
         bare_server = _serve("bench.bare_app:app", BARE_PORT, env)
@@ -184,13 +263,19 @@ def run_load(url: str, password: str, batch_id: int, results, label: str) -> Non
         finally:
             _stop(bare_server)
     finally:
+        timer.cancel()
+        _stop(consumer)
         _stop(server)
+    imported = _import_outcome(url, import_id, queued[0]) if queued else "the registry import was not queued"
 
     # The logins happen before the reset: their failures are added here, so a refused login still counts.
     requests = int(mixed["Request Count"]) + len(mixed["logins"])
     failures = int(mixed["Failure Count"]) + mixed["failed_logins"]
     results.add(label, f"load: errors in {requests} requests (50 users, 60 s)", float(failures), None, 0.0,
-                unit="count", note=f"of which refused logins: {mixed['failed_logins']}")
+                unit="count", note=f"of which refused logins: {mixed['failed_logins']}; with the job consumer; "
+                                   + imported)
+    if "done" not in imported:  # the consumer's work failed or never ran: the run did not measure what it says
+        results.rows[-1]["pass_"] = False
     results.add(label, "load: median / p95 (mixed)", float(mixed["50%"]), float(mixed["95%"]), None, 250.0,
                 note=f"{float(mixed['Requests/s']):.1f} req/s; p95 by request (how many): " + ", ".join(
                     f"{r['Name']} {r['95%']} ({r['Request Count']})"

@@ -224,10 +224,7 @@ def bench_database(label: str, url: str, args, results: Results) -> None:
         items = len(funds.load_batch(submitted).items)
         results.add(label, f"zone approves a batch of {items} items (keeps its sheet; a task renders it)", median, p95,
                     None)
-        batch = funds.load_batch(ids["batch"])
-        batch.sheet_data = sheet_as_data(disbursement_sheet(batch))
-        db.session.commit()
-        file_approved_sheet(batch.id)
+        file_sheet(ids["batch"])
     # The load test that follows downloads it so too: an approved batch's sheet, as finance gets it.
     median, p95 = sample(_getter(app, Role.FINANCE, SHEET_PDF.format(**ids)), args.pdf_runs, warm=1)
     results.add(label, "disbursement sheet PDF, 200 rows (filed at the approval)", median, p95, None)
@@ -287,6 +284,39 @@ def bench_at_scale(label: str, url: str, args, results: Results) -> None:
                 None, 300.0, unit="MB")
 
 
+def file_sheet(batch_id: int) -> None:
+    """File the approved batch's sheet as the approval's task does: the load test downloads it as finance does."""
+    batch = funds.load_batch(batch_id)
+    batch.sheet_data = sheet_as_data(disbursement_sheet(batch))
+    db.session.commit()
+    file_approved_sheet(batch.id)
+
+
+def load_only(url: str, results: Results) -> None:
+    """--load-only: the database seeded as for the whole bench, the sheet filed, then the load test alone."""
+    app, _, ids = prepare(url)
+    with app.app_context(), app.test_request_context():
+        file_sheet(ids["batch"])
+        db.engine.dispose()
+    from bench.load import run_load
+
+    run_load(url, PASSWORD, ids["batch"], results, "postgresql")
+
+
+def create_if_missing(url: str) -> None:
+    """Create the PostgreSQL database the URL names when the server has none of that name, from the server's
+    maintenance database (postgres), as the same user."""
+    name = sa.make_url(url).database
+    engine = sa.create_engine(sa.make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            if conn.scalar(sa.text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}) is None:
+                conn.execute(sa.text(f"CREATE DATABASE {engine.dialect.identifier_preparer.quote(name)}"))
+                print(f"created the database {name}", flush=True)
+    finally:
+        engine.dispose()
+
+
 def machine(pg_url: str | None) -> dict:
     mem_kb = next(int(line.split()[1]) for line in open("/proc/meminfo") if line.startswith("MemTotal"))
     info = {"cores": os.cpu_count(), "memory_gb": round(mem_kb / 1024 / 1024, 1),
@@ -322,12 +352,21 @@ def main() -> None:
     parser.add_argument("--pg", default=os.environ.get("BENCH_PG", ""), help="PostgreSQL URL (name must contain 'bench')")
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--pdf-runs", type=int, default=10)
+    parser.add_argument("--load-only", action="store_true",
+                        help="with --pg: seed, then the load test alone; prints its rows, writes no results")
     args = parser.parse_args()
     pg = database_url(args.pg) if args.pg else None
     if pg and "bench" not in (sa.make_url(pg).database or ""):
         sys.exit("refusing: the benchmark database's name must contain 'bench' (the run drops its schema)")
+    if args.load_only and not pg:
+        sys.exit("--load-only needs --pg (the load test runs on PostgreSQL)")
+    if pg:
+        create_if_missing(pg)
     results = Results()
     print("| db | figure | median | p95 | unit | target | ratio to baseline | pass | note |", flush=True)
+    if args.load_only:
+        load_only(pg, results)
+        return
     with tempfile.TemporaryDirectory() as tmp:
         bench_database("sqlite", f"sqlite:///{tmp}/bench.db", args, results)
     if pg:
