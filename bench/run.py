@@ -266,7 +266,8 @@ def bench_at_scale(label: str, url: str, args, results: Results) -> None:
     bare_client = bare_app.test_client()
     bare = sample(lambda: bare_client.get("/bare"), args.runs)
     results.add(label, f"baseline: bare Flask, 50-row table ({at})", *bare, None, ratio=1.0)
-    timed = [(p, args.runs, 3) for p in PAGES + SCALE_PAGES] + [(d, args.pdf_runs, 1) for d in SCALE_DOWNLOADS]
+    # The exports take seconds at this size (the 应建未建 list has 31,350 rows): three samples each.
+    timed = [(p, args.runs, 3) for p in PAGES + SCALE_PAGES] + [(d, 3, 1) for d in SCALE_DOWNLOADS]
     for (figure, role, path, target, p95_target), runs, warm in timed:
         median, p95 = sample(_getter(app, role, path.format(**ids)), runs, warm)
         results.add(label, f"{figure} {at}", median, p95, target, p95_target, ratio=median / bare[0])
@@ -275,8 +276,11 @@ def bench_at_scale(label: str, url: str, args, results: Results) -> None:
     # In a process of its own, as the consumer runs it, so that its peak RSS is the import's.
     done = subprocess.run([sys.executable, str(HERE / "bench_import.py"), "--rows", str(SCALE_ORGS), "--json"],
                           env={**os.environ, "DATABASE_URL": url}, capture_output=True, text=True, timeout=900)
-    if done.returncode:
-        sys.exit(f"bench_import.py --rows {SCALE_ORGS} failed:\n{done.stderr[-2000:]}")
+    if done.returncode:  # reported, like a missed target (a refusal under load, e.g. the reading's clock)
+        print(done.stderr[-2000:], file=sys.stderr)
+        results.add(label, f"registry import, {SCALE_ORGS:,} rows", None, None, 30.0, unit="s",
+                    note="failed: " + (done.stderr.strip().splitlines() or ["no output"])[-1][:200])
+        return
     measured = json.loads(done.stdout.strip().splitlines()[-1])
     for figure, seconds in measured["timings"]:
         results.add(label, f"registry import, {SCALE_ORGS:,} rows ({figure})", seconds, None, 30.0, unit="s")
