@@ -16,7 +16,9 @@ from werkzeug.exceptions import MethodNotAllowed, NotFound
 import sqlalchemy as sa
 
 from domain import funds
-from models import AppState, Application, Attachment, DisbursementBatch, FundItem, StoredFile, User, db
+from models import (
+    AppState, Application, Attachment, DisbursementBatch, FundItem, PartyOrg, Role, StoredFile, User, db,
+)
 from tests.conftest import sign_in_directly
 from tests.test_access_matrix import _urls, world  # noqa: F401 (world is a fixture)
 
@@ -24,10 +26,7 @@ from tests.test_access_matrix import _urls, world  # noqa: F401 (world is a fixt
 # and detaching a contact ends that contact's logins: the first applicant's form on the admin's page is an actor's.
 # Removing an uploaded font is offered only once a font is uploaded, which the demo data has not; its one field is
 # the CSRF token, and tests/test_fonts.py posts it with and without an upload.
-# A project branch's steps (报告项目结束, 保留) are offered on a project's record only, which the walk's chosen
-# organisation is not; tests/test_dissolution_routes.py posts them bad dates, none and the wrong kind of record.
-NOT_FUZZED = {"auth.logout", "verifications.detach", "admin.remove_font", "party_orgs.keep_branch",
-              "party_orgs.report_project_end"}
+NOT_FUZZED = {"auth.logout", "verifications.detach", "admin.remove_font"}
 NOT_PAGES = {"static", "auth.logout", "applications.document_pdf", "applications.attachment",
              "applications.delivery_photo", "applications.dossier_pdf", "finance.sheet_pdf", "finance.sheet_xlsx",
              "finance.overview_csv", "registry.dashboard_export", "registry.todo_export",
@@ -105,10 +104,32 @@ class _FormReader(HTMLParser):
             self.select = None
 
 
+def _projects(app, make_application, make_user) -> None:
+    """A 工程项目's draft (the application form's project fields) and two project branches, one whose project runs
+    (报告项目结束, its contact's) and one whose planned end has passed (保留党组织, the zone's decision)."""
+    from datetime import timedelta
+
+    from models import Organisation, OrgKind, Project
+    from tests.conftest import zone_today
+
+    for state, end in (("draft", None), ("established", 300), ("established", -1)):
+        made = make_application(state)
+        make_user(Role.APPLICANT, organisation=made.organisation)
+        with app.app_context():
+            db.session.get(Organisation, made.organisation_id).kind = OrgKind.PROJECT
+            if end is not None:
+                db.session.add(Project(
+                    application_id=made.id, name="二期工程", builder="城投",
+                    party_org_id=db.session.scalar(sa.select(PartyOrg.id).where(PartyOrg.application_id == made.id)),
+                    planned_start=zone_today() - timedelta(days=400), planned_end=zone_today() + timedelta(days=end)))
+            db.session.commit()
+
+
 @pytest.fixture
-def every_form(app, world, make_fund):  # noqa: F811
+def every_form(app, world, make_fund, make_application, make_user):  # noqa: F811
     """The demo world (every application state), plus fund items at each step and a draft and a submitted
-    batch, so that every form of the app is on some page for some user."""
+    batch, and project branches (_projects), so that every form of the app is on some page for some user."""
+    _projects(app, make_application, make_user)
     made = {state: make_fund(state) for state in ("pending", "approved", "checked")}
     payee_set, to_draft, to_submit = make_fund("approved"), make_fund("checked"), make_fund("checked")
     with app.app_context():
@@ -128,6 +149,7 @@ def every_form(app, world, make_fund):  # noqa: F811
         extra += [url_for_("applicant.edit_application", application_id=i)
                   for i in db.session.scalars(sa.select(Application.id))]
         extra += [url_for_("finance.batch", batch_id=i) for i in db.session.scalars(sa.select(DisbursementBatch.id))]
+        extra += [url_for_("party_orgs.show", party_org_id=i) for i in db.session.scalars(sa.select(PartyOrg.id))]
         extra += [url_for_("finance.payee", item_id=i) for i in (payee_set.id, to_draft.id, made["checked"].id)]
         # Every active account is an actor but the spare, which the admin's forms reset and deactivate.
         users = {u.username: u.id for u in db.session.scalars(
