@@ -29,7 +29,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from models import GENESIS_HASH, AuditChainHead, AuditEvent, User, db, utcnow
+from models import GENESIS_HASH, AuditChainHead, AuditEvent, User, db, wall_clock
 from models.audit import HMAC_SCHEME, LEGACY_SCHEME
 
 from . import insert_if_absent
@@ -46,7 +46,7 @@ def record_event(action: str, obj: Any, actor: User | None, summary: str = "", *
     limit = AuditEvent.summary.type.length
     summary = summary if len(summary) <= limit else summary[:limit - 1] + "…"
     event_ = AuditEvent(action=action, object_type=obj.__tablename__, actor=actor, summary=summary, data=data,
-                        at=utcnow(), scheme=HMAC_SCHEME)
+                        at=wall_clock(), scheme=HMAC_SCHEME)
     session = db.session()
     if not session.in_transaction():
         session.begin()  # so that a rollback, even before any SQL, ends a transaction and drops the queue
@@ -69,7 +69,7 @@ def _seal_queued_events(session: Session) -> None:
     for table, object_id, data in sealed_fields.pending_records(session):
         summary = f"记录{sealed_fields.TABLE_LABELS[table]}的资金字段（{len(data['rows'])} 行）"
         queue.append((AuditEvent(action=sealed_fields.VALUES_ACTION, object_type=table, object_id=object_id,
-                                 actor=actor, summary=summary, data=data, at=utcnow(), scheme=HMAC_SCHEME), None))
+                                 actor=actor, summary=summary, data=data, at=wall_clock(), scheme=HMAC_SCHEME), None))
     key = audit_key()
     for event_, obj in queue:
         seq += 1

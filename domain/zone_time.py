@@ -6,13 +6,15 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 
+from models import utcnow
+
 
 def _zone() -> ZoneInfo:
     return ZoneInfo(current_app.config["DISPLAY_TIMEZONE"])
 
 
 def local_today() -> date:
-    return datetime.now(_zone()).date()
+    return utcnow().astimezone(_zone()).date()
 
 
 def local_date(at: datetime) -> date:

@@ -12,7 +12,7 @@ from .fund import (
     CENT, MAX_FUND, MIN_FUND, STAGE_IN_BATCH, BatchState, DisbursementBatch, FundItem, FundPayment, FundStage,
     FundStandard, FundState, PayeeCheckMethod, PaymentKind, fund_stage,
 )
-from .base import LabelledEnum, utcnow
+from .base import LabelledEnum, clock_set_back, utcnow, wall_clock
 from .guidance import Assignment, ChecklistItem, Delivery, GuidanceVisit, VisitForm
 from .instructor import Instructor, instructor_units
 from .job_run import JobRun, RunStatus
@@ -46,5 +46,5 @@ __all__ = [
     "PayeeCheckMethod", "Project", "THREE_SYNCS",
     "PaymentKind", "RegistryImport", "Role", "SentReminder", "Setting", "StoredFile", "Substitution", "Unit",
     "UnitCategory", "User",
-    "VerificationCheck", "VisitForm", "db", "instructor_units", "utcnow",
+    "VerificationCheck", "VisitForm", "clock_set_back", "db", "instructor_units", "utcnow", "wall_clock",
 ]

@@ -2,7 +2,9 @@
 begins and ends its transactions."""
 import enum
 import logging
-from datetime import datetime, timezone
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta, timezone
 
 import psycopg
 import sqlalchemy as sa
@@ -13,8 +15,29 @@ from sqlalchemy import event
 from extensions import UTCDateTime, db  # noqa: F401
 
 
+# How far the clock that records read (utcnow, and through it the zone's today) stands behind the wall clock: zero,
+# but while the demo seeds an organisation founded years ago (seeding/demo.py, clock_set_back).
+_clock_behind = timedelta(0)
+
+
 def utcnow() -> datetime:
+    return datetime.now(timezone.utc) - _clock_behind
+
+
+def wall_clock() -> datetime:
+    """The real moment, whatever the records' clock says: what the audit log stamps (when the system acted)."""
     return datetime.now(timezone.utc)
+
+
+@contextmanager
+def clock_set_back(by: timedelta) -> Iterator[None]:
+    """Run the records' clock `by` behind the wall clock: what is recorded meanwhile is dated then."""
+    global _clock_behind
+    _clock_behind = by
+    try:
+        yield
+    finally:
+        _clock_behind = timedelta(0)
 
 
 # psycopg prepares a statement once a connection has run it five times, after which PostgreSQL neither parses nor

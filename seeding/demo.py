@@ -9,8 +9,8 @@ from stdnum.cn import uscc
 
 from models import (
     THREE_SYNCS, AppState, Application, ChecklistItem, CommitteePost, DisbursementBatch, FundState, Gender,
-    Instructor, MemberStatus, Organisation, OrgKind, PartyOrg, RegistrationKind, RegistrationReview,
-    RegistrationStatus, Renewal, Role, User, VisitForm, db,
+    Instructor, MemberStatus, Organisation, OrgKind, PartyOrg, PartyOrgKind, RegistrationKind, RegistrationReview,
+    RegistrationStatus, Renewal, Role, User, VisitForm, clock_set_back, db,
 )
 
 from domain import applications as verbs
@@ -242,6 +242,7 @@ def _seed_applications(orgs: dict[str, Organisation], add_user) -> int:
     for org in ended:  # the last of the established ones
         candidates.remove(org)
         candidates.insert(len(_DEMO_STATES) - 1 - _DEMO_STATES[::-1].index(AppState.ESTABLISHED), org)
+    backdated = list(_DEMO_TERM_ENDS)
     for n, (org, state) in enumerate(zip(candidates, _DEMO_STATES)):
         username = f"contact-{org.credit_code[-6:].lower()}"
         add_user(username, org.contact_name, Role.APPLICANT, organisation=org)
@@ -249,40 +250,38 @@ def _seed_applications(orgs: dict[str, Organisation], add_user) -> int:
         db.session.flush()
         contact = db.session.scalar(sa.select(User).filter_by(username=username))
         members = _demo_members(org.formal_members, org.probationary_members, n)
-        application = verbs.start_application(org, ApplicationData(
+        data = ApplicationData(
             requested_kind=suggested_kind(org.formal_members, org.probationary_members),
             formal_members=org.formal_members, probationary_members=org.probationary_members,
             proposed_secretary=members[0].name, reasons=f"{org.name}现有正式党员{org.formal_members}名，"
             "为加强党的领导、发挥党员作用，申请成立党组织。", members=members,
-            project=_demo_project(org, ended=org in ended)), actor=contact)
-        created += 1
-        reviewer = reviewers[org.unit_id]
-        for action in _DEMO_PATHS[state]:
-            # The demo instructor account guides the organisations that got furthest, so its workspace has work.
-            guide = instructors[0] if state in (AppState.ELECTION_REPORTED, AppState.ESTABLISHED) else \
-                instructors[n % len(instructors)]
-            _demo_step(application, action, contact, reviewer, zone, guide)
-        if state is AppState.ESTABLISHED:
-            _demo_guidance(application, users["instructor"])
-    _demo_terms()
+            project=_demo_project(org, ended=org in ended))
+        founded_ago = _founded_ago(data.requested_kind, backdated.pop(0)) \
+            if state is AppState.ESTABLISHED and backdated else timedelta(0)
+        with clock_set_back(founded_ago):  # an older organisation's whole founding is dated then
+            application = verbs.start_application(org, data, actor=contact)
+            created += 1
+            reviewer = reviewers[org.unit_id]
+            for action in _DEMO_PATHS[state]:
+                # The demo instructor account guides the organisations that got furthest, so its workspace has work.
+                guide = instructors[0] if state in (AppState.ELECTION_REPORTED, AppState.ESTABLISHED) else \
+                    instructors[n % len(instructors)]
+                _demo_step(application, action, contact, reviewer, zone, guide)
+            if state is AppState.ESTABLISHED:
+                _demo_guidance(application, users["instructor"])
     return created
 
 
-# The demo's established organisations, founded today, are given older terms (党组织档案): the first ends within six
-# months (半年内届满), the second has ended without a 换届 (届满未换届), so that each list and count shows at once.
+# The demo's first two established organisations were founded a term ago, so that their terms end within six months
+# (半年内届满) and have ended without a 换届 (届满未换届) and each list and count shows at once. Their whole founding (请示,
+# 批复, election, record, history) is seeded with the clock set back to that day, so it is dated then.
 _DEMO_TERM_ENDS = (timedelta(days=120), timedelta(days=-45))
 
 
-def _demo_terms() -> None:
-    records = db.session.scalars(sa.select(PartyOrg).order_by(PartyOrg.id)).all()
+def _founded_ago(kind: PartyOrgKind, term_ends_in: timedelta) -> timedelta:
+    """How long ago an organisation of this kind was founded whose first term ends `term_ends_in` from today."""
     today = local_today()
-    for party_org, from_today in zip(records, _DEMO_TERM_ENDS):
-        end = today + from_today
-        start = party_orgs.months_later(end, -12 * party_orgs.term_years(party_org.kind))
-        party_org.established_on = party_org.term_start = start
-        party_org.term_end = end
-        for seat in party_org.seats:
-            seat.started_on = start
+    return today - party_orgs.months_later(today + term_ends_in, -12 * party_orgs.term_years(kind))
 
 
 def _demo_project(org: Organisation, *, ended: bool) -> ProjectData:

@@ -203,3 +203,30 @@ def test_the_demo_has_a_term_ending_soon_and_one_expired(app):
         db.session.commit()
         counts = term_counts()
     assert counts[TermStatus.DUE] >= 1 and counts[TermStatus.EXPIRED] >= 1
+
+
+def test_the_demos_older_organisations_were_founded_when_their_terms_began(app):
+    """The two organisations founded a term ago have their founding dated then: the 批复 (number and date), the
+    application's history, the committee's seats and the record's start, not the day the demo was seeded."""
+    import sqlalchemy as sa
+
+    from domain.zone_time import local_date, local_today
+    from models import ApplicationEvent, Document, PartyOrg
+    from seeding.demo import seed_demo
+
+    with app.app_context():
+        seed_demo()
+        db.session.commit()
+        older = db.session.scalars(sa.select(PartyOrg).where(PartyOrg.term_start < local_today())).all()
+        assert len(older) == 2
+        for party_org in older:
+            day = party_org.term_start
+            assert party_org.established_on == day and {s.started_on for s in party_org.seats} == {day}
+            documents = db.session.scalars(sa.select(Document).where(Document.party_org_id == party_org.id)).all()
+            assert len(documents) == 2 and {(d.year, local_date(d.issued_at)) for d in documents} == {(day.year, day)}
+            history = db.session.scalars(sa.select(ApplicationEvent.at).where(
+                ApplicationEvent.application_id == party_org.application_id)).all()
+            assert history and {local_date(at) for at in history} == {day}
+    # The audit log, stamped by the wall clock, still verifies end to end.
+    audit = app.test_cli_runner().invoke(args=["verify-audit"])
+    assert audit.exit_code == 0, audit.output
