@@ -210,6 +210,17 @@ def test_a_planned_election_in_the_past_is_refused(world):
     assert refused.value.field == "planned_on"
 
 
+def test_a_plan_after_the_terms_end_waits_for_an_approved_postponement(world):
+    org = world.org
+    late = org.term_end + timedelta(days=30)
+    with pytest.raises(DomainError, match="晚于本届任期届满日期.*请先申请延期") as refused:
+        world.submit(planned=late)
+    assert refused.value.field == "planned_on" and world.renewal is None
+    asked = po.ask_date_change(org, late, "党员随项目外出，年底返回", actor=world["contact"], version=org.version)
+    po.grant_date_change(asked, actor=world["zone"], version=asked.version)
+    assert world.submit(planned=late).planned_on == late
+
+
 def test_an_election_before_the_zones_approval_or_in_the_future_is_refused(world):
     renewal = world.through("approve")
     with pytest.raises(DomainError, match="选举日期不能晚于今天"):

@@ -120,6 +120,10 @@ def submit_renewal(party_org: PartyOrg, planned_on: date, slate: Slate, *, actor
     renewal = open_renewal(party_org)
     step = require_renewal_step(party_org, renewal, "submit", actor, version)
     _check_election_day(party_org, planned_on, "换届选举日期", "planned_on")
+    if planned_on > party_org.term_end and not term_expired(party_org.term_end, local_today()):
+        # Electing after the term's end is a postponement: it needs its reason and the zone's approval first.
+        raise DomainError(f"换届选举日期晚于本届任期届满日期（{chinese_date(party_org.term_end)}），"
+                          "如需延期换届，请先申请延期并经党工委批准", "planned_on")
     _check_slate(party_org.kind, slate, "候选人")
     if renewal is None:
         renewal = Renewal(party_org=party_org, kind=RenewalKind.RENEWAL, state=step.target, planned_on=planned_on,

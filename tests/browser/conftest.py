@@ -3,6 +3,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 from werkzeug.serving import make_server
 
 CHROMIUM = "/usr/bin/chromium"
@@ -11,6 +12,11 @@ CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
     "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
 ]
+
+# A step that issues a document renders and signs a PDF before it answers: on a loaded 2-core machine that has taken
+# longer than Playwright's default 5 s, so an assertion waits up to 15 s for what it expects (it still fails on
+# anything else, and a passing one returns as soon as it holds).
+expect.set_options(timeout=15_000)
 
 
 @pytest.fixture(scope="session")
