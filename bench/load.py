@@ -255,7 +255,7 @@ def run_load(url: str, password: str, batch_id: int, results, label: str) -> Non
                                                       queued.append(datetime.now(timezone.utc))))
     try:
         timer.start()
-        mixed = _locust(MIXED_USERS, APP_PORT, 50, 60, env, spawn_rate=5, settle=10)
+        mixed = _locust(MIXED_USERS, APP_PORT, 50, 60, env, spawn_rate=5, settle=10, cpu=True)
         rss = _workers_rss_mb(server.pid)
         bare_server = _serve("bench.bare_app:app", BARE_PORT, env)
         try:
@@ -277,9 +277,10 @@ def run_load(url: str, password: str, batch_id: int, results, label: str) -> Non
     if "done" not in imported:  # the consumer's work failed or never ran: the run did not measure what it says
         results.rows[-1]["pass_"] = False
     results.add(label, "load: median / p95 (mixed)", float(mixed["50%"]), float(mixed["95%"]), None, 250.0,
-                note=f"{float(mixed['Requests/s']):.1f} req/s; p95 by request (how many): " + ", ".join(
-                    f"{r['Name']} {r['95%']} ({r['Request Count']})"
-                    for r in sorted(mixed["by_name"], key=lambda r: -float(r["95%"]))))
+                note=f"{float(mixed['Requests/s']):.1f} req/s; CPU ms per request: " + ", ".join(
+                    f"{party} {ms:.1f}" for party, ms in mixed["cpu_ms"].items()) + "; p95 by request (how many): "
+                + ", ".join(f"{r['Name']} {r['95%']} ({r['Request Count']})"
+                            for r in sorted(mixed["by_name"], key=lambda r: -float(r["95%"]))))
     results.rows[-1]["pass_"] = float(mixed["95%"]) <= 250.0
     if logins := mixed["logins"]:
         at = lambda share: logins[min(len(logins) - 1, round(share * (len(logins) - 1)))]  # noqa: E731
