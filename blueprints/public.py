@@ -13,7 +13,10 @@ from .forms import VerifyUploadForm
 from .nav import home_url
 
 bp = Blueprint("public", __name__)
-VERIFY_LIMIT = "30 per minute"  # per address: each page checks a signature, each upload reads up to 10 MB
+VERIFY_LIMIT = "30 per minute"  # per address: each page checks a signature
+# Per address, over both upload forms together: each upload reads up to 10 MB and checks it in a child process for up
+# to 5 s (domain/signing.py, verify_upload), so that one address keeps at most a sixth of a core busy, not 2.5 cores.
+UPLOAD_LIMIT = limiter.shared_limit("10 per minute", scope="verify-upload", methods=["POST"])
 
 
 @bp.get("/")
@@ -25,6 +28,7 @@ def index():
 
 @bp.route("/verify/<token>", methods=["GET", "POST"])
 @limiter.limit(VERIFY_LIMIT)
+@UPLOAD_LIMIT
 def verify(token: str):
     """The public verification page behind each document's QR code: no login, rate-limited. An uploaded file is
     compared with this document."""
@@ -43,6 +47,7 @@ def verify(token: str):
 
 @bp.route("/verify", methods=["GET", "POST"])
 @limiter.limit(VERIFY_LIMIT)
+@UPLOAD_LIMIT
 def verify_upload():
     """Check a PDF against the register without its code: anyone uploads it and learns which issued document it is
     byte for byte, if any, and whether its signature holds."""

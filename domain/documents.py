@@ -332,9 +332,11 @@ class UploadCheck:
 def check_upload(filename: str, data: bytes, remote_addr: str, document: Document | None = None) -> UploadCheck:
     """Check an uploaded PDF against `document` (the verification page's) or, without one, against every issued
     file by SHA-256, and check its signature. The check is logged on the document compared with or found; a file
-    that is empty, over 10 MB or not a PDF is refused (DomainError)."""
-    from .signing import verify  # here, not at the top: see domain/signing.py
+    that is empty, over 10 MB, not a PDF, or too complex to check in the time and memory allowed is refused
+    (DomainError)."""
+    from .signing import verify_upload  # here, not at the top: see domain/signing.py
     checked_upload(filename, data, field="file", accept=("application/pdf",))
+    signature = verify_upload(filename, data)
     digest = hashlib.sha256(data).hexdigest()
     if document is None:
         document = db.session.scalar(sa.select(Document).join(Document.file).where(StoredFile.sha256 == digest)
@@ -343,7 +345,7 @@ def check_upload(filename: str, data: bytes, remote_addr: str, document: Documen
     if document is not None:
         db.session.add(VerificationCheck(document=document, remote_addr=remote_addr[:45], uploaded_sha256=digest,
                                          matched=matched))
-    return UploadCheck(document if matched else None, verify(data))
+    return UploadCheck(document if matched else None, signature)
 
 
 def revoke_document(document: Document, reason: str, *, actor: User) -> None:

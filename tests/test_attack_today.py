@@ -1,8 +1,23 @@
-"""Crafted inputs against today's routes (党组织档案, 换届): ids, dates and names an attacker would send."""
-from datetime import timedelta
+"""Crafted inputs against today's routes (党组织档案, 换届, the public /verify): ids, dates, names and PDFs an attacker
+would send."""
+import resource
+import time
+from datetime import datetime, timedelta, timezone
+from io import BytesIO
 
 import pytest
 import sqlalchemy as sa
+from asn1crypto import keys as asn1_keys
+from asn1crypto import x509 as asn1_x509
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.sign import signers
+from pyhanko_certvalidator.registry import SimpleCertificateStore
+
+from domain import signing
 
 from models import CommitteeSeat, PartyOrg, PartyOrgState, Renewal, Role, db
 from tests.conftest import zone_today
@@ -119,3 +134,108 @@ def test_a_forged_receiving_branch_is_refused(app, client, make_user, two, recei
     assert response.status_code == status
     assert message in response.get_data(as_text=True)
     assert state_of(app, a_id)[0] is PartyOrgState.ACTIVE
+
+
+# ---------------------------------------------------------------- the public /verify upload: hostile PDFs
+
+def _pdf(*objects: bytes, root: int = 1) -> bytes:
+    """A PDF of these objects (numbered from 1) with a classic cross-reference table."""
+    out, offsets = bytearray(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n"), []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root %d 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, root, xref)
+    return bytes(out)
+
+
+def _with_fields(fields: bytes) -> bytes:
+    """One blank page, and the signature fields' list (/AcroForm /Fields, which a check walks) as object 3."""
+    return _pdf(b"<< /Type /Catalog /Pages 2 0 R /AcroForm << /Fields 3 0 R >> >>",
+                b"<< /Type /Pages /Kids [4 0 R] /Count 1 >>", fields,
+                b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>")
+
+
+def _upload(client, data: bytes, name: str = "收到的文件.pdf", path: str = "/verify"):
+    return client.post(path, data={"file": (BytesIO(data), name)}, content_type="multipart/form-data")
+
+
+def test_a_pdf_that_would_keep_the_parser_busy_for_minutes_is_refused_in_seconds(app, client):
+    """10 MB of one array of five million numbers where the fields are listed: pyHanko took 130 s and 1.5 GB over it
+    in the worker. Checked in a child (signing.UPLOAD_CHECK_TIMEOUT, 5 s), it is refused and the worker stays small."""
+    hostile = _with_fields(b"[" + b"0 " * (5 * 1024 * 1024 - 400) + b"]")
+    assert len(hostile) < 10 * 1024 * 1024
+    before, started = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, time.monotonic()
+    answer = _upload(client, hostile, "大数组.pdf")
+    took = time.monotonic() - started
+    assert answer.status_code == 422
+    assert "文件“大数组.pdf”无法读取，或结构过于复杂、无法在限定的时间和内存内检查" in answer.get_data(as_text=True)
+    assert took < signing.UPLOAD_CHECK_TIMEOUT + 3
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 100 * 1024  # KB: under 100 MB more
+
+
+def test_a_pdf_that_would_take_gigabytes_is_refused(app, client, monkeypatch):
+    """The child's memory is bounded too (signing.UPLOAD_CHECK_MEMORY_BYTES): here at 64 MB, which a million parsed
+    numbers outgrow long before the time (here a minute) runs out. The child fails or dies there, not the worker."""
+    monkeypatch.setattr(signing, "UPLOAD_CHECK_MEMORY_BYTES", 64 * 1024 * 1024)
+    monkeypatch.setattr(signing, "UPLOAD_CHECK_TIMEOUT", 60.0)
+    started = time.monotonic()
+    answer = _upload(client, _with_fields(b"[" + b"0 " * 1_000_000 + b"]"), "内存.pdf")
+    assert answer.status_code == 422
+    assert "文件“内存.pdf”无法读取，或结构过于复杂" in answer.get_data(as_text=True)
+    assert time.monotonic() - started < 30
+
+
+def test_objects_nested_deeper_than_python_recurses_are_a_broken_file_not_an_error_page(app, client):
+    answer = _upload(client, _with_fields(b"[" + b"[" * 100_000 + b"]" * 100_000 + b"]"))
+    page = answer.get_data(as_text=True)
+    assert answer.status_code == 200
+    assert "未查到" in page and "签名已损坏" in page
+
+
+def test_a_damaged_compressed_stream_is_a_broken_file_not_an_error_page(app, client):
+    """An update whose cross-reference stream is not Flate data, as it says: zlib raised through pyHanko (a 500)."""
+    blank = _pdf(b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [] /Count 0 >>")
+    damaged = b"x\x9c" + b"\xff" * 40
+    update = (b"3 0 obj\n<< /Type /XRef /Size 4 /W [1 4 2] /Root 1 0 R /Prev %d /Filter /FlateDecode /Length %d >>\n"
+              b"stream\n%s\nendstream\nendobj\nstartxref\n%d\n%%%%EOF\n"
+              % (int(blank.rsplit(b"startxref\n", 1)[1].split()[0]), len(damaged), damaged, len(blank)))
+    answer = _upload(client, blank + update)
+    assert answer.status_code == 200
+    assert "签名已损坏" in answer.get_data(as_text=True)
+
+
+def _signed_by(common_name: str) -> bytes:
+    """A blank page signed by a self-made certificate whose subject's CN is `common_name`: anyone can make one."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    now = datetime.now(timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - timedelta(days=1))
+            .not_valid_after(now + timedelta(days=30)).sign(key, hashes.SHA256()))
+    signer = signers.SimpleSigner(
+        signing_cert=asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER)),
+        signing_key=asn1_keys.PrivateKeyInfo.load(key.private_bytes(
+            serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())),
+        cert_registry=SimpleCertificateStore())
+    blank = _pdf(b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+                 b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>")
+    meta = signers.PdfSignatureMetadata(field_name="Signature1")
+    return signers.sign_pdf(IncrementalPdfFileWriter(BytesIO(blank)), meta, signer=signer).getvalue()
+
+
+def test_markup_in_a_forged_signers_name_is_shown_as_text(app, client):
+    """The signer's name on the page is the uploaded certificate's CN: whatever the uploader wrote there."""
+    page = _upload(client, _signed_by('<script>alert("x")</script>开发区党工委')).get_data(as_text=True)
+    assert "签名人：&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;开发区党工委" in page
+    assert "<script>alert" not in page
+    assert "签名证书不受信任" in page and "未查到" in page
+
+
+def test_markup_in_an_uploaded_files_name_is_shown_as_text(app, client):
+    answer = _upload(client, b"\x89PNG\r\n\x1a\n" + b"\x00" * 64, "<img src=x onerror=alert(1)>.pdf")
+    page = answer.get_data(as_text=True)
+    assert answer.status_code == 422
+    assert "文件“&lt;img src=x onerror=alert(1)&gt;.pdf”不是 PDF 文件" in page and "<img src=x" not in page
