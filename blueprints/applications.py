@@ -64,7 +64,8 @@ def inbox_page():
     overdue = overdue_ids(page.items, overdue_days)
     return render_partial("applications/inbox.html", "applications/_inbox_table.html", page=page, f=f,
                           overdue=overdue, overdue_days=overdue_days, states=AppState, kinds=OrgKind,
-                          page_only=lambda: dict(renewals=waiting_renewals(current_user), units=unit_choices()
+                          page_only=lambda: dict(renewals=waiting_renewals(current_user) if f.waiting_on_me else [],
+                                                 units=unit_choices()
                                                  if current_user.role is not Role.UNIT_REVIEWER else []))
 
 

@@ -53,6 +53,11 @@ class InboxFilter:
     q: str = ""
     page: int = 1
 
+    @property
+    def waiting_on_me(self) -> bool:
+        """The 待办 view (no state chosen): the one that also lists the 换届 requests waiting on the reader."""
+        return self.state == ""
+
 
 @built_per_role
 def _inbox_statements(links, state: str, by_unit: bool, by_kind: bool, by_text: bool) -> tuple[sa.Select, sa.Select]:

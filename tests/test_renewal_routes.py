@@ -152,6 +152,9 @@ def test_the_waiting_renewal_is_in_the_units_and_the_zones_inbox(app, record):
     post(app, clients, Role.UNIT_REVIEWER, party_org_id, "pass")
     assert f"/orgs/{party_org_id}#renewal" in clients[Role.ZONE_APPROVER].get("/applications/").get_data(
         as_text=True)
+    # The list of all applications is not the 待办: it leaves the 换届 requests to it.
+    assert f"/orgs/{party_org_id}#renewal" not in clients[Role.ZONE_APPROVER].get(
+        "/applications/?state=all").get_data(as_text=True)
     with app.app_context():
         from domain.inbox import nav_counts
         zone = db.session.scalar(sa.select(User).where(User.role == Role.ZONE_APPROVER))
@@ -204,6 +207,9 @@ def test_an_approved_renewal_is_postponed_with_the_zones_approval(app, record):
     assert "改期待党工委审批" in page and "施工高峰，党员大多在外地" in page
     assert f"/orgs/{party_org_id}#renewal" in clients[Role.ZONE_APPROVER].get("/applications/").get_data(
         as_text=True)
+    # The list of all applications is not the 待办: it leaves the 换届 requests to it.
+    assert f"/orgs/{party_org_id}#renewal" not in clients[Role.ZONE_APPROVER].get(
+        "/applications/?state=all").get_data(as_text=True)
     for role in (Role.APPLICANT, Role.UNIT_REVIEWER):
         assert post(app, clients, role, party_org_id, "grant_reschedule").status_code == 403
     assert post(app, clients, Role.APPLICANT, party_org_id, "report_election", elected_on=zone_today().isoformat(),

@@ -58,8 +58,8 @@ def record_step(party_org: PartyOrg, step: Step, actor: User, summary: str, *, r
     """Write a step taken on the record (after require_step allowed it): move the state if the step does, bump the
     version unless told not to (of two pages sent at once, one wins; a 换届 step that leaves the record itself as it
     was does not, so that the record's open forms stay good), audit it (saying whom the actor stood in for) and
-    append the record's history row. `summary` is the line the history and the audit log show (details["summary"]); `details`
-    whatever else a later step may want to read of the change (JSON)."""
+    append the record's history row. `summary` is the line the history and the audit log show (details["summary"]);
+    `details` whatever else a later step may want to read of the change (JSON)."""
     if step.target is not None:
         party_org.state = step.target
     if bump:
