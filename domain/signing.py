@@ -61,12 +61,15 @@ DEV_VALID_DAYS = 3650
 # signed 95-KB document takes 0.03 s in the worker, 0.07 s in a child.
 UPLOAD_CHECK_TIMEOUT = 5.0
 UPLOAD_CHECK_MEMORY_BYTES = 512 * 1024 * 1024
+# What pyHanko raises on a file it cannot read: its own PdfError, and what its parser lets through. zlib.error: a
+# stream's compressed bytes damaged. RecursionError: objects nested thousands deep, which it descends recursively.
+READ_ERRORS = (PdfError, ValueError, KeyError, TypeError, IndexError, zlib.error, RecursionError)
 UNCHECKABLE = "文件“{}”无法读取，或结构过于复杂、无法在限定的时间和内存内检查，请确认是收到的原件后再上传"
 
 
 @dataclass(frozen=True)
 class SignatureCheck:
-    """What verify found in a PDF: whether it is signed at all, whether the signed bytes are unchanged (intact) and
+    """What verify found in a PDF: whether it could be read, whether it is signed at all, whether the signed bytes are unchanged (intact) and
     the signature covers the whole file (nothing appended after it), who signed it and when."""
     signed: bool
     intact: bool = False
@@ -74,6 +77,7 @@ class SignatureCheck:
     trusted: bool = False
     signer: str = ""
     signed_at: datetime | None = None  # the timestamp authority's time; None without a timestamp
+    readable: bool = True  # False: no PDF that pyHanko can read, so whether it is signed is unknown
 
     @property
     def good(self) -> bool:
@@ -178,8 +182,8 @@ def _outside_event_loop(work: Callable[[], T]) -> T:
 
 
 def verify(pdf: bytes) -> SignatureCheck:
-    """Check the last signature of a PDF against the configured roots. A file that cannot be read as a PDF, or one
-    whose signature cannot be parsed, is reported as not intact rather than raising. For the app's own files; one
+    """Check the last signature of a PDF against the configured roots. A file that cannot be read as a PDF is
+    reported so (readable=False), one whose signature cannot be parsed as not intact, rather than raising. For the app's own files; one
     from outside goes through verify_upload."""
     return _verify(pdf, _keys().roots)
 
@@ -206,14 +210,14 @@ def _verify_quietly(pdf: bytes, roots: tuple) -> SignatureCheck:
 def _verify(pdf: bytes, roots: tuple) -> SignatureCheck:
     try:
         embedded = PdfFileReader(BytesIO(pdf)).embedded_signatures
-        if not embedded:
-            return SignatureCheck(signed=False)
+    except READ_ERRORS:
+        return SignatureCheck(signed=False, readable=False)
+    if not embedded:
+        return SignatureCheck(signed=False)
+    try:
         context = ValidationContext(trust_roots=list(roots), allow_fetching=False)
         status = _outside_event_loop(lambda: validate_pdf_signature(embedded[-1], signer_validation_context=context))
-    # zlib.error: a stream's compressed bytes damaged. RecursionError: objects nested thousands deep, which pyHanko's
-    # parser descends into recursively.
-    except (PdfError, SignatureValidationError, ValueError, KeyError, TypeError, IndexError, zlib.error,
-            RecursionError):
+    except (SignatureValidationError, *READ_ERRORS):
         return SignatureCheck(signed=True)
     timestamp = status.timestamp_validity.timestamp if status.timestamp_validity else None
     return SignatureCheck(

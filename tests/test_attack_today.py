@@ -1,5 +1,6 @@
 """Crafted inputs against today's routes (党组织档案, 换届, the public /verify): ids, dates, names and PDFs an attacker
 would send."""
+import re
 import resource
 import time
 from datetime import datetime, timedelta, timezone
@@ -191,14 +192,14 @@ def test_a_pdf_that_would_take_gigabytes_is_refused(app, client, monkeypatch):
     assert time.monotonic() - started < 30
 
 
-def test_objects_nested_deeper_than_python_recurses_are_a_broken_file_not_an_error_page(app, client):
+def test_objects_nested_deeper_than_python_recurses_are_an_unreadable_file_not_an_error_page(app, client):
     answer = _upload(client, _with_fields(b"[" + b"[" * 100_000 + b"]" * 100_000 + b"]"))
     page = answer.get_data(as_text=True)
     assert answer.status_code == 200
-    assert "未查到" in page and "签名已损坏" in page
+    assert "未查到" in page and "文件结构损坏，无法作为 PDF 读取，无法检查其电子签名" in page
 
 
-def test_a_damaged_compressed_stream_is_a_broken_file_not_an_error_page(app, client):
+def test_a_damaged_compressed_stream_is_an_unreadable_file_not_an_error_page(app, client):
     """An update whose cross-reference stream is not Flate data, as it says: zlib raised through pyHanko (a 500)."""
     blank = _pdf(b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [] /Count 0 >>")
     damaged = b"x\x9c" + b"\xff" * 40
@@ -207,7 +208,7 @@ def test_a_damaged_compressed_stream_is_a_broken_file_not_an_error_page(app, cli
               % (int(blank.rsplit(b"startxref\n", 1)[1].split()[0]), len(damaged), damaged, len(blank)))
     answer = _upload(client, blank + update)
     assert answer.status_code == 200
-    assert "签名已损坏" in answer.get_data(as_text=True)
+    assert "文件结构损坏，无法作为 PDF 读取，无法检查其电子签名" in answer.get_data(as_text=True)
 
 
 def _signed_by(common_name: str) -> bytes:
@@ -258,3 +259,16 @@ def test_a_formula_typed_as_an_organisations_name_exports_as_text(app, terms, na
     sheet = load_workbook(BytesIO(response.data)).active
     cells = [row[0] for row in sheet.iter_rows(min_row=4)]
     assert [(cell.value, cell.data_type) for cell in cells] == [(name, "s")] * 3
+
+
+def test_the_verification_upload_needs_the_forms_csrf_token(app, client):
+    """Public as it is, the form is posted with its CSRF token: another site cannot make a visitor's browser upload
+    (and spend the visitor's address's ten uploads a minute)."""
+    app.config["WTF_CSRF_ENABLED"] = True
+    blank = _pdf(b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [] /Count 0 >>")
+    forged = _upload(client, blank)
+    assert forged.status_code == 400 and "页面已过期或来源无效" in forged.get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', client.get("/verify").get_data(as_text=True))
+    answer = client.post("/verify", data={"file": (BytesIO(blank), "a.pdf"), "csrf_token": token.group(1)},
+                         content_type="multipart/form-data")
+    assert answer.status_code == 200 and "所上传的文件没有电子签名。" in answer.get_data(as_text=True)

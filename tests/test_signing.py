@@ -100,7 +100,7 @@ def test_an_unsigned_or_unreadable_file_is_not_good(app, issued):
     _, _, _, unsigned = issued
     with app.app_context():
         assert signing.verify(unsigned) == signing.SignatureCheck(signed=False)
-        assert not signing.verify(b"%PDF-1.7 garbage").good
+        assert signing.verify(b"%PDF-1.7 garbage") == signing.SignatureCheck(signed=False, readable=False)
 
 
 def _poppler(*command) -> str:
