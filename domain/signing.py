@@ -299,6 +299,8 @@ def _make_development_pki(directory: Path, organ: str) -> None:
         else:
             builder = builder.add_extension(x509.ExtendedKeyUsage([usage]), critical=True)
         cert = builder.sign(root_key, hashes.SHA256())
+        # The private keys, unencrypted: readable by this user alone, as is the directory (0700) they are in.
+        (draft / filename).touch(mode=0o600)
         (draft / filename).write_bytes(pkcs12.serialize_key_and_certificates(
             None, key, cert, [root], serialization.NoEncryption()))
     try:

@@ -272,3 +272,14 @@ def test_the_verification_upload_needs_the_forms_csrf_token(app, client):
     answer = client.post("/verify", data={"file": (BytesIO(blank), "a.pdf"), "csrf_token": token.group(1)},
                          content_type="multipart/form-data")
     assert answer.status_code == 200 and "所上传的文件没有电子签名。" in answer.get_data(as_text=True)
+
+
+# ---------------------------------------------------------------- the signing keys on disk
+
+def test_the_development_keys_are_readable_by_the_app_alone(tmp_path):
+    """The development and test signing keys are unencrypted PKCS#12 files under instance/: the folder 0700, each
+    key 0600, whatever the umask lets other files be."""
+    signing._make_development_pki(tmp_path / "signing", "测试机关")
+    modes = {path.name: path.stat().st_mode & 0o777 for path in (tmp_path / "signing").iterdir()}
+    assert (tmp_path / "signing").stat().st_mode & 0o777 == 0o700
+    assert modes == {"root.pem": 0o644, "signer.p12": 0o600, "tsa.p12": 0o600}
