@@ -192,8 +192,9 @@ def bench_database(label: str, url: str, args, results: Results) -> None:
 
     from weasyprint import HTML
 
-    from domain.documents import render_document, render_dossier
+    from domain.documents import lay_out_document, render_document, render_dossier
     from domain.settings import get_settings
+    from domain.signing import sign
 
     bare_pdf = sample(lambda: HTML(string='<p style="font-family: Noto Serif CJK SC">党组织组建</p>').write_pdf(),
                       args.pdf_runs, warm=1)
@@ -203,6 +204,14 @@ def bench_database(label: str, url: str, args, results: Results) -> None:
         settings, day = get_settings(), document.issued_at.date()
         approval = sample(lambda: render_document(document, settings, day), args.pdf_runs, warm=1)
         results.add(label, "批复 PDF (rendered)", *approval, 300.0, ratio=approval[0] / bare_pdf[0])
+        # Issuing signs what it renders (issue 33): the signed 批复 beside the unsigned one, and the signature alone
+        # on one laid-out file (the built-in test timestamper; production adds TSA_URL's round trip).
+        signed = sample(lambda: sign(*lay_out_document(document, settings, day)), args.pdf_runs, warm=1)
+        results.add(label, "批复 PDF (rendered and signed)", *signed, None, ratio=signed[0] / bare_pdf[0],
+                    note=f"{signed[0] - approval[0]:+.1f} ms on the unsigned render's median")
+        laid_out = lay_out_document(document, settings, day)
+        signature = sample(lambda: sign(*laid_out), args.pdf_runs, warm=1)
+        results.add(label, "its PAdES signature alone (test timestamper)", *signature, 50.0)
         dossier = sample(lambda: render_dossier(document.application), args.pdf_runs, warm=1)
         results.add(label, "dossier PDF", *dossier, 1000.0, ratio=dossier[0] / bare_pdf[0])
         db.session.remove()
