@@ -69,8 +69,9 @@ UNCHECKABLE = "文件“{}”无法读取，或结构过于复杂、无法在限
 
 @dataclass(frozen=True)
 class SignatureCheck:
-    """What verify found in a PDF: whether it could be read, whether it is signed at all, whether the signed bytes are unchanged (intact) and
-    the signature covers the whole file (nothing appended after it), who signed it and when."""
+    """What verify found in a PDF: whether it could be read, whether it is signed at all, whether the signed bytes
+    are unchanged (intact) and the signature covers the whole file (nothing appended after it), who signed it and
+    when."""
     signed: bool
     intact: bool = False
     whole_file: bool = False
@@ -183,8 +184,8 @@ def _outside_event_loop(work: Callable[[], T]) -> T:
 
 def verify(pdf: bytes) -> SignatureCheck:
     """Check the last signature of a PDF against the configured roots. A file that cannot be read as a PDF is
-    reported so (readable=False), one whose signature cannot be parsed as not intact, rather than raising. For the app's own files; one
-    from outside goes through verify_upload."""
+    reported so (readable=False), one whose signature cannot be parsed as not intact, rather than raising. For the
+    app's own files; one from outside goes through verify_upload."""
     return _verify(pdf, _keys().roots)
 
 
