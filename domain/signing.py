@@ -224,7 +224,13 @@ def _verify(pdf: bytes, roots: tuple) -> SignatureCheck:
     return SignatureCheck(
         signed=True, intact=status.intact and status.valid,
         whole_file=status.coverage == status.coverage.ENTIRE_FILE, trusted=status.trusted,
-        signer=status.signing_cert.subject.native.get("common_name", ""), signed_at=timestamp)
+        signer=_common_name(status.signing_cert.subject), signed_at=timestamp)
+
+
+def _common_name(subject) -> str:
+    """The certificate subject's CN as one line: a subject may carry several (asn1crypto then gives a list)."""
+    found = subject.native.get("common_name", "")
+    return "、".join(found) if isinstance(found, list) else found
 
 
 def _keys() -> _Keys:

@@ -211,10 +211,10 @@ def test_a_damaged_compressed_stream_is_an_unreadable_file_not_an_error_page(app
     assert "文件结构损坏，无法作为 PDF 读取，无法检查其电子签名" in answer.get_data(as_text=True)
 
 
-def _signed_by(common_name: str) -> bytes:
-    """A blank page signed by a self-made certificate whose subject's CN is `common_name`: anyone can make one."""
+def _signed_by(*common_names: str) -> bytes:
+    """A blank page signed by a self-made certificate whose subject's CNs are `common_names`: anyone can make one."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn) for cn in common_names])
     now = datetime.now(timezone.utc)
     cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
             .serial_number(x509.random_serial_number()).not_valid_before(now - timedelta(days=1))
@@ -236,6 +236,11 @@ def test_markup_in_a_forged_signers_name_is_shown_as_text(app, client):
     assert "签名人：&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;开发区党工委" in page
     assert "<script>alert" not in page
     assert "签名证书不受信任" in page and "未查到" in page
+
+
+def test_a_certificate_with_two_common_names_shows_both_as_text(app, client):
+    page = _upload(client, _signed_by("甲单位", "乙单位")).get_data(as_text=True)
+    assert "签名人：甲单位、乙单位" in page and "[" not in page.split("签名人：", 1)[1].split("<", 1)[0]
 
 
 def test_markup_in_an_uploaded_files_name_is_shown_as_text(app, client):
