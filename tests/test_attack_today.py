@@ -227,7 +227,9 @@ def _signed_by(*common_names: str) -> bytes:
     blank = _pdf(b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
                  b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>")
     meta = signers.PdfSignatureMetadata(field_name="Signature1")
-    return signers.sign_pdf(IncrementalPdfFileWriter(BytesIO(blank)), meta, signer=signer).getvalue()
+    # Off any running event loop, as the app signs: the browser tests leave Playwright's running in this process.
+    return signing._outside_event_loop(
+        lambda: signers.sign_pdf(IncrementalPdfFileWriter(BytesIO(blank)), meta, signer=signer).getvalue())
 
 
 def test_markup_in_a_forged_signers_name_is_shown_as_text(app, client):

@@ -157,6 +157,7 @@ def test_an_early_morning_visit_in_the_zone_is_dated_today_on_a_utc_server(ctx, 
     that day is not "after today" although a UTC server's date.today() still says the day before."""
     from datetime import datetime, time, timezone
 
+    import models.base
     from domain import zone_time
 
     utc_day = datetime.now(timezone.utc).date()  # the assignment below is made today, UTC
@@ -166,7 +167,7 @@ def test_an_early_morning_visit_in_the_zone_is_dated_today_on_a_utc_server(ctx, 
         def now(cls, tz=None):
             return datetime.combine(utc_day, time(23, 30), timezone.utc).astimezone(tz)
 
-    monkeypatch.setattr(zone_time, "datetime", At0730InTheZone)
+    monkeypatch.setattr(models.base, "datetime", At0730InTheZone)  # the records' clock, which zone_time reads
     zone_day = utc_day + timedelta(days=1)
     assert zone_time.local_today() == zone_day
     made, mine_id = make_application("approved"), make_user(Role.INSTRUCTOR).id

@@ -28,7 +28,7 @@ pytestmark = pytest.mark.browser
 NOT_PAGES = {
     "static": "stylesheets, scripts and images",
     "applications.document_pdf": "a PDF download", "applications.dossier_pdf": "a PDF download",
-    "party_orgs.document_pdf": "a PDF download",
+    "party_orgs.document_pdf": "a PDF download", "party_orgs.terms_xlsx": "an XLSX download",
     "finance.sheet_pdf": "a PDF download", "finance.sheet_xlsx": "an XLSX download",
     "finance.overview_csv": "a CSV download", "registry.dashboard_export": "an XLSX download",
     "registry.todo_export": "an XLSX download", "registry.template_download": "an XLSX download",

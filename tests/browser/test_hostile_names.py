@@ -27,7 +27,7 @@ NOT_PAGES = {
     "static", "auth.logout", "applications.document_pdf", "applications.attachment", "applications.delivery_photo",
     "applications.dossier_pdf", "finance.sheet_pdf", "finance.sheet_xlsx", "finance.overview_csv",
     "registry.dashboard_export", "registry.todo_export", "registry.template_download",
-    "registry.template_csv_download", "admin.instructor_template",
+    "registry.template_csv_download", "admin.instructor_template", "party_orgs.terms_xlsx",
 }
 INJECTED = "img[src='x'], svg[onload], iframe[srcdoc], b[onmouseover], script:not([src])"
 
