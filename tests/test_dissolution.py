@@ -16,7 +16,6 @@ from models import (
 from tests.conftest import unit_by_code
 
 JANUARY, MARCH = (datetime(2026, m, 5, tzinfo=timezone.utc) for m in (1, 3))
-THIS_MONTH = datetime.now(timezone.utc).strftime("%Y-%m")
 
 
 @pytest.fixture
@@ -71,12 +70,13 @@ def test_dissolving_lowers_the_rate_from_this_month_on_and_not_before(ctx, world
     assert (months(), months(park)) == (before_zone, before_park)
 
     dissolve(ctx, world["a"], zone)
+    this_month = datetime.now(timezone.utc).strftime("%Y-%m")  # read now, not when the module was collected
 
     # A and C (in A's joint branch) are no longer covered: zone 3 of 6 (50.0%), the park 1 of 4 (25.0%).
     assert formation_rate().rate == 50.0 and formation_rate(park).rate == 25.0
     assert formation_rate(unit_by_code("civil_affairs")).rate == 100.0
-    assert months() == before_zone + [(THIS_MONTH, 0, 2, 3, 50.0)]
-    assert months(park) == before_park + [(THIS_MONTH, 0, 2, 1, 25.0)]
+    assert months() == before_zone + [(this_month, 0, 2, 3, 50.0)]
+    assert months(park) == before_park + [(this_month, 0, 2, 1, 25.0)]
     a, c = ctx.get(Organisation, world["A"].id), ctx.get(Organisation, world["C"].id)
     assert (a.has_party_org, a.joint_branch_code, c.joint_branch_code) == (False, None, None)
 

@@ -10,13 +10,10 @@ from domain.substitutes import SubstituteData, acting_for, name_substitute, zone
 from models import Application, ApplicationEvent, AuditEvent, Role, Substitution, User, db, utcnow
 from tests.conftest import sign_in_directly, zone_today
 
-TODAY = zone_today()
-
-
 def name(official_id: int, substitute_id: int, days: tuple[int, int] = (0, 7), reason: str = "外出学习") -> Substitution:
     official = db.session.get(User, official_id)
-    return name_substitute(official, SubstituteData(substitute_id, TODAY + timedelta(days=days[0]),
-                                                    TODAY + timedelta(days=days[1]), reason))
+    return name_substitute(official, SubstituteData(substitute_id, zone_today() + timedelta(days=days[0]),
+                                                    zone_today() + timedelta(days=days[1]), reason))
 
 
 def refusal(official_id: int, substitute_id: int, days: tuple[int, int] = (0, 7), reason: str = "外出学习") -> str:
@@ -77,8 +74,8 @@ def test_an_instructors_substitute_sees_their_organisations_while_the_span_runs(
         db.session.commit()
         assert seen() == {other.id, application.id}
         # The span ends by itself: moved into the past, nothing else done, it no longer shows anything.
-        substitution.starts_at = zone_midnight(TODAY - timedelta(days=5))
-        substitution.ends_at = zone_midnight(TODAY) - timedelta(seconds=1)
+        substitution.starts_at = zone_midnight(zone_today() - timedelta(days=5))
+        substitution.ends_at = zone_midnight(zone_today()) - timedelta(seconds=1)
         db.session.commit()
         assert seen() == {other.id}
 
@@ -125,8 +122,8 @@ def test_each_official_names_a_substitute_on_their_page(app, client, make_user, 
     colleague = make_user(role)
     page = client.get("/substitutes/")
     assert page.status_code == 200 and colleague.name in page.get_data(as_text=True)
-    answer = client.post("/substitutes/", data={"substitute_id": colleague.id, "starts_on": TODAY.isoformat(),
-                                                "ends_on": (TODAY + timedelta(days=3)).isoformat(),
+    answer = client.post("/substitutes/", data={"substitute_id": colleague.id, "starts_on": zone_today().isoformat(),
+                                                "ends_on": (zone_today() + timedelta(days=3)).isoformat(),
                                                 "reason": "外出培训"}, follow_redirects=True)
     assert "代理人已指定。" in answer.get_data(as_text=True)
     with app.app_context():
@@ -136,8 +133,8 @@ def test_each_official_names_a_substitute_on_their_page(app, client, make_user, 
 
 def test_a_refused_substitute_is_named_beside_its_field_and_nothing_is_saved(app, client, login_as):
     me = login_as(Role.FINANCE)
-    answer = client.post("/substitutes/", data={"substitute_id": me.id, "starts_on": TODAY.isoformat(),
-                                                "ends_on": (TODAY + timedelta(days=3)).isoformat(), "reason": "x"})
+    answer = client.post("/substitutes/", data={"substitute_id": me.id, "starts_on": zone_today().isoformat(),
+                                                "ends_on": (zone_today() + timedelta(days=3)).isoformat(), "reason": "x"})
     assert answer.status_code == 200 and "不能指定自己为代理人" in answer.get_data(as_text=True)
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count(Substitution.id))) == 0
@@ -166,7 +163,7 @@ def test_an_instructors_substitute_records_a_visit_for_the_official(app, make_ap
         name(away.id, stand_in.id)
         db.session.commit()
         assert can_guide(row, stand_in)
-        visit = record_visit(row, VisitData(TODAY, VisitForm.PHONE, "电话了解组建进展"), actor=stand_in)
+        visit = record_visit(row, VisitData(zone_today(), VisitForm.PHONE, "电话了解组建进展"), actor=stand_in)
         # The visit is the organisation's instructor's record, entered by the substitute.
         assert (visit.instructor_id, visit.recorded_by_id) == (application.instructor_id, stand_in.id)
 
@@ -180,7 +177,7 @@ def test_a_choice_or_date_that_is_no_value_is_refused_in_chinese(app, client, lo
     assert answer.status_code == 200
     assert "请从列表中选择" in page and "请填写正确的日期，如 2026-01-31" in page
     assert "could not coerce" not in page and "Not a valid" not in page
-    answer = client.post("/substitutes/", data={"substitute_id": colleague.id, "starts_on": TODAY.isoformat(),
+    answer = client.post("/substitutes/", data={"substitute_id": colleague.id, "starts_on": zone_today().isoformat(),
                                                 "ends_on": "x", "reason": "外出培训"})
     assert "请填写正确的日期，如 2026-01-31" in answer.get_data(as_text=True)
     with app.app_context():
@@ -191,8 +188,8 @@ def _span(app, official_id: int, substitute_id: int, days: tuple[int, int]) -> i
     """A span written as the page would (days from today; a negative start is a span already running)."""
     with app.app_context():
         row = Substitution(official_id=official_id, substitute_id=substitute_id, reason="外出学习",
-                           starts_at=zone_midnight(TODAY + timedelta(days=days[0])),
-                           ends_at=zone_midnight(TODAY + timedelta(days=days[1])))
+                           starts_at=zone_midnight(zone_today() + timedelta(days=days[0])),
+                           ends_at=zone_midnight(zone_today() + timedelta(days=days[1])))
         db.session.add(row)
         db.session.commit()
         return row.id
@@ -379,8 +376,8 @@ def test_a_delivery_and_a_visit_by_the_substitute_are_audited_on_the_officials_b
     _span(app, away_id, stand_in_id, (-1, 3))
     with app.app_context():
         row, actor = db.session.get(Application, application.id), db.session.get(User, stand_in_id)
-        tick_delivery(row, ChecklistItem.PLAQUE, TODAY, actor=actor)
-        record_visit(row, VisitData(TODAY, VisitForm.PHONE, "电话了解换届准备"), actor=actor)
+        tick_delivery(row, ChecklistItem.PLAQUE, zone_today(), actor=actor)
+        record_visit(row, VisitData(zone_today(), VisitForm.PHONE, "电话了解换届准备"), actor=actor)
         db.session.commit()
         for action in ("tick_delivery", "record_visit"):
             event = _audited(action)
@@ -395,7 +392,7 @@ def test_the_instructors_own_delivery_is_audited_in_their_own_right(app, make_ap
     application, away_id, stand_in_id = _instructors_away(app, make_application, "established")
     with app.app_context():
         row = db.session.get(Application, application.id)
-        tick_delivery(row, ChecklistItem.PLAQUE, TODAY, actor=db.session.get(User, away_id))
+        tick_delivery(row, ChecklistItem.PLAQUE, zone_today(), actor=db.session.get(User, away_id))
         db.session.commit()
         event = _audited("tick_delivery")
         assert event.actor_id == away_id and "on_behalf_of_id" not in event.data and " 代 " not in event.summary
@@ -469,7 +466,7 @@ def test_substitutions_named_at_once_cannot_overlap_or_chain(app, make_user, cha
 
     def attempt(pair, go):
         official, substitute = db.session.get(User, pair[0]), db.session.get(User, pair[1])
-        data = SubstituteData(substitute.id, TODAY + timedelta(days=1), TODAY + timedelta(days=5), "外出学习")
+        data = SubstituteData(substitute.id, zone_today() + timedelta(days=1), zone_today() + timedelta(days=5), "外出学习")
         go()
         try:
             name_substitute(official, data)
