@@ -29,6 +29,15 @@ LOGGED_IN = EVERYONE - {"anonymous"}
 # Who may see the chosen application: its organisation, its unit, the zone, its instructor, the admin.
 VIEWERS = {"applicant", "reviewer", "zone", "instructor", "admin"}
 REGISTRY = {"reviewer", "other_reviewer", "zone", "admin"}
+# Every route that sends a file, not a page: tests/test_security.py's walk proves the list complete (it meets a file
+# from each, and from no other), and the browser walks skip these when they look at pages.
+DOWNLOADS = {
+    "applications.attachment", "applications.delivery_photo", "applications.document_pdf", "applications.dossier_pdf",
+    "finance.sheet_pdf", "finance.sheet_xlsx", "finance.overview_csv", "registry.dashboard_export",
+    "registry.todo_export", "registry.template_download", "registry.template_csv_download",
+    "admin.instructor_template", "verifications.certificate", "applicant.payee_document", "finance.payee_document",
+    "party_orgs.document_pdf", "party_orgs.terms_xlsx",
+}
 
 ACCESS = {
     "public.index": EVERYONE, "public.verify": EVERYONE, "public.verify_upload": EVERYONE, "static": EVERYONE,

@@ -12,7 +12,7 @@ from app import create_app
 from domain.accounts import DEMO_PASSWORD
 from models import LoginFailure, Role, db
 from tests.conftest import PASSWORD, make_test_app
-from tests.test_access_matrix import _urls, world  # noqa: F401 - world is a fixture
+from tests.test_access_matrix import DOWNLOADS, _urls, world  # noqa: F401 - world is a fixture
 
 TEMPLATES = Path(__file__).parents[1] / "templates"
 
@@ -69,16 +69,6 @@ def test_the_login_answer_is_no_store_and_the_anonymous_pages_are_left_to_the_br
 def test_static_files_keep_their_caching_for_a_logged_in_user(client, login_as):
     login_as(Role.ZONE_APPROVER)
     assert "no-store" not in client.get("/static/css/app.css").headers["Cache-Control"]
-
-
-# Every kind of file the app sends, by endpoint: the walk below must meet each, so that it proves something.
-DOWNLOADS = {
-    "applications.attachment", "applications.delivery_photo", "applications.document_pdf", "applications.dossier_pdf",
-    "finance.sheet_pdf", "finance.sheet_xlsx", "finance.overview_csv", "registry.dashboard_export",
-    "registry.todo_export", "registry.template_download", "registry.template_csv_download",
-    "admin.instructor_template", "verifications.certificate", "applicant.payee_document", "finance.payee_document",
-    "party_orgs.document_pdf", "party_orgs.terms_xlsx",
-}
 
 
 DISPOSITION = re.compile(r"(attachment|inline); filename=\"[A-Za-z0-9_-]+\.[a-z]+\"; "

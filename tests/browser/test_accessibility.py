@@ -20,26 +20,16 @@ from domain.accounts import DEMO_PASSWORD
 from models import AppState, Application, PartyOrg, Role, User, db
 from tests.browser.helpers import log_in
 from tests.browser.test_phone_journey import OVERFLOW, PHONE
-from tests.test_access_matrix import ACCESS, world  # noqa: F401 (the demo data plus what it lacks)
+from tests.test_access_matrix import ACCESS, DOWNLOADS, world  # noqa: F401 (the demo data plus what it lacks)
 
 pytestmark = pytest.mark.browser
 
 # GET routes that are not HTML pages, or not whole ones: axe has nothing to check in them.
-NOT_PAGES = {
-    "static": "stylesheets, scripts and images",
-    "applications.document_pdf": "a PDF download", "applications.dossier_pdf": "a PDF download",
-    "party_orgs.document_pdf": "a PDF download", "party_orgs.terms_xlsx": "an XLSX download",
-    "finance.sheet_pdf": "a PDF download", "finance.sheet_xlsx": "an XLSX download",
-    "finance.overview_csv": "a CSV download", "registry.dashboard_export": "an XLSX download",
-    "registry.todo_export": "an XLSX download", "registry.template_download": "an XLSX download",
-    "registry.template_csv_download": "a CSV download", "admin.instructor_template": "an XLSX download",
-    "applications.attachment": "an uploaded file", "applications.delivery_photo": "an uploaded photo",
-    "verifications.certificate": "an uploaded certificate",
-    "applicant.payee_document": "an uploaded bank document", "finance.payee_document": "an uploaded bank document",
+NOT_PAGES = DOWNLOADS | {
+    "static",  # stylesheets, scripts and images
     # htmx partials: each is part of a whole page checked here (the counters are in every page's navbar,
     # a member row is in the application form, the 改派 options in the card, whose forms are opened here).
-    "applications.badges": "htmx partial of the navbar", "applicant.member_row": "htmx partial of the form",
-    "applications.reassign_options": "htmx partial of the card (the options of its 改派 form)",
+    "applications.badges", "applicant.member_row", "applications.reassign_options",
 }
 # Pages everyone may open (login, register, the public verify page) are checked as the anonymous visitor:
 # signed in, the same page differs only by the navbar, which every other page checks.

@@ -11,7 +11,7 @@ from playwright.sync_api import Page
 from domain.accounts import DEMO_PASSWORD
 from models import Application, ApplicationMember, Instructor, Organisation, User, db
 from tests.browser.helpers import log_in
-from tests.test_access_matrix import ACCESS, _urls, world  # noqa: F401 (world is a fixture)
+from tests.test_access_matrix import ACCESS, DOWNLOADS, _urls, world  # noqa: F401 (world is a fixture)
 
 pytestmark = pytest.mark.browser
 
@@ -23,12 +23,7 @@ PAYLOADS = {
     "text": "</textarea><iframe srcdoc='<script>alert(5)</script>'>",
 }
 # What the walk does not open in the browser: downloads, and routes that only answer POST.
-NOT_PAGES = {
-    "static", "auth.logout", "applications.document_pdf", "applications.attachment", "applications.delivery_photo",
-    "applications.dossier_pdf", "finance.sheet_pdf", "finance.sheet_xlsx", "finance.overview_csv",
-    "registry.dashboard_export", "registry.todo_export", "registry.template_download",
-    "registry.template_csv_download", "admin.instructor_template", "party_orgs.terms_xlsx",
-}
+NOT_PAGES = DOWNLOADS | {"static", "auth.logout"}
 INJECTED = "img[src='x'], svg[onload], iframe[srcdoc], b[onmouseover], script:not([src])"
 
 
