@@ -36,7 +36,10 @@ def record_context(party_org, failed_action: str | None = None, failed_form=None
 
 
 def org_filter() -> party_orgs.OrgFilter:
-    """The list's filters from the query: a value that is none of those offered means no filter."""
+    """The list's filters from the query, for the roles that see the list (403 for the others, whom the area admits
+    to their own records only): a value that is none of those offered means no filter."""
+    if current_user.role not in LIST_ROLES:
+        abort(403)
     unit_id = request.args.get("unit_id", type=int)
     kind, term = request.args.get("kind", ""), request.args.get("term", "")
     return party_orgs.OrgFilter(
@@ -48,8 +51,6 @@ def org_filter() -> party_orgs.OrgFilter:
 
 @bp.get("/")
 def index():
-    if current_user.role not in LIST_ROLES:
-        abort(403)
     f = org_filter()
     page = party_orgs.org_page(current_user, f)
     return render_partial("party_orgs/index.html", "party_orgs/_table.html", page=page, f=f,
@@ -60,8 +61,6 @@ def index():
 @bp.get("/terms.xlsx")
 def terms_xlsx():
     """The filtered list as XLSX (党组织任期清单), every row: the zone's, or a unit's."""
-    if current_user.role not in LIST_ROLES:
-        abort(403)
     f = org_filter()
     unit = party_orgs.export_unit(current_user, f)
     name, day = export_name("党组织" + (f.term.label if f.term else "任期") + "清单", unit.name if unit else "")
