@@ -156,25 +156,23 @@ def _apply(instructor: Instructor, data: InstructorData) -> None:
 
 # ---------------------------------------------------------------- load and ranking
 
-def _current():
-    """Open assignments of applications that are still being guided."""
-    return sa.and_(Assignment.ended_at.is_(None),
-                   Assignment.application_id.in_(sa.select(Application.id).where(
-                       Application.state.in_(INSTRUCTED_STATES))))
+def _guided():
+    """Applications still being guided, each counted for its instructor: Application.instructor_id, which
+    assign_instructor keeps the open assignment's. Counted from ix_applications_guided alone."""
+    return Application.state.in_(INSTRUCTED_STATES)
 
 
 def current_load(instructor: Instructor) -> int:
-    return db.session.scalar(sa.select(sa.func.count(Assignment.id)).where(
-        Assignment.instructor_id == instructor.id, _current())) or 0
+    return db.session.scalar(sa.select(sa.func.count()).select_from(Application).where(
+        Application.instructor_id == instructor.id, _guided())) or 0
 
 
 def suggest_instructors(application: Application) -> list[Suggestion]:
     """Active instructors ranked for this application: those covering its unit first, then those under
     capacity, then the fewest organisations, then the longest since their last assignment (one query)."""
-    # Grouped once and joined, not correlated per instructor: on PostgreSQL the correlated form re-ran the
-    # "still guided" IN-subquery for each of the 61 instructors (20 ms of a 45 ms card at the zone's scale).
-    loads = (sa.select(Assignment.instructor_id, sa.func.count(Assignment.id).label("n"))
-             .where(_current()).group_by(Assignment.instructor_id).subquery())
+    # Grouped once and joined, not counted per instructor (a correlated count per each of the 61 instructors).
+    loads = (sa.select(Application.instructor_id, sa.func.count().label("n"))
+             .where(_guided()).group_by(Application.instructor_id).subquery())
     lasts = (sa.select(Assignment.instructor_id, sa.func.max(Assignment.assigned_at).label("at"))
              .group_by(Assignment.instructor_id).subquery())
     covers = sa.exists().where(instructor_units.c.instructor_id == Instructor.id,
@@ -285,16 +283,15 @@ def current_loads(instructor_ids: list[int]) -> dict[int, int]:
     if not instructor_ids:
         return {}
     return dict(db.session.execute(
-        sa.select(Assignment.instructor_id, sa.func.count(Assignment.id))
-        .where(Assignment.instructor_id.in_(instructor_ids), _current()).group_by(Assignment.instructor_id)).all())
+        sa.select(Application.instructor_id, sa.func.count())
+        .where(Application.instructor_id.in_(instructor_ids), _guided()).group_by(Application.instructor_id)).all())
 
 
 def instructor_load_table(sort: str = "load") -> list[dict]:
     """Every instructor with the organisations they guide, in total and per unit (two queries)."""
     per_unit = db.session.execute(
-        sa.select(Assignment.instructor_id, Application.unit_id, sa.func.count(Assignment.id))
-        .join(Application, Application.id == Assignment.application_id)
-        .where(_current()).group_by(Assignment.instructor_id, Application.unit_id)).all()
+        sa.select(Application.instructor_id, Application.unit_id, sa.func.count())
+        .where(_guided()).group_by(Application.instructor_id, Application.unit_id)).all()
     by_instructor: dict[int, dict[int, int]] = {}
     for instructor_id, unit_id, count in per_unit:
         by_instructor.setdefault(instructor_id, {})[unit_id] = count

@@ -25,18 +25,18 @@ def test_ranking_puts_the_unit_first_then_capacity_then_load_then_longest_idle(
     made_target = make_application("unit_approved", unit_code="logistics_park")
     zone_id = make_user(Role.ZONE_APPROVER).id
     ids = {name: make_instructor(name=name, capacity=1 if name == "甲" else 3).id for name in "甲乙丙丁戊"}
-    others = [make_application("approved").id for _ in range(3)]
+    others = [make_application("approved").id for _ in range(2)]
     target, zone = _get(Application, made_target.id), _get(User, zone_id)
     people = {name: _get(Instructor, id_) for name, id_ in ids.items()}
     for name in "甲乙":
         people[name].units = [unit_by_code("logistics_park")]
-    # 甲 is full (1/1); 戊 guides one; 丁 was assigned and moved on (0 now, but busy more recently than 丙).
-    for name, other_id in zip("甲戊丁", others):
+    # 甲 is full (1/1); 丁 was assigned and moved on, their organisation now 戊's (丁: 0 now, but busy more
+    # recently than 丙; 戊 guides one).
+    for name, other_id in zip("甲丁", others):
         other = _get(Application, other_id)
         db.session.execute(sa.update(Assignment).where(Assignment.application_id == other.id).values(ended_at=utcnow()))
         assign_instructor(other, people[name], actor=zone)
-    db.session.execute(sa.update(Assignment).where(Assignment.instructor_id == people["丁"].id)
-                       .values(ended_at=utcnow()))
+    assign_instructor(_get(Application, others[1]), people["戊"], actor=zone)
     db.session.flush()
     ranked = [s.instructor.name for s in suggest_instructors(target) if s.instructor.name in ids]
     assert ranked == ["乙", "甲", "丙", "丁", "戊"]
