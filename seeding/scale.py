@@ -34,6 +34,7 @@ from models import (
     DisbursementBatch, Document, DocumentCounter, DocumentKind, FundItem, FundPayment, FundState, GuidanceVisit,
     Instructor, Organisation, OrgKind, PayeeCheckMethod, PaymentKind, Role, StoredFile, User, VisitForm, db,
 )
+from models.application import days_between
 
 KINDS = [(OrgKind.ENTERPRISE, 0.78), (OrgKind.SOCIAL_ORG, 0.10), (OrgKind.BUILDING, 0.03),
          (OrgKind.PROJECT, 0.04), (OrgKind.STREET_AREA, 0.05)]
@@ -167,7 +168,8 @@ def seed_scale(orgs: int, applications: int, seed: int = 20261128) -> dict[str, 
         for action, role, after in PATHS[state]:
             event_rows.append(dict(application_id=start_app + i, at=at, actor_id=actor.id, actor_role=role,
                                    action=action, from_state=None if action == "create" else prev,
-                                   to_state=AppState(after), comment="", internal_note=""))
+                                   to_state=AppState(after), comment="", internal_note="",
+                                   days_since_previous=None if action == "create" else days_between(last, at)))
             prev, last = AppState(after), at
             if action == "submit":
                 submitted_at = at

@@ -29,13 +29,28 @@ def test_migrations_match_the_models(app):
     assert diff == []
 
 
+def _applications(conn, states, **columns) -> None:
+    """A unit, a zone user (id 1), and an organisation with an application (ids from 1) in each state, written with
+    Core inserts that name only the columns given, so that they fit an older schema."""
+    from models import Application, Organisation, OrgKind, PartyOrgKind, Role, User
+    from models.unit import Unit
+
+    conn.execute(sa.insert(Unit.__table__), dict(id=1, code="u", name="单位", category="park", sort_order=1))
+    conn.execute(sa.insert(User.__table__), dict(id=1, username="z", password_hash="x", name="z",
+                                                 role=Role.ZONE_APPROVER))
+    for i, state in enumerate(states, start=1):
+        conn.execute(sa.insert(Organisation.__table__), dict(
+            id=i, name=f"企业{i}", credit_code=f"91150500MA0000000{i}", kind=OrgKind.ENTERPRISE, unit_id=1))
+        conn.execute(sa.insert(Application.__table__), dict(
+            id=i, organisation_id=i, unit_id=1, state=state, requested_kind=PartyOrgKind.BRANCH, **columns))
+
+
 def test_submitted_at_is_filled_from_the_history(tmp_path):
     """The upgrade that adds applications.submitted_at takes each application's first "submit" from its history:
     officials keep seeing exactly what they saw before, and a draft withdrawn unsubmitted stays hidden."""
     from datetime import datetime, timezone
 
-    from models import AppState, Application, ApplicationEvent, Organisation, OrgKind, PartyOrgKind, Role, User
-    from models.unit import Unit
+    from models import AppState, ApplicationEvent, Role
 
     app = make_test_app(f"sqlite:///{tmp_path / 'old.db'}")
     first, second = (datetime(2026, 3, d, 8, tzinfo=timezone.utc) for d in (1, 9))
@@ -44,17 +59,8 @@ def test_submitted_at_is_filled_from_the_history(tmp_path):
         # The tables' Core inserts name only the columns given, so they fit the older schema.
         table = lambda model: model.__table__  # noqa: E731
         with db.engine.begin() as conn:
-            conn.execute(sa.insert(table(Unit)), dict(id=1, code="u", name="单位", category="park", sort_order=1))
-            conn.execute(sa.insert(table(User)), dict(id=1, username="z", password_hash="x", name="z",
-                                                      role=Role.ZONE_APPROVER))
-            for i in range(4):
-                conn.execute(sa.insert(table(Organisation)), dict(
-                    id=i + 1, name=f"企业{i}", credit_code=f"91150500MA0000000{i}", kind=OrgKind.ENTERPRISE, unit_id=1))
-            states = [AppState.UNIT_APPROVED, AppState.WITHDRAWN, AppState.WITHDRAWN, AppState.DRAFT]
-            for i, state in enumerate(states):
-                conn.execute(sa.insert(table(Application)), dict(
-                    id=i + 1, organisation_id=i + 1, unit_id=1, state=state, requested_kind=PartyOrgKind.BRANCH,
-                    state_changed_at=second))
+            _applications(conn, [AppState.UNIT_APPROVED, AppState.WITHDRAWN, AppState.WITHDRAWN, AppState.DRAFT],
+                          state_changed_at=second)
             # 1 was submitted twice (returned between), 2 was submitted then withdrawn, 3 withdrawn as a draft.
             for application_id, at in ((1, first), (1, second), (2, second)):
                 conn.execute(sa.insert(table(ApplicationEvent)), dict(
@@ -155,3 +161,33 @@ def test_established_organisations_get_their_records(tmp_path):
     assert [tuple(d) for d in documents] == [(1, 1), (2, None)]
     assert years == {"joint_branch": 3, "branch": 3, "branch_committee": 3, "general_branch": 3,
                      "party_committee": 5}
+
+
+def test_each_events_days_since_the_previous_are_backfilled(tmp_path):
+    """The upgrade that adds application_events.days_since_previous fills it for the history before it, as the
+    dashboard paired the events (the application's event before, by id): None on an application's first event."""
+    from datetime import datetime, timedelta, timezone
+
+    from models import AppState, ApplicationEvent, Role
+
+    app = make_test_app(f"sqlite:///{tmp_path / 'old.db'}")
+    t0 = datetime(2026, 3, 1, 8, tzinfo=timezone.utc)
+    with app.app_context():
+        upgrade(revision="b29c439dde95")
+        table = lambda model: model.__table__  # noqa: E731
+        with db.engine.begin() as conn:
+            _applications(conn, [AppState.SUBMITTED] * 2, state_changed_at=t0, submitted_at=t0)
+            # Interleaved: 1 at day 0 and 2.5, 2 at day 1 and 5.
+            for application_id, days in ((1, 0), (2, 1), (1, 2.5), (2, 5)):
+                conn.execute(sa.insert(table(ApplicationEvent)), dict(
+                    application_id=application_id, at=t0 + timedelta(days=days), actor_id=1,
+                    actor_role=Role.APPLICANT, action="submit", from_state=AppState.DRAFT,
+                    to_state=AppState.SUBMITTED))
+        upgrade()
+        with db.engine.connect() as conn:
+            found = conn.execute(sa.text("SELECT days_since_previous FROM application_events ORDER BY id")).scalars()
+            found = [None if d is None else round(d, 6) for d in found]
+            with pytest.raises(sa.exc.IntegrityError, match="append-only"):  # the triggers are back
+                conn.execute(sa.text("UPDATE application_events SET days_since_previous = 1"))
+        db.engine.dispose()
+    assert found == [None, None, 2.5, 4.0]

@@ -14,6 +14,7 @@ from domain.dashboard import COVERED
 from models import (
     AppState, Application, ApplicationEvent, Instructor, Notification, Organisation, PartyOrgKind, Role, User, db,
 )
+from models.application import days_between
 from tests.conftest import complete_data, race, racers, unit_by_code, valid_credit_code, zone_today
 
 ACTORS = ["applicant", "other_applicant", "reviewer", "other_reviewer", "zone", "instructor", "finance", "admin"]
@@ -128,6 +129,13 @@ def test_every_step_appends_one_history_row(app, ctx, make_application, make_use
         ("report_election", Role.APPLICANT, AppState.APPROVED, AppState.ELECTION_REPORTED),
         ("establish", Role.ZONE_APPROVER, AppState.ELECTION_REPORTED, AppState.ESTABLISHED),
     ]
+    # Each step keeps its days since the one before (the dashboard's average days per step); the first has none.
+    times = db.session.execute(sa.select(ApplicationEvent.at, ApplicationEvent.days_since_previous)
+                               .where(ApplicationEvent.application_id == application.id)
+                               .order_by(ApplicationEvent.id)).all()
+    assert times[0].days_since_previous is None
+    assert [t.days_since_previous for t in times[1:]] == pytest.approx(
+        [days_between(before.at, t.at) for before, t in zip(times, times[1:])], abs=1e-6)  # 0.1 s
     returned = db.session.scalar(sa.select(ApplicationEvent).filter_by(action="return"))
     assert (returned.comment, returned.internal_note, returned.actor_id) == ("缺少证明", "第二次提醒", reviewer.id)
     assert application.organisation.has_party_org and application.instructor_id == instructor.id
