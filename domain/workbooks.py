@@ -12,7 +12,9 @@ A write-only sheet (streamed, for the 11,000-row exports) writes its columns and
 there `setup_print` comes first, and its cells take their font from the named styles of `add_styles`:
 
     add_styles(book)
-    widths, landscape = fit_widths([column_width(header, values) for ...], wrap={0, 4})
+    measured = ColumnWidths(headers)
+    for row in rows: measured.add(row)
+    widths, landscape = fit_widths(measured.widths(), wrap={0, 4})
     setup_print(ws, landscape=landscape, header_row=3, widths=widths)
     ws.append([styled(ws, value, "正文") for value in row]) ...
 
@@ -22,6 +24,7 @@ import csv
 import io
 import math
 import unicodedata
+import weakref
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -48,7 +51,6 @@ TOP_MARGIN_IN, BOTTOM_MARGIN_IN = 0.6, 0.6  # room for the footer (at 0.3) under
 DIGIT_PX = 7
 PX_MM = 25.4 / 96
 # A character in BODY_SIZE 宋体, in those units: a Chinese one is 13.3 px (two digits), a digit or letter one.
-WIDE, NARROW = 2.0, 1.0
 NARROWEST_WRAP = 12  # a wrapping column is never narrowed below six Chinese characters
 
 
@@ -173,27 +175,66 @@ def add_styles(book) -> None:
         NamedStyle("百分比", font=cjk_font(), border=grid, alignment=top, number_format="0.0%"),
     ]:
         book.add_named_style(style)
+        # What `cell.style = name` looks up by name and copies for every cell (a third of an export's time),
+        # looked up once: a streamed cell is written as it is appended and never changed, so cells share it.
+        _STYLE_ARRAYS.setdefault(book, {})[style.name] = style.as_tuple()
+
+
+_STYLE_ARRAYS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()  # workbook -> named style -> its array
 
 
 def styled(ws, value, style: str) -> WriteOnlyCell:
     """A cell for a streamed row, in one of add_styles' named styles; text never becomes a formula."""
     cell = WriteOnlyCell(ws, value=value)
     keep_as_text(cell)
-    cell.style = style
+    cell._style = _STYLE_ARRAYS[ws.parent][style]
     return cell
 
 
-def text_width(value) -> float:
-    """The width of a value in column units, in BODY_SIZE 宋体."""
+class _ExtraWidth(dict):
+    """0 or 1 by character: 1 for one that BODY_SIZE 宋体 sets two units wide (East Asian wide, full-width or
+    ambiguous: Chinese, full-width punctuation), 0 for a digit or letter. Looked up once per character of the
+    Basic Multilingual Plane (at most 65,536 entries), computed each time for the rare others."""
+
+    def __missing__(self, ch: str) -> int:
+        extra = int(unicodedata.east_asian_width(ch) in "WFA")
+        if ord(ch) < 0x10000:
+            self[ch] = extra
+        return extra
+
+
+_EXTRA_WIDTH = _ExtraWidth()
+
+
+def text_width(value) -> int:
+    """The width of a value in column units, in BODY_SIZE 宋体: two for a Chinese character, one for a digit or
+    letter."""
     text = "" if value is None else str(value)
-    return sum(WIDE if unicodedata.east_asian_width(ch) in "WFA" else NARROW for ch in text)
+    return len(text) if text.isascii() else len(text) + sum(map(_EXTRA_WIDTH.__getitem__, text))
 
 
-def column_width(header: str, values: Iterable, *, most: float = 60) -> float:
-    """A column wide enough for its widest value, and for its header on at most two lines of two characters or more
-    (正式/党员, never 地/址), with a margin; at most `most` units."""
-    widest = max([text_width(header) / 2, text_width(header[:2]), *(text_width(v) for v in values)])
-    return min(math.ceil(widest + 1.5), most)
+class ColumnWidths:
+    """Columns as wide as their widest value and their header, measured row by row (add): an export read page by
+    page measures its rows in a pass before it writes them, as a streamed sheet's widths come before its rows.
+    A header may take two lines of two characters or more (正式/党员, never 地/址); ratio columns (percent) hold
+    "100.0%" at most."""
+
+    def __init__(self, headers: Sequence[str], percent: Iterable[int] = ()):
+        self.widest = [max(text_width(header) / 2, text_width(header[:2])) for header in headers]
+        self.measured = [n for n in range(len(headers)) if n not in set(percent)]
+        for n in set(percent):
+            self.widest[n] = max(self.widest[n], text_width("100.0%"))
+
+    def add(self, row: Sequence) -> None:
+        widest = self.widest
+        for n in self.measured:
+            width = text_width(row[n])
+            if width > widest[n]:
+                widest[n] = width
+
+    def widths(self, *, most: float = 60) -> list[float]:
+        """Each column's width with a margin, at most `most` units."""
+        return [min(math.ceil(widest + 1.5), most) for widest in self.widest]
 
 
 def lines(text: str, width: float, *, size: float = BODY_SIZE) -> int:
@@ -216,6 +257,14 @@ def fit_widths(widths: Sequence[float], wrap: Iterable[int] = ()) -> tuple[list[
     return widths, True
 
 
+def dated_name(*parts: str, extension: str = ".xlsx") -> str:
+    """An export's file name ending in the zone's date: 组建率-2026年12月5日.xlsx (empty parts left out)."""
+    from .documents import chinese_date
+    from .zone_time import local_today
+
+    return "-".join([*filter(None, parts), chinese_date(local_today())]) + extension
+
+
 def as_of(filters: str) -> str:
     """The line under an export's title: the zone's date it was taken on, and what it was filtered by."""
     from .documents import chinese_date
@@ -227,14 +276,25 @@ def as_of(filters: str) -> str:
 @dataclass
 class Table:
     """One sheet of an export: its tab name, title, header and rows, which columns hold ratios (shown as per cent)
-    and which hold long text (wrapped, and narrowed as far as the page needs)."""
+    and which hold long text (wrapped, and narrowed as far as the page needs). Rows given as a list are measured
+    for the columns' widths; rows streamed (an iterator, read once as they are written) come with `measured`,
+    their ColumnWidths from a pass of their own."""
 
     name: str
     title: str
     headers: list[str]
-    rows: list[list]
+    rows: Iterable[Sequence]
     percent: tuple[int, ...] = ()
     wrap: tuple[int, ...] = ()
+    measured: ColumnWidths | None = None
+
+    def widths(self) -> list[float]:
+        measured = self.measured
+        if measured is None:
+            measured = ColumnWidths(self.headers, self.percent)
+            for row in self.rows:
+                measured.add(row)
+        return measured.widths()
 
 
 HEADER_ROW = 3  # the title, the as-of line, then the header
@@ -249,8 +309,7 @@ def tables_workbook(tables: list[Table], as_of_line: str) -> bytes:
     add_styles(book)
     for table in tables:
         sheet = book.create_sheet(table.name)
-        widths = [column_width(header, ["100.0%"] if n in table.percent else [row[n] for row in table.rows])
-                  for n, header in enumerate(table.headers)]
+        widths = table.widths()
         # A table narrower than its title is widened alike, so that the title stands on one line.
         title_width = text_width(table.title) * TITLE_SIZE / BODY_SIZE + 2
         if sum(widths) < title_width:
@@ -269,9 +328,11 @@ def tables_workbook(tables: list[Table], as_of_line: str) -> bytes:
         # Names, addresses and contacts come from imported registers: styled() keeps each as text, never a formula.
         styles = ["百分比" if n in table.percent else "换行" if n in table.wrap else "正文"
                   for n in range(len(table.headers))]
+        written = 0
         for row in table.rows:
             sheet.append([styled(sheet, value, style) for value, style in zip(row, styles)])
-        sheet.auto_filter.ref = f"A{HEADER_ROW}:{last}{HEADER_ROW + len(table.rows)}"
+            written += 1
+        sheet.auto_filter.ref = f"A{HEADER_ROW}:{last}{HEADER_ROW + written}"
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
