@@ -6,20 +6,24 @@ the admin and unit reviewers.
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from domain import DomainError
 from domain.dashboard import (
-    COVERAGE_NOTE, DEFINITION, TODO_LISTS, TodoFilter, build_dashboard, dashboard_xlsx, todo_page, todo_unit,
-    todo_xlsx,
+    COVERAGE_NOTE, DEFINITION, TODO_LISTS, TodoFilter, build_dashboard, dashboard_xlsx, todo_page,
 )
-from domain.documents import chinese_date
 from domain.reference import unit_choices
-from domain.zone_time import local_today
+from domain.todo_exports import (
+    EXPIRED as EXPORT_EXPIRED, INTERRUPTED as EXPORT_INTERRUPTED, enqueue_todo_export, export_interrupted,
+    request_todo_export,
+)
 from domain.registry_import import (
     COLUMNS, EXPIRED, check_registry_file, enqueue_registry_import, import_progress, recent_imports,
     start_registry_import, template_csv, template_xlsx,
 )
-from models import ImportStatus, OrgKind, RegistryImport, Role, Unit, db
+from domain.workbooks import dated_name
+from domain.zone_time import local_date, local_today
+from models import ExportStatus, ImportStatus, OrgKind, RegistryImport, Role, TodoExport, Unit, db
 
-from . import page_arg, render_partial, role_wall, run_verb, send_download
+from . import answer, page_arg, render_partial, role_wall, run_verb, send_download
 from .forms import EmptyForm, RegistryImportForm
 
 bp = Blueprint("registry", __name__, url_prefix="/registry")
@@ -32,8 +36,7 @@ def scope() -> Unit | None:
 
 def export_name(*parts: str, extension: str = ".xlsx") -> tuple[str, str]:
     """An export's file name ending in the zone's date (组建率-2026年12月5日.xlsx), and that date for its fallback."""
-    today = local_today()
-    return "-".join([*filter(None, parts), chinese_date(today)]) + extension, today.isoformat()
+    return dated_name(*parts, extension=extension), local_today().isoformat()
 
 
 def may_import() -> None:
@@ -80,15 +83,55 @@ def todo():
     f = todo_filter()
     page = todo_page(f, scope(), per_page=current_app.config["PAGE_SIZE"])
     return render_partial("registry/todo.html", "registry/_todo_table.html", page=page, f=f, lists=TODO_LISTS,
-                          kinds=OrgKind, units=[] if scope() else unit_choices())
+                          kinds=OrgKind, units=[] if scope() else unit_choices(), form=EmptyForm())
 
 
-@bp.get("/todo.xlsx")
-def todo_export():
-    f = todo_filter()
-    unit = todo_unit(f, scope())
-    name, day = export_name(TODO_LISTS[f.list][0], unit.name if unit else "")
-    return send_download(todo_xlsx(f, scope()), name, fallback=f"todo-{f.list}-{day}")
+def load_export(export_id: int) -> TodoExport:
+    export = db.get_or_404(TodoExport, export_id)
+    if not export.can_view(current_user):
+        abort(404)
+    return export
+
+
+def render_export(export: TodoExport, status: int = 200, done: str | None = None):
+    """The export's state (the partial that polls while it is written), or the page around it."""
+    context = dict(export=export, statuses=ExportStatus, lists=TODO_LISTS, interrupted=export_interrupted(export),
+                   interrupted_message=EXPORT_INTERRUPTED, expired_message=EXPORT_EXPIRED)
+    return answer(status, lambda: render_template("registry/_todo_export.html", **context),
+                  lambda: render_template("registry/todo_export.html", **context), done=done)
+
+
+@bp.post("/todo/exports")
+def start_todo_export():
+    """The filters come as the list page's query, taken as they are: a value it does not offer is refused."""
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    f = TodoFilter(list=request.args.get("list", "build"), unit_id=request.args.get("unit_id", type=int),
+                   kind=request.args.get("kind", ""), q=request.args.get("q", ""))
+    try:
+        export = request_todo_export(f, scope(), actor=current_user)
+        db.session.commit()
+    except DomainError as error:
+        db.session.rollback()
+        return answer(422, lambda: render_template("errors/_alert.html", message=error.message),
+                      lambda: render_template("errors/error.html", code=422, message=error.message))
+    enqueue_todo_export(export)
+    return render_export(db.session.get(TodoExport, export.id),
+                         done=url_for("registry.show_todo_export", export_id=export.id))
+
+
+@bp.get("/todo/exports/<int:export_id>")
+def show_todo_export(export_id: int):
+    return render_export(load_export(export_id))
+
+
+@bp.get("/todo/exports/<int:export_id>.xlsx")
+def todo_export_download(export_id: int):
+    export = load_export(export_id)
+    if export.expired or export.file is None:
+        return render_export(export, 410 if export.expired else 409)
+    return send_download(export.file.data, export.file.filename,
+                         fallback=f"todo-{export.list}-{local_date(export.created_at).isoformat()}")
 
 
 # ---------------------------------------------------------------- imports

@@ -21,7 +21,6 @@ from .paging import paginate
 from .party_orgs import term_counts
 from .registry import name_or_code_matches
 from .settings import get_settings
-from .text import without_refused
 from .workbooks import Table, as_of, tables_workbook
 from .workflow import STEP_BY_ACTION, WAITING_ON
 from .zone_time import local_today
@@ -229,7 +228,12 @@ class TodoFilter:
     page: int = 1
 
 
-def _todo_conditions(f: TodoFilter, scope: Unit | None) -> list:
+# The lists' order, the partial indexes' (models/organisation.py, TODO_INDEXES): most formal members first.
+TODO_ORDER = (Organisation.formal_members.desc(), Organisation.name, Organisation.id)
+
+
+def todo_conditions(f: TodoFilter, scope: Unit | None) -> list:
+    """What a to-do list's filters select, within the scope (a reviewer's unit, or None for the zone)."""
     conditions = [TODO_LISTS[f.list][1], COUNTED]
     unit_id = scope.id if scope is not None else f.unit_id
     if unit_id:
@@ -243,37 +247,13 @@ def _todo_conditions(f: TodoFilter, scope: Unit | None) -> list:
 
 def todo_page(f: TodoFilter, scope: Unit | None, per_page: int = 50):
     """One page of 应建未建 or 应联未联 organisations, most formal members first."""
-    query = (sa.select(Organisation).where(*_todo_conditions(f, scope))
-             .order_by(Organisation.formal_members.desc(), Organisation.name, Organisation.id))
+    query = sa.select(Organisation).where(*todo_conditions(f, scope)).order_by(*TODO_ORDER)
     return paginate(query, f.page, per_page)
-
-
-TODO_HEADERS = ["组织名称", "统一社会信用代码", "组织类别", "初审单位", "地址", "正式党员", "预备党员", "联系人", "联系电话"]
 
 
 def todo_unit(f: TodoFilter, scope: Unit | None) -> Unit | None:
     """The unit a to-do list is of: a reviewer's own, or the one the filter names (None: the whole zone)."""
     return scope or (db.session.get(Unit, f.unit_id) if f.unit_id else None)
-
-
-def todo_xlsx(f: TodoFilter, scope: Unit | None) -> bytes:
-    """The whole filtered 应建未建/应联未联 list as XLSX: plain rows (no ORM objects), read once to size the columns,
-    then streamed into a write-only sheet."""
-    query = (sa.select(Organisation.name, Organisation.credit_code, Organisation.kind, Unit.name,
-                       Organisation.address, Organisation.formal_members, Organisation.probationary_members,
-                       Organisation.contact_name, Organisation.contact_phone)
-             .join(Unit, Unit.id == Organisation.unit_id).where(*_todo_conditions(f, scope))
-             .order_by(Organisation.formal_members.desc(), Organisation.name))
-    label = TODO_LISTS[f.list][0]
-    rows = [[name, code, kind.label, unit, address, formal, prob, contact, phone]
-            for name, code, kind, unit, address, formal, prob, contact, phone in db.session.execute(query)]
-    unit = todo_unit(f, scope)
-    filters = [f"初审单位：{unit.name if unit else '全部'}",
-               f"组织类别：{OrgKind(f.kind).label if f.kind in OrgKind._value2member_map_ else '全部'}"]
-    if f.q.strip():
-        filters.append(f"名称或代码含：{without_refused(f.q.strip())}")
-    title = f"{get_settings()['zone_name']}{label}组织清单"
-    return tables_workbook([Table(label, title, TODO_HEADERS, rows, wrap=(0, 4))], as_of("；".join(filters)))
 
 
 def _share(part: int, whole: int) -> float | None:

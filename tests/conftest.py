@@ -271,6 +271,16 @@ def login_as(client, make_user):
     return login
 
 
+def export_todo(client, query: str):
+    """Export a to-do list as its button does (POST with the list's filters; the testing config runs the task at
+    once) and download the file: the download's response."""
+    asked = client.post(f"/registry/todo/exports?{query}")
+    assert asked.status_code == 302, asked.get_data(as_text=True)
+    status = client.get(asked.headers["Location"])
+    assert "下载 Excel" in status.get_data(as_text=True)
+    return client.get(asked.headers["Location"] + ".xlsx")
+
+
 def sign_in_directly(app, client, user_id: int) -> None:
     """Log a test client in without the login form (which needs a CSRF token and a scrypt check): a login row,
     and the session keys the real login sets."""

@@ -13,7 +13,9 @@ import sqlalchemy as sa
 from domain import funds
 from domain.inbox import InboxFilter, inbox, nav_counts
 from domain.accounts import DEMO_PASSWORD
+from domain.dashboard import TodoFilter
 from domain.registry_import import check_registry_file, template_csv
+from domain.todo_exports import request_todo_export, run_todo_export
 from seeding.demo import seed_demo
 from tests.conftest import sign_in_directly, valid_credit_code, zone_today
 from models import (
@@ -34,7 +36,7 @@ REGISTRY = {"reviewer", "other_reviewer", "zone", "admin"}
 DOWNLOADS = {
     "applications.attachment", "applications.delivery_photo", "applications.document_pdf", "applications.dossier_pdf",
     "finance.sheet_pdf", "finance.sheet_xlsx", "finance.overview_csv", "registry.dashboard_export",
-    "registry.todo_export", "registry.template_download", "registry.template_csv_download",
+    "registry.todo_export_download", "registry.template_download", "registry.template_csv_download",
     "admin.instructor_template", "verifications.certificate", "applicant.payee_document", "finance.payee_document",
     "party_orgs.document_pdf", "party_orgs.terms_xlsx",
 }
@@ -68,10 +70,12 @@ ACCESS = {
     # The span the reviewer named (world): they or the admin may end it; the later POST finds it ended (a message).
     "substitutes.end": {"reviewer", "admin"},
     "registry.dashboard": REGISTRY, "registry.dashboard_export": REGISTRY, "registry.todo": REGISTRY,
-    "registry.todo_export": REGISTRY, "registry.imports": {"reviewer", "other_reviewer", "admin"},
+    "registry.start_todo_export": REGISTRY, "registry.imports": {"reviewer", "other_reviewer", "admin"},
     "registry.template_download": {"reviewer", "other_reviewer", "admin"},
     "registry.template_csv_download": {"reviewer", "other_reviewer", "admin"},
     "registry.show_import": {"reviewer", "admin"}, "registry.commit_import": {"reviewer", "admin"},
+    # The reviewer's export of their unit's 应建未建: theirs alone, not even the admin's.
+    "registry.show_todo_export": {"reviewer"}, "registry.todo_export_download": {"reviewer"},
     # The chosen application's organisation record (PartyOrg.visible_to: the same viewers); the list for officials.
     "party_orgs.index": REGISTRY, "party_orgs.terms_xlsx": REGISTRY, "party_orgs.show": VIEWERS,
     "party_orgs.document_pdf": VIEWERS,
@@ -136,7 +140,9 @@ def world(app):
                                     starts_at=utcnow() - timedelta(days=1), ends_at=utcnow() + timedelta(days=7))
         db.session.add(substitution)
         job = check_registry_file("r.csv", template_csv() + row.encode(), actor=reviewer)
+        export = request_todo_export(TodoFilter(list="build"), reviewer.unit, actor=reviewer)
         db.session.commit()
+        run_todo_export(export.id)
         ids = {
             "application_id": target.id, "attachment_id": db.session.scalar(sa.select(Attachment.id)),
             "filename": "a.png", "delivery_id": db.session.scalar(sa.select(Delivery.id).where(
@@ -152,7 +158,7 @@ def world(app):
                                              .order_by(Document.id)), "filename_static": "css/app.css",
             "party_org_id": db.session.scalar(sa.select(PartyOrg.id).where(PartyOrg.application_id == target.id)),
             "review_id": waiting.id, "unit_id": reviewer.unit_id, "role": "body", "run_id": failed_run.id,
-            "substitution_id": substitution.id,
+            "substitution_id": substitution.id, "export_id": export.id,
         }
         ids["item_id"] = db.session.scalar(sa.select(FundItem.id).where(FundItem.batch_id == batch.id))
         logins = {"anonymous": None, "applicant": contact.username, "other_applicant": "applicant",

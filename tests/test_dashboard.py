@@ -9,7 +9,7 @@ from openpyxl import load_workbook
 from domain.coverage import set_coverage
 from domain.dashboard import TodoFilter, build_dashboard, todo_page
 from models import AppState, Application, ApplicationEvent, CoverageCause, OrgKind, Role, db
-from tests.conftest import unit_by_code
+from tests.conftest import export_todo, unit_by_code
 
 
 @pytest.fixture
@@ -106,7 +106,7 @@ def test_months_steps_overdue_and_instructor_load(app, ctx, registry, make_appli
 
 # ---------------------------------------------------------------- routes and roles
 
-DASHBOARD_URLS = ["/registry/", "/registry/dashboard.xlsx", "/registry/todo", "/registry/todo.xlsx?list=join"]
+DASHBOARD_URLS = ["/registry/", "/registry/dashboard.xlsx", "/registry/todo"]
 IMPORT_URLS = ["/registry/imports", "/registry/imports/template.xlsx", "/registry/imports/template.csv"]
 
 
@@ -133,7 +133,7 @@ def test_a_reviewer_sees_only_their_unit(client, login_as, registry):
     assert "组建率看板：民政部门社会组织党委" in page and "新型工业园区党委" not in page
     todo = client.get("/registry/todo?list=join").get_data(as_text=True)
     assert "庚协会" in todo and "丙公司" not in todo
-    sheet = load_workbook(io.BytesIO(client.get("/registry/todo.xlsx?list=join").data)).active
+    sheet = load_workbook(io.BytesIO(export_todo(client, "list=join").data)).active
     assert [r[0] for r in sheet.iter_rows(min_row=4, values_only=True)] == ["庚协会"]  # under title, as-of, header
 
 

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from blueprints import content_disposition
 from domain import applications as verbs
 from models import Application, Document, FundItem, Organisation, Role, User, db
-from tests.conftest import unit_by_code, zone_today
+from tests.conftest import export_todo, unit_by_code, zone_today
 from tests.test_documents import approve
 
 
@@ -63,17 +63,17 @@ def test_the_dashboard_export_is_named_by_scope_and_date(client, login_as, role,
 
 
 @pytest.mark.parametrize("role, url, name", [
-    (Role.ZONE_APPROVER, "/registry/todo.xlsx?list=join", "应联未联-{today}.xlsx"),
-    (Role.ADMIN, "/registry/todo.xlsx?list=build&unit_id={park}", "应建未建-新型工业园区党委-{today}.xlsx"),
-    (Role.ADMIN, "/registry/todo.xlsx?list=nonsense", "应建未建-{today}.xlsx"),
+    (Role.ZONE_APPROVER, "list=join", "应联未联-{today}.xlsx"),
+    (Role.ADMIN, "list=build&unit_id={park}", "应建未建-新型工业园区党委-{today}.xlsx"),
+    (Role.ADMIN, "list=build&unit_id=", "应建未建-{today}.xlsx"),
     # A reviewer's list is their unit's, whichever unit the URL names.
-    (Role.UNIT_REVIEWER, "/registry/todo.xlsx?list=join&unit_id={park}", "应联未联-民政部门社会组织党委-{today}.xlsx"),
+    (Role.UNIT_REVIEWER, "list=join&unit_id={park}", "应联未联-民政部门社会组织党委-{today}.xlsx"),
 ])
 def test_a_todo_export_is_named_by_list_unit_and_date(app, client, login_as, role, url, name):
     with app.app_context():
         park = unit_by_code("industrial_park").id
     login_as(role, unit_code="civil_affairs")
-    response = client.get(url.format(park=park))
+    response = export_todo(client, url.format(park=park))
     key = "join" if "list=join" in url else "build"
     assert response.headers["Content-Disposition"] == disposition(
         "attachment", f"todo-{key}-{zone_today().isoformat()}.xlsx", name.format(today=today()))

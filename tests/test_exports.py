@@ -7,9 +7,10 @@ import sqlalchemy as sa
 from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter
 
-from domain.dashboard import TodoFilter, todo_xlsx
-from models import Organisation, OrgKind, Role, db
-from tests.conftest import unit_by_code, valid_credit_code, zone_today
+from domain.dashboard import TodoFilter
+from domain.todo_exports import todo_xlsx
+from models import Organisation, OrgKind, Role, TodoExport, db
+from tests.conftest import export_todo, unit_by_code, valid_credit_code, zone_today
 from tests.test_dashboard import registry  # noqa: F401 - a fixture
 
 LONGEST_UNIT = "市场监管部门个体私营经济党委"  # the longest of the nine units' names
@@ -22,7 +23,7 @@ def today() -> str:
 
 
 def workbook(client, url):
-    response = client.get(url)
+    response = export_todo(client, url.split("?", 1)[1]) if url.startswith("/registry/todo.xlsx") else client.get(url)
     assert response.status_code == 200
     return load_workbook(io.BytesIO(response.data))
 
@@ -128,13 +129,20 @@ def test_eleven_thousand_organisations_export_whole(ctx):
     assert ws.auto_filter.ref == "A3:I11003"
 
 
-def test_filter_values_that_are_not_offered_mean_no_filter(client, login_as, make_org):
-    """An unknown unit, kind or list is the default (the whole zone, every kind, 应建未建), said as such."""
+@pytest.mark.parametrize("query, message", [
+    ("list=nope", "清单应为“应建未建”或“应联未联”"),
+    ("list=build&unit_id=999999", "初审单位不存在"),
+    ("list=build&kind=robot", "组织类别无法识别"),
+    ("list=build&q=" + "长" * 101, "名称或代码不超过100个字"),
+])
+def test_an_export_of_filter_values_the_page_does_not_offer_is_refused(client, login_as, make_org, query, message):
+    """The list page shows an unknown unit, kind or list as no filter; an export asked for one (a hand-made URL:
+    the page's button carries only the values it shows) is refused in words, and nothing is queued."""
     make_org(name="乙公司", formal_members=4)
     login_as(Role.ZONE_APPROVER)
-    ws = workbook(client, "/registry/todo.xlsx?list=nope&unit_id=999999&kind=robot").active
-    assert ws["A1"].value == "通辽经济技术开发区应建未建组织清单"
-    assert ws["A2"].value == f"截至{today()}　初审单位：全部；组织类别：全部"
-    assert ws["A4"].value == "乙公司"
+    response = client.post(f"/registry/todo/exports?{query}")
+    assert response.status_code == 422 and message in response.get_data(as_text=True)
+    with client.application.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(TodoExport.id))) == 0
     page = client.get("/registry/todo?unit_id=999999&kind=robot").get_data(as_text=True)
     assert "乙公司" in page

@@ -29,7 +29,7 @@ from tests.test_access_matrix import _urls, world  # noqa: F401 (world is a fixt
 NOT_FUZZED = {"auth.logout", "verifications.detach", "admin.remove_font"}
 NOT_PAGES = {"static", "auth.logout", "applications.document_pdf", "applications.attachment",
              "applications.delivery_photo", "applications.dossier_pdf", "finance.sheet_pdf", "finance.sheet_xlsx",
-             "finance.overview_csv", "registry.dashboard_export", "registry.todo_export",
+             "finance.overview_csv", "registry.dashboard_export", "registry.todo_export_download",
              "registry.template_download", "registry.template_csv_download", "admin.instructor_template",
              "finance.payee_document", "applicant.payee_document", "party_orgs.document_pdf"}
 

@@ -17,7 +17,8 @@ from openpyxl import load_workbook
 
 from domain import applications as verbs
 from domain import funds
-from domain.dashboard import TodoFilter, todo_xlsx
+from domain.dashboard import TodoFilter
+from domain.todo_exports import todo_xlsx
 from domain.documents import render_dossier
 from domain.pdf import css_string, html_to_pdf
 from domain.sheets import batch_pdf, batch_xlsx

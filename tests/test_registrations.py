@@ -9,7 +9,8 @@ from openpyxl import load_workbook
 
 from domain import DomainError
 from domain import applications as verbs
-from domain.dashboard import TodoFilter, build_dashboard, formation_rate, todo_page, todo_xlsx
+from domain.dashboard import TodoFilter, build_dashboard, formation_rate, todo_page
+from domain.todo_exports import todo_xlsx
 from domain.registry import search_organisations, unit_summary
 from domain.registrations import detach_contact, refuse_registration, verification_queue, verify_registration
 from models import (
