@@ -4,7 +4,7 @@ At 110,000 organisations the 应建未建 export (31,350 rows) took 8-27 s insid
 and this table holds its filters, progress and file until it is deleted a day later.
 
 Revision ID: 9f366c492893
-Revises: 4c6e8a0b2d41
+Revises: 485758f8597d
 Create Date: 2026-12-05 16:18:10.653870
 
 """
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '9f366c492893'
-down_revision = '4c6e8a0b2d41'
+down_revision = '485758f8597d'
 branch_labels = None
 depends_on = None
 
