@@ -259,10 +259,29 @@ SCALE_PAGES = [
     ("应建未建, page 20", Role.ZONE_APPROVER, "/registry/todo?list=build&page=20", 50.0, None),
     ("应联未联, page 1", Role.ZONE_APPROVER, "/registry/todo?list=join", 50.0, None),
 ]
-SCALE_DOWNLOADS = [
-    ("应建未建 export", Role.ZONE_APPROVER, "/registry/todo.xlsx?list=build", 50.0, None),
-    ("应联未联 export", Role.ZONE_APPROVER, "/registry/todo.xlsx?list=join", 50.0, None),
-]
+
+
+def bench_todo_exports(app, label: str, at: str, results: Results) -> None:
+    """The to-do lists' exports as their task writes them (domain/todo_exports.py): each page it reads (≤ 50 ms), and
+    the whole file, in seconds, for the consumer (no target: no web worker waits for it)."""
+    from domain.dashboard import TodoFilter
+    from domain.todo_exports import todo_pages, todo_xlsx
+
+    with app.app_context():
+        for key, name in (("build", "应建未建"), ("join", "应联未联")):
+            pages, times = todo_pages(TodoFilter(list=key), None), []
+            while True:
+                started = time.perf_counter()
+                if next(pages, None) is None:
+                    break
+                times.append((time.perf_counter() - started) * 1000)
+            results.add(label, f"{name} export, a page of its task {at}", statistics.median(times),
+                        percentile(times, 0.95), 50.0, note=f"{len(times)} pages")
+            started = time.perf_counter()
+            todo_xlsx(TodoFilter(list=key), None)
+            results.add(label, f"{name} export, the whole file in its task {at}", time.perf_counter() - started,
+                        None, None, unit="s")
+        db.engine.dispose()
 
 
 def bench_at_scale(label: str, url: str, args, results: Results) -> None:
@@ -275,13 +294,12 @@ def bench_at_scale(label: str, url: str, args, results: Results) -> None:
     bare_client = bare_app.test_client()
     bare = sample(lambda: bare_client.get("/bare"), args.runs)
     results.add(label, f"baseline: bare Flask, 50-row table ({at})", *bare, None, ratio=1.0)
-    # The exports take seconds at this size (the 应建未建 list has 31,350 rows): three samples each.
-    timed = [(p, args.runs, 3) for p in PAGES + SCALE_PAGES] + [(d, 3, 1) for d in SCALE_DOWNLOADS]
-    for (figure, role, path, target, p95_target), runs, warm in timed:
-        median, p95 = sample(_getter(app, role, path.format(**ids)), runs, warm)
+    for figure, role, path, target, p95_target in PAGES + SCALE_PAGES:
+        median, p95 = sample(_getter(app, role, path.format(**ids)), args.runs)
         results.add(label, f"{figure} {at}", median, p95, target, p95_target, ratio=median / bare[0])
     with app.app_context():
         db.engine.dispose()
+    bench_todo_exports(app, label, at, results)
     # In a process of its own, as the consumer runs it, so that its peak RSS is the import's.
     done = subprocess.run([sys.executable, str(HERE / "bench_import.py"), "--rows", str(SCALE_ORGS), "--json"],
                           env={**os.environ, "DATABASE_URL": url}, capture_output=True, text=True, timeout=900)
