@@ -12,8 +12,15 @@ _LANDLINE = re.compile(r"^0\d{2,3}-?\d{7,8}$", re.ASCII)
 _ANY_MOBILE = re.compile(r"1\d{10}", re.ASCII)
 
 
+# A code as stdnum's uscc keeps it (eight digits, then ten of its alphabet): the usual case, checked without the
+# cleaning stdnum does three times over (a registry import checks 110,000 codes).
+_COMPACT_USCC = re.compile(r"[0-9]{8}[0-9A-HJ-NPQRTUWXY]{10}", re.ASCII)
+
+
 def normalise_credit_code(value: str, field: str = "credit_code") -> str:
     """Validate a 统一社会信用代码 with its check digit; return it compact and upper-case."""
+    if _COMPACT_USCC.fullmatch(value or "") and value[-1] == uscc.calc_check_digit(value):
+        return value
     code = uscc.compact(value or "").upper()
     try:
         return uscc.validate(code)
