@@ -81,16 +81,18 @@ def _confirmed_import(url: str) -> int:
     confirmed by bench-admin as the upload and 确认导入 do, not yet queued; its id."""
     from app import create_app
     from bench.bench_import import ROWS, as_xlsx, rows
-    from domain.registry_import import check_registry_file, start_registry_import
-    from models import ImportStatus, User, db
+    from domain.registry_import import run_registry_check, start_registry_import, upload_registry_file
+    from models import ImportStatus, RegistryImport, User, db
 
     # Bound to the queue in the bench's database, which creates its tables: before the servers start, so that the
     # workers and the consumer do not race to create them.
     app = create_app({"ENV_NAME": "testing", "SQLALCHEMY_DATABASE_URI": url, "JOBS_URL": url, "JOBS_IMMEDIATE": False})
     with app.app_context():
         admin = db.session.scalar(sa.select(User).filter_by(username="bench-admin"))
-        job = check_registry_file("load.xlsx", as_xlsx(rows(3, first=ROWS)), actor=admin)
+        job = upload_registry_file("load.xlsx", as_xlsx(rows(3, first=ROWS)), actor=admin)
         db.session.commit()
+        run_registry_check(job.id)
+        job = db.session.get(RegistryImport, job.id)
         assert job.status is ImportStatus.READY, job.errors[:3]
         start_registry_import(job, actor=admin)
         db.session.commit()

@@ -16,8 +16,8 @@ from domain.todo_exports import (
     request_todo_export,
 )
 from domain.registry_import import (
-    COLUMNS, EXPIRED, check_registry_file, enqueue_registry_import, import_progress, recent_imports,
-    start_registry_import, template_csv, template_xlsx,
+    COLUMNS, EXPIRED, enqueue_registry_check, enqueue_registry_import, import_progress, recent_imports,
+    start_registry_import, template_csv, template_xlsx, upload_registry_file,
 )
 from domain.workbooks import dated_name
 from domain.zone_time import local_date, local_today
@@ -142,9 +142,10 @@ def imports():
     form = RegistryImportForm()
     if form.validate_on_submit():
         upload, jobs = form.file.data, []
-        status, _ = run_verb(lambda: jobs.append(check_registry_file(upload.filename, upload.read(),
-                                                                     actor=current_user)), None, form, validate=False)
+        status, _ = run_verb(lambda: jobs.append(upload_registry_file(upload.filename, upload.read(),
+                                                                      actor=current_user)), None, form, validate=False)
         if status == 200:
+            enqueue_registry_check(jobs[0])
             return redirect(url_for("registry.show_import", import_id=jobs[0].id))
     return render_template("registry/imports.html", form=form, columns=COLUMNS, jobs=recent_imports(current_user))
 

@@ -63,14 +63,16 @@ class SpreadsheetRefused(DomainError):
         super().__init__(message, "file")
 
 
-def read_spreadsheet(data: bytes, limits: Limits = Limits()) -> Iterator[list[str]]:
+def read_spreadsheet(data: bytes, limits: Limits = Limits(),
+                     progress: Callable[[float], None] | None = None) -> Iterator[list[str]]:
     """Every row of the first sheet (XLSX) or of the file (CSV) as stripped strings, the header first; empty rows
-    come back as empty lists (they count toward limits.rows). Raises SpreadsheetRefused while reading."""
+    come back as empty lists (they count toward limits.rows). Raises SpreadsheetRefused while reading. progress, if
+    given, is told now and then what share of the file has been read (0 to 1): a long import's progress bar."""
     if len(data) > limits.file_bytes:
         raise SpreadsheetRefused(f"文件超过 {limits.file_bytes // _MB} MB，请拆分后分批导入")
     if data.startswith(OLE_MAGIC):
         raise SpreadsheetRefused("不支持旧版 .xls 文件，请在 Excel 中“另存为” .xlsx 或 CSV 后再上传")
-    budget = _Budget(limits)
+    budget = _Budget(limits, progress)
     rows = _xlsx_rows(data, budget) if data.startswith(XLSX_MAGIC) else _csv_rows(data, budget)
     while True:
         budget.resume()  # the clock runs while this reads, not while the caller checks what it was given
@@ -91,9 +93,14 @@ def content_type(data: bytes) -> str:
 class _Budget:
     """The limits of one read, and what has been spent of them."""
 
-    def __init__(self, limits: Limits):
+    def __init__(self, limits: Limits, progress: Callable[[float], None] | None = None):
         self.limits, self.rows, self.inflated = limits, 0, 0
         self.spent, self.resumed = 0.0, time.monotonic()
+        self.progress, self.expected = progress, 0  # expected: the bytes the whole read will take
+
+    def report(self, done: int) -> None:
+        if self.progress is not None and self.expected:
+            self.progress(min(1.0, done / self.expected))
 
     def resume(self) -> None:
         self.resumed = time.monotonic()
@@ -127,7 +134,9 @@ def _csv_rows(data: bytes, budget: _Budget) -> Iterator[list[str]]:
     before the csv module builds it."""
     limits = budget.limits
     longest = limits.columns * (limits.cell_chars + 3)  # every cell full, quoted, and a comma after it
-    stream = io.TextIOWrapper(io.BytesIO(data), encoding=_csv_encoding(data, budget), newline="")
+    raw = io.BytesIO(data)
+    stream = io.TextIOWrapper(raw, encoding=_csv_encoding(data, budget), newline="")
+    budget.expected = len(data)
 
     def lines() -> Iterator[str]:
         number = 0
@@ -150,6 +159,8 @@ def _csv_rows(data: bytes, budget: _Budget) -> Iterator[list[str]]:
         for value in row:
             budget.check_cell(len(value))
         budget.check_clock()
+        if reader.line_num % 1000 == 0:
+            budget.report(raw.tell())
         yield [value.strip() for value in row]
 
 
@@ -201,6 +212,7 @@ def _xlsx_rows(data: bytes, budget: _Budget) -> Iterator[list[str]]:
         raise SpreadsheetRefused(f"该 Excel 文件解压后超过 {limits.total_bytes // _MB} MB，请拆分后分批导入")
     names = {m.filename for m in members}
     sheet, strings_path = _first_sheet(book, names, budget)
+    budget.expected = budget.inflated + sum(m.file_size for m in members if m.filename in (sheet, strings_path))
     strings = _shared_strings(book, strings_path, budget) if strings_path in names else []
     try:
         yield from _sheet_rows(book, sheet, strings, budget)
@@ -222,6 +234,7 @@ def _inflate(book: zipfile.ZipFile, name: str, budget: _Budget) -> Iterator[byte
                 if budget.inflated > limits.total_bytes:
                     raise SpreadsheetRefused(f"该 Excel 文件解压后超过 {limits.total_bytes // _MB} MB，请拆分后分批导入")
                 budget.check_clock()
+                budget.report(budget.inflated)
                 yield chunk
     except (zipfile.BadZipFile, NotImplementedError, RuntimeError, EOFError, KeyError, OSError):
         # a broken or encrypted member, an unknown compression, a size that does not match the directory

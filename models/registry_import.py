@@ -14,6 +14,7 @@ from .user import User
 
 
 class ImportStatus(LabelledEnum):
+    CHECKING = "checking", "正在校验"
     INVALID = "invalid", "有错误，未导入"
     READY = "ready", "校验通过，待确认"
     RUNNING = "running", "正在导入"
@@ -22,8 +23,13 @@ class ImportStatus(LabelledEnum):
 
     @property
     def badge(self) -> str:
-        return {"invalid": "danger", "ready": "info", "running": "primary", "done": "success",
+        return {"checking": "primary", "invalid": "danger", "ready": "info", "running": "primary", "done": "success",
                 "failed": "danger"}[self.value]
+
+    @property
+    def working(self) -> bool:
+        """A consumer of the job queue is at it (checking the file, or writing it): the page follows its progress."""
+        return self in (ImportStatus.CHECKING, ImportStatus.RUNNING)
 
 
 # How long a checked file may wait for its confirmation (确认导入).
@@ -56,16 +62,18 @@ class RegistryImport(db.Model):
     updated_count: Mapped[int] = mapped_column(default=0)
     # [{"line": 7, "code": "...", "message": "..."}], at most MAX_REPORTED_ERRORS of them.
     errors: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON, default=list)
-    # The checked, normalised rows the commit writes; deferred because 11,000 of them weigh megabytes.
-    rows: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON, default=list, deferred=True)
+    # The checked, normalised rows the commit writes, as JSON text of a chunk of rows each (domain/registry_import.py,
+    # _Kept; dicts, for a file checked before); deferred because 110,000 of them weigh megabytes.
+    rows: Mapped[list[Any]] = mapped_column(sa.JSON, default=list, deferred=True)
     message: Mapped[str] = mapped_column(sa.String(500), default="")
     # [{"line", "code", "field", "registered", "imported"}]: where the file differed from what an organisation that
     # registered itself had typed (the file's value was written); for the unit to settle with the organisation.
     differences: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON, default=list, server_default="[]")
     started_at: Mapped[datetime | None]  # confirmed (确认导入)
-    # The commit runs as a task (domain/registry_import.py): each consumer that takes it up counts an attempt, and
-    # beats this while it writes; a heartbeat gone stale means its consumer died, and the import is taken up again
-    # (once) from nothing, its first attempt's transaction having died with it.
+    # The check and then the commit run as tasks (domain/registry_import.py): each consumer that takes one up counts
+    # an attempt, and beats this while it works; a heartbeat gone stale means its consumer died, and the import is
+    # taken up again (once) from nothing, its first attempt's transaction having died with it. While the file is
+    # checked, processed_rows and total_rows are the rows checked and an estimate of the file's.
     attempts: Mapped[int] = mapped_column(default=0, server_default="0")
     heartbeat_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]

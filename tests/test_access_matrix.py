@@ -14,7 +14,7 @@ from domain import funds
 from domain.inbox import InboxFilter, inbox, nav_counts
 from domain.accounts import DEMO_PASSWORD
 from domain.dashboard import TodoFilter
-from domain.registry_import import check_registry_file, template_csv
+from domain.registry_import import run_registry_check, template_csv, upload_registry_file
 from domain.todo_exports import request_todo_export, run_todo_export
 from seeding.demo import seed_demo
 from tests.conftest import sign_in_directly, valid_credit_code, zone_today
@@ -139,10 +139,11 @@ def world(app):
         substitution = Substitution(official_id=reviewer.id, substitute_id=spare.id, reason="外出学习",
                                     starts_at=utcnow() - timedelta(days=1), ends_at=utcnow() + timedelta(days=7))
         db.session.add(substitution)
-        job = check_registry_file("r.csv", template_csv() + row.encode(), actor=reviewer)
+        job = upload_registry_file("r.csv", template_csv() + row.encode(), actor=reviewer)
         export = request_todo_export(TodoFilter(list="build"), reviewer.unit, actor=reviewer)
         db.session.commit()
         run_todo_export(export.id)
+        run_registry_check(job.id)
         ids = {
             "application_id": target.id, "attachment_id": db.session.scalar(sa.select(Attachment.id)),
             "filename": "a.png", "delivery_id": db.session.scalar(sa.select(Delivery.id).where(

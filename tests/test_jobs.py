@@ -82,6 +82,8 @@ def test_a_consumer_killed_mid_import_is_replaced_and_the_import_written_once(ap
     codes = [valid_credit_code() for _ in range(5)]
     upload(client, csv_bytes([row(code) for code in codes]))
     job_id = latest_job(app).id
+    with app.app_context():  # checked here; its task, still queued, finds it checked and leaves it
+        importer.run_registry_check(job_id)
     client.post(f"/registry/imports/{job_id}/commit")  # enqueued: nobody consumes yet
     assert _job(app, job_id).status is ImportStatus.RUNNING and _job(app, job_id).attempts == 0
 
@@ -126,10 +128,11 @@ def test_every_run_of_a_task_is_recorded(client, app, login_as):
     job_id = latest_job(app).id
     client.post(f"/registry/imports/{job_id}/commit")  # run at once (JOBS_IMMEDIATE), recorded all the same
     with app.app_context():
-        run = db.session.scalar(sa.select(JobRun))
-        assert (run.name, run.args, run.status) == ("domain.registry_import.write_registry_import", [job_id],
-                                                    RunStatus.DONE)
-        assert run.finished_at is not None and run.consumer
+        runs = db.session.scalars(sa.select(JobRun).order_by(JobRun.id)).all()
+        assert [(run.name, run.args, run.status) for run in runs] == [
+            ("domain.registry_import.check_registry_import", [job_id], RunStatus.DONE),
+            ("domain.registry_import.write_registry_import", [job_id], RunStatus.DONE)]
+        assert all(run.finished_at is not None and run.consumer for run in runs)
 
 
 def _failed_run(app, monkeypatch, client) -> int:
@@ -159,7 +162,7 @@ def test_the_admin_sees_a_failed_task_with_its_error_and_retries_it(client, app,
     assert job.status is ImportStatus.DONE and job.created_count == 1  # the retry ran it (at once, in the tests)
     with app.app_context():
         statuses = sorted(status.value for status in db.session.scalars(sa.select(JobRun.status)))
-        assert statuses == ["done", "retried"]
+        assert statuses == ["done", "done", "retried"]  # the file's check, the retry, and the run that failed
         assert db.session.scalar(sa.select(AuditEvent.summary).where(AuditEvent.action == "retry_job")) == \
             "重新执行后台任务：摸底导入：写入名录"
     again = client.post(f"/admin/jobs/runs/{run_id}/retry", follow_redirects=True).get_data(as_text=True)
@@ -169,12 +172,16 @@ def test_the_admin_sees_a_failed_task_with_its_error_and_retries_it(client, app,
 def test_the_queue_lists_what_waits_for_a_consumer(client, app, login_as, real_queue):
     login_as(Role.ADMIN)
     upload(client, csv_bytes([row(valid_credit_code())]))
-    client.post(f"/registry/imports/{latest_job(app).id}/commit")
+    job_id = latest_job(app).id
+    with app.app_context():
+        assert [(t.label, t.args) for t in queue_view().waiting] == [("摸底导入：校验文件", [job_id])]
+        importer.run_registry_check(job_id)  # as a consumer would; its task stays queued until one takes it
+    client.post(f"/registry/imports/{job_id}/commit")
     with app.app_context():
         view = queue_view()
-    assert [(t.label, t.args) for t in view.waiting] == [("摸底导入：写入名录", [latest_job(app).id])]
+    assert [(t.label, t.args) for t in view.waiting] == [("摸底导入：校验文件", [job_id]), ("摸底导入：写入名录", [job_id])]
     page = client.get("/admin/jobs/").get_data(as_text=True)
-    assert "等待执行（1）" in page and "队列：本机 SQLite 文件" in page
+    assert "等待执行（2）" in page and "队列：本机 SQLite 文件" in page
 
 
 def test_a_run_whose_consumer_stopped_beating_is_marked_failed(app, ctx):

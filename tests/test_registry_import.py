@@ -465,3 +465,99 @@ def test_a_checked_file_expires_after_24_hours(client, app, admin):
     refused = client.post(f"/registry/imports/{job.id}/commit", follow_redirects=True).get_data(as_text=True)
     assert "校验结果已超过 24 小时，名录可能已有变化，请重新上传文件校验后再确认导入" in refused
     assert code not in orgs(app) and latest_job(app).status is ImportStatus.READY
+
+
+# ---------------------------------------------------------------- the check runs in the consumer
+
+def test_the_upload_keeps_the_file_and_leaves_its_check_to_the_consumer(client, app, admin, ctx):
+    user = db.session.get(User, admin.id)
+    job = importer.upload_registry_file("摸底表.csv", csv_bytes([row(valid_credit_code()), row("坏代码")]), actor=user)
+    db.session.commit()
+    assert job.status is ImportStatus.CHECKING and job.total_rows == 0 and job.errors == [] and job.file.size > 0
+    page = client.get(f"/registry/imports/{job.id}").get_data(as_text=True)
+    assert "正在排队等待后台任务校验" in page and "every 1s" in page and "确认导入" not in page
+    importer.run_registry_check(job.id)
+    db.session.expire_all()
+    job = db.session.get(RegistryImport, job.id)
+    assert job.status is ImportStatus.INVALID and job.total_rows == 2 and [e["line"] for e in job.errors] == [3]
+    assert (job.attempts, job.heartbeat_at, job.processed_rows) == (0, None, 0)  # the commit counts its own
+    assert "every 1s" not in client.get(f"/registry/imports/{job.id}").get_data(as_text=True)
+    assert orgs(app) == {}
+
+
+def test_a_file_refused_whole_while_checked_says_why(client, app, admin):
+    app.config["REGISTRY_IMPORT_MAX_ROWS"] = 2
+    response = upload(client, csv_bytes([row(valid_credit_code()) for _ in range(3)]))
+    assert response.status_code == 302  # its first row is a registry's: kept, and refused by its check
+    job = latest_job(app)
+    assert job.status is ImportStatus.INVALID and job.error_count == 0 and orgs(app) == {}
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "文件超过 3 行" in page and "确认导入" not in page
+
+
+def _uploaded(app, user_id: int, data: bytes) -> int:
+    """A file uploaded and kept, its check not run (as if no consumer had taken it yet): its import's id."""
+    with app.app_context():
+        job = importer.upload_registry_file("摸底表.csv", data, actor=db.session.get(User, user_id))
+        db.session.commit()
+        return job.id
+
+
+def test_the_progress_moves_while_the_file_is_checked(client, app, admin, monkeypatch):
+    # Held at its 2,000th row: the page reads 1,999 rows checked, of about as many as the share of the file read says.
+    import threading
+    import time
+
+    job_id = _uploaded(app, admin.id, csv_bytes([row(valid_credit_code()) for _ in range(3000)]))
+    monkeypatch.setitem(app.config, "JOBS_HEARTBEAT_SECONDS", 0.05)
+    fourth, go_on, original = threading.Event(), threading.Event(), importer._Checker.check
+
+    def held(self, line, raw):
+        if line == 2001:
+            fourth.set()
+            go_on.wait(30)
+        return original(self, line, raw)
+
+    monkeypatch.setattr(importer._Checker, "check", held)
+
+    def check():
+        with app.app_context():
+            importer.run_registry_check(job_id)
+
+    checker = threading.Thread(target=check)
+    checker.start()
+    try:
+        assert fourth.wait(30)
+        deadline, shown = time.monotonic() + 10, ""
+        while "正在校验：已校验 1999 行，共约" not in shown and time.monotonic() < deadline:
+            time.sleep(0.05)
+            shown = client.get(f"/registry/imports/{job_id}").get_data(as_text=True)
+    finally:
+        go_on.set()
+        checker.join()
+    assert "正在校验：已校验 1999 行，共约" in shown
+    estimate = int(shown.split("共约 ")[1].split(" 行")[0])
+    assert 2000 < estimate < 4000  # the CSV read 1,000 lines at a time: 2,000 of 3,000 rows, or thereabouts
+    assert latest_job(app).status is ImportStatus.READY
+
+
+def test_a_check_whose_consumer_died_is_run_again_then_given_up(client, app, admin, ctx):
+    from datetime import datetime, timezone
+
+    user = db.session.get(User, admin.id)
+    job = importer.upload_registry_file("摸底表.csv", csv_bytes([row(valid_credit_code())]), actor=user)
+    then = datetime.now(timezone.utc) - timedelta(seconds=600)
+    db.session.flush()
+    job.created_at, job.attempts, job.heartbeat_at = then, 1, then
+    db.session.commit()
+    importer.requeue_stale_imports.call_local()  # checks it at once (JOBS_IMMEDIATE)
+    db.session.expire_all()
+    assert db.session.get(RegistryImport, job.id).status is ImportStatus.READY
+
+    again = importer.upload_registry_file("摸底表.csv", csv_bytes([row(valid_credit_code())]), actor=user)
+    db.session.flush()
+    again.created_at, again.attempts, again.heartbeat_at = then, importer.MAX_ATTEMPTS, then
+    db.session.commit()
+    assert importer.take_up_stale_imports() == []
+    page = client.get(f"/registry/imports/{again.id}").get_data(as_text=True)
+    assert "校验中断" in page and "请重新上传" in page

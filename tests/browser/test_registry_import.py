@@ -1,5 +1,5 @@
-"""In Chromium: an import with a bad row is refused, corrected, committed by a consumer of the job queue (a process of
-its own, as `make run` starts), and the rate moves."""
+"""In Chromium: an import with a bad row is checked and refused, corrected, checked and committed by a consumer of the
+job queue (a process of its own, as `make run` starts), and the rate moves."""
 import csv
 import io
 
@@ -43,22 +43,25 @@ def test_import_is_corrected_committed_and_changes_the_rate(page: Page, app, liv
     page.get_by_label("摸底表文件").set_input_files(
         files=[{"name": "摸底表.csv", "mimeType": "text/csv", "buffer": sheet(rows)}])
     page.get_by_role("button", name="上传并校验").click()
-    expect(page.get_by_text("名录未作任何修改")).to_be_visible()
-    expect(page.get_by_role("cell", name="第 4 行")).to_be_visible()
-    expect(page.get_by_text("组织类别“个体户”无法识别")).to_be_visible()
-    page.screenshot(path=shots / "import-errors.png", full_page=True)
-
-    rows[2][2] = "社会组织"
-    page.get_by_role("link", name="重新上传").click()
-    page.get_by_label("摸底表文件").set_input_files(
-        files=[{"name": "摸底表-改正.csv", "mimeType": "text/csv", "buffer": sheet(rows)}])
-    page.get_by_role("button", name="上传并校验").click()
-    expect(page.get_by_text("全部 3 行校验通过")).to_be_visible()
-    page.get_by_role("button", name="确认导入").click()
-    expect(page.get_by_text("正在排队等待后台任务处理")).to_be_visible()  # no consumer yet: the task waits
+    expect(page.get_by_text("正在排队等待后台任务校验")).to_be_visible()  # no consumer yet: the check waits
+    expect(page.get_by_role("progressbar", name="校验进度")).to_be_visible()
+    page.screenshot(path=shots / "import-checking.png", full_page=True)
     consumer = start_consumer(app, real_queue, tmp_path / "consumer.log")
     try:
-        # Committed by the consumer; the status partial polls every second until it says so.
+        # Checked by the consumer; the status partial polls every second until it says how.
+        expect(page.get_by_text("名录未作任何修改")).to_be_visible(timeout=30000)
+        expect(page.get_by_role("cell", name="第 4 行")).to_be_visible()
+        expect(page.get_by_text("组织类别“个体户”无法识别")).to_be_visible()
+        page.screenshot(path=shots / "import-errors.png", full_page=True)
+
+        rows[2][2] = "社会组织"
+        page.get_by_role("link", name="重新上传").click()
+        page.get_by_label("摸底表文件").set_input_files(
+            files=[{"name": "摸底表-改正.csv", "mimeType": "text/csv", "buffer": sheet(rows)}])
+        page.get_by_role("button", name="上传并校验").click()
+        expect(page.get_by_text("全部 3 行校验通过")).to_be_visible(timeout=30000)
+        page.get_by_role("button", name="确认导入").click()
+        # Committed by the consumer, the page following it as it did the check.
         expect(page.get_by_text("导入完成：新增 3 个组织，更新 0 个组织")).to_be_visible(timeout=30000)
     finally:
         stop_consumer(consumer)
