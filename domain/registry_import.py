@@ -29,6 +29,7 @@ from . import DomainError
 from .audit import record_event
 from .coverage import record_by_code
 from .files import clean_filename, keep_file
+from .organisation_copy import insert_organisations, update_organisations
 from .spreadsheets import XLSX_TYPE, Limits, content_type, read_spreadsheet, refused_characters
 from .validators import normalise_credit_code, normalise_phone
 from .workbooks import csv_bytes
@@ -740,9 +741,9 @@ def _write_rows(job: RegistryImport, beat: "_Heartbeat") -> tuple[int, int, list
                     del values["address"]  # nor a blank cell an address the organisation gave
                 differences.extend(_differences(line, values, registered[now.id], unit_names))
             statements["update"].append(values)
-        for verb, statement in (("insert", sa.insert(Organisation)), ("update", sa.update(Organisation))):
+        for verb, write in (("insert", insert_organisations), ("update", update_organisations)):
             if statements[verb]:
-                db.session.execute(statement, statements[verb])
+                write(statements[verb])
                 counts[verb] += len(statements[verb])
         beat.done += len(batch)
     if conflicts:
