@@ -6,10 +6,12 @@ bad row and its reason, or the checked rows, in the import's row, and touches no
 writes in one transaction, every row or none. Their progress and results are in the import's row, which the page
 polls.
 """
+import base64
 import io
 import json
 import logging
 import threading
+import zlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Iterable, Iterator
@@ -300,8 +302,8 @@ def upload_registry_file(filename: str, data: bytes, *, actor: User) -> Registry
 
 
 class _Kept:
-    """The good rows of a file as the check finds them, looked up in the registry CHUNK at a time and then kept as JSON
-    text (RegistryImport.rows), so that no more than CHUNK rows are ever objects in memory at once."""
+    """The good rows of a file as the check finds them, looked up in the registry CHUNK at a time and then kept packed
+    (RegistryImport.rows, _packed), so that no more than CHUNK rows are ever objects in memory at once."""
 
     def __init__(self, checker: _Checker):
         self.checker, self.errors, self.chunks = checker, [], []
@@ -327,7 +329,7 @@ class _Kept:
             # that has changed under a row that would undo it (_conflicts).
             row[SEEN] = known.facts() if known else None
         if not self.errors:  # else nothing of the file is kept
-            self.chunks.append(json.dumps(self.pending, ensure_ascii=False, separators=(",", ":")))
+            self.chunks.append(_packed(self.pending))
         self.pending = []
 
     def joint_errors(self) -> list[RowError]:
@@ -689,14 +691,21 @@ def _differences(line: int, written: dict[str, Any], registered: dict[str, Any],
              "imported": after} for key, (before, after) in shown.items() if before != after]
 
 
+def _packed(rows: list[list]) -> str:
+    """Checked rows (ROW_KEYS) as the import keeps them: JSON, deflated, in base64. 110,000 rows are 2 MB so, not 40 as
+    JSON objects, and the consumer that checks or writes them never holds more than a chunk of them unpacked."""
+    text = json.dumps(rows, ensure_ascii=False, separators=(",", ":"))
+    return base64.b64encode(zlib.compress(text.encode(), 1)).decode("ascii")
+
+
 def _checked_rows(job: RegistryImport) -> Iterator[dict[str, Any]]:
-    """The import's checked rows, one at a time, by name: read from their JSON text a chunk at a time (_Kept), or, for
-    a file checked before they were kept so, the dicts they were kept as."""
+    """The import's checked rows, one at a time, by name: unpacked a chunk at a time (_packed), or, for a file checked
+    before they were kept so, the dicts they were kept as."""
     for kept in job.rows:
         if isinstance(kept, dict):
             yield dict(kept)
             continue
-        for row in json.loads(kept):
+        for row in json.loads(zlib.decompress(base64.b64decode(kept))):
             yield dict(zip(ROW_KEYS, row))
 
 

@@ -62,8 +62,8 @@ class RegistryImport(db.Model):
     updated_count: Mapped[int] = mapped_column(default=0)
     # [{"line": 7, "code": "...", "message": "..."}], at most MAX_REPORTED_ERRORS of them.
     errors: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON, default=list)
-    # The checked, normalised rows the commit writes, as JSON text of a chunk of rows each (domain/registry_import.py,
-    # _Kept; dicts, for a file checked before); deferred because 110,000 of them weigh megabytes.
+    # The checked, normalised rows the commit writes, packed a chunk of rows at a time (domain/registry_import.py,
+    # _packed; dicts, for a file checked before); deferred because 110,000 of them weigh megabytes.
     rows: Mapped[list[Any]] = mapped_column(sa.JSON, default=list, deferred=True)
     message: Mapped[str] = mapped_column(sa.String(500), default="")
     # [{"line", "code", "field", "registered", "imported"}]: where the file differed from what an organisation that
