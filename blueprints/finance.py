@@ -62,8 +62,9 @@ def _selected_items() -> list[FundItem]:
 @bp.get("/")
 def home():
     f = _filter()
+    batches = funds.batch_page(request.args.get("batches_page", 1, type=int), request.args.get("state", ""))
     return render_template("finance/home.html", fundable=funds.fundable_items(f, page_arg()), f=f, units=unit_choices(),
-                           batches=funds.batch_rows(request.args.get("state", "")), form=EmptyForm())
+                           batches=batches, form=EmptyForm())
 
 
 @bp.post("/batches")

@@ -127,6 +127,28 @@ def test_finance_pages_the_items_to_gather_and_keeps_the_filter(client, app, log
     assert "显示最早的 2 笔，共 3 笔" in card
 
 
+def test_finance_pages_the_batches_apart_from_the_items(client, app, login_as, make_fund, monkeypatch):
+    """Newest first, each batch with its own count and total; each list's pager keeps the other's page."""
+    monkeypatch.setattr(funds.queries, "BATCH_PAGE_SIZE", 2)
+    monkeypatch.setattr(funds.queries, "FUNDABLE_PAGE_SIZE", 1)
+    made = [[make_fund("checked", amount=f"{n + 1}000.00") for _ in range(n + 1)] for n in range(3)]
+    make_fund("approved")
+    make_fund("approved")
+    with app.app_context():
+        finance = db.session.get(User, make_fund.finance_id[0])
+        numbers = [funds.create_batch([db.session.get(FundItem, i.id) for i in items], actor=finance).number
+                   for items in made]
+        db.session.commit()
+    login_as(Role.FINANCE)
+    first = client.get("/finance/?page=2").get_data(as_text=True)
+    assert numbers[2] in first and numbers[1] in first and numbers[0] not in first and "共 3 条" in first
+    assert re.search(r">3</td>\s*<td[^>]*>9,000\.00<", first) and re.search(r">2</td>\s*<td[^>]*>4,000\.00<", first)
+    assert 'href="/finance/?page=2&amp;batches_page=2"' in first  # the batches' next page, on the items' page
+    second = client.get("/finance/?page=2&batches_page=2").get_data(as_text=True)
+    assert numbers[0] in second and numbers[1] not in second and re.search(r">1</td>\s*<td[^>]*>1,000\.00<", second)
+    assert 'href="/finance/?batches_page=2&amp;page=1"' in second  # the items' pager keeps the batches' page
+
+
 def test_checking_a_payee_comes_back_to_the_page_and_filter_shown(client, app, login_as, make_fund, monkeypatch):
     monkeypatch.setattr(funds.queries, "FUNDABLE_PAGE_SIZE", 1)
     make_fund("approved")
