@@ -39,6 +39,7 @@ _MAX_DEPTH = 16
 # The compression methods a member may use: Python inflates bzip2 and LZMA members whole, before anything counts.
 _COMPRESSIONS = frozenset({zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED})
 _EOCD = b"PK\x05\x06"  # the end of a zip's central directory
+_NAMES_KEPT = 64  # tag names whose local name a parser remembers
 
 
 @dataclass(frozen=True)
@@ -248,16 +249,27 @@ class _Parser:
         self.parser = expat.ParserCreate(namespace_separator=" ")
         self.parser.buffer_text = True
         self.depth = 0
+        # Each tag's local name, for the few tags a sheet has (a sheet of 110,000 rows opens 3 million elements);
+        # bounded, for a file that names a new tag each time.
+        names: dict[str, str] = {}
+
+        def local(tag: str) -> str:
+            name = names.get(tag)
+            if name is None:
+                name = tag.rpartition(" ")[2]
+                if len(names) < _NAMES_KEPT:
+                    names[tag] = name
+            return name
 
         def opened(tag, attrs):
             self.depth += 1
             if self.depth > _MAX_DEPTH:
                 raise SpreadsheetRefused(f"该 Excel 文件的结构嵌套超过 {_MAX_DEPTH} 层，结构异常，请另存为新的 .xlsx 后再上传")
-            start(tag.rpartition(" ")[2], attrs)
+            start(local(tag), attrs)
 
         def closed(tag):
             self.depth -= 1
-            end(tag.rpartition(" ")[2])
+            end(local(tag))
 
         self.parser.StartElementHandler, self.parser.EndElementHandler = opened, closed
         if text is not None:
@@ -360,16 +372,23 @@ def _shared_strings(book, name: str, budget: _Budget) -> list[str]:
 
 
 _COLUMN = re.compile(r"^([A-Za-z]{1,3})([0-9]+)$")
+_COLUMNS_SEEN: dict[str, int] = {}  # column letters -> number: at most the 2 x 18,278 that one to three letters make
 
 
 def _column_number(reference: str) -> int | None:
     """"AB12" -> 28 (1-based); None for a reference that is missing or not a cell's."""
-    match = _COLUMN.match(reference or "")
+    reference = reference or ""
+    letters = reference.rstrip("0123456789")
+    number = _COLUMNS_SEEN.get(letters)
+    if number is not None and len(letters) < len(reference):  # the usual case: a column seen before, then its row
+        return number
+    match = _COLUMN.match(reference)
     if not match:
         return None
     number = 0
     for letter in match.group(1).upper():
         number = number * 26 + ord(letter) - 64
+    _COLUMNS_SEEN[match.group(1)] = number
     return number
 
 
