@@ -13,7 +13,7 @@ from domain.dashboard import (
 from domain.reference import unit_choices
 from domain.todo_exports import (
     EXPIRED as EXPORT_EXPIRED, INTERRUPTED as EXPORT_INTERRUPTED, enqueue_todo_export, export_interrupted,
-    request_todo_export,
+    recent_todo_exports, request_todo_export,
 )
 from domain.registry_import import (
     COLUMNS, EXPIRED, enqueue_registry_check, enqueue_registry_import, import_progress, recent_imports,
@@ -82,8 +82,10 @@ def todo_filter() -> TodoFilter:
 def todo():
     f = todo_filter()
     page = todo_page(f, scope(), per_page=current_app.config["PAGE_SIZE"])
-    return render_partial("registry/todo.html", "registry/_todo_table.html", page=page, f=f, lists=TODO_LISTS,
-                          kinds=OrgKind, units=[] if scope() else unit_choices(), form=EmptyForm())
+    return render_partial("registry/todo.html", "registry/_todo_table.html",
+                          lambda: {"units": [] if scope() else unit_choices(),
+                                   "recent_exports": recent_todo_exports(current_user)},
+                          page=page, f=f, lists=TODO_LISTS, kinds=OrgKind, form=EmptyForm(), statuses=ExportStatus)
 
 
 def load_export(export_id: int) -> TodoExport:

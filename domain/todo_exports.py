@@ -15,7 +15,9 @@ import sqlalchemy as sa
 from flask import current_app
 
 from jobs.queue import crontab, periodic, task
-from models import EXPORT_KEPT_FOR, ExportStatus, Organisation, OrgKind, StoredFile, TodoExport, Unit, User, db, utcnow
+from models import (
+    EXPORT_KEPT_FOR, ExportStatus, Organisation, OrgKind, StoredFile, TodoExport, Unit, User, db, export_scope, utcnow,
+)
 
 from . import DomainError
 from .dashboard import TODO_LISTS, TODO_ORDER, TodoFilter, todo_conditions, todo_unit
@@ -67,6 +69,17 @@ def enqueue_todo_export(export: TodoExport) -> None:
 
 def export_filter(export: TodoExport) -> TodoFilter:
     return TodoFilter(list=export.list, unit_id=export.unit_id, kind=export.kind, q=export.q)
+
+
+def recent_todo_exports(user: User, limit: int = 5) -> list[TodoExport]:
+    """The user's exports still kept, newest first (我最近的导出): those they may download (TodoExport.can_view)."""
+    scope = export_scope(user)
+    return list(db.session.scalars(
+        sa.select(TodoExport).where(TodoExport.created_by_id == user.id,
+                                    TodoExport.created_at >= utcnow() - EXPORT_KEPT_FOR,
+                                    TodoExport.scope_unit_id.is_(None) if scope is None
+                                    else TodoExport.scope_unit_id == scope)
+        .order_by(TodoExport.id.desc()).limit(limit)))
 
 
 def export_interrupted(export: TodoExport) -> bool:

@@ -28,7 +28,7 @@ from .reminder import SentReminder
 from .renewal import OPEN_RENEWAL_STATES, Renewal, RenewalKind, RenewalState
 from .stored_file import StoredFile
 from .substitution import Substitution
-from .todo_export import EXPORT_KEPT_FOR, ExportStatus, TodoExport
+from .todo_export import EXPORT_KEPT_FOR, ExportStatus, TodoExport, export_scope
 from .unit import Unit, UnitCategory
 from .user import LoginFailure, LoginSession, Role, User
 
@@ -46,6 +46,6 @@ __all__ = [
     "NoticePreference", "Notification", "OrgKind", "Organisation", "OutboxMessage", "OutboxStatus", "PartyOrgKind",
     "PayeeCheckMethod", "Project", "THREE_SYNCS",
     "PaymentKind", "RegistryImport", "Role", "SentReminder", "Setting", "StoredFile", "Substitution", "Unit",
-    "UnitCategory", "User", "EXPORT_KEPT_FOR", "ExportStatus", "TodoExport",
+    "UnitCategory", "User", "EXPORT_KEPT_FOR", "ExportStatus", "TodoExport", "export_scope",
     "VerificationCheck", "VisitForm", "clock_set_back", "db", "instructor_units", "utcnow", "wall_clock",
 ]

@@ -71,5 +71,9 @@ class TodoExport(db.Model):
     def can_view(self, user: User) -> bool:
         """Only the asker, and only while their scope is the one it was made for (a reviewer moved to another unit
         no longer gets their old unit's list)."""
-        scope = user.unit_id if user.role is Role.UNIT_REVIEWER else None
-        return user.id == self.created_by_id and scope == self.scope_unit_id
+        return user.id == self.created_by_id and export_scope(user) == self.scope_unit_id
+
+
+def export_scope(user: User) -> int | None:
+    """The scope a user's exports are of: a unit reviewer's unit, None (the whole zone) for the others."""
+    return user.unit_id if user.role is Role.UNIT_REVIEWER else None

@@ -178,3 +178,19 @@ def test_a_real_consumer_writes_the_export_while_the_page_waits(app, client, log
     finally:
         stop_consumer(consumer)
     assert len(names_in(client.get(status + ".xlsx").data)) == 10
+
+
+def test_the_list_page_lists_the_users_own_recent_exports(app, client, login_as, orgs, make_user):
+    asker = login_as(Role.ZONE_APPROVER)
+    client.post("/registry/todo/exports?list=build&q=协会")
+    page = client.get("/registry/todo").get_data(as_text=True)
+    assert "我最近的导出" in page and "名称或代码含“协会”" in page and "下载（1 行）" in page
+    with app.app_context():
+        old = TodoExport(created_by_id=asker.id, list="join", created_at=utcnow() - timedelta(hours=25))
+        db.session.add(old)
+        db.session.commit()
+        assert [e.list for e in exports.recent_todo_exports(db.session.get(User, asker.id))] == ["build"]
+    other = make_user(Role.ZONE_APPROVER)
+    with app.test_client() as them:
+        them.post("/auth/login", data={"username": other.username, "password": PASSWORD})
+        assert "我最近的导出" not in them.get("/registry/todo").get_data(as_text=True)
