@@ -12,6 +12,7 @@ import json
 import logging
 import threading
 import zlib
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Iterable, Iterator
@@ -402,10 +403,10 @@ def run_registry_check(job_id: int) -> None:
     """Check an uploaded file (摸底表校验) and store the result in its import: the bad rows and their reasons, or the
     checked rows, ready to be confirmed. Nothing of the registry is touched. Idempotent as the commit is: an import
     another consumer is checking is left alone, one whose consumer died is checked from the start."""
-    attempt = _claim(job_id, ImportStatus.CHECKING)
-    if attempt is None:
-        return
-    with _Heartbeat(current_app._get_current_object(), job_id, attempt, ImportStatus.CHECKING) as beat:
+    with _taken_up(job_id, ImportStatus.CHECKING) as beat:
+        if beat is None:
+            return
+        attempt = beat.attempt
         try:
             job = db.session.get(RegistryImport, job_id)
             total, errors, good = _check_rows(job.file.data, job.unit, beat)
@@ -481,10 +482,10 @@ def run_registry_import(job_id: int) -> None:
     """Write a confirmed import (写入摸底名录) in bulk, in one transaction: every row or none. Idempotent: an import
     that is done, or that another consumer is writing (its heartbeat is fresh), is left alone; one whose consumer
     died is written from nothing, its first transaction having died with that consumer."""
-    attempt = _claim(job_id, ImportStatus.RUNNING)
-    if attempt is None:
-        return
-    with _Heartbeat(current_app._get_current_object(), job_id, attempt, ImportStatus.RUNNING) as beat:
+    with _taken_up(job_id, ImportStatus.RUNNING) as beat:
+        if beat is None:
+            return
+        attempt = beat.attempt
         try:
             job = db.session.get(RegistryImport, job_id)
             created, updated, differences = _write_rows(job, beat)
@@ -517,6 +518,18 @@ def run_registry_import(job_id: int) -> None:
                                                                else "数据库写入出错，请稍后重新上传校验"))[:500]
                 job.finished_at = datetime.now(timezone.utc)
             db.session.commit()
+
+
+@contextmanager
+def _taken_up(job_id: int, status: ImportStatus) -> Iterator["_Heartbeat | None"]:
+    """An import taken up to check or write it (_claim), its heartbeat beating while the caller works; None when it
+    is not this consumer's to take."""
+    attempt = _claim(job_id, status)
+    if attempt is None:
+        yield None
+        return
+    with _Heartbeat(current_app._get_current_object(), job_id, attempt, status) as beat:
+        yield beat
 
 
 def _claim(job_id: int, status: ImportStatus) -> int | None:
