@@ -32,6 +32,7 @@ from . import DomainError
 from .audit import record_event
 from .coverage import record_by_code
 from .files import clean_filename, keep_file
+from .job_quota import refuse_over_quota
 from .organisation_copy import insert_organisations, update_organisations
 from .spreadsheets import XLSX_TYPE, Limits, content_type, read_spreadsheet, refused_characters
 from .validators import normalise_credit_code, normalise_phone
@@ -283,6 +284,8 @@ def upload_registry_file(filename: str, data: bytes, *, actor: User) -> Registry
     and first row are read here, by the same bounded reader: a file that is no registry is refused at once, and
     nothing is kept. The caller commits, then queues the check (enqueue_registry_check)."""
     scope = _import_scope(actor)
+    refuse_over_quota(RegistryImport, actor, RegistryImport.status == ImportStatus.CHECKING, asked="上传",
+                      working="排队或校验", field="file")
     if not data:
         raise DomainError("上传的文件是空的，请重新选择", "file")
     rows = _read_rows(data)

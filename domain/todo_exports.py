@@ -22,6 +22,7 @@ from models import (
 from . import DomainError
 from .dashboard import TODO_LISTS, TODO_ORDER, TodoFilter, todo_conditions, todo_unit
 from .files import keep_file
+from .job_quota import refuse_over_quota
 from .reference import unit_choices
 from .settings import get_settings
 from .spreadsheets import XLSX_TYPE
@@ -55,6 +56,9 @@ def request_todo_export(f: TodoFilter, scope: Unit | None, *, actor: User) -> To
         raise DomainError("初审单位不存在，请在清单页选择")
     if len(f.q.strip()) > Q_MAX:
         raise DomainError(f"名称或代码不超过{Q_MAX}个字")
+    unfinished = (TodoExport.status == ExportStatus.QUEUED) | (
+        (TodoExport.status == ExportStatus.RUNNING) & (TodoExport.heartbeat_at >= _stale_before()))
+    refuse_over_quota(TodoExport, actor, unfinished, asked="导出", working="排队或生成")
     export = TodoExport(created_by=actor, scope_unit=scope, list=f.list, unit_id=None if scope else f.unit_id,
                         kind=f.kind, q=f.q.strip(), status=ExportStatus.QUEUED, created_at=utcnow())
     db.session.add(export)
@@ -84,8 +88,12 @@ def recent_todo_exports(user: User, limit: int = 5) -> list[TodoExport]:
 
 def export_interrupted(export: TodoExport) -> bool:
     """A running export whose consumer stopped writing its heartbeat (it died): it will not finish."""
-    stale = timedelta(seconds=current_app.config["JOBS_STALE_SECONDS"])
-    return export.status is ExportStatus.RUNNING and utcnow() - (export.heartbeat_at or export.created_at) > stale
+    return export.status is ExportStatus.RUNNING and (export.heartbeat_at or export.created_at) < _stale_before()
+
+
+def _stale_before():
+    """A running export's heartbeat older than this: its consumer died."""
+    return utcnow() - timedelta(seconds=current_app.config["JOBS_STALE_SECONDS"])
 
 
 # ---------------------------------------------------------------- writing

@@ -11,7 +11,7 @@ import domain.registry_import as importer
 from domain.accounts import Registration, register_organisation
 from models import (
     AppState, Application, CoverageCause, CoverageChange, ImportStatus, Organisation, OrgKind, RegistrationReview,
-    RegistryImport, Role, User, db,
+    RegistryImport, Role, StoredFile, User, db,
     utcnow,
 )
 from tests.conftest import on_postgresql, unit_by_code, valid_credit_code
@@ -561,3 +561,19 @@ def test_a_check_whose_consumer_died_is_run_again_then_given_up(client, app, adm
     assert importer.take_up_stale_imports() == []
     page = client.get(f"/registry/imports/{again.id}").get_data(as_text=True)
     assert "校验中断" in page and "请重新上传" in page
+
+
+def test_one_user_cannot_fill_the_queue_with_uploads(client, app, admin, monkeypatch):
+    """A script uploading in a loop: each upload is stored and queues a check of up to 120,000 rows. Past the
+    unfinished cap the upload is refused next to the file field, and nothing is stored for it."""
+    import blueprints.registry as views
+    from domain import job_quota
+
+    monkeypatch.setattr(views, "enqueue_registry_check", lambda job: None)
+    data = csv_bytes([row(valid_credit_code())])
+    for _ in range(job_quota.UNFINISHED_MAX):
+        assert upload(client, data).status_code == 302
+    assert "正在排队或校验" in upload(client, data).get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(RegistryImport.id))) == job_quota.UNFINISHED_MAX
+        assert db.session.scalar(sa.select(sa.func.count(StoredFile.id))) == job_quota.UNFINISHED_MAX

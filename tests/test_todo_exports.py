@@ -194,3 +194,29 @@ def test_the_list_page_lists_the_users_own_recent_exports(app, client, login_as,
     with app.test_client() as them:
         them.post("/auth/login", data={"username": other.username, "password": PASSWORD})
         assert "我最近的导出" not in them.get("/registry/todo").get_data(as_text=True)
+
+
+def test_one_user_cannot_fill_the_queue_or_the_disk_with_exports(app, client, login_as, orgs, monkeypatch):
+    """A script posting the export button in a loop: past the unfinished cap, and past the day's cap once those
+    finished, each further export is refused in words, and nothing is recorded or queued for it."""
+    import blueprints.registry as views
+    from domain import job_quota
+
+    queued = []
+    monkeypatch.setattr(views, "enqueue_todo_export", lambda export: queued.append(export.id))
+    asker = login_as(Role.ZONE_APPROVER)
+    for _ in range(job_quota.UNFINISHED_MAX):
+        assert client.post("/registry/todo/exports?list=build").status_code == 302
+    refused = client.post("/registry/todo/exports?list=build", headers={"HX-Request": "true"})
+    assert refused.status_code == 422 and "正在排队或生成" in refused.get_data(as_text=True)
+    assert len(queued) == job_quota.UNFINISHED_MAX
+    with app.app_context():  # they finish; the day's cap still bounds the files kept
+        for export_id in queued:
+            exports.run_todo_export(export_id)
+        for _ in range(job_quota.DAY_MAX - job_quota.UNFINISHED_MAX):
+            db.session.add(TodoExport(created_by_id=asker.id, list="build", status=ExportStatus.FAILED))
+        db.session.commit()
+    refused = client.post("/registry/todo/exports?list=build", headers={"HX-Request": "true"})
+    assert refused.status_code == 422 and "24 小时内最多" in refused.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(TodoExport.id))) == job_quota.DAY_MAX
