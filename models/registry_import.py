@@ -92,7 +92,8 @@ class RegistryImport(db.Model):
         return self.status is ImportStatus.READY and utcnow() - self.created_at > CHECK_VALID_FOR
 
     def can_view(self, user: User) -> bool:
-        """An admin sees every import; a unit reviewer only their own."""
+        """An admin sees every import; a unit reviewer only their own, while still of the unit it was made for (one
+        moved to another unit neither reads nor confirms their old unit's rows)."""
         from .user import Role
 
-        return user.role is Role.ADMIN or user.id == self.created_by_id
+        return user.role is Role.ADMIN or (user.id == self.created_by_id and user.unit_id == self.unit_id)

@@ -577,3 +577,16 @@ def test_one_user_cannot_fill_the_queue_with_uploads(client, app, admin, monkeyp
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count(RegistryImport.id))) == job_quota.UNFINISHED_MAX
         assert db.session.scalar(sa.select(sa.func.count(StoredFile.id))) == job_quota.UNFINISHED_MAX
+
+
+def test_a_reviewer_moved_to_another_unit_no_longer_sees_or_confirms_their_old_units_import(client, app, login_as):
+    reviewer = login_as(Role.UNIT_REVIEWER, unit_code="industrial_park")
+    upload(client, csv_bytes([row(valid_credit_code())]))
+    job = latest_job(app)
+    assert job.status is ImportStatus.READY
+    with app.app_context():
+        db.session.get(User, reviewer.id).unit_id = unit_by_code("logistics_park").id
+        db.session.commit()
+    assert client.get(f"/registry/imports/{job.id}").status_code == 404
+    assert client.post(f"/registry/imports/{job.id}/commit").status_code == 404
+    assert latest_job(app).status is ImportStatus.READY
