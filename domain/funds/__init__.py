@@ -15,7 +15,7 @@ from .items import (
 from .payments import AlreadyPaid, record_batch_payment, record_payment, reverse_payment
 from .queries import (
     BatchRow, BatchView, ItemFilter, OverviewRow, batch_page, batch_view, batches_to_approve, fund_of, fund_overview,
-    fund_row, fundable_items, item_rows, load_batch, pending_funds,
+    fund_row, fund_totals, fundable_items, item_rows, load_batch, pending_funds,
 )
 from .steps import BATCH, FUND_ITEM, fund_diagrams
 from .standards import (

@@ -185,22 +185,37 @@ class OverviewRow:
     paid: Decimal
 
 
-def fund_overview() -> list[OverviewRow]:
-    """Approved, in batches (not yet paid), and paid, per unit and year of establishment: one aggregate query."""
-    year = sa.extract("year", FundItem.established_on).label("year")
+def _fund_totals() -> tuple:
+    """Items, and the amounts approved, in batches (not yet paid) and paid: the overview's columns, summed."""
     confirmed = FundItem.state.in_([FundState.APPROVED, FundState.PAID])
 
     def total(condition):
         return sa.func.coalesce(sa.func.sum(sa.case((condition, FundItem.amount), else_=0)), 0)
 
+    return (sa.func.count(FundItem.id), total(confirmed),
+            total(sa.and_(FundItem.state == FundState.APPROVED, FundItem.batch_id.is_not(None))),
+            total(FundItem.state == FundState.PAID))
+
+
+def fund_overview() -> list[OverviewRow]:
+    """Approved, in batches (not yet paid), and paid, per unit and year of establishment: one aggregate query."""
+    year = sa.extract("year", FundItem.established_on).label("year")
     rows = db.session.execute(
-        sa.select(Unit.name, year, sa.func.count(FundItem.id), total(confirmed),
-                  total(sa.and_(FundItem.state == FundState.APPROVED, FundItem.batch_id.is_not(None))),
-                  total(FundItem.state == FundState.PAID))
+        sa.select(Unit.name, year, *_fund_totals())
         .select_from(FundItem).join(Organisation, FundItem.organisation_id == Organisation.id)
         .join(Unit, Organisation.unit_id == Unit.id)
         .group_by(Unit.sort_order, Unit.name, year).order_by(year.desc(), Unit.sort_order))
     return [OverviewRow(unit, int(y), n, _summed(a), _summed(b), _summed(p)) for unit, y, n, a, b, p in rows]
+
+
+def fund_totals(unit_id: int | None = None) -> dict:
+    """The overview's figures added up, of the zone (the fund items alone, no organisation read) or of one unit."""
+    query = sa.select(*_fund_totals()).select_from(FundItem)
+    if unit_id is not None:
+        query = query.join(Organisation, FundItem.organisation_id == Organisation.id).where(
+            Organisation.unit_id == unit_id)
+    n, approved, in_batches, paid = db.session.execute(query).one()
+    return {"items": n, "approved": _summed(approved), "in_batches": _summed(in_batches), "paid": _summed(paid)}
 
 
 def _summed(total) -> Decimal:
