@@ -1,22 +1,24 @@
 """The formation-rate dashboard (组建率看板) and the committee's to-do lists (应建未建、应联未联).
 
-Every figure is one SQL aggregate (GROUP BY, FILTER, window functions); no loop walks organisations or
-events in Python. A unit reviewer's figures are those of their unit; the zone's cover everything.
+Every figure is one SQL aggregate; no loop walks organisations or events in Python. The rates and their months add
+up the counts kept per unit and kind as organisations change (domain/formation_counts.py), and the days per step
+average the days each event was written with. A unit reviewer's figures are those of their unit; the zone's cover
+everything.
 """
-from decimal import Decimal
 from dataclasses import dataclass
 from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import current_app
 
-from domain.funds import fund_overview
+from domain.funds import fund_totals
 from models import (
-    COUNTED, AppState, Application, ApplicationEvent, CoverageChange, Instructor, Organisation, OrgKind, Unit, db,
-    utcnow,
+    COUNTED, AppState, Application, ApplicationEvent, CoverageMonth, FormationCount, Instructor, Organisation, OrgKind,
+    Unit, db, utcnow,
 )
 
-from .coverage import COVERED
+from .coverage import COVERED  # noqa: F401 (the registry's pages and tests read it here)
+from .formation_counts import SHOULD_BUILD, SHOULD_JOIN, recount_marked
 from .paging import paginate
 from .party_orgs import term_counts
 from .registry import name_or_code_matches
@@ -25,13 +27,6 @@ from .workbooks import Table, as_of, tables_workbook
 from .workflow import STEP_BY_ACTION, WAITING_ON
 from .zone_time import local_today
 
-MEMBERS = Organisation.formal_members + Organisation.probationary_members
-# 应建未建: enough formal members for a branch of its own (three), and covered by none: neither its own nor another's
-# (a joint branch, or the branch its members moved into when the zone dissolved its own, domain/party_orgs).
-SHOULD_BUILD = sa.and_(Organisation.formal_members >= 3, sa.not_(COVERED))
-# 应联未联: Party members but too few formal ones for a branch of its own, and in no joint branch.
-SHOULD_JOIN = sa.and_(Organisation.formal_members < 3, MEMBERS > 0, sa.not_(Organisation.has_party_org),
-                      Organisation.joint_branch_code.is_(None))
 TODO_LISTS = {"build": ("应建未建", SHOULD_BUILD), "join": ("应联未联", SHOULD_JOIN)}
 
 DEFINITION = ("组建率 = 已被党组织覆盖的组织数 ÷ 有党员的组织数。“已被覆盖”指本组织已建立党组织（含在本系统批准成立的和"
@@ -81,71 +76,59 @@ class Dashboard:
     terms: dict | None = None
 
 
-def _rate_columns():
-    count = sa.func.count(Organisation.id)
-    return (count, count.filter(MEMBERS > 0), count.filter(sa.and_(MEMBERS > 0, COVERED)), count.filter(COVERED),
-            count.filter(SHOULD_BUILD), count.filter(SHOULD_JOIN))
+def _kept(query: sa.Select, model, unit: Unit | None) -> sa.Select:
+    """A query of kept counts (domain/formation_counts.py), of the zone or one unit, once this transaction's own
+    writes are counted in them."""
+    recount_marked()
+    return query if unit is None else query.where(model.unit_id == unit.id)
 
 
-def _in_scope(query: sa.Select, unit: Unit | None) -> sa.Select:
-    """The organisations a figure counts (COUNTED: an organisation that registered itself counts once its unit has
-    verified it), of the zone or one unit."""
-    query = query.where(COUNTED)
-    return query if unit is None else query.where(Organisation.unit_id == unit.id)
+def _rate(label: str, row) -> Rate:
+    return Rate(label, **{name: int(row[name] or 0) for name in RATE_FIGURES})
+
+
+RATE_FIGURES = ("organisations", "with_members", "covered_with_members", "covered", "should_build", "should_join")
 
 
 def formation_rate(unit: Unit | None = None) -> Rate:
     """组建率 of the zone, or of one unit."""
-    row = db.session.execute(_in_scope(sa.select(*_rate_columns()), unit)).one()
-    return Rate(unit.name if unit else "全区", *row)
+    row = db.session.execute(_kept(sa.select(*(sa.func.sum(getattr(FormationCount, name)).label(name)
+                                               for name in RATE_FIGURES)), FormationCount, unit)).one()
+    return _rate(unit.name if unit else "全区", row._mapping)
 
 
 def _rates(unit: Unit | None) -> tuple[Rate, list[Rate], list[Rate]]:
-    """The zone's (or unit's) rate, per unit and per kind, from one GROUP BY unit, kind over the registry.
-
-    The sums below add at most 9 x 5 aggregated rows, never organisations: one scan instead of three.
-    """
+    """The zone's (or unit's) rate, per unit and per kind, from the kept counts per unit and kind (at most 9 x 5
+    rows, never organisations)."""
     units = list(db.session.scalars(sa.select(Unit).order_by(Unit.sort_order)))
     if unit is not None:
         units = [u for u in units if u.id == unit.id]
-    cells = db.session.execute(_in_scope(
-        sa.select(Organisation.unit_id, Organisation.kind, *_rate_columns())
-        .group_by(Organisation.unit_id, Organisation.kind), unit)).all()
+    cells = [row._mapping for row in db.session.execute(_kept(sa.select(FormationCount.__table__), FormationCount,
+                                                                unit))]
 
     def total(label: str, rows) -> Rate:
-        return Rate(label, *(sum(values) for values in zip(*(r[2:] for r in rows)))) if rows else Rate(label)
+        return _rate(label, {name: sum(r[name] for r in rows) for name in RATE_FIGURES})
 
     zone = total(unit.name if unit else "全区", cells)
-    by_unit = [total(u.name, [c for c in cells if c[0] == u.id]) for u in units]
-    by_kind = [total(k.label, [c for c in cells if c[1] is k]) for k in OrgKind]
+    by_unit = [total(u.name, [c for c in cells if c["unit_id"] == u.id]) for u in units]
+    by_kind = [total(k.label, [c for c in cells if c["kind"] is k]) for k in OrgKind]
     return zone, by_unit, by_kind
 
 
-def _month(column):
-    # Months in UTC: a day's difference at the turn of a month does not change a trend.
-    if db.engine.dialect.name == "postgresql":
-        return sa.func.to_char(column, "YYYY-MM")
-    return sa.func.strftime("%Y-%m", column)
-
-
 def _rates_by_month(unit: Unit | None, with_members: int) -> list[dict]:
-    """Coverage by month as it was then (coverage_changes): organisations covered and no longer covered in each
-    month, and those covered at its end. A dissolution lowers the months from its own on, never those before it.
-    The rate divides by the organisations with members now, as the zone's rate does."""
-    change = CoverageChange
-    month = _month(change.at).label("month")
-    per_month = (sa.select(month, sa.func.count().filter(change.covered).label("new"),
-                           sa.func.count().filter(sa.not_(change.covered)).label("lost"),
-                           sa.func.sum(sa.case((change.covered, 1), else_=-1)).label("net"))
-                 .join(Organisation, Organisation.id == change.organisation_id)
-                 .where(MEMBERS > 0).group_by(month))
-    per_month = _in_scope(per_month, unit).subquery()
-    cumulative = sa.func.sum(per_month.c.net).over(order_by=per_month.c.month)
-    rows = db.session.execute(sa.select(per_month.c.month, per_month.c.new, per_month.c.lost, cumulative)
-                              .order_by(per_month.c.month))
-    return [{"month": m, "new": new, "lost": lost, "total": int(total),
-             "rate": round(100 * int(total) / with_members, 1) if with_members else None}
-            for m, new, lost, total in rows]
+    """Coverage by month as it was then (coverage_changes, kept per unit and month as CoverageMonth): organisations
+    covered and no longer covered in each month, and those covered at its end. A dissolution lowers the months from
+    its own on, never those before it. The rate divides by the organisations with members now, as the zone's rate
+    does."""
+    m = CoverageMonth
+    rows = db.session.execute(_kept(sa.select(m.month, sa.func.sum(m.new), sa.func.sum(m.lost))
+                                    .group_by(m.month).order_by(m.month), m, unit))
+    months, total = [], 0
+    for month, new, lost in rows:
+        total += new - lost
+        months.append({"month": month, "new": new, "lost": lost, "total": total,
+                       "rate": round(100 * total / with_members, 1) if with_members else None})
+    return months
 
 
 def _app_scope(query: sa.Select, unit: Unit | None) -> sa.Select:
@@ -206,15 +189,8 @@ def build_dashboard(unit: Unit | None = None) -> Dashboard:
                      by_unit=by_unit, by_kind=by_kind,
                      by_month=_rates_by_month(unit, zone.with_members), states=states, step_days=_step_days(unit),
                      overdue=overdue, overdue_oldest=oldest, instructors=_instructor_loads(unit),
-                     overdue_days=overdue_days, funds=_funds(unit),
+                     overdue_days=overdue_days, funds=fund_totals(unit.id if unit is not None else None),
                      terms=term_counts(unit.id if unit is not None else None))
-
-
-def _funds(unit: Unit | None) -> dict:
-    rows = [r for r in fund_overview() if unit is None or r.unit == unit.name]
-    return {"items": sum(r.items for r in rows), "approved": sum((r.approved for r in rows), Decimal(0)),
-            "in_batches": sum((r.in_batches for r in rows), Decimal(0)),
-            "paid": sum((r.paid for r in rows), Decimal(0))}
 
 
 # ---------------------------------------------------------------- the to-do lists

@@ -4,8 +4,9 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
-from models import COUNTED, Organisation, Unit, db
+from models import COUNTED, FormationCount, Organisation, Unit, db
 
+from .formation_counts import recount_marked
 from .paging import paginate
 
 
@@ -39,16 +40,14 @@ def search_organisations(*, unit: Unit | None = None, text: str = "", page: int 
 
 
 def unit_summary() -> list[dict]:
-    """Per unit: organisations, those with Party members, those with a Party organisation (one query)."""
-    members = Organisation.formal_members + Organisation.probationary_members
+    """Per unit: organisations, those with Party members, those with a Party organisation (one query, of the counts
+    kept per unit and kind, domain/formation_counts.py)."""
+    recount_marked()
+    count = FormationCount
     rows = db.session.execute(
-        sa.select(
-            Unit,
-            sa.func.count(Organisation.id),
-            sa.func.count(Organisation.id).filter(members > 0),
-            sa.func.count(Organisation.id).filter(Organisation.has_party_org),
-        )
-        .outerjoin(Organisation, sa.and_(Organisation.unit_id == Unit.id, COUNTED))
+        sa.select(Unit, *(sa.func.coalesce(sa.func.sum(c), 0) for c in (
+            count.organisations, count.with_members, count.with_party_org)))
+        .outerjoin(count, count.unit_id == Unit.id)
         .group_by(Unit.id)
         .order_by(Unit.sort_order)
     )

@@ -16,7 +16,9 @@ from .base import LabelledEnum, clock_set_back, utcnow, wall_clock
 from .guidance import Assignment, ChecklistItem, Delivery, GuidanceVisit, VisitForm
 from .instructor import Instructor, instructor_units
 from .job_run import JobRun, RunStatus
-from .organisation import COUNTED, CoverageCause, CoverageChange, Organisation, OrgKind
+from .organisation import (
+    COUNTED, CoverageCause, CoverageChange, CoverageMonth, FormationCount, Organisation, OrgKind,
+)
 from .party_org import (
     NAME_SUFFIX, CommitteePost, CommitteeSeat, PartyOrg, PartyOrgEvent, PartyOrgState, TermLength, full_name,
 )
@@ -36,8 +38,8 @@ __all__ = [
     "AppState", "Application", "ApplicationEvent", "ApplicationMember", "Assignment", "Attachment", "AuditChainHead",
     "AuditEvent", "CLAIM_LAPSES_AFTER", "CommitteePost", "CommitteeSeat", "FOUNDING_KINDS", "NAME_SUFFIX", "PartyOrg",
     "PartyOrgEvent", "PartyOrgState", "TermLength", "OPEN_RENEWAL_STATES", "Renewal", "RenewalKind", "RenewalState",
-    "full_name", "COUNTED", "CoverageCause", "CoverageChange", "RegistrationKind", "RegistrationReview",
-    "RegistrationStatus",
+    "full_name", "COUNTED", "CoverageCause", "CoverageChange", "CoverageMonth", "FormationCount", "RegistrationKind",
+    "RegistrationReview", "RegistrationStatus",
     "BatchState", "Channel", "ChecklistItem", "Delivery", "DisbursementBatch", "Document", "DocumentCounter",
     "DocumentKind",
     "FundItem", "FundPayment", "FundStage", "FundStandard", "FundState", "GENESIS_HASH", "Gender", "GuidanceVisit",

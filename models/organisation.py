@@ -18,8 +18,8 @@ class OrgKind(LabelledEnum):
     STREET_AREA = "street_area", "街区"
 
 
-# The rows of 应建未建 and 应联未联 among the counted organisations (domain/dashboard.py: SHOULD_BUILD, SHOULD_JOIN and
-# COUNTED, which these restate in SQL for the partial indexes below; a change there changes these).
+# The rows of 应建未建 and 应联未联 among the counted organisations (domain/formation_counts.py: SHOULD_BUILD,
+# SHOULD_JOIN and COUNTED, which these restate in SQL for the partial indexes below; a change there changes these).
 TODO_INDEXES = {
     "ix_organisations_should_build":
         "formal_members >= 3 AND NOT has_party_org AND joint_branch_code IS NULL AND verified",
@@ -115,6 +115,35 @@ class CoverageChange(db.Model):
     cause: Mapped[CoverageCause] = mapped_column(enum_type(CoverageCause, "coverage_cause"))
 
     organisation: Mapped[Organisation] = relationship()
+
+
+class FormationCount(db.Model):
+    """The counted organisations of one unit and kind, and how many of them meet each condition the formation rate
+    (组建率) and the zone's overview count: kept by domain/formation_counts.py as organisations change."""
+
+    __tablename__ = "formation_counts"
+
+    unit_id: Mapped[int] = mapped_column(sa.ForeignKey("units.id"), primary_key=True)
+    kind: Mapped[OrgKind] = mapped_column(enum_type(OrgKind, "org_kind"), primary_key=True)
+    organisations: Mapped[int]
+    with_members: Mapped[int]
+    covered: Mapped[int]
+    covered_with_members: Mapped[int]
+    should_build: Mapped[int]
+    should_join: Mapped[int]
+    with_party_org: Mapped[int]
+
+
+class CoverageMonth(db.Model):
+    """One unit's coverage changes in one month (UTC, "2026-03") among its counted organisations with Party members:
+    kept with FormationCount, so that the formation rate's trend adds up these rows, not the coverage history."""
+
+    __tablename__ = "coverage_months"
+
+    unit_id: Mapped[int] = mapped_column(sa.ForeignKey("units.id"), primary_key=True)
+    month: Mapped[str] = mapped_column(sa.String(7), primary_key=True)
+    new: Mapped[int]
+    lost: Mapped[int]
 
 
 # The one rule of what the figures count: every rate, total, list and export of the registry filters by it.

@@ -133,11 +133,28 @@ def app(database, tmp_path):
     yield app
     with app.app_context():
         db.session.remove()
+        kept, fresh = formation_counts_kept_and_fresh()
+        db.session.remove()
         if uri.startswith("postgresql"):
             tables = ", ".join(t.name for t in db.metadata.sorted_tables if t.name != "alembic_version")
             with db.engine.begin() as conn:
                 conn.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
         db.engine.dispose()
+    assert kept == fresh, "the kept formation counts differ from a fresh count after this test"
+
+
+def formation_counts_kept_and_fresh() -> tuple[set, set]:
+    """The formation rate's counts as kept (domain/formation_counts.py) and as counted afresh from the organisations
+    and their coverage history, as sets of rows; checked after every test, whatever its verbs wrote."""
+    from domain.formation_counts import counted, counted_months
+    from models import CoverageMonth, FormationCount
+
+    def rows(query) -> set:
+        return set(db.session.execute(query).all())
+
+    dialect = db.engine.dialect.name
+    kept = rows(sa.select(FormationCount.__table__)) | rows(sa.select(CoverageMonth.__table__))
+    return kept, rows(counted()) | rows(counted_months(sa.true(), dialect))
 
 
 def p12_file(password: str, valid_days: int = 30) -> bytes:
