@@ -35,8 +35,15 @@ def search_organisations(*, unit: Unit | None = None, text: str = "", page: int 
     if unit is not None:
         query = query.where(Organisation.unit_id == unit.id)
     if text.strip():
-        query = query.where(name_or_code_matches(text))
-    return paginate(query, page, per_page)
+        return paginate(query.where(name_or_code_matches(text)), page, per_page)
+    return paginate(query, page, per_page, total=counted_organisations(unit))
+
+
+def counted_organisations(unit: Unit | None = None) -> int:
+    """The counted organisations of the zone or one unit, from the counts kept per unit and kind."""
+    recount_marked()
+    query = sa.select(sa.func.coalesce(sa.func.sum(FormationCount.organisations), 0))
+    return db.session.scalar(query if unit is None else query.where(FormationCount.unit_id == unit.id))
 
 
 def unit_summary() -> list[dict]:

@@ -4,6 +4,7 @@ suite, tests/conftest.py also checks the kept counts against a fresh count.)"""
 import sqlalchemy as sa
 
 from domain.dashboard import build_dashboard, formation_rate
+from domain.registry import search_organisations
 from models import Organisation, OrgKind, db
 from tests.conftest import race, racers, unit_by_code
 
@@ -45,3 +46,10 @@ def test_concurrent_writers_of_one_unit_each_count_the_others(app, ctx, make_org
     assert not [r for r in race(app, give_members, ids) if isinstance(r, Exception)]
     ctx.expire_all()
     assert formation_rate().with_members == len(ids)
+
+
+def test_the_registry_pages_total_is_the_kept_count(ctx, make_org):
+    make_org(), make_org(unit_code="civil_affairs"), make_org(verified=False)  # the last counts nowhere
+    ctx.commit()
+    assert search_organisations().total == 2 and search_organisations(unit=unit_by_code("civil_affairs")).total == 1
+    assert search_organisations(text="测试企业").total == 2  # a search counts its rows
