@@ -131,20 +131,28 @@ def _rates_by_month(unit: Unit | None, with_members: int) -> list[dict]:
     return months
 
 
+# The organisations the figures leave out (an unverified one may only draft): few, found by an index of their own.
+_NOT_COUNTED = sa.select(Organisation.id).where(sa.not_(COUNTED))
+
+
 def _app_scope(query: sa.Select, unit: Unit | None) -> sa.Select:
-    """Applications of counted organisations (an unverified one may only draft), of the zone or one unit."""
-    query = query.where(Application.organisation_id.not_in(sa.select(Organisation.id).where(sa.not_(COUNTED))))
+    """Applications of counted organisations, of the zone or one unit."""
+    query = query.where(Application.organisation_id.not_in(_NOT_COUNTED))
     return query if unit is None else query.where(Application.unit_id == unit.id)
 
 
 def _step_days(unit: Unit | None) -> list[dict]:
     """Average days from the previous event of an application to each step (平均办理天数), each step's days written
-    with its event (ApplicationEvent.days_since_previous)."""
+    with its event (ApplicationEvent.days_since_previous).
+
+    The events are filtered by application id rather than joined to their applications: for the zone only the few
+    applications left out are read, not all 50,000 (the events' scan alone is half the join's time at 110,000)."""
     e = ApplicationEvent
-    query = _app_scope(
-        sa.select(e.action, sa.func.avg(e.days_since_previous), sa.func.count())
-        .join(Application, Application.id == e.application_id)
-        .where(e.days_since_previous.is_not(None)).group_by(e.action), unit)
+    left_out = sa.select(Application.id).where(Application.organisation_id.in_(_NOT_COUNTED))
+    query = (sa.select(e.action, sa.func.avg(e.days_since_previous), sa.func.count())
+             .where(e.days_since_previous.is_not(None), e.application_id.not_in(left_out)).group_by(e.action))
+    if unit is not None:
+        query = query.where(e.application_id.in_(sa.select(Application.id).where(Application.unit_id == unit.id)))
     found = {action: (avg, n) for action, avg, n in db.session.execute(query)}
     return [{"action": step.action, "label": step.label, "days": round(float(found[step.action][0]), 1),
              "count": found[step.action][1]} for step in STEP_BY_ACTION.values() if step.action in found]

@@ -8,7 +8,7 @@ from openpyxl import load_workbook
 
 from domain.coverage import set_coverage
 from domain.dashboard import TodoFilter, build_dashboard, todo_page
-from models import AppState, Application, ApplicationEvent, CoverageCause, OrgKind, Role, db
+from models import AppState, Application, ApplicationEvent, CoverageCause, Organisation, OrgKind, Role, db
 from tests.conftest import export_todo, unit_by_code
 
 
@@ -102,6 +102,15 @@ def test_months_steps_overdue_and_instructor_load(app, ctx, registry, make_appli
     assert dict(d.states)[AppState.ESTABLISHED] == 1
     loads = [i["load"] for i in d.instructors]
     assert sorted(loads, reverse=True)[0] == 1
+    # A unit's steps are its applications'; an unverified organisation's application counts nowhere.
+    assert build_dashboard(unit_by_code("civil_affairs")).step_days == []
+    assert build_dashboard(unit_by_code("industrial_park")).step_days == d.step_days
+    with app.app_context():
+        db.session.execute(sa.update(Organisation).where(Organisation.id == established.organisation_id)
+                           .values(verified=False))
+        db.session.commit()
+    steps = {s["action"]: s["count"] for s in build_dashboard().step_days}
+    assert "establish" not in steps and steps["pass"] == 1
 
 
 # ---------------------------------------------------------------- routes and roles
