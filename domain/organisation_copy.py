@@ -12,6 +12,8 @@ import sqlalchemy as sa
 
 from models import Organisation, db, utcnow
 
+from .formation_counts import ALL, mark
+
 # What an import writes of an organisation, in the order COPY is given them.
 COLUMNS = ("name", "credit_code", "kind", "unit_id", "address", "contact_name", "contact_phone", "employees",
            "formal_members", "probationary_members", "has_party_org", "joint_branch_code")
@@ -63,7 +65,9 @@ def _type(key: str) -> str:
 
 def _cursor():
     # The session's own connection, so that COPY writes in its transaction; marked as written, or its rollback would
-    # commit it as a transaction of SELECTs (models/base.py, _commit_reads).
+    # commit it as a transaction of SELECTs (models/base.py, _commit_reads). And past the session's notice: the
+    # formation rate's kept counts are marked for a recount at the commit, as a set-based statement marks them.
     connection = db.session.connection()
     connection.info["wrote"] = True
+    mark(db.session(), ALL)
     return connection.connection.driver_connection.cursor()
