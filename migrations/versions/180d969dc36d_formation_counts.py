@@ -5,7 +5,7 @@ The dashboard and the zone's overview counted all organisations on each view (75
 now add up these rows. Filled here by the same recount the app runs as organisations change.
 
 Revision ID: 180d969dc36d
-Revises: 9f366c492893
+Revises: 7a9c1e3f5b64
 Create Date: 2026-12-05 17:00:00
 
 """
@@ -16,7 +16,7 @@ from domain.formation_counts import ALL, recount
 
 # revision identifiers, used by Alembic.
 revision = '180d969dc36d'
-down_revision = '9f366c492893'
+down_revision = '7a9c1e3f5b64'
 branch_labels = None
 depends_on = None
 
