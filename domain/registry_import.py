@@ -849,10 +849,11 @@ def import_progress(job: RegistryImport) -> tuple[int, int]:
 
 
 def recent_imports(user: User, limit: int = 10) -> list[RegistryImport]:
-    """The latest imports this user may see: an admin all, a reviewer their own."""
+    """The latest imports this user may see (RegistryImport.can_view): an admin all, a reviewer their own of their
+    unit."""
     query = sa.select(RegistryImport).order_by(RegistryImport.id.desc()).limit(limit)
     if user.role is not Role.ADMIN:
-        query = query.where(RegistryImport.created_by_id == user.id)
+        query = query.where(RegistryImport.created_by_id == user.id, RegistryImport.unit_id == user.unit_id)
     return list(db.session.scalars(query))
 
 

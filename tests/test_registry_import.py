@@ -588,5 +588,6 @@ def test_a_reviewer_moved_to_another_unit_no_longer_sees_or_confirms_their_old_u
         db.session.get(User, reviewer.id).unit_id = unit_by_code("logistics_park").id
         db.session.commit()
     assert client.get(f"/registry/imports/{job.id}").status_code == 404
+    assert f"/registry/imports/{job.id}" not in client.get("/registry/imports").get_data(as_text=True)
     assert client.post(f"/registry/imports/{job.id}/commit").status_code == 404
     assert latest_job(app).status is ImportStatus.READY
