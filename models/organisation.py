@@ -19,7 +19,8 @@ class OrgKind(LabelledEnum):
 
 
 # The rows of 应建未建 and 应联未联 among the counted organisations (domain/formation_counts.py: SHOULD_BUILD,
-# SHOULD_JOIN and COUNTED, which these restate in SQL for the partial indexes below; a change there changes these).
+# SHOULD_JOIN and COUNTED, which these restate in SQL for the partial indexes below; tests/test_dashboard.py checks that
+# both pick the same rows).
 TODO_INDEXES = {
     "ix_organisations_should_build":
         "formal_members >= 3 AND NOT has_party_org AND joint_branch_code IS NULL AND verified",

@@ -237,3 +237,25 @@ def test_the_dashboard_counts_the_terms(client, app, login_as, make_application)
     page = client.get("/registry/").get_data(as_text=True)
     terms = page[page.index('id="terms"'):page.index("</table>", page.index('id="terms"'))]
     assert 'href="/orgs/?term=due">2 个</a>' in terms and "届满未换届" in terms
+
+
+def test_the_to_do_lists_partial_indexes_hold_exactly_their_rows(ctx, make_org):
+    """TODO_INDEXES restates SHOULD_BUILD, SHOULD_JOIN and COUNTED in SQL for the partial indexes: over every
+    combination of the columns they read, each index's condition picks the same organisations as its list's."""
+    from itertools import product
+
+    from domain.formation_counts import SHOULD_BUILD, SHOULD_JOIN
+    from models import COUNTED
+    from models.organisation import TODO_INDEXES
+
+    owner = make_org(has_party_org=True)
+    for formal, probationary, own, joint, verified in product((0, 2, 3), (0, 1), (False, True), (False, True),
+                                                              (False, True)):
+        if not (own and joint):  # a joint branch covers only organisations without one of their own
+            make_org(formal_members=formal, probationary_members=probationary, has_party_org=own,
+                     joint_branch_code=owner.credit_code if joint else None, verified=verified)
+    for index, condition in (("ix_organisations_should_build", SHOULD_BUILD),
+                             ("ix_organisations_should_join", SHOULD_JOIN)):
+        listed = set(ctx.scalars(sa.select(Organisation.id).where(condition, COUNTED)))
+        indexed = set(ctx.scalars(sa.select(Organisation.id).where(sa.text(TODO_INDEXES[index]))))
+        assert listed and indexed == listed, index
