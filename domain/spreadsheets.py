@@ -16,6 +16,7 @@ import io
 import re
 import time
 import zipfile
+from array import array
 from dataclasses import dataclass
 from posixpath import dirname, join, normpath
 from typing import Callable, Iterator
@@ -335,10 +336,31 @@ def _first_sheet(book, names: set[str], budget: _Budget) -> tuple[str, str]:
     return sheet_path, strings
 
 
-def _shared_strings(book, name: str, budget: _Budget) -> list[str]:
+class _StringTable:
+    """The shared strings as one UTF-8 buffer and where each ends: a file may hold millions of short strings (120,000
+    rows of 30 columns), which as Python strings would cost about 60 bytes each before their text."""
+
+    def __init__(self):
+        # Where each string ends: the buffer is smaller than the member it came from, far under 4 GB.
+        self._text, self._ends = bytearray(), array("I")
+
+    def append(self, value: str) -> None:
+        self._text += value.encode()
+        self._ends.append(len(self._text))
+
+    def __len__(self) -> int:
+        return len(self._ends)
+
+    def __getitem__(self, index: int) -> str:
+        if index < 0:
+            raise IndexError(index)
+        return self._text[self._ends[index - 1] if index else 0:self._ends[index]].decode()
+
+
+def _shared_strings(book, name: str, budget: _Budget) -> _StringTable:
     """The shared strings (<si>), each the text of its <t> runs outside phonetic guides (<rPh>), bounded as read."""
     limits = budget.limits
-    strings: list[str] = []
+    strings = _StringTable()
     parts: list[str] = []
     state = {"in_t": False, "phonetic": 0, "length": 0}
 
@@ -392,7 +414,7 @@ def _column_number(reference: str) -> int | None:
     return number
 
 
-def _sheet_rows(book, name: str, strings: list[str], budget: _Budget) -> Iterator[list[str]]:
+def _sheet_rows(book, name: str, strings: _StringTable | list[str], budget: _Budget) -> Iterator[list[str]]:
     """The sheet's rows, yielded as each ends; rows the file skips (r="7" after r="2") come back empty."""
     ready: list[list[str]] = []
     row: dict[int, str] = {}
@@ -449,7 +471,7 @@ def _sheet_rows(book, name: str, strings: list[str], budget: _Budget) -> Iterato
     yield from ready
 
 
-def _cell_value(kind: str, raw: str, strings: list[str]) -> str:
+def _cell_value(kind: str, raw: str, strings: _StringTable | list[str]) -> str:
     if kind == "s":
         try:
             if not (raw.isascii() and raw.isdigit()):
