@@ -3,6 +3,7 @@ from dataclasses import dataclass
 from datetime import date
 
 import sqlalchemy as sa
+from sqlalchemy.orm import aliased
 
 from models import (
     AppState, Application, ApplicationEvent, ChecklistItem, Delivery, GuidanceVisit, Role, User, VisitForm, db,
@@ -128,13 +129,20 @@ def visit_overdue(last_visit: date | None, assigned_on: date, interval: int, tod
 
 def checklist_totals() -> dict:
     """For the zone: established organisations, items delivered per kind, organisations complete (one query:
-    three separate round trips were a tenth of the overview's time on PostgreSQL)."""
-    established = (sa.select(sa.func.count(Application.id)).where(Application.state == AppState.ESTABLISHED)
+    three separate round trips were a tenth of the overview's time on PostgreSQL). Each count reads the index of
+    items by application (ix_deliveries_item_application): complete is the applications every item's deliveries
+    share, a join of the items' sorted runs rather than a grouping of every delivery by application."""
+    established = (sa.select(sa.func.count()).select_from(Application).where(Application.state == AppState.ESTABLISHED)
                    .scalar_subquery())
-    complete = (sa.select(sa.func.count()).select_from(
-        sa.select(Delivery.application_id).group_by(Delivery.application_id)
-        .having(sa.func.count(Delivery.id) == len(ChecklistItem)).subquery()).scalar_subquery())
-    per_item = [sa.func.count(Delivery.id).filter(Delivery.item == item) for item in ChecklistItem]
-    row = db.session.execute(sa.select(established, complete, *per_item).select_from(Delivery)).one()
+    first, *others = list(ChecklistItem)
+    run = aliased(Delivery)
+    complete = sa.select(sa.func.count()).select_from(run).where(run.item == first)
+    for item in others:
+        other = aliased(Delivery)
+        complete = complete.join(other, sa.and_(other.application_id == run.application_id, other.item == item))
+    complete = complete.scalar_subquery()
+    per_item = [sa.select(sa.func.count()).select_from(Delivery).where(Delivery.item == item).scalar_subquery()
+                for item in ChecklistItem]
+    row = db.session.execute(sa.select(established, complete, *per_item)).one()
     return {"established": row[0] or 0, "per_item": [(item, n or 0) for item, n in zip(ChecklistItem, row[2:])],
             "complete": row[1] or 0}

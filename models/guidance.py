@@ -79,7 +79,12 @@ class Delivery(db.Model):
     """One ticked item of an organisation's 六建六送 checklist: when it was delivered and who confirmed it."""
 
     __tablename__ = "deliveries"
-    __table_args__ = (sa.UniqueConstraint("application_id", "item", name="uq_deliveries_application_item"),)
+    __table_args__ = (
+        sa.UniqueConstraint("application_id", "item", name="uq_deliveries_application_item"),
+        # The zone's 六建六送 counts (domain/guidance.py checklist_totals): each item's deliveries in application
+        # order, counted and merge-joined from the index alone.
+        sa.Index("ix_deliveries_item_application", "item", "application_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     application_id: Mapped[int] = mapped_column(sa.ForeignKey("applications.id"), index=True)
