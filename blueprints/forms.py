@@ -1,4 +1,5 @@
 """Form definitions (Flask-WTF): parsing and field-level checks. Domain rules stay in domain/."""
+from flask import current_app
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms.fields.choices import SelectChoice
@@ -276,8 +277,12 @@ class ElectionForm(Form):
 
 
 class RegistryImportForm(Form):
-    file = FileField("摸底表文件", [FileRequired("请选择要导入的 .xlsx 或 .csv 文件")],
-                     description="Excel(.xlsx) 或 CSV 文件，最多 20000 行；请使用下方的模板，表头不要改动")
+    file = FileField("摸底表文件", [FileRequired("请选择要导入的 .xlsx 或 .csv 文件")])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        rows = current_app.config["REGISTRY_IMPORT_MAX_ROWS"]  # the limit the import reads the file with
+        self.file.description = f"Excel(.xlsx) 或 CSV 文件，最多 {rows} 行；请使用下方的模板，表头不要改动"
 
 
 class InstructorForm(Form):

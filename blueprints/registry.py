@@ -141,7 +141,7 @@ def todo_export_download(export_id: int):
 @bp.route("/imports", methods=["GET", "POST"])
 def imports():
     may_import()
-    form = RegistryImportForm()
+    form, status = RegistryImportForm(), 200
     if form.validate_on_submit():
         upload, jobs = form.file.data, []
         status, _ = run_verb(lambda: jobs.append(upload_registry_file(upload.filename, upload.read(),
@@ -149,7 +149,10 @@ def imports():
         if status == 200:
             enqueue_registry_check(jobs[0])
             return redirect(url_for("registry.show_import", import_id=jobs[0].id))
-    return render_template("registry/imports.html", form=form, columns=COLUMNS, jobs=recent_imports(current_user))
+    elif form.is_submitted():
+        status = 422  # no file, or not one of the kinds taken: the form says which
+    return render_template("registry/imports.html", form=form, columns=COLUMNS,
+                           jobs=recent_imports(current_user)), status
 
 
 @bp.get("/imports/template.xlsx")

@@ -267,12 +267,13 @@ def test_the_progress_moves_while_the_rows_are_written(client, app, admin, monke
 
 
 def test_missing_columns_and_wrong_files_are_refused_before_anything_is_stored(client, app, admin):
-    page = upload(client, csv_bytes([row(valid_credit_code())], header=HEADER[:3])).get_data(as_text=True)
-    assert "缺少以下必填列：初审单位" in page
-    page = upload(client, b"\xd0\xcf\x11\xe0" + b"\x00" * 100, "old.xls").get_data(as_text=True)
-    assert "不支持旧版 .xls 文件" in page
-    page = upload(client, csv_bytes([])).get_data(as_text=True)
-    assert "没有数据行" in page
+    for data, name, message in ((csv_bytes([row(valid_credit_code())], header=HEADER[:3]), "摸底表.csv",
+                                 "缺少以下必填列：初审单位"),
+                                (b"\xd0\xcf\x11\xe0" + b"\x00" * 100, "old.xls", "不支持旧版 .xls 文件"),
+                                (csv_bytes([]), "摸底表.csv", "没有数据行"),
+                                (b"", "摸底表.csv", "上传的文件是空的")):
+        response = upload(client, data, name)
+        assert (response.status_code, message in response.get_data(as_text=True)) == (422, True), message
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count(RegistryImport.id))) == 0
 
@@ -591,3 +592,8 @@ def test_a_reviewer_moved_to_another_unit_no_longer_sees_or_confirms_their_old_u
     assert f"/registry/imports/{job.id}" not in client.get("/registry/imports").get_data(as_text=True)
     assert client.post(f"/registry/imports/{job.id}/commit").status_code == 404
     assert latest_job(app).status is ImportStatus.READY
+
+
+def test_the_upload_form_states_the_configured_row_limit(client, app, admin):
+    app.config["REGISTRY_IMPORT_MAX_ROWS"] = 120000
+    assert "最多 120000 行" in client.get("/registry/imports").get_data(as_text=True)
