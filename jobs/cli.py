@@ -37,6 +37,12 @@ def configure_logging(*, quiet: bool) -> None:
     logging.getLogger().setLevel(logging.WARNING if quiet else logging.INFO)
 
 
+# The longest an idle consumer waits before it looks for a task again. Huey's default, 10 s, kept a user who asked for
+# an export or uploaded a file on a quiet queue (SQL storage is polled) waiting up to 10 s before anything started;
+# a poll a second is one small query.
+IDLE_POLL_SECONDS = 1.0
+
+
 def run_consumer(app, *, workers: int = 1, periodic: bool = True, exit_with_parent: bool = False) -> None:
     """A Huey consumer of this app's queue, in threads; the tests start one in a process of its own."""
     app.config["JOBS_IMMEDIATE"] = False  # the testing config runs tasks at once; a consumer is never that
@@ -50,7 +56,7 @@ def run_consumer(app, *, workers: int = 1, periodic: bool = True, exit_with_pare
                 sweep.call_local()
             except Exception:  # the database not up yet, say: the minute's run will sweep again
                 log.exception("%s failed as the consumer started", task_name(sweep))
-    queue.create_consumer(workers=workers, periodic=periodic, worker_type="thread").run()
+    queue.create_consumer(workers=workers, periodic=periodic, worker_type="thread", max_delay=IDLE_POLL_SECONDS).run()
 
 
 def _keep_beating(seconds: float) -> None:
