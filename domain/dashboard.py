@@ -17,7 +17,6 @@ from models import (
     Unit, db, utcnow,
 )
 
-from .coverage import COVERED  # noqa: F401 (the registry's pages and tests read it here)
 from .formation_counts import SHOULD_BUILD, SHOULD_JOIN, recount_marked
 from .paging import paginate
 from .party_orgs import term_counts

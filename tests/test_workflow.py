@@ -9,8 +9,8 @@ import sqlalchemy as sa
 from domain import DomainError
 from domain import applications as verbs
 from domain.applications import ElectionReport, StaleError
+from domain.coverage import COVERED
 from domain.workflow import STEP_BY_ACTION, STEPS, mermaid
-from domain.dashboard import COVERED
 from models import (
     AppState, Application, ApplicationEvent, Instructor, Notification, Organisation, PartyOrgKind, Role, User, db,
 )
